@@ -1,0 +1,192 @@
+"""One month's grading against the warehouse: SQL reads, pure polars rules, staged writes.
+
+These functions are what the Dagster assets call. Each reads what it needs with a query
+from ``sql/grading``, applies the rules of ``pipelines.rules`` and replaces its month in
+a ``work.*`` table in one transaction. Nothing here is published: ``publish_month``
+moves a month into the ``main.*`` tables, all tables at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fractions import Fraction
+
+import duckdb
+import polars as pl
+
+from pipelines.months import add_months, grading_window
+from pipelines.policy import Policy
+from pipelines.rules.compliance import compliance_violations
+from pipelines.rules.credit import assign_levels, credit_points_earned, roll_credit_ledger
+from pipelines.rules.exposure import exposure_weights, tier_distribution
+from pipelines.rules.metrics import window_metrics, with_rates
+from pipelines.rules.tiers import assign_tiers
+from pipelines.sql_files import load_sql
+from pipelines.warehouse import fetch_frame, fetch_rows, fetch_value, replace_month, run_script
+
+GRADE_COLUMNS = (
+    "month", "merchant_id", "credit_points", "level", "assessed_orders", "bad_orders",
+    "bad_order_rate", "seller_dispute_orders", "seller_dispute_rate", "positive_feedback",
+    "negative_feedback", "positive_feedback_rate", "dsr_item_avg", "on_time_ship_rate",
+    "response_rate_24h", "tier", "provisional", "reasons", "policy_version",
+)
+EXPOSURE_COLUMNS = (
+    "month", "merchant_id", "main_category", "tier", "level", "eligible", "raw_weight",
+    "exposure_share", "showcase_slots", "promotion_eligible", "email_quota", "policy_version",
+)
+
+
+class GradingError(RuntimeError):
+    """The month cannot be graded as asked; the message says why and what to do."""
+
+
+def query(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> pl.DataFrame:
+    """Run ``sql/<name>`` with named parameters (only those the statement uses)."""
+    sql = load_sql(name)
+    used = {k: v for k, v in params.items() if f"${k}" in sql}
+    return fetch_frame(con, sql, used)
+
+
+def window_params(month: str, policy: Policy) -> dict[str, object]:
+    window = grading_window(month, policy.window_days)
+    return {
+        "month": month,
+        "first_month": window.window_months[0],
+        "window_start": window.window_start,
+        "cutoff": window.cutoff,
+    }
+
+
+def update_credit_ledger(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
+    """Cumulative credit at month end = last month's ledger + points earned this month.
+
+    Credit history is the stored ledger, never a re-read of old raw files. Refuses to
+    run when earlier feedback exists but last month's ledger does not.
+    """
+    previous_month = add_months(month, -1)
+    history = fetch_rows(con, load_sql("grading/history_months.sql"), {"month": month})[0]
+    previous = query(con, "grading/previous_credit.sql", previous_month=previous_month)
+    has_previous = fetch_value(con, load_sql("grading/ledger_months.sql"),
+                               {"previous_month": previous_month}) > 0
+    if history[0] and not has_previous:
+        raise GradingError(
+            f"credit history for {previous_month} is missing while feedback up to "
+            f"{history[1]} was ingested: grade {previous_month} before {month}")
+    earned = credit_points_earned(query(con, "grading/month_feedback.sql", month=month).lazy(),
+                                  policy)
+    ledger = roll_credit_ledger(previous.lazy(), earned).collect().with_columns(
+        pl.lit(month).alias("month"))
+    replace_month(con, "work.credit_ledger", month, ledger,
+                  ("month", "merchant_id", "points_delta", "credit_points"))
+    return ledger
+
+
+def grade_merchants(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
+    """merchant_grades for the month's active merchants, staged in work.merchant_grades."""
+    params = window_params(month, policy)
+    graded = query(con, "grading/graded_merchants.sql", month=month)
+    counts = window_metrics(
+        graded.lazy(),
+        query(con, "grading/window_assessed_orders.sql", **params).lazy(),
+        query(con, "grading/window_bad_records.sql", **params).lazy(),
+        query(con, "grading/window_feedback.sql", **params).lazy(),
+        query(con, "grading/window_service_sums.sql", **params).lazy(),
+        policy,
+    )
+    credit = query(con, "grading/previous_credit.sql", previous_month=month).lazy()
+    grades = (
+        assign_tiers(with_rates(counts, policy), policy)
+        .join(credit, on="merchant_id", how="left")
+        .with_columns(pl.col("credit_points").fill_null(0).cast(pl.Int64))
+        .pipe(assign_levels, policy)
+        .with_columns(pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
+        .sort("merchant_id")
+        .collect()
+    )
+    replace_month(con, "work.merchant_grades", month, grades, GRADE_COLUMNS)
+    return grades.select(GRADE_COLUMNS)
+
+
+def check_compliance(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
+    """merchant_compliance: one row per breach, staged in work.merchant_compliance."""
+    snapshot = query(con, "grading/merchant_snapshot.sql", month=month)
+    violations = compliance_violations(snapshot.lazy(), policy).collect().with_columns(
+        pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
+    columns = ("month", "merchant_id", "violation", "policy_version")
+    replace_month(con, "work.merchant_compliance", month, violations, columns)
+    return violations.select(columns)
+
+
+def weigh_exposure(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
+    """exposure_weights from the staged grades and violations of the month."""
+    grades = fetch_frame(
+        con, "SELECT g.merchant_id, m.main_category, g.tier, g.level FROM work.merchant_grades g "
+        "JOIN raw.merchants m ON m.month = g.month AND m.merchant_id = g.merchant_id "
+        "WHERE g.month = $month", {"month": month})
+    violations = fetch_frame(con, "SELECT merchant_id, violation FROM work.merchant_compliance "
+                             "WHERE month = $month", {"month": month})
+    weights = (
+        exposure_weights(grades.lazy(), violations.lazy(), policy)
+        .with_columns(pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
+        .sort("merchant_id")
+        .collect()
+    )
+    replace_month(con, "work.exposure_weights", month, weights, EXPOSURE_COLUMNS)
+    return weights.select(EXPOSURE_COLUMNS)
+
+
+def distribute_tiers(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
+    """tier_distribution: active merchants by category and tier, from the staged grades."""
+    grades = fetch_frame(
+        con, "SELECT m.main_category, g.tier FROM work.merchant_grades g JOIN raw.merchants m "
+        "ON m.month = g.month AND m.merchant_id = g.merchant_id WHERE g.month = $month",
+        {"month": month})
+    distribution = tier_distribution(grades.lazy()).collect().with_columns(
+        pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
+    columns = ("month", "main_category", "tier", "merchants", "policy_version")
+    replace_month(con, "work.tier_distribution", month, distribution, columns)
+    return distribution.select(columns)
+
+
+@dataclass(frozen=True)
+class QuarantineRatio:
+    dataset: str
+    rows_read: int
+    rows_quarantined: int
+    limit: Fraction
+
+    @property
+    def exceeded(self) -> bool:
+        """More than the limit quarantined, compared exactly: q/n > p/d <=> q*d > p*n."""
+        return self.rows_quarantined * self.limit.denominator > \
+            self.limit.numerator * self.rows_read
+
+
+def quarantine_ratios(con: duckdb.DuckDBPyConnection, month: str,
+                      policy: Policy) -> list[QuarantineRatio]:
+    rows = fetch_rows(con, load_sql("publish/quarantine_ratio.sql"), {"month": month})
+    return [QuarantineRatio(d, int(n), int(q), policy.max_quarantine_ratio) for d, n, q in rows]
+
+
+def publish_month(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> dict[str, int]:
+    """Move the month's staged tables and its quarantine into main.*, all or nothing."""
+    if not fetch_value(con, "SELECT count(*) FROM raw.ingest_log WHERE month = $month AND "
+                       "dataset = 'merchants'", {"month": month}):
+        raise GradingError(f"{month} has not been ingested")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        run_script(con, load_sql("publish/publish_month.sql"),
+                   {"month": month, "policy_version": policy.version})
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    counts = {}
+    for table in ("merchant_grades", "exposure_weights", "merchant_compliance",
+                  "tier_distribution", "quarantine"):
+        counts[table] = fetch_value(con, f"SELECT count(*) FROM main.{table} "
+                                    "WHERE month = $month", {"month": month})
+    return counts
+
+

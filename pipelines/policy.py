@@ -1,0 +1,269 @@
+"""The grading policy: a versioned TOML file holding every number of the rules.
+
+Rates are kept as exact ``Fraction``s so that thresholds compare by integer
+cross-multiplication: 3 bad orders out of 100 is exactly 3%, never "below 3%".
+A broken policy is refused before anything runs, with a message naming the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+DEFAULT_POLICY_PATH = Path(__file__).parent / "policies" / "policy-2026.1.toml"
+
+# Metric name -> (policy key suffix, comparison). "max" is strict <, "min" is >=.
+RATE_METRICS = (
+    "bad_order_rate",
+    "seller_dispute_rate",
+    "positive_feedback_rate",
+    "on_time_ship_rate",
+    "response_rate_24h",
+)
+UPPER_BOUNDED = ("bad_order_rate", "seller_dispute_rate")  # condition: value < max
+LOWER_BOUNDED = (
+    "positive_feedback_rate",
+    "dsr_item_avg",
+    "on_time_ship_rate",
+    "response_rate_24h",
+)  # condition: value >= min
+
+
+class PolicyError(ValueError):
+    """The policy file is unusable; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class TierRule:
+    """Conditions of one tier. ``None`` means the condition does not apply."""
+
+    name: str
+    min_assessed_orders: int
+    max_rates: dict[str, Fraction]  # metric -> strict upper bound
+    min_rates: dict[str, Fraction]  # metric -> inclusive lower bound
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Every number of the grading rules, validated."""
+
+    version: str
+    max_quarantine_ratio: Fraction
+    positive_min_stars: int
+    negative_max_stars: int
+    min_order_amount_usd: Fraction
+    period_start_days: tuple[int, ...]
+    level_lower_bounds: tuple[int, ...]
+    window_days: int
+    min_dsr_item_count: int
+    min_shipments_due: int
+    min_messages_received: int
+    tiers: tuple[TierRule, ...]
+    fallback_tier: str
+    provisional_min_assessed_orders: int
+    provisional_tier: str
+    min_product_count_exclusive: int
+    individual_account_limit: int
+    enterprise_account_limit: int
+    level_step: Fraction
+    tier_multiplier: dict[str, Fraction]
+    showcase_slots: dict[str, int]
+    promotion_eligible: dict[str, bool]
+    email_quota: dict[str, int]
+    source: str = field(default="", compare=False)
+
+    @property
+    def tier_names(self) -> tuple[str, ...]:
+        """All tiers from the top, the fallback last."""
+        return tuple(t.name for t in self.tiers) + (self.fallback_tier,)
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Read and validate a policy file (the shipped default when ``path`` is None)."""
+    path = Path(path) if path is not None else DEFAULT_POLICY_PATH
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise PolicyError(f"policy file {path} does not exist") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"policy file {path} is not valid TOML: {exc}") from exc
+    return parse_policy(raw, source=str(path))
+
+
+def parse_policy(raw: dict[str, Any], source: str = "<policy>") -> Policy:
+    """Build a validated ``Policy`` from the parsed TOML mapping."""
+    r = _Reader(raw, source)
+    tier_names = [k for k, v in r.table("tiers").items() if isinstance(v, dict)]
+    if not tier_names:
+        raise PolicyError(f"{source}: [tiers] defines no tier")
+    tiers = tuple(_tier(r, name) for name in tier_names)
+    fallback = r.text("tiers.fallback")
+    all_tiers = tuple(tier_names) + (fallback,)
+
+    bounds = tuple(r.integer(f"credit.level_lower_bounds[{i}]", v)
+                   for i, v in enumerate(r.list("credit.level_lower_bounds")))
+    if len(bounds) != 10:
+        raise PolicyError(f"{source}: credit.level_lower_bounds must hold 10 bounds (L1..L10), "
+                          f"found {len(bounds)}")
+    if any(b <= a for a, b in zip(bounds, bounds[1:], strict=False)):
+        raise PolicyError(f"{source}: credit.level_lower_bounds must strictly increase: "
+                          f"{list(bounds)}")
+    periods = tuple(r.integer(f"credit.period_start_days[{i}]", v)
+                    for i, v in enumerate(r.list("credit.period_start_days")))
+    if not periods or periods[0] != 1 or any(b <= a for a, b in zip(periods, periods[1:],
+                                                                     strict=False)) \
+            or periods[-1] > 28:
+        raise PolicyError(f"{source}: credit.period_start_days must start at 1, strictly "
+                          f"increase and stay within day 28: {list(periods)}")
+
+    policy = Policy(
+        version=r.text("policy_version"),
+        max_quarantine_ratio=r.rate("ingest.max_quarantine_ratio"),
+        positive_min_stars=r.integer("credit.positive_min_stars"),
+        negative_max_stars=r.integer("credit.negative_max_stars"),
+        min_order_amount_usd=r.fraction("credit.min_order_amount_usd"),
+        period_start_days=periods,
+        level_lower_bounds=bounds,
+        window_days=r.integer("window.days"),
+        min_dsr_item_count=r.integer("window.min_dsr_item_count"),
+        min_shipments_due=r.integer("window.min_shipments_due"),
+        min_messages_received=r.integer("window.min_messages_received"),
+        tiers=tiers,
+        fallback_tier=fallback,
+        provisional_min_assessed_orders=r.integer("provisional.min_assessed_orders"),
+        provisional_tier=r.text("provisional.tier"),
+        min_product_count_exclusive=r.integer("compliance.min_product_count_exclusive"),
+        individual_account_limit=r.integer("compliance.individual_account_limit"),
+        enterprise_account_limit=r.integer("compliance.enterprise_account_limit"),
+        level_step=r.fraction("exposure.level_step"),
+        tier_multiplier={t: r.fraction(f"exposure.tier_multiplier.{t}") for t in all_tiers},
+        showcase_slots={t: r.integer(f"exposure.showcase_slots.{t}") for t in all_tiers},
+        promotion_eligible={t: r.boolean(f"exposure.promotion_eligible.{t}") for t in all_tiers},
+        email_quota={t: r.integer(f"exposure.email_quota.{t}") for t in all_tiers},
+        source=source,
+    )
+    _check_semantics(policy, source)
+    return policy
+
+
+def _tier(r: _Reader, name: str) -> TierRule:
+    table = r.table(f"tiers.{name}")
+    known = {"min_assessed_orders"} | {f"{m}_max" for m in UPPER_BOUNDED} \
+        | {f"{m}_min" for m in LOWER_BOUNDED}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise PolicyError(f"{r.source}: tiers.{name} has unknown keys {unknown}; "
+                          f"allowed: {sorted(known)}")
+    max_rates = {m: r.rate(f"tiers.{name}.{m}_max") for m in UPPER_BOUNDED if f"{m}_max" in table}
+    min_rates = {}
+    for m in LOWER_BOUNDED:
+        if f"{m}_min" in table:
+            key = f"tiers.{name}.{m}_min"
+            min_rates[m] = r.fraction(key) if m == "dsr_item_avg" else r.rate(key)
+    return TierRule(name, r.integer(f"tiers.{name}.min_assessed_orders"), max_rates, min_rates)
+
+
+def _check_semantics(p: Policy, source: str) -> None:
+    """Refuse policies whose numbers contradict each other."""
+    if len(set(p.tier_names)) != len(p.tier_names):
+        raise PolicyError(f"{source}: tier names repeat: {list(p.tier_names)}")
+    if p.provisional_tier not in p.tier_names:
+        raise PolicyError(f"{source}: provisional.tier {p.provisional_tier!r} is not one of "
+                          f"{list(p.tier_names)}")
+    if not 1 <= p.negative_max_stars < p.positive_min_stars <= 5:
+        raise PolicyError(f"{source}: credit stars must satisfy 1 <= negative_max_stars < "
+                          f"positive_min_stars <= 5")
+    for key, value in (("window.days", p.window_days),
+                       ("window.min_dsr_item_count", p.min_dsr_item_count),
+                       ("window.min_shipments_due", p.min_shipments_due),
+                       ("window.min_messages_received", p.min_messages_received),
+                       ("provisional.min_assessed_orders", p.provisional_min_assessed_orders)):
+        if value < (1 if key == "window.days" else 0):
+            raise PolicyError(f"{source}: {key} must be positive, got {value}")
+    for upper, lower in zip(p.tiers, p.tiers[1:], strict=False):
+        where = f"{source}: tiers.{upper.name} must be at least as strict as tiers.{lower.name}"
+        if upper.min_assessed_orders < lower.min_assessed_orders:
+            raise PolicyError(f"{where}: min_assessed_orders {upper.min_assessed_orders} < "
+                              f"{lower.min_assessed_orders}")
+        for m, low_max in lower.max_rates.items():
+            up_max = upper.max_rates.get(m)
+            if up_max is None or up_max > low_max:
+                raise PolicyError(f"{where}: {m}_max {_show(up_max)} > {_show(low_max)}")
+        for m, low_min in lower.min_rates.items():
+            up_min = upper.min_rates.get(m)
+            if up_min is None or up_min < low_min:
+                raise PolicyError(f"{where}: {m}_min {_show(up_min)} < {_show(low_min)}")
+    for table in ("tier_multiplier", "showcase_slots", "email_quota"):
+        for tier, value in getattr(p, table).items():
+            if value < 0:
+                raise PolicyError(f"{source}: exposure.{table}.{tier} must not be negative")
+
+
+def _show(value: Fraction | None) -> str:
+    return "(missing)" if value is None else str(float(value))
+
+
+class _Reader:
+    """Typed access to dotted keys, with errors that name the missing or bad key."""
+
+    def __init__(self, raw: dict[str, Any], source: str) -> None:
+        self.raw = raw
+        self.source = source
+
+    def get(self, key: str) -> Any:
+        node: Any = self.raw
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise PolicyError(f"{self.source}: missing key {key!r}")
+            node = node[part]
+        return node
+
+    def table(self, key: str) -> dict[str, Any]:
+        value = self.get(key)
+        if not isinstance(value, dict):
+            raise PolicyError(f"{self.source}: {key!r} must be a table")
+        return value
+
+    def list(self, key: str) -> list[Any]:
+        value = self.get(key)
+        if not isinstance(value, list):
+            raise PolicyError(f"{self.source}: {key!r} must be a list")
+        return value
+
+    def text(self, key: str) -> str:
+        value = self.get(key)
+        if not isinstance(value, str) or not value:
+            raise PolicyError(f"{self.source}: {key!r} must be a non-empty string")
+        return value
+
+    def boolean(self, key: str) -> bool:
+        value = self.get(key)
+        if not isinstance(value, bool):
+            raise PolicyError(f"{self.source}: {key!r} must be true or false")
+        return value
+
+    def integer(self, key: str, value: Any = None) -> int:
+        value = self.get(key) if value is None else value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise PolicyError(f"{self.source}: {key!r} must be an integer, got {value!r}")
+        return value
+
+    def fraction(self, key: str) -> Fraction:
+        value = self.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise PolicyError(f"{self.source}: {key!r} must be a number, got {value!r}")
+        try:
+            # str() of a float is its shortest round-trip form: 0.03 -> "0.03" -> 3/100.
+            return Fraction(str(value).strip())
+        except ValueError as exc:
+            raise PolicyError(f"{self.source}: {key!r} is not a number: {value!r}") from exc
+
+    def rate(self, key: str) -> Fraction:
+        value = self.fraction(key)
+        if not 0 <= value <= 1:
+            raise PolicyError(f"{self.source}: {key!r} is a rate and must lie in [0, 1], "
+                              f"got {float(value)}")
+        return value

@@ -1,0 +1,95 @@
+"""Credit points from buyer feedback, and the eleven levels (spec §3)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+
+from pipelines.policy import Policy
+
+FEEDBACK_COUNT_COLUMNS = ("positive_feedback", "neutral_feedback", "negative_feedback")
+
+
+def feedback_polarity(policy: Policy) -> pl.Expr:
+    """+1 positive, 0 neutral, -1 negative, from the stars."""
+    stars = pl.col("stars")
+    return (
+        pl.when(stars >= policy.positive_min_stars).then(1)
+        .when(stars <= policy.negative_max_stars).then(-1)
+        .otherwise(0)
+        .cast(pl.Int8)
+    )
+
+
+def ten_day_period(policy: Policy) -> pl.Expr:
+    """Index of the period of the month a feedback falls in (days 1-10, 11-20, 21-end)."""
+    day = pl.col("feedback_at").dt.day()
+    return pl.sum_horizontal([(day >= start).cast(pl.Int8) for start in
+                              policy.period_start_days]).cast(pl.Int8)
+
+
+def count_feedback(feedback: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
+    """Counted positives, neutrals and negatives per merchant.
+
+    Input columns: merchant_id, buyer_id, stars, feedback_at, order_amount_usd.
+    Feedback on an order under the minimum amount earns nothing; per merchant, buyer and
+    ten-day period at most one of each polarity counts.
+    """
+    minimum = Decimal(policy.min_order_amount_usd.numerator) / policy.min_order_amount_usd.denominator
+    counted = (
+        feedback
+        .filter(pl.col("order_amount_usd").cast(pl.Decimal(38, 10)) >= pl.lit(minimum)
+                .cast(pl.Decimal(38, 10)))
+        .select(
+            "merchant_id",
+            "buyer_id",
+            pl.col("feedback_at").dt.truncate("1mo").alias("period_month"),
+            ten_day_period(policy).alias("period"),
+            feedback_polarity(policy).alias("polarity"),
+        )
+        .unique()
+    )
+    return counted.group_by("merchant_id").agg(
+        (pl.col("polarity") == 1).sum().cast(pl.Int64).alias("positive_feedback"),
+        (pl.col("polarity") == 0).sum().cast(pl.Int64).alias("neutral_feedback"),
+        (pl.col("polarity") == -1).sum().cast(pl.Int64).alias("negative_feedback"),
+    )
+
+
+def credit_points_earned(feedback: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
+    """Points each merchant earned from the given feedback: positives minus negatives."""
+    return count_feedback(feedback, policy).select(
+        "merchant_id",
+        (pl.col("positive_feedback") - pl.col("negative_feedback")).alias("points"),
+    )
+
+
+def roll_credit_ledger(previous: pl.LazyFrame, earned: pl.LazyFrame) -> pl.LazyFrame:
+    """Cumulative credit after a month: last month's total plus this month's points.
+
+    ``previous``: merchant_id, credit_points. ``earned``: merchant_id, points.
+    Returns merchant_id, points_delta, credit_points for every merchant with history.
+    """
+    return (
+        previous.select("merchant_id", pl.col("credit_points").alias("before"))
+        .join(earned.select("merchant_id", pl.col("points").alias("points_delta")),
+              on="merchant_id", how="full", coalesce=True)
+        .select(
+            "merchant_id",
+            pl.col("points_delta").fill_null(0).cast(pl.Int64),
+            (pl.col("before").fill_null(0) + pl.col("points_delta").fill_null(0))
+            .cast(pl.Int64).alias("credit_points"),
+        )
+    )
+
+
+def level_expr(policy: Policy, points: str = "credit_points") -> pl.Expr:
+    """L0-L10: the number of level lower bounds the points reach (negative: L0)."""
+    return pl.sum_horizontal([(pl.col(points) >= bound).cast(pl.Int32)
+                              for bound in policy.level_lower_bounds]).cast(pl.Int32)
+
+
+def assign_levels(frame: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
+    """Add ``level`` from ``credit_points``."""
+    return frame.with_columns(level_expr(policy).alias("level"))

@@ -1,0 +1,81 @@
+"""Opening the DuckDB warehouse: one place that sets the session the SQL relies on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.sql_files import load_sql
+
+
+def configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """UTC everywhere (timestamps are stored naive, in UTC) and the schema in place."""
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(load_sql("warehouse/schema.sql"))
+    return con
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file (created with its schema when new)."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    if read_only:
+        con.execute("SET TimeZone = 'UTC'")
+        return con
+    return configure(con)
+
+
+def replace_month(con: duckdb.DuckDBPyConnection, table: str, month: str, frame: pl.DataFrame,
+                  columns: tuple[str, ...]) -> int:
+    """Idempotent partition write: delete the month, insert the frame, in one transaction.
+
+    ``table`` and ``columns`` come from code, never from data; values travel as Arrow.
+    """
+    con.register("_month_frame", frame.select(columns).to_arrow())
+    column_list = ", ".join(columns)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM {table} WHERE month = $month", {"month": month})
+        con.execute(f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM _month_frame")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_month_frame")
+    return frame.height
+
+
+def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str,
+                params: dict[str, object] | None = None) -> pl.DataFrame:
+    """A query's whole result as a polars frame (parameters bound, never interpolated)."""
+    return con.sql(sql, params=params or {}).pl()
+
+
+def fetch_rows(con: duckdb.DuckDBPyConnection, sql: str,
+               params: dict[str, object] | None = None) -> list[tuple]:
+    """All rows of a query; fetching everything leaves the connection free for more work."""
+    return con.execute(sql, params or {}).fetchall()
+
+
+def fetch_value(con: duckdb.DuckDBPyConnection, sql: str,
+                params: dict[str, object] | None = None) -> object:
+    """The first column of the first row, or None when there is no row."""
+    rows = fetch_rows(con, sql, params)
+    return rows[0][0] if rows else None
+
+
+def statements(sql: str) -> list[str]:
+    """Split a SQL file into statements (our files keep ';' only at line ends)."""
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";\n") if s.strip().strip(";").strip()]
+
+
+def run_script(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> None:
+    """Run each statement of a script with the named parameters it uses."""
+    for statement in statements(sql):
+        con.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})

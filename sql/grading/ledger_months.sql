@@ -1,0 +1,1 @@
+SELECT count(*) FROM work.credit_ledger WHERE month = $previous_month;

@@ -1,0 +1,79 @@
+-- Warehouse layout. raw: what was ingested from the landing folder, by month folder.
+-- work: intermediate and staged results. main: the published tables of spec §8.
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS work;
+
+CREATE TABLE IF NOT EXISTS raw.merchants (
+    month VARCHAR NOT NULL, merchant_id VARCHAR NOT NULL, account_type VARCHAR,
+    auth_entity_id VARCHAR, real_name_verified BOOLEAN, collection_account_set BOOLEAN,
+    sales_plan VARCHAR, store_type VARCHAR, main_category VARCHAR, product_count BIGINT,
+    status VARCHAR, registered_at TIMESTAMP, source_file VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.orders (
+    month VARCHAR NOT NULL, order_id VARCHAR NOT NULL, merchant_id VARCHAR, buyer_id VARCHAR,
+    created_at TIMESTAMP, ended_at TIMESTAMP, status VARCHAR, amount_usd DECIMAL(38,10),
+    source_file VARCHAR
+);
+-- order_amount_usd is copied from the order at ingest (the $5 rule), so grading never
+-- re-joins all order history.
+CREATE TABLE IF NOT EXISTS raw.feedback (
+    month VARCHAR NOT NULL, order_id VARCHAR NOT NULL, merchant_id VARCHAR, buyer_id VARCHAR,
+    stars BIGINT, feedback_at TIMESTAMP, order_amount_usd DECIMAL(38,10), source_file VARCHAR
+);
+-- order_ended_at is copied from the order at ingest (which window the record counts in).
+CREATE TABLE IF NOT EXISTS raw.bad_orders (
+    month VARCHAR NOT NULL, order_id VARCHAR NOT NULL, merchant_id VARCHAR, reason VARCHAR,
+    recorded_at TIMESTAMP, exempt BOOLEAN, order_ended_at TIMESTAMP, source_file VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.service_metrics (
+    month VARCHAR NOT NULL, merchant_id VARCHAR NOT NULL, metric_date DATE,
+    messages_received BIGINT, messages_replied_24h BIGINT, dsr_item_sum BIGINT,
+    dsr_item_count BIGINT, shipments_due BIGINT, shipments_on_time BIGINT, source_file VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.quarantine (
+    dataset VARCHAR NOT NULL, month VARCHAR NOT NULL, source_file VARCHAR, reason VARCHAR NOT NULL,
+    record VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.ingest_log (
+    dataset VARCHAR NOT NULL, month VARCHAR NOT NULL, files BIGINT, rows_read BIGINT,
+    exact_copies BIGINT, rows_accepted BIGINT, rows_quarantined BIGINT,
+    ingested_at TIMESTAMP, PRIMARY KEY (dataset, month)
+);
+
+CREATE TABLE IF NOT EXISTS work.credit_ledger (
+    month VARCHAR NOT NULL, merchant_id VARCHAR NOT NULL, points_delta BIGINT NOT NULL,
+    credit_points BIGINT NOT NULL
+);
+
+-- The published tables (spec §8). Staged copies in work.* have the same columns and are
+-- moved here for one month at a time, in one transaction.
+CREATE TABLE IF NOT EXISTS main.merchant_grades (
+    month VARCHAR NOT NULL, merchant_id VARCHAR NOT NULL, credit_points BIGINT, level INTEGER,
+    assessed_orders BIGINT, bad_orders BIGINT, bad_order_rate DOUBLE,
+    seller_dispute_orders BIGINT, seller_dispute_rate DOUBLE, positive_feedback BIGINT,
+    negative_feedback BIGINT, positive_feedback_rate DOUBLE, dsr_item_avg DOUBLE,
+    on_time_ship_rate DOUBLE, response_rate_24h DOUBLE, tier VARCHAR, provisional BOOLEAN,
+    reasons VARCHAR[], policy_version VARCHAR
+);
+CREATE TABLE IF NOT EXISTS main.exposure_weights (
+    month VARCHAR NOT NULL, merchant_id VARCHAR NOT NULL, main_category VARCHAR, tier VARCHAR,
+    level INTEGER, eligible BOOLEAN, raw_weight DOUBLE, exposure_share DOUBLE,
+    showcase_slots INTEGER, promotion_eligible BOOLEAN, email_quota INTEGER,
+    policy_version VARCHAR
+);
+CREATE TABLE IF NOT EXISTS main.merchant_compliance (
+    month VARCHAR NOT NULL, merchant_id VARCHAR NOT NULL, violation VARCHAR NOT NULL,
+    policy_version VARCHAR
+);
+CREATE TABLE IF NOT EXISTS main.tier_distribution (
+    month VARCHAR NOT NULL, main_category VARCHAR, tier VARCHAR, merchants BIGINT,
+    policy_version VARCHAR
+);
+CREATE TABLE IF NOT EXISTS main.quarantine (
+    dataset VARCHAR NOT NULL, month VARCHAR NOT NULL, source_file VARCHAR, reason VARCHAR,
+    record VARCHAR, policy_version VARCHAR
+);
+CREATE TABLE IF NOT EXISTS work.merchant_grades AS FROM main.merchant_grades LIMIT 0;
+CREATE TABLE IF NOT EXISTS work.exposure_weights AS FROM main.exposure_weights LIMIT 0;
+CREATE TABLE IF NOT EXISTS work.merchant_compliance AS FROM main.merchant_compliance LIMIT 0;
+CREATE TABLE IF NOT EXISTS work.tier_distribution AS FROM main.tier_distribution LIMIT 0;

@@ -190,3 +190,13 @@ def publish_month(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) ->
     return counts
 
 
+
+
+def quarantine_counts(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, dict[str, int]]:
+    """Published quarantine rows of the month by dataset and reason."""
+    rows = fetch_rows(con, "SELECT dataset, reason, count(*) FROM main.quarantine "
+                           "WHERE month = $month GROUP BY ALL ORDER BY ALL", {"month": month})
+    counts: dict[str, dict[str, int]] = {}
+    for dataset, reason, n in rows:
+        counts.setdefault(dataset, {})[reason] = int(n)
+    return counts

@@ -1,0 +1,1 @@
+"""Dagster assets: thin wiring around ``pipelines`` (ingest, rules, publishing)."""

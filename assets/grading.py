@@ -1,0 +1,78 @@
+"""Credit ledger, grades and compliance for a month: staged in work.*, not yet published."""
+
+import dagster as dg
+
+from assets.ingest import raw_key
+from assets.metadata import count_metadata, markdown_preview, value_counts
+from assets.partitions import monthly_partitions, previous_month_mapping, window_mapping
+from assets.resources import GradingSettings, WarehouseResource
+from pipelines import grading
+
+
+@dg.asset(
+    partitions_def=monthly_partitions,
+    deps=[
+        raw_key("feedback"),
+        dg.AssetDep("credit_ledger", partition_mapping=previous_month_mapping),
+    ],
+    group_name="grading",
+    kinds={"duckdb", "polars"},
+    description="Cumulative credit points per merchant at month end: the previous month's "
+                "ledger plus the points earned from this month's feedback.",
+)
+def credit_ledger(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                  settings: GradingSettings) -> dg.MaterializeResult:
+    with warehouse.connection() as con:
+        ledger = grading.update_credit_ledger(con, context.partition_key, settings.policy())
+    return dg.MaterializeResult(metadata={
+        "merchants_with_history": ledger.height,
+        "points_earned_this_month": int(ledger["points_delta"].sum() or 0),
+        "preview": markdown_preview(ledger.sort("credit_points", descending=True)),
+    })
+
+
+@dg.asset(
+    partitions_def=monthly_partitions,
+    deps=[
+        raw_key("merchants"),
+        dg.AssetDep(raw_key("orders"), partition_mapping=window_mapping),
+        dg.AssetDep(raw_key("bad_orders"), partition_mapping=window_mapping),
+        dg.AssetDep(raw_key("feedback"), partition_mapping=window_mapping),
+        dg.AssetDep(raw_key("service_metrics"), partition_mapping=window_mapping),
+        "credit_ledger",
+    ],
+    group_name="grading",
+    kinds={"duckdb", "polars"},
+    description="Level, 90-day window metrics and service tier of every active merchant "
+                "(staged in work.merchant_grades).",
+)
+def merchant_grades(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                    settings: GradingSettings) -> dg.MaterializeResult:
+    with warehouse.connection() as con:
+        grades = grading.grade_merchants(con, context.partition_key, settings.policy())
+    return dg.MaterializeResult(metadata={
+        "merchants_graded": grades.height,
+        "provisional": int(grades["provisional"].sum()),
+        **count_metadata("tier", value_counts(grades, "tier")),
+        **count_metadata("level", value_counts(grades, "level")),
+        "preview": markdown_preview(grades.drop("reasons")),
+    })
+
+
+@dg.asset(
+    partitions_def=monthly_partitions,
+    deps=[raw_key("merchants")],
+    group_name="grading",
+    kinds={"duckdb", "polars"},
+    description="Breaches of the registration and operating rules, one row per breach "
+                "(staged in work.merchant_compliance).",
+)
+def merchant_compliance(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                        settings: GradingSettings) -> dg.MaterializeResult:
+    with warehouse.connection() as con:
+        violations = grading.check_compliance(con, context.partition_key, settings.policy())
+    return dg.MaterializeResult(metadata={
+        "violations": violations.height,
+        **count_metadata("violation", value_counts(violations, "violation")),
+        "preview": markdown_preview(violations),
+    })

@@ -1,0 +1,35 @@
+"""Materialization metadata: counts and a small preview, as the Dagster UI shows them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import dagster as dg
+import polars as pl
+
+
+def markdown_preview(frame: pl.DataFrame, rows: int = 10) -> dg.MetadataValue:
+    """The first rows as a markdown table (no pandas needed)."""
+    head = frame.head(rows)
+    if head.width == 0:
+        return dg.MetadataValue.md("(no columns)")
+    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * head.width]
+    for row in head.iter_rows():
+        lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def count_metadata(prefix: str, counts: Mapping[str, int]) -> dict[str, dg.MetadataValue]:
+    return {f"{prefix}_{key}": dg.MetadataValue.int(int(n)) for key, n in sorted(counts.items())}
+
+
+def value_counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
+    if frame.is_empty():
+        return {}
+    counted = frame.group_by(column).agg(pl.len().alias("n"))
+    return {str(k): int(n) for k, n in counted.iter_rows()}

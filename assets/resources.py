@@ -1,0 +1,46 @@
+"""Resources: where the landing folder, the warehouse file, the outputs and the policy are."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipelines.policy import Policy, load_policy
+from pipelines.warehouse import connect
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file; every connection has the schema and UTC set up."""
+
+    path: str
+
+    @contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = connect(Path(self.path))
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+class GradingSettings(dg.ConfigurableResource):
+    """Inputs and outputs of a grading run. An empty policy_file means the shipped policy."""
+
+    landing_dir: str
+    outputs_dir: str
+    policy_file: str = ""
+
+    def policy(self) -> Policy:
+        return load_policy(self.policy_file or None)
+
+    @property
+    def landing(self) -> Path:
+        return Path(self.landing_dir)
+
+    @property
+    def outputs(self) -> Path:
+        return Path(self.outputs_dir)

@@ -1,0 +1,60 @@
+"""The Dagster code location: assets, checks, the monthly job and its schedule.
+
+``dagster dev`` loads ``defs`` (see [tool.dagster] in pyproject.toml); its paths come
+from GRADING_LANDING, GRADING_WAREHOUSE, GRADING_OUTPUTS and GRADING_POLICY. The CLI
+builds the same definitions with the paths it was given.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from assets.exposure import exposure_weights, tier_distribution
+from assets.grading import credit_ledger, merchant_compliance, merchant_grades
+from assets.ingest import ingest_assets
+from assets.partitions import monthly_partitions
+from assets.publish import published_month
+from assets.resources import GradingSettings, WarehouseResource
+
+ALL_ASSETS = [*ingest_assets, credit_ledger, merchant_grades, merchant_compliance,
+              exposure_weights, tier_distribution, published_month]
+
+# One DuckDB file has one writer: steps of a run go one after another in one process.
+grade_month_job = dg.define_asset_job(
+    "grade_month",
+    selection=dg.AssetSelection.assets(*ALL_ASSETS),
+    partitions_def=monthly_partitions,
+    executor_def=dg.in_process_executor,
+    description="Ingest, grade and publish one month.",
+)
+
+# Month M is complete at its end; it is graded on the 3rd of M+1 at 02:00 UTC (the
+# partitions' timezone), before the published deadline.
+monthly_grading_schedule = dg.build_schedule_from_partitioned_job(
+    grade_month_job, day_of_month=3, hour_of_day=2, minute_of_hour=0
+)
+
+
+def build_definitions(landing: str, warehouse: str, outputs: str,
+                      policy_file: str = "") -> dg.Definitions:
+    return dg.Definitions(
+        assets=ALL_ASSETS,
+        jobs=[grade_month_job],
+        schedules=[monthly_grading_schedule],
+        resources={
+            "warehouse": WarehouseResource(path=warehouse),
+            "settings": GradingSettings(landing_dir=landing, outputs_dir=outputs,
+                                        policy_file=policy_file),
+        },
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(
+    landing=os.environ.get("GRADING_LANDING", "data/landing"),
+    warehouse=os.environ.get("GRADING_WAREHOUSE", "data/warehouse.duckdb"),
+    outputs=os.environ.get("GRADING_OUTPUTS", "data/outputs"),
+    policy_file=os.environ.get("GRADING_POLICY", ""),
+)

@@ -17,17 +17,20 @@ from pipelines import grading
     kinds={"duckdb", "polars"},
     description="Exposure weight, share within the main category and discrete resources.",
 )
-def exposure_weights(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                     settings: GradingSettings) -> dg.MaterializeResult:
+def exposure_weights(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
+) -> dg.MaterializeResult:
     with warehouse.connection() as con:
         weights = grading.weigh_exposure(con, context.partition_key, settings.policy())
     eligible = weights.filter("eligible")
-    return dg.MaterializeResult(metadata={
-        "merchants": weights.height,
-        "eligible": eligible.height,
-        **count_metadata("eligible_tier", value_counts(eligible, "tier")),
-        "preview": markdown_preview(weights),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "merchants": weights.height,
+            "eligible": eligible.height,
+            **count_metadata("eligible_tier", value_counts(eligible, "tier")),
+            "preview": markdown_preview(weights),
+        }
+    )
 
 
 @dg.asset(
@@ -37,13 +40,16 @@ def exposure_weights(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     kinds={"duckdb", "polars"},
     description="Active merchants by main category and tier.",
 )
-def tier_distribution(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                      settings: GradingSettings) -> dg.MaterializeResult:
+def tier_distribution(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
+) -> dg.MaterializeResult:
     with warehouse.connection() as con:
         distribution = grading.distribute_tiers(con, context.partition_key, settings.policy())
     totals = distribution.group_by("tier").agg(pl.col("merchants").sum())
-    return dg.MaterializeResult(metadata={
-        "cells": distribution.height,
-        **count_metadata("tier", {t: int(n) for t, n in totals.iter_rows()}),
-        "preview": markdown_preview(distribution),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "cells": distribution.height,
+            **count_metadata("tier", {t: int(n) for t, n in totals.iter_rows()}),
+            "preview": markdown_preview(distribution),
+        }
+    )

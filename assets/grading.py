@@ -18,17 +18,20 @@ from pipelines import grading
     group_name="grading",
     kinds={"duckdb", "polars"},
     description="Cumulative credit points per merchant at month end: the previous month's "
-                "ledger plus the points earned from this month's feedback.",
+    "ledger plus the points earned from this month's feedback.",
 )
-def credit_ledger(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                  settings: GradingSettings) -> dg.MaterializeResult:
+def credit_ledger(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
+) -> dg.MaterializeResult:
     with warehouse.connection() as con:
         ledger = grading.update_credit_ledger(con, context.partition_key, settings.policy())
-    return dg.MaterializeResult(metadata={
-        "merchants_with_history": ledger.height,
-        "points_earned_this_month": int(ledger["points_delta"].sum() or 0),
-        "preview": markdown_preview(ledger.sort("credit_points", descending=True)),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "merchants_with_history": ledger.height,
+            "points_earned_this_month": int(ledger["points_delta"].sum() or 0),
+            "preview": markdown_preview(ledger.sort("credit_points", descending=True)),
+        }
+    )
 
 
 @dg.asset(
@@ -44,19 +47,22 @@ def credit_ledger(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     group_name="grading",
     kinds={"duckdb", "polars"},
     description="Level, 90-day window metrics and service tier of every active merchant "
-                "(staged in work.merchant_grades).",
+    "(staged in work.merchant_grades).",
 )
-def merchant_grades(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                    settings: GradingSettings) -> dg.MaterializeResult:
+def merchant_grades(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
+) -> dg.MaterializeResult:
     with warehouse.connection() as con:
         grades = grading.grade_merchants(con, context.partition_key, settings.policy())
-    return dg.MaterializeResult(metadata={
-        "merchants_graded": grades.height,
-        "provisional": int(grades["provisional"].sum()),
-        **count_metadata("tier", value_counts(grades, "tier")),
-        **count_metadata("level", value_counts(grades, "level")),
-        "preview": markdown_preview(grades.drop("reasons")),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "merchants_graded": grades.height,
+            "provisional": int(grades["provisional"].sum()),
+            **count_metadata("tier", value_counts(grades, "tier")),
+            **count_metadata("level", value_counts(grades, "level")),
+            "preview": markdown_preview(grades.drop("reasons")),
+        }
+    )
 
 
 @dg.asset(
@@ -65,14 +71,17 @@ def merchant_grades(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     group_name="grading",
     kinds={"duckdb", "polars"},
     description="Breaches of the registration and operating rules, one row per breach "
-                "(staged in work.merchant_compliance).",
+    "(staged in work.merchant_compliance).",
 )
-def merchant_compliance(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                        settings: GradingSettings) -> dg.MaterializeResult:
+def merchant_compliance(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
+) -> dg.MaterializeResult:
     with warehouse.connection() as con:
         violations = grading.check_compliance(con, context.partition_key, settings.policy())
-    return dg.MaterializeResult(metadata={
-        "violations": violations.height,
-        **count_metadata("violation", value_counts(violations, "violation")),
-        "preview": markdown_preview(violations),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "violations": violations.height,
+            **count_metadata("violation", value_counts(violations, "violation")),
+            "preview": markdown_preview(violations),
+        }
+    )

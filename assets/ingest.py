@@ -29,9 +29,13 @@ def raw_key(dataset: str) -> dg.AssetKey:
 
 
 def build_ingest_asset(dataset: Dataset) -> dg.AssetsDefinition:
-    check = dg.AssetCheckSpec("quarantine_ratio", asset=raw_key(dataset.name), blocking=True,
-                              description="Quarantined rows at most the policy's "
-                                          "max_quarantine_ratio of the month's rows.")
+    check = dg.AssetCheckSpec(
+        "quarantine_ratio",
+        asset=raw_key(dataset.name),
+        blocking=True,
+        description="Quarantined rows at most the policy's "
+        "max_quarantine_ratio of the month's rows.",
+    )
 
     @dg.asset(
         key=raw_key(dataset.name),
@@ -41,16 +45,18 @@ def build_ingest_asset(dataset: Dataset) -> dg.AssetsDefinition:
         kinds={"duckdb", "sql"},
         check_specs=[check],
         description=f"The month folder of landing dataset '{dataset.name}' in "
-                    f"raw.{dataset.name}; bad rows in raw.quarantine.",
+        f"raw.{dataset.name}; bad rows in raw.quarantine.",
     )
-    def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                settings: GradingSettings) -> dg.MaterializeResult:
+    def _ingest(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
+    ) -> dg.MaterializeResult:
         month = context.partition_key
         policy = settings.policy()
         with warehouse.connection() as con:
             report = ingest_month(con, settings.landing, dataset, month)
-        ratio = QuarantineRatio(dataset.name, report.rows_read, report.rows_quarantined,
-                                policy.max_quarantine_ratio)
+        ratio = QuarantineRatio(
+            dataset.name, report.rows_read, report.rows_quarantined, policy.max_quarantine_ratio
+        )
         for warning in report.warnings:
             context.log.warning(warning)
         return dg.MaterializeResult(
@@ -63,21 +69,26 @@ def build_ingest_asset(dataset: Dataset) -> dg.AssetsDefinition:
                 **count_metadata("quarantined", report.quarantined),
                 "warnings": dg.MetadataValue.json(report.warnings),
             },
-            check_results=[dg.AssetCheckResult(
-                check_name="quarantine_ratio",
-                passed=not ratio.exceeded,
-                severity=dg.AssetCheckSeverity.ERROR,
-                metadata={
-                    "rows_read": report.rows_read,
-                    "rows_quarantined": report.rows_quarantined,
-                    "max_quarantine_ratio": str(policy.max_quarantine_ratio),
-                    "quarantined_by_reason": dg.MetadataValue.json(report.quarantined),
-                },
-                description=(f"{dataset.name} {month}: {report.rows_quarantined} of "
-                             f"{report.rows_read} rows quarantined, more than the "
-                             f"{float(policy.max_quarantine_ratio):g} allowed")
-                if ratio.exceeded else None,
-            )],
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="quarantine_ratio",
+                    passed=not ratio.exceeded,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    metadata={
+                        "rows_read": report.rows_read,
+                        "rows_quarantined": report.rows_quarantined,
+                        "max_quarantine_ratio": str(policy.max_quarantine_ratio),
+                        "quarantined_by_reason": dg.MetadataValue.json(report.quarantined),
+                    },
+                    description=(
+                        f"{dataset.name} {month}: {report.rows_quarantined} of "
+                        f"{report.rows_read} rows quarantined, more than the "
+                        f"{float(policy.max_quarantine_ratio):g} allowed"
+                    )
+                    if ratio.exceeded
+                    else None,
+                )
+            ],
         )
 
     return _ingest

@@ -12,25 +12,33 @@ from pipelines.exports import OUTPUT_TABLES, export_month
 
 @dg.asset(
     partitions_def=monthly_partitions,
-    deps=["merchant_grades", "exposure_weights", "merchant_compliance", "tier_distribution",
-          *[raw_key(d.name) for d in DATASETS]],
+    deps=[
+        "merchant_grades",
+        "exposure_weights",
+        "merchant_compliance",
+        "tier_distribution",
+        *[raw_key(d.name) for d in DATASETS],
+    ],
     group_name="publish",
     kinds={"duckdb", "parquet"},
     description="The month's merchant_grades, exposure_weights, merchant_compliance, "
-                "tier_distribution and quarantine, moved into the published tables in one "
-                "transaction and exported as Parquet under <outputs>/<table>/month=YYYY-MM/.",
+    "tier_distribution and quarantine, moved into the published tables in one "
+    "transaction and exported as Parquet under <outputs>/<table>/month=YYYY-MM/.",
 )
-def published_month(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                    settings: GradingSettings) -> dg.MaterializeResult:
+def published_month(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
+) -> dg.MaterializeResult:
     month = context.partition_key
     policy = settings.policy()
     with warehouse.connection() as con:
         counts = grading.publish_month(con, month, policy)
         files = export_month(con, month, settings.outputs)
         quarantine = grading.quarantine_counts(con, month)
-    return dg.MaterializeResult(metadata={
-        **{f"rows_{table}": int(counts[table]) for table in OUTPUT_TABLES},
-        "quarantined_by_dataset_reason": dg.MetadataValue.json(quarantine),
-        "policy_version": policy.version,
-        "exports": dg.MetadataValue.json([str(f) for f in files]),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            **{f"rows_{table}": int(counts[table]) for table in OUTPUT_TABLES},
+            "quarantined_by_dataset_reason": dg.MetadataValue.json(quarantine),
+            "policy_version": policy.version,
+            "exports": dg.MetadataValue.json([str(f) for f in files]),
+        }
+    )

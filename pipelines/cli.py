@@ -28,10 +28,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--landing", required=True, type=Path, help="landing folder (spec §1)")
     run.add_argument("--warehouse", required=True, type=Path, help="DuckDB warehouse file")
     run.add_argument("--through", required=True, help="last month to grade, YYYY-MM")
-    run.add_argument("--outputs", type=Path, default=None,
-                     help="Parquet exports folder (default: 'outputs' beside the warehouse)")
+    run.add_argument(
+        "--outputs",
+        type=Path,
+        default=None,
+        help="Parquet exports folder (default: 'outputs' beside the warehouse)",
+    )
     run.add_argument("--policy", type=Path, default=None, help="policy TOML file")
     run.set_defaults(handler=run_command)
+
+    summary = commands.add_parser("summary", help="tier distribution of the published months")
+    summary.add_argument("--warehouse", required=True, type=Path)
+    summary.set_defaults(handler=summary_command)
 
     gen = commands.add_parser("generate", help="write a realistic landing folder")
     gen.add_argument("--out", required=True, type=Path)
@@ -39,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--months", required=True, help="YYYY-MM..YYYY-MM or YYYY-MM")
     gen.add_argument("--orders-per-month", type=int, default=None)
     gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument(
+        "--overwrite", action="store_true", help="replace month folders that already exist"
+    )
     gen.set_defaults(handler=generate_command)
     return parser
 
@@ -63,18 +74,33 @@ def run_command(args: argparse.Namespace) -> int:
         tiers = ", ".join(f"{t} {result.value('merchant_grades', f'tier_{t}')}" for t in TIERS)
         graded = result.value("merchant_grades", "merchants_graded")
         quarantined = result.value("published_month", "rows_quarantine")
-        print(f"        {result.month} published: {graded} merchants ({tiers}); "
-              f"{quarantined} rows quarantined", flush=True)
+        print(
+            f"        {result.month} published: {graded} merchants ({tiers}); "
+            f"{quarantined} rows quarantined",
+            flush=True,
+        )
 
     try:
-        results = grade_months(args.landing, args.warehouse, outputs, args.through,
-                               args.policy, on_month, on_done)
+        results = grade_months(
+            args.landing, args.warehouse, outputs, args.through, args.policy, on_month, on_done
+        )
     except RunFailed as exc:
         return fail(f"month {exc.month} was not published: {exc.reason}")
     except (PolicyError, LandingError, ValueError) as exc:
         return fail(str(exc))
-    print(f"graded {len(results)} month(s) in {time.monotonic() - started:.1f}s; "
-          f"tables in {args.warehouse}, Parquet exports in {outputs}")
+    print(
+        f"graded {len(results)} month(s) in {time.monotonic() - started:.1f}s; "
+        f"tables in {args.warehouse}, Parquet exports in {outputs}"
+    )
+    return 0
+
+
+def summary_command(args: argparse.Namespace) -> int:
+    from pipelines.summary import tier_summary
+
+    if not args.warehouse.is_file():
+        return fail(f"warehouse {args.warehouse} does not exist")
+    print(tier_summary(args.warehouse))
     return 0
 
 
@@ -85,11 +111,19 @@ def generate_command(args: argparse.Namespace) -> int:
         months = parse_month_range(args.months)
     except ValueError as exc:
         return fail(str(exc))
-    if args.merchants <= 0:
-        return fail("--merchants must be positive")
     started = time.monotonic()
-    counts = generate_landing(args.out, args.merchants, months, args.orders_per_month,
-                              seed=args.seed, progress=lambda msg: print(msg, flush=True))
+    try:
+        counts = generate_landing(
+            args.out,
+            args.merchants,
+            months,
+            args.orders_per_month,
+            seed=args.seed,
+            progress=lambda msg: print(msg, flush=True),
+            overwrite=args.overwrite,
+        )
+    except (ValueError, FileExistsError) as exc:
+        return fail(str(exc))
     summary = ", ".join(f"{k} {v}" for k, v in counts.items())
     print(f"wrote {args.out} ({summary}) in {time.monotonic() - started:.1f}s")
     return 0

@@ -18,8 +18,15 @@ from assets.partitions import monthly_partitions
 from assets.publish import published_month
 from assets.resources import GradingSettings, WarehouseResource
 
-ALL_ASSETS = [*ingest_assets, credit_ledger, merchant_grades, merchant_compliance,
-              exposure_weights, tier_distribution, published_month]
+ALL_ASSETS = [
+    *ingest_assets,
+    credit_ledger,
+    merchant_grades,
+    merchant_compliance,
+    exposure_weights,
+    tier_distribution,
+    published_month,
+]
 
 # One DuckDB file has one writer: steps of a run go one after another in one process.
 grade_month_job = dg.define_asset_job(
@@ -37,16 +44,18 @@ monthly_grading_schedule = dg.build_schedule_from_partitioned_job(
 )
 
 
-def build_definitions(landing: str, warehouse: str, outputs: str,
-                      policy_file: str = "") -> dg.Definitions:
+def build_definitions(
+    landing: str, warehouse: str, outputs: str, policy_file: str = ""
+) -> dg.Definitions:
     return dg.Definitions(
         assets=ALL_ASSETS,
         jobs=[grade_month_job],
         schedules=[monthly_grading_schedule],
         resources={
             "warehouse": WarehouseResource(path=warehouse),
-            "settings": GradingSettings(landing_dir=landing, outputs_dir=outputs,
-                                        policy_file=policy_file),
+            "settings": GradingSettings(
+                landing_dir=landing, outputs_dir=outputs, policy_file=policy_file
+            ),
         },
         executor=dg.in_process_executor,
     )

@@ -12,8 +12,13 @@ from pathlib import Path
 
 import duckdb
 
-OUTPUT_TABLES = ("merchant_grades", "exposure_weights", "merchant_compliance",
-                 "tier_distribution", "quarantine")
+OUTPUT_TABLES = (
+    "merchant_grades",
+    "exposure_weights",
+    "merchant_compliance",
+    "tier_distribution",
+    "quarantine",
+)
 ORDER_BY = {
     "merchant_grades": "merchant_id",
     "exposure_weights": "merchant_id",
@@ -33,7 +38,9 @@ def export_month(con: duckdb.DuckDBPyConnection, month: str, outputs: Path) -> l
         target = staging / "part-0.parquet"
         con.execute(
             f"COPY (SELECT * FROM main.{table} WHERE month = $month ORDER BY {ORDER_BY[table]}) "
-            f"TO '{_sql_path(target)}' (FORMAT parquet)", {"month": month})
+            f"TO '{_sql_path(target)}' (FORMAT parquet)",
+            {"month": month},
+        )
         _swap_in(staging, final)
         written.append(final / target.name)
     return written

@@ -9,7 +9,6 @@ moves a month into the ``main.*`` tables, all tables at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from fractions import Fraction
 
 import duckdb
@@ -26,14 +25,39 @@ from pipelines.sql_files import load_sql
 from pipelines.warehouse import fetch_frame, fetch_rows, fetch_value, replace_month, run_script
 
 GRADE_COLUMNS = (
-    "month", "merchant_id", "credit_points", "level", "assessed_orders", "bad_orders",
-    "bad_order_rate", "seller_dispute_orders", "seller_dispute_rate", "positive_feedback",
-    "negative_feedback", "positive_feedback_rate", "dsr_item_avg", "on_time_ship_rate",
-    "response_rate_24h", "tier", "provisional", "reasons", "policy_version",
+    "month",
+    "merchant_id",
+    "credit_points",
+    "level",
+    "assessed_orders",
+    "bad_orders",
+    "bad_order_rate",
+    "seller_dispute_orders",
+    "seller_dispute_rate",
+    "positive_feedback",
+    "negative_feedback",
+    "positive_feedback_rate",
+    "dsr_item_avg",
+    "on_time_ship_rate",
+    "response_rate_24h",
+    "tier",
+    "provisional",
+    "reasons",
+    "policy_version",
 )
 EXPOSURE_COLUMNS = (
-    "month", "merchant_id", "main_category", "tier", "level", "eligible", "raw_weight",
-    "exposure_share", "showcase_slots", "promotion_eligible", "email_quota", "policy_version",
+    "month",
+    "merchant_id",
+    "main_category",
+    "tier",
+    "level",
+    "eligible",
+    "raw_weight",
+    "exposure_share",
+    "showcase_slots",
+    "promotion_eligible",
+    "email_quota",
+    "policy_version",
 )
 
 
@@ -58,7 +82,9 @@ def window_params(month: str, policy: Policy) -> dict[str, object]:
     }
 
 
-def update_credit_ledger(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
+def update_credit_ledger(
+    con: duckdb.DuckDBPyConnection, month: str, policy: Policy
+) -> pl.DataFrame:
     """Cumulative credit at month end = last month's ledger + points earned this month.
 
     Credit history is the stored ledger, never a re-read of old raw files. Refuses to
@@ -67,18 +93,30 @@ def update_credit_ledger(con: duckdb.DuckDBPyConnection, month: str, policy: Pol
     previous_month = add_months(month, -1)
     history = fetch_rows(con, load_sql("grading/history_months.sql"), {"month": month})[0]
     previous = query(con, "grading/previous_credit.sql", previous_month=previous_month)
-    has_previous = fetch_value(con, load_sql("grading/ledger_months.sql"),
-                               {"previous_month": previous_month}) > 0
+    has_previous = (
+        fetch_value(con, load_sql("grading/ledger_months.sql"), {"previous_month": previous_month})
+        > 0
+    )
     if history[0] and not has_previous:
         raise GradingError(
             f"credit history for {previous_month} is missing while feedback up to "
-            f"{history[1]} was ingested: grade {previous_month} before {month}")
-    earned = credit_points_earned(query(con, "grading/month_feedback.sql", month=month).lazy(),
-                                  policy)
-    ledger = roll_credit_ledger(previous.lazy(), earned).collect().with_columns(
-        pl.lit(month).alias("month"))
-    replace_month(con, "work.credit_ledger", month, ledger,
-                  ("month", "merchant_id", "points_delta", "credit_points"))
+            f"{history[1]} was ingested: grade {previous_month} before {month}"
+        )
+    earned = credit_points_earned(
+        query(con, "grading/month_feedback.sql", month=month).lazy(), policy
+    )
+    ledger = (
+        roll_credit_ledger(previous.lazy(), earned)
+        .collect()
+        .with_columns(pl.lit(month).alias("month"))
+    )
+    replace_month(
+        con,
+        "work.credit_ledger",
+        month,
+        ledger,
+        ("month", "merchant_id", "points_delta", "credit_points"),
+    )
     return ledger
 
 
@@ -111,8 +149,11 @@ def grade_merchants(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) 
 def check_compliance(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
     """merchant_compliance: one row per breach, staged in work.merchant_compliance."""
     snapshot = query(con, "grading/merchant_snapshot.sql", month=month)
-    violations = compliance_violations(snapshot.lazy(), policy).collect().with_columns(
-        pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
+    violations = (
+        compliance_violations(snapshot.lazy(), policy)
+        .collect()
+        .with_columns(pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
+    )
     columns = ("month", "merchant_id", "violation", "policy_version")
     replace_month(con, "work.merchant_compliance", month, violations, columns)
     return violations.select(columns)
@@ -121,11 +162,17 @@ def check_compliance(con: duckdb.DuckDBPyConnection, month: str, policy: Policy)
 def weigh_exposure(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
     """exposure_weights from the staged grades and violations of the month."""
     grades = fetch_frame(
-        con, "SELECT g.merchant_id, m.main_category, g.tier, g.level FROM work.merchant_grades g "
+        con,
+        "SELECT g.merchant_id, m.main_category, g.tier, g.level FROM work.merchant_grades g "
         "JOIN raw.merchants m ON m.month = g.month AND m.merchant_id = g.merchant_id "
-        "WHERE g.month = $month", {"month": month})
-    violations = fetch_frame(con, "SELECT merchant_id, violation FROM work.merchant_compliance "
-                             "WHERE month = $month", {"month": month})
+        "WHERE g.month = $month",
+        {"month": month},
+    )
+    violations = fetch_frame(
+        con,
+        "SELECT merchant_id, violation FROM work.merchant_compliance WHERE month = $month",
+        {"month": month},
+    )
     weights = (
         exposure_weights(grades.lazy(), violations.lazy(), policy)
         .with_columns(pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
@@ -139,11 +186,16 @@ def weigh_exposure(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -
 def distribute_tiers(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
     """tier_distribution: active merchants by category and tier, from the staged grades."""
     grades = fetch_frame(
-        con, "SELECT m.main_category, g.tier FROM work.merchant_grades g JOIN raw.merchants m "
+        con,
+        "SELECT m.main_category, g.tier FROM work.merchant_grades g JOIN raw.merchants m "
         "ON m.month = g.month AND m.merchant_id = g.merchant_id WHERE g.month = $month",
-        {"month": month})
-    distribution = tier_distribution(grades.lazy()).collect().with_columns(
-        pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
+        {"month": month},
+    )
+    distribution = (
+        tier_distribution(grades.lazy())
+        .collect()
+        .with_columns(pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
+    )
     columns = ("month", "main_category", "tier", "merchants", "policy_version")
     replace_month(con, "work.tier_distribution", month, distribution, columns)
     return distribution.select(columns)
@@ -159,43 +211,59 @@ class QuarantineRatio:
     @property
     def exceeded(self) -> bool:
         """More than the limit quarantined, compared exactly: q/n > p/d <=> q*d > p*n."""
-        return self.rows_quarantined * self.limit.denominator > \
-            self.limit.numerator * self.rows_read
+        return (
+            self.rows_quarantined * self.limit.denominator > self.limit.numerator * self.rows_read
+        )
 
 
-def quarantine_ratios(con: duckdb.DuckDBPyConnection, month: str,
-                      policy: Policy) -> list[QuarantineRatio]:
+def quarantine_ratios(
+    con: duckdb.DuckDBPyConnection, month: str, policy: Policy
+) -> list[QuarantineRatio]:
     rows = fetch_rows(con, load_sql("publish/quarantine_ratio.sql"), {"month": month})
     return [QuarantineRatio(d, int(n), int(q), policy.max_quarantine_ratio) for d, n, q in rows]
 
 
 def publish_month(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> dict[str, int]:
     """Move the month's staged tables and its quarantine into main.*, all or nothing."""
-    if not fetch_value(con, "SELECT count(*) FROM raw.ingest_log WHERE month = $month AND "
-                       "dataset = 'merchants'", {"month": month}):
+    if not fetch_value(
+        con,
+        "SELECT count(*) FROM raw.ingest_log WHERE month = $month AND dataset = 'merchants'",
+        {"month": month},
+    ):
         raise GradingError(f"{month} has not been ingested")
     con.execute("BEGIN TRANSACTION")
     try:
-        run_script(con, load_sql("publish/publish_month.sql"),
-                   {"month": month, "policy_version": policy.version})
+        run_script(
+            con,
+            load_sql("publish/publish_month.sql"),
+            {"month": month, "policy_version": policy.version},
+        )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
     counts = {}
-    for table in ("merchant_grades", "exposure_weights", "merchant_compliance",
-                  "tier_distribution", "quarantine"):
-        counts[table] = fetch_value(con, f"SELECT count(*) FROM main.{table} "
-                                    "WHERE month = $month", {"month": month})
+    for table in (
+        "merchant_grades",
+        "exposure_weights",
+        "merchant_compliance",
+        "tier_distribution",
+        "quarantine",
+    ):
+        counts[table] = fetch_value(
+            con, f"SELECT count(*) FROM main.{table} WHERE month = $month", {"month": month}
+        )
     return counts
-
-
 
 
 def quarantine_counts(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, dict[str, int]]:
     """Published quarantine rows of the month by dataset and reason."""
-    rows = fetch_rows(con, "SELECT dataset, reason, count(*) FROM main.quarantine "
-                           "WHERE month = $month GROUP BY ALL ORDER BY ALL", {"month": month})
+    rows = fetch_rows(
+        con,
+        "SELECT dataset, reason, count(*) FROM main.quarantine "
+        "WHERE month = $month GROUP BY ALL ORDER BY ALL",
+        {"month": month},
+    )
     counts: dict[str, dict[str, int]] = {}
     for dataset, reason, n in rows:
         counts.setdefault(dataset, {})[reason] = int(n)

@@ -24,11 +24,23 @@ from pipelines.warehouse import fetch_rows, fetch_value
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = {".csv": "csv", ".parquet": "parquet"}
-INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
-                 "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
-CSV_READ = ("read_csv($path, all_varchar = true, header = true, delim = ',', quote = '\"', "
-            "escape = '\"', hive_partitioning = false, auto_detect = true, "
-            "null_padding = false)")
+INTEGER_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+}
+CSV_READ = (
+    "read_csv($path, all_varchar = true, header = true, delim = ',', quote = '\"', "
+    "escape = '\"', hive_partitioning = false, auto_detect = true, "
+    "null_padding = false)"
+)
 CSV_TRUE_LITERALS = ("FALSE",)  # see _csv_boolean
 PARQUET_READ = "read_parquet($path, hive_partitioning = false, file_row_number = true)"
 
@@ -69,14 +81,17 @@ def landing_files(landing: Path, dataset: str, month: str) -> list[Path]:
         if path.name.startswith((".", "_")) or path.is_dir():
             continue  # hidden files and markers such as _SUCCESS
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            raise IngestError(f"{_relative(path, landing)}: unsupported file type "
-                              f"{path.suffix!r} (expected .csv or .parquet)")
+            raise IngestError(
+                f"{_relative(path, landing)}: unsupported file type "
+                f"{path.suffix!r} (expected .csv or .parquet)"
+            )
         files.append(path)
     return files
 
 
-def ingest_month(con: duckdb.DuckDBPyConnection, landing: Path, dataset: Dataset,
-                 month: str) -> IngestReport:
+def ingest_month(
+    con: duckdb.DuckDBPyConnection, landing: Path, dataset: Dataset, month: str
+) -> IngestReport:
     """Ingest ``dataset`` for ``month`` into ``raw.<dataset>``; replaces the month whole."""
     parse_month(month)
     landing = Path(landing)
@@ -100,12 +115,15 @@ def _relative(path: Path, landing: Path) -> str:
 
 def _create_stage(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
     cols = ", ".join(f"{c} {STORAGE_TYPES[t]}" for c, t in dataset.columns.items())
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _stage ({cols}, _file VARCHAR, _row BIGINT, "
-                f"_cast_error VARCHAR)")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _stage ({cols}, _file VARCHAR, _row BIGINT, "
+        f"_cast_error VARCHAR)"
+    )
 
 
-def _stage_file(con: duckdb.DuckDBPyConnection, dataset: Dataset, path: Path, rel: str,
-                report: IngestReport) -> None:
+def _stage_file(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, path: Path, rel: str, report: IngestReport
+) -> None:
     kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
     reader = CSV_READ if kind == "csv" else PARQUET_READ
     params = {"path": str(path)}
@@ -125,25 +143,37 @@ def _stage_file(con: duckdb.DuckDBPyConnection, dataset: Dataset, path: Path, re
         expr, failed = _cast_expr(source, source_types[mapping[column]], logical)
         typed.append(f"{expr} AS {column}")
         errors.append(f"CASE WHEN {failed} THEN '{column}' END")
-    sql = (f"INSERT INTO _stage SELECT {', '.join(typed)}, $rel, _row, "
-           f"coalesce({', '.join(errors)}) FROM (SELECT *, {row_expr} AS _row FROM {reader})")
+    sql = (
+        f"INSERT INTO _stage SELECT {', '.join(typed)}, $rel, _row, "
+        f"coalesce({', '.join(errors)}) FROM (SELECT *, {row_expr} AS _row FROM {reader})"
+    )
     try:
         con.execute(sql, {**params, "rel": rel})
     except duckdb.Error as exc:
         raise IngestError(f"{rel}: cannot be read as {kind}: {_first_line(exc)}") from exc
-    bad = fetch_rows(con, "SELECT _cast_error, _row FROM _stage WHERE _file = $rel "
-                     "AND _cast_error IS NOT NULL ORDER BY _row LIMIT 1", {"rel": rel})
+    bad = fetch_rows(
+        con,
+        "SELECT _cast_error, _row FROM _stage WHERE _file = $rel "
+        "AND _cast_error IS NOT NULL ORDER BY _row LIMIT 1",
+        {"rel": rel},
+    )
     if bad:
         column, row = bad[0]
-        shown = fetch_value(con, f"SELECT CAST({_quote(mapping[column])} AS VARCHAR) FROM "
-                            f"(SELECT *, {row_expr} AS _row FROM {reader}) WHERE _row = $row",
-                            {**params, "row": row})
-        raise IngestError(f"{rel}: column '{column}', row {row}: value {shown!r} cannot be "
-                          f"read as {dataset.columns[column]}")
+        shown = fetch_value(
+            con,
+            f"SELECT CAST({_quote(mapping[column])} AS VARCHAR) FROM "
+            f"(SELECT *, {row_expr} AS _row FROM {reader}) WHERE _row = $row",
+            {**params, "row": row},
+        )
+        raise IngestError(
+            f"{rel}: column '{column}', row {row}: value {shown!r} cannot be "
+            f"read as {dataset.columns[column]}"
+        )
 
 
-def _match_columns(dataset: Dataset, source_types: dict[str, str], rel: str,
-                   report: IngestReport) -> dict[str, str]:
+def _match_columns(
+    dataset: Dataset, source_types: dict[str, str], rel: str, report: IngestReport
+) -> dict[str, str]:
     """Contract column -> the file's column name (exact, else case-insensitive)."""
     by_lower = {name.strip().lower(): name for name in source_types}
     mapping = {}
@@ -153,8 +183,10 @@ def _match_columns(dataset: Dataset, source_types: dict[str, str], rel: str,
         elif column in by_lower:
             mapping[column] = by_lower[column]
         else:
-            raise IngestError(f"{rel}: required column '{column}' is missing "
-                              f"(found: {', '.join(source_types) or 'no columns'})")
+            raise IngestError(
+                f"{rel}: required column '{column}' is missing "
+                f"(found: {', '.join(source_types) or 'no columns'})"
+            )
     extra = sorted(set(source_types) - set(mapping.values()))
     if extra:
         report.warnings.append(f"{rel}: extra columns ignored: {', '.join(extra)}")
@@ -175,24 +207,29 @@ def _cast_expr(col: str, source_type: str, logical: str) -> tuple[str, str]:
     is_text = source_type == "VARCHAR"
     text = f"trim(CAST({col} AS VARCHAR))"
     if logical == "str":
-        expr = f"CASE WHEN trim({col}) = '' THEN NULL ELSE {col} END" if is_text \
+        expr = (
+            f"CASE WHEN trim({col}) = '' THEN NULL ELSE {col} END"
+            if is_text
             else f"CAST({col} AS VARCHAR)"
+        )
     elif logical == "int":
         if source_type in INTEGER_TYPES:
             expr = f"CAST({col} AS BIGINT)"
         elif source_type.startswith(("DECIMAL", "DOUBLE", "FLOAT")):
             expr = f"CASE WHEN {col} = trunc({col}) THEN TRY_CAST({col} AS BIGINT) END"
         else:
-            expr = (f"CASE WHEN regexp_full_match({text}, '[+-]?[0-9]+') "
-                    f"THEN TRY_CAST({text} AS BIGINT) END")
+            expr = (
+                f"CASE WHEN regexp_full_match({text}, '[+-]?[0-9]+') "
+                f"THEN TRY_CAST({text} AS BIGINT) END"
+            )
     elif logical == "decimal":
-        expr = f"TRY_CAST({text} AS DECIMAL(38,10))" if is_text \
+        expr = (
+            f"TRY_CAST({text} AS DECIMAL(38,10))"
+            if is_text
             else f"TRY_CAST({col} AS DECIMAL(38,10))"
+        )
     elif logical == "bool":
-        if source_type == "BOOLEAN":
-            expr = col
-        else:
-            expr = _csv_boolean(text)
+        expr = col if source_type == "BOOLEAN" else _csv_boolean(text)
     elif logical == "timestamp":
         if source_type.startswith("TIMESTAMP") or source_type == "DATE":
             expr = f"CAST(CAST({col} AS TIMESTAMPTZ) AS TIMESTAMP)"
@@ -221,18 +258,22 @@ def _csv_boolean(text: str) -> str:
     so that it is easy to revisit if the contract is corrected.
     """
     true_values = ", ".join(f"'{v}'" for v in CSV_TRUE_LITERALS)
-    return (f"CASE WHEN {text} IN ({true_values}) THEN TRUE "
-            f"WHEN lower({text}) IN ('true', '1') THEN TRUE "
-            f"WHEN lower({text}) IN ('false', '0') THEN FALSE END")
+    return (
+        f"CASE WHEN {text} IN ({true_values}) THEN TRUE "
+        f"WHEN lower({text}) IN ('true', '1') THEN TRUE "
+        f"WHEN lower({text}) IN ('false', '0') THEN FALSE END"
+    )
 
 
 def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str) -> None:
     """Collapse exact copies, then give each distinct row its quarantine reason (or none)."""
     cols = list(ds.columns)
     col_list = ", ".join(cols)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _collapsed AS SELECT {col_list}, "
-                f"min(struct_pack(f := _file, r := _row)) AS _src, count(*) AS _copies "
-                f"FROM _stage GROUP BY ALL")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _collapsed AS SELECT {col_list}, "
+        f"min(struct_pack(f := _file, r := _row)) AS _src, count(*) AS _copies "
+        f"FROM _stage GROUP BY ALL"
+    )
 
     bad_value = [f"{c} IS NULL" for c in cols if c not in ds.key]
     for column, allowed in ds.enums.items():
@@ -240,33 +281,48 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str) -> None:
         bad_value.append(f"{column} NOT IN ({values})")
     bad_value.extend(f"({p})" for p in ds.bad_value_sql)
     null_key = " OR ".join(f"{k} IS NULL" for k in ds.key)
-    row_reason = [f"WHEN {null_key} THEN 'null_key'",
-                  f"WHEN {' OR '.join(bad_value)} THEN 'bad_value'"]
+    row_reason = [
+        f"WHEN {null_key} THEN 'null_key'",
+        f"WHEN {' OR '.join(bad_value)} THEN 'bad_value'",
+    ]
     if ds.month_column:
-        row_reason.append(f"WHEN NOT ({ds.month_column} >= $month_start AND "
-                          f"{ds.month_column} < $cutoff) THEN 'wrong_month'")
+        row_reason.append(
+            f"WHEN NOT ({ds.month_column} >= $month_start AND "
+            f"{ds.month_column} < $cutoff) THEN 'wrong_month'"
+        )
 
     key_using = ", ".join(ds.key)
-    joins = [f"LEFT JOIN (SELECT {key_using}, count(*) AS n FROM base WHERE _row_reason IS NULL "
-             f"GROUP BY ALL HAVING count(*) > 1) dup USING ({key_using})"]
-    reason = ["WHEN b._row_reason IS NOT NULL THEN b._row_reason",
-              "WHEN dup.n IS NOT NULL THEN 'duplicate_key'"]
+    joins = [
+        f"LEFT JOIN (SELECT {key_using}, count(*) AS n FROM base WHERE _row_reason IS NULL "
+        f"GROUP BY ALL HAVING count(*) > 1) dup USING ({key_using})"
+    ]
+    reason = [
+        "WHEN b._row_reason IS NOT NULL THEN b._row_reason",
+        "WHEN dup.n IS NOT NULL THEN 'duplicate_key'",
+    ]
     if ds.key_unique_across_months:
         differ = " OR ".join(f"b.{c} IS DISTINCT FROM e.{c}" for c in cols)
-        joins.append(f"LEFT JOIN (SELECT {col_list}, TRUE AS _seen FROM raw.{ds.name} "
-                     f"WHERE month < $month) e USING ({key_using})")
+        joins.append(
+            f"LEFT JOIN (SELECT {col_list}, TRUE AS _seen FROM raw.{ds.name} "
+            f"WHERE month < $month) e USING ({key_using})"
+        )
         reason.append(f"WHEN e._seen AND ({differ}) THEN 'duplicate_key'")
         reason.append("WHEN e._seen THEN 'earlier_copy'")
     if ds.checks_merchant:
-        joins.append("LEFT JOIN (SELECT DISTINCT merchant_id, TRUE AS _known FROM raw.merchants "
-                     "WHERE month <= $month) m ON m.merchant_id = b.merchant_id")
+        joins.append(
+            "LEFT JOIN (SELECT DISTINCT merchant_id, TRUE AS _known FROM raw.merchants "
+            "WHERE month <= $month) m ON m.merchant_id = b.merchant_id"
+        )
         reason.append("WHEN m._known IS NULL THEN 'unknown_merchant'")
     extras = ""
     if ds.checks_order:
-        joins.append("LEFT JOIN (SELECT order_id, merchant_id, status, amount_usd, ended_at "
-                     "FROM raw.orders WHERE month <= $month) o ON o.order_id = b.order_id")
-        reason.append("WHEN o.order_id IS NULL OR o.merchant_id <> b.merchant_id "
-                      "THEN 'unknown_order'")
+        joins.append(
+            "LEFT JOIN (SELECT order_id, merchant_id, status, amount_usd, ended_at "
+            "FROM raw.orders WHERE month <= $month) o ON o.order_id = b.order_id"
+        )
+        reason.append(
+            "WHEN o.order_id IS NULL OR o.merchant_id <> b.merchant_id THEN 'unknown_order'"
+        )
         if ds.requires_completed_order:
             reason.append("WHEN o.status <> 'completed' THEN 'order_not_completed'")
         extras = ", o.amount_usd AS _order_amount_usd, o.ended_at AS _order_ended_at"
@@ -275,24 +331,31 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str) -> None:
     sql = f"""
         CREATE OR REPLACE TEMP TABLE _classified AS
         WITH base AS (
-            SELECT *, CASE {' '.join(row_reason)} END AS _row_reason FROM _collapsed
+            SELECT *, CASE {" ".join(row_reason)} END AS _row_reason FROM _collapsed
         )
-        SELECT b.*, CASE {' '.join(reason)} END AS _reason{extras}
-        FROM base b {' '.join(joins)}
+        SELECT b.*, CASE {" ".join(reason)} END AS _reason{extras}
+        FROM base b {" ".join(joins)}
     """
     params = {"month": month, "month_start": window.month_start, "cutoff": window.cutoff}
     con.execute(sql, {k: v for k, v in params.items() if "$" + k in sql})
 
 
-def _publish_month(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str,
-                   report: IngestReport) -> None:
+def _publish_month(
+    con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, report: IngestReport
+) -> None:
     """Replace the month in raw.<dataset> and raw.quarantine in one transaction."""
     cols = list(ds.columns)
-    stats = fetch_rows(con, "SELECT coalesce(sum(_copies), 0), count(*), "
-                       "coalesce(sum(_copies) - count(*), 0) FROM _classified")[0]
+    stats = fetch_rows(
+        con,
+        "SELECT coalesce(sum(_copies), 0), count(*), "
+        "coalesce(sum(_copies) - count(*), 0) FROM _classified",
+    )[0]
     report.rows_read, distinct_rows, report.exact_copies = (int(v) for v in stats)
-    counts = fetch_rows(con, "SELECT _reason, count(*) FROM _classified WHERE _reason IS NOT NULL "
-                        "GROUP BY ALL ORDER BY 1")
+    counts = fetch_rows(
+        con,
+        "SELECT _reason, count(*) FROM _classified WHERE _reason IS NOT NULL "
+        "GROUP BY ALL ORDER BY 1",
+    )
     earlier_copies = sum(n for r, n in counts if r == "earlier_copy")
     report.exact_copies += earlier_copies
     report.quarantined = {r: int(n) for r, n in counts if r != "earlier_copy"}
@@ -311,25 +374,41 @@ def _publish_month(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str,
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"DELETE FROM raw.{ds.name} WHERE month = $month", {"month": month})
-        con.execute(f"INSERT INTO raw.{ds.name} ({', '.join(target_cols)}, source_file) "
-                    f"SELECT {', '.join(select_cols)}, _src.f FROM _classified "
-                    f"WHERE _reason IS NULL", {"month": month})
-        con.execute("DELETE FROM raw.quarantine WHERE dataset = $dataset AND month = $month",
-                    params)
-        con.execute(f"INSERT INTO raw.quarantine SELECT $dataset, $month, _src.f, _reason, "
-                    f"{record} FROM _classified WHERE _reason IS NOT NULL "
-                    f"AND _reason <> 'earlier_copy' ORDER BY _src", params)
-        con.execute(load_sql("ingest/record_ingest.sql"), {
-            **params, "files": len(report.files), "rows_read": report.rows_read,
-            "exact_copies": report.exact_copies, "rows_accepted": report.rows_accepted,
-            "rows_quarantined": report.rows_quarantined})
+        con.execute(
+            f"INSERT INTO raw.{ds.name} ({', '.join(target_cols)}, source_file) "
+            f"SELECT {', '.join(select_cols)}, _src.f FROM _classified "
+            f"WHERE _reason IS NULL",
+            {"month": month},
+        )
+        con.execute(
+            "DELETE FROM raw.quarantine WHERE dataset = $dataset AND month = $month", params
+        )
+        con.execute(
+            f"INSERT INTO raw.quarantine SELECT $dataset, $month, _src.f, _reason, "
+            f"{record} FROM _classified WHERE _reason IS NOT NULL "
+            f"AND _reason <> 'earlier_copy' ORDER BY _src",
+            params,
+        )
+        con.execute(
+            load_sql("ingest/record_ingest.sql"),
+            {
+                **params,
+                "files": len(report.files),
+                "rows_read": report.rows_read,
+                "exact_copies": report.exact_copies,
+                "rows_accepted": report.rows_accepted,
+                "rows_quarantined": report.rows_quarantined,
+            },
+        )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
     finally:
-        con.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _collapsed; "
-                    "DROP TABLE IF EXISTS _classified")
+        con.execute(
+            "DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _collapsed; "
+            "DROP TABLE IF EXISTS _classified"
+        )
 
 
 def _first_line(exc: BaseException) -> str:

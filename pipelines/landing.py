@@ -30,11 +30,16 @@ def landing_months(landing: Path) -> list[str]:
             if entry.name.startswith("."):
                 continue
             name = entry.name.removeprefix("month=")
-            if not entry.is_dir() or not entry.name.startswith("month=") \
-                    or not MONTH_PATTERN.match(name):
+            if (
+                not entry.is_dir()
+                or not entry.name.startswith("month=")
+                or not MONTH_PATTERN.match(name)
+            ):
                 raise LandingError(f"{entry}: not a month folder (expected month=YYYY-MM)")
             months.add(name)
     if not months:
-        raise LandingError(f"landing folder {landing} holds no month folder of any dataset "
-                           f"({', '.join(DATASETS_BY_NAME)})")
+        raise LandingError(
+            f"landing folder {landing} holds no month folder of any dataset "
+            f"({', '.join(DATASETS_BY_NAME)})"
+        )
     return sorted(months)

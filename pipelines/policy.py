@@ -103,21 +103,33 @@ def parse_policy(raw: dict[str, Any], source: str = "<policy>") -> Policy:
     fallback = r.text("tiers.fallback")
     all_tiers = tuple(tier_names) + (fallback,)
 
-    bounds = tuple(r.integer(f"credit.level_lower_bounds[{i}]", v)
-                   for i, v in enumerate(r.list("credit.level_lower_bounds")))
+    bounds = tuple(
+        r.integer(f"credit.level_lower_bounds[{i}]", v)
+        for i, v in enumerate(r.list("credit.level_lower_bounds"))
+    )
     if len(bounds) != 10:
-        raise PolicyError(f"{source}: credit.level_lower_bounds must hold 10 bounds (L1..L10), "
-                          f"found {len(bounds)}")
+        raise PolicyError(
+            f"{source}: credit.level_lower_bounds must hold 10 bounds (L1..L10), "
+            f"found {len(bounds)}"
+        )
     if any(b <= a for a, b in zip(bounds, bounds[1:], strict=False)):
-        raise PolicyError(f"{source}: credit.level_lower_bounds must strictly increase: "
-                          f"{list(bounds)}")
-    periods = tuple(r.integer(f"credit.period_start_days[{i}]", v)
-                    for i, v in enumerate(r.list("credit.period_start_days")))
-    if not periods or periods[0] != 1 or any(b <= a for a, b in zip(periods, periods[1:],
-                                                                     strict=False)) \
-            or periods[-1] > 28:
-        raise PolicyError(f"{source}: credit.period_start_days must start at 1, strictly "
-                          f"increase and stay within day 28: {list(periods)}")
+        raise PolicyError(
+            f"{source}: credit.level_lower_bounds must strictly increase: {list(bounds)}"
+        )
+    periods = tuple(
+        r.integer(f"credit.period_start_days[{i}]", v)
+        for i, v in enumerate(r.list("credit.period_start_days"))
+    )
+    if (
+        not periods
+        or periods[0] != 1
+        or any(b <= a for a, b in zip(periods, periods[1:], strict=False))
+        or periods[-1] > 28
+    ):
+        raise PolicyError(
+            f"{source}: credit.period_start_days must start at 1, strictly "
+            f"increase and stay within day 28: {list(periods)}"
+        )
 
     policy = Policy(
         version=r.text("policy_version"),
@@ -151,12 +163,16 @@ def parse_policy(raw: dict[str, Any], source: str = "<policy>") -> Policy:
 
 def _tier(r: _Reader, name: str) -> TierRule:
     table = r.table(f"tiers.{name}")
-    known = {"min_assessed_orders"} | {f"{m}_max" for m in UPPER_BOUNDED} \
+    known = (
+        {"min_assessed_orders"}
+        | {f"{m}_max" for m in UPPER_BOUNDED}
         | {f"{m}_min" for m in LOWER_BOUNDED}
+    )
     unknown = sorted(set(table) - known)
     if unknown:
-        raise PolicyError(f"{r.source}: tiers.{name} has unknown keys {unknown}; "
-                          f"allowed: {sorted(known)}")
+        raise PolicyError(
+            f"{r.source}: tiers.{name} has unknown keys {unknown}; allowed: {sorted(known)}"
+        )
     max_rates = {m: r.rate(f"tiers.{name}.{m}_max") for m in UPPER_BOUNDED if f"{m}_max" in table}
     min_rates = {}
     for m in LOWER_BOUNDED:
@@ -171,23 +187,29 @@ def _check_semantics(p: Policy, source: str) -> None:
     if len(set(p.tier_names)) != len(p.tier_names):
         raise PolicyError(f"{source}: tier names repeat: {list(p.tier_names)}")
     if p.provisional_tier not in p.tier_names:
-        raise PolicyError(f"{source}: provisional.tier {p.provisional_tier!r} is not one of "
-                          f"{list(p.tier_names)}")
+        raise PolicyError(
+            f"{source}: provisional.tier {p.provisional_tier!r} is not one of {list(p.tier_names)}"
+        )
     if not 1 <= p.negative_max_stars < p.positive_min_stars <= 5:
-        raise PolicyError(f"{source}: credit stars must satisfy 1 <= negative_max_stars < "
-                          f"positive_min_stars <= 5")
-    for key, value in (("window.days", p.window_days),
-                       ("window.min_dsr_item_count", p.min_dsr_item_count),
-                       ("window.min_shipments_due", p.min_shipments_due),
-                       ("window.min_messages_received", p.min_messages_received),
-                       ("provisional.min_assessed_orders", p.provisional_min_assessed_orders)):
+        raise PolicyError(
+            f"{source}: credit stars must satisfy 1 <= negative_max_stars < positive_min_stars <= 5"
+        )
+    for key, value in (
+        ("window.days", p.window_days),
+        ("window.min_dsr_item_count", p.min_dsr_item_count),
+        ("window.min_shipments_due", p.min_shipments_due),
+        ("window.min_messages_received", p.min_messages_received),
+        ("provisional.min_assessed_orders", p.provisional_min_assessed_orders),
+    ):
         if value < (1 if key == "window.days" else 0):
             raise PolicyError(f"{source}: {key} must be positive, got {value}")
     for upper, lower in zip(p.tiers, p.tiers[1:], strict=False):
         where = f"{source}: tiers.{upper.name} must be at least as strict as tiers.{lower.name}"
         if upper.min_assessed_orders < lower.min_assessed_orders:
-            raise PolicyError(f"{where}: min_assessed_orders {upper.min_assessed_orders} < "
-                              f"{lower.min_assessed_orders}")
+            raise PolicyError(
+                f"{where}: min_assessed_orders {upper.min_assessed_orders} < "
+                f"{lower.min_assessed_orders}"
+            )
         for m, low_max in lower.max_rates.items():
             up_max = upper.max_rates.get(m)
             if up_max is None or up_max > low_max:
@@ -264,6 +286,7 @@ class _Reader:
     def rate(self, key: str) -> Fraction:
         value = self.fraction(key)
         if not 0 <= value <= 1:
-            raise PolicyError(f"{self.source}: {key!r} is a rate and must lie in [0, 1], "
-                              f"got {float(value)}")
+            raise PolicyError(
+                f"{self.source}: {key!r} is a rate and must lie in [0, 1], got {float(value)}"
+            )
         return value

@@ -43,40 +43,55 @@ def months_to_grade(landing: Path, through: str) -> list[str]:
     parse_month(through)
     months = landing_months(landing)
     if through < months[0]:
-        raise ValueError(f"--through {through} is before the landing folder's first month "
-                         f"{months[0]}")
+        raise ValueError(
+            f"--through {through} is before the landing folder's first month {months[0]}"
+        )
     wanted = month_range(months[0], through)
     known = set(monthly_partitions.get_partition_keys())
     outside = [m for m in wanted if m not in known]
     if outside:
-        first, last = monthly_partitions.get_first_partition_key(), \
-            monthly_partitions.get_last_partition_key()
-        raise ValueError(f"months {outside[0]}..{outside[-1]} are outside the gradeable "
-                         f"partitions {first}..{last} (a month is gradeable once it has ended; "
-                         f"set GRADING_PARTITIONS_START for earlier months)")
+        first, last = (
+            monthly_partitions.get_first_partition_key(),
+            monthly_partitions.get_last_partition_key(),
+        )
+        raise ValueError(
+            f"months {outside[0]}..{outside[-1]} are outside the gradeable "
+            f"partitions {first}..{last} (a month is gradeable once it has ended; "
+            f"set GRADING_PARTITIONS_START for earlier months)"
+        )
     return wanted
 
 
-def grade_months(landing: Path, warehouse: Path, outputs: Path, through: str,
-                 policy_file: Path | None = None,
-                 on_month: Callable[[int, int, str], None] | None = None,
-                 on_done: Callable[[MonthResult], None] | None = None) -> list[MonthResult]:
+def grade_months(
+    landing: Path,
+    warehouse: Path,
+    outputs: Path,
+    through: str,
+    policy_file: Path | None = None,
+    on_month: Callable[[int, int, str], None] | None = None,
+    on_done: Callable[[MonthResult], None] | None = None,
+) -> list[MonthResult]:
     """Grade every month from the landing folder's first through ``through``."""
     from pipelines.definitions import build_definitions
 
     load_policy(policy_file)  # a broken policy is refused before anything runs
     months = months_to_grade(landing, through)
-    defs = build_definitions(str(landing), str(warehouse), str(outputs),
-                             str(policy_file) if policy_file else "")
+    defs = build_definitions(
+        str(landing), str(warehouse), str(outputs), str(policy_file) if policy_file else ""
+    )
     job = defs.resolve_job_def("grade_month")
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") \
+    instance = (
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
         else dg.DagsterInstance.ephemeral()
+    )
     results = []
     for index, month in enumerate(months, start=1):
         if on_month:
             on_month(index, len(months), month)
-        result = job.execute_in_process(partition_key=month, instance=instance,
-                                        run_config=QUIET_LOGS, raise_on_error=False)
+        result = job.execute_in_process(
+            partition_key=month, instance=instance, run_config=QUIET_LOGS, raise_on_error=False
+        )
         reason = failure_reason(result)
         if reason:
             raise RunFailed(month, reason)
@@ -92,8 +107,10 @@ def failure_reason(result: dg.ExecuteInProcessResult) -> str | None:
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
             text = evaluation.description or f"check {evaluation.check_name} failed"
-            return f"data check {evaluation.asset_key.to_user_string()}." \
-                   f"{evaluation.check_name} failed: {text}"
+            return (
+                f"data check {evaluation.asset_key.to_user_string()}."
+                f"{evaluation.check_name} failed: {text}"
+            )
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
@@ -111,6 +128,7 @@ def materialization_metadata(result: dg.ExecuteInProcessResult) -> dict[str, dic
     metadata: dict[str, dict[str, object]] = {}
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
-        metadata[mat.asset_key.to_user_string()] = {k: getattr(v, "value", v)
-                                                    for k, v in mat.metadata.items()}
+        metadata[mat.asset_key.to_user_string()] = {
+            k: getattr(v, "value", v) for k, v in mat.metadata.items()
+        }
     return metadata

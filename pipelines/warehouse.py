@@ -29,8 +29,13 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     return configure(con)
 
 
-def replace_month(con: duckdb.DuckDBPyConnection, table: str, month: str, frame: pl.DataFrame,
-                  columns: tuple[str, ...]) -> int:
+def replace_month(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    month: str,
+    frame: pl.DataFrame,
+    columns: tuple[str, ...],
+) -> int:
     """Idempotent partition write: delete the month, insert the frame, in one transaction.
 
     ``table`` and ``columns`` come from code, never from data; values travel as Arrow.
@@ -50,20 +55,23 @@ def replace_month(con: duckdb.DuckDBPyConnection, table: str, month: str, frame:
     return frame.height
 
 
-def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str,
-                params: dict[str, object] | None = None) -> pl.DataFrame:
+def fetch_frame(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None
+) -> pl.DataFrame:
     """A query's whole result as a polars frame (parameters bound, never interpolated)."""
     return con.sql(sql, params=params or {}).pl()
 
 
-def fetch_rows(con: duckdb.DuckDBPyConnection, sql: str,
-               params: dict[str, object] | None = None) -> list[tuple]:
+def fetch_rows(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None
+) -> list[tuple]:
     """All rows of a query; fetching everything leaves the connection free for more work."""
     return con.execute(sql, params or {}).fetchall()
 
 
-def fetch_value(con: duckdb.DuckDBPyConnection, sql: str,
-                params: dict[str, object] | None = None) -> object:
+def fetch_value(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None
+) -> object:
     """The first column of the first row, or None when there is no row."""
     rows = fetch_rows(con, sql, params)
     return rows[0][0] if rows else None

@@ -31,7 +31,8 @@ def compliance_violations(snapshot: pl.LazyFrame, policy: Policy) -> pl.LazyFram
     )
     banned_entities = (
         snapshot.filter(pl.col("status") == "banned")
-        .select("auth_entity_id").unique()
+        .select("auth_entity_id")
+        .unique()
         .with_columns(pl.lit(True).alias("entity_banned"))
     )
     flagged = (
@@ -42,18 +43,24 @@ def compliance_violations(snapshot: pl.LazyFrame, policy: Policy) -> pl.LazyFram
             (~pl.col("real_name_verified")).alias("not_authenticated"),
             (~pl.col("collection_account_set")).alias("no_collection_account"),
             (pl.col("product_count") <= policy.min_product_count_exclusive).alias("no_store"),
-            ((pl.col("account_type") == "individual")
-             & (pl.col("account_rank") > policy.individual_account_limit))
-            .alias("individual_account_limit"),
-            ((pl.col("account_type") == "enterprise")
-             & (pl.col("account_rank") > policy.enterprise_account_limit))
-            .alias("enterprise_account_limit"),
+            (
+                (pl.col("account_type") == "individual")
+                & (pl.col("account_rank") > policy.individual_account_limit)
+            ).alias("individual_account_limit"),
+            (
+                (pl.col("account_type") == "enterprise")
+                & (pl.col("account_rank") > policy.enterprise_account_limit)
+            ).alias("enterprise_account_limit"),
             pl.col("entity_banned").fill_null(False).alias("banned_entity"),
         )
     )
     return (
-        flagged.unpivot(index="merchant_id", on=list(VIOLATIONS), variable_name="violation",
-                        value_name="breached")
+        flagged.unpivot(
+            index="merchant_id",
+            on=list(VIOLATIONS),
+            variable_name="violation",
+            value_name="breached",
+        )
         .filter(pl.col("breached"))
         .select("merchant_id", "violation")
         .sort("merchant_id", pl.col("violation").cast(pl.Enum(VIOLATIONS)))

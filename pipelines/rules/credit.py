@@ -15,8 +15,10 @@ def feedback_polarity(policy: Policy) -> pl.Expr:
     """+1 positive, 0 neutral, -1 negative, from the stars."""
     stars = pl.col("stars")
     return (
-        pl.when(stars >= policy.positive_min_stars).then(1)
-        .when(stars <= policy.negative_max_stars).then(-1)
+        pl.when(stars >= policy.positive_min_stars)
+        .then(1)
+        .when(stars <= policy.negative_max_stars)
+        .then(-1)
         .otherwise(0)
         .cast(pl.Int8)
     )
@@ -25,8 +27,9 @@ def feedback_polarity(policy: Policy) -> pl.Expr:
 def ten_day_period(policy: Policy) -> pl.Expr:
     """Index of the period of the month a feedback falls in (days 1-10, 11-20, 21-end)."""
     day = pl.col("feedback_at").dt.day()
-    return pl.sum_horizontal([(day >= start).cast(pl.Int8) for start in
-                              policy.period_start_days]).cast(pl.Int8)
+    return pl.sum_horizontal(
+        [(day >= start).cast(pl.Int8) for start in policy.period_start_days]
+    ).cast(pl.Int8)
 
 
 def count_feedback(feedback: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
@@ -36,11 +39,14 @@ def count_feedback(feedback: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
     Feedback on an order under the minimum amount earns nothing; per merchant, buyer and
     ten-day period at most one of each polarity counts.
     """
-    minimum = Decimal(policy.min_order_amount_usd.numerator) / policy.min_order_amount_usd.denominator
+    minimum = (
+        Decimal(policy.min_order_amount_usd.numerator) / policy.min_order_amount_usd.denominator
+    )
     counted = (
-        feedback
-        .filter(pl.col("order_amount_usd").cast(pl.Decimal(38, 10)) >= pl.lit(minimum)
-                .cast(pl.Decimal(38, 10)))
+        feedback.filter(
+            pl.col("order_amount_usd").cast(pl.Decimal(38, 10))
+            >= pl.lit(minimum).cast(pl.Decimal(38, 10))
+        )
         .select(
             "merchant_id",
             "buyer_id",
@@ -73,21 +79,27 @@ def roll_credit_ledger(previous: pl.LazyFrame, earned: pl.LazyFrame) -> pl.LazyF
     """
     return (
         previous.select("merchant_id", pl.col("credit_points").alias("before"))
-        .join(earned.select("merchant_id", pl.col("points").alias("points_delta")),
-              on="merchant_id", how="full", coalesce=True)
+        .join(
+            earned.select("merchant_id", pl.col("points").alias("points_delta")),
+            on="merchant_id",
+            how="full",
+            coalesce=True,
+        )
         .select(
             "merchant_id",
             pl.col("points_delta").fill_null(0).cast(pl.Int64),
             (pl.col("before").fill_null(0) + pl.col("points_delta").fill_null(0))
-            .cast(pl.Int64).alias("credit_points"),
+            .cast(pl.Int64)
+            .alias("credit_points"),
         )
     )
 
 
 def level_expr(policy: Policy, points: str = "credit_points") -> pl.Expr:
     """L0-L10: the number of level lower bounds the points reach (negative: L0)."""
-    return pl.sum_horizontal([(pl.col(points) >= bound).cast(pl.Int32)
-                              for bound in policy.level_lower_bounds]).cast(pl.Int32)
+    return pl.sum_horizontal(
+        [(pl.col(points) >= bound).cast(pl.Int32) for bound in policy.level_lower_bounds]
+    ).cast(pl.Int32)
 
 
 def assign_levels(frame: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:

@@ -14,8 +14,12 @@ from pipelines.policy import Policy
 from pipelines.rules.credit import count_feedback
 
 SERVICE_SUM_COLUMNS = (
-    "messages_received", "messages_replied_24h", "dsr_item_sum", "dsr_item_count",
-    "shipments_due", "shipments_on_time",
+    "messages_received",
+    "messages_replied_24h",
+    "dsr_item_sum",
+    "dsr_item_count",
+    "shipments_due",
+    "shipments_on_time",
 )
 DISPUTE_REASON = "seller_responsible_dispute"
 
@@ -37,8 +41,12 @@ def ratios(policy: Policy) -> tuple[Ratio, ...]:
         Ratio("positive_feedback_rate", "positive_feedback", "rated_feedback", 1),
         Ratio("dsr_item_avg", "dsr_item_sum", "dsr_item_count", policy.min_dsr_item_count),
         Ratio("on_time_ship_rate", "shipments_on_time", "shipments_due", policy.min_shipments_due),
-        Ratio("response_rate_24h", "messages_replied_24h", "messages_received",
-              policy.min_messages_received),
+        Ratio(
+            "response_rate_24h",
+            "messages_replied_24h",
+            "messages_received",
+            policy.min_messages_received,
+        ),
     )
 
 
@@ -51,8 +59,11 @@ def bad_order_counts(bad_records: pl.LazyFrame) -> pl.LazyFrame:
     counted = bad_records.filter(~pl.col("exempt"))
     return counted.group_by("merchant_id").agg(
         pl.col("order_id").n_unique().cast(pl.Int64).alias("bad_orders"),
-        pl.col("order_id").filter(pl.col("reason") == DISPUTE_REASON).n_unique()
-        .cast(pl.Int64).alias("seller_dispute_orders"),
+        pl.col("order_id")
+        .filter(pl.col("reason") == DISPUTE_REASON)
+        .n_unique()
+        .cast(pl.Int64)
+        .alias("seller_dispute_orders"),
     )
 
 
@@ -71,7 +82,8 @@ def window_metrics(
     window_feedback: the feedback with feedback_at in the window (the §3 rules apply here).
     """
     feedback = count_feedback(window_feedback, policy).select(
-        "merchant_id", "positive_feedback", "negative_feedback")
+        "merchant_id", "positive_feedback", "negative_feedback"
+    )
     counts = (
         merchants.select("merchant_id")
         .join(assessed_orders, on="merchant_id", how="left")
@@ -79,8 +91,14 @@ def window_metrics(
         .join(feedback, on="merchant_id", how="left")
         .join(service_sums, on="merchant_id", how="left")
     )
-    count_columns = ("assessed_orders", "bad_orders", "seller_dispute_orders",
-                     "positive_feedback", "negative_feedback", *SERVICE_SUM_COLUMNS)
+    count_columns = (
+        "assessed_orders",
+        "bad_orders",
+        "seller_dispute_orders",
+        "positive_feedback",
+        "negative_feedback",
+        *SERVICE_SUM_COLUMNS,
+    )
     return counts.with_columns(
         [pl.col(c).fill_null(0).cast(pl.Int64) for c in count_columns]
     ).with_columns(
@@ -94,8 +112,13 @@ def defined(ratio: Ratio) -> pl.Expr:
 
 def with_rates(counts: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
     """Add each rate as a float, null where it is not defined."""
-    return counts.with_columns([
-        pl.when(defined(r)).then(pl.col(r.numerator) / pl.col(r.denominator))
-        .otherwise(None).cast(pl.Float64).alias(r.name)
-        for r in ratios(policy)
-    ])
+    return counts.with_columns(
+        [
+            pl.when(defined(r))
+            .then(pl.col(r.numerator) / pl.col(r.denominator))
+            .otherwise(None)
+            .cast(pl.Float64)
+            .alias(r.name)
+            for r in ratios(policy)
+        ]
+    )

@@ -37,28 +37,55 @@ def _value_text(r: Ratio) -> pl.Expr:
 def tier_conditions(rule: TierRule, policy: Policy) -> list[Condition]:
     """The conditions of one tier; a condition on an undefined metric holds."""
     by_name = {r.name: r for r in ratios(policy)}
-    conditions = [Condition(
-        rule.name, "assessed_orders",
-        pl.col("assessed_orders") >= rule.min_assessed_orders,
-        pl.format("assessed_orders {} is below the {} needed for {}",
-                  pl.col("assessed_orders"), pl.lit(rule.min_assessed_orders), pl.lit(rule.name)),
-    )]
+    conditions = [
+        Condition(
+            rule.name,
+            "assessed_orders",
+            pl.col("assessed_orders") >= rule.min_assessed_orders,
+            pl.format(
+                "assessed_orders {} is below the {} needed for {}",
+                pl.col("assessed_orders"),
+                pl.lit(rule.min_assessed_orders),
+                pl.lit(rule.name),
+            ),
+        )
+    ]
     for metric, bound in rule.max_rates.items():
         r = by_name[metric]
         below = pl.col(r.numerator) * bound.denominator < pl.col(r.denominator) * bound.numerator
-        conditions.append(Condition(
-            rule.name, metric, ~defined(r) | below,
-            pl.format("{} {} is not below the {} needed for {}", pl.lit(metric), _value_text(r),
-                      pl.lit(_show(bound)), pl.lit(rule.name)),
-        ))
+        conditions.append(
+            Condition(
+                rule.name,
+                metric,
+                ~defined(r) | below,
+                pl.format(
+                    "{} {} is not below the {} needed for {}",
+                    pl.lit(metric),
+                    _value_text(r),
+                    pl.lit(_show(bound)),
+                    pl.lit(rule.name),
+                ),
+            )
+        )
     for metric, bound in rule.min_rates.items():
         r = by_name[metric]
-        at_least = pl.col(r.numerator) * bound.denominator >= pl.col(r.denominator) * bound.numerator
-        conditions.append(Condition(
-            rule.name, metric, ~defined(r) | at_least,
-            pl.format("{} {} is below the {} needed for {}", pl.lit(metric), _value_text(r),
-                      pl.lit(_show(bound)), pl.lit(rule.name)),
-        ))
+        at_least = (
+            pl.col(r.numerator) * bound.denominator >= pl.col(r.denominator) * bound.numerator
+        )
+        conditions.append(
+            Condition(
+                rule.name,
+                metric,
+                ~defined(r) | at_least,
+                pl.format(
+                    "{} {} is below the {} needed for {}",
+                    pl.lit(metric),
+                    _value_text(r),
+                    pl.lit(_show(bound)),
+                    pl.lit(rule.name),
+                ),
+            )
+        )
     return conditions
 
 
@@ -77,9 +104,13 @@ def assign_tiers(counts: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
     tier = tier.otherwise(pl.lit(policy.fallback_tier))
 
     reasons: list[pl.Expr] = [
-        pl.when(provisional).then(pl.format(
-            "provisional: {} assessed orders, fewer than the {} needed to be assessed",
-            pl.col("assessed_orders"), pl.lit(policy.provisional_min_assessed_orders)))
+        pl.when(provisional).then(
+            pl.format(
+                "provisional: {} assessed orders, fewer than the {} needed to be assessed",
+                pl.col("assessed_orders"),
+                pl.lit(policy.provisional_min_assessed_orders),
+            )
+        )
     ]
     names = policy.tier_names
     for above, below in zip(names, names[1:], strict=False):
@@ -88,7 +119,6 @@ def assign_tiers(counts: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
             pl.when((pl.col("tier") == below) & ~c.holds).then(c.missed)
             for c in tier_conditions(rule, policy)
         )
-    return (
-        counts.with_columns(tier.alias("tier"), provisional.alias("provisional"))
-        .with_columns(pl.concat_list(reasons).list.drop_nulls().alias("reasons"))
+    return counts.with_columns(tier.alias("tier"), provisional.alias("provisional")).with_columns(
+        pl.concat_list(reasons).list.drop_nulls().alias("reasons")
     )

@@ -1,0 +1,41 @@
+"""A plain-text tier distribution per published month, for the terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines.warehouse import connect, fetch_frame
+
+TIER_ORDER = ("excellent", "good", "passing", "failing")
+
+
+def tier_summary(warehouse: Path) -> str:
+    """Merchants per tier and month, with shares, from the published tier_distribution."""
+    con = connect(warehouse, read_only=True)
+    try:
+        frame = fetch_frame(
+            con,
+            "SELECT month, tier, sum(merchants)::BIGINT AS merchants FROM main.tier_distribution "
+            "GROUP BY ALL ORDER BY ALL",
+        )
+        provisional = dict(
+            fetch_frame(
+                con,
+                "SELECT month, count(*) FILTER (WHERE provisional) AS n FROM main.merchant_grades "
+                "GROUP BY ALL ORDER BY ALL",
+            ).iter_rows()
+        )
+    finally:
+        con.close()
+    if frame.is_empty():
+        return "no month has been published yet"
+    header = f"{'month':<8} {'graded':>8}  " + "  ".join(f"{t:>17}" for t in TIER_ORDER)
+    lines = [header + f"  {'provisional':>11}"]
+    for (month,), rows in frame.group_by("month", maintain_order=True):
+        counts = dict(zip(rows["tier"], rows["merchants"], strict=True))
+        total = sum(counts.values())
+        cells = "  ".join(
+            f"{counts.get(t, 0):>8} ({counts.get(t, 0) / total:6.1%})" for t in TIER_ORDER
+        )
+        lines.append(f"{month:<8} {total:>8}  {cells}  {provisional.get(month, 0):>11}")
+    return "\n".join(lines)

@@ -1,0 +1,223 @@
+"""Tests of the synthetic landing generator: reproducible bytes, the contract's layout and
+columns, clean-row invariants, and exactly the deliberate bad rows (no accidental ones)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.generate import (
+    BAD_ROWS_PER_MONTH,
+    DATASETS,
+    FRAME_SCHEMAS,
+    SCHEMAS,
+    generate_landing,
+    parse_month_range,
+)
+
+MONTHS = ["2026-01", "2026-02"]
+ARGS = {"merchants": 200, "months": MONTHS, "orders_per_month": 5_000, "seed": 11}
+CHUNK = 2_000  # three order chunks a month: exercises the chunked path
+TS_FORMAT = "%Y-%m-%dT%H:%M:%S%#z"  # '...Z' and '...+08:00'
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    out = tmp_path_factory.mktemp("landing")
+    messages: list[str] = []
+    counts = generate_landing(out, **ARGS, progress=messages.append, chunk_orders=CHUNK)
+    assert any("chunk 3/3" in m for m in messages)
+    return out, counts
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.*"))}
+
+
+def _read_csv(path: Path, dataset: str) -> pl.DataFrame:
+    """Parse a CSV file the way the contract describes it (text -> typed, UTC)."""
+    text = pl.read_csv(path, infer_schema=False)
+    exprs = []
+    for name, dtype in FRAME_SCHEMAS[dataset].items():
+        col = pl.col("amount_usd" if name == "amount_cents" else name)
+        if dtype == pl.Datetime("us", "UTC"):
+            expr = col.str.to_datetime(TS_FORMAT, time_zone="UTC", time_unit="us")
+        elif dtype == pl.Boolean:
+            expr = col.str.to_lowercase().is_in(["true", "1"])
+        elif dtype == pl.Date:
+            expr = col.str.to_date("%Y-%m-%d")
+        elif name == "amount_cents":
+            expr = (col.cast(pl.Float64) * 100).round().cast(pl.Int64)
+        else:
+            expr = col.cast(dtype)
+        exprs.append(expr.alias(name))
+    return text.select(exprs)
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
+    df = pl.read_parquet(path)
+    if "amount_usd" in df.columns:
+        cents = (pl.col("amount_usd").cast(pl.Float64) * 100).round().cast(pl.Int64)
+        df = df.with_columns(cents.alias("amount_cents")).drop("amount_usd")
+    return df
+
+
+def _month(root: Path, dataset: str, month: str) -> pl.DataFrame:
+    """All rows of one dataset folder, with a column telling whether they came from CSV."""
+    folder = root / dataset / f"month={month}"
+    frames = [_read_parquet(p).with_columns(csv=False) for p in sorted(folder.glob("*.parquet"))]
+    frames += [_read_csv(p, dataset).with_columns(csv=True) for p in folder.glob("*.csv")]
+    order = [*FRAME_SCHEMAS[dataset], "csv"]
+    return pl.concat([f.select(order) for f in frames])
+
+
+def _bad(dataset: str, *kinds: str) -> int:
+    return sum(BAD_ROWS_PER_MONTH[dataset].get(k, 0) for k in kinds)
+
+
+def test_same_seed_same_bytes(landing: tuple[Path, dict[str, int]], tmp_path: Path) -> None:
+    root, counts = landing
+    again = generate_landing(tmp_path, **ARGS, chunk_orders=CHUNK)
+    assert again == counts
+    first, second = _files(root), _files(tmp_path)
+    assert first.keys() == second.keys()
+    assert first == second
+
+
+def test_other_seed_other_data(tmp_path: Path) -> None:
+    a = generate_landing(tmp_path / "a", **{**ARGS, "months": ["2026-01"]})
+    b = generate_landing(tmp_path / "b", **{**ARGS, "months": ["2026-01"], "seed": 12})
+    assert a["orders"] == b["orders"]
+    path = "orders/month=2026-01/part-2026-01-000.parquet"
+    assert (tmp_path / "a" / path).read_bytes() != (tmp_path / "b" / path).read_bytes()
+
+
+def test_refuses_to_mix_with_an_earlier_run(landing: tuple[Path, dict[str, int]]) -> None:
+    root, _ = landing
+    with pytest.raises(FileExistsError, match="overwrite"):
+        generate_landing(root, **ARGS)
+
+
+def test_layout_columns_and_counts(landing: tuple[Path, dict[str, int]]) -> None:
+    root, counts = landing
+    for dataset in DATASETS:
+        total = 0
+        for month in MONTHS:
+            folder = root / dataset / f"month={month}"
+            parquet, csv = sorted(folder.glob("*.parquet")), sorted(folder.glob("*.csv"))
+            assert parquet and len(csv) == 1, folder
+            for path in parquet:
+                assert pq.read_schema(path).equals(SCHEMAS[dataset]), path
+            header = pl.read_csv(csv[0], infer_schema=False, n_rows=0).columns
+            assert sorted(header) == sorted(SCHEMAS[dataset].names)
+            assert header != SCHEMAS[dataset].names  # another column order than Parquet
+            total += _month(root, dataset, month).height
+        assert total == counts[dataset], dataset
+
+
+def test_merchants_are_clean_and_stable(landing: tuple[Path, dict[str, int]]) -> None:
+    root, _ = landing
+    snapshots = [_month(root, "merchants", m) for m in MONTHS]
+    for snap in snapshots:
+        assert snap.height == ARGS["merchants"]
+        assert snap["merchant_id"].n_unique() == snap.height
+        assert snap.drop("csv").null_count().sum_horizontal().item() == 0
+        assert set(snap["status"]) <= {"active", "suspended", "banned", "terminated"}
+    ids = [set(s["merchant_id"]) for s in snapshots]
+    assert ids[0] == ids[1]
+
+
+def test_service_metrics_invariants(landing: tuple[Path, dict[str, int]]) -> None:
+    root, _ = landing
+    kinds = ("replied_gt_received", "on_time_gt_due", "dsr_sum_out_of_range", "negative_count")
+    expected = _bad("service_metrics", *(f"bad_value:{k}" for k in kinds))
+    for month in MONTHS:
+        sm = _month(root, "service_metrics", month)
+        counts = [c for c in sm.columns if c.startswith(("messages", "dsr", "shipments"))]
+        broken = sm.filter(
+            (pl.col("messages_replied_24h") > pl.col("messages_received"))
+            | (pl.col("shipments_on_time") > pl.col("shipments_due"))
+            | (pl.col("dsr_item_sum") < pl.col("dsr_item_count"))
+            | (pl.col("dsr_item_sum") > 5 * pl.col("dsr_item_count"))
+            | pl.any_horizontal(pl.col(c) < 0 for c in counts)
+        )
+        assert broken.height == expected
+        assert broken["csv"].all()  # the deliberate rows sit in the CSV file
+
+
+def test_feedback_months_match_folders(landing: tuple[Path, dict[str, int]]) -> None:
+    root, _ = landing
+    for month in MONTHS:
+        fb = _month(root, "feedback", month)
+        moved = fb.filter(pl.col("feedback_at").dt.strftime("%Y-%m") != month)
+        assert moved.height == _bad("feedback", "wrong_month")
+        assert moved["csv"].all()
+        assert fb.filter(~pl.col("stars").is_between(1, 5)).height == _bad(
+            "feedback", "bad_value:stars"
+        )
+
+
+def test_orders_bad_rows_are_exactly_the_deliberate_ones(
+    landing: tuple[Path, dict[str, int]],
+) -> None:
+    root, _ = landing
+    for month in MONTHS:
+        orders = _month(root, "orders", month)
+        assert orders["order_id"].null_count() == _bad("orders", "null_key")
+        assert orders.filter(pl.col("status") == "shipped").height == 1
+        assert orders.filter(pl.col("amount_cents") < 0).height == 1
+        assert orders.filter(pl.col("ended_at") < pl.col("created_at")).height == 1
+        wrong = orders.filter(pl.col("ended_at").dt.strftime("%Y-%m") != month)
+        assert wrong.height == _bad("orders", "wrong_month")
+        keyed = orders.filter(pl.col("order_id").is_not_null())
+        repeated = keyed.filter(pl.col("order_id").is_duplicated())
+        dup_keys = _bad("orders", "duplicate_key", "exact_duplicate")
+        assert repeated["order_id"].n_unique() == dup_keys
+        assert repeated.drop("csv").unique().height == dup_keys + 1  # one pair differs
+
+
+def test_records_follow_their_orders(landing: tuple[Path, dict[str, int]]) -> None:
+    """Clean feedback and bad-order records point at a real order of the same merchant,
+    dated on or after it ended; feedback only on completed orders."""
+    root, _ = landing
+    orders = pl.concat([_month(root, "orders", m) for m in MONTHS]).unique("order_id")
+    orders = orders.select("order_id", "merchant_id", "ended_at", "status")
+    for dataset, at in (("feedback", "feedback_at"), ("bad_orders", "recorded_at")):
+        rows = pl.concat([_month(root, dataset, m) for m in MONTHS])
+        joined = rows.join(orders, on="order_id", how="left", suffix="_o")
+        orphans = joined.filter(pl.col("ended_at").is_null() & pl.col("order_id").is_not_null())
+        assert orphans.height == len(MONTHS) * _bad(dataset, "unknown_order")
+        linked = joined.filter(pl.col("ended_at").is_not_null())
+        assert (linked["merchant_id"] == linked["merchant_id_o"]).all()
+        assert (linked[at] >= linked["ended_at"]).all()
+        if dataset == "feedback":
+            not_completed = linked.filter(pl.col("status") != "completed").height
+            assert not_completed == len(MONTHS) * _bad("feedback", "order_not_completed")
+        else:
+            reasons = set(linked["reason"])
+            assert "seller_responsible_dispute" in reasons and "late_delivery" in reasons
+
+
+def test_parse_month_range() -> None:
+    assert parse_month_range("2026-01..2026-03") == ["2026-01", "2026-02", "2026-03"]
+    assert parse_month_range("2025-11..2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert parse_month_range("2026-05") == ["2026-05"]
+    for bad in ("2026-13", "2026-3", "2026-03..2026-01", "2026-01..2026-02..2026-03", ""):
+        with pytest.raises(ValueError, match="month"):
+            parse_month_range(bad)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="consecutive"):
+        generate_landing("/nonexistent", 200, ["2026-01", "2026-03"], 5_000)
+    with pytest.raises(ValueError, match="merchants"):
+        generate_landing("/nonexistent", 10, ["2026-01"], 5_000)
+
+
+def test_default_orders_per_month(tmp_path: Path) -> None:
+    counts = generate_landing(tmp_path, 60, ["2026-01"], None)
+    crafted = sum(BAD_ROWS_PER_MONTH["orders"].values())
+    assert counts["orders"] == 60 * 50 + crafted

@@ -1,0 +1,344 @@
+"""Ingestion (spec §1): one test per quarantine reason, copies, reruns and schema errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.datasets import BAD_ORDERS, FEEDBACK, MERCHANTS, ORDERS, SERVICE_METRICS
+from pipelines.ingest import IngestError, ingest_month
+from pipelines.warehouse import fetch_rows
+from tests.conftest import (
+    BAD_ORDER_COLUMNS,
+    FEEDBACK_COLUMNS,
+    MERCHANT_COLUMNS,
+    ORDER_COLUMNS,
+    SERVICE_COLUMNS,
+    merchant,
+    order,
+    write_csv,
+)
+
+JAN = "2026-01"
+
+
+def quarantined(con, dataset: str, month: str = JAN) -> list[tuple[str, dict]]:
+    rows = fetch_rows(
+        con,
+        "SELECT reason, record FROM raw.quarantine WHERE dataset = $d "
+        "AND month = $m ORDER BY reason, record",
+        {"d": dataset, "m": month},
+    )
+    return [(reason, json.loads(record)) for reason, record in rows]
+
+
+def accepted(con, dataset: str, key: str, month: str = JAN) -> list[str]:
+    return [
+        r[0]
+        for r in fetch_rows(
+            con, f"SELECT {key} FROM raw.{dataset} WHERE month = $m ORDER BY 1", {"m": month}
+        )
+    ]
+
+
+def with_merchants(con, landing: Path, *ids: str, month: str = JAN) -> None:
+    write_csv(landing, "merchants", month, [merchant(i) for i in ids], MERCHANT_COLUMNS)
+    ingest_month(con, landing, MERCHANTS, month)
+
+
+def test_null_key_is_quarantined(con, landing):
+    with_merchants(con, landing, "M1")
+    write_csv(landing, "orders", JAN, [order("O1"), order("")], ORDER_COLUMNS)
+    report = ingest_month(con, landing, ORDERS, JAN)
+    assert [r for r, _ in quarantined(con, "orders")] == ["null_key"]
+    assert accepted(con, "orders", "order_id") == ["O1"]
+    assert report.quarantined == {"null_key": 1}
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"status": "shipped"},
+        {"amount_usd": "-0.01"},
+        {"created_at": "2026-01-11T00:00:00Z", "ended_at": "2026-01-10T23:59:59Z"},
+        {"buyer_id": ""},
+    ],
+)
+def test_bad_order_values_are_quarantined(con, landing, overrides):
+    with_merchants(con, landing, "M1")
+    write_csv(landing, "orders", JAN, [order("O1"), order("O2", **overrides)], ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, JAN)
+    reasons = quarantined(con, "orders")
+    assert [(r, rec["order_id"]) for r, rec in reasons] == [("bad_value", "O2")]
+
+
+@pytest.mark.parametrize("stars", ["0", "6"])
+def test_stars_outside_one_to_five_are_bad_values(con, landing, stars):
+    with_merchants(con, landing, "M1")
+    write_csv(landing, "orders", JAN, [order("O1")], ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, JAN)
+    write_csv(
+        landing,
+        "feedback",
+        JAN,
+        [["O1", "M1", "B1", stars, "2026-01-15T00:00:00Z"]],
+        FEEDBACK_COLUMNS,
+    )
+    ingest_month(con, landing, FEEDBACK, JAN)
+    assert [r for r, _ in quarantined(con, "feedback")] == ["bad_value"]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        ["M1", "2026-01-05", 5, 6, 8, 2, 3, 3],  # replied > received
+        ["M1", "2026-01-05", 5, 5, 8, 2, 3, 4],  # on time > due
+        ["M1", "2026-01-05", 5, 5, 1, 2, 3, 3],  # dsr sum below count
+        ["M1", "2026-01-05", 5, 5, 11, 2, 3, 3],  # dsr sum above 5 x count
+        ["M1", "2026-01-05", -1, 0, 8, 2, 3, 3],  # negative count
+    ],
+)
+def test_service_metric_rules(con, landing, row):
+    with_merchants(con, landing, "M1")
+    good = ["M1", "2026-01-04", 5, 5, 10, 2, 3, 3]  # dsr sum = 5 x count is allowed
+    write_csv(landing, "service_metrics", JAN, [good, row], SERVICE_COLUMNS)
+    ingest_month(con, landing, SERVICE_METRICS, JAN)
+    assert [r for r, _ in quarantined(con, "service_metrics")] == ["bad_value"]
+    assert len(accepted(con, "service_metrics", "metric_date")) == 1
+
+
+def test_wrong_month_is_quarantined(con, landing):
+    with_merchants(con, landing, "M1")
+    rows = [
+        order("O1", ended_at="2026-01-31T23:59:59Z"),
+        order("O2", ended_at="2026-02-01T00:00:00Z"),
+        order("O3", ended_at="2026-02-01T07:00:00+08:00"),
+    ]  # = 2026-01-31T23:00Z
+    write_csv(landing, "orders", JAN, rows, ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, JAN)
+    assert [(r, rec["order_id"]) for r, rec in quarantined(con, "orders")] == [
+        ("wrong_month", "O2")
+    ]
+    assert accepted(con, "orders", "order_id") == ["O1", "O3"]
+
+
+def test_duplicate_key_quarantines_every_copy(con, landing):
+    with_merchants(con, landing, "M1")
+    rows = [order("O1"), order("O1", amount_usd="21.00"), order("O2")]
+    write_csv(landing, "orders", JAN, rows, ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, JAN)
+    assert [r for r, _ in quarantined(con, "orders")] == ["duplicate_key", "duplicate_key"]
+    assert accepted(con, "orders", "order_id") == ["O2"]
+
+
+def test_key_seen_in_an_earlier_month_keeps_the_earlier_row(con, landing):
+    with_merchants(con, landing, "M1")
+    with_merchants(con, landing, "M1", month="2026-02")
+    write_csv(
+        landing, "service_metrics", JAN, [["M1", "2026-01-05", 5, 5, 8, 2, 3, 3]], SERVICE_COLUMNS
+    )
+    ingest_month(con, landing, SERVICE_METRICS, JAN)
+    write_csv(landing, "orders", JAN, [order("O1")], ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, JAN)
+    feb = [
+        order("O1", ended_at="2026-02-03T00:00:00Z"),
+        order("O2", ended_at="2026-02-03T00:00:00Z"),
+    ]
+    write_csv(landing, "orders", "2026-02", feb, ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, "2026-02")
+    assert [r for r, _ in quarantined(con, "orders", "2026-02")] == ["duplicate_key"]
+    assert accepted(con, "orders", "order_id", JAN) == ["O1"]
+    assert accepted(con, "orders", "order_id", "2026-02") == ["O2"]
+
+
+def test_exact_copies_collapse_without_quarantine(con, landing):
+    with_merchants(con, landing, "M1")
+    write_csv(landing, "orders", JAN, [order("O1"), order("O2")], ORDER_COLUMNS, "a.csv")
+    table = pa.table(
+        {
+            "order_id": ["O1"],
+            "merchant_id": ["M1"],
+            "buyer_id": ["B1"],
+            "created_at": pa.array([1767225600000000], pa.timestamp("us", "UTC")),
+            "ended_at": pa.array([1768046400000000], pa.timestamp("us", "UTC")),
+            "status": ["completed"],
+            "amount_usd": [20.0],
+        }
+    )
+    pq.write_table(table, landing / "orders" / f"month={JAN}" / "b.parquet")
+    report = ingest_month(con, landing, ORDERS, JAN)
+    assert quarantined(con, "orders") == []
+    assert accepted(con, "orders", "order_id") == ["O1", "O2"]
+    assert (report.rows_read, report.exact_copies, report.rows_accepted) == (3, 1, 2)
+
+
+def test_unknown_merchant(con, landing):
+    with_merchants(con, landing, "M1")
+    write_csv(landing, "orders", JAN, [order("O1"), order("O2", merchant_id="M9")], ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, JAN)
+    assert [(r, rec["order_id"]) for r, rec in quarantined(con, "orders")] == [
+        ("unknown_merchant", "O2")
+    ]
+
+
+def test_merchant_from_an_earlier_snapshot_is_known(con, landing):
+    with_merchants(con, landing, "M1", "M2")
+    with_merchants(con, landing, "M1", month="2026-02")
+    write_csv(
+        landing,
+        "orders",
+        "2026-02",
+        [order("O1", "M2", ended_at="2026-02-02T00:00:00Z")],
+        ORDER_COLUMNS,
+    )
+    ingest_month(con, landing, ORDERS, "2026-02")
+    assert quarantined(con, "orders", "2026-02") == []
+
+
+def test_unknown_order_and_merchant_mismatch(con, landing):
+    with_merchants(con, landing, "M1", "M2")
+    write_csv(landing, "orders", JAN, [order("O1")], ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, JAN)
+    rows = [
+        ["O1", "M1", "B1", 5, "2026-01-20T00:00:00Z"],
+        ["O404", "M1", "B1", 5, "2026-01-20T00:00:00Z"],
+        ["O1", "M2", "B2", 5, "2026-01-21T00:00:00Z"],
+    ]
+    write_csv(
+        landing,
+        "bad_orders",
+        JAN,
+        [["O404", "M1", "late_shipment", "2026-01-20T00:00:00Z", "false"]],
+        BAD_ORDER_COLUMNS,
+    )
+    ingest_month(con, landing, BAD_ORDERS, JAN)
+    assert [r for r, _ in quarantined(con, "bad_orders")] == ["unknown_order"]
+    write_csv(landing, "feedback", JAN, rows[1:], FEEDBACK_COLUMNS)
+    ingest_month(con, landing, FEEDBACK, JAN)
+    assert [r for r, _ in quarantined(con, "feedback")] == ["unknown_order", "unknown_order"]
+
+
+def test_feedback_on_an_order_that_is_not_completed(con, landing):
+    with_merchants(con, landing, "M1")
+    write_csv(landing, "orders", JAN, [order("O1", status="refunded"), order("O2")], ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, JAN)
+    rows = [
+        ["O1", "M1", "B1", 1, "2026-01-20T00:00:00Z"],
+        ["O2", "M1", "B1", 5, "2026-01-20T00:00:00Z"],
+    ]
+    write_csv(landing, "feedback", JAN, rows, FEEDBACK_COLUMNS)
+    ingest_month(con, landing, FEEDBACK, JAN)
+    assert [(r, rec["order_id"]) for r, rec in quarantined(con, "feedback")] == [
+        ("order_not_completed", "O1")
+    ]
+    amounts = fetch_rows(con, "SELECT order_id, order_amount_usd FROM raw.feedback")
+    assert [(o, float(a)) for o, a in amounts] == [("O2", 20.0)]
+
+
+def test_quarantine_record_names_source_file_and_row(con, landing):
+    with_merchants(con, landing, "M1")
+    write_csv(landing, "orders", JAN, [order("O1", status="lost")], ORDER_COLUMNS, "x y.csv")
+    ingest_month(con, landing, ORDERS, JAN)
+    rows = fetch_rows(con, "SELECT source_file, reason, record FROM raw.quarantine")
+    assert rows[0][0] == "orders/month=2026-01/x y.csv"
+    assert json.loads(rows[0][2])["status"] == "lost"
+
+
+def test_rerun_changes_nothing(con, landing):
+    with_merchants(con, landing, "M1")
+    write_csv(
+        landing, "orders", JAN, [order("O1"), order("O1"), order("", status="x")], ORDER_COLUMNS
+    )
+    ingest_month(con, landing, ORDERS, JAN)
+    first = (
+        fetch_rows(con, "SELECT * EXCLUDE (source_file) FROM raw.orders ORDER BY ALL"),
+        fetch_rows(con, "SELECT * FROM raw.quarantine ORDER BY ALL"),
+    )
+    ingest_month(con, landing, ORDERS, JAN)
+    second = (
+        fetch_rows(con, "SELECT * EXCLUDE (source_file) FROM raw.orders ORDER BY ALL"),
+        fetch_rows(con, "SELECT * FROM raw.quarantine ORDER BY ALL"),
+    )
+    assert first == second
+    assert len(first[0]) == 1
+
+
+def test_missing_column_stops_with_file_and_column(con, landing):
+    with_merchants(con, landing, "M1")
+    write_csv(
+        landing, "orders", JAN, [order("O1")], [c for c in ORDER_COLUMNS if c != "amount_usd"]
+    )
+    with pytest.raises(
+        IngestError,
+        match=r"orders/month=2026-01/part-0\.csv: required column "
+        r"'amount_usd' is missing",
+    ):
+        ingest_month(con, landing, ORDERS, JAN)
+
+
+def test_uncastable_value_names_file_column_and_row(con, landing):
+    with_merchants(con, landing, "M1")
+    rows = [order("O1"), order("O2"), order("O3", amount_usd="twelve")]
+    write_csv(landing, "orders", JAN, rows, ORDER_COLUMNS)
+    with pytest.raises(IngestError) as caught:
+        ingest_month(con, landing, ORDERS, JAN)
+    message = str(caught.value)
+    assert "orders/month=2026-01/part-0.csv" in message
+    assert "column 'amount_usd', row 3" in message and "'twelve'" in message
+
+
+def test_fractional_stars_are_a_cast_error_not_rounded(con, landing):
+    with_merchants(con, landing, "M1")
+    write_csv(landing, "orders", JAN, [order("O1")], ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, JAN)
+    write_csv(
+        landing,
+        "feedback",
+        JAN,
+        [["O1", "M1", "B1", "4.5", "2026-01-20T00:00:00Z"]],
+        FEEDBACK_COLUMNS,
+    )
+    with pytest.raises(IngestError, match="column 'stars', row 1"):
+        ingest_month(con, landing, FEEDBACK, JAN)
+
+
+def test_failed_ingest_keeps_the_previous_month_data(con, landing):
+    with_merchants(con, landing, "M1")
+    write_csv(landing, "orders", JAN, [order("O1")], ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, JAN)
+    write_csv(landing, "orders", JAN, [order("O2", amount_usd="n/a")], ORDER_COLUMNS)
+    with pytest.raises(IngestError):
+        ingest_month(con, landing, ORDERS, JAN)
+    assert accepted(con, "orders", "order_id") == ["O1"]
+
+
+def test_columns_in_any_order_and_boolean_notations(con, landing):
+    rows = [
+        merchant("M1", real_name_verified="0", collection_account_set="True"),
+        merchant("M2", real_name_verified="1", collection_account_set="false"),
+    ]
+    columns = list(reversed(MERCHANT_COLUMNS))
+    write_csv(landing, "merchants", JAN, rows, columns)
+    ingest_month(con, landing, MERCHANTS, JAN)
+    got = fetch_rows(
+        con,
+        "SELECT merchant_id, real_name_verified, collection_account_set "
+        "FROM raw.merchants ORDER BY 1",
+    )
+    assert got == [("M1", False, True), ("M2", True, False)]
+
+
+def test_unreadable_parquet_names_the_file(con, landing):
+    folder = landing / "merchants" / f"month={JAN}"
+    folder.mkdir(parents=True)
+    (folder / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(
+        IngestError,
+        match=r"merchants/month=2026-01/broken\.parquet: cannot be "
+        r"read as parquet",
+    ):
+        ingest_month(con, landing, MERCHANTS, JAN)

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.checks import run_suite_check, suite_check_spec
 from assets.ingest import raw_key
 from assets.metadata import count_metadata, markdown_preview, value_counts
 from assets.partitions import monthly_partitions, previous_month_mapping, window_mapping
@@ -46,6 +47,7 @@ def credit_ledger(
     ],
     group_name="grading",
     kinds={"duckdb", "polars"},
+    check_specs=[suite_check_spec("merchant_grades", "outputs/merchant_grades")],
     description="Level, 90-day window metrics and service tier of every active merchant "
     "(staged in work.merchant_grades).",
 )
@@ -54,14 +56,16 @@ def merchant_grades(
 ) -> dg.MaterializeResult:
     with warehouse.connection() as con:
         grades = grading.grade_merchants(con, context.partition_key, settings.policy())
+        check = run_suite_check(context, con, settings, "outputs/merchant_grades")
     return dg.MaterializeResult(
+        check_results=[check],
         metadata={
             "merchants_graded": grades.height,
             "provisional": int(grades["provisional"].sum()),
             **count_metadata("tier", value_counts(grades, "tier")),
             **count_metadata("level", value_counts(grades, "level")),
             "preview": markdown_preview(grades.drop("reasons")),
-        }
+        },
     )
 
 
@@ -70,6 +74,7 @@ def merchant_grades(
     deps=[raw_key("merchants")],
     group_name="grading",
     kinds={"duckdb", "polars"},
+    check_specs=[suite_check_spec("merchant_compliance", "outputs/merchant_compliance")],
     description="Breaches of the registration and operating rules, one row per breach "
     "(staged in work.merchant_compliance).",
 )
@@ -78,10 +83,12 @@ def merchant_compliance(
 ) -> dg.MaterializeResult:
     with warehouse.connection() as con:
         violations = grading.check_compliance(con, context.partition_key, settings.policy())
+        check = run_suite_check(context, con, settings, "outputs/merchant_compliance")
     return dg.MaterializeResult(
+        check_results=[check],
         metadata={
             "violations": violations.height,
             **count_metadata("violation", value_counts(violations, "violation")),
             "preview": markdown_preview(violations),
-        }
+        },
     )

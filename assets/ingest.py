@@ -1,17 +1,17 @@
 """One asset per landing dataset: the month folder loaded into raw.<dataset>.
 
-Each carries a blocking check on its quarantine ratio (spec §1): when more than the
-policy's ``max_quarantine_ratio`` of the month's rows are quarantined, nothing of that
+Each carries a blocking check, its Great Expectations suite (expectations/inputs/),
+which includes the quarantine ratio of spec §1: when a check fails, nothing of that
 month is graded or published.
 """
 
 import dagster as dg
 
+from assets.checks import run_suite_check, suite_check_spec
 from assets.metadata import count_metadata
 from assets.partitions import monthly_partitions
 from assets.resources import GradingSettings, WarehouseResource
 from pipelines.datasets import DATASETS, Dataset
-from pipelines.grading import QuarantineRatio
 from pipelines.ingest import ingest_month
 
 # Which ingested datasets each dataset's rows are checked against.
@@ -29,21 +29,13 @@ def raw_key(dataset: str) -> dg.AssetKey:
 
 
 def build_ingest_asset(dataset: Dataset) -> dg.AssetsDefinition:
-    check = dg.AssetCheckSpec(
-        "quarantine_ratio",
-        asset=raw_key(dataset.name),
-        blocking=True,
-        description="Quarantined rows at most the policy's "
-        "max_quarantine_ratio of the month's rows.",
-    )
-
     @dg.asset(
         key=raw_key(dataset.name),
         partitions_def=monthly_partitions,
         deps=[raw_key(d) for d in UPSTREAM[dataset.name]],
         group_name="ingest",
         kinds={"duckdb", "sql"},
-        check_specs=[check],
+        check_specs=[suite_check_spec(raw_key(dataset.name), f"inputs/{dataset.name}")],
         description=f"The month folder of landing dataset '{dataset.name}' in "
         f"raw.{dataset.name}; bad rows in raw.quarantine.",
     )
@@ -51,12 +43,9 @@ def build_ingest_asset(dataset: Dataset) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
     ) -> dg.MaterializeResult:
         month = context.partition_key
-        policy = settings.policy()
         with warehouse.connection() as con:
             report = ingest_month(con, settings.landing, dataset, month)
-        ratio = QuarantineRatio(
-            dataset.name, report.rows_read, report.rows_quarantined, policy.max_quarantine_ratio
-        )
+            check = run_suite_check(context, con, settings, f"inputs/{dataset.name}", dataset.name)
         for warning in report.warnings:
             context.log.warning(warning)
         return dg.MaterializeResult(
@@ -69,26 +58,7 @@ def build_ingest_asset(dataset: Dataset) -> dg.AssetsDefinition:
                 **count_metadata("quarantined", report.quarantined),
                 "warnings": dg.MetadataValue.json(report.warnings),
             },
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name="quarantine_ratio",
-                    passed=not ratio.exceeded,
-                    severity=dg.AssetCheckSeverity.ERROR,
-                    metadata={
-                        "rows_read": report.rows_read,
-                        "rows_quarantined": report.rows_quarantined,
-                        "max_quarantine_ratio": str(policy.max_quarantine_ratio),
-                        "quarantined_by_reason": dg.MetadataValue.json(report.quarantined),
-                    },
-                    description=(
-                        f"{dataset.name} {month}: {report.rows_quarantined} of "
-                        f"{report.rows_read} rows quarantined, more than the "
-                        f"{float(policy.max_quarantine_ratio):g} allowed"
-                    )
-                    if ratio.exceeded
-                    else None,
-                )
-            ],
+            check_results=[check],
         )
 
     return _ingest

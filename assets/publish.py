@@ -6,6 +6,7 @@ from assets.ingest import raw_key
 from assets.partitions import monthly_partitions
 from assets.resources import GradingSettings, WarehouseResource
 from pipelines import grading
+from pipelines.data_docs import publish_data_docs
 from pipelines.datasets import DATASETS
 from pipelines.exports import OUTPUT_TABLES, export_month
 
@@ -34,11 +35,13 @@ def published_month(
         counts = grading.publish_month(con, month, policy)
         files = export_month(con, month, settings.outputs)
         quarantine = grading.quarantine_counts(con, month)
+    docs = publish_data_docs(settings.outputs, [], f"{month} run {context.run.run_id[:8]}")
     return dg.MaterializeResult(
         metadata={
             **{f"rows_{table}": int(counts[table]) for table in OUTPUT_TABLES},
             "quarantined_by_dataset_reason": dg.MetadataValue.json(quarantine),
             "policy_version": policy.version,
             "exports": dg.MetadataValue.json([str(f) for f in files]),
+            "data_docs": dg.MetadataValue.path(str(docs)),
         }
     )

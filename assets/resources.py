@@ -33,6 +33,8 @@ class GradingSettings(dg.ConfigurableResource):
     landing_dir: str
     outputs_dir: str
     policy_file: str = ""
+    # Rows per Arrow chunk handed to Great Expectations: bounds the checks' memory.
+    check_chunk_rows: int = 1_000_000
 
     def policy(self) -> Policy:
         return load_policy(self.policy_file or None)

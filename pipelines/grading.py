@@ -8,9 +8,6 @@ moves a month into the ``main.*`` tables, all tables at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from fractions import Fraction
-
 import duckdb
 import polars as pl
 
@@ -199,28 +196,6 @@ def distribute_tiers(con: duckdb.DuckDBPyConnection, month: str, policy: Policy)
     columns = ("month", "main_category", "tier", "merchants", "policy_version")
     replace_month(con, "work.tier_distribution", month, distribution, columns)
     return distribution.select(columns)
-
-
-@dataclass(frozen=True)
-class QuarantineRatio:
-    dataset: str
-    rows_read: int
-    rows_quarantined: int
-    limit: Fraction
-
-    @property
-    def exceeded(self) -> bool:
-        """More than the limit quarantined, compared exactly: q/n > p/d <=> q*d > p*n."""
-        return (
-            self.rows_quarantined * self.limit.denominator > self.limit.numerator * self.rows_read
-        )
-
-
-def quarantine_ratios(
-    con: duckdb.DuckDBPyConnection, month: str, policy: Policy
-) -> list[QuarantineRatio]:
-    rows = fetch_rows(con, load_sql("publish/quarantine_ratio.sql"), {"month": month})
-    return [QuarantineRatio(d, int(n), int(q), policy.max_quarantine_ratio) for d, n, q in rows]
 
 
 def publish_month(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> dict[str, int]:

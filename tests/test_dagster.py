@@ -82,7 +82,7 @@ def test_materialize_two_months(tmp_path):
         orders = result.asset_materializations_for_node("raw_orders")[0].metadata
         assert orders["quarantined_duplicate_key"].value >= 2
         checks = result.get_asset_check_evaluations()
-        assert len(checks) == 5 and all(c.passed for c in checks)
+        assert len(checks) == 9 and all(c.passed for c in checks)
     assert counts(tmp_path) == {"2026-01": 149, "2026-02": 147}
     for table in ("merchant_grades", "quarantine", "tier_distribution"):
         assert (tmp_path / "outputs" / table / "month=2026-02" / "part-0.parquet").is_file()
@@ -103,7 +103,13 @@ def test_failed_check_blocks_the_month_and_keeps_earlier_months(tmp_path):
         resources=resources(tmp_path, str(strict)),
     )
     failed = [c for c in result.get_asset_check_evaluations() if not c.passed]
-    assert failed and failed[0].check_name == "quarantine_ratio"
+    assert "raw_orders" in {c.asset_key.to_user_string() for c in failed}
+    for check in failed:
+        failures = check.metadata["failures"].value
+        assert [(f["expectation"], f["batch"]) for f in failures] == [
+            ("expect_column_values_to_be_in_set", "quarantine_ratio")
+        ]
+        assert failures[0]["sample_values"] == [False]
     assert counts(tmp_path) == before == {"2026-01": 149}
     assert not (tmp_path / "outputs" / "merchant_grades" / "month=2026-02").exists()
 

@@ -1,0 +1,73 @@
+"""Blocking data checks: each asset validates its Great Expectations suite for the month.
+
+A failed check stops the month's downstream assets, so nothing of the month is
+published. Its metadata lists each failed expectation with its unexpected count and
+sample values, and the Data Docs site under the outputs folder is rebuilt to show it.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+
+from assets.resources import GradingSettings
+from pipelines.data_docs import data_docs_index, publish_data_docs
+from pipelines.validation import check_parameters, validate_suite
+
+CHECK_NAME = "expectations"
+
+
+def suite_check_spec(asset_key: dg.AssetKey | str, suite: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        CHECK_NAME,
+        asset=asset_key,
+        blocking=True,
+        description=f"Great Expectations suite expectations/{suite}.json for the month.",
+    )
+
+
+def run_suite_check(
+    context: dg.AssetExecutionContext,
+    con: duckdb.DuckDBPyConnection,
+    settings: GradingSettings,
+    suite: str,
+    dataset: str = "",
+) -> dg.AssetCheckResult:
+    month = context.partition_key
+    sql_params, expectation_params = check_parameters(month, settings.policy(), dataset)
+    report = validate_suite(
+        con, suite, month, sql_params, expectation_params, chunk_rows=settings.check_chunk_rows
+    )
+    run_name = f"{month} run {context.run.run_id[:8]}"
+    publish_data_docs(settings.outputs, [report], run_name, build=not report.success)
+    failures = report.as_metadata()
+    return dg.AssetCheckResult(
+        check_name=CHECK_NAME,
+        passed=report.success,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=None if report.success else report.summary(),
+        metadata={
+            "suite": suite,
+            "expectations": len(report.outcomes),
+            "failed_expectations": len(failures),
+            "failures": dg.MetadataValue.json(failures),
+            "failures_table": dg.MetadataValue.md(_failure_table(failures)),
+            "data_docs": dg.MetadataValue.path(str(data_docs_index(settings.outputs))),
+        },
+    )
+
+
+def _failure_table(failures: list[dict]) -> str:
+    if not failures:
+        return "All expectations passed."
+    lines = [
+        "| expectation | batch | column | unexpected | of | samples |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in failures:
+        samples = ", ".join(map(str, f["sample_values"][:5])) or (f["error"] or "")
+        lines.append(
+            f"| {f['expectation']} | {f['batch']} | {f['column']} | {f['unexpected_count']} "
+            f"| {f['element_count']} | {samples.replace('|', '/')} |"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,303 @@
+"""Data checks: Great Expectations suites (expectations/*.json) validated in bounded memory.
+
+GE's SQL engine over DuckDB is broken upstream (every expectation errors on empty metric
+results: great_expectations #10738, #11579), so checks use GE's pandas engine instead:
+
+- a suite's expectations are grouped by the batch they read (``meta.batch``, default
+  ``rows``); each batch is a query in ``sql/checks/<suite>.<batch>.sql``;
+- the query's result is streamed from DuckDB as Arrow record batches of at most
+  ``chunk_rows`` rows, and GE validates each chunk; per-row expectations add up exactly
+  (unexpected counts are summed, samples kept from the first chunks);
+- whole-table properties (uniqueness across months, one grade per merchant, shares per
+  category) are computed by DuckDB into small batches, which GE validates as they are.
+
+So a month of 100 million orders is checked with memory bounded by one chunk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import warnings
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipelines.months import grading_window
+from pipelines.policy import Policy
+from pipelines.sql_files import SQL_DIR, load_sql
+
+EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
+DEFAULT_CHUNK_ROWS = 1_000_000
+SAMPLE_SIZE = 10
+INDEX_KEY = "expectation_index"
+
+
+@dataclass
+class ExpectationOutcome:
+    """One expectation's result over every chunk of its batch."""
+
+    expectation: str
+    batch: str
+    kwargs: dict[str, Any]
+    success: bool = True
+    element_count: int = 0
+    unexpected_count: int = 0
+    samples: list[Any] = field(default_factory=list)
+    observed: Any = None
+    error: str | None = None
+
+    @property
+    def column(self) -> str:
+        return str(self.kwargs.get("column") or self.kwargs.get("column_A") or "")
+
+    def describe(self) -> str:
+        target = f"{self.batch}.{self.column}" if self.column else self.batch
+        detail = self.error or (
+            f"{self.unexpected_count} unexpected of {self.element_count}"
+            if self.unexpected_count
+            else f"observed {self.observed!r}"
+        )
+        samples = f"; e.g. {self.samples[:3]!r}" if self.samples else ""
+        return f"{self.expectation} on {target}: {detail}{samples}"
+
+
+@dataclass
+class SuiteReport:
+    suite: str
+    month: str
+    outcomes: list[ExpectationOutcome]
+    ge_results: list[Any] = field(default_factory=list, repr=False)
+
+    @property
+    def success(self) -> bool:
+        return all(o.success for o in self.outcomes)
+
+    @property
+    def failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success]
+
+    def summary(self) -> str:
+        if self.success:
+            return f"suite {self.suite} passed for {self.month}"
+        return f"suite {self.suite} failed for {self.month}: " + "; ".join(
+            f.describe() for f in self.failures
+        )
+
+    def as_metadata(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "expectation": f.expectation,
+                "batch": f.batch,
+                "column": f.column,
+                "unexpected_count": f.unexpected_count,
+                "element_count": f.element_count,
+                "sample_values": [_jsonable(v) for v in f.samples],
+                "observed": _jsonable(f.observed),
+                "error": f.error,
+            }
+            for f in self.failures
+        ]
+
+
+def suite_path(suite: str) -> Path:
+    """``inputs/orders`` -> expectations/inputs/orders.json."""
+    return EXPECTATIONS_DIR / f"{suite}.json"
+
+
+def load_suite_json(suite: str) -> dict[str, Any]:
+    path = suite_path(suite)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"expectation suite {path} is missing") from exc
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"expectation suite {path} is not valid JSON: {exc}") from exc
+    if not isinstance(data.get("expectations"), list):
+        raise ValueError(f"expectation suite {path} has no 'expectations' list")
+    return data
+
+
+def batch_sql_name(suite: str, batch: str) -> str:
+    """The query behind a batch: sql/checks/<table>.<batch>.sql, else sql/checks/<batch>.sql."""
+    specific = f"checks/{suite.rsplit('/', 1)[-1]}.{batch}.sql"
+    return specific if (SQL_DIR / specific).is_file() else f"checks/{batch}.sql"
+
+
+def check_parameters(month: str, policy: Policy, dataset: str = "") -> tuple[dict, dict]:
+    """SQL parameters and GE expectation parameters of a month's checks, from the policy."""
+    window = grading_window(month, policy.window_days)
+    sql = {
+        "month": month,
+        "dataset": dataset,
+        "first_month": window.window_months[0],
+        "window_start": window.window_start,
+        "cutoff": window.cutoff,
+        "ratio_num": policy.max_quarantine_ratio.numerator,
+        "ratio_den": policy.max_quarantine_ratio.denominator,
+        "level_bounds": list(policy.level_lower_bounds),
+        "provisional_min": policy.provisional_min_assessed_orders,
+        "min_dsr_item_count": policy.min_dsr_item_count,
+        "min_shipments_due": policy.min_shipments_due,
+        "min_messages_received": policy.min_messages_received,
+    }
+    expectation = {
+        "month_start": pd.Timestamp(window.month_start),
+        "cutoff": pd.Timestamp(window.cutoff),
+        "tiers": list(policy.tier_names),
+        "max_level": len(policy.level_lower_bounds),
+    }
+    return sql, expectation
+
+
+def validate_suite(
+    con: duckdb.DuckDBPyConnection,
+    suite: str,
+    month: str,
+    sql_params: dict[str, Any],
+    expectation_params: dict[str, Any] | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> SuiteReport:
+    """Validate one suite for one month; never raises on a failed expectation."""
+    outcomes: list[ExpectationOutcome] = []
+    ge_results: list[Any] = []
+    for batch, sub_suite, expectations in _ge_suites(suite):
+        batch_outcomes = [
+            ExpectationOutcome(e["type"], batch, dict(e.get("kwargs", {}))) for e in expectations
+        ]
+        sql = load_sql(batch_sql_name(suite, batch))
+        used = {k: v for k, v in sql_params.items() if f"${k}" in sql}
+        reader = con.sql(sql, params=used).to_arrow_reader(batch_size=chunk_rows)
+        first_result = None
+        for record_batch in reader:
+            result = _validate_chunk(
+                sub_suite, record_batch.to_pandas(), batch_outcomes, expectation_params
+            )
+            if first_result is None:
+                first_result = result
+        if first_result is None:  # an empty batch is still validated (row counts need it)
+            empty = reader.schema.empty_table().to_pandas()
+            first_result = _validate_chunk(sub_suite, empty, batch_outcomes, expectation_params)
+        ge_results.append(_merged_result(first_result, batch_outcomes))
+        outcomes.extend(batch_outcomes)
+    return SuiteReport(suite, month, outcomes, ge_results)
+
+
+@cache
+def _ge_suites(suite: str) -> tuple[tuple[str, Any, list[dict[str, Any]]], ...]:
+    """The suite file split by batch into GE suites (built once per process: it is slow)."""
+    import great_expectations as gx
+
+    data = load_suite_json(suite)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for expectation in data["expectations"]:
+        groups.setdefault(batch_of(expectation), []).append(expectation)
+    suites = []
+    for batch, exps in groups.items():
+        # GE may report results in another order than the suite's: an index in each
+        # expectation's meta ties every result back to its expectation.
+        indexed = [
+            {**e, "meta": {**(e.get("meta") or {}), INDEX_KEY: i}} for i, e in enumerate(exps)
+        ]
+        suites.append(
+            (batch, gx.ExpectationSuite(name=f"{data['name']}.{batch}", expectations=indexed), exps)
+        )
+    return tuple(suites)
+
+
+def batch_of(expectation: dict[str, Any]) -> str:
+    return (expectation.get("meta") or {}).get("batch", "rows")
+
+
+def _validate_chunk(
+    suite: Any,
+    frame: pd.DataFrame,
+    outcomes: list[ExpectationOutcome],
+    expectation_params: dict[str, Any] | None,
+) -> Any:
+    batch_definition = _pandas_batch_definition()
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = batch.validate(suite, expectation_parameters=expectation_params or {})
+    reported = {item.expectation_config.meta[INDEX_KEY] for item in result.results}
+    for index, outcome in enumerate(outcomes):
+        if index not in reported:  # an expectation GE skipped must not pass silently
+            outcome.success = False
+            outcome.error = "Great Expectations returned no result for this expectation"
+    for item in result.results:
+        outcome = outcomes[item.expectation_config.meta[INDEX_KEY]]
+        details = item.result or {}
+        if item.exception_info and item.exception_info.get("raised_exception"):
+            outcome.success = False
+            outcome.error = str(item.exception_info.get("exception_message", "")).split("\n")[0]
+            continue
+        outcome.success = outcome.success and bool(item.success)
+        outcome.element_count += int(details.get("element_count") or len(frame))
+        outcome.unexpected_count += int(details.get("unexpected_count") or 0)
+        if "observed_value" in details:
+            outcome.observed = details["observed_value"]
+        room = SAMPLE_SIZE - len(outcome.samples)
+        if room > 0:
+            outcome.samples.extend(list(details.get("partial_unexpected_list") or [])[:room])
+    return result
+
+
+def _merged_result(result: Any, outcomes: list[ExpectationOutcome]) -> Any:
+    """The first chunk's GE result carrying the totals of all chunks (for Data Docs)."""
+    for item in result.results:
+        outcome = outcomes[item.expectation_config.meta[INDEX_KEY]]
+        item.success = outcome.success
+        if isinstance(item.result, dict) and "unexpected_count" in item.result:
+            item.result["unexpected_count"] = outcome.unexpected_count
+            item.result["element_count"] = outcome.element_count
+            item.result["partial_unexpected_list"] = outcome.samples
+            if outcome.element_count:
+                item.result["unexpected_percent"] = (
+                    100.0 * outcome.unexpected_count / outcome.element_count
+                )
+    result.success = all(o.success for o in outcomes)
+    return result
+
+
+@cache
+def _pandas_batch_definition() -> Any:
+    """One ephemeral GE context for the process: a pandas dataframe asset, no progress bars."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    asset = context.data_sources.add_pandas("chunks").add_dataframe_asset("chunk")
+    return asset.add_batch_definition_whole_dataframe("whole_chunk")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date | pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):
+        try:
+            return value.item()
+        except (ValueError, AttributeError):
+            return str(value)
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def all_suites() -> list[str]:
+    """Every suite file, as 'inputs/<dataset>' or 'outputs/<table>'."""
+    return sorted(
+        p.relative_to(EXPECTATIONS_DIR).with_suffix("").as_posix()
+        for p in EXPECTATIONS_DIR.glob("*/*.json")
+    )
+
+
+def check_sql_files() -> list[Path]:
+    return sorted((SQL_DIR / "checks").glob("*.sql"))

@@ -1,0 +1,75 @@
+"""End to end: a month with 3% invalid feedback is blocked; the month before stays as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipelines.runner import RunFailed, grade_months
+from pipelines.warehouse import connect, fetch_rows
+from tests.conftest import CONFORMANCE, FEEDBACK_COLUMNS, write_csv
+
+TABLES = (
+    "merchant_grades",
+    "exposure_weights",
+    "merchant_compliance",
+    "tier_distribution",
+    "quarantine",
+)
+
+
+def snapshot(warehouse: Path, outputs: Path) -> dict:
+    con = connect(warehouse, read_only=True)
+    try:
+        tables = {t: fetch_rows(con, f"SELECT * FROM main.{t} ORDER BY ALL") for t in TABLES}
+    finally:
+        con.close()
+    files = {
+        p.relative_to(outputs).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(outputs.rglob("*.parquet"))
+    }
+    return {"tables": tables, "files": files}
+
+
+def test_invalid_feedback_blocks_the_month_and_keeps_earlier_months(tmp_path):
+    landing = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "outputs"
+    grade_months(landing, warehouse, outputs, "2026-02")
+    before = snapshot(warehouse, outputs)
+
+    con = connect(warehouse, read_only=True)
+    orders = fetch_rows(
+        con,
+        "SELECT order_id, merchant_id, buyer_id FROM raw.orders "
+        "WHERE month = '2026-02' AND status = 'completed' ORDER BY order_id",
+    )
+    con.close()
+    # March holds 5,743 feedback rows; 180 more with 9 stars make 3% of the month invalid.
+    invalid = [[o, m, b, 9, "2026-03-15T10:00:00Z"] for o, m, b in orders[:180]]
+    write_csv(landing, "feedback", "2026-03", invalid, FEEDBACK_COLUMNS, "late-bad.csv")
+
+    with pytest.raises(RunFailed) as failed:
+        grade_months(landing, warehouse, outputs, "2026-03")
+    message = str(failed.value)
+    assert failed.value.month == "2026-03"
+    assert "raw_feedback" in message and "inputs/feedback" in message
+    assert "expect_column_values_to_be_in_set on quarantine_ratio.within_limit" in message
+
+    after = snapshot(warehouse, outputs)
+    assert after == before
+    assert not (outputs / "merchant_grades" / "month=2026-03").exists()
+    con = connect(warehouse, read_only=True)
+    read, quarantined = fetch_rows(
+        con,
+        "SELECT rows_read, rows_quarantined FROM raw.ingest_log "
+        "WHERE dataset = 'feedback' AND month = '2026-03'",
+    )[0]
+    con.close()
+    assert 0.03 <= quarantined / read < 0.035
+    assert (
+        outputs / "data_docs" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    ).is_file()

@@ -1,0 +1,283 @@
+"""Every data-check suite passes on good data and fails, on the expected expectation, on bad.
+
+The good batch is the conformance fixture, ingested and graded (staged, not published);
+each bad batch is that warehouse with one crafted defect for March 2026.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipelines import grading
+from pipelines.datasets import DATASETS
+from pipelines.ingest import ingest_month
+from pipelines.policy import load_policy
+from pipelines.validation import all_suites, check_parameters, load_suite_json, validate_suite
+from pipelines.warehouse import connect
+from tests.conftest import CONFORMANCE
+
+MONTH = "2026-03"
+POLICY = load_policy()
+
+
+@pytest.fixture(scope="module")
+def good_warehouse(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("validation") / "good.duckdb"
+    con = connect(path)
+    for month in ("2026-01", "2026-02", "2026-03"):
+        for dataset in DATASETS:
+            ingest_month(con, CONFORMANCE / "landing", dataset, month)
+        grading.update_credit_ledger(con, month, POLICY)
+        grading.grade_merchants(con, month, POLICY)
+        grading.check_compliance(con, month, POLICY)
+        grading.weigh_exposure(con, month, POLICY)
+        grading.distribute_tiers(con, month, POLICY)
+    con.close()
+    return path
+
+
+def validate(path: Path, suite: str, chunk_rows: int = 1_000_000):
+    con = connect(path)
+    try:
+        sql, expectation = check_parameters(MONTH, POLICY, suite.split("/")[1])
+        return validate_suite(con, suite, MONTH, sql, expectation, chunk_rows=chunk_rows)
+    finally:
+        con.close()
+
+
+def test_suites_are_ge_json_files_one_per_dataset_and_output():
+    assert all_suites() == [
+        "inputs/bad_orders", "inputs/feedback", "inputs/merchants", "inputs/orders",
+        "inputs/service_metrics", "outputs/exposure_weights", "outputs/merchant_compliance",
+        "outputs/merchant_grades", "outputs/tier_distribution",
+    ]  # fmt: skip
+    for suite in all_suites():
+        data = load_suite_json(suite)
+        assert data["expectations"] and all(
+            e["type"].startswith("expect_") for e in data["expectations"]
+        )
+
+
+@pytest.mark.parametrize("suite", all_suites())
+def test_good_batch_passes(good_warehouse, suite):
+    report = validate(good_warehouse, suite)
+    assert report.success, report.summary()
+    assert report.outcomes and all(o.element_count >= 0 for o in report.outcomes)
+
+
+M = f"month = '{MONTH}'"
+BAD_BATCHES = [
+    # suite, defect (SQL on the warehouse), expected failure (type, batch, column)
+    (
+        "inputs/merchants",
+        f"UPDATE raw.merchants SET status = 'zombie' WHERE {M} "
+        "AND merchant_id = (SELECT min(merchant_id) FROM raw.merchants WHERE " + M + ")",
+        ("expect_column_values_to_be_in_set", "rows", "status"),
+    ),
+    (
+        "inputs/merchants",
+        f"INSERT INTO raw.merchants SELECT * FROM raw.merchants WHERE {M} LIMIT 1",
+        ("expect_table_row_count_to_equal", "duplicate_keys", ""),
+    ),
+    (
+        "inputs/merchants",
+        f"UPDATE raw.merchants SET product_count = -1 WHERE {M} "
+        "AND merchant_id = (SELECT min(merchant_id) FROM raw.merchants WHERE " + M + ")",
+        ("expect_column_values_to_be_between", "rows", "product_count"),
+    ),
+    (
+        "inputs/merchants",
+        "UPDATE raw.ingest_log SET rows_quarantined = 2, rows_read = 150 "
+        f"WHERE dataset = 'merchants' AND {M}",
+        ("expect_column_values_to_be_in_set", "quarantine_ratio", "within_limit"),
+    ),
+    (
+        "inputs/orders",
+        f"UPDATE raw.orders SET amount_usd = -1 WHERE {M} AND order_id = "
+        f"(SELECT min(order_id) FROM raw.orders WHERE {M})",
+        ("expect_column_values_to_be_between", "rows", "amount_usd"),
+    ),
+    (
+        "inputs/orders",
+        f"UPDATE raw.orders SET ended_at = TIMESTAMP '2026-04-01 00:00:00' "
+        f"WHERE {M} AND order_id = (SELECT min(order_id) FROM raw.orders WHERE {M})",
+        ("expect_column_values_to_be_between", "rows", "ended_at"),
+    ),
+    (
+        "inputs/orders",
+        f"UPDATE raw.orders SET created_at = ended_at + INTERVAL 1 SECOND "
+        f"WHERE {M} AND order_id = (SELECT min(order_id) FROM raw.orders WHERE {M})",
+        ("expect_column_pair_values_a_to_be_greater_than_b", "rows", "ended_at"),
+    ),
+    (
+        "inputs/orders",
+        "INSERT INTO raw.orders SELECT * REPLACE ('2026-03' AS month) "
+        "FROM raw.orders WHERE month = '2026-01' LIMIT 3",
+        ("expect_table_row_count_to_equal", "duplicate_keys", ""),
+    ),
+    (
+        "inputs/orders",
+        f"UPDATE raw.orders SET merchant_id = NULL WHERE {M} AND order_id = "
+        f"(SELECT max(order_id) FROM raw.orders WHERE {M})",
+        ("expect_column_values_to_not_be_null", "rows", "merchant_id"),
+    ),
+    (
+        "inputs/feedback",
+        f"UPDATE raw.feedback SET stars = 7 WHERE {M} AND order_id IN "
+        f"(SELECT order_id FROM raw.feedback WHERE {M} ORDER BY order_id LIMIT 4)",
+        ("expect_column_values_to_be_between", "rows", "stars"),
+    ),
+    (
+        "inputs/feedback",
+        f"UPDATE raw.feedback SET feedback_at = TIMESTAMP '2026-02-28 23:59:59' "
+        f"WHERE {M} AND order_id = (SELECT min(order_id) FROM raw.feedback WHERE {M})",
+        ("expect_column_values_to_be_between", "rows", "feedback_at"),
+    ),
+    (
+        "inputs/bad_orders",
+        f"UPDATE raw.bad_orders SET reason = 'rude' WHERE {M} AND order_id = "
+        f"(SELECT min(order_id) FROM raw.bad_orders WHERE {M})",
+        ("expect_column_values_to_be_in_set", "rows", "reason"),
+    ),
+    (
+        "inputs/bad_orders",
+        f"UPDATE raw.bad_orders SET exempt = NULL WHERE {M} AND order_id = "
+        f"(SELECT min(order_id) FROM raw.bad_orders WHERE {M})",
+        ("expect_column_values_to_not_be_null", "rows", "exempt"),
+    ),
+    (
+        "inputs/service_metrics",
+        "UPDATE raw.service_metrics SET messages_replied_24h = "
+        f"messages_received + 1 WHERE {M} AND metric_date = DATE '2026-03-10'",
+        ("expect_column_pair_values_a_to_be_greater_than_b", "rows", "messages_received"),
+    ),
+    (
+        "inputs/service_metrics",
+        "UPDATE raw.service_metrics SET dsr_item_sum = "
+        f"6 * dsr_item_count WHERE {M} AND dsr_item_count > 0 AND metric_date = DATE '2026-03-11'",
+        ("expect_column_pair_values_a_to_be_greater_than_b", "rows", "dsr_item_max"),
+    ),
+    (
+        "inputs/service_metrics",
+        "UPDATE raw.service_metrics SET metric_date = DATE '2026-04-02' "
+        f"WHERE {M} AND metric_date = DATE '2026-03-31'",
+        ("expect_column_values_to_be_between", "rows", "metric_date"),
+    ),
+    (
+        "outputs/merchant_grades",
+        f"UPDATE work.merchant_grades SET level = level + 1 WHERE {M} "
+        "AND level < 10 AND merchant_id = (SELECT min(merchant_id) FROM work.merchant_grades "
+        f"WHERE {M} AND level < 10)",
+        ("expect_column_pair_values_to_be_equal", "rows", "level"),
+    ),
+    (
+        "outputs/merchant_grades",
+        f"UPDATE work.merchant_grades SET tier = 'platinum' WHERE {M} "
+        f"AND merchant_id = (SELECT min(merchant_id) FROM work.merchant_grades WHERE {M})",
+        ("expect_column_values_to_be_in_set", "rows", "tier"),
+    ),
+    (
+        "outputs/merchant_grades",
+        f"UPDATE work.merchant_grades SET provisional = NOT provisional "
+        f"WHERE {M} AND merchant_id = (SELECT min(merchant_id) FROM work.merchant_grades "
+        f"WHERE {M})",
+        ("expect_column_pair_values_to_be_equal", "rows", "provisional"),
+    ),
+    (
+        "outputs/merchant_grades",
+        f"UPDATE work.merchant_grades SET bad_order_rate = 1.5 "
+        f"WHERE {M} AND bad_order_rate IS NOT NULL AND merchant_id = (SELECT min(merchant_id) "
+        f"FROM work.merchant_grades WHERE {M} AND bad_order_rate IS NOT NULL)",
+        ("expect_column_values_to_be_between", "rows", "bad_order_rate"),
+    ),
+    (
+        "outputs/merchant_grades",
+        f"UPDATE work.merchant_grades SET dsr_item_avg = NULL "
+        f"WHERE {M} AND dsr_item_avg IS NOT NULL",
+        ("expect_column_values_to_be_in_set", "rows", "dsr_item_avg_null_iff_undefined"),
+    ),
+    (
+        "outputs/merchant_grades",
+        f"DELETE FROM work.merchant_grades WHERE {M} AND merchant_id = "
+        f"(SELECT min(merchant_id) FROM work.merchant_grades WHERE {M})",
+        ("expect_table_row_count_to_equal", "coverage", ""),
+    ),
+    (
+        "outputs/exposure_weights",
+        f"UPDATE work.exposure_weights SET email_quota = 500 WHERE {M} AND NOT eligible",
+        ("expect_column_values_to_be_in_set", "rows", "email_quota"),
+    ),
+    (
+        "outputs/exposure_weights",
+        f"UPDATE work.exposure_weights SET exposure_share = "
+        f"exposure_share * 0.5 WHERE {M} AND main_category = 'home'",
+        ("expect_column_values_to_be_between", "category_shares", "share_sum"),
+    ),
+    (
+        "outputs/exposure_weights",
+        f"UPDATE work.exposure_weights SET eligible = TRUE WHERE {M} "
+        "AND merchant_id IN (SELECT merchant_id FROM work.merchant_compliance WHERE " + M + ")",
+        ("expect_table_row_count_to_equal", "eligibility", ""),
+    ),
+    (
+        "outputs/merchant_compliance",
+        f"UPDATE work.merchant_compliance SET violation = 'rude' "
+        f"WHERE {M} AND merchant_id = (SELECT min(merchant_id) FROM work.merchant_compliance "
+        f"WHERE {M})",
+        ("expect_column_values_to_be_in_set", "rows", "violation"),
+    ),
+    (
+        "outputs/merchant_compliance",
+        "INSERT INTO work.merchant_compliance VALUES "
+        f"('{MONTH}', 'M-NOT-ACTIVE', 'no_store', '2026.1')",
+        ("expect_table_row_count_to_equal", "not_active", ""),
+    ),
+    (
+        "outputs/tier_distribution",
+        f"UPDATE work.tier_distribution SET merchants = merchants + 1 "
+        f"WHERE {M} AND tier = 'good' AND main_category = 'home'",
+        ("expect_table_row_count_to_equal", "mismatch", ""),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("suite", "defect", "expected"),
+    BAD_BATCHES,
+    ids=[f"{s}:{e[2] or e[1]}" for s, _, e in BAD_BATCHES],
+)
+def test_bad_batch_fails_on_the_expected_expectation(
+    good_warehouse, tmp_path, suite, defect, expected
+):
+    path = tmp_path / "bad.duckdb"
+    shutil.copy(good_warehouse, path)
+    con = connect(path)
+    con.execute(defect)
+    con.close()
+    report = validate(path, suite)
+    assert not report.success
+    failed = {(f.expectation, f.batch, f.column) for f in report.failures}
+    assert expected in failed, report.summary()
+
+
+def test_chunked_validation_adds_counts_across_chunks(good_warehouse, tmp_path):
+    path = tmp_path / "bad.duckdb"
+    shutil.copy(good_warehouse, path)
+    con = connect(path)
+    con.execute(
+        f"UPDATE raw.feedback SET stars = 9 WHERE {M} AND order_id IN "
+        f"(SELECT order_id FROM raw.feedback WHERE {M} ORDER BY order_id LIMIT 25)"
+    )
+    rows = con.execute(f"SELECT count(*) FROM raw.feedback WHERE {M}").fetchall()[0][0]
+    con.close()
+    whole = validate(path, "inputs/feedback")
+    chunked = validate(path, "inputs/feedback", chunk_rows=500)
+    stars = [[o for o in r.failures if o.column == "stars"][0] for r in (whole, chunked)]
+    assert stars[0].unexpected_count == stars[1].unexpected_count == 25
+    assert stars[0].element_count == stars[1].element_count == rows
+    assert stars[1].samples[:1] == [9]
+    json.dumps(chunked.as_metadata())  # metadata is JSON for the Dagster UI

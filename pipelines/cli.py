@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Parquet exports folder (default: 'outputs' beside the warehouse)",
     )
     run.add_argument("--policy", type=Path, default=None, help="policy TOML file")
+    run.add_argument("--timings", action="store_true", help="print each step's time")
     run.set_defaults(handler=run_command)
 
     summary = commands.add_parser("summary", help="tier distribution of the published months")
@@ -79,6 +80,9 @@ def run_command(args: argparse.Namespace) -> int:
             f"{quarantined} rows quarantined",
             flush=True,
         )
+        if args.timings:
+            steps = ", ".join(f"{k} {v:.1f}s" for k, v in result.step_seconds.items())
+            print(f"        steps: {steps}", flush=True)
 
     try:
         results = grade_months(

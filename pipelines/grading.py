@@ -56,6 +56,8 @@ EXPOSURE_COLUMNS = (
     "email_quota",
     "policy_version",
 )
+COMPLIANCE_COLUMNS = ("month", "merchant_id", "violation", "policy_version")
+DISTRIBUTION_COLUMNS = ("month", "main_category", "tier", "merchants", "policy_version")
 
 
 class GradingError(RuntimeError):
@@ -117,8 +119,12 @@ def update_credit_ledger(
     return ledger
 
 
-def grade_merchants(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
-    """merchant_grades for the month's active merchants, staged in work.merchant_grades."""
+def compute_grades(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
+    """merchant_grades of the month's active merchants, computed, not written.
+
+    Reads the window from raw.* and credit from the stored ledger, so it also serves a
+    what-if on a read-only copy of the warehouse with another policy.
+    """
     params = window_params(month, policy)
     graded = query(con, "grading/graded_merchants.sql", month=month)
     counts = window_metrics(
@@ -130,72 +136,120 @@ def grade_merchants(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) 
         policy,
     )
     credit = query(con, "grading/previous_credit.sql", previous_month=month).lazy()
-    grades = (
+    return (
         assign_tiers(with_rates(counts, policy), policy)
         .join(credit, on="merchant_id", how="left")
         .with_columns(pl.col("credit_points").fill_null(0).cast(pl.Int64))
         .pipe(assign_levels, policy)
         .with_columns(pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
         .sort("merchant_id")
+        .select(GRADE_COLUMNS)
         .collect()
     )
+
+
+def compute_compliance(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
+    """merchant_compliance of the month: one row per breach, computed, not written."""
+    snapshot = query(con, "grading/merchant_snapshot.sql", month=month)
+    return (
+        compliance_violations(snapshot.lazy(), policy)
+        .with_columns(pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
+        .select(COMPLIANCE_COLUMNS)
+        .collect()
+    )
+
+
+def compute_exposure(
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    policy: Policy,
+    grades: pl.DataFrame,
+    violations: pl.DataFrame,
+) -> pl.DataFrame:
+    """exposure_weights from grades and violations (frames), with the snapshot's categories."""
+    categories = query(con, "grading/graded_merchants.sql", month=month)
+    graded = grades.select("merchant_id", "tier", "level").join(
+        categories, on="merchant_id", how="left"
+    )
+    return (
+        exposure_weights(graded.lazy(), violations.lazy(), policy)
+        .with_columns(pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
+        .sort("merchant_id")
+        .select(EXPOSURE_COLUMNS)
+        .collect()
+    )
+
+
+def compute_tier_distribution(
+    con: duckdb.DuckDBPyConnection, month: str, policy: Policy, grades: pl.DataFrame
+) -> pl.DataFrame:
+    """tier_distribution from grades (a frame), with the snapshot's categories."""
+    categories = query(con, "grading/graded_merchants.sql", month=month)
+    graded = grades.select("merchant_id", "tier").join(categories, on="merchant_id", how="left")
+    return (
+        tier_distribution(graded.lazy())
+        .with_columns(pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
+        .select(DISTRIBUTION_COLUMNS)
+        .collect()
+    )
+
+
+def regrade_month(
+    con: duckdb.DuckDBPyConnection, month: str, policy: Policy
+) -> dict[str, pl.DataFrame]:
+    """All four grading tables of a month under ``policy``, written nowhere (what-if).
+
+    Credit points come from the stored ledger (the policy's star and $5 rules change
+    only the window counts here); levels follow the given policy's bounds.
+    """
+    grades = compute_grades(con, month, policy)
+    violations = compute_compliance(con, month, policy)
+    return {
+        "merchant_grades": grades,
+        "merchant_compliance": violations,
+        "exposure_weights": compute_exposure(con, month, policy, grades, violations),
+        "tier_distribution": compute_tier_distribution(con, month, policy, grades),
+    }
+
+
+def staged(con: duckdb.DuckDBPyConnection, table: str, month: str) -> pl.DataFrame:
+    return fetch_frame(con, f"SELECT * FROM work.{table} WHERE month = $month", {"month": month})
+
+
+def grade_merchants(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
+    """Stage merchant_grades in work.merchant_grades."""
+    grades = compute_grades(con, month, policy)
     replace_month(con, "work.merchant_grades", month, grades, GRADE_COLUMNS)
-    return grades.select(GRADE_COLUMNS)
+    return grades
 
 
 def check_compliance(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
-    """merchant_compliance: one row per breach, staged in work.merchant_compliance."""
-    snapshot = query(con, "grading/merchant_snapshot.sql", month=month)
-    violations = (
-        compliance_violations(snapshot.lazy(), policy)
-        .collect()
-        .with_columns(pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
-    )
-    columns = ("month", "merchant_id", "violation", "policy_version")
-    replace_month(con, "work.merchant_compliance", month, violations, columns)
-    return violations.select(columns)
+    """Stage merchant_compliance in work.merchant_compliance."""
+    violations = compute_compliance(con, month, policy)
+    replace_month(con, "work.merchant_compliance", month, violations, COMPLIANCE_COLUMNS)
+    return violations
 
 
 def weigh_exposure(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
-    """exposure_weights from the staged grades and violations of the month."""
-    grades = fetch_frame(
+    """Stage exposure_weights from the staged grades and violations of the month."""
+    weights = compute_exposure(
         con,
-        "SELECT g.merchant_id, m.main_category, g.tier, g.level FROM work.merchant_grades g "
-        "JOIN raw.merchants m ON m.month = g.month AND m.merchant_id = g.merchant_id "
-        "WHERE g.month = $month",
-        {"month": month},
-    )
-    violations = fetch_frame(
-        con,
-        "SELECT merchant_id, violation FROM work.merchant_compliance WHERE month = $month",
-        {"month": month},
-    )
-    weights = (
-        exposure_weights(grades.lazy(), violations.lazy(), policy)
-        .with_columns(pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
-        .sort("merchant_id")
-        .collect()
+        month,
+        policy,
+        staged(con, "merchant_grades", month),
+        staged(con, "merchant_compliance", month),
     )
     replace_month(con, "work.exposure_weights", month, weights, EXPOSURE_COLUMNS)
-    return weights.select(EXPOSURE_COLUMNS)
+    return weights
 
 
 def distribute_tiers(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
-    """tier_distribution: active merchants by category and tier, from the staged grades."""
-    grades = fetch_frame(
-        con,
-        "SELECT m.main_category, g.tier FROM work.merchant_grades g JOIN raw.merchants m "
-        "ON m.month = g.month AND m.merchant_id = g.merchant_id WHERE g.month = $month",
-        {"month": month},
+    """Stage tier_distribution from the staged grades of the month."""
+    distribution = compute_tier_distribution(
+        con, month, policy, staged(con, "merchant_grades", month)
     )
-    distribution = (
-        tier_distribution(grades.lazy())
-        .collect()
-        .with_columns(pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
-    )
-    columns = ("month", "main_category", "tier", "merchants", "policy_version")
-    replace_month(con, "work.tier_distribution", month, distribution, columns)
-    return distribution.select(columns)
+    replace_month(con, "work.tier_distribution", month, distribution, DISTRIBUTION_COLUMNS)
+    return distribution
 
 
 def publish_month(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> dict[str, int]:

@@ -34,6 +34,7 @@ class RunFailed(RuntimeError):
 class MonthResult:
     month: str
     metadata: dict[str, dict[str, object]] = field(default_factory=dict)
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
     def value(self, asset: str, key: str, default: object = 0) -> object:
         return self.metadata.get(asset, {}).get(key, default)
@@ -95,7 +96,7 @@ def grade_months(
         reason = failure_reason(result)
         if reason:
             raise RunFailed(month, reason)
-        month_result = MonthResult(month, materialization_metadata(result))
+        month_result = MonthResult(month, materialization_metadata(result), step_seconds(result))
         results.append(month_result)
         if on_done:
             on_done(month_result)
@@ -132,3 +133,12 @@ def materialization_metadata(result: dg.ExecuteInProcessResult) -> dict[str, dic
             k: getattr(v, "value", v) for k, v in mat.metadata.items()
         }
     return metadata
+
+
+def step_seconds(result: dg.ExecuteInProcessResult) -> dict[str, float]:
+    """Wall time of each asset step of the run, in execution order."""
+    return {
+        event.step_key: event.event_specific_data.duration_ms / 1000
+        for event in result.all_events
+        if event.event_type == dg.DagsterEventType.STEP_SUCCESS
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -9,10 +10,19 @@ import polars as pl
 
 from pipelines.sql_files import load_sql
 
+# DuckDB may use this much memory, then spills to a temp folder beside the warehouse,
+# so a month of 100 million orders stays in bounded memory on a 24 GB machine.
+MEMORY_LIMIT = os.environ.get("GRADING_DUCKDB_MEMORY_LIMIT", "4GB")
 
-def configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """UTC everywhere (timestamps are stored naive, in UTC) and the schema in place."""
+
+def configure(
+    con: duckdb.DuckDBPyConnection, path: Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    """UTC everywhere (timestamps are stored naive, in UTC), bounded memory, the schema."""
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET memory_limit = $limit", {"limit": MEMORY_LIMIT})
+    if path is not None:
+        con.execute("SET temp_directory = $dir", {"dir": str(path.with_name(path.name + ".tmp"))})
     con.execute(load_sql("warehouse/schema.sql"))
     return con
 
@@ -26,7 +36,7 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     if read_only:
         con.execute("SET TimeZone = 'UTC'")
         return con
-    return configure(con)
+    return configure(con, path)
 
 
 def replace_month(

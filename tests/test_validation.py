@@ -105,7 +105,7 @@ BAD_BATCHES = [
         "inputs/orders",
         f"UPDATE raw.orders SET ended_at = TIMESTAMP '2026-04-01 00:00:00' "
         f"WHERE {M} AND order_id = (SELECT min(order_id) FROM raw.orders WHERE {M})",
-        ("expect_column_values_to_be_between", "rows", "ended_at"),
+        ("expect_column_values_to_be_between", "rows", "ended_at_us"),
     ),
     (
         "inputs/orders",
@@ -135,7 +135,7 @@ BAD_BATCHES = [
         "inputs/feedback",
         f"UPDATE raw.feedback SET feedback_at = TIMESTAMP '2026-02-28 23:59:59' "
         f"WHERE {M} AND order_id = (SELECT min(order_id) FROM raw.feedback WHERE {M})",
-        ("expect_column_values_to_be_between", "rows", "feedback_at"),
+        ("expect_column_values_to_be_between", "rows", "feedback_at_us"),
     ),
     (
         "inputs/bad_orders",
@@ -165,7 +165,7 @@ BAD_BATCHES = [
         "inputs/service_metrics",
         "UPDATE raw.service_metrics SET metric_date = DATE '2026-04-02' "
         f"WHERE {M} AND metric_date = DATE '2026-03-31'",
-        ("expect_column_values_to_be_between", "rows", "metric_date"),
+        ("expect_column_values_to_be_between", "rows", "metric_date_us"),
     ),
     (
         "outputs/merchant_grades",

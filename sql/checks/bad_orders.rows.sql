@@ -1,3 +1,3 @@
-SELECT order_id, merchant_id, reason, recorded_at, exempt
+SELECT order_id, merchant_id, reason, recorded_at, epoch_us(recorded_at) AS recorded_at_us, exempt
 FROM raw.bad_orders
 WHERE month = $month;

@@ -1,4 +1,4 @@
-SELECT order_id, merchant_id, buyer_id, created_at, ended_at, status,
+SELECT order_id, merchant_id, buyer_id, created_at, ended_at, epoch_us(ended_at) AS ended_at_us, status,
        CAST(amount_usd AS DOUBLE) AS amount_usd
 FROM raw.orders
 WHERE month = $month;

@@ -1,0 +1,260 @@
+"""The dashboard's charts as plotly figures: styling, axes and policy thresholds, no data.
+
+The figures are built here with plotly's validated graph objects and travel to the page
+as JSON; the page's JavaScript fills each trace with the slice of the aggregates for the
+month and category chosen, then draws it with Plotly.newPlot. Threshold lines come from
+the Policy object, so a changed policy file moves them without touching code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from pipelines.dashboard_data import thresholds
+from pipelines.policy import Policy
+
+# Best tier first; the fallback (failing) tier is always red, whatever its position.
+TIER_PALETTE = ("#2e7d32", "#7cb342", "#f9a825", "#ef6c00", "#8e24aa", "#6d4c41")
+FALLBACK_COLOR = "#c62828"
+OTHER_COLOR = "#9e9e9e"
+METRIC_LABELS = {
+    "bad_order_rate": "Bad-order rate",
+    "seller_dispute_rate": "Seller-responsible dispute rate",
+    "positive_feedback_rate": "Positive-feedback rate",
+    "dsr_item_avg": "DSR (item as described, 1-5)",
+    "on_time_ship_rate": "On-time shipping rate",
+    "response_rate_24h": "24h response rate",
+}
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart div of the page: its id, the section it sits in, and its caption."""
+
+    id: str
+    section: str
+    caption: str
+
+
+def plotly_text(text: str) -> str:
+    """Text plotly shows literally: it reads a few HTML tags and entities in labels."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def tier_colors(tiers: list[str], policy: Policy) -> list[str]:
+    colors = []
+    for i, tier in enumerate(tiers):
+        if tier == policy.fallback_tier:
+            colors.append(FALLBACK_COLOR)
+        elif tier in policy.tier_names:
+            colors.append(TIER_PALETTE[i % len(TIER_PALETTE)])
+        else:
+            colors.append(OTHER_COLOR)
+    return colors
+
+
+def _layout(title: str, **extra: object) -> go.Layout:
+    return go.Layout(
+        title={"text": plotly_text(title), "x": 0.01, "font": {"size": 15}},
+        margin={"l": 56, "r": 24, "t": 56, "b": 48},
+        height=340,
+        legend={"orientation": "h", "y": -0.18},
+        hovermode="closest",
+        **extra,
+    )
+
+
+def _tier_bars(tiers: list[str], colors: list[str], layout: go.Layout) -> go.Figure:
+    bars = [
+        go.Bar(name=plotly_text(t), marker_color=c, x=[], y=[])
+        for t, c in zip(tiers, colors, strict=True)
+    ]
+    return go.Figure(bars, layout)
+
+
+def _histogram(metric: str, edges: list[float], width: float, policy: Policy) -> go.Figure:
+    """Merchants per bin, with a dashed line at each tier's threshold on this metric."""
+    figure = go.Figure(
+        go.Bar(x=[], y=[], width=width * 0.95, marker_color="#5c6bc0", name="merchants"),
+        _layout(
+            METRIC_LABELS[metric],
+            xaxis={"title": {"text": metric}, "range": [edges[0], edges[-1]]},
+            yaxis={"title": {"text": "merchants"}},
+            showlegend=False,
+            bargap=0,
+        ),
+    )
+    colors = dict(zip(policy.tier_names, tier_colors(list(policy.tier_names), policy), strict=True))
+    grouped: dict[tuple[str, float], list[str]] = {}
+    for tier, comparison, bound in thresholds(policy, metric):
+        grouped.setdefault((comparison, float(bound)), []).append(tier)
+    for i, ((comparison, value), tiers) in enumerate(sorted(grouped.items(), key=lambda g: g[0][1])):
+        figure.add_shape(
+            type="line",
+            x0=value,
+            x1=value,
+            xref="x",
+            y0=0,
+            y1=1,
+            yref="paper",
+            line={"color": colors[tiers[0]], "dash": "dash", "width": 2},
+        )
+        figure.add_annotation(
+            x=value,
+            xref="x",
+            y=1.0 - 0.09 * (i % 3),
+            yref="paper",
+            text=plotly_text(f"{', '.join(tiers)} {comparison} {value:g}"),
+            showarrow=False,
+            xanchor="left",
+            font={"size": 11, "color": colors[tiers[0]]},
+            bgcolor="rgba(255,255,255,0.8)",
+        )
+    return figure
+
+
+def build_figures(payload: dict, policy: Policy) -> tuple[list[Chart], dict[str, dict], dict]:
+    """Charts in page order, each one's figure JSON (data left empty), and the template
+    shared by all (sent once rather than inside every figure)."""
+    tiers = payload["tiers"]
+    colors = tier_colors(tiers, policy)
+    share_axis = {"title": {"text": "share"}, "tickformat": ".0%", "range": [0, 1]}
+    months_axis = {"type": "category", "title": {"text": "month"}}
+    figures: dict[str, go.Figure] = {
+        "tier_counts": _tier_bars(
+            tiers,
+            colors,
+            _layout(
+                "Merchants per tier and month",
+                barmode="stack",
+                xaxis=months_axis,
+                yaxis={"title": {"text": "merchants"}},
+            ),
+        ),
+        "tier_shares": _tier_bars(
+            tiers,
+            colors,
+            _layout("Tier shares per month", barmode="stack", xaxis=months_axis, yaxis=share_axis),
+        ),
+        "tier_by_category": _tier_bars(
+            tiers,
+            colors,
+            _layout(
+                "Tier shares per main category (selected month)",
+                barmode="stack",
+                xaxis={"type": "category"},
+                yaxis=share_axis,
+            ),
+        ),
+        "levels": go.Figure(
+            go.Bar(x=payload["levels"], y=[], marker_color="#00838f", name="merchants"),
+            _layout(
+                "Level distribution L0-L10 (selected month)",
+                xaxis={"type": "category", "title": {"text": "level"}},
+                yaxis={"title": {"text": "merchants"}},
+                showlegend=False,
+            ),
+        ),
+        "migration": go.Figure(
+            go.Heatmap(
+                z=[],
+                x=[],
+                y=[],
+                colorscale="Blues",
+                texttemplate="%{z}",
+                hovertemplate="from %{y} to %{x}: %{z} merchants<extra></extra>",
+                showscale=False,
+            ),
+            _layout(
+                "Tier migration from the previous month (merchants)",
+                xaxis={"title": {"text": "tier this month"}, "type": "category", "side": "top"},
+                yaxis={
+                    "title": {"text": "tier the month before"},
+                    "type": "category",
+                    "autorange": "reversed",
+                },
+                margin={"l": 90, "r": 24, "t": 96, "b": 24},
+            ),
+        ),
+        "exposure": _tier_bars(
+            tiers,
+            colors,
+            _layout(
+                "Exposure share held by each tier",
+                barmode="stack",
+                xaxis=months_axis,
+                yaxis=share_axis,
+            ),
+        ),
+    }
+    for metric, histogram in payload["histograms"].items():
+        figures[f"hist_{metric}"] = _histogram(
+            metric, histogram["edges"], histogram["width"], policy
+        )
+    figures["merchant_level"] = go.Figure(
+        [
+            go.Scatter(name="level", x=[], y=[], mode="lines+markers", line={"color": "#00838f"}),
+            go.Scatter(
+                name="credit points",
+                x=[],
+                y=[],
+                yaxis="y2",
+                mode="lines",
+                line={"color": "#9e9e9e", "dash": "dot"},
+            ),
+        ],
+        _layout(
+            "Level, tier and credit points",
+            xaxis=months_axis,
+            yaxis={"title": {"text": "level"}, "range": [-0.5, len(payload["levels"]) - 0.5]},
+            yaxis2={"title": {"text": "credit points"}, "overlaying": "y", "side": "right"},
+        ),
+    )
+    figures["merchant_metrics"] = go.Figure(
+        [
+            go.Scatter(
+                name=plotly_text(METRIC_LABELS[m]),
+                x=[],
+                y=[],
+                mode="lines+markers",
+                yaxis="y2" if m == "dsr_item_avg" else "y",
+            )
+            for m in (
+                "bad_order_rate",
+                "seller_dispute_rate",
+                "positive_feedback_rate",
+                "on_time_ship_rate",
+                "response_rate_24h",
+                "dsr_item_avg",
+            )
+        ],
+        _layout(
+            "Service metrics (DSR on the right axis)",
+            xaxis=months_axis,
+            yaxis={"title": {"text": "rate"}, "range": [0, 1.02]},
+            yaxis2={"title": {"text": "DSR"}, "overlaying": "y", "side": "right", "range": [1, 5]},
+        ),
+    )
+    charts = [
+        Chart("tier_counts", "tiers", "Counts of graded merchants by tier."),
+        Chart("tier_shares", "tiers", "The same as shares of the month's merchants."),
+        Chart("tier_by_category", "tiers", "Every main category side by side."),
+        Chart("levels", "levels", "Credit levels from the policy's lower bounds."),
+        Chart("migration", "migration", "Rows: tier last month; columns: tier this month."),
+        Chart("exposure", "exposure", "Within a category the shares sum to 1."),
+        *(
+            Chart(f"hist_{m}", "metrics", "Dashed lines: the policy's tier thresholds.")
+            for m in payload["histograms"]
+        ),
+        Chart("merchant_level", "merchant", "12 months of the chosen merchant."),
+        Chart("merchant_metrics", "merchant", "The rates behind the tier."),
+    ]
+    as_json = {key: json.loads(pio.to_json(fig, validate=True)) for key, fig in figures.items()}
+    template = json.loads(pio.to_json(pio.templates["plotly_white"]))
+    for figure in as_json.values():
+        figure["layout"].pop("template", None)
+    return charts, as_json, {"template": template, "tierColors": colors}

@@ -1,0 +1,468 @@
+"""Why a merchant got its grade, and exactly how far it is from the next tier and level.
+
+``grading explain`` and the dashboard's merchant panel both use this. The published grade
+row gives the order and feedback counts; the service sums that merchant_grades does not
+keep (DSR, shipments, messages) are recomputed from raw.service_metrics over the same
+window the grading used. Every comparison goes through the pipeline's own
+``tier_conditions`` and every distance is integer arithmetic on the policy's Fraction
+thresholds, so "1 fewer bad order out of 100" is exact, never a rounded float.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.grading import window_params
+from pipelines.months import parse_month
+from pipelines.policy import Policy, TierRule, load_policy
+from pipelines.rules.metrics import SERVICE_SUM_COLUMNS, Ratio, ratios
+from pipelines.rules.tiers import assign_tiers, tier_conditions
+from pipelines.sql_files import load_sql
+from pipelines.warehouse import connect, fetch_frame, fetch_rows
+
+# The DSR scale of spec §1 (dsr_item_sum ≤ 5 × count): the best rating a buyer can add.
+DSR_TOP_SCORE = 5
+COUNT_COLUMNS = (
+    "assessed_orders",
+    "bad_orders",
+    "seller_dispute_orders",
+    "positive_feedback",
+    "negative_feedback",
+    *SERVICE_SUM_COLUMNS,
+)
+# What one unit of each metric's numerator is, for "N more/fewer <unit>" (singular, plural).
+UNITS = {
+    "bad_order_rate": ("bad order", "bad orders"),
+    "seller_dispute_rate": ("seller-responsible dispute", "seller-responsible disputes"),
+    "positive_feedback_rate": ("positive feedback", "positive feedback"),
+    "dsr_item_avg": (f"{DSR_TOP_SCORE}-star item rating", f"{DSR_TOP_SCORE}-star item ratings"),
+    "on_time_ship_rate": ("on-time shipment", "on-time shipments"),
+    "response_rate_24h": ("message answered within 24h", "messages answered within 24h"),
+}
+
+
+class ExplainError(ValueError):
+    """The explanation cannot be given; the message says what is missing."""
+
+
+class UnknownMonthError(ExplainError):
+    """The month is not a published month of the warehouse."""
+
+
+class UnknownMerchantError(ExplainError):
+    """The merchant has no published grade in the month."""
+
+
+# --- exact distances -----------------------------------------------------------------------
+
+
+def fewer_to_get_below(n: int, d: int, bound: Fraction) -> int | None:
+    """How many of the n must go for n/d < p/q with d fixed; None when no n' ≥ 0 works.
+
+    The largest n' with n'·q < p·d is (p·d − 1) // q (floor division of integers).
+    """
+    best = (bound.numerator * d - 1) // bound.denominator
+    return None if best < 0 else max(n - best, 0)
+
+
+def more_to_get_below(n: int, d: int, bound: Fraction) -> int | None:
+    """How many more clean units in d make n/d < p/q with n fixed; None when p is 0.
+
+    The smallest d' with n·q < p·d' is n·q // p + 1.
+    """
+    if bound.numerator == 0:
+        return None
+    return max(n * bound.denominator // bound.numerator + 1 - d, 0)
+
+
+def more_to_reach(n: int, d: int, bound: Fraction, top: int = 1) -> int | None:
+    """How many more units, each adding ``top`` to n and 1 to d, make n/d ≥ p/q.
+
+    (n + top·k)·q ≥ p·(d + k)  ⇔  k·(top·q − p) ≥ p·d − n·q; None when never reachable.
+    """
+    p, q = bound.numerator, bound.denominator
+    deficit = p * d - n * q
+    if deficit <= 0:
+        return 0
+    gain = top * q - p
+    return None if gain <= 0 else -(-deficit // gain)
+
+
+def level_of(points: int, policy: Policy) -> int:
+    """L0-L10 from credit points: how many of the policy's lower bounds they reach."""
+    return sum(points >= bound for bound in policy.level_lower_bounds)
+
+
+def points_to_next_level(points: int, policy: Policy) -> tuple[int, int] | None:
+    """(next level, credit points still needed), or None at the top level."""
+    level = level_of(points, policy)
+    if level >= len(policy.level_lower_bounds):
+        return None
+    return level + 1, policy.level_lower_bounds[level] - points
+
+
+# --- the explanation -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricCheck:
+    """One metric against every tier: (threshold text, holds) per tier, None: no condition."""
+
+    metric: str
+    value: str
+    is_defined: bool
+    by_tier: dict[str, tuple[str, bool] | None]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    merchant_id: str
+    month: str
+    main_category: str | None
+    tier: str
+    provisional: bool
+    level: int
+    credit_points: int
+    policy_version: str
+    checks: tuple[MetricCheck, ...]
+    next_tier: str | None
+    misses: tuple[str, ...]
+    level_text: str
+    notes: tuple[str, ...]
+    provisional_text: str = ""
+
+    def text(self) -> str:
+        """The plain-text report ``grading explain`` prints."""
+        category = f"category {self.main_category}; " if self.main_category else ""
+        tier = f"{self.tier}, {self.provisional_text}" if self.provisional else self.tier
+        lines = [
+            f"Merchant {self.merchant_id}, {self.month} ({category}graded under policy "
+            f"{self.policy_version})",
+            f"Tier:  {tier}",
+            f"Level: {self.level_text}",
+            "",
+            *_check_table(self.checks),
+            "",
+        ]
+        if self.next_tier is None:
+            lines.append(f"{self.tier} is the top tier: no tier above it to miss.")
+        else:
+            count = len(self.misses)
+            lines.append(
+                f"Missed {self.next_tier} (the next tier up) on {count} "
+                f"condition{'s' if count != 1 else ''}:"
+            )
+            lines.extend(f"  - {m}" for m in self.misses)
+        if self.notes:
+            lines += ["", *(f"Note: {n}" for n in self.notes)]
+        return "\n".join(lines)
+
+
+def _check_table(checks: tuple[MetricCheck, ...]) -> list[str]:
+    tiers = list(checks[0].by_tier) if checks else []
+    rows = [["metric", "value", *tiers]]
+    for check in checks:
+        cells = []
+        for tier in tiers:
+            cell = check.by_tier[tier]
+            if cell is None:
+                cells.append("—")
+            else:
+                threshold, holds = cell
+                suffix = "" if check.is_defined else " (n/a)"
+                cells.append(f"{'✓' if holds else '✗'} {threshold}{suffix}")
+        rows.append([check.metric, check.value, *cells])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    table = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    return [
+        *table,
+        "(✓ met, ✗ missed, — no condition; n/a: metric not defined, so the condition holds)",
+    ]
+
+
+def _show(value: Fraction) -> str:
+    return f"{float(value):g}"
+
+
+def _units(k: int, metric: str) -> str:
+    singular, plural = UNITS[metric]
+    return singular if k == 1 else plural
+
+
+def _value(row: dict, r: Ratio) -> tuple[str, bool]:
+    n, d = row[r.numerator], row[r.denominator]
+    if d < max(r.min_denominator, 1):
+        return f"not defined ({r.denominator} {d} < {max(r.min_denominator, 1)})", False
+    return f"{n / d:.4f} ({n}/{d})", True
+
+
+def _miss_text(row: dict, rule: TierRule, metric: str, outcome: str, by_name: dict) -> str:
+    """One missed condition of ``rule``, with the exact distance to meeting it."""
+    if metric == "assessed_orders":
+        n, need = row["assessed_orders"], rule.min_assessed_orders
+        k = need - n
+        return (
+            f"assessed_orders {n} is below {need}: needs {k} more assessed "
+            f"order{'s' if k != 1 else ''}"
+        )
+    r = by_name[metric]
+    n, d = row[r.numerator], row[r.denominator]
+    value, _ = _value(row, r)
+    if metric in rule.max_rates:
+        bound = rule.max_rates[metric]
+        fewer = fewer_to_get_below(n, d, bound)
+        head = f"{metric} {value} is not below {_show(bound)}: "
+        if fewer is None:
+            return head + "cannot be met (the threshold is 0)"
+        text = head + f"{fewer} fewer {_units(fewer, metric)} out of {d} {outcome}"
+        more = more_to_get_below(n, d, bound)
+        if more is not None:
+            text += f", or {more} more {r.denominator.replace('_', ' ')} without one"
+        return text
+    bound = rule.min_rates[metric]
+    top = DSR_TOP_SCORE if metric == "dsr_item_avg" else 1
+    k = more_to_reach(n, d, bound, top)
+    head = f"{metric} {value} is below {_show(bound)}: "
+    if k is None:
+        return head + "cannot be reached by adding more (the threshold is the best value)"
+    return head + f"{k} more {_units(k, metric)} {outcome}"
+
+
+def _explain_row(row: dict, policy: Policy, policy_tier: str) -> Explanation:
+    by_name = {r.name: r for r in ratios(policy)}
+    checks = [
+        MetricCheck(
+            "assessed_orders",
+            str(row["assessed_orders"]),
+            True,
+            {
+                rule.name: (
+                    f"≥ {rule.min_assessed_orders}",
+                    row[f"holds:{rule.name}:assessed_orders"],
+                )
+                for rule in policy.tiers
+            },
+        )
+    ]
+    for r in ratios(policy):
+        value, is_defined = _value(row, r)
+        by_tier: dict[str, tuple[str, bool] | None] = {}
+        for rule in policy.tiers:
+            if r.name in rule.max_rates:
+                threshold = f"< {_show(rule.max_rates[r.name])}"
+            elif r.name in rule.min_rates:
+                threshold = f"≥ {_show(rule.min_rates[r.name])}"
+            else:
+                by_tier[rule.name] = None
+                continue
+            by_tier[rule.name] = (threshold, row[f"holds:{rule.name}:{r.name}"])
+        checks.append(MetricCheck(r.name, value, is_defined, by_tier))
+
+    names = policy.tier_names
+    position = names.index(policy_tier) if policy_tier in names else 0
+    next_tier = names[position - 1] if position > 0 else None
+    misses: list[str] = []
+    if next_tier is not None:
+        rule = next(t for t in policy.tiers if t.name == next_tier)
+        missed = [c.metric for c in checks if (c.by_tier[next_tier] or ("", True))[1] is False]
+        single = len(missed) == 1 and not row["provisional"]
+        outcome = (
+            f"would have made it {next_tier}" if single else f"would meet the {next_tier} threshold"
+        )
+        misses = [_miss_text(row, rule, m, outcome, by_name) for m in missed]
+
+    points = row["credit_points"]
+    level = level_of(points, policy)
+    step = points_to_next_level(points, policy)
+    level_text = f"L{level} with {points} credit point{'s' if abs(points) != 1 else ''}; " + (
+        "the top level"
+        if step is None
+        else f"{step[1]} more credit point{'s' if step[1] != 1 else ''} to L{step[0]} "
+        f"({policy.level_lower_bounds[step[0] - 1]})"
+    )
+    return Explanation(
+        merchant_id=row["merchant_id"],
+        month=row["month"],
+        main_category=row.get("main_category"),
+        tier=row["tier"],
+        provisional=bool(row["provisional"]),
+        level=row["level"],
+        credit_points=points,
+        policy_version=row.get("policy_version") or policy.version,
+        checks=tuple(checks),
+        next_tier=next_tier,
+        misses=tuple(misses),
+        level_text=level_text,
+        notes=tuple(_notes(row, policy, policy_tier, level, by_name)),
+        provisional_text=_provisional_text(row["assessed_orders"], policy),
+    )
+
+
+def _provisional_text(assessed: int, policy: Policy) -> str:
+    """Why a merchant is provisional and how many assessed orders it still needs."""
+    need = policy.provisional_min_assessed_orders - assessed
+    if need <= 0:
+        return ""
+    return (
+        f"provisional ({assessed} assessed orders; needs {need} more assessed "
+        f"order{'s' if need != 1 else ''} to be assessed)"
+    )
+
+
+def _notes(row: dict, policy: Policy, policy_tier: str, level: int, by_name: dict) -> list[str]:
+    """Where the published row and this policy (or today's raw data) disagree."""
+    notes = []
+    version = row.get("policy_version")
+    if version and version != policy.version:
+        notes.append(
+            f"graded under policy {version}; the thresholds above are policy {policy.version}"
+        )
+    if policy_tier != row["tier"]:
+        notes.append(f"under policy {policy.version} this merchant would be {policy_tier}")
+    if level != row["level"]:
+        notes.append(f"under policy {policy.version} the level would be L{level}")
+    for metric in ("dsr_item_avg", "on_time_ship_rate", "response_rate_24h"):
+        r, published = by_name[metric], row.get(metric, "absent")
+        if published == "absent":
+            continue
+        _, is_defined = _value(row, r)
+        recomputed = row[r.numerator] / row[r.denominator] if is_defined else None
+        if (recomputed is None) != (published is None) or (
+            recomputed is not None and abs(recomputed - published) > 1e-9
+        ):
+            notes.append(
+                f"{metric} recomputed from raw.service_metrics differs from the published "
+                f"{published}: raw data changed after the month was published"
+            )
+    return notes
+
+
+def explain_counts(counts: pl.DataFrame, policy: Policy) -> list[Explanation]:
+    """Explanations of grade rows (pure: no warehouse), one per row, in row order.
+
+    ``counts``: month, merchant_id, credit_points, level, tier, provisional and every
+    column of COUNT_COLUMNS (main_category, policy_version and the published rates are
+    optional). The conditions are the pipeline's own ``tier_conditions``.
+    """
+    if counts.is_empty():
+        return []
+    frame = counts.with_columns(
+        (pl.col("positive_feedback") + pl.col("negative_feedback")).alias("rated_feedback")
+    )
+    holds = [
+        c.holds.alias(f"holds:{c.tier}:{c.metric}")
+        for rule in policy.tiers
+        for c in tier_conditions(rule, policy)
+    ]
+    graded = assign_tiers(
+        frame.select("merchant_id", *COUNT_COLUMNS, "rated_feedback").lazy(), policy
+    ).collect()
+    evaluated = frame.with_columns(*holds)
+    return [
+        _explain_row(row, policy, tier)
+        for row, tier in zip(evaluated.to_dicts(), graded["tier"], strict=True)
+    ]
+
+
+# --- reading the warehouse -----------------------------------------------------------------
+
+
+def published_months(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Months with published grades, oldest first."""
+    try:
+        return [m for (m,) in fetch_rows(con, load_sql("explain/published_months.sql"))]
+    except duckdb.CatalogException as exc:
+        raise ExplainError("the warehouse has no published tables (main.merchant_grades)") from exc
+
+
+def resolve_month(con: duckdb.DuckDBPyConnection, month: str | None) -> str:
+    """The month asked for, checked against the published ones; None: the latest."""
+    months = published_months(con)
+    if not months:
+        raise ExplainError("no month has been published in this warehouse yet")
+    if month is None:
+        return months[-1]
+    try:
+        parse_month(month)
+    except ValueError as exc:
+        raise UnknownMonthError(str(exc)) from exc
+    if month not in months:
+        raise UnknownMonthError(
+            f"month {month} is not published; published months: {months[0]}..{months[-1]} "
+            f"({len(months)})"
+        )
+    return month
+
+
+def load_counts(
+    con: duckdb.DuckDBPyConnection, merchants: list[str], months: list[str], policy: Policy
+) -> pl.DataFrame:
+    """Published grade rows of ``merchants`` in ``months`` with their window service sums."""
+    params = {"merchants": merchants, "months": months}
+    grades = fetch_frame(con, load_sql("explain/merchant_grades.sql"), params)
+    windows = [window_params(m, policy) for m in months]
+    sums = fetch_frame(
+        con,
+        load_sql("explain/service_sums.sql"),
+        {
+            **params,
+            "first_months": [w["first_month"] for w in windows],
+            "window_starts": [w["window_start"] for w in windows],
+            "cutoffs": [w["cutoff"] for w in windows],
+        },
+    )
+    return grades.join(sums, on=["month", "merchant_id"], how="left").with_columns(
+        pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNT_COLUMNS
+    )
+
+
+def explain_merchant(
+    con: duckdb.DuckDBPyConnection,
+    merchant_id: str,
+    month: str | None = None,
+    policy: Policy | None = None,
+) -> Explanation:
+    """One merchant's published grade in ``month`` (default: the latest), explained."""
+    policy = policy or load_policy()
+    month = resolve_month(con, month)
+    counts = load_counts(con, [merchant_id], [month], policy)
+    if counts.is_empty():
+        graded_in = [
+            m
+            for (m,) in fetch_rows(
+                con, load_sql("explain/merchant_months.sql"), {"merchant": merchant_id}
+            )
+        ]
+        where = (
+            f"it is graded in {graded_in[0]}..{graded_in[-1]} ({len(graded_in)} months)"
+            if graded_in
+            else "it is in no published month"
+        )
+        raise UnknownMerchantError(
+            f"merchant {merchant_id!r} has no published grade in {month}; {where}"
+        )
+    return explain_counts(counts, policy)[0]
+
+
+def explain_text(
+    warehouse: str | Path,
+    merchant_id: str,
+    month: str | None = None,
+    policy: Policy | None = None,
+) -> str:
+    """The text of ``grading explain``: the warehouse opened read-only, then closed."""
+    path = Path(warehouse)
+    if not path.is_file():
+        raise ExplainError(f"warehouse {path} does not exist")
+    con = connect(path, read_only=True)
+    try:
+        return explain_merchant(con, merchant_id, month, policy).text()
+    finally:
+        con.close()

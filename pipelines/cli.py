@@ -36,6 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--policy", type=Path, default=None, help="policy TOML file")
     run.add_argument("--timings", action="store_true", help="print each step's time")
+    run.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another run on the same warehouse to finish",
+    )
     run.set_defaults(handler=run_command)
 
     summary = commands.add_parser("summary", help="tier distribution of the published months")
@@ -62,6 +69,7 @@ def fail(message: str) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     from pipelines.landing import LandingError
+    from pipelines.locking import WarehouseBusy
     from pipelines.policy import PolicyError
     from pipelines.runner import RunFailed, grade_months
 
@@ -86,11 +94,18 @@ def run_command(args: argparse.Namespace) -> int:
 
     try:
         results = grade_months(
-            args.landing, args.warehouse, outputs, args.through, args.policy, on_month, on_done
+            args.landing,
+            args.warehouse,
+            outputs,
+            args.through,
+            args.policy,
+            on_month,
+            on_done,
+            wait_seconds=args.wait,
         )
     except RunFailed as exc:
         return fail(f"month {exc.month} was not published: {exc.reason}")
-    except (PolicyError, LandingError, ValueError) as exc:
+    except (PolicyError, LandingError, WarehouseBusy, ValueError) as exc:
         return fail(str(exc))
     print(
         f"graded {len(results)} month(s) in {time.monotonic() - started:.1f}s; "

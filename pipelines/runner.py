@@ -15,6 +15,7 @@ import dagster as dg
 
 from assets.partitions import monthly_partitions
 from pipelines.landing import landing_months
+from pipelines.locking import exclusive_run
 from pipelines.months import month_range, parse_month
 from pipelines.policy import load_policy
 
@@ -71,8 +72,13 @@ def grade_months(
     policy_file: Path | None = None,
     on_month: Callable[[int, int, str], None] | None = None,
     on_done: Callable[[MonthResult], None] | None = None,
+    wait_seconds: float = 0.0,
 ) -> list[MonthResult]:
-    """Grade every month from the landing folder's first through ``through``."""
+    """Grade every month from the landing folder's first through ``through``.
+
+    Holds the warehouse's run lock throughout: a second run waits up to ``wait_seconds``
+    and then stops with WarehouseBusy, before touching anything.
+    """
     from pipelines.definitions import build_definitions
 
     load_policy(policy_file)  # a broken policy is refused before anything runs
@@ -87,19 +93,22 @@ def grade_months(
         else dg.DagsterInstance.ephemeral()
     )
     results = []
-    for index, month in enumerate(months, start=1):
-        if on_month:
-            on_month(index, len(months), month)
-        result = job.execute_in_process(
-            partition_key=month, instance=instance, run_config=QUIET_LOGS, raise_on_error=False
-        )
-        reason = failure_reason(result)
-        if reason:
-            raise RunFailed(month, reason)
-        month_result = MonthResult(month, materialization_metadata(result), step_seconds(result))
-        results.append(month_result)
-        if on_done:
-            on_done(month_result)
+    with exclusive_run(warehouse, wait_seconds):
+        for index, month in enumerate(months, start=1):
+            if on_month:
+                on_month(index, len(months), month)
+            result = job.execute_in_process(
+                partition_key=month, instance=instance, run_config=QUIET_LOGS, raise_on_error=False
+            )
+            reason = failure_reason(result)
+            if reason:
+                raise RunFailed(month, reason)
+            month_result = MonthResult(
+                month, materialization_metadata(result), step_seconds(result)
+            )
+            results.append(month_result)
+            if on_done:
+                on_done(month_result)
     return results
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import duckdb
@@ -13,6 +14,10 @@ from pipelines.sql_files import load_sql
 # DuckDB may use this much memory, then spills to a temp folder beside the warehouse,
 # so a month of 100 million orders stays in bounded memory on a 24 GB machine.
 MEMORY_LIMIT = os.environ.get("GRADING_DUCKDB_MEMORY_LIMIT", "4GB")
+
+
+class WarehouseLocked(RuntimeError):
+    """Another process keeps the DuckDB file open."""
 
 
 def configure(
@@ -27,12 +32,33 @@ def configure(
     return con
 
 
+# How long to wait for another process's connection to let go of the file.
+LOCK_TIMEOUT_SECONDS = float(os.environ.get("GRADING_LOCK_TIMEOUT", "30"))
+
+
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse file (created with its schema when new)."""
+    """Open the warehouse file (created with its schema when new).
+
+    DuckDB allows one process to write a file; a short-lived reader elsewhere (say a
+    notebook that opened the file directly) is waited for, then reported clearly.
+    """
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseLocked(
+                    f"warehouse {path} is held by another process for "
+                    f"{LOCK_TIMEOUT_SECONDS:g}s: {str(exc).splitlines()[0]}"
+                ) from exc
+            time.sleep(0.25)
     if read_only:
         con.execute("SET TimeZone = 'UTC'")
         return con

@@ -8,9 +8,12 @@ moves a month into the ``main.*`` tables, all tables at once.
 
 from __future__ import annotations
 
+import hashlib
+
 import duckdb
 import polars as pl
 
+from pipelines.datasets import DATASETS
 from pipelines.months import add_months, grading_window
 from pipelines.policy import Policy
 from pipelines.rules.compliance import compliance_violations
@@ -252,6 +255,34 @@ def distribute_tiers(con: duckdb.DuckDBPyConnection, month: str, policy: Policy)
     return distribution
 
 
+def input_fingerprint(con: duckdb.DuckDBPyConnection, month: str) -> str:
+    """A digest of everything ingested for the month (rows kept and quarantined).
+
+    Order-independent (XOR of row hashes), and blind to file names, so the same rows in
+    other files are the same input.
+    """
+    parts = []
+    for dataset in DATASETS:
+        row = ", ".join(dataset.columns)
+        parts.append(
+            fetch_rows(
+                con,
+                f"SELECT count(*), coalesce(bit_xor(hash(struct_pack({row}))), 0) "
+                f"FROM raw.{dataset.name} WHERE month = $month",
+                {"month": month},
+            )[0]
+        )
+    parts.append(
+        fetch_rows(
+            con,
+            "SELECT count(*), coalesce(bit_xor(hash(dataset, reason, record)), 0) "
+            "FROM raw.quarantine WHERE month = $month",
+            {"month": month},
+        )[0]
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
 def publish_month(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> dict[str, int]:
     """Move the month's staged tables and its quarantine into main.*, all or nothing."""
     if not fetch_value(
@@ -260,13 +291,12 @@ def publish_month(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) ->
         {"month": month},
     ):
         raise GradingError(f"{month} has not been ingested")
+    fingerprint = input_fingerprint(con, month)
+    params = {"month": month, "policy_version": policy.version, "fingerprint": fingerprint}
     con.execute("BEGIN TRANSACTION")
     try:
-        run_script(
-            con,
-            load_sql("publish/publish_month.sql"),
-            {"month": month, "policy_version": policy.version},
-        )
+        run_script(con, load_sql("publish/record_run.sql"), params)
+        run_script(con, load_sql("publish/publish_month.sql"), params)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -77,3 +77,20 @@ CREATE TABLE IF NOT EXISTS work.merchant_grades AS FROM main.merchant_grades LIM
 CREATE TABLE IF NOT EXISTS work.exposure_weights AS FROM main.exposure_weights LIMIT 0;
 CREATE TABLE IF NOT EXISTS work.merchant_compliance AS FROM main.merchant_compliance LIMIT 0;
 CREATE TABLE IF NOT EXISTS work.tier_distribution AS FROM main.tier_distribution LIMIT 0;
+
+-- One row per publication of a month: a rerun on changed inputs is a restatement.
+CREATE TABLE IF NOT EXISTS main.run_log (
+    month VARCHAR NOT NULL, published_at TIMESTAMP NOT NULL, input_fingerprint VARCHAR NOT NULL,
+    policy_version VARCHAR, restated BOOLEAN NOT NULL, old_tier_counts VARCHAR,
+    new_tier_counts VARCHAR
+);
+-- A month is stale when an earlier month (its credit history or window) was published
+-- after it: re-grade it to bring it up to date.
+CREATE OR REPLACE VIEW main.month_status AS
+WITH latest AS (
+    SELECT month, max(published_at) AS published_at FROM main.run_log GROUP BY month
+)
+SELECT l.month, l.published_at,
+       EXISTS (SELECT 1 FROM latest e WHERE e.month < l.month
+               AND e.published_at > l.published_at) AS stale
+FROM latest l;

@@ -129,6 +129,13 @@ def compute_grades(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -
     what-if on a read-only copy of the warehouse with another policy.
     """
     params = window_params(month, policy)
+    if not fetch_value(
+        con, "SELECT count(*) FROM raw.merchants WHERE month = $month", {"month": month}
+    ):
+        raise GradingError(
+            f"no merchants snapshot was ingested for {month}: the month's graded merchants "
+            f"are unknown (expected files in merchants/month={month}/)"
+        )
     graded = query(con, "grading/graded_merchants.sql", month=month)
     counts = window_metrics(
         graded.lazy(),

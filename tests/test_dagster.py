@@ -187,3 +187,24 @@ def test_cli_refuses_a_broken_policy_before_running(tmp_path, capsys):
     assert code == 1
     assert "level_lower_bounds must strictly increase" in capsys.readouterr().err
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_month_without_merchants_snapshot_is_refused(tmp_path, capsys):
+    landing = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    shutil.rmtree(landing / "merchants" / "month=2026-02")
+    code = cli_main(
+        [
+            "run",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+            "--through",
+            "2026-02",
+        ]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "month 2026-02 was not published" in err
+    assert "no merchants snapshot was ingested for 2026-02" in err

@@ -1,0 +1,80 @@
+"""Bad landing input: each case gets a clear error or a documented, tested behaviour."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from pipelines.datasets import MERCHANTS, ORDERS
+from pipelines.ingest import IngestError, ingest_month
+from pipelines.landing import LandingError, landing_months
+from pipelines.runner import grade_months
+from pipelines.warehouse import connect, fetch_rows
+from tests.conftest import CONFORMANCE, MERCHANT_COLUMNS, ORDER_COLUMNS, merchant, order, write_csv
+
+JAN = "2026-01"
+
+
+def folder(landing, dataset="orders", month=JAN):
+    path = landing / dataset / f"month={month}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def with_merchant(con, landing):
+    write_csv(landing, "merchants", JAN, [merchant("M1")], MERCHANT_COLUMNS)
+    ingest_month(con, landing, MERCHANTS, JAN)
+
+
+def test_empty_file_is_refused_naming_it(con, landing):
+    with_merchant(con, landing)
+    (folder(landing) / "empty.csv").write_bytes(b"")
+    with pytest.raises(IngestError, match=r"orders/month=2026-01/empty\.csv"):
+        ingest_month(con, landing, ORDERS, JAN)
+
+
+def test_header_only_file_adds_no_rows(con, landing):
+    with_merchant(con, landing)
+    write_csv(landing, "orders", JAN, [], ORDER_COLUMNS)
+    report = ingest_month(con, landing, ORDERS, JAN)
+    assert (report.rows_read, report.rows_accepted, report.quarantined) == (0, 0, {})
+
+
+def test_extra_column_is_ignored_with_a_warning(con, landing):
+    with_merchant(con, landing)
+    write_csv(landing, "orders", JAN, [{**order("O1"), "coupon": "X"}], [*ORDER_COLUMNS, "coupon"])
+    report = ingest_month(con, landing, ORDERS, JAN)
+    assert report.rows_accepted == 1
+    assert report.warnings == ["orders/month=2026-01/part-0.csv: extra columns ignored: coupon"]
+
+
+def test_non_utf8_csv_is_refused_naming_the_file(con, landing):
+    with_merchant(con, landing)
+    path = write_csv(landing, "orders", JAN, [order("O1", buyer_id="Jos\u00e9")], ORDER_COLUMNS)
+    path.write_bytes(path.read_text(encoding="utf-8").encode("latin-1"))
+    with pytest.raises(IngestError, match=r"orders/month=2026-01/part-0\.csv: cannot be read"):
+        ingest_month(con, landing, ORDERS, JAN)
+
+
+def test_month_folder_that_is_not_a_month_is_refused(landing):
+    folder(landing, month="2026-13")
+    with pytest.raises(LandingError, match=r"month=2026-13: not a month folder"):
+        landing_months(landing)
+
+
+def test_unsupported_file_type_is_refused(con, landing):
+    with_merchant(con, landing)
+    (folder(landing) / "orders.json").write_text("[]")
+    with pytest.raises(IngestError, match=r"unsupported file type '\.json'"):
+        ingest_month(con, landing, ORDERS, JAN)
+
+
+def test_landing_and_outputs_paths_with_spaces_and_quotes(tmp_path):
+    root = tmp_path / 'it\'s a "folder" with spaces'
+    shutil.copytree(CONFORMANCE / "landing", root / "landing")
+    grade_months(root / "landing", root / "w h.duckdb", root / "out 'x'", "2026-01")
+    con = connect(root / "w h.duckdb", read_only=True)
+    assert fetch_rows(con, "SELECT count(*) FROM main.merchant_grades")[0][0] == 149
+    con.close()
+    assert (root / "out 'x'" / "merchant_grades" / "month=2026-01" / "part-0.parquet").is_file()

@@ -29,6 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warehouse", required=True, type=Path, help="DuckDB warehouse file")
     run.add_argument("--through", required=True, help="last month to grade, YYYY-MM")
     run.add_argument(
+        "--from",
+        dest="first",
+        default=None,
+        help="first month to grade (default: the landing folder's first); the month "
+        "before must already be graded",
+    )
+    run.add_argument(
         "--outputs",
         type=Path,
         default=None,
@@ -102,6 +109,7 @@ def run_command(args: argparse.Namespace) -> int:
             on_month,
             on_done,
             wait_seconds=args.wait,
+            first=args.first,
         )
     except RunFailed as exc:
         return fail(f"month {exc.month} was not published: {exc.reason}")

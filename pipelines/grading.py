@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 
 from pipelines.datasets import DATASETS
+from pipelines.faults import crash_point
 from pipelines.months import add_months, grading_window
 from pipelines.policy import Policy
 from pipelines.rules.compliance import compliance_violations
@@ -230,6 +231,7 @@ def grade_merchants(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) 
     """Stage merchant_grades in work.merchant_grades."""
     grades = compute_grades(con, month, policy)
     replace_month(con, "work.merchant_grades", month, grades, GRADE_COLUMNS)
+    crash_point("grading:after_grades", month)
     return grades
 
 
@@ -304,6 +306,7 @@ def publish_month(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) ->
     try:
         run_script(con, load_sql("publish/record_run.sql"), params)
         run_script(con, load_sql("publish/publish_month.sql"), params)
+        crash_point("publish:before_commit", month)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.datasets import STORAGE_TYPES, Dataset
+from pipelines.faults import crash_point
 from pipelines.months import grading_window, parse_month
 from pipelines.sql_files import load_sql
 from pipelines.warehouse import fetch_rows, fetch_value
@@ -400,6 +401,7 @@ def _publish_month(
                 "rows_quarantined": report.rows_quarantined,
             },
         )
+        crash_point("ingest:before_commit", month)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -41,14 +41,19 @@ class MonthResult:
         return self.metadata.get(asset, {}).get(key, default)
 
 
-def months_to_grade(landing: Path, through: str) -> list[str]:
+def months_to_grade(landing: Path, through: str, first: str | None = None) -> list[str]:
+    """From the landing folder's first month (or ``first``) through ``through``."""
     parse_month(through)
     months = landing_months(landing)
+    start = months[0] if first is None else first
+    parse_month(start)
     if through < months[0]:
         raise ValueError(
             f"--through {through} is before the landing folder's first month {months[0]}"
         )
-    wanted = month_range(months[0], through)
+    if start > through:
+        raise ValueError(f"--from {start} is after --through {through}")
+    wanted = month_range(start, through)
     known = set(monthly_partitions.get_partition_keys())
     outside = [m for m in wanted if m not in known]
     if outside:
@@ -73,8 +78,12 @@ def grade_months(
     on_month: Callable[[int, int, str], None] | None = None,
     on_done: Callable[[MonthResult], None] | None = None,
     wait_seconds: float = 0.0,
+    first: str | None = None,
 ) -> list[MonthResult]:
-    """Grade every month from the landing folder's first through ``through``.
+    """Grade every month from the landing folder's first (or ``first``) through ``through``.
+
+    Starting later than the landing's first month needs the month before already graded
+    in the warehouse (its credit ledger); otherwise the month fails with that reason.
 
     Holds the warehouse's run lock throughout: a second run waits up to ``wait_seconds``
     and then stops with WarehouseBusy, before touching anything.
@@ -82,7 +91,7 @@ def grade_months(
     from pipelines.definitions import build_definitions
 
     load_policy(policy_file)  # a broken policy is refused before anything runs
-    months = months_to_grade(landing, through)
+    months = months_to_grade(landing, through, first)
     defs = build_definitions(
         str(landing), str(warehouse), str(outputs), str(policy_file) if policy_file else ""
     )

@@ -54,8 +54,8 @@ def resolve_path(path: str | Path) -> Path:
 def export_months(outputs: str | Path, table: str = "merchant_grades") -> list[str]:
     """Months with a published export of ``table``, oldest first.
 
-    Only ``month=YYYY-MM`` folders holding their file count: the exporter's ``.tmp-*`` and
-    ``.old-*`` folders of a swap in progress are not months.
+    Only ``month=YYYY-MM`` folders that hold their Parquet file count: the exporter's
+    ``.tmp-*`` and ``.old-*`` folders of a swap in progress are not months.
     """
     _check_table(table)
     folder = resolve_path(outputs) / table

@@ -56,6 +56,26 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--warehouse", required=True, type=Path)
     summary.set_defaults(handler=summary_command)
 
+    dash = commands.add_parser("dashboard", help="write the offline HTML dashboard")
+    dash.add_argument("--warehouse", required=True, type=Path, help="DuckDB warehouse file")
+    dash.add_argument("--out", required=True, type=Path, help="folder to write index.html in")
+    dash.add_argument(
+        "--merchant",
+        action="append",
+        dest="merchants",
+        default=None,
+        help="merchant to explain in the page (repeat it; default: up to 3 per tier)",
+    )
+    dash.add_argument("--policy", type=Path, default=None, help="policy TOML file")
+    dash.set_defaults(handler=dashboard_command)
+
+    explain = commands.add_parser("explain", help="why a merchant got its grade, exactly")
+    explain.add_argument("--warehouse", required=True, type=Path, help="DuckDB warehouse file")
+    explain.add_argument("--merchant", required=True, help="merchant_id")
+    explain.add_argument("--month", default=None, help="YYYY-MM (default: latest published)")
+    explain.add_argument("--policy", type=Path, default=None, help="policy TOML file")
+    explain.set_defaults(handler=explain_command)
+
     gen = commands.add_parser("generate", help="write a realistic landing folder")
     gen.add_argument("--out", required=True, type=Path)
     gen.add_argument("--merchants", required=True, type=int)
@@ -112,6 +132,8 @@ def run_command(args: argparse.Namespace) -> int:
             first=args.first,
         )
     except RunFailed as exc:
+        if exc.published:
+            return fail(f"month {exc.month} was published, but a later step failed: {exc.reason}")
         return fail(f"month {exc.month} was not published: {exc.reason}")
     except (PolicyError, LandingError, WarehouseBusy, ValueError) as exc:
         return fail(str(exc))
@@ -128,6 +150,32 @@ def summary_command(args: argparse.Namespace) -> int:
     if not args.warehouse.is_file():
         return fail(f"warehouse {args.warehouse} does not exist")
     print(tier_summary(args.warehouse))
+    return 0
+
+
+def dashboard_command(args: argparse.Namespace) -> int:
+    from pipelines.dashboard import write_dashboard
+    from pipelines.policy import load_policy
+
+    try:
+        result = write_dashboard(args.warehouse, args.out, load_policy(args.policy), args.merchants)
+    except ValueError as exc:  # PolicyError, DashboardError, UnknownMerchantError
+        return fail(str(exc))
+    print(
+        f"wrote {result.path} ({result.charts} charts, months {result.months[0]}.."
+        f"{result.months[-1]}, {len(result.merchants)} merchants explained)"
+    )
+    return 0
+
+
+def explain_command(args: argparse.Namespace) -> int:
+    from pipelines.explain import explain_text
+    from pipelines.policy import load_policy
+
+    try:
+        print(explain_text(args.warehouse, args.merchant, args.month, load_policy(args.policy)))
+    except ValueError as exc:  # PolicyError, ExplainError (unknown merchant or month)
+        return fail(str(exc))
     return 0
 
 

@@ -106,23 +106,18 @@ def choose_bins(metric: str, low: float, high: float, bounds: list[Fraction]) ->
 def metric_bins(con: duckdb.DuckDBPyConnection, months: list[str], policy: Policy) -> list[Bins]:
     """Per charted metric: bins covering the bulk of the data (1st-99th percentile, from
     SQL) and every policy threshold with room around it, within the metric's scale."""
-    ranges = {
-        row["metric"]: row
-        for row in fetch_frame(
-            con, load_sql("dashboard/metric_ranges.sql"), {"months": months}
-        ).to_dicts()
-    }
+    ranges = fetch_frame(con, load_sql("dashboard/metric_ranges.sql"), {"months": months})
     result = []
     for metric in CHART_METRICS:
+        p01, p99 = ranges.row(0, named=True)[metric] or (None, None)
         bottom, top = (1.0, float(DSR_TOP_SCORE)) if metric == "dsr_item_avg" else (0.0, 1.0)
         bounds = [b for _, _, b in thresholds(policy, metric)]
         values = [float(b) for b in bounds] or [bottom]
-        row = ranges.get(metric) or {}
         if metric in ("bad_order_rate", "seller_dispute_rate"):
-            low, high = bottom, max(row.get("p99") or 0.0, max(values) * 1.5)
+            low, high = bottom, max(p99 or 0.0, max(values) * 1.5)
         else:
             margin = (top - min(values)) * 0.5
-            low, high = min(row.get("p01") or top, min(values) - margin), top
+            low, high = min(top if p01 is None else p01, min(values) - margin), top
         low, high = max(low, bottom), min(high, top)
         result.append(choose_bins(metric, low, high, bounds))
     return result
@@ -130,24 +125,25 @@ def metric_bins(con: duckdb.DuckDBPyConnection, months: list[str], policy: Polic
 
 @dataclass(frozen=True)
 class Axes:
-    """The index of every month, category and tier in the dense arrays."""
+    """The index of every month, category and tier in the dense arrays.
+
+    Category index 0 is "all categories": SQL aggregates per category only, and the
+    totals are sums over the category axis (every aggregate here is additive).
+    """
 
     months: list[str]
     categories: list[str]
     tiers: list[str]
 
     def index(self, frame: pl.DataFrame, tier_columns: tuple[str, ...] = ()) -> pl.DataFrame:
-        """Add m (month), c (0 = all categories) and t_<col> indices; null tiers -> len(tiers)."""
+        """Add m (month), c (category, from 1) and t_<col> indices; null tiers -> len(tiers)."""
         months = {m: i for i, m in enumerate(self.months)}
         categories = {c: i + 1 for i, c in enumerate(self.categories)}
         tiers = {t: i for i, t in enumerate(self.tiers)}
         return frame.with_columns(
             pl.col("month").replace_strict(months, return_dtype=pl.Int64).alias("m"),
-            pl.when(pl.col("all_categories") == 1)
-            .then(0)
-            .otherwise(
-                pl.col("main_category").replace_strict(categories, default=0, return_dtype=pl.Int64)
-            )
+            pl.col("main_category")
+            .replace_strict(categories, default=0, return_dtype=pl.Int64)
             .alias("c"),
             *(
                 pl.col(col)
@@ -163,10 +159,12 @@ class Axes:
 
 
 def dense(frame: pl.DataFrame, index: list[str], value: str, shape: tuple[int, ...]) -> np.ndarray:
-    """Scatter-add a long frame into a dense array (numpy indexing, no Python row loop)."""
+    """Scatter-add a long frame into a dense array (numpy indexing, no Python row loop),
+    then fill category 0 (axis 1) with the sum over the categories."""
     array = np.zeros(shape)
     if frame.height:
         np.add.at(array, tuple(frame[c].to_numpy() for c in index), frame[value].to_numpy())
+    array[:, 0] = array[:, 1:].sum(axis=1)
     return array
 
 
@@ -191,9 +189,7 @@ def build_payload(
     tier_rows = _query(con, "tier_counts", months=months)
     seen = tier_rows["tier"].unique().sort().to_list()
     tiers = [*policy.tier_names, *(t for t in seen if t not in policy.tier_names)]
-    categories = (
-        tier_rows.filter(pl.col("all_categories") == 0)["main_category"].unique().sort().to_list()
-    )
+    categories = tier_rows["main_category"].unique().sort().to_list()
     axes = Axes(months, categories, tiers)
     shape = axes.shape
     tier_counts = dense(
@@ -202,28 +198,29 @@ def build_payload(
         "merchants",
         (*shape, len(tiers) + 1),
     )
-    levels_count = len(policy.level_lower_bounds) + 1
+    levels = len(policy.level_lower_bounds) + 1
     level_rows = axes.index(_query(con, "levels", months=months)).filter(
-        pl.col("level").is_between(0, levels_count - 1)
+        pl.col("level").is_between(0, levels - 1)
     )
     previous = [
         months.index(add_months(m, -1)) if add_months(m, -1) in months else -1 for m in months
     ]
+    metric_histograms, provisional = histograms(con, axes, policy)
     return {
         "months": months,
         "previous": previous,
         "categories": categories,
         "tiers": tiers,
         "fallbackTier": tiers.index(policy.fallback_tier),
-        "levels": [f"L{i}" for i in range(levels_count)],
+        "levels": [f"L{i}" for i in range(levels)],
         "tierCounts": tier_counts[..., : len(tiers)].astype(int).tolist(),
-        "levelCounts": dense(level_rows, ["m", "c", "level"], "merchants", (*shape, levels_count))
+        "levelCounts": dense(level_rows, ["m", "c", "level"], "merchants", (*shape, levels))
         .astype(int)
         .tolist(),
-        "provisional": dense(level_rows, ["m", "c"], "provisional", shape).astype(int).tolist(),
+        "provisional": provisional,
         "migration": migration(con, axes, previous),
         "exposure": exposure(con, axes),
-        "histograms": histograms(con, axes, policy),
+        "histograms": metric_histograms,
         "merchants": explained_merchants(con, months, policy, merchants, per_tier),
     }
 
@@ -255,46 +252,49 @@ def migration(con: duckdb.DuckDBPyConnection, axes: Axes, previous: list[int]) -
 def exposure(con: duckdb.DuckDBPyConnection, axes: Axes) -> list:
     """Share of exposure held by each tier: Σ exposure_share within a category (sums to 1);
     over all categories, the tier's share of the month's total raw weight."""
-    rows = axes.index(_query(con, "exposure", months=axes.months), ("tier",)).with_columns(
-        pl.when(pl.col("all_categories") == 1)
-        .then(pl.col("raw_weight") / pl.col("raw_weight").sum().over("month", "all_categories"))
-        .otherwise(pl.col("exposure_share"))
-        .fill_nan(0.0)
-        .fill_null(0.0)
-        .alias("share")
-    )
-    shares = dense(rows, ["m", "c", "t_tier"], "share", (*axes.shape, len(axes.tiers) + 1))
+    rows = axes.index(_query(con, "exposure", months=axes.months), ("tier",))
+    shape = (*axes.shape, len(axes.tiers) + 1)
+    shares = dense(rows, ["m", "c", "t_tier"], "exposure_share", shape)
+    weights = dense(rows, ["m", "c", "t_tier"], "raw_weight", shape)[:, 0]
+    totals = weights.sum(axis=-1, keepdims=True)
+    shares[:, 0] = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
     return np.round(shares[..., : len(axes.tiers)], 6).tolist()
 
 
-def histograms(con: duckdb.DuckDBPyConnection, axes: Axes, policy: Policy) -> dict:
-    """Per charted metric: bin edges, counts per month and category, and the undefined count."""
+def histograms(con: duckdb.DuckDBPyConnection, axes: Axes, policy: Policy) -> tuple[dict, list]:
+    """Per charted metric: bin edges, counts per month and category, and the undefined
+    count; and the provisional count per month and category (same pass over the grades)."""
     bins = metric_bins(con, axes.months, policy)
-    rows = axes.index(
-        _query(
-            con,
-            "metric_histograms",
-            months=axes.months,
-            metrics=[b.metric for b in bins],
-            lows=[float(b.low) for b in bins],
-            widths=[float(b.width) for b in bins],
-            bin_counts=[b.count for b in bins],
-        )
-    )
+    params: dict[str, object] = {"months": axes.months}
+    for b in bins:
+        params |= {
+            f"{b.metric}_low": float(b.low),
+            f"{b.metric}_width": float(b.width),
+            f"{b.metric}_bins": b.count,
+        }
+    rows = axes.index(_query(con, "metric_histograms", **params))
     result = {}
     for b in bins:
-        metric_rows = rows.filter(pl.col("metric") == b.metric)
-        counted = metric_rows.filter(pl.col("bin").is_not_null())
-        undefined = metric_rows.filter(pl.col("bin").is_null())
+        metric_rows = rows.filter(pl.col("histogram") == b.metric)
         result[b.metric] = {
             "edges": b.edges,
             "width": float(b.width),
-            "counts": dense(counted, ["m", "c", "bin"], "merchants", (*axes.shape, b.count))
+            "counts": dense(
+                metric_rows.filter(pl.col("bin").is_not_null()),
+                ["m", "c", "bin"],
+                "merchants",
+                (*axes.shape, b.count),
+            )
             .astype(int)
             .tolist(),
-            "undefined": dense(undefined, ["m", "c"], "merchants", axes.shape).astype(int).tolist(),
+            "undefined": dense(
+                metric_rows.filter(pl.col("bin").is_null()), ["m", "c"], "merchants", axes.shape
+            )
+            .astype(int)
+            .tolist(),
         }
-    return result
+    provisional = rows.filter((pl.col("histogram") == "provisional") & (pl.col("bin") == 1))
+    return result, dense(provisional, ["m", "c"], "merchants", axes.shape).astype(int).tolist()
 
 
 def sample_merchants(

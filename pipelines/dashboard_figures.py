@@ -58,19 +58,21 @@ def tier_colors(tiers: list[str], policy: Policy) -> list[str]:
 
 
 def _layout(title: str, **extra: object) -> go.Layout:
-    return go.Layout(
-        title={"text": plotly_text(title), "x": 0.01, "font": {"size": 15}},
-        margin={"l": 56, "r": 24, "t": 56, "b": 48},
-        height=340,
-        legend={"orientation": "h", "y": -0.18},
-        hovermode="closest",
-        **extra,
-    )
+    settings: dict[str, object] = {
+        "title": {"text": plotly_text(title), "x": 0.01, "font": {"size": 15}},
+        "margin": {"l": 56, "r": 24, "t": 56, "b": 48},
+        "height": 340,
+        "legend": {"orientation": "h", "y": -0.14, "traceorder": "normal"},
+        "hovermode": "closest",
+    }
+    return go.Layout(**{**settings, **extra})
 
 
-def _tier_bars(tiers: list[str], colors: list[str], layout: go.Layout) -> go.Figure:
+def _tier_bars(
+    tiers: list[str], colors: list[str], layout: go.Layout, orientation: str = "v"
+) -> go.Figure:
     bars = [
-        go.Bar(name=plotly_text(t), marker_color=c, x=[], y=[])
+        go.Bar(name=plotly_text(t), marker_color=c, x=[], y=[], orientation=orientation)
         for t, c in zip(tiers, colors, strict=True)
     ]
     return go.Figure(bars, layout)
@@ -92,7 +94,8 @@ def _histogram(metric: str, edges: list[float], width: float, policy: Policy) ->
     grouped: dict[tuple[str, float], list[str]] = {}
     for tier, comparison, bound in thresholds(policy, metric):
         grouped.setdefault((comparison, float(bound)), []).append(tier)
-    for i, ((comparison, value), tiers) in enumerate(sorted(grouped.items(), key=lambda g: g[0][1])):
+    middle = (edges[0] + edges[-1]) / 2
+    for i, ((comparison, value), tiers) in enumerate(sorted(grouped.items())):
         figure.add_shape(
             type="line",
             x0=value,
@@ -106,11 +109,11 @@ def _histogram(metric: str, edges: list[float], width: float, policy: Policy) ->
         figure.add_annotation(
             x=value,
             xref="x",
-            y=1.0 - 0.09 * (i % 3),
+            y=1.0 - 0.1 * (i % 4),
             yref="paper",
             text=plotly_text(f"{', '.join(tiers)} {comparison} {value:g}"),
             showarrow=False,
-            xanchor="left",
+            xanchor="left" if value < middle else "right",
             font={"size": 11, "color": colors[tiers[0]]},
             bgcolor="rgba(255,255,255,0.8)",
         )
@@ -123,7 +126,7 @@ def build_figures(payload: dict, policy: Policy) -> tuple[list[Chart], dict[str,
     tiers = payload["tiers"]
     colors = tier_colors(tiers, policy)
     share_axis = {"title": {"text": "share"}, "tickformat": ".0%", "range": [0, 1]}
-    months_axis = {"type": "category", "title": {"text": "month"}}
+    months_axis = {"type": "category"}
     figures: dict[str, go.Figure] = {
         "tier_counts": _tier_bars(
             tiers,
@@ -144,11 +147,12 @@ def build_figures(payload: dict, policy: Policy) -> tuple[list[Chart], dict[str,
             tiers,
             colors,
             _layout(
-                "Tier shares per main category (selected month)",
+                "Tier shares per main category",
                 barmode="stack",
-                xaxis={"type": "category"},
-                yaxis=share_axis,
+                xaxis={"tickformat": ".0%", "range": [0, 1]},
+                yaxis={"type": "category", "autorange": "reversed", "automargin": True},
             ),
+            orientation="h",
         ),
         "levels": go.Figure(
             go.Bar(x=payload["levels"], y=[], marker_color="#00838f", name="merchants"),
@@ -165,12 +169,12 @@ def build_figures(payload: dict, policy: Policy) -> tuple[list[Chart], dict[str,
                 x=[],
                 y=[],
                 colorscale="Blues",
-                texttemplate="%{z}",
-                hovertemplate="from %{y} to %{x}: %{z} merchants<extra></extra>",
+                texttemplate="%{z:,}",
+                hovertemplate="from %{y} to %{x}: %{z:,} merchants<extra></extra>",
                 showscale=False,
             ),
             _layout(
-                "Tier migration from the previous month (merchants)",
+                "Tier migration from the previous month",
                 xaxis={"title": {"text": "tier this month"}, "type": "category", "side": "top"},
                 yaxis={
                     "title": {"text": "tier the month before"},
@@ -211,7 +215,14 @@ def build_figures(payload: dict, policy: Policy) -> tuple[list[Chart], dict[str,
             "Level, tier and credit points",
             xaxis=months_axis,
             yaxis={"title": {"text": "level"}, "range": [-0.5, len(payload["levels"]) - 0.5]},
-            yaxis2={"title": {"text": "credit points"}, "overlaying": "y", "side": "right"},
+            yaxis2={
+                "title": {"text": "credit points"},
+                "overlaying": "y",
+                "side": "right",
+                "rangemode": "tozero",
+                "tickmode": "auto",
+                "showgrid": False,
+            },
         ),
     )
     figures["merchant_metrics"] = go.Figure(
@@ -236,25 +247,42 @@ def build_figures(payload: dict, policy: Policy) -> tuple[list[Chart], dict[str,
             "Service metrics (DSR on the right axis)",
             xaxis=months_axis,
             yaxis={"title": {"text": "rate"}, "range": [0, 1.02]},
-            yaxis2={"title": {"text": "DSR"}, "overlaying": "y", "side": "right", "range": [1, 5]},
+            yaxis2={
+                "title": {"text": "DSR"},
+                "overlaying": "y",
+                "side": "right",
+                "range": [1, 5.08],
+                "tickmode": "auto",
+                "showgrid": False,
+            },
         ),
     )
     charts = [
-        Chart("tier_counts", "tiers", "Counts of graded merchants by tier."),
-        Chart("tier_shares", "tiers", "The same as shares of the month's merchants."),
-        Chart("tier_by_category", "tiers", "Every main category side by side."),
+        Chart("tier_counts", "tiers", "Graded merchants per tier; the shaded month is selected."),
+        Chart("tier_shares", "tiers", "The same as shares of each month's merchants."),
+        Chart("tier_by_category", "tiers", "Every main category, selected month."),
+        Chart(
+            "exposure",
+            "tiers",
+            "Within a category the exposure shares sum to 1; over all categories, each "
+            "tier's share of the total raw weight.",
+        ),
         Chart("levels", "levels", "Credit levels from the policy's lower bounds."),
-        Chart("migration", "migration", "Rows: tier last month; columns: tier this month."),
-        Chart("exposure", "exposure", "Within a category the shares sum to 1."),
+        Chart(
+            "migration",
+            "levels",
+            "Rows: tier last month ((new): not graded then); columns: tier this month.",
+        ),
         *(
             Chart(f"hist_{m}", "metrics", "Dashed lines: the policy's tier thresholds.")
             for m in payload["histograms"]
         ),
-        Chart("merchant_level", "merchant", "12 months of the chosen merchant."),
+        Chart("merchant_level", "merchant", "12 months of the chosen merchant; colour: tier."),
         Chart("merchant_metrics", "merchant", "The rates behind the tier."),
     ]
+
     as_json = {key: json.loads(pio.to_json(fig, validate=True)) for key, fig in figures.items()}
-    template = json.loads(pio.to_json(pio.templates["plotly_white"]))
+    template = json.loads(pio.json.to_json_plotly(pio.templates["plotly_white"].to_plotly_json()))
     for figure in as_json.values():
         figure["layout"].pop("template", None)
     return charts, as_json, {"template": template, "tierColors": colors}

@@ -11,6 +11,7 @@ import os
 
 import dagster as dg
 
+from assets.dashboard import dashboard
 from assets.exposure import exposure_weights, tier_distribution
 from assets.grading import credit_ledger, merchant_compliance, merchant_grades
 from assets.ingest import ingest_assets
@@ -26,6 +27,7 @@ ALL_ASSETS = [
     exposure_weights,
     tier_distribution,
     published_month,
+    dashboard,
 ]
 
 # One DuckDB file has one writer: steps of a run go one after another in one process.

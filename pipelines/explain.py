@@ -23,7 +23,7 @@ from pipelines.policy import Policy, TierRule, load_policy
 from pipelines.rules.metrics import SERVICE_SUM_COLUMNS, Ratio, ratios
 from pipelines.rules.tiers import assign_tiers, tier_conditions
 from pipelines.sql_files import load_sql
-from pipelines.warehouse import connect, fetch_frame, fetch_rows
+from pipelines.warehouse import WarehouseLocked, connect, fetch_frame, fetch_rows
 
 # The DSR scale of spec §1 (dsr_item_sum ≤ 5 × count): the best rating a buyer can add.
 DSR_TOP_SCORE = 5
@@ -224,7 +224,8 @@ def _miss_text(row: dict, rule: TierRule, metric: str, outcome: str, by_name: di
         text = head + f"{fewer} fewer {_units(fewer, metric)} out of {d} {outcome}"
         more = more_to_get_below(n, d, bound)
         if more is not None:
-            text += f", or {more} more {r.denominator.replace('_', ' ')} without one"
+            noun = r.denominator.replace("_", " ")
+            text += f", or {more} more {noun if more != 1 else noun.rstrip('s')} without one"
         return text
     bound = rule.min_rates[metric]
     top = DSR_TOP_SCORE if metric == "dsr_item_avg" else 1
@@ -451,6 +452,22 @@ def explain_merchant(
     return explain_counts(counts, policy)[0]
 
 
+def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """The warehouse opened read-only, quiet (no progress bar on the terminal or in logs).
+
+    DuckDB refuses while another process (or this one) holds the file read-write;
+    ``connect`` waits for a short-lived writer, then this says so clearly.
+    """
+    if not path.is_file():
+        raise ExplainError(f"warehouse {path} does not exist")
+    try:
+        con = connect(path, read_only=True)
+    except (duckdb.Error, WarehouseLocked) as exc:
+        raise ExplainError(f"cannot open {path} read-only: {exc}") from exc
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def explain_text(
     warehouse: str | Path,
     merchant_id: str,
@@ -458,10 +475,7 @@ def explain_text(
     policy: Policy | None = None,
 ) -> str:
     """The text of ``grading explain``: the warehouse opened read-only, then closed."""
-    path = Path(warehouse)
-    if not path.is_file():
-        raise ExplainError(f"warehouse {path} does not exist")
-    con = connect(path, read_only=True)
+    con = open_read_only(Path(warehouse))
     try:
         return explain_merchant(con, merchant_id, month, policy).text()
     finally:

@@ -25,10 +25,11 @@ QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 class RunFailed(RuntimeError):
     """A month could not be published; the message names the month and the reason."""
 
-    def __init__(self, month: str, reason: str) -> None:
+    def __init__(self, month: str, reason: str, published: bool = False) -> None:
         super().__init__(f"{month}: {reason}")
         self.month = month
         self.reason = reason
+        self.published = published
 
 
 @dataclass
@@ -111,7 +112,12 @@ def grade_months(
             )
             reason = failure_reason(result)
             if reason:
-                raise RunFailed(month, reason)
+                published = any(
+                    e.event_type == dg.DagsterEventType.STEP_SUCCESS
+                    and e.step_key == "published_month"
+                    for e in result.all_events
+                )
+                raise RunFailed(month, reason, published)
             month_result = MonthResult(
                 month, materialization_metadata(result), step_seconds(result)
             )

@@ -47,7 +47,13 @@ def test_definitions_load_with_job_schedule_and_groups():
     assert monthly_grading_schedule.cron_schedule == "0 2 3 * *"
     assert monthly_grading_schedule.execution_timezone == "UTC"
     specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
-    assert {s.group_name for s in specs.values()} == {"ingest", "grading", "exposure", "publish"}
+    assert {s.group_name for s in specs.values()} == {
+        "ingest",
+        "grading",
+        "exposure",
+        "publish",
+        "reporting",
+    }
     assert all(s.kinds for s in specs.values())
     assert monthly_partitions.get_partition_keys()[0] == "2024-01"
 

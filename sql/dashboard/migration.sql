@@ -1,25 +1,18 @@
 -- Tier migration: for each month whose previous month is published, how many merchants
 -- went from each tier of the previous month to each tier of this one. A NULL from_tier
 -- is a merchant new this month, a NULL to_tier one graded last month but not this one.
--- The category is this month's (last month's for those who left).
+-- The category is this month's (last month's for those who left). exposure_weights has
+-- the tier and category of every graded merchant, so merchant_grades is not read.
 WITH pairs AS (
     SELECT unnest($months) AS month, unnest($previous_months) AS previous_month
 ),
-graded AS (
-    SELECT g.month, g.merchant_id, g.tier,
-           coalesce(e.main_category, '(none)') AS main_category
-    FROM main.merchant_grades AS g
-    LEFT JOIN main.exposure_weights AS e
-      ON e.month = g.month AND e.merchant_id = g.merchant_id
-    WHERE list_contains($months, g.month) OR list_contains($previous_months, g.month)
-),
 now AS (
-    SELECT p.month, g.merchant_id, g.tier, g.main_category
-    FROM pairs AS p JOIN graded AS g ON g.month = p.month
+    SELECT p.month, e.merchant_id, e.tier, coalesce(e.main_category, '(none)') AS main_category
+    FROM pairs AS p JOIN main.exposure_weights AS e ON e.month = p.month
 ),
 before AS (
-    SELECT p.month, g.merchant_id, g.tier, g.main_category
-    FROM pairs AS p JOIN graded AS g ON g.month = p.previous_month
+    SELECT p.month, e.merchant_id, e.tier, coalesce(e.main_category, '(none)') AS main_category
+    FROM pairs AS p JOIN main.exposure_weights AS e ON e.month = p.previous_month
 ),
 moves AS (
     SELECT coalesce(now.month, before.month) AS month,
@@ -28,7 +21,6 @@ moves AS (
     FROM now FULL JOIN before
       ON now.month = before.month AND now.merchant_id = before.merchant_id
 )
-SELECT month, main_category, GROUPING(main_category) AS all_categories, from_tier, to_tier,
-       count(*)::BIGINT AS merchants
+SELECT month, main_category, from_tier, to_tier, count(*)::BIGINT AS merchants
 FROM moves
-GROUP BY GROUPING SETS ((month, main_category, from_tier, to_tier), (month, from_tier, to_tier));
+GROUP BY ALL;

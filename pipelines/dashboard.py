@@ -1,0 +1,128 @@
+"""The offline HTML dashboard of the published months: one self-contained file.
+
+``build_dashboard`` reads the published tables through its own read-only DuckDB
+connection, aggregates in SQL (pipelines.dashboard_data), styles the charts with plotly
+(pipelines.dashboard_figures) and writes ``index.html`` (pipelines.dashboard_page)
+atomically: a reader never sees half a file, and a failed build leaves the previous
+dashboard in place.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipelines.dashboard_data import build_payload, shown_months
+from pipelines.dashboard_figures import build_figures
+from pipelines.dashboard_page import render_page
+from pipelines.explain import ExplainError, open_read_only
+from pipelines.policy import Policy, load_policy
+from pipelines.warehouse import fetch_rows
+
+MONTHS_SHOWN = 12
+
+
+class DashboardError(ExplainError):
+    """The dashboard cannot be built; the message says why."""
+
+
+@dataclass(frozen=True)
+class DashboardResult:
+    """What was written, for the CLI's message and the Dagster asset's metadata."""
+
+    path: Path
+    charts: int
+    months: list[str]
+    merchants: list[str]
+    bytes: int
+
+
+def build_dashboard(
+    warehouse: Path,
+    out_dir: Path,
+    policy: Policy | None = None,
+    merchants: list[str] | None = None,
+) -> Path:
+    """Write ``out_dir/index.html`` from the warehouse's published months; return its path.
+
+    ``merchants``: the merchants the page explains (default: up to 3 per tier of the
+    latest month). Thresholds are drawn from ``policy`` (default: the shipped policy).
+    """
+    return write_dashboard(warehouse, out_dir, policy, merchants).path
+
+
+def write_dashboard(
+    warehouse: Path,
+    out_dir: Path,
+    policy: Policy | None = None,
+    merchants: list[str] | None = None,
+    months_shown: int = MONTHS_SHOWN,
+) -> DashboardResult:
+    """``build_dashboard`` with the details of what it wrote."""
+    policy = policy or load_policy()
+    warehouse = Path(warehouse)
+    try:
+        con = open_read_only(warehouse)
+    except ExplainError as exc:
+        raise DashboardError(str(exc)) from exc
+    try:
+        months = shown_months(con, months_shown)
+        if not months:
+            raise DashboardError(f"no month has been published in {warehouse} yet")
+        payload = build_payload(con, months, policy, merchants)
+        versions = [v for (v,) in fetch_rows(con, _VERSIONS_SQL, {"months": months})]
+    finally:
+        con.close()
+    charts, figures, style = build_figures(payload, policy)
+    warnings = []
+    if any(v != policy.version for v in versions):
+        warnings.append(
+            f"Months shown were graded under policy {', '.join(versions)}; thresholds and "
+            f"explanations use policy {policy.version}."
+        )
+    meta = [
+        ("warehouse", warehouse.name),
+        ("months", f"{months[0]}..{months[-1]}"),
+        ("policy", policy.version),
+        ("generated", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
+    ]
+    page = render_page(
+        {"payload": payload, "figures": figures, "style": style, "charts": [c.id for c in charts]},
+        charts,
+        meta,
+        warnings,
+    )
+    path = write_atomically(Path(out_dir) / "index.html", page)
+    return DashboardResult(
+        path=path,
+        charts=len(charts),
+        months=months,
+        merchants=[m["id"] for m in payload["merchants"]],
+        bytes=path.stat().st_size,
+    )
+
+
+_VERSIONS_SQL = (
+    "SELECT DISTINCT policy_version FROM main.merchant_grades "
+    "WHERE list_contains($months, month) ORDER BY 1"
+)
+
+
+def write_atomically(path: Path, text: str) -> Path:
+    """Write a temporary file in the same folder, then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,355 @@
+"""The offline dashboard: its aggregates, its escaping, its Dagster asset, and a real browser.
+
+Browser tests (``pytest.mark.browser``) drive Debian's chromium headless through
+Playwright from a file:// URL, with every non-file request aborted and recorded, so
+they also prove the page works offline. They skip when chromium or Playwright is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from assets.dashboard import dashboard
+from assets.partitions import monthly_partitions
+from assets.resources import GradingSettings, WarehouseResource
+from pipelines.dashboard import DashboardError, build_dashboard, write_dashboard
+from pipelines.definitions import ALL_ASSETS
+from pipelines.explain import UnknownMerchantError
+from pipelines.policy import DEFAULT_POLICY_PATH, load_policy, parse_policy
+from pipelines.warehouse import connect, fetch_rows
+from tests.test_explain import MONTHS, published_warehouse
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+EVIL_CATEGORY = "<script>alert(1)</script>"
+EVIL_MERCHANT = "<img src=x onerror=alert(2)>&amp;"
+DATA_BLOCK = re.compile(r'<script type="application/json" id="dashboard-data">(.*?)</script>', re.S)
+
+
+def page_data(html: str) -> dict:
+    """The JSON block the page draws from (its \\u003c escapes are plain JSON)."""
+    return json.loads(DATA_BLOCK.search(html).group(1))
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return published_warehouse(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def site(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_dashboard(warehouse, tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(scope="session")
+def evil_warehouse(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy whose first category and one merchant id are markup, in raw and main."""
+    copy = tmp_path_factory.mktemp("evil") / "warehouse.duckdb"
+    shutil.copy(warehouse, copy)
+    con = connect(copy)
+    try:
+        category = fetch_rows(con, "SELECT min(main_category) FROM main.exposure_weights")[0][0]
+        merchant = fetch_rows(
+            con,
+            "SELECT min(merchant_id) FROM main.merchant_grades WHERE month = $m",
+            {"m": MONTHS[-1]},
+        )[0][0]
+        for table in ("main.tier_distribution", "main.exposure_weights", "raw.merchants"):
+            con.execute(
+                f"UPDATE {table} SET main_category = $evil WHERE main_category = $old",
+                {"evil": EVIL_CATEGORY, "old": category},
+            )
+        for table in ("main.merchant_grades", "main.exposure_weights", "raw.service_metrics"):
+            con.execute(
+                f"UPDATE {table} SET merchant_id = $evil WHERE merchant_id = $old",
+                {"evil": EVIL_MERCHANT, "old": merchant},
+            )
+    finally:
+        con.close()
+    return copy
+
+
+@pytest.fixture(scope="session")
+def evil_site(evil_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_dashboard(
+        evil_warehouse, tmp_path_factory.mktemp("evil_site"), merchants=[EVIL_MERCHANT]
+    )
+
+
+# --- the page without a browser ------------------------------------------------------------
+
+
+def test_page_is_self_contained_with_plotly_inlined_once(site):
+    html = site.read_text(encoding="utf-8")
+    assert site.name == "index.html"
+    assert html.count("* plotly.js v") == 1
+    assert len(re.findall(r"<script\b", html)) == 3
+    assert not re.search(r"<(script|link|img)\b[^>]*\b(src|href)=", html)
+    assert "Content-Security-Policy" in html
+    assert not [p for p in site.parent.iterdir() if p.name != "index.html"]  # no temp file left
+
+
+def test_aggregates_match_the_published_tables(site, warehouse):
+    data = page_data(site.read_text(encoding="utf-8"))
+    p = data["payload"]
+    assert p["months"] == MONTHS and p["previous"] == [-1, 0, 1]
+    assert p["tiers"] == list(load_policy().tier_names)
+    con = connect(warehouse, read_only=True)
+    try:
+        counts = fetch_rows(
+            con, "SELECT month, tier, count(*) FROM main.merchant_grades GROUP BY ALL"
+        )
+        graded = dict(
+            fetch_rows(con, "SELECT month, count(*) FROM main.merchant_grades GROUP BY ALL")
+        )
+        union = {
+            month: fetch_rows(
+                con,
+                "SELECT count(DISTINCT merchant_id) FROM main.merchant_grades "
+                "WHERE month IN ($month, $before)",
+                {"month": month, "before": before},
+            )[0][0]
+            for before, month in zip(MONTHS, MONTHS[1:], strict=False)
+        }
+    finally:
+        con.close()
+    for month, tier, n in counts:
+        assert p["tierCounts"][MONTHS.index(month)][0][p["tiers"].index(tier)] == n
+    for m, month in enumerate(MONTHS):
+        by_category = [sum(c) for c in p["tierCounts"][m][1:]]
+        assert sum(by_category) == sum(p["tierCounts"][m][0]) == graded[month]
+        assert sum(p["levelCounts"][m][0]) == graded[month]
+        for histogram in p["histograms"].values():
+            assert sum(histogram["counts"][m][0]) + histogram["undefined"][m][0] == graded[month]
+        for c in range(1, len(p["categories"]) + 1):
+            assert sum(p["exposure"][m][c]) == pytest.approx(1.0, abs=1e-5)
+    assert p["migration"][0] is None
+    for m, month in enumerate(MONTHS[1:], start=1):
+        matrix = p["migration"][m][0]  # (tiers + new) x (tiers + not graded)
+        assert sum(map(sum, matrix)) == union[month]
+        assert (
+            sum(matrix[-1]) + sum(map(sum, matrix[:-1])) - sum(r[-1] for r in matrix)
+            == (graded[month])
+        )
+
+
+def test_only_the_explained_merchants_are_embedded(site, warehouse):
+    html = site.read_text(encoding="utf-8")
+    merchants = page_data(html)["payload"]["merchants"]
+    tiers = [m["tier"][-1] for m in merchants]
+    assert 0 < len(merchants) <= 3 * len(set(tiers)) and all(tiers.count(t) <= 3 for t in tiers)
+    first = merchants[0]
+    assert first["explanation"][-1].startswith(f"Merchant {first['id']}, {MONTHS[-1]}")
+    assert len(first["level"]) == len(first["tier"]) == len(MONTHS)
+    con = connect(warehouse, read_only=True)
+    try:
+        others = fetch_rows(
+            con,
+            "SELECT merchant_id FROM main.merchant_grades WHERE NOT list_contains($ids, "
+            "merchant_id) LIMIT 20",
+            {"ids": [m["id"] for m in merchants]},
+        )
+    finally:
+        con.close()
+    assert not [m for (m,) in others if f'"{m}"' in html or f"{m}," in html]
+
+
+def test_thresholds_come_from_the_policy_object(warehouse, tmp_path):
+    raw = tomllib.loads(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
+    raw["policy_version"] = "test.1"
+    raw["tiers"]["excellent"]["bad_order_rate_max"] = "0.025"
+    path = build_dashboard(warehouse, tmp_path, parse_policy(raw))
+    html = path.read_text(encoding="utf-8")
+    figure = page_data(html)["figures"]["hist_bad_order_rate"]
+    assert sorted(s["x0"] for s in figure["layout"]["shapes"]) == [0.025, 0.06, 0.12]
+    texts = [a["text"] for a in figure["layout"]["annotations"]]
+    assert "excellent &lt; 0.025" in texts
+    edges = page_data(html)["payload"]["histograms"]["bad_order_rate"]["edges"]
+    assert any(abs(e - 0.025) < 1e-12 for e in edges)  # a threshold is a bin edge
+    assert "use policy test.1" in html
+
+
+def test_injected_markup_is_escaped_in_the_file(evil_site):
+    html = evil_site.read_text(encoding="utf-8")
+    assert EVIL_CATEGORY not in html and "<img" not in html
+    payload = page_data(html)["payload"]
+    assert EVIL_CATEGORY in payload["categories"]
+    assert [m["id"] for m in payload["merchants"]] == [EVIL_MERCHANT]
+
+
+def test_unknown_merchant_or_empty_warehouse_is_refused(warehouse, tmp_path):
+    with pytest.raises(UnknownMerchantError, match="'NOPE'"):
+        build_dashboard(warehouse, tmp_path / "a", merchants=["NOPE"])
+    empty = tmp_path / "empty.duckdb"
+    connect(empty).close()
+    with pytest.raises(DashboardError, match="no month has been published"):
+        build_dashboard(empty, tmp_path / "b")
+    with pytest.raises(DashboardError, match="does not exist"):
+        build_dashboard(tmp_path / "missing.duckdb", tmp_path / "c")
+    assert not (tmp_path / "a").exists() or not any((tmp_path / "a").iterdir())
+
+
+# --- the Dagster asset ---------------------------------------------------------------------
+
+
+def test_dashboard_asset_materializes_after_the_month_is_published(warehouse, tmp_path):
+    spec = dashboard.specs_by_key[dg.AssetKey("dashboard")]
+    assert spec.group_name == "reporting"
+    assert set(spec.kinds) == {"plotly", "html"}
+    assert dashboard.partitions_def == monthly_partitions
+    assert {d.asset_key for d in spec.deps} == {dg.AssetKey("published_month")}
+
+    outputs = tmp_path / "outputs"
+    result = dg.materialize(
+        [*ALL_ASSETS, dashboard],
+        selection=dg.AssetSelection.assets(dashboard),
+        partition_key=MONTHS[-1],
+        resources={
+            "warehouse": WarehouseResource(path=str(warehouse)),
+            "settings": GradingSettings(
+                landing_dir=str(warehouse.parent / "landing"), outputs_dir=str(outputs)
+            ),
+        },
+    )
+    assert result.success
+    metadata = result.asset_materializations_for_node("dashboard")[0].metadata
+    index = outputs / "dashboard" / "index.html"
+    assert metadata["path"].value == str(index)
+    assert metadata["charts"].value == 12
+    assert metadata["months_shown"].value == f"{MONTHS[0]}..{MONTHS[-1]}"
+    assert index.is_file() and [p.name for p in index.parent.iterdir()] == ["index.html"]
+
+
+def test_write_dashboard_reports_what_it_wrote(warehouse, tmp_path):
+    result = write_dashboard(warehouse, tmp_path, months_shown=2)
+    assert result.months == MONTHS[-2:]
+    assert result.charts == 12 and result.bytes == result.path.stat().st_size
+
+
+# --- in a real browser ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium) for the browser tests")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
+    )
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
+
+
+class Watched:
+    """A page opened from a file:// URL with its errors, dialogs and network attempts."""
+
+    def __init__(self, browser, path: Path) -> None:
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.requests: list[str] = []
+        self.page = browser.new_page(viewport={"width": 1400, "height": 900})
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on("dialog", self._dialog)
+        self.page.route("**/*", self._route)
+        self.page.goto(path.as_uri())
+        self.page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+
+    def _console(self, message) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _route(self, route) -> None:
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            self.requests.append(route.request.url)
+            route.abort()
+
+    def text(self, selector: str) -> str:
+        return self.page.text_content(selector) or ""
+
+    def trace(self, chart: str, attribute: str = "y") -> list:
+        return self.page.evaluate(
+            "([id, a]) => document.getElementById('chart-' + id).data[0][a]", [chart, attribute]
+        )
+
+
+@pytest.mark.browser
+def test_every_chart_renders_offline_without_errors(browser, site):
+    watched = Watched(browser, site)
+    charts = page_data(site.read_text(encoding="utf-8"))["charts"]
+    assert len(charts) == 12
+    for chart in charts:
+        assert watched.page.locator(f"#chart-{chart} .main-svg").count() > 0, chart
+    assert watched.text("#kpi-graded .kpi-value").strip() != ""
+    assert watched.text("#explanation").startswith("Merchant ")
+    ARTIFACTS.mkdir(exist_ok=True)
+    watched.page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert watched.errors == [] and watched.dialogs == [] and watched.requests == []
+    watched.page.close()
+
+
+@pytest.mark.browser
+def test_month_and_category_controls_change_what_is_shown(browser, site):
+    watched = Watched(browser, site)
+    latest = (watched.text("#kpi-graded"), watched.trace("levels"), watched.trace("migration", "z"))
+    assert "vs " + MONTHS[-2] in latest[0]
+
+    watched.page.select_option("#month", index=0)
+    first = (watched.text("#kpi-graded"), watched.trace("levels"))
+    assert "no previous month published" in first[0]
+    assert first[1] != latest[1]
+    assert watched.page.locator("#chart-migration", has_text="No previous month published").count()
+
+    watched.page.select_option("#month", index=len(MONTHS) - 1)
+    watched.page.select_option("#category", index=1)
+    in_category = int(watched.text("#kpi-graded .kpi-value").replace(",", ""))
+    assert in_category == sum(watched.trace("levels")) < sum(latest[1])
+    assert watched.errors == [] and watched.requests == []
+    watched.page.close()
+
+
+@pytest.mark.browser
+def test_injected_markup_does_not_run_and_shows_as_text(browser, evil_site):
+    watched = Watched(browser, evil_site)
+    options = watched.page.eval_on_selector_all("#category option", "os => os.map(o => o.text)")
+    assert EVIL_CATEGORY in options
+    ticks = watched.page.eval_on_selector_all(
+        "#chart-tier_by_category .ytick text", "ts => ts.map(t => t.textContent)"
+    )
+    assert EVIL_CATEGORY in ticks
+    assert watched.text("#merchant option").startswith(EVIL_MERCHANT)
+    assert watched.text("#explanation").startswith(f"Merchant {EVIL_MERCHANT}, ")
+
+    watched.page.select_option("#category", label=EVIL_CATEGORY)
+    assert EVIL_CATEGORY in watched.text("#chart-levels .gtitle")
+    assert watched.page.locator("script").count() == 3
+    assert watched.page.locator("img").count() == 0
+    assert watched.dialogs == [] and watched.errors == [] and watched.requests == []
+    watched.page.close()

@@ -14,6 +14,9 @@ DEMO_MONTHS ?= 2026-01..2026-06
 DEMO_THROUGH ?= 2026-06
 DEMO_MERCHANTS ?= 2000
 DEMO_ORDERS ?= 100000
+# The demo's runs are recorded in this Dagster instance, so `make ui` shows their
+# history, partitions and stale months.
+DAGSTER_HOME_DIR := $(abspath $(DATA)/dagster_home)
 
 .PHONY: setup demo test lint format ui clean
 
@@ -27,15 +30,19 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: setup
-	rm -rf $(LANDING) $(WAREHOUSE) $(WAREHOUSE).wal $(OUTPUTS)
+	rm -rf $(LANDING) $(WAREHOUSE) $(WAREHOUSE).wal $(OUTPUTS) $(DAGSTER_HOME_DIR)
+	mkdir -p $(DAGSTER_HOME_DIR)
+	cp dagster.yaml $(DAGSTER_HOME_DIR)/dagster.yaml
 	$(BIN)/grading generate --out $(LANDING) --merchants $(DEMO_MERCHANTS) \
 		--months $(DEMO_MONTHS) --orders-per-month $(DEMO_ORDERS) --seed 7
-	$(BIN)/grading run --landing $(LANDING) --warehouse $(WAREHOUSE) \
-		--through $(DEMO_THROUGH) --outputs $(OUTPUTS)
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/grading run --landing $(LANDING) \
+		--warehouse $(WAREHOUSE) --through $(DEMO_THROUGH) --outputs $(OUTPUTS)
 	@echo
 	@echo "Published tables: $(WAREHOUSE) (merchant_grades, exposure_weights,"
 	@echo "  merchant_compliance, tier_distribution, quarantine)"
 	@echo "Parquet exports:  $(OUTPUTS)/<table>/month=YYYY-MM/"
+	@echo "Dashboard:        $(OUTPUTS)/dashboard/index.html"
+	@echo "Data Docs:        $(OUTPUTS)/data_docs/gx/uncommitted/data_docs/local_site/index.html"
 	@echo
 	$(BIN)/grading summary --warehouse $(WAREHOUSE)
 
@@ -52,9 +59,9 @@ test: lint
 
 # The Dagster UI over the demo data: http://127.0.0.1:3000
 ui: setup
-	mkdir -p $(DATA)/dagster_home
-	cp dagster.yaml $(DATA)/dagster_home/dagster.yaml
-	DAGSTER_HOME=$(abspath $(DATA)/dagster_home) GRADING_LANDING=$(LANDING) \
+	mkdir -p $(DAGSTER_HOME_DIR)
+	cp dagster.yaml $(DAGSTER_HOME_DIR)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) GRADING_LANDING=$(LANDING) \
 		GRADING_WAREHOUSE=$(WAREHOUSE) GRADING_OUTPUTS=$(OUTPUTS) \
 		$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
 

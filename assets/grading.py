@@ -26,12 +26,16 @@ def credit_ledger(
 ) -> dg.MaterializeResult:
     with warehouse.connection() as con:
         ledger = grading.update_credit_ledger(con, context.partition_key, settings.policy())
+    # The ledger's content is its data version: an unchanged month keeps later months
+    # fresh in Dagster, a changed one marks the next month's ledger stale.
+    version = ledger.select("merchant_id", "credit_points").hash_rows(seed=0).sum()
     return dg.MaterializeResult(
+        data_version=dg.DataVersion(f"{ledger.height}-{version}"),
         metadata={
             "merchants_with_history": ledger.height,
             "points_earned_this_month": int(ledger["points_delta"].sum() or 0),
             "preview": markdown_preview(ledger.sort("credit_points", descending=True)),
-        }
+        },
     )
 
 

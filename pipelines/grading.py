@@ -13,7 +13,7 @@ import hashlib
 import duckdb
 import polars as pl
 
-from pipelines.datasets import DATASETS
+from pipelines.datasets import DATASETS, Dataset
 from pipelines.faults import crash_point
 from pipelines.months import add_months, grading_window
 from pipelines.policy import Policy
@@ -264,32 +264,33 @@ def distribute_tiers(con: duckdb.DuckDBPyConnection, month: str, policy: Policy)
     return distribution
 
 
-def input_fingerprint(con: duckdb.DuckDBPyConnection, month: str) -> str:
-    """A digest of everything ingested for the month (rows kept and quarantined).
+def dataset_fingerprint(con: duckdb.DuckDBPyConnection, dataset: Dataset, month: str) -> str:
+    """A digest of a dataset's month as ingested (rows kept and quarantined).
 
     Order-independent (XOR of row hashes), and blind to file names, so the same rows in
-    other files are the same input.
+    other files are the same input. It is also the Dagster data version of the ingest
+    asset: an unchanged rerun leaves later months fresh, a restatement makes them stale.
     """
-    parts = []
-    for dataset in DATASETS:
-        row = ", ".join(dataset.columns)
-        parts.append(
-            fetch_rows(
-                con,
-                f"SELECT count(*), coalesce(bit_xor(hash(struct_pack({row}))), 0) "
-                f"FROM raw.{dataset.name} WHERE month = $month",
-                {"month": month},
-            )[0]
-        )
-    parts.append(
-        fetch_rows(
-            con,
-            "SELECT count(*), coalesce(bit_xor(hash(dataset, reason, record)), 0) "
-            "FROM raw.quarantine WHERE month = $month",
-            {"month": month},
-        )[0]
-    )
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
+    row = ", ".join(dataset.columns)
+    kept = fetch_rows(
+        con,
+        f"SELECT count(*), coalesce(bit_xor(hash(struct_pack({row}))), 0) "
+        f"FROM raw.{dataset.name} WHERE month = $month",
+        {"month": month},
+    )[0]
+    quarantined = fetch_rows(
+        con,
+        "SELECT count(*), coalesce(bit_xor(hash(reason, record)), 0) "
+        "FROM raw.quarantine WHERE dataset = $dataset AND month = $month",
+        {"dataset": dataset.name, "month": month},
+    )[0]
+    return hashlib.sha256(repr((dataset.name, kept, quarantined)).encode()).hexdigest()
+
+
+def input_fingerprint(con: duckdb.DuckDBPyConnection, month: str) -> str:
+    """A digest of everything ingested for the month, over all datasets."""
+    parts = [dataset_fingerprint(con, dataset, month) for dataset in DATASETS]
+    return hashlib.sha256("".join(parts).encode()).hexdigest()
 
 
 def publish_month(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> dict[str, int]:

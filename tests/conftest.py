@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
-from pipelines.warehouse import connect
+from pipelines.warehouse import connect, fetch_rows
 
 warnings.filterwarnings("ignore", module="dagster")
 
@@ -105,6 +106,31 @@ def order(
     }
     row.update(overrides)
     return row
+
+
+PUBLISHED_TABLES = (
+    "merchant_grades",
+    "exposure_weights",
+    "merchant_compliance",
+    "tier_distribution",
+    "quarantine",
+)
+
+
+def published_state(
+    warehouse: Path, outputs: Path, tables: Iterable[str] = PUBLISHED_TABLES
+) -> dict:
+    """Every published row and a digest of every exported month file: what must not move."""
+    con = connect(warehouse, read_only=True)
+    try:
+        rows = {t: fetch_rows(con, f"SELECT * FROM main.{t} ORDER BY ALL") for t in tables}
+    finally:
+        con.close()
+    files = {
+        p.relative_to(outputs).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(outputs.glob("*/month=*/*.parquet"))
+    }
+    return {"tables": rows, "files": files}
 
 
 @pytest.fixture

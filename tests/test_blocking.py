@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-from pathlib import Path
 
 import pytest
 
 from pipelines.runner import RunFailed, grade_months
 from pipelines.warehouse import connect, fetch_rows
-from tests.conftest import CONFORMANCE, FEEDBACK_COLUMNS, write_csv
-
-TABLES = (
-    "merchant_grades",
-    "exposure_weights",
-    "merchant_compliance",
-    "tier_distribution",
-    "quarantine",
-)
-
-
-def snapshot(warehouse: Path, outputs: Path) -> dict:
-    con = connect(warehouse, read_only=True)
-    try:
-        tables = {t: fetch_rows(con, f"SELECT * FROM main.{t} ORDER BY ALL") for t in TABLES}
-    finally:
-        con.close()
-    files = {
-        p.relative_to(outputs).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(outputs.rglob("*.parquet"))
-    }
-    return {"tables": tables, "files": files}
+from tests.conftest import CONFORMANCE, FEEDBACK_COLUMNS, published_state, write_csv
 
 
 def test_invalid_feedback_blocks_the_month_and_keeps_earlier_months(tmp_path):
@@ -39,7 +16,7 @@ def test_invalid_feedback_blocks_the_month_and_keeps_earlier_months(tmp_path):
     shutil.copytree(CONFORMANCE / "landing", landing)
     warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "outputs"
     grade_months(landing, warehouse, outputs, "2026-02")
-    before = snapshot(warehouse, outputs)
+    before = published_state(warehouse, outputs)
 
     con = connect(warehouse, read_only=True)
     orders = fetch_rows(
@@ -59,7 +36,7 @@ def test_invalid_feedback_blocks_the_month_and_keeps_earlier_months(tmp_path):
     assert "raw_feedback" in message and "inputs/feedback" in message
     assert "expect_column_values_to_be_in_set on quarantine_ratio.within_limit" in message
 
-    after = snapshot(warehouse, outputs)
+    after = published_state(warehouse, outputs)
     assert after == before
     assert not (outputs / "merchant_grades" / "month=2026-03").exists()
     con = connect(warehouse, read_only=True)

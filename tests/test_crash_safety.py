@@ -3,7 +3,6 @@ killed month is not half-published, and a rerun completes it."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import signal
@@ -15,31 +14,10 @@ import pytest
 
 from pipelines.faults import CRASH_POINTS
 from pipelines.runner import grade_months
-from pipelines.warehouse import connect, fetch_rows
-from tests.conftest import CONFORMANCE
+from tests.conftest import CONFORMANCE, PUBLISHED_TABLES, published_state
 
-TABLES = (
-    "merchant_grades",
-    "exposure_weights",
-    "merchant_compliance",
-    "tier_distribution",
-    "quarantine",
-    "run_log",
-)
+TABLES = (*PUBLISHED_TABLES, "run_log")
 MARCH = "2026-03"
-
-
-def published(warehouse: Path, outputs: Path) -> dict:
-    con = connect(warehouse, read_only=True)
-    try:
-        tables = {t: fetch_rows(con, f"SELECT * FROM main.{t} ORDER BY ALL") for t in TABLES}
-    finally:
-        con.close()
-    files = {
-        p.relative_to(outputs).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(outputs.glob("*/month=*/*.parquet"))
-    }
-    return {"tables": tables, "files": files}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +31,7 @@ def two_published_months(tmp_path_factory) -> Path:
 def test_sigkill_leaves_published_months_intact(two_published_months, tmp_path, point):
     shutil.copytree(two_published_months, tmp_path, dirs_exist_ok=True)
     warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
-    before = published(warehouse, outputs)
+    before = published_state(warehouse, outputs, TABLES)
     command = [
         sys.executable,
         "-m",
@@ -79,7 +57,7 @@ def test_sigkill_leaves_published_months_intact(two_published_months, tmp_path, 
     )
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
 
-    after = published(warehouse, outputs)
+    after = published_state(warehouse, outputs, TABLES)
     march = [r for r in after["tables"]["merchant_grades"] if r[0] == MARCH]
     if point == "exports:between_tables":
         # The month committed in one transaction; none of its exports were swapped in.
@@ -91,7 +69,7 @@ def test_sigkill_leaves_published_months_intact(two_published_months, tmp_path, 
 
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
-    final = published(warehouse, outputs)
+    final = published_state(warehouse, outputs, TABLES)
     assert len([k for k in final["files"] if f"month={MARCH}" in k]) == 5
     assert len([r for r in final["tables"]["merchant_grades"] if r[0] == MARCH]) == 169
     assert [p for p in outputs.glob("*/.*") if p.is_dir()] == []  # no leftovers

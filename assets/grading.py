@@ -5,7 +5,12 @@ import dagster as dg
 from assets.checks import run_suite_check, suite_check_spec
 from assets.ingest import raw_key
 from assets.metadata import count_metadata, markdown_preview, value_counts
-from assets.partitions import monthly_partitions, previous_month_mapping, window_mapping
+from assets.partitions import (
+    history_mapping,
+    monthly_partitions,
+    previous_month_mapping,
+    window_mapping,
+)
 from assets.resources import GradingSettings, WarehouseResource
 from pipelines import grading
 
@@ -13,7 +18,7 @@ from pipelines import grading
 @dg.asset(
     partitions_def=monthly_partitions,
     deps=[
-        raw_key("feedback"),
+        dg.AssetDep(raw_key("feedback"), partition_mapping=history_mapping),
         dg.AssetDep("credit_ledger", partition_mapping=previous_month_mapping),
     ],
     group_name="grading",
@@ -45,7 +50,8 @@ def credit_ledger(
         raw_key("merchants"),
         dg.AssetDep(raw_key("orders"), partition_mapping=window_mapping),
         dg.AssetDep(raw_key("bad_orders"), partition_mapping=window_mapping),
-        dg.AssetDep(raw_key("feedback"), partition_mapping=window_mapping),
+        # the window's feedback, and all earlier feedback through the credit points
+        dg.AssetDep(raw_key("feedback"), partition_mapping=history_mapping),
         dg.AssetDep(raw_key("service_metrics"), partition_mapping=window_mapping),
         "credit_ledger",
     ],

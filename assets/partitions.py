@@ -18,6 +18,12 @@ monthly_partitions = dg.MonthlyPartitionsDefinition(
 window_mapping = dg.TimeWindowPartitionMapping(
     start_offset=-3, end_offset=0, allow_nonexistent_upstream_partitions=True
 )
+# Credit points at M count all feedback so far. Dagster resolves staleness only for
+# fewer than 100 upstream partitions per edge, hence 99 months (8 years) of history: a
+# restated month's feedback marks every later ledger and grade partition stale.
+history_mapping = dg.TimeWindowPartitionMapping(
+    start_offset=-98, end_offset=0, allow_nonexistent_upstream_partitions=True
+)
 # Credit at M builds on the ledger at M-1 (which builds on M-2, ...).
 previous_month_mapping = dg.TimeWindowPartitionMapping(
     start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets.ingest import raw_key
-from assets.partitions import monthly_partitions
+from assets.partitions import monthly_partitions, previous_month_mapping
 from assets.resources import GradingSettings, WarehouseResource
 from pipelines import grading
 from pipelines.data_docs import publish_data_docs
@@ -14,6 +14,8 @@ from pipelines.exports import OUTPUT_TABLES, export_month
 @dg.asset(
     partitions_def=monthly_partitions,
     deps=[
+        # a month is published only after the month before it
+        dg.AssetDep("published_month", partition_mapping=previous_month_mapping),
         "merchant_grades",
         "exposure_weights",
         "merchant_compliance",

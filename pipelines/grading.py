@@ -301,6 +301,17 @@ def publish_month(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) ->
         {"month": month},
     ):
         raise GradingError(f"{month} has not been ingested")
+    previous = add_months(month, -1)
+    if fetch_value(
+        con,
+        "SELECT count(*) FROM raw.ingest_log WHERE month = $previous AND dataset = 'merchants' "
+        "AND NOT EXISTS (SELECT 1 FROM main.run_log WHERE month = $previous)",
+        {"previous": previous},
+    ):
+        raise GradingError(
+            f"{previous} was ingested but never published (a failed month?): a later month "
+            f"builds on it, so publish {previous} before {month}"
+        )
     fingerprint = input_fingerprint(con, month)
     params = {"month": month, "policy_version": policy.version, "fingerprint": fingerprint}
     con.execute("BEGIN TRANSACTION")

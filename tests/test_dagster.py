@@ -214,3 +214,50 @@ def test_month_without_merchants_snapshot_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "month 2026-02 was not published" in err
     assert "no merchants snapshot was ingested for 2026-02" in err
+
+
+def test_a_month_after_an_unpublished_month_is_not_published(tmp_path):
+    assert dg.materialize(
+        ALL_ASSETS, partition_key="2026-01", resources=resources(tmp_path)
+    ).success
+    strict = tmp_path / "strict.toml"
+    default = Path("pipelines/policies/policy-2026.1.toml").read_text()
+    strict.write_text(default.replace('max_quarantine_ratio = "0.01"', STRICT_POLICY))
+    blocked = dg.materialize(
+        ALL_ASSETS,
+        partition_key="2026-02",
+        raise_on_error=False,
+        resources=resources(tmp_path, str(strict)),
+    )
+    assert not blocked.success
+    later = dg.materialize(
+        ALL_ASSETS, partition_key="2026-03", raise_on_error=False, resources=resources(tmp_path)
+    )
+    assert not later.success
+    errors = [
+        e.step_failure_data.error
+        for e in later.all_events
+        if e.event_type == dg.DagsterEventType.STEP_FAILURE
+    ]
+    # March stops on the missing February: its credit history (the ledger step of the
+    # blocked month never ran) or, past that, the publish guard.
+    assert any(
+        "credit history for 2026-02 is missing" in str(e)
+        or "2026-02 was ingested but never published" in str(e)
+        for e in errors
+    ), errors
+    assert counts(tmp_path) == {"2026-01": 149}
+
+
+def test_publish_refuses_a_month_after_an_unpublished_one(tmp_path):
+    from pipelines.grading import GradingError, publish_month
+    from pipelines.policy import load_policy
+
+    con = connect(tmp_path / "w.duckdb")
+    con.execute(
+        "INSERT INTO raw.ingest_log VALUES ('merchants', '2026-01', 1, 1, 0, 1, 0, now()),"
+        " ('merchants', '2026-02', 1, 1, 0, 1, 0, now())"
+    )
+    with pytest.raises(GradingError, match="2026-01 was ingested but never published"):
+        publish_month(con, "2026-02", load_policy())
+    con.close()

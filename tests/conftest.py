@@ -108,6 +108,36 @@ def order(
     return row
 
 
+# The window counts the tier rules read (pipelines.rules.metrics.window_metrics), and a
+# merchant meeting every excellent condition of the default policy, for rule tests.
+COUNT_COLUMNS = (
+    "assessed_orders",
+    "bad_orders",
+    "seller_dispute_orders",
+    "positive_feedback",
+    "negative_feedback",
+    "rated_feedback",
+    "messages_received",
+    "messages_replied_24h",
+    "dsr_item_sum",
+    "dsr_item_count",
+    "shipments_due",
+    "shipments_on_time",
+)
+EXCELLENT_COUNTS = {
+    "assessed_orders": 100,
+    "bad_orders": 0,
+    "seller_dispute_orders": 0,
+    "positive_feedback": 100,
+    "negative_feedback": 0,
+    "messages_received": 100,
+    "messages_replied_24h": 100,
+    "dsr_item_sum": 500,
+    "dsr_item_count": 100,
+    "shipments_due": 100,
+    "shipments_on_time": 100,
+}
+
 PUBLISHED_TABLES = (
     "merchant_grades",
     "exposure_weights",

@@ -30,6 +30,14 @@ def resources(root: Path, policy_file: str = "") -> dict:
     }
 
 
+def strict_policy(tmp_path: Path) -> Path:
+    """The default policy with a quarantine limit every month of the fixture exceeds."""
+    strict = tmp_path / "strict.toml"
+    default = Path("pipelines/policies/policy-2026.1.toml").read_text()
+    strict.write_text(default.replace('max_quarantine_ratio = "0.01"', STRICT_POLICY))
+    return strict
+
+
 def counts(root: Path) -> dict[str, int]:
     con = connect(root / "warehouse.duckdb", read_only=True)
     try:
@@ -99,9 +107,7 @@ def test_failed_check_blocks_the_month_and_keeps_earlier_months(tmp_path):
         ALL_ASSETS, partition_key="2026-01", resources=resources(tmp_path)
     ).success
     before = counts(tmp_path)
-    strict = tmp_path / "strict.toml"
-    default = Path("pipelines/policies/policy-2026.1.toml").read_text()
-    strict.write_text(default.replace('max_quarantine_ratio = "0.01"', STRICT_POLICY))
+    strict = strict_policy(tmp_path)
     result = dg.materialize(
         ALL_ASSETS,
         partition_key="2026-02",
@@ -220,9 +226,7 @@ def test_a_month_after_an_unpublished_month_is_not_published(tmp_path):
     assert dg.materialize(
         ALL_ASSETS, partition_key="2026-01", resources=resources(tmp_path)
     ).success
-    strict = tmp_path / "strict.toml"
-    default = Path("pipelines/policies/policy-2026.1.toml").read_text()
-    strict.write_text(default.replace('max_quarantine_ratio = "0.01"', STRICT_POLICY))
+    strict = strict_policy(tmp_path)
     blocked = dg.materialize(
         ALL_ASSETS,
         partition_key="2026-02",

@@ -33,6 +33,7 @@ from pipelines.explain import (
 )
 from pipelines.policy import load_policy
 from pipelines.warehouse import connect, fetch_rows
+from tests.conftest import EXCELLENT_COUNTS
 
 POLICY = load_policy()
 MONTHS = ["2026-01", "2026-02", "2026-03"]
@@ -148,19 +149,7 @@ def test_points_to_next_level(points, step):
 
 # --- explanations of crafted grade rows ----------------------------------------------------
 
-EXCELLENT = {
-    "assessed_orders": 100,
-    "bad_orders": 0,
-    "seller_dispute_orders": 0,
-    "positive_feedback": 100,
-    "negative_feedback": 0,
-    "messages_received": 100,
-    "messages_replied_24h": 100,
-    "dsr_item_sum": 500,
-    "dsr_item_count": 100,
-    "shipments_due": 100,
-    "shipments_on_time": 100,
-}
+EXCELLENT = EXCELLENT_COUNTS
 
 
 def explain(tier: str, provisional: bool = False, points: int = 50, level: int = 3, **counts):

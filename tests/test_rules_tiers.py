@@ -10,35 +10,10 @@ import pytest
 
 from pipelines.policy import load_policy
 from pipelines.rules.tiers import assign_tiers
+from tests.conftest import COUNT_COLUMNS, EXCELLENT_COUNTS
 
 POLICY = load_policy()
-COUNT_COLUMNS = (
-    "assessed_orders",
-    "bad_orders",
-    "seller_dispute_orders",
-    "positive_feedback",
-    "negative_feedback",
-    "rated_feedback",
-    "messages_received",
-    "messages_replied_24h",
-    "dsr_item_sum",
-    "dsr_item_count",
-    "shipments_due",
-    "shipments_on_time",
-)
-EXCELLENT = {
-    "assessed_orders": 100,
-    "bad_orders": 0,
-    "seller_dispute_orders": 0,
-    "positive_feedback": 100,
-    "negative_feedback": 0,
-    "messages_received": 100,
-    "messages_replied_24h": 100,
-    "dsr_item_sum": 500,
-    "dsr_item_count": 100,
-    "shipments_due": 100,
-    "shipments_on_time": 100,
-}
+EXCELLENT = EXCELLENT_COUNTS
 
 
 def _row(merchant_id: str = "m1", **changes: int) -> dict[str, object]:

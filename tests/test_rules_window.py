@@ -13,6 +13,7 @@ import pytest
 from pipelines.months import add_months, grading_window, month_range, parse_month
 from pipelines.policy import load_policy
 from pipelines.rules.metrics import bad_order_counts, window_metrics, with_rates
+from tests.conftest import COUNT_COLUMNS
 
 POLICY = load_policy()
 RATES = (
@@ -22,20 +23,6 @@ RATES = (
     "dsr_item_avg",
     "on_time_ship_rate",
     "response_rate_24h",
-)
-COUNT_COLUMNS = (
-    "assessed_orders",
-    "bad_orders",
-    "seller_dispute_orders",
-    "positive_feedback",
-    "negative_feedback",
-    "rated_feedback",
-    "messages_received",
-    "messages_replied_24h",
-    "dsr_item_sum",
-    "dsr_item_count",
-    "shipments_due",
-    "shipments_on_time",
 )
 
 

@@ -20,21 +20,14 @@ import polars as pl
 from pipelines.grading import window_params
 from pipelines.months import parse_month
 from pipelines.policy import Policy, TierRule, load_policy
-from pipelines.rules.metrics import SERVICE_SUM_COLUMNS, Ratio, ratios
+from pipelines.rules.metrics import WINDOW_COUNT_COLUMNS, Ratio, ratios
 from pipelines.rules.tiers import assign_tiers, tier_conditions
 from pipelines.sql_files import load_sql
 from pipelines.warehouse import WarehouseLocked, connect, fetch_frame, fetch_rows
 
 # The DSR scale of spec §1 (dsr_item_sum ≤ 5 × count): the best rating a buyer can add.
 DSR_TOP_SCORE = 5
-COUNT_COLUMNS = (
-    "assessed_orders",
-    "bad_orders",
-    "seller_dispute_orders",
-    "positive_feedback",
-    "negative_feedback",
-    *SERVICE_SUM_COLUMNS,
-)
+COUNT_COLUMNS = WINDOW_COUNT_COLUMNS
 # What one unit of each metric's numerator is, for "N more/fewer <unit>" (singular, plural).
 UNITS = {
     "bad_order_rate": ("bad order", "bad orders"),

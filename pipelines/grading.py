@@ -76,13 +76,7 @@ def query(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> pl.Dat
 
 
 def window_params(month: str, policy: Policy) -> dict[str, object]:
-    window = grading_window(month, policy.window_days)
-    return {
-        "month": month,
-        "first_month": window.window_months[0],
-        "window_start": window.window_start,
-        "cutoff": window.cutoff,
-    }
+    return grading_window(month, policy.window_days).sql_params
 
 
 def update_credit_ledger(

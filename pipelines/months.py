@@ -49,6 +49,16 @@ class GradingWindow:
         """Months whose folders can hold a record of the window."""
         return month_range(month_key(self.window_start.date()), self.month)
 
+    @property
+    def sql_params(self) -> dict[str, object]:
+        """The named parameters the window's SQL reads ($month, $first_month, ...)."""
+        return {
+            "month": self.month,
+            "first_month": self.window_months[0],
+            "window_start": self.window_start,
+            "cutoff": self.cutoff,
+        }
+
 
 def grading_window(month: str, window_days: int) -> GradingWindow:
     first = parse_month(month)

@@ -134,11 +134,8 @@ def check_parameters(month: str, policy: Policy, dataset: str = "") -> tuple[dic
     """SQL parameters and GE expectation parameters of a month's checks, from the policy."""
     window = grading_window(month, policy.window_days)
     sql = {
-        "month": month,
+        **window.sql_params,
         "dataset": dataset,
-        "first_month": window.window_months[0],
-        "window_start": window.window_start,
-        "cutoff": window.cutoff,
         "ratio_num": policy.max_quarantine_ratio.numerator,
         "ratio_den": policy.max_quarantine_ratio.denominator,
         "level_bounds": list(policy.level_lower_bounds),

@@ -21,6 +21,15 @@ SERVICE_SUM_COLUMNS = (
     "shipments_due",
     "shipments_on_time",
 )
+# The per-merchant counts of the window, before rated_feedback is derived from them.
+WINDOW_COUNT_COLUMNS = (
+    "assessed_orders",
+    "bad_orders",
+    "seller_dispute_orders",
+    "positive_feedback",
+    "negative_feedback",
+    *SERVICE_SUM_COLUMNS,
+)
 DISPUTE_REASON = "seller_responsible_dispute"
 
 
@@ -91,16 +100,8 @@ def window_metrics(
         .join(feedback, on="merchant_id", how="left")
         .join(service_sums, on="merchant_id", how="left")
     )
-    count_columns = (
-        "assessed_orders",
-        "bad_orders",
-        "seller_dispute_orders",
-        "positive_feedback",
-        "negative_feedback",
-        *SERVICE_SUM_COLUMNS,
-    )
     return counts.with_columns(
-        [pl.col(c).fill_null(0).cast(pl.Int64) for c in count_columns]
+        [pl.col(c).fill_null(0).cast(pl.Int64) for c in WINDOW_COUNT_COLUMNS]
     ).with_columns(
         (pl.col("positive_feedback") + pl.col("negative_feedback")).alias("rated_feedback")
     )

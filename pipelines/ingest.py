@@ -11,6 +11,7 @@ the same files changes nothing.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -267,45 +268,61 @@ def _csv_boolean(text: str) -> str:
 
 
 def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str) -> None:
-    """Collapse exact copies, then give each distinct row its quarantine reason (or none)."""
+    """Collapse exact copies, then give each distinct row its quarantine reason (or none).
+
+    Sized for 100 million rows: only rows whose key repeats in the month (usually a
+    handful) can be exact copies or in-month duplicates, so only they are grouped on all
+    columns; every other row is classified in one streaming pass. Earlier months and
+    the orders an event refers to are found by joins on this month's keys, which let
+    DuckDB skip history row groups whose key range cannot match (ids that grow over
+    time keep this cost flat as history grows).
+    """
     cols = list(ds.columns)
     col_list = ", ".join(cols)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _collapsed AS SELECT {col_list}, "
-        f"min(struct_pack(f := _file, r := _row)) AS _src, count(*) AS _copies "
-        f"FROM _stage GROUP BY ALL"
+    key_using = ", ".join(ds.key)
+    null_key = " OR ".join(f"{k} IS NULL" for k in ds.key)
+    row_reason = _row_reason_sql(ds, null_key)
+    window = grading_window(month, 1)
+    params = {"month": month, "month_start": window.month_start, "cutoff": window.cutoff}
+
+    def run(sql: str) -> None:
+        used = set(re.findall(r"\$(\w+)", sql))
+        con.execute(sql, {k: v for k, v in params.items() if k in used})
+
+    run(
+        f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT {key_using} FROM _stage "
+        f"WHERE NOT ({null_key}) GROUP BY ALL HAVING count(*) > 1"
+    )
+    run(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _repeated_rows AS
+        SELECT {col_list}, min(struct_pack(f := _file, r := _row)) AS _src,
+               count(*) AS _copies
+        FROM (
+            SELECT * FROM _stage SEMI JOIN _repeated USING ({key_using})
+            UNION ALL
+            SELECT * FROM _stage WHERE {null_key}
+        )
+        GROUP BY {col_list}
+        """
+    )
+    run(
+        f"CREATE OR REPLACE TEMP TABLE _duplicate_keys AS SELECT {key_using}, TRUE AS _dup "
+        f"FROM _repeated_rows WHERE (CASE {row_reason} END) IS NULL "
+        f"GROUP BY ALL HAVING count(*) > 1"
     )
 
-    bad_value = [f"{c} IS NULL" for c in cols if c not in ds.key]
-    for column, allowed in ds.enums.items():
-        values = ", ".join("'" + v + "'" for v in allowed)
-        bad_value.append(f"{column} NOT IN ({values})")
-    bad_value.extend(f"({p})" for p in ds.bad_value_sql)
-    null_key = " OR ".join(f"{k} IS NULL" for k in ds.key)
-    row_reason = [
-        f"WHEN {null_key} THEN 'null_key'",
-        f"WHEN {' OR '.join(bad_value)} THEN 'bad_value'",
-    ]
-    if ds.month_column:
-        row_reason.append(
-            f"WHEN NOT ({ds.month_column} >= $month_start AND "
-            f"{ds.month_column} < $cutoff) THEN 'wrong_month'"
-        )
-
-    key_using = ", ".join(ds.key)
-    joins = [
-        f"LEFT JOIN (SELECT {key_using}, count(*) AS n FROM base WHERE _row_reason IS NULL "
-        f"GROUP BY ALL HAVING count(*) > 1) dup USING ({key_using})"
-    ]
+    joins = [f"LEFT JOIN _duplicate_keys dup USING ({key_using})"]
     reason = [
         "WHEN b._row_reason IS NOT NULL THEN b._row_reason",
-        "WHEN dup.n IS NOT NULL THEN 'duplicate_key'",
+        "WHEN dup._dup THEN 'duplicate_key'",
     ]
     if ds.key_unique_across_months:
         differ = " OR ".join(f"b.{c} IS DISTINCT FROM e.{c}" for c in cols)
         joins.append(
             f"LEFT JOIN (SELECT {col_list}, TRUE AS _seen FROM raw.{ds.name} "
-            f"WHERE month < $month) e USING ({key_using})"
+            f"SEMI JOIN _stage USING ({key_using}) WHERE month < $month) e "
+            f"USING ({key_using})"
         )
         reason.append(f"WHEN e._seen AND ({differ}) THEN 'duplicate_key'")
         reason.append("WHEN e._seen THEN 'earlier_copy'")
@@ -328,17 +345,42 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str) -> None:
             reason.append("WHEN o.status <> 'completed' THEN 'order_not_completed'")
         extras = ", o.amount_usd AS _order_amount_usd, o.ended_at AS _order_ended_at"
 
-    window = grading_window(month, 1)
-    sql = f"""
+    run(
+        f"""
         CREATE OR REPLACE TEMP TABLE _classified AS
-        WITH base AS (
-            SELECT *, CASE {" ".join(row_reason)} END AS _row_reason FROM _collapsed
+        WITH collapsed AS (
+            SELECT {col_list}, struct_pack(f := _file, r := _row) AS _src,
+                   CAST(1 AS BIGINT) AS _copies
+            FROM _stage ANTI JOIN _repeated USING ({key_using})
+            WHERE NOT ({null_key})
+            UNION ALL
+            SELECT * FROM _repeated_rows
+        ), base AS (
+            SELECT *, CASE {row_reason} END AS _row_reason FROM collapsed
         )
         SELECT b.*, CASE {" ".join(reason)} END AS _reason{extras}
         FROM base b {" ".join(joins)}
-    """
-    params = {"month": month, "month_start": window.month_start, "cutoff": window.cutoff}
-    con.execute(sql, {k: v for k, v in params.items() if "$" + k in sql})
+        """
+    )
+
+
+def _row_reason_sql(ds: Dataset, null_key: str) -> str:
+    """CASE branches giving a row's own reason: null_key, bad_value, wrong_month."""
+    bad_value = [f"{c} IS NULL" for c in ds.columns if c not in ds.key]
+    for column, allowed in ds.enums.items():
+        values = ", ".join("'" + v + "'" for v in allowed)
+        bad_value.append(f"{column} NOT IN ({values})")
+    bad_value.extend(f"({p})" for p in ds.bad_value_sql)
+    branches = [
+        f"WHEN {null_key} THEN 'null_key'",
+        f"WHEN {' OR '.join(bad_value)} THEN 'bad_value'",
+    ]
+    if ds.month_column:
+        branches.append(
+            f"WHEN NOT ({ds.month_column} >= $month_start AND "
+            f"{ds.month_column} < $cutoff) THEN 'wrong_month'"
+        )
+    return " ".join(branches)
 
 
 def _publish_month(
@@ -408,7 +450,8 @@ def _publish_month(
         raise
     finally:
         con.execute(
-            "DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _collapsed; "
+            "DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _repeated; "
+            "DROP TABLE IF EXISTS _repeated_rows; DROP TABLE IF EXISTS _duplicate_keys; "
             "DROP TABLE IF EXISTS _classified"
         )
 

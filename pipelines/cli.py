@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--policy", type=Path, default=None, help="policy TOML file")
     run.add_argument("--timings", action="store_true", help="print each step's time")
     run.add_argument(
+        "--force",
+        action="store_true",
+        help="regrade months even when their inputs are unchanged since they were published",
+    )
+    run.add_argument(
         "--wait",
         type=float,
         default=0.0,
@@ -107,6 +112,14 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"[{index}/{total}] {month} grading ...", flush=True)
 
     def on_done(result) -> None:
+        if result.unchanged_since:
+            print(
+                f"        {result.month} unchanged since its publication at "
+                f"{result.unchanged_since} (same landing files, policy and earlier months): "
+                f"skipped (--force regrades it)",
+                flush=True,
+            )
+            return
         tiers = ", ".join(f"{t} {result.value('merchant_grades', f'tier_{t}')}" for t in TIERS)
         graded = result.value("merchant_grades", "merchants_graded")
         quarantined = result.value("published_month", "rows_quarantine")
@@ -130,6 +143,7 @@ def run_command(args: argparse.Namespace) -> int:
             on_done,
             wait_seconds=args.wait,
             first=args.first,
+            force=args.force,
         )
     except RunFailed as exc:
         if exc.published:
@@ -137,8 +151,11 @@ def run_command(args: argparse.Namespace) -> int:
         return fail(f"month {exc.month} was not published: {exc.reason}")
     except (PolicyError, LandingError, WarehouseBusy, ValueError) as exc:
         return fail(str(exc))
+    unchanged = sum(1 for r in results if r.unchanged_since)
+    skipped = f" ({unchanged} unchanged, skipped)" if unchanged else ""
     print(
-        f"graded {len(results)} month(s) in {time.monotonic() - started:.1f}s; "
+        f"graded {len(results) - unchanged} month(s){skipped} in "
+        f"{time.monotonic() - started:.1f}s; "
         f"tables in {args.warehouse}, Parquet exports in {outputs}"
     )
     return 0

@@ -22,6 +22,7 @@ from pipelines.rules.credit import assign_levels, credit_points_earned, roll_cre
 from pipelines.rules.exposure import exposure_weights, tier_distribution
 from pipelines.rules.metrics import window_metrics, with_rates
 from pipelines.rules.tiers import assign_tiers
+from pipelines.run_key import ingested_digests, month_run_key
 from pipelines.sql_files import load_sql
 from pipelines.warehouse import fetch_frame, fetch_rows, fetch_value, replace_month, run_script
 
@@ -307,7 +308,12 @@ def publish_month(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) ->
             f"builds on it, so publish {previous} before {month}"
         )
     fingerprint = input_fingerprint(con, month)
-    params = {"month": month, "policy_version": policy.version, "fingerprint": fingerprint}
+    params = {
+        "month": month,
+        "policy_version": policy.version,
+        "fingerprint": fingerprint,
+        "run_key": month_run_key(con, month, ingested_digests(con, month), policy),
+    }
     con.execute("BEGIN TRANSACTION")
     try:
         run_script(con, load_sql("publish/record_run.sql"), params)

@@ -10,6 +10,7 @@ the same files changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ class IngestReport:
     rows_read: int = 0
     exact_copies: int = 0
     rows_accepted: int = 0
+    files_digest: str = ""
     quarantined: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -91,6 +93,16 @@ def landing_files(landing: Path, dataset: str, month: str) -> list[Path]:
     return files
 
 
+def files_digest(files: list[Path]) -> str:
+    """Digest of a dataset-month's landing files (names and content), for the run key."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0")
+        with path.open("rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+    return digest.hexdigest()
+
+
 def ingest_month(
     con: duckdb.DuckDBPyConnection, landing: Path, dataset: Dataset, month: str
 ) -> IngestReport:
@@ -99,7 +111,9 @@ def ingest_month(
     landing = Path(landing)
     report = IngestReport(dataset.name, month)
     _create_stage(con, dataset)
-    for path in landing_files(landing, dataset.name, month):
+    files = landing_files(landing, dataset.name, month)
+    report.files_digest = files_digest(files)
+    for path in files:
         rel = _relative(path, landing)
         report.files.append(rel)
         _stage_file(con, dataset, path, rel, report)
@@ -441,6 +455,7 @@ def _publish_month(
                 "exact_copies": report.exact_copies,
                 "rows_accepted": report.rows_accepted,
                 "rows_quarantined": report.rows_quarantined,
+                "files_digest": report.files_digest,
             },
         )
         crash_point("ingest:before_commit", month)

@@ -7,7 +7,9 @@ partition per month, stopping at the first month that cannot be published.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +19,9 @@ from assets.partitions import monthly_partitions
 from pipelines.landing import landing_months
 from pipelines.locking import exclusive_run
 from pipelines.months import month_range, parse_month
-from pipelines.policy import load_policy
+from pipelines.policy import Policy, load_policy
+from pipelines.run_key import unchanged_since
+from pipelines.warehouse import connect
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -37,6 +41,8 @@ class MonthResult:
     month: str
     metadata: dict[str, dict[str, object]] = field(default_factory=dict)
     step_seconds: dict[str, float] = field(default_factory=dict)
+    # When the month was skipped: the time of the publication it is unchanged since.
+    unchanged_since: str | None = None
 
     def value(self, asset: str, key: str, default: object = 0) -> object:
         return self.metadata.get(asset, {}).get(key, default)
@@ -80,18 +86,23 @@ def grade_months(
     on_done: Callable[[MonthResult], None] | None = None,
     wait_seconds: float = 0.0,
     first: str | None = None,
+    force: bool = False,
 ) -> list[MonthResult]:
     """Grade every month from the landing folder's first (or ``first``) through ``through``.
 
     Starting later than the landing's first month needs the month before already graded
     in the warehouse (its credit ledger); otherwise the month fails with that reason.
 
+    A month already published from the same landing files, policy and earlier months
+    (its run key, pipelines/run_key.py) is skipped unless ``force``: its tables would
+    come out the same.
+
     Holds the warehouse's run lock throughout: a second run waits up to ``wait_seconds``
     and then stops with WarehouseBusy, before touching anything.
     """
     from pipelines.definitions import build_definitions
 
-    load_policy(policy_file)  # a broken policy is refused before anything runs
+    policy = load_policy(policy_file)  # a broken policy is refused before anything runs
     months = months_to_grade(landing, through, first)
     defs = build_definitions(
         str(landing), str(warehouse), str(outputs), str(policy_file) if policy_file else ""
@@ -107,6 +118,13 @@ def grade_months(
         for index, month in enumerate(months, start=1):
             if on_month:
                 on_month(index, len(months), month)
+            since = None if force else _unchanged_since(warehouse, landing, outputs, month, policy)
+            if since:
+                month_result = MonthResult(month, unchanged_since=since)
+                results.append(month_result)
+                if on_done:
+                    on_done(month_result)
+                continue
             result = job.execute_in_process(
                 partition_key=month, instance=instance, run_config=QUIET_LOGS, raise_on_error=False
             )
@@ -127,6 +145,15 @@ def grade_months(
     return results
 
 
+def _unchanged_since(
+    warehouse: Path, landing: Path, outputs: Path, month: str, policy: Policy
+) -> str | None:
+    if not Path(warehouse).is_file():
+        return None
+    with closing(connect(warehouse)) as con:
+        return unchanged_since(con, landing, outputs, month, policy)
+
+
 def failure_reason(result: dg.ExecuteInProcessResult) -> str | None:
     """One line: the first failed check or step of the run, or None when it succeeded."""
     for evaluation in result.get_asset_check_evaluations():
@@ -139,10 +166,13 @@ def failure_reason(result: dg.ExecuteInProcessResult) -> str | None:
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
+            # Dagster wraps the asset's exception: report the first one of ours, whose
+            # message names the file, column and row (not the library error under it).
             cause = error
-            while cause and cause.cause:
+            while cause and cause.cause and cause.cls_name.startswith("Dagster"):
                 cause = cause.cause
             message = (cause.message if cause else error.message).strip().splitlines()[0]
+            message = re.sub(r"^pipelines\.[\w.]+: ", "", message)  # our class name
             return f"{event.step_key} failed: {message}"
     if not result.success:
         return "the run failed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -122,4 +123,5 @@ def statements(sql: str) -> list[str]:
 def run_script(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> None:
     """Run each statement of a script with the named parameters it uses."""
     for statement in statements(sql):
-        con.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
+        used = set(re.findall(r"\$(\w+)", statement))
+        con.execute(statement, {k: v for k, v in params.items() if k in used})

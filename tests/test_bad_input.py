@@ -9,7 +9,7 @@ import pytest
 from pipelines.datasets import MERCHANTS, ORDERS
 from pipelines.ingest import IngestError, ingest_month
 from pipelines.landing import LandingError, landing_months
-from pipelines.runner import grade_months
+from pipelines.runner import RunFailed, grade_months
 from pipelines.warehouse import connect, fetch_rows
 from tests.conftest import CONFORMANCE, MERCHANT_COLUMNS, ORDER_COLUMNS, merchant, order, write_csv
 
@@ -78,3 +78,17 @@ def test_landing_and_outputs_paths_with_spaces_and_quotes(tmp_path):
     assert fetch_rows(con, "SELECT count(*) FROM main.merchant_grades")[0][0] == 149
     con.close()
     assert (root / "out 'x'" / "merchant_grades" / "month=2026-01" / "part-0.parquet").is_file()
+
+
+def test_run_error_names_file_column_and_row_not_the_library_error(tmp_path):
+    """Through the Dagster job, the reason is the ingest's own message, not DuckDB's."""
+    landing = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    bad = order("O-bad", "M1", amount_usd="12.x")
+    write_csv(landing, "orders", JAN, [bad], ORDER_COLUMNS, name="zz-bad.csv")
+    with pytest.raises(RunFailed) as failed:
+        grade_months(landing, tmp_path / "w.duckdb", tmp_path / "out", JAN)
+    assert failed.value.reason == (
+        "raw_orders failed: orders/month=2026-01/zz-bad.csv: column 'amount_usd', row 1: "
+        "value '12.x' cannot be read as decimal"
+    )

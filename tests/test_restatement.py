@@ -29,7 +29,10 @@ def test_rerun_and_restatement(tmp_path):
     shutil.copytree(CONFORMANCE / "landing", landing)
     warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
     grade_months(landing, warehouse, outputs, "2026-03")
-    grade_months(landing, warehouse, outputs, "2026-02")  # unchanged inputs
+    skipped = grade_months(landing, warehouse, outputs, "2026-02")  # unchanged inputs
+    assert all(r.unchanged_since for r in skipped)
+    assert len(run_log(warehouse)[0]) == 3  # nothing republished
+    grade_months(landing, warehouse, outputs, "2026-02", force=True)
     log, stale = run_log(warehouse)
     assert [(m, r) for m, r, *_ in log] == [
         ("2026-01", False), ("2026-02", False), ("2026-03", False),
@@ -44,7 +47,8 @@ def test_rerun_and_restatement(tmp_path):
     target = next(i for i, line in enumerate(lines) if ",completed," in line)
     lines[target] = lines[target].replace(",completed,", ",cancelled,")
     orders.write_text("\n".join(lines) + "\n")
-    grade_months(landing, warehouse, outputs, "2026-02")
+    results = grade_months(landing, warehouse, outputs, "2026-02")
+    assert [r.unchanged_since is not None for r in results] == [True, False]
     log, stale = run_log(warehouse)
     month, restated, old_counts, new_counts, fingerprint = log[-1]
     assert (month, restated) == ("2026-02", True)

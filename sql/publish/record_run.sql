@@ -8,4 +8,5 @@ SELECT $month, CAST(now() AS TIMESTAMP), $fingerprint, $policy_version,
               WHERE month = $month GROUP BY ALL)),
        (SELECT to_json(map_from_entries(list((tier, merchants) ORDER BY tier)))::VARCHAR
         FROM (SELECT tier, sum(merchants)::BIGINT AS merchants FROM work.tier_distribution
-              WHERE month = $month GROUP BY ALL));
+              WHERE month = $month GROUP BY ALL)),
+       $run_key;

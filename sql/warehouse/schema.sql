@@ -37,8 +37,10 @@ CREATE TABLE IF NOT EXISTS raw.quarantine (
 CREATE TABLE IF NOT EXISTS raw.ingest_log (
     dataset VARCHAR NOT NULL, month VARCHAR NOT NULL, files BIGINT, rows_read BIGINT,
     exact_copies BIGINT, rows_accepted BIGINT, rows_quarantined BIGINT,
-    ingested_at TIMESTAMP, PRIMARY KEY (dataset, month)
+    ingested_at TIMESTAMP, files_digest VARCHAR, PRIMARY KEY (dataset, month)
 );
+-- Warehouses made before the column existed get it (NULL: their months regrade once).
+ALTER TABLE raw.ingest_log ADD COLUMN IF NOT EXISTS files_digest VARCHAR;
 
 CREATE TABLE IF NOT EXISTS work.credit_ledger (
     month VARCHAR NOT NULL, merchant_id VARCHAR NOT NULL, points_delta BIGINT NOT NULL,
@@ -82,8 +84,10 @@ CREATE TABLE IF NOT EXISTS work.tier_distribution AS FROM main.tier_distribution
 CREATE TABLE IF NOT EXISTS main.run_log (
     month VARCHAR NOT NULL, published_at TIMESTAMP NOT NULL, input_fingerprint VARCHAR NOT NULL,
     policy_version VARCHAR, restated BOOLEAN NOT NULL, old_tier_counts VARCHAR,
-    new_tier_counts VARCHAR
+    new_tier_counts VARCHAR, run_key VARCHAR
 );
+-- The run key (pipelines/run_key.py) lets an unchanged month be skipped on a rerun.
+ALTER TABLE main.run_log ADD COLUMN IF NOT EXISTS run_key VARCHAR;
 -- A month is stale when an earlier month (its credit history or window) was published
 -- after it: re-grade it to bring it up to date.
 CREATE OR REPLACE VIEW main.month_status AS

@@ -1,0 +1,99 @@
+"""The run key of a month: everything its grades depend on, so an unchanged month is skipped.
+
+A month's published tables are a function of its landing files, the policy, the code's
+rules and the months before it. The key digests the first three and chains in the key of
+the previous month's latest publication, so restating an earlier month (new files, new
+policy) changes the key of every later month, while re-publishing it from the same
+inputs does not. `grading run` compares the key with the one recorded in main.run_log
+and skips a month whose key is unchanged and whose exports are in place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+
+from pipelines.datasets import DATASETS
+from pipelines.ingest import files_digest, landing_files
+from pipelines.months import add_months
+from pipelines.policy import Policy
+from pipelines.warehouse import fetch_rows, fetch_value
+
+# Bump when a rule or the ingest changes what the same inputs produce: every month is
+# then regraded once.
+RULES_VERSION = "2026.11.1"
+
+
+def landing_digests(landing: Path, month: str) -> dict[str, str]:
+    """Each dataset's files digest for the month, as the landing folder is now."""
+    return {ds.name: files_digest(landing_files(landing, ds.name, month)) for ds in DATASETS}
+
+
+def ingested_digests(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, str]:
+    """Each dataset's files digest for the month, as it was when ingested."""
+    rows = fetch_rows(
+        con,
+        "SELECT dataset, files_digest FROM raw.ingest_log WHERE month = $month",
+        {"month": month},
+    )
+    return {dataset: digest or "" for dataset, digest in rows}
+
+
+def policy_digest(policy: Policy) -> str:
+    """Digest of the policy's rules and numbers (not of where its file lies)."""
+    return hashlib.sha256(repr(dataclasses.replace(policy, source="")).encode()).hexdigest()
+
+
+def latest_run_key(con: duckdb.DuckDBPyConnection, month: str) -> str:
+    """The key of the month's latest publication ('' when it was never published)."""
+    key = fetch_value(
+        con,
+        "SELECT run_key FROM main.run_log WHERE month = $month ORDER BY published_at DESC LIMIT 1",
+        {"month": month},
+    )
+    return key or ""
+
+
+def month_run_key(
+    con: duckdb.DuckDBPyConnection, month: str, digests: dict[str, str], policy: Policy
+) -> str:
+    payload = {
+        "rules": RULES_VERSION,
+        "files": dict(sorted(digests.items())),
+        "policy": policy_digest(policy),
+        "previous": latest_run_key(con, add_months(month, -1)),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def unchanged_since(
+    con: duckdb.DuckDBPyConnection,
+    landing: Path,
+    outputs: Path,
+    month: str,
+    policy: Policy,
+) -> str | None:
+    """When the month was published from exactly these inputs, that time; else None.
+
+    Also None when an export folder of the month is missing, so a deleted export is
+    written again.
+    """
+    from pipelines.exports import OUTPUT_TABLES
+
+    recorded = latest_run_key(con, month)
+    if not recorded:
+        return None
+    if not all((Path(outputs) / t / f"month={month}").is_dir() for t in OUTPUT_TABLES):
+        return None
+    if month_run_key(con, month, landing_digests(landing, month), policy) != recorded:
+        return None
+    published = fetch_value(
+        con,
+        "SELECT max(published_at) FROM main.run_log WHERE month = $month",
+        {"month": month},
+    )
+    return str(published)

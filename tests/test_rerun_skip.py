@@ -1,0 +1,91 @@
+"""A rerun skips a month only when its landing files, policy and earlier months are unchanged."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipelines.policy import DEFAULT_POLICY_PATH
+from pipelines.runner import grade_months
+from pipelines.warehouse import connect, fetch_value
+from tests.conftest import CONFORMANCE, published_state
+
+
+def publications(warehouse: Path) -> int:
+    con = connect(warehouse, read_only=True)
+    try:
+        return fetch_value(con, "SELECT count(*) FROM main.run_log")
+    finally:
+        con.close()
+
+
+def skipped(results) -> list[str]:
+    return [r.month for r in results if r.unchanged_since]
+
+
+@pytest.fixture
+def graded(tmp_path: Path):
+    landing = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    first = grade_months(landing, warehouse, outputs, "2026-03")
+    assert skipped(first) == []
+    return landing, warehouse, outputs
+
+
+def test_unchanged_rerun_skips_every_month_and_moves_nothing(graded) -> None:
+    landing, warehouse, outputs = graded
+    before = published_state(warehouse, outputs)
+    results = grade_months(landing, warehouse, outputs, "2026-03")
+    assert skipped(results) == ["2026-01", "2026-02", "2026-03"]
+    assert publications(warehouse) == 3
+    assert published_state(warehouse, outputs) == before
+
+    forced = grade_months(landing, warehouse, outputs, "2026-03", force=True)
+    assert skipped(forced) == []
+    assert publications(warehouse) == 6
+    assert published_state(warehouse, outputs) == before  # same inputs, same tables
+
+
+def test_a_changed_earlier_month_regrades_every_later_month(graded) -> None:
+    landing, warehouse, outputs = graded
+    # January gains a copy of one of its orders files under a new name: exact copies
+    # collapse, so the grades need not move, but the inputs did.
+    orders = landing / "orders" / "month=2026-01"
+    source = sorted(orders.iterdir())[0]
+    shutil.copy(source, orders / f"extra-{source.name}")
+    results = grade_months(landing, warehouse, outputs, "2026-03")
+    assert skipped(results) == []  # February and March build on January
+
+
+def test_a_changed_later_month_keeps_earlier_months_skipped(graded) -> None:
+    landing, warehouse, outputs = graded
+    feedback = landing / "feedback" / "month=2026-03"
+    path = feedback / "part-a.csv"
+    data = path.read_bytes()
+    path.write_bytes(data + data.splitlines(keepends=True)[-1])  # an exact copy of a row
+    results = grade_months(landing, warehouse, outputs, "2026-03")
+    assert skipped(results) == ["2026-01", "2026-02"]
+
+
+def test_a_changed_policy_or_a_missing_export_regrades(graded, tmp_path: Path) -> None:
+    landing, warehouse, outputs = graded
+    text = DEFAULT_POLICY_PATH.read_text()
+    line = 'max_quarantine_ratio = "0.01"'
+    assert line in text, "test setup: policy key not found"
+    looser = tmp_path / "policy.toml"
+    looser.write_text(text.replace(line, 'max_quarantine_ratio = "0.02"'))
+    results = grade_months(landing, warehouse, outputs, "2026-03", policy_file=looser)
+    assert skipped(results) == []
+
+    same_rules_elsewhere = tmp_path / "copy.toml"
+    same_rules_elsewhere.write_text(looser.read_text())
+    again = grade_months(landing, warehouse, outputs, "2026-03", policy_file=same_rules_elsewhere)
+    assert skipped(again) == ["2026-01", "2026-02", "2026-03"]
+
+    shutil.rmtree(outputs / "merchant_grades" / "month=2026-02")
+    results = grade_months(landing, warehouse, outputs, "2026-03", policy_file=looser)
+    assert skipped(results) == ["2026-01", "2026-03"]  # March's inputs did not change
+    assert (outputs / "merchant_grades" / "month=2026-02").is_dir()

@@ -287,9 +287,9 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str) -> None:
     Sized for 100 million rows: only rows whose key repeats in the month (usually a
     handful) can be exact copies or in-month duplicates, so only they are grouped on all
     columns; every other row is classified in one streaming pass. Earlier months and
-    the orders an event refers to are found by joins on this month's keys, which let
-    DuckDB skip history row groups whose key range cannot match (ids that grow over
-    time keep this cost flat as history grows).
+    the orders an event refers to are found by semi joins on this month's keys: the hash
+    table holds only those keys (history is streamed past it, so memory stays bounded
+    as history grows), and DuckDB skips history row groups whose key range cannot match.
     """
     cols = list(ds.columns)
     col_list = ", ".join(cols)
@@ -333,11 +333,13 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str) -> None:
     ]
     if ds.key_unique_across_months:
         differ = " OR ".join(f"b.{c} IS DISTINCT FROM e.{c}" for c in cols)
-        joins.append(
-            f"LEFT JOIN (SELECT {col_list}, TRUE AS _seen FROM raw.{ds.name} "
-            f"SEMI JOIN _stage USING ({key_using}) WHERE month < $month) e "
-            f"USING ({key_using})"
+        # Earlier rows with this month's keys, found first on their own (a semi join
+        # whose hash table holds keys only), so the final pass joins a small table.
+        run(
+            f"CREATE OR REPLACE TEMP TABLE _earlier AS SELECT {col_list}, TRUE AS _seen "
+            f"FROM raw.{ds.name} SEMI JOIN _stage USING ({key_using}) WHERE month < $month"
         )
+        joins.append(f"LEFT JOIN _earlier e USING ({key_using})")
         reason.append(f"WHEN e._seen AND ({differ}) THEN 'duplicate_key'")
         reason.append("WHEN e._seen THEN 'earlier_copy'")
     if ds.checks_merchant:
@@ -348,10 +350,12 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str) -> None:
         reason.append("WHEN m._known IS NULL THEN 'unknown_merchant'")
     extras = ""
     if ds.checks_order:
-        joins.append(
-            "LEFT JOIN (SELECT order_id, merchant_id, status, amount_usd, ended_at "
-            "FROM raw.orders WHERE month <= $month) o ON o.order_id = b.order_id"
+        run(
+            "CREATE OR REPLACE TEMP TABLE _referenced_orders AS "
+            "SELECT order_id, merchant_id, status, amount_usd, ended_at "
+            "FROM raw.orders SEMI JOIN _stage USING (order_id) WHERE month <= $month"
         )
+        joins.append("LEFT JOIN _referenced_orders o ON o.order_id = b.order_id")
         reason.append(
             "WHEN o.order_id IS NULL OR o.merchant_id <> b.merchant_id THEN 'unknown_order'"
         )
@@ -467,6 +471,7 @@ def _publish_month(
         con.execute(
             "DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _repeated; "
             "DROP TABLE IF EXISTS _repeated_rows; DROP TABLE IF EXISTS _duplicate_keys; "
+            "DROP TABLE IF EXISTS _earlier; DROP TABLE IF EXISTS _referenced_orders; "
             "DROP TABLE IF EXISTS _classified"
         )
 

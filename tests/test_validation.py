@@ -121,6 +121,28 @@ BAD_BATCHES = [
     ),
     (
         "inputs/orders",
+        f"INSERT INTO raw.orders SELECT * FROM raw.orders WHERE {M} LIMIT 1",
+        ("expect_table_row_count_to_equal", "duplicate_keys", ""),
+    ),
+    (
+        "inputs/feedback",
+        f"INSERT INTO raw.feedback SELECT * REPLACE ('2026-01' AS month) "
+        f"FROM raw.feedback WHERE {M} LIMIT 2",
+        ("expect_table_row_count_to_equal", "duplicate_keys", ""),
+    ),
+    (
+        "inputs/bad_orders",
+        f"INSERT INTO raw.bad_orders SELECT * FROM raw.bad_orders WHERE {M} LIMIT 1",
+        ("expect_table_row_count_to_equal", "duplicate_keys", ""),
+    ),
+    (
+        "inputs/service_metrics",
+        f"INSERT INTO raw.service_metrics SELECT * REPLACE ('2026-02' AS month) "
+        f"FROM raw.service_metrics WHERE {M} LIMIT 1",
+        ("expect_table_row_count_to_equal", "duplicate_keys", ""),
+    ),
+    (
+        "inputs/orders",
         f"UPDATE raw.orders SET merchant_id = NULL WHERE {M} AND order_id = "
         f"(SELECT max(order_id) FROM raw.orders WHERE {M})",
         ("expect_column_values_to_not_be_null", "rows", "merchant_id"),

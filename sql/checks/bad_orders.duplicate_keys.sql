@@ -1,6 +1,15 @@
--- One record per (order_id, reason), across all months.
+-- One record per (order_id, reason), across all months. Two cheap passes find the colliding
+-- keys (repeated within the month, or present in another month: a semi join that skips
+-- row groups whose key range cannot match); only those keys are then described.
+WITH month_keys AS (
+    SELECT order_id, reason FROM raw.bad_orders WHERE month = $month
+), colliding AS (
+    SELECT order_id, reason FROM month_keys GROUP BY ALL HAVING count(*) > 1
+    UNION
+    SELECT order_id, reason FROM raw.bad_orders SEMI JOIN month_keys USING (order_id, reason)
+    WHERE month <> $month
+)
 SELECT order_id, reason, count(*) AS copies, list(month ORDER BY month) AS months
-FROM raw.bad_orders
-WHERE (order_id, reason) IN (SELECT (order_id, reason) FROM raw.bad_orders WHERE month = $month)
+FROM raw.bad_orders SEMI JOIN colliding USING (order_id, reason)
 GROUP BY ALL
 HAVING count(*) > 1;

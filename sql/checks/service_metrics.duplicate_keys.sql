@@ -1,7 +1,15 @@
--- One row per merchant and day, across all months.
+-- One row per merchant and day, across all months. Two cheap passes find the colliding
+-- keys (repeated within the month, or present in another month: a semi join that skips
+-- row groups whose key range cannot match); only those keys are then described.
+WITH month_keys AS (
+    SELECT merchant_id, metric_date FROM raw.service_metrics WHERE month = $month
+), colliding AS (
+    SELECT merchant_id, metric_date FROM month_keys GROUP BY ALL HAVING count(*) > 1
+    UNION
+    SELECT merchant_id, metric_date FROM raw.service_metrics SEMI JOIN month_keys USING (merchant_id, metric_date)
+    WHERE month <> $month
+)
 SELECT merchant_id, metric_date, count(*) AS copies, list(month ORDER BY month) AS months
-FROM raw.service_metrics
-WHERE (merchant_id, metric_date) IN
-      (SELECT (merchant_id, metric_date) FROM raw.service_metrics WHERE month = $month)
+FROM raw.service_metrics SEMI JOIN colliding USING (merchant_id, metric_date)
 GROUP BY ALL
 HAVING count(*) > 1;

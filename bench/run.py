@@ -1,0 +1,309 @@
+"""Benchmark one month of grading against DuckDB's floor and a plain pandas baseline.
+
+    python -m bench.run --merchants 200000 --orders 10000000 --work /tmp/bench-10m
+
+On one generated data set (three months, M-2..M) it times, one after the other:
+
+(a) ``grading run`` for month M, end to end, with M-2 and M-1 already graded in the
+    warehouse: each stage's time (``--timings``) and the peak RSS of the process;
+    then the same command again on unchanged inputs (the rerun);
+(b) the floor: DuckDB alone loading M's Parquet into tables that already hold M-2 and
+    M-1, plus one hand-written query of the per-merchant 90-day aggregates
+    (bench/floor.sql), with the same memory limit;
+(c) the pandas baseline (bench/pandas_baseline.py), the same grading written plainly.
+
+Each part runs in its own process, measured with wait4 (wall time, peak RSS). The
+result is a JSON file (default bench/results/<orders>-orders.json) and a Markdown row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines.months import add_months, grading_window
+from pipelines.policy import load_policy
+from pipelines.warehouse import MEMORY_LIMIT
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOOR_SQL = Path(__file__).with_name("floor.sql")
+FLOOR_DATASETS = ("orders", "feedback", "bad_orders", "service_metrics")
+
+
+@dataclass
+class Timed:
+    """One measured child process."""
+
+    seconds: float
+    peak_rss_gb: float
+    stdout: str
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> Timed:
+    """Run a command to completion; its wall time and its own peak RSS (not ours)."""
+    started = time.monotonic()
+    child = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+    )
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.monotonic() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({child.returncode}):\n{output}")
+    return Timed(round(seconds, 2), round(usage.ru_maxrss / 1024 / 1024, 3), output)
+
+
+def grading(*args: str) -> list[str]:
+    return [str(Path(sys.executable).with_name("grading")), *args]
+
+
+def step_seconds(output: str) -> dict[str, float]:
+    """The stage times `grading run --timings` prints on its 'steps:' line."""
+    line = next((ln for ln in output.splitlines() if ln.strip().startswith("steps:")), "")
+    return {name: float(s) for name, s in re.findall(r"(\w+) ([\d.]+)s", line)}
+
+
+def month_rows(landing: Path, month: str) -> dict[str, int]:
+    """Rows of each dataset in the month's landing folder (Parquet metadata and CSV)."""
+    counts = {}
+    for dataset_dir in sorted(p for p in landing.iterdir() if p.is_dir()):
+        folder = dataset_dir / f"month={month}"
+        parquet = [str(p) for p in folder.glob("*.parquet")]
+        n = 0
+        if parquet:
+            n += duckdb.sql(
+                "SELECT sum(num_rows) FROM parquet_file_metadata($files)",
+                params={"files": parquet},
+            ).fetchall()[0][0]
+        for csv_file in folder.glob("*.csv"):
+            n += duckdb.sql(
+                "SELECT count(*) FROM read_csv($f, all_varchar = true)", params={"f": str(csv_file)}
+            ).fetchall()[0][0]
+        counts[dataset_dir.name] = int(n)
+    return counts
+
+
+def parquet_files(landing: Path, dataset: str, months: list[str]) -> list[str]:
+    return [
+        str(p) for m in months for p in sorted((landing / dataset / f"month={m}").glob("*.parquet"))
+    ]
+
+
+def run_floor(landing: Path, work: Path, month: str) -> dict[str, float]:
+    """(b) in a child process: load M's Parquet + the 90-day aggregate query."""
+    script = [sys.executable, "-m", "bench.run", "--floor-only", str(landing), str(work), month]
+    result = timed(script)
+    return {**json.loads(result.stdout.strip().splitlines()[-1]), "peak_rss_gb": result.peak_rss_gb}
+
+
+def floor_child(landing: Path, work: Path, month: str) -> None:
+    """The floor's process: earlier months loaded untimed, then month M timed."""
+    path = work / "floor.duckdb"
+    for stale in (path, path.with_name(path.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute("SET memory_limit = $m", {"m": MEMORY_LIMIT})
+    con.execute("SET temp_directory = $d", {"d": str(work / "floor.tmp")})
+    earlier = [add_months(month, -2), add_months(month, -1)]
+    for dataset in FLOOR_DATASETS:
+        files = parquet_files(landing, dataset, earlier)
+        con.execute(
+            f"CREATE TABLE {dataset} AS SELECT * FROM read_parquet($files)", {"files": files}
+        )
+    con.execute("CHECKPOINT")
+    window = grading_window(month, load_policy().window_days)
+    params = {d: parquet_files(landing, d, [month]) for d in (*FLOOR_DATASETS, "merchants")} | {
+        "window_start": window.window_start,
+        "cutoff": window.cutoff,
+    }
+    started = time.monotonic()
+    for statement in FLOOR_SQL.read_text().split(";"):
+        body = "\n".join(ln for ln in statement.splitlines() if not ln.startswith("--"))
+        if body.strip():
+            used = set(re.findall(r"\$(\w+)", body))
+            con.execute(body, {k: v for k, v in params.items() if k in used})
+    con.execute("CHECKPOINT")
+    seconds = time.monotonic() - started
+    merchants = con.execute("SELECT count(*) FROM window_aggregates").fetchall()[0][0]
+    con.close()
+    print(json.dumps({"seconds": round(seconds, 2), "merchants": merchants}))
+
+
+def prepare(landing: Path, work: Path, merchants: int, orders: int, month: str, seed: int) -> dict:
+    """Generate M-2..M (unless present) and grade M-2..M-1 into a prepared warehouse."""
+    first = add_months(month, -2)
+    setup = {}
+    if not (landing / "orders" / f"month={month}").is_dir():
+        gen = timed(
+            grading(
+                "generate", "--out", str(landing), "--merchants", str(merchants),
+                "--months", f"{first}..{month}", "--orders-per-month", str(orders),
+                "--seed", str(seed),
+            )
+        )  # fmt: skip
+        setup["generate_seconds"] = gen.seconds
+    prepared = work / "prepared"
+    if not (prepared / "w.duckdb").is_file():
+        shutil.rmtree(prepared, ignore_errors=True)
+        prepared.mkdir(parents=True)
+        run = timed(
+            grading(
+                "run", "--landing", str(landing), "--warehouse", str(prepared / "w.duckdb"),
+                "--through", add_months(month, -1),
+            )
+        )  # fmt: skip
+        setup["prepare_seconds"] = run.seconds
+    return setup
+
+
+def machine() -> dict:
+    with open("/proc/meminfo") as meminfo:
+        total_kb = int(meminfo.readline().split()[1])
+    model = ""
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gb": round(total_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "duckdb_memory_limit": MEMORY_LIMIT,
+    }
+
+
+def run_benchmark(args: argparse.Namespace) -> dict:
+    work = args.work.resolve()
+    landing = work / "landing"
+    month = args.month
+    work.mkdir(parents=True, exist_ok=True)
+    setup = prepare(landing, work, args.merchants, args.orders, month, args.seed)
+
+    # (a) end to end, from a fresh copy of the prepared warehouse (M-2, M-1 graded).
+    run_dir = work / "run"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    shutil.copytree(work / "prepared", run_dir)
+    command = grading(
+        "run", "--landing", str(landing), "--warehouse", str(run_dir / "w.duckdb"),
+        "--outputs", str(run_dir / "outputs"), "--from", month, "--through", month, "--timings",
+    )  # fmt: skip
+    e2e = timed(command)
+    rerun = timed(command)
+    if "unchanged" not in rerun.stdout:
+        raise RuntimeError(f"the rerun regraded the month:\n{rerun.stdout}")
+
+    floor = run_floor(landing, work, month)
+    pandas = None
+    if args.pandas:
+        baseline = timed(
+            [
+                sys.executable,
+                "-m",
+                "bench.pandas_baseline",
+                "--landing",
+                str(landing),
+                "--month",
+                month,
+            ]
+        )
+        pandas = {"seconds": baseline.seconds, "peak_rss_gb": baseline.peak_rss_gb}
+
+    result = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "month": month,
+        "merchants": args.merchants,
+        "orders_per_month": args.orders,
+        "month_rows": month_rows(landing, month),
+        "setup": setup,
+        "end_to_end": {
+            "seconds": e2e.seconds,
+            "peak_rss_gb": e2e.peak_rss_gb,
+            "stages": step_seconds(e2e.stdout),
+        },
+        "rerun_unchanged": {"seconds": rerun.seconds, "peak_rss_gb": rerun.peak_rss_gb},
+        "floor": floor,
+        "pandas": pandas,
+    }
+    result["ratios"] = {
+        "end_to_end_over_floor": round(e2e.seconds / floor["seconds"], 2),
+        "rerun_over_end_to_end": round(rerun.seconds / e2e.seconds, 3),
+        "pandas_over_end_to_end": round(pandas["seconds"] / e2e.seconds, 2) if pandas else None,
+    }
+    return result
+
+
+def markdown_row(result: dict) -> str:
+    pandas = result["pandas"]
+    ratios = result["ratios"]
+    return (
+        f"| {result['orders_per_month']:,} | {result['merchants']:,} "
+        f"| {result['end_to_end']['seconds']:.1f} | {result['end_to_end']['peak_rss_gb']:.2f} "
+        f"| {result['floor']['seconds']:.1f} | {ratios['end_to_end_over_floor']:.2f} "
+        f"| {result['rerun_unchanged']['seconds']:.1f} "
+        f"| {pandas['seconds']:.1f} | {ratios['pandas_over_end_to_end']:.1f} |"
+        if pandas
+        else f"| {result['orders_per_month']:,} | {result['merchants']:,} "
+        f"| {result['end_to_end']['seconds']:.1f} | {result['end_to_end']['peak_rss_gb']:.2f} "
+        f"| {result['floor']['seconds']:.1f} | {ratios['end_to_end_over_floor']:.2f} "
+        f"| {result['rerun_unchanged']['seconds']:.1f} | n/a | n/a |"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--merchants", type=int, default=200_000)
+    parser.add_argument("--orders", type=int, default=10_000_000, help="orders per month")
+    parser.add_argument("--month", default="2026-03", help="the timed month M")
+    parser.add_argument("--work", type=Path, help="folder for data and warehouses (required)")
+    parser.add_argument("--out", type=Path, default=None, help="result JSON file")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--no-pandas", dest="pandas", action="store_false", help="skip the pandas baseline"
+    )
+    parser.add_argument(
+        "--floor-only", nargs=3, metavar=("LANDING", "WORK", "MONTH"), help=argparse.SUPPRESS
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.floor_only:
+        landing, work, month = args.floor_only
+        floor_child(Path(landing), Path(work), month)
+        return 0
+    if args.work is None:
+        build_parser().error("--work is required")
+    result = run_benchmark(args)
+    out = args.out or ROOT / "bench" / "results" / f"{args.orders}-orders.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result["ratios"]))
+    print(markdown_row(result))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

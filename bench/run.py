@@ -106,14 +106,17 @@ def parquet_files(landing: Path, dataset: str, months: list[str]) -> list[str]:
     ]
 
 
-def run_floor(landing: Path, work: Path, month: str) -> dict[str, float]:
+def run_floor(landing: Path, work: Path, month: str, history: int) -> dict[str, float]:
     """(b) in a child process: load M's Parquet + the 90-day aggregate query."""
-    script = [sys.executable, "-m", "bench.run", "--floor-only", str(landing), str(work), month]
+    script = [
+        sys.executable, "-m", "bench.run", "--floor-only", str(landing), str(work), month,
+        "--history", str(history),
+    ]  # fmt: skip
     result = timed(script)
     return {**json.loads(result.stdout.strip().splitlines()[-1]), "peak_rss_gb": result.peak_rss_gb}
 
 
-def floor_child(landing: Path, work: Path, month: str) -> None:
+def floor_child(landing: Path, work: Path, month: str, history: int) -> None:
     """The floor's process: earlier months loaded untimed, then month M timed."""
     path = work / "floor.duckdb"
     for stale in (path, path.with_name(path.name + ".wal")):
@@ -121,7 +124,7 @@ def floor_child(landing: Path, work: Path, month: str) -> None:
     con = duckdb.connect(str(path))
     con.execute("SET memory_limit = $m", {"m": MEMORY_LIMIT})
     con.execute("SET temp_directory = $d", {"d": str(work / "floor.tmp")})
-    earlier = [add_months(month, -2), add_months(month, -1)]
+    earlier = [add_months(month, -k) for k in range(history, 0, -1)]
     for dataset in FLOOR_DATASETS:
         files = parquet_files(landing, dataset, earlier)
         con.execute(
@@ -146,9 +149,11 @@ def floor_child(landing: Path, work: Path, month: str) -> None:
     print(json.dumps({"seconds": round(seconds, 2), "merchants": merchants}))
 
 
-def prepare(landing: Path, work: Path, merchants: int, orders: int, month: str, seed: int) -> dict:
-    """Generate M-2..M (unless present) and grade M-2..M-1 into a prepared warehouse."""
-    first = add_months(month, -2)
+def prepare(
+    landing: Path, work: Path, merchants: int, orders: int, month: str, seed: int, history: int
+) -> dict:
+    """Generate the history months and M (unless present); grade the history months."""
+    first = add_months(month, -history)
     setup = {}
     if not (landing / "orders" / f"month={month}").is_dir():
         gen = timed(
@@ -197,7 +202,7 @@ def run_benchmark(args: argparse.Namespace) -> dict:
     landing = work / "landing"
     month = args.month
     work.mkdir(parents=True, exist_ok=True)
-    setup = prepare(landing, work, args.merchants, args.orders, month, args.seed)
+    setup = prepare(landing, work, args.merchants, args.orders, month, args.seed, args.history)
 
     # (a) end to end, from a fresh copy of the prepared warehouse (M-2, M-1 graded).
     run_dir = work / "run"
@@ -212,7 +217,7 @@ def run_benchmark(args: argparse.Namespace) -> dict:
     if "unchanged" not in rerun.stdout:
         raise RuntimeError(f"the rerun regraded the month:\n{rerun.stdout}")
 
-    floor = run_floor(landing, work, month)
+    floor = run_floor(landing, work, month, args.history)
     pandas = None
     if args.pandas:
         baseline = timed(
@@ -234,6 +239,7 @@ def run_benchmark(args: argparse.Namespace) -> dict:
         "month": month,
         "merchants": args.merchants,
         "orders_per_month": args.orders,
+        "history_months": args.history,
         "month_rows": month_rows(landing, month),
         "setup": setup,
         "end_to_end": {
@@ -279,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=None, help="result JSON file")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--history", type=int, default=2, help="months graded before M (default 2: M-2, M-1)"
+    )
+    parser.add_argument(
         "--no-pandas", dest="pandas", action="store_false", help="skip the pandas baseline"
     )
     parser.add_argument(
@@ -291,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.floor_only:
         landing, work, month = args.floor_only
-        floor_child(Path(landing), Path(work), month)
+        floor_child(Path(landing), Path(work), month, args.history)
         return 0
     if args.work is None:
         build_parser().error("--work is required")

@@ -9,6 +9,9 @@ moves a month into the ``main.*`` tables, all tables at once.
 from __future__ import annotations
 
 import hashlib
+import os
+import re
+from collections.abc import Callable
 
 import duckdb
 import polars as pl
@@ -18,7 +21,12 @@ from pipelines.faults import crash_point
 from pipelines.months import add_months, grading_window
 from pipelines.policy import Policy
 from pipelines.rules.compliance import compliance_violations
-from pipelines.rules.credit import assign_levels, credit_points_earned, roll_credit_ledger
+from pipelines.rules.credit import (
+    assign_levels,
+    count_feedback,
+    credit_points_earned,
+    roll_credit_ledger,
+)
 from pipelines.rules.exposure import exposure_weights, tier_distribution
 from pipelines.rules.metrics import window_metrics, with_rates
 from pipelines.rules.tiers import assign_tiers
@@ -65,6 +73,10 @@ COMPLIANCE_COLUMNS = ("month", "merchant_id", "violation", "policy_version")
 DISTRIBUTION_COLUMNS = ("month", "main_category", "tier", "merchants", "policy_version")
 
 
+# Feedback rows handed to polars per pass (see in_passes): bounds Python's memory.
+FEEDBACK_ROWS_PER_PASS = int(os.environ.get("GRADING_FEEDBACK_ROWS_PER_PASS", "5000000"))
+
+
 class GradingError(RuntimeError):
     """The month cannot be graded as asked; the message says why and what to do."""
 
@@ -74,6 +86,37 @@ def query(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> pl.Dat
     sql = load_sql(name)
     used = {k: v for k, v in params.items() if f"${k}" in sql}
     return fetch_frame(con, sql, used)
+
+
+def in_passes(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    params: dict[str, object],
+    per_merchant: Callable[[pl.LazyFrame], pl.LazyFrame],
+) -> pl.LazyFrame:
+    """Apply a per-merchant rule to the rows of ``sql/<name>``, a group of merchants at a time.
+
+    The feedback rules need every feedback row (one count per merchant, buyer, ten-day
+    period and polarity), and a month of 100M orders has ~55M of them: too many to hold
+    in Python at once. Merchants are split by hash into as many groups as keep each pass
+    under FEEDBACK_ROWS_PER_PASS rows; as the rule is per merchant, the passes' results
+    concatenated are the one-pass result.
+    """
+    sql = load_sql(name).strip().rstrip(";")
+    used = {k: v for k, v in params.items() if k in set(re.findall(r"\$(\w+)", sql))}
+    rows = fetch_value(con, f"SELECT count(*) FROM (\n{sql}\n)", used)
+    passes = max(1, -(-rows // FEEDBACK_ROWS_PER_PASS))
+    results = [
+        per_merchant(
+            fetch_frame(
+                con,
+                f"SELECT * FROM (\n{sql}\n) WHERE hash(merchant_id) % $passes = $pass_index",
+                {**used, "passes": passes, "pass_index": index},
+            ).lazy()
+        ).collect()
+        for index in range(passes)
+    ]
+    return pl.concat(results).lazy()
 
 
 def window_params(month: str, policy: Policy) -> dict[str, object]:
@@ -100,8 +143,11 @@ def update_credit_ledger(
             f"credit history for {previous_month} is missing while feedback up to "
             f"{history[1]} was ingested: grade {previous_month} before {month}"
         )
-    earned = credit_points_earned(
-        query(con, "grading/month_feedback.sql", month=month).lazy(), policy
+    earned = in_passes(
+        con,
+        "grading/month_feedback.sql",
+        {"month": month},
+        lambda rows: credit_points_earned(rows, policy),
     )
     ledger = (
         roll_credit_ledger(previous.lazy(), earned)
@@ -137,9 +183,12 @@ def compute_grades(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -
         graded.lazy(),
         query(con, "grading/window_assessed_orders.sql", **params).lazy(),
         query(con, "grading/window_bad_records.sql", **params).lazy(),
-        query(con, "grading/window_feedback.sql", **params).lazy(),
+        None,
         query(con, "grading/window_service_sums.sql", **params).lazy(),
         policy,
+        feedback_counts=in_passes(
+            con, "grading/window_feedback.sql", params, lambda rows: count_feedback(rows, policy)
+        ),
     )
     credit = query(con, "grading/previous_credit.sql", previous_month=month).lazy()
     return (

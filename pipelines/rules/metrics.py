@@ -80,19 +80,22 @@ def window_metrics(
     merchants: pl.LazyFrame,
     assessed_orders: pl.LazyFrame,
     bad_records: pl.LazyFrame,
-    window_feedback: pl.LazyFrame,
+    window_feedback: pl.LazyFrame | None,
     service_sums: pl.LazyFrame,
     policy: Policy,
+    feedback_counts: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Per graded merchant: the counts behind every metric of the window, zero-filled.
 
     merchants: merchant_id of the graded merchants. assessed_orders: merchant_id,
     assessed_orders. service_sums: merchant_id and the sums of SERVICE_SUM_COLUMNS.
-    window_feedback: the feedback with feedback_at in the window (the §3 rules apply here).
+    window_feedback: the feedback with feedback_at in the window (the §3 rules apply here);
+    or, instead, feedback_counts: count_feedback of it, computed beforehand (in passes
+    over groups of merchants, so a large window never sits in memory whole).
     """
-    feedback = count_feedback(window_feedback, policy).select(
-        "merchant_id", "positive_feedback", "negative_feedback"
-    )
+    if feedback_counts is None:
+        feedback_counts = count_feedback(window_feedback, policy)
+    feedback = feedback_counts.select("merchant_id", "positive_feedback", "negative_feedback")
     counts = (
         merchants.select("merchant_id")
         .join(assessed_orders, on="merchant_id", how="left")

@@ -1,0 +1,63 @@
+"""Feedback is counted a group of merchants at a time; the result must not depend on it."""
+
+from __future__ import annotations
+
+import shutil
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from pipelines import grading
+from pipelines.policy import load_policy
+from pipelines.rules.credit import credit_points_earned
+from pipelines.runner import grade_months
+from pipelines.warehouse import connect, fetch_value
+from tests.conftest import CONFORMANCE
+
+MONTH = "2026-03"
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    root = tmp_path_factory.mktemp("passes")
+    shutil.copytree(CONFORMANCE / "landing", root / "landing")
+    grade_months(root / "landing", root / "w.duckdb", root / "out", MONTH)
+    return root / "w.duckdb"
+
+
+def test_grades_are_the_same_in_one_pass_and_in_many(warehouse, monkeypatch) -> None:
+    policy = load_policy()
+    con = connect(warehouse, read_only=True)
+    try:
+        window_rows = fetch_value(con, "SELECT count(*) FROM raw.feedback")
+        assert window_rows > 20, "test setup: too little feedback to split"
+        one_pass = grading.compute_grades(con, MONTH, policy)
+        monkeypatch.setattr(grading, "FEEDBACK_ROWS_PER_PASS", 7)  # dozens of passes
+        many_passes = grading.compute_grades(con, MONTH, policy)
+        earned = grading.in_passes(
+            con,
+            "grading/month_feedback.sql",
+            {"month": MONTH},
+            lambda rows: credit_points_earned(rows, policy),
+        ).collect()
+    finally:
+        con.close()
+    assert one_pass.height == 169  # the active merchants of March (expected.json)
+    assert_frame_equal(one_pass, many_passes)
+    # the month's points, in passes, equal the ledger's published delta for the month
+    con = connect(warehouse, read_only=True)
+    try:
+        ledger = grading.fetch_frame(
+            con,
+            "SELECT merchant_id, points_delta AS points FROM work.credit_ledger "
+            "WHERE month = $month AND points_delta <> 0",
+            {"month": MONTH},
+        )
+    finally:
+        con.close()
+    assert_frame_equal(
+        earned.filter(pl.col("points") != 0).sort("merchant_id"),
+        ledger.sort("merchant_id"),
+        check_dtypes=False,
+    )

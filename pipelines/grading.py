@@ -106,16 +106,28 @@ def in_passes(
     used = {k: v for k, v in params.items() if k in set(re.findall(r"\$(\w+)", sql))}
     rows = fetch_value(con, f"SELECT count(*) FROM (\n{sql}\n)", used)
     passes = max(1, -(-rows // FEEDBACK_ROWS_PER_PASS))
-    results = [
-        per_merchant(
-            fetch_frame(
-                con,
-                f"SELECT * FROM (\n{sql}\n) WHERE hash(merchant_id) % $passes = $pass_index",
-                {**used, "passes": passes, "pass_index": index},
-            ).lazy()
-        ).collect()
-        for index in range(passes)
-    ]
+    if passes == 1:
+        return per_merchant(fetch_frame(con, sql, used).lazy()).collect().lazy()
+    # One scan into a temp table ordered by pass, so each pass reads only its own row
+    # groups (DuckDB skips the others by their min/max) instead of scanning it all again.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _feedback_passes AS SELECT *, "
+        f"hash(merchant_id) % $passes AS _pass FROM (\n{sql}\n) ORDER BY _pass",
+        {**used, "passes": passes},
+    )
+    try:
+        results = [
+            per_merchant(
+                fetch_frame(
+                    con,
+                    "SELECT * EXCLUDE (_pass) FROM _feedback_passes WHERE _pass = $pass_index",
+                    {"pass_index": index},
+                ).lazy()
+            ).collect()
+            for index in range(passes)
+        ]
+    finally:
+        con.execute("DROP TABLE IF EXISTS _feedback_passes")
     return pl.concat(results).lazy()
 
 

@@ -259,7 +259,9 @@ def test_publish_refuses_a_month_after_an_unpublished_one(tmp_path):
 
     con = connect(tmp_path / "w.duckdb")
     con.execute(
-        "INSERT INTO raw.ingest_log VALUES ('merchants', '2026-01', 1, 1, 0, 1, 0, now()),"
+        "INSERT INTO raw.ingest_log (dataset, month, files, rows_read, exact_copies, "
+        "rows_accepted, rows_quarantined, ingested_at) "
+        "VALUES ('merchants', '2026-01', 1, 1, 0, 1, 0, now()),"
         " ('merchants', '2026-02', 1, 1, 0, 1, 0, now())"
     )
     with pytest.raises(GradingError, match="2026-01 was ingested but never published"):

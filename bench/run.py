@@ -34,7 +34,7 @@ import duckdb
 
 from pipelines.months import add_months, grading_window
 from pipelines.policy import load_policy
-from pipelines.warehouse import MEMORY_LIMIT
+from pipelines.warehouse import MEMORY_LIMIT, bound_params
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR_SQL = Path(__file__).with_name("floor.sql")
@@ -140,8 +140,7 @@ def floor_child(landing: Path, work: Path, month: str, history: int) -> None:
     for statement in FLOOR_SQL.read_text().split(";"):
         body = "\n".join(ln for ln in statement.splitlines() if not ln.startswith("--"))
         if body.strip():
-            used = set(re.findall(r"\$(\w+)", body))
-            con.execute(body, {k: v for k, v in params.items() if k in used})
+            con.execute(body, bound_params(body, params))
     con.execute("CHECKPOINT")
     seconds = time.monotonic() - started
     merchants = con.execute("SELECT count(*) FROM window_aggregates").fetchall()[0][0]

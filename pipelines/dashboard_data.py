@@ -29,7 +29,7 @@ from pipelines.explain import (
 from pipelines.months import add_months
 from pipelines.policy import Policy
 from pipelines.sql_files import load_sql
-from pipelines.warehouse import fetch_frame
+from pipelines.warehouse import bound_params, fetch_frame
 
 CHART_METRICS = ("bad_order_rate", "seller_dispute_rate", "positive_feedback_rate", "dsr_item_avg")
 HISTORY_METRICS = (
@@ -170,7 +170,7 @@ def dense(frame: pl.DataFrame, index: list[str], value: str, shape: tuple[int, .
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> pl.DataFrame:
     sql = load_sql(f"dashboard/{name}.sql")
-    return fetch_frame(con, sql, {k: v for k, v in params.items() if f"${k}" in sql})
+    return fetch_frame(con, sql, bound_params(sql, params))
 
 
 def shown_months(con: duckdb.DuckDBPyConnection, count: int) -> list[str]:

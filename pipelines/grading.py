@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Callable
 
 import duckdb
@@ -32,7 +31,14 @@ from pipelines.rules.metrics import window_metrics, with_rates
 from pipelines.rules.tiers import assign_tiers
 from pipelines.run_key import ingested_digests, month_run_key
 from pipelines.sql_files import load_sql
-from pipelines.warehouse import fetch_frame, fetch_rows, fetch_value, replace_month, run_script
+from pipelines.warehouse import (
+    bound_params,
+    fetch_frame,
+    fetch_rows,
+    fetch_value,
+    replace_month,
+    run_script,
+)
 
 GRADE_COLUMNS = (
     "month",
@@ -84,8 +90,7 @@ class GradingError(RuntimeError):
 def query(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> pl.DataFrame:
     """Run ``sql/<name>`` with named parameters (only those the statement uses)."""
     sql = load_sql(name)
-    used = {k: v for k, v in params.items() if f"${k}" in sql}
-    return fetch_frame(con, sql, used)
+    return fetch_frame(con, sql, bound_params(sql, params))
 
 
 def in_passes(
@@ -103,7 +108,7 @@ def in_passes(
     concatenated are the one-pass result.
     """
     sql = load_sql(name).strip().rstrip(";")
-    used = {k: v for k, v in params.items() if k in set(re.findall(r"\$(\w+)", sql))}
+    used = bound_params(sql, params)
     rows = fetch_value(con, f"SELECT count(*) FROM (\n{sql}\n)", used)
     passes = max(1, -(-rows // FEEDBACK_ROWS_PER_PASS))
     if passes == 1:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from pipelines.datasets import STORAGE_TYPES, Dataset
 from pipelines.faults import crash_point
 from pipelines.months import grading_window, parse_month
 from pipelines.sql_files import load_sql
-from pipelines.warehouse import fetch_rows, fetch_value
+from pipelines.warehouse import bound_params, fetch_rows, fetch_value
 
 log = logging.getLogger(__name__)
 
@@ -300,8 +299,7 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str) -> None:
     params = {"month": month, "month_start": window.month_start, "cutoff": window.cutoff}
 
     def run(sql: str) -> None:
-        used = set(re.findall(r"\$(\w+)", sql))
-        con.execute(sql, {k: v for k, v in params.items() if k in used})
+        con.execute(sql, bound_params(sql, params))
 
     run(
         f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT {key_using} FROM _stage "

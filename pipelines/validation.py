@@ -32,6 +32,7 @@ import pyarrow as pa
 from pipelines.months import grading_window
 from pipelines.policy import Policy
 from pipelines.sql_files import SQL_DIR, load_sql
+from pipelines.warehouse import bound_params
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 DEFAULT_CHUNK_ROWS = 1_000_000
@@ -175,7 +176,7 @@ def validate_suite(
             ExpectationOutcome(e["type"], batch, dict(e.get("kwargs", {}))) for e in expectations
         ]
         sql = load_sql(batch_sql_name(suite, batch))
-        used = {k: v for k, v in sql_params.items() if f"${k}" in sql}
+        used = bound_params(sql, sql_params)
         reader = con.sql(sql, params=used).to_arrow_reader(batch_size=chunk_rows)
         first_result = None
         for chunk in _chunks(reader, chunk_rows):

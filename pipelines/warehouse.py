@@ -123,8 +123,14 @@ def statements(sql: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";\n") if s.strip().strip(";").strip()]
 
 
+def bound_params(sql: str, params: dict[str, object]) -> dict[str, object]:
+    """The parameters a statement names ($name), exactly: DuckDB refuses extra ones, and a
+    substring test would take $month for $month_start."""
+    used = set(re.findall(r"\$(\w+)", sql))
+    return {k: v for k, v in params.items() if k in used}
+
+
 def run_script(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> None:
     """Run each statement of a script with the named parameters it uses."""
     for statement in statements(sql):
-        used = set(re.findall(r"\$(\w+)", statement))
-        con.execute(statement, {k: v for k, v in params.items() if k in used})
+        con.execute(statement, bound_params(statement, params))

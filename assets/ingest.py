@@ -12,7 +12,6 @@ from assets.metadata import count_metadata
 from assets.partitions import monthly_partitions
 from assets.resources import GradingSettings, WarehouseResource
 from pipelines.datasets import DATASETS, Dataset
-from pipelines.grading import dataset_fingerprint
 from pipelines.ingest import ingest_month
 
 # Which ingested datasets each dataset's rows are checked against.
@@ -47,7 +46,6 @@ def build_ingest_asset(dataset: Dataset) -> dg.AssetsDefinition:
         with warehouse.connection() as con:
             report = ingest_month(con, settings.landing, dataset, month)
             check = run_suite_check(context, con, settings, f"inputs/{dataset.name}", dataset.name)
-            fingerprint = dataset_fingerprint(con, dataset, month)
         for warning in report.warnings:
             context.log.warning(warning)
         return dg.MaterializeResult(
@@ -59,10 +57,10 @@ def build_ingest_asset(dataset: Dataset) -> dg.AssetsDefinition:
                 "rows_quarantined": report.rows_quarantined,
                 **count_metadata("quarantined", report.quarantined),
                 "warnings": dg.MetadataValue.json(report.warnings),
-                "input_fingerprint": fingerprint,
+                "input_fingerprint": report.fingerprint,
             },
             check_results=[check],
-            data_version=dg.DataVersion(fingerprint),
+            data_version=dg.DataVersion(report.fingerprint),
         )
 
     return _ingest

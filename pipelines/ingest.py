@@ -62,6 +62,7 @@ class IngestReport:
     exact_copies: int = 0
     rows_accepted: int = 0
     files_digest: str = ""
+    fingerprint: str = ""
     quarantined: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -157,10 +158,12 @@ def _stage_file(
         source = _quote(mapping[column])
         expr, failed = _cast_expr(source, source_types[mapping[column]], logical)
         typed.append(f"{expr} AS {column}")
-        errors.append(f"CASE WHEN {failed} THEN '{column}' END")
+        if failed != "FALSE":
+            errors.append(f"CASE WHEN {failed} THEN '{column}' END")
+    cast_error = f"coalesce({', '.join(errors)})" if errors else "CAST(NULL AS VARCHAR)"
     sql = (
         f"INSERT INTO _stage SELECT {', '.join(typed)}, $rel, _row, "
-        f"coalesce({', '.join(errors)}) FROM (SELECT *, {row_expr} AS _row FROM {reader})"
+        f"{cast_error} FROM (SELECT *, {row_expr} AS _row FROM {reader})"
     )
     try:
         con.execute(sql, {**params, "rel": rel})
@@ -213,7 +216,8 @@ def _quote(identifier: str) -> str:
 
 
 def _cast_expr(col: str, source_type: str, logical: str) -> tuple[str, str]:
-    """SQL turning a source column into the contract type, and the cast-failure predicate.
+    """SQL turning a source column into the contract type, and the cast-failure predicate
+    (``FALSE`` when the cast cannot fail).
 
     Text is parsed strictly (no rounding of '3.5' into an integer); a blank text value is
     a missing value, not a cast failure.
@@ -222,11 +226,9 @@ def _cast_expr(col: str, source_type: str, logical: str) -> tuple[str, str]:
     is_text = source_type == "VARCHAR"
     text = f"trim(CAST({col} AS VARCHAR))"
     if logical == "str":
-        expr = (
-            f"CASE WHEN trim({col}) = '' THEN NULL ELSE {col} END"
-            if is_text
-            else f"CAST({col} AS VARCHAR)"
-        )
+        if is_text:  # ltrim(x) = '' exactly when trim(x) = '', and is cheaper
+            return f"CASE WHEN ltrim({col}) = '' THEN NULL ELSE {col} END", "FALSE"
+        expr = f"CAST({col} AS VARCHAR)"
     elif logical == "int":
         if source_type in INTEGER_TYPES:
             expr = f"CAST({col} AS BIGINT)"
@@ -246,10 +248,16 @@ def _cast_expr(col: str, source_type: str, logical: str) -> tuple[str, str]:
     elif logical == "bool":
         expr = col if source_type == "BOOLEAN" else _csv_boolean(text)
     elif logical == "timestamp":
-        if source_type.startswith("TIMESTAMP") or source_type == "DATE":
-            expr = f"CAST(CAST({col} AS TIMESTAMPTZ) AS TIMESTAMP)"
+        # An instant with a zone becomes naive UTC through its epoch microseconds, which
+        # is exact and skips the calendar work of a cast to TIMESTAMP (5x cheaper).
+        if source_type == "TIMESTAMP":
+            expr = col
+        elif source_type == "TIMESTAMP WITH TIME ZONE":
+            expr = f"make_timestamp(epoch_us({col}))"
+        elif source_type.startswith("TIMESTAMP") or source_type == "DATE":
+            expr = f"CAST({col} AS TIMESTAMP)"
         else:
-            expr = f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP)"
+            expr = f"make_timestamp(epoch_us(TRY_CAST({text} AS TIMESTAMPTZ)))"
     elif logical == "date":
         if source_type == "DATE":
             expr = col
@@ -301,9 +309,14 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str) -> None:
     def run(sql: str) -> None:
         con.execute(sql, bound_params(sql, params))
 
+    # Keys whose hash repeats first (grouping 64-bit hashes is much cheaper than
+    # grouping strings), then the keys among those that really repeat: exact.
+    key_hash = f"hash({key_using})"
     run(
         f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT {key_using} FROM _stage "
-        f"WHERE NOT ({null_key}) GROUP BY ALL HAVING count(*) > 1"
+        f"WHERE NOT ({null_key}) AND {key_hash} IN (SELECT {key_hash} FROM _stage "
+        f"WHERE NOT ({null_key}) GROUP BY ALL HAVING count(*) > 1) "
+        f"GROUP BY ALL HAVING count(*) > 1"
     )
     run(
         f"""
@@ -448,6 +461,7 @@ def _publish_month(
             f"AND _reason <> 'earlier_copy' ORDER BY _src",
             params,
         )
+        report.fingerprint = dataset_fingerprint(con, ds, month)
         con.execute(
             load_sql("ingest/record_ingest.sql"),
             {
@@ -458,6 +472,7 @@ def _publish_month(
                 "rows_accepted": report.rows_accepted,
                 "rows_quarantined": report.rows_quarantined,
                 "files_digest": report.files_digest,
+                "rows_digest": report.fingerprint,
             },
         )
         crash_point("ingest:before_commit", month)
@@ -472,6 +487,29 @@ def _publish_month(
             "DROP TABLE IF EXISTS _earlier; DROP TABLE IF EXISTS _referenced_orders; "
             "DROP TABLE IF EXISTS _classified"
         )
+
+
+def dataset_fingerprint(con: duckdb.DuckDBPyConnection, dataset: Dataset, month: str) -> str:
+    """A digest of a dataset's month as ingested (rows kept and quarantined).
+
+    Order-independent (XOR of row hashes), and blind to file names, so the same rows in
+    other files are the same input. It is also the Dagster data version of the ingest
+    asset: an unchanged rerun leaves later months fresh, a restatement makes them stale.
+    """
+    row = ", ".join(dataset.columns)
+    kept = fetch_rows(
+        con,
+        f"SELECT count(*), coalesce(bit_xor(hash(struct_pack({row}))), 0) "
+        f"FROM raw.{dataset.name} WHERE month = $month",
+        {"month": month},
+    )[0]
+    quarantined = fetch_rows(
+        con,
+        "SELECT count(*), coalesce(bit_xor(hash(reason, record)), 0) "
+        "FROM raw.quarantine WHERE dataset = $dataset AND month = $month",
+        {"dataset": dataset.name, "month": month},
+    )[0]
+    return hashlib.sha256(repr((dataset.name, kept, quarantined)).encode()).hexdigest()
 
 
 def _first_line(exc: BaseException) -> str:

@@ -6,7 +6,6 @@ partition per month, stopping at the first month that cannot be published.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import sys
@@ -150,16 +149,16 @@ def grade_months(
 
 
 def _start_importing_great_expectations() -> None:
-    """Import GE (about 10 s of pure Python) in the background, once per process.
+    """Import GE (several seconds of pure Python) in the background, once per process.
 
     It then overlaps the first ingest, which runs in DuckDB without holding the GIL,
     instead of delaying the first data check. Not started for runs that skip every month.
     """
     if "great_expectations" not in sys.modules and not _GE_IMPORT.is_set():
         _GE_IMPORT.set()
-        threading.Thread(
-            target=importlib.import_module, args=("great_expectations",), daemon=True
-        ).start()
+        from pipelines.validation import warm_up
+
+        threading.Thread(target=warm_up, daemon=True).start()
 
 
 _GE_IMPORT = threading.Event()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -284,6 +285,19 @@ def _merged_result(result: Any, outcomes: list[ExpectationOutcome]) -> Any:
                 )
     result.success = all(o.success for o in outcomes)
     return result
+
+
+def warm_up() -> None:
+    """Import GE and build its pandas batch definition ahead of the first check.
+
+    Meant for a background thread of a run (pipelines.runner), so that the ~6 s of
+    pure-Python import overlaps the first ingest. jsonschema, which GE imports through
+    altair, loads its optional IRI format checker ``rfc3987_syntax`` when installed
+    (JupyterLab installs it); that builds a parser grammar at import, 2.8 s of the
+    import, for a format no check here uses, so it is not loaded.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    _pandas_batch_definition()
 
 
 @cache

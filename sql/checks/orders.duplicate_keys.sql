@@ -1,10 +1,13 @@
 -- An order_id is unique across all months. Two cheap passes find the colliding
--- keys (repeated within the month, or present in another month: a semi join that skips
--- row groups whose key range cannot match); only those keys are then described.
+-- keys: repeated within the month (grouped by hash first, much cheaper than grouping
+-- strings; the last step keeps only real repeats), or present in another month (a semi
+-- join that skips row groups whose key range cannot match). Only those are described.
 WITH month_keys AS (
-    SELECT order_id FROM raw.orders WHERE month = $month
+    SELECT order_id, hash(order_id) AS key_hash FROM raw.orders WHERE month = $month
+), repeated_hashes AS (
+    SELECT key_hash FROM month_keys GROUP BY ALL HAVING count(*) > 1
 ), colliding AS (
-    SELECT order_id FROM month_keys GROUP BY ALL HAVING count(*) > 1
+    SELECT order_id FROM month_keys SEMI JOIN repeated_hashes USING (key_hash)
     UNION
     SELECT order_id FROM raw.orders SEMI JOIN month_keys USING (order_id)
     WHERE month <> $month

@@ -37,14 +37,30 @@ CREATE TABLE IF NOT EXISTS raw.quarantine (
 CREATE TABLE IF NOT EXISTS raw.ingest_log (
     dataset VARCHAR NOT NULL, month VARCHAR NOT NULL, files BIGINT, rows_read BIGINT,
     exact_copies BIGINT, rows_accepted BIGINT, rows_quarantined BIGINT,
-    ingested_at TIMESTAMP, files_digest VARCHAR, PRIMARY KEY (dataset, month)
+    ingested_at TIMESTAMP, files_digest VARCHAR, rows_digest VARCHAR,
+    PRIMARY KEY (dataset, month)
 );
 -- Warehouses made before the column existed get it (NULL: their months regrade once).
 ALTER TABLE raw.ingest_log ADD COLUMN IF NOT EXISTS files_digest VARCHAR;
+-- rows_digest: the ingested rows' fingerprint (pipelines.ingest.dataset_fingerprint).
+ALTER TABLE raw.ingest_log ADD COLUMN IF NOT EXISTS rows_digest VARCHAR;
 
 CREATE TABLE IF NOT EXISTS work.credit_ledger (
     month VARCHAR NOT NULL, merchant_id VARCHAR NOT NULL, points_delta BIGINT NOT NULL,
     credit_points BIGINT NOT NULL
+);
+
+-- Counted feedback per merchant and ten-day period, stored by each month's credit step,
+-- so that a window adds up its whole periods instead of counting 90 days of raw rows.
+-- The log says which rows (digest) and rule they come from; anything else is recounted.
+CREATE TABLE IF NOT EXISTS work.feedback_period_counts (
+    month VARCHAR NOT NULL, merchant_id VARCHAR NOT NULL, period_start DATE NOT NULL,
+    positive_feedback BIGINT NOT NULL, neutral_feedback BIGINT NOT NULL,
+    negative_feedback BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS work.feedback_counts_log (
+    month VARCHAR PRIMARY KEY, feedback_digest VARCHAR, rule_key VARCHAR NOT NULL,
+    counted_at TIMESTAMP
 );
 
 -- The published tables (spec §8). Staged copies in work.* have the same columns and are

@@ -8,6 +8,7 @@ moves a month into the ``main.*`` tables, all tables at once.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from collections.abc import Callable
@@ -15,16 +16,22 @@ from collections.abc import Callable
 import duckdb
 import polars as pl
 
-from pipelines.datasets import DATASETS, Dataset
+from pipelines.datasets import DATASETS
 from pipelines.faults import crash_point
-from pipelines.months import add_months, grading_window
+from pipelines.ingest import dataset_fingerprint
+from pipelines.months import GradingWindow, add_months, grading_window
 from pipelines.policy import Policy
 from pipelines.rules.compliance import compliance_violations
 from pipelines.rules.credit import (
+    FEEDBACK_COUNT_COLUMNS,
     assign_levels,
     count_feedback,
-    credit_points_earned,
+    count_feedback_by_period,
+    feedback_rule_key,
+    period_after,
+    points_from_counts,
     roll_credit_ledger,
+    sum_feedback_counts,
 )
 from pipelines.rules.exposure import exposure_weights, tier_distribution
 from pipelines.rules.metrics import window_metrics, with_rates
@@ -75,6 +82,7 @@ EXPOSURE_COLUMNS = (
     "email_quota",
     "policy_version",
 )
+PERIOD_COUNT_COLUMNS = ("month", "merchant_id", "period_start", *FEEDBACK_COUNT_COLUMNS)
 COMPLIANCE_COLUMNS = ("month", "merchant_id", "violation", "policy_version")
 DISTRIBUTION_COLUMNS = ("month", "main_category", "tier", "merchants", "policy_version")
 
@@ -160,12 +168,17 @@ def update_credit_ledger(
             f"credit history for {previous_month} is missing while feedback up to "
             f"{history[1]} was ingested: grade {previous_month} before {month}"
         )
-    earned = in_passes(
-        con,
-        "grading/month_feedback.sql",
-        {"month": month},
-        lambda rows: credit_points_earned(rows, policy),
+    period_counts = (
+        in_passes(
+            con,
+            "grading/month_feedback.sql",
+            {"month": month},
+            lambda rows: count_feedback_by_period(rows, policy),
+        )
+        .collect()
+        .with_columns(pl.lit(month).alias("month"))
     )
+    earned = points_from_counts(sum_feedback_counts(period_counts.lazy()))
     ledger = (
         roll_credit_ledger(previous.lazy(), earned)
         .collect()
@@ -178,16 +191,70 @@ def update_credit_ledger(
         ledger,
         ("month", "merchant_id", "points_delta", "credit_points"),
     )
+    replace_month(
+        con,
+        "work.feedback_period_counts",
+        month,
+        period_counts,
+        PERIOD_COUNT_COLUMNS,
+        also=(
+            load_sql("grading/record_period_counts.sql"),
+            {"month": month, "rule_key": feedback_rule_key(policy)},
+        ),
+    )
     return ledger
+
+
+def window_feedback_counts(
+    con: duckdb.DuckDBPyConnection, window: GradingWindow, policy: Policy, reuse: bool = True
+) -> pl.LazyFrame:
+    """Counted feedback per merchant over the window (count_feedback of its rows).
+
+    Each month's credit step stores its counts per ten-day period. When every month of
+    the window has them, made from the rows now ingested and under this policy's rule,
+    the window adds up its whole periods and counts raw rows only for the period it
+    starts inside of (at most ten days). Otherwise, or with ``reuse=False``, the
+    window's raw feedback is counted, a group of merchants at a time.
+    """
+    params = {**window.sql_params, "rule_key": feedback_rule_key(policy)}
+    if not (reuse and stored_counts_cover(con, window, policy)):
+        return in_passes(
+            con, "grading/window_feedback.sql", params, lambda rows: count_feedback(rows, policy)
+        )
+    parts = [query(con, "grading/window_period_counts.sql", **params).lazy()]
+    start = window.window_start.date()
+    if start.day not in policy.period_start_days:
+        after = period_after(start, policy)
+        period_end = dt.datetime(after.year, after.month, after.day)
+        parts.append(
+            in_passes(
+                con,
+                "grading/partial_period_feedback.sql",
+                {**params, "period_end": period_end},
+                lambda rows: count_feedback_by_period(rows, policy),
+            )
+        )
+    return sum_feedback_counts(pl.concat(parts, how="vertical_relaxed"))
+
+
+def stored_counts_cover(
+    con: duckdb.DuckDBPyConnection, window: GradingWindow, policy: Policy
+) -> bool:
+    """Whether every month of the window has period counts of its current feedback rows."""
+    sql = load_sql("grading/stored_counts_missing.sql")
+    params = {**window.sql_params, "rule_key": feedback_rule_key(policy)}
+    return fetch_value(con, sql, bound_params(sql, params)) == 0
 
 
 def compute_grades(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
     """merchant_grades of the month's active merchants, computed, not written.
 
-    Reads the window from raw.* and credit from the stored ledger, so it also serves a
-    what-if on a read-only copy of the warehouse with another policy.
+    Reads the window from raw.* (feedback counts from the stored periods where they
+    apply) and credit from the stored ledger, so it also serves a what-if on a
+    read-only copy of the warehouse with another policy.
     """
-    params = window_params(month, policy)
+    window = grading_window(month, policy.window_days)
+    params = window.sql_params
     if not fetch_value(
         con, "SELECT count(*) FROM raw.merchants WHERE month = $month", {"month": month}
     ):
@@ -203,9 +270,7 @@ def compute_grades(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -
         None,
         query(con, "grading/window_service_sums.sql", **params).lazy(),
         policy,
-        feedback_counts=in_passes(
-            con, "grading/window_feedback.sql", params, lambda rows: count_feedback(rows, policy)
-        ),
+        feedback_counts=window_feedback_counts(con, window, policy),
     )
     credit = query(con, "grading/previous_credit.sql", previous_month=month).lazy()
     return (
@@ -325,32 +390,20 @@ def distribute_tiers(con: duckdb.DuckDBPyConnection, month: str, policy: Policy)
     return distribution
 
 
-def dataset_fingerprint(con: duckdb.DuckDBPyConnection, dataset: Dataset, month: str) -> str:
-    """A digest of a dataset's month as ingested (rows kept and quarantined).
-
-    Order-independent (XOR of row hashes), and blind to file names, so the same rows in
-    other files are the same input. It is also the Dagster data version of the ingest
-    asset: an unchanged rerun leaves later months fresh, a restatement makes them stale.
-    """
-    row = ", ".join(dataset.columns)
-    kept = fetch_rows(
-        con,
-        f"SELECT count(*), coalesce(bit_xor(hash(struct_pack({row}))), 0) "
-        f"FROM raw.{dataset.name} WHERE month = $month",
-        {"month": month},
-    )[0]
-    quarantined = fetch_rows(
-        con,
-        "SELECT count(*), coalesce(bit_xor(hash(reason, record)), 0) "
-        "FROM raw.quarantine WHERE dataset = $dataset AND month = $month",
-        {"dataset": dataset.name, "month": month},
-    )[0]
-    return hashlib.sha256(repr((dataset.name, kept, quarantined)).encode()).hexdigest()
-
-
 def input_fingerprint(con: duckdb.DuckDBPyConnection, month: str) -> str:
-    """A digest of everything ingested for the month, over all datasets."""
-    parts = [dataset_fingerprint(con, dataset, month) for dataset in DATASETS]
+    """A digest of everything ingested for the month, over all datasets.
+
+    Each dataset's part was computed by its ingest (raw.ingest_log.rows_digest); a
+    month ingested before that column existed has it computed here.
+    """
+    stored = dict(
+        fetch_rows(
+            con,
+            "SELECT dataset, rows_digest FROM raw.ingest_log WHERE month = $month",
+            {"month": month},
+        )
+    )
+    parts = [stored.get(ds.name) or dataset_fingerprint(con, ds, month) for ds in DATASETS]
     return hashlib.sha256("".join(parts).encode()).hexdigest()
 
 

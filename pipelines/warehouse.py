@@ -75,10 +75,12 @@ def replace_month(
     month: str,
     frame: pl.DataFrame,
     columns: tuple[str, ...],
+    also: tuple[str, dict] | None = None,
 ) -> int:
     """Idempotent partition write: delete the month, insert the frame, in one transaction.
 
     ``table`` and ``columns`` come from code, never from data; values travel as Arrow.
+    ``also``, a statement and its parameters, runs in the same transaction.
     """
     con.register("_month_frame", frame.select(columns).to_arrow())
     column_list = ", ".join(columns)
@@ -86,6 +88,8 @@ def replace_month(
     try:
         con.execute(f"DELETE FROM {table} WHERE month = $month", {"month": month})
         con.execute(f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM _month_frame")
+        if also:
+            con.execute(also[0], bound_params(*also))
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import polars as pl
@@ -32,16 +33,20 @@ def ten_day_period(policy: Policy) -> pl.Expr:
     ).cast(pl.Int8)
 
 
-def count_feedback(feedback: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
-    """Counted positives, neutrals and negatives per merchant.
+def count_feedback_by_period(feedback: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
+    """Counted positives, neutrals and negatives per merchant and period.
 
     Input columns: merchant_id, buyer_id, stars, feedback_at, order_amount_usd.
     Feedback on an order under the minimum amount earns nothing; per merchant, buyer and
-    ten-day period at most one of each polarity counts.
+    ten-day period at most one of each polarity counts. Returns merchant_id,
+    period_start (the period's first day, a Date) and the three counts. As no counted
+    feedback is shared between periods, counts over any set of whole periods are sums
+    of these rows: each month's are stored, and a window adds up its periods.
     """
     minimum = (
         Decimal(policy.min_order_amount_usd.numerator) / policy.min_order_amount_usd.denominator
     )
+    start_offsets = [day - 1 for day in policy.period_start_days]
     counted = (
         feedback.filter(
             pl.col("order_amount_usd").cast(pl.Decimal(38, 10))
@@ -50,25 +55,82 @@ def count_feedback(feedback: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
         .select(
             "merchant_id",
             "buyer_id",
-            pl.col("feedback_at").dt.truncate("1mo").alias("period_month"),
+            pl.col("feedback_at").dt.truncate("1mo").dt.date().alias("period_month"),
             ten_day_period(policy).alias("period"),
             feedback_polarity(policy).alias("polarity"),
         )
         .unique()
     )
-    return counted.group_by("merchant_id").agg(
-        (pl.col("polarity") == 1).sum().cast(pl.Int64).alias("positive_feedback"),
-        (pl.col("polarity") == 0).sum().cast(pl.Int64).alias("neutral_feedback"),
-        (pl.col("polarity") == -1).sum().cast(pl.Int64).alias("negative_feedback"),
+    return (
+        counted.group_by("merchant_id", "period_month", "period")
+        .agg(
+            (pl.col("polarity") == 1).sum().cast(pl.Int64).alias("positive_feedback"),
+            (pl.col("polarity") == 0).sum().cast(pl.Int64).alias("neutral_feedback"),
+            (pl.col("polarity") == -1).sum().cast(pl.Int64).alias("negative_feedback"),
+        )
+        .select(
+            "merchant_id",
+            (
+                pl.col("period_month")
+                + pl.duration(
+                    days=pl.col("period").replace_strict(
+                        list(range(1, len(start_offsets) + 1)), start_offsets, return_dtype=pl.Int64
+                    )
+                )
+            ).alias("period_start"),
+            *FEEDBACK_COUNT_COLUMNS,
+        )
     )
+
+
+def sum_feedback_counts(period_counts: pl.LazyFrame) -> pl.LazyFrame:
+    """Per merchant: the counts of the given periods added up."""
+    return period_counts.group_by("merchant_id").agg(
+        pl.col(c).sum().cast(pl.Int64) for c in FEEDBACK_COUNT_COLUMNS
+    )
+
+
+def count_feedback(feedback: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
+    """Counted positives, neutrals and negatives per merchant (see count_feedback_by_period)."""
+    return sum_feedback_counts(count_feedback_by_period(feedback, policy))
 
 
 def credit_points_earned(feedback: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
     """Points each merchant earned from the given feedback: positives minus negatives."""
-    return count_feedback(feedback, policy).select(
+    return points_from_counts(count_feedback(feedback, policy))
+
+
+def points_from_counts(counts: pl.LazyFrame) -> pl.LazyFrame:
+    """merchant_id, points: positives minus negatives of per-merchant counts."""
+    return counts.select(
         "merchant_id",
         (pl.col("positive_feedback") - pl.col("negative_feedback")).alias("points"),
     )
+
+
+def feedback_rule_key(policy: Policy) -> str:
+    """The policy numbers count_feedback_by_period depends on, with a version of the rule.
+
+    Stored period counts are reused only under the same key: a policy that changes
+    what counts (stars, periods, minimum amount) has them counted again from raw rows.
+    """
+    return repr(
+        (
+            "feedback-periods-1",
+            policy.positive_min_stars,
+            policy.negative_max_stars,
+            str(policy.min_order_amount_usd),
+            tuple(policy.period_start_days),
+        )
+    )
+
+
+def period_after(moment: date, policy: Policy) -> date:
+    """The first day of the ten-day period after the one ``moment`` falls in."""
+    later = [day for day in policy.period_start_days if day > moment.day]
+    if later:
+        return moment.replace(day=later[0])
+    return (moment.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def roll_credit_ledger(previous: pl.LazyFrame, earned: pl.LazyFrame) -> pl.LazyFrame:

@@ -9,6 +9,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from pipelines import grading
+from pipelines.months import grading_window
 from pipelines.policy import load_policy
 from pipelines.rules.credit import credit_points_earned
 from pipelines.runner import grade_months
@@ -32,9 +33,12 @@ def test_grades_are_the_same_in_one_pass_and_in_many(warehouse, monkeypatch) -> 
     try:
         window_rows = fetch_value(con, "SELECT count(*) FROM raw.feedback")
         assert window_rows > 20, "test setup: too little feedback to split"
+        window = grading_window(MONTH, policy.window_days)
         one_pass = grading.compute_grades(con, MONTH, policy)
+        recount_one_pass = _recount(con, window, policy)
         monkeypatch.setattr(grading, "FEEDBACK_ROWS_PER_PASS", 7)  # dozens of passes
         many_passes = grading.compute_grades(con, MONTH, policy)
+        recount_many_passes = _recount(con, window, policy)
         earned = grading.in_passes(
             con,
             "grading/month_feedback.sql",
@@ -45,6 +49,9 @@ def test_grades_are_the_same_in_one_pass_and_in_many(warehouse, monkeypatch) -> 
         con.close()
     assert one_pass.height == 169  # the active merchants of March (expected.json)
     assert_frame_equal(one_pass, many_passes)
+    # the window's raw rows counted in one pass and in many (not from stored periods)
+    assert recount_one_pass["positive_feedback"].sum() > 0
+    assert_frame_equal(recount_one_pass, recount_many_passes)
     # the month's points, in passes, equal the ledger's published delta for the month
     con = connect(warehouse, read_only=True)
     try:
@@ -60,4 +67,12 @@ def test_grades_are_the_same_in_one_pass_and_in_many(warehouse, monkeypatch) -> 
         earned.filter(pl.col("points") != 0).sort("merchant_id"),
         ledger.sort("merchant_id"),
         check_dtypes=False,
+    )
+
+
+def _recount(con, window, policy) -> pl.DataFrame:
+    return (
+        grading.window_feedback_counts(con, window, policy, reuse=False)
+        .collect()
+        .sort("merchant_id")
     )

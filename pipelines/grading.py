@@ -216,7 +216,7 @@ def window_feedback_counts(
     starts inside of (at most ten days). Otherwise, or with ``reuse=False``, the
     window's raw feedback is counted, a group of merchants at a time.
     """
-    params = {**window.sql_params, "rule_key": feedback_rule_key(policy)}
+    params = window.sql_params
     if not (reuse and stored_counts_cover(con, window, policy)):
         return in_passes(
             con, "grading/window_feedback.sql", params, lambda rows: count_feedback(rows, policy)
@@ -267,10 +267,8 @@ def compute_grades(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -
         graded.lazy(),
         query(con, "grading/window_assessed_orders.sql", **params).lazy(),
         query(con, "grading/window_bad_records.sql", **params).lazy(),
-        None,
+        window_feedback_counts(con, window, policy),
         query(con, "grading/window_service_sums.sql", **params).lazy(),
-        policy,
-        feedback_counts=window_feedback_counts(con, window, policy),
     )
     credit = query(con, "grading/previous_credit.sql", previous_month=month).lazy()
     return (

@@ -12,6 +12,7 @@ import pytest
 
 from pipelines.months import add_months, grading_window, month_range, parse_month
 from pipelines.policy import load_policy
+from pipelines.rules.credit import count_feedback
 from pipelines.rules.metrics import bad_order_counts, window_metrics, with_rates
 from tests.conftest import COUNT_COLUMNS
 
@@ -290,7 +291,8 @@ def test_window_metrics_zero_fills_and_applies_feedback_rules() -> None:
             "shipments_on_time": [20],
         }
     ).lazy()
-    out = window_metrics(merchants, assessed, bad, feedback, sums, POLICY).collect()
+    counts = count_feedback(feedback, POLICY)
+    out = window_metrics(merchants, assessed, bad, counts, sums).collect()
     rows = {r["merchant_id"]: r for r in out.iter_rows(named=True)}
     assert set(rows) == {"m1", "m2"}  # only graded merchants, "x" left out
     m1, m2 = rows["m1"], rows["m2"]

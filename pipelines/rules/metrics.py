@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipelines.policy import Policy
-from pipelines.rules.credit import count_feedback
 
 SERVICE_SUM_COLUMNS = (
     "messages_received",
@@ -80,21 +79,17 @@ def window_metrics(
     merchants: pl.LazyFrame,
     assessed_orders: pl.LazyFrame,
     bad_records: pl.LazyFrame,
-    window_feedback: pl.LazyFrame | None,
+    feedback_counts: pl.LazyFrame,
     service_sums: pl.LazyFrame,
-    policy: Policy,
-    feedback_counts: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Per graded merchant: the counts behind every metric of the window, zero-filled.
 
     merchants: merchant_id of the graded merchants. assessed_orders: merchant_id,
     assessed_orders. service_sums: merchant_id and the sums of SERVICE_SUM_COLUMNS.
-    window_feedback: the feedback with feedback_at in the window (the §3 rules apply here);
-    or, instead, feedback_counts: count_feedback of it, computed beforehand (in passes
-    over groups of merchants, so a large window never sits in memory whole).
+    feedback_counts: rules.credit.count_feedback of the window's feedback (the §3 rules),
+    computed beforehand: in passes over groups of merchants, or from stored periods, so
+    a large window never sits in memory whole.
     """
-    if feedback_counts is None:
-        feedback_counts = count_feedback(window_feedback, policy)
     feedback = feedback_counts.select("merchant_id", "positive_feedback", "negative_feedback")
     counts = (
         merchants.select("merchant_id")

@@ -4,7 +4,8 @@ GE's SQL engine over DuckDB is broken upstream (every expectation errors on empt
 results: great_expectations #10738, #11579), so checks use GE's pandas engine instead:
 
 - a suite's expectations are grouped by the batch they read (``meta.batch``, default
-  ``rows``); each batch is a query in ``sql/checks/<suite>.<batch>.sql``;
+  ``rows``); each batch is a query in ``sql/checks/<suite>.<batch>.sql`` (its last
+  statement; any before it prepare it, such as a SET VARIABLE);
 - the query's result is streamed from DuckDB as Arrow record batches of at most
   ``chunk_rows`` rows, and GE validates each chunk; per-row expectations add up exactly
   (unexpected counts are summed, samples kept from the first chunks);
@@ -33,7 +34,7 @@ import pyarrow as pa
 from pipelines.months import grading_window
 from pipelines.policy import Policy
 from pipelines.sql_files import SQL_DIR, load_sql
-from pipelines.warehouse import bound_params
+from pipelines.warehouse import bound_params, statements
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 DEFAULT_CHUNK_ROWS = 1_000_000
@@ -138,6 +139,7 @@ def check_parameters(month: str, policy: Policy, dataset: str = "") -> tuple[dic
     sql = {
         **window.sql_params,
         "dataset": dataset,
+        "month_start": window.month_start,
         "ratio_num": policy.max_quarantine_ratio.numerator,
         "ratio_den": policy.max_quarantine_ratio.denominator,
         "level_bounds": list(policy.level_lower_bounds),
@@ -176,7 +178,9 @@ def validate_suite(
         batch_outcomes = [
             ExpectationOutcome(e["type"], batch, dict(e.get("kwargs", {}))) for e in expectations
         ]
-        sql = load_sql(batch_sql_name(suite, batch))
+        *setup, sql = statements(load_sql(batch_sql_name(suite, batch)))
+        for statement in setup:  # e.g. SET VARIABLE of a key range the query prunes by
+            con.execute(statement, bound_params(statement, sql_params))
         used = bound_params(sql, sql_params)
         reader = con.sql(sql, params=used).to_arrow_reader(batch_size=chunk_rows)
         first_result = None

@@ -141,6 +141,24 @@ BAD_BATCHES = [
         f"FROM raw.service_metrics WHERE {M} LIMIT 1",
         ("expect_table_row_count_to_equal", "duplicate_keys", ""),
     ),
+    (  # another month holds a key from the middle of this month's key range
+        "inputs/orders",
+        "INSERT INTO raw.orders SELECT * REPLACE ('2026-02' AS month) FROM raw.orders "
+        f"WHERE {M} ORDER BY order_id LIMIT 1 OFFSET 5",
+        ("expect_table_row_count_to_equal", "duplicate_keys", ""),
+    ),
+    (
+        "inputs/bad_orders",
+        "INSERT INTO raw.bad_orders SELECT * REPLACE ('2026-01' AS month) "
+        f"FROM raw.bad_orders WHERE {M} LIMIT 1",
+        ("expect_table_row_count_to_equal", "duplicate_keys", ""),
+    ),
+    (  # a row of this month dated in another month, whose key that month holds too
+        "inputs/service_metrics",
+        "INSERT INTO raw.service_metrics SELECT * REPLACE ('2026-03' AS month) "
+        "FROM raw.service_metrics WHERE month = '2026-02' LIMIT 1",
+        ("expect_table_row_count_to_equal", "duplicate_keys", ""),
+    ),
     (
         "inputs/orders",
         f"UPDATE raw.orders SET merchant_id = NULL WHERE {M} AND order_id = "

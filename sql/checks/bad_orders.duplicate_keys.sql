@@ -1,9 +1,15 @@
--- One record per (order_id, reason), across all months. Two cheap passes find the colliding
--- keys: repeated within the month (grouped by hash first, much cheaper than grouping
--- strings; the last step keeps only real repeats), or present in another month (a semi
--- join that skips row groups whose key range cannot match). Only those are described.
+-- One record per (order_id, reason), across all months. Two cheap passes find the
+-- colliding keys: repeated within the month (grouped by hash first, much cheaper than
+-- grouping strings; the last step keeps only real repeats), or present in another month.
+-- Another month's row can only collide if its order_id lies inside this month's range:
+-- with that range as a constant, DuckDB skips every row group of history outside it,
+-- and the semi join checks the rest. Only the colliding keys are described.
+SET VARIABLE month_key_range = (
+    SELECT {lo: min(order_id), hi: max(order_id)} FROM raw.bad_orders WHERE month = $month
+);
 WITH month_keys AS (
-    SELECT order_id, reason, hash(order_id, reason) AS key_hash FROM raw.bad_orders WHERE month = $month
+    SELECT order_id, reason, hash(order_id, reason) AS key_hash
+    FROM raw.bad_orders WHERE month = $month
 ), repeated_hashes AS (
     SELECT key_hash FROM month_keys GROUP BY ALL HAVING count(*) > 1
 ), colliding AS (
@@ -11,6 +17,8 @@ WITH month_keys AS (
     UNION
     SELECT order_id, reason FROM raw.bad_orders SEMI JOIN month_keys USING (order_id, reason)
     WHERE month <> $month
+      AND order_id BETWEEN getvariable('month_key_range').lo
+                       AND getvariable('month_key_range').hi
 )
 SELECT order_id, reason, count(*) AS copies, list(month ORDER BY month) AS months
 FROM raw.bad_orders SEMI JOIN colliding USING (order_id, reason)

@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 
 from pipelines.policy import Policy, load_policy
+from pipelines.validation import DEFAULT_CHUNK_ROWS
 from pipelines.warehouse import connect
 
 
@@ -34,7 +35,7 @@ class GradingSettings(dg.ConfigurableResource):
     outputs_dir: str
     policy_file: str = ""
     # Rows per Arrow chunk handed to Great Expectations: bounds the checks' memory.
-    check_chunk_rows: int = 1_000_000
+    check_chunk_rows: int = DEFAULT_CHUNK_ROWS
 
     def policy(self) -> Policy:
         return load_policy(self.policy_file or None)

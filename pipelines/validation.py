@@ -37,7 +37,9 @@ from pipelines.sql_files import SQL_DIR, load_sql
 from pipelines.warehouse import bound_params, statements
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
-DEFAULT_CHUNK_ROWS = 1_000_000
+# GE spends ~0.2 s per validation on building its metric graph, whatever the rows;
+# 2M-row chunks halve that against 1M for a few hundred MB more.
+DEFAULT_CHUNK_ROWS = 2_000_000
 SAMPLE_SIZE = 10
 INDEX_KEY = "expectation_index"
 

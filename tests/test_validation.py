@@ -304,6 +304,29 @@ def test_bad_batch_fails_on_the_expected_expectation(
     assert expected in failed, report.summary()
 
 
+def test_a_collision_of_two_other_months_does_not_fail_this_month(good_warehouse, tmp_path):
+    """Two earlier months holding one key dated in March are their fault, not March's."""
+    path = tmp_path / "bad.duckdb"
+    shutil.copy(good_warehouse, path)
+    con = connect(path)
+    con.execute(
+        "INSERT INTO raw.service_metrics SELECT s.* REPLACE (v.m AS month, 'M-ELSEWHERE' AS "
+        "merchant_id) FROM (SELECT * FROM raw.service_metrics WHERE "
+        f"{M} AND metric_date = DATE '2026-03-05' LIMIT 1) s, "
+        "(VALUES ('2026-01'), ('2026-02')) v(m)"
+    )
+    con.close()
+    assert validate(path, "inputs/service_metrics").success
+    february = connect(path)
+    try:
+        sql, expectation = check_parameters("2026-02", POLICY, "service_metrics")
+        report = validate_suite(february, "inputs/service_metrics", "2026-02", sql, expectation)
+    finally:
+        february.close()
+    failed = {(f.expectation, f.batch) for f in report.failures}
+    assert ("expect_table_row_count_to_equal", "duplicate_keys") in failed
+
+
 def test_chunked_validation_adds_counts_across_chunks(good_warehouse, tmp_path):
     path = tmp_path / "bad.duckdb"
     shutil.copy(good_warehouse, path)

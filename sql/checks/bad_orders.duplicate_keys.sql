@@ -10,7 +10,8 @@ SET VARIABLE month_key_range = (
 WITH month_keys AS (
     SELECT order_id, reason, hash(order_id, reason) AS key_hash
     FROM raw.bad_orders WHERE month = $month
-), repeated_hashes AS (  -- neighbours in hash order: twice as fast as grouping
+), repeated_hashes AS (  -- neighbours in hash order: twice as fast as grouping,
+    -- the hashes are read again on their own, as sorting month_keys would carry its keys
     SELECT key_hash FROM (
         SELECT key_hash, key_hash = lag(key_hash) OVER (ORDER BY key_hash) AS again
         FROM (SELECT hash(order_id, reason) AS key_hash FROM raw.bad_orders WHERE month = $month)

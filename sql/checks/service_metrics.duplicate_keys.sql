@@ -9,7 +9,8 @@
 WITH month_keys AS (
     SELECT merchant_id, metric_date, hash(merchant_id, metric_date) AS key_hash
     FROM raw.service_metrics WHERE month = $month
-), repeated_hashes AS (  -- neighbours in hash order: twice as fast as grouping
+), repeated_hashes AS (  -- neighbours in hash order: twice as fast as grouping,
+    -- the hashes are read again on their own, as sorting month_keys would carry its keys
     SELECT key_hash FROM (
         SELECT key_hash, key_hash = lag(key_hash) OVER (ORDER BY key_hash) AS again
         FROM (SELECT hash(merchant_id, metric_date) AS key_hash FROM raw.service_metrics WHERE month = $month)

@@ -1,3 +1,4 @@
-SELECT order_id, merchant_id, reason, recorded_at, epoch_us(recorded_at) AS recorded_at_us, exempt
+-- order_id is not here: raw.bad_orders declares it NOT NULL, so no stored row can lack it.
+SELECT merchant_id, reason, epoch_us(recorded_at) AS recorded_at_us, exempt
 FROM raw.bad_orders
 WHERE month = $month;

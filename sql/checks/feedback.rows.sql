@@ -1,3 +1,4 @@
-SELECT order_id, merchant_id, buyer_id, stars, feedback_at, epoch_us(feedback_at) AS feedback_at_us
+-- order_id is not here: raw.feedback declares it NOT NULL, so no stored row can lack it.
+SELECT merchant_id, buyer_id, stars, epoch_us(feedback_at) AS feedback_at_us
 FROM raw.feedback
 WHERE month = $month;

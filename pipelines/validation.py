@@ -31,6 +31,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from pipelines.deferred_imports import deferred
 from pipelines.months import grading_window
 from pipelines.policy import Policy
 from pipelines.sql_files import SQL_DIR, load_sql
@@ -42,6 +43,12 @@ EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 DEFAULT_CHUNK_ROWS = 2_000_000
 SAMPLE_SIZE = 10
 INDEX_KEY = "expectation_index"
+# Packages GE imports at import time that no suite here uses (see warm_up).
+DEFERRED_BY_GE = ("scipy", "altair")
+# BASIC still gives unexpected counts and a sample of unexpected values (all a report
+# shows); GE's default SUMMARY also indexes and tallies the unexpected rows, a third more
+# time per validation.
+RESULT_FORMAT = "BASIC"
 
 
 @dataclass
@@ -234,7 +241,9 @@ def _validate_chunk(
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = batch.validate(suite, expectation_parameters=expectation_params or {})
+        result = batch.validate(
+            suite, expectation_parameters=expectation_params or {}, result_format=RESULT_FORMAT
+        )
     reported = {item.expectation_config.meta[INDEX_KEY] for item in result.results}
     for index, outcome in enumerate(outcomes):
         if index not in reported:  # an expectation GE skipped must not pass silently
@@ -300,10 +309,13 @@ def warm_up() -> None:
     pure-Python import overlaps the first ingest. jsonschema, which GE imports through
     altair, loads its optional IRI format checker ``rfc3987_syntax`` when installed
     (JupyterLab installs it); that builds a parser grammar at import, 2.8 s of the
-    import, for a format no check here uses, so it is not loaded.
+    import, for a format no check here uses, so it is not loaded. scipy and altair,
+    which GE imports for expectations and renderers no suite here uses, load when first
+    used (pipelines.deferred_imports): another 2 s.
     """
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-    _pandas_batch_definition()
+    with deferred(DEFERRED_BY_GE):
+        _pandas_batch_definition()
 
 
 @cache

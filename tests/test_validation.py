@@ -270,6 +270,18 @@ BAD_BATCHES = [
         f"WHERE {M})",
         ("expect_column_values_to_be_in_set", "rows", "violation"),
     ),
+    (  # the part of the key that raw.bad_orders does not declare NOT NULL
+        "inputs/bad_orders",
+        f"UPDATE raw.bad_orders SET reason = NULL WHERE {M} AND order_id = "
+        f"(SELECT min(order_id) FROM raw.bad_orders WHERE {M})",
+        ("expect_column_values_to_not_be_null", "rows", "reason"),
+    ),
+    (  # likewise for raw.service_metrics
+        "inputs/service_metrics",
+        f"UPDATE raw.service_metrics SET metric_date = NULL WHERE {M} AND merchant_id = "
+        f"(SELECT min(merchant_id) FROM raw.service_metrics WHERE {M})",
+        ("expect_column_values_to_not_be_null", "rows", "metric_date_us"),
+    ),
     (
         "outputs/merchant_compliance",
         "INSERT INTO work.merchant_compliance VALUES "

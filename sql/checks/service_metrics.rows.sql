@@ -1,5 +1,6 @@
 -- merchant_id is not here: raw.service_metrics declares it NOT NULL, so no stored row can
--- lack it. dsr_item_max is the ceiling of dsr_item_sum (5 stars per item).
+-- lack it (metric_date, the rest of the key, may be NULL in the table: the suite checks
+-- it). dsr_item_max is the ceiling of dsr_item_sum (5 stars per item).
 SELECT epoch_us(CAST(metric_date AS TIMESTAMP)) AS metric_date_us, messages_received,
        messages_replied_24h, dsr_item_sum, dsr_item_count, 5 * dsr_item_count AS dsr_item_max,
        shipments_due, shipments_on_time

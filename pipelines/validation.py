@@ -38,8 +38,9 @@ from pipelines.sql_files import SQL_DIR, load_sql
 from pipelines.warehouse import bound_params, statements
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
-# GE spends ~0.2 s per validation on building its metric graph, whatever the rows;
-# 2M-row chunks halve that against 1M for a few hundred MB more.
+# GE spends ~0.1 s per validation (BASIC results; 0.14 s with SUMMARY) on building its
+# metric graph, whatever the rows; 2M-row chunks halve that against 1M for a few hundred
+# MB more.
 DEFAULT_CHUNK_ROWS = 2_000_000
 SAMPLE_SIZE = 10
 INDEX_KEY = "expectation_index"
@@ -305,11 +306,12 @@ def _merged_result(result: Any, outcomes: list[ExpectationOutcome]) -> Any:
 def warm_up() -> None:
     """Import GE and build its pandas batch definition ahead of the first check.
 
-    Meant for a background thread of a run (pipelines.runner), so that the ~6 s of
-    pure-Python import overlaps the first ingest. jsonschema, which GE imports through
-    altair, loads its optional IRI format checker ``rfc3987_syntax`` when installed
-    (JupyterLab installs it); that builds a parser grammar at import, 2.8 s of the
-    import, for a format no check here uses, so it is not loaded. scipy and altair,
+    Meant for a background thread of a run (pipelines.runner), so that the ~3 s of
+    pure-Python import (5.5 s before the deferrals below) overlaps the first ingest.
+    jsonschema, which GE imports through altair, loads its optional IRI format checker
+    ``rfc3987_syntax`` when installed (JupyterLab installs it); that builds a parser
+    grammar at import, 2.8 s of the import, for a format no check here uses, so it is
+    not loaded. scipy and altair,
     which GE imports for expectations and renderers no suite here uses, load when first
     used (pipelines.deferred_imports): another 2 s.
     """

@@ -142,7 +142,7 @@ def ingest_month(
     for path in files:
         rel = _relative(path, landing)
         report.files.append(rel)
-        _stage_file(con, dataset, path, rel, report)
+        _stage_file(con, dataset, path, rel, len(report.files), report)
     classified = _classify(con, dataset, month)
     _publish_month(con, dataset, month, report, classified)
     return report
@@ -156,15 +156,23 @@ def _relative(path: Path, landing: Path) -> str:
 
 
 def _create_stage(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
+    """The staged rows, with where each came from: the file as its number in the report's
+    list (an integer, not the path repeated on every row: at 100M rows that would be a
+    third of the temp table, which spills) and the row in that file."""
     cols = ", ".join(f"{c} {STORAGE_TYPES[t]}" for c, t in dataset.columns.items())
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _stage ({cols}, _file VARCHAR, _row BIGINT, "
+        f"CREATE OR REPLACE TEMP TABLE _stage ({cols}, _file_no INTEGER, _row BIGINT, "
         f"_cast_error VARCHAR)"
     )
 
 
 def _stage_file(
-    con: duckdb.DuckDBPyConnection, dataset: Dataset, path: Path, rel: str, report: IngestReport
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    path: Path,
+    rel: str,
+    file_no: int,
+    report: IngestReport,
 ) -> None:
     kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
     reader = CSV_READ if kind == "csv" else PARQUET_READ
@@ -188,18 +196,18 @@ def _stage_file(
             errors.append(f"CASE WHEN {failed} THEN '{column}' END")
     cast_error = f"coalesce({', '.join(errors)})" if errors else "CAST(NULL AS VARCHAR)"
     sql = (
-        f"INSERT INTO _stage SELECT {', '.join(typed)}, $rel, _row, "
+        f"INSERT INTO _stage SELECT {', '.join(typed)}, $file_no, _row, "
         f"{cast_error} FROM (SELECT *, {row_expr} AS _row FROM {reader})"
     )
     try:
-        con.execute(sql, {**params, "rel": rel})
+        con.execute(sql, {**params, "file_no": file_no})
     except duckdb.Error as exc:
         raise IngestError(f"{rel}: cannot be read as {kind}: {_first_line(exc)}") from exc
     bad = fetch_rows(
         con,
-        "SELECT _cast_error, _row FROM _stage WHERE _file = $rel "
+        "SELECT _cast_error, _row FROM _stage WHERE _file_no = $file_no "
         "AND _cast_error IS NOT NULL ORDER BY _row LIMIT 1",
-        {"rel": rel},
+        {"file_no": file_no},
     )
     if bad:
         column, row = bad[0]
@@ -353,7 +361,7 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str) -> Classi
     run(
         f"""
         CREATE OR REPLACE TEMP TABLE _repeated_rows AS
-        SELECT {col_list}, min(struct_pack(f := _file, r := _row)) AS _src,
+        SELECT {col_list}, min(struct_pack(f := _file_no, r := _row)) AS _src,
                count(*) AS _copies
         FROM (
             SELECT * FROM _stage SEMI JOIN _repeated USING ({key_using})
@@ -408,7 +416,7 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str) -> Classi
 
     classified = f"""
         WITH collapsed AS (
-            SELECT {col_list}, struct_pack(f := _file, r := _row) AS _src,
+            SELECT {col_list}, struct_pack(f := _file_no, r := _row) AS _src,
                    CAST(1 AS BIGINT) AS _copies
             FROM _stage ANTI JOIN _repeated USING ({key_using})
             WHERE NOT ({null_key})
@@ -488,17 +496,17 @@ def _publish_month(
         con.execute(f"DELETE FROM raw.{ds.name} WHERE month = $month", {"month": month})
         con.execute(
             f"INSERT INTO raw.{ds.name} ({', '.join(target_cols)}, source_file) "
-            f"SELECT {', '.join(select_cols)}, _src.f FROM ({classified.sql}) "
+            f"SELECT {', '.join(select_cols)}, $files[_src.f] FROM ({classified.sql}) "
             f"WHERE _reason IS NULL",
-            {**classified.params, "month": month},
+            {**classified.params, "month": month, "files": report.files},
         )
         con.execute(
             "DELETE FROM raw.quarantine WHERE dataset = $dataset AND month = $month", params
         )
         con.execute(
-            f"INSERT INTO raw.quarantine SELECT $dataset, $month, _src.f, _reason, "
+            f"INSERT INTO raw.quarantine SELECT $dataset, $month, $files[_src.f], _reason, "
             f"{record} FROM _rejected WHERE _reason <> 'earlier_copy' ORDER BY _src",
-            params,
+            {**params, "files": report.files},
         )
         report.fingerprint = dataset_fingerprint(con, ds, month)
         con.execute(

@@ -248,6 +248,25 @@ def test_quarantine_record_names_source_file_and_row(con, landing):
     assert json.loads(rows[0][2])["status"] == "lost"
 
 
+def test_each_row_names_its_own_file_among_several(con, landing):
+    """Staged rows carry their file as a number; each stored and quarantined row must
+    still name its own file, and an exact copy in two files keeps the first file's name."""
+    with_merchants(con, landing, "M1")
+    files = ["a.csv", "b.csv", "c.csv"]
+    for name in files:
+        rows = [order(f"O-{name}"), order(f"Q-{name}", status="lost"), order("O-copy")]
+        write_csv(landing, "orders", JAN, rows, ORDER_COLUMNS, name)
+    ingest_month(con, landing, ORDERS, JAN)
+    folder = "orders/month=2026-01/"
+    stored = fetch_rows(con, "SELECT order_id, source_file FROM raw.orders ORDER BY 1")
+    assert stored == [("O-a.csv", folder + "a.csv"), ("O-b.csv", folder + "b.csv"),
+                      ("O-c.csv", folder + "c.csv"), ("O-copy", folder + "a.csv")]  # fmt: skip
+    rejected = fetch_rows(con, "SELECT source_file, record FROM raw.quarantine ORDER BY 1")
+    assert [(f, json.loads(r)["order_id"]) for f, r in rejected] == [
+        (folder + name, f"Q-{name}") for name in files
+    ]
+
+
 def test_rerun_changes_nothing(con, landing):
     with_merchants(con, landing, "M1")
     write_csv(

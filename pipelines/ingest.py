@@ -157,8 +157,8 @@ def _relative(path: Path, landing: Path) -> str:
 
 def _create_stage(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
     """The staged rows, with where each came from: the file as its number in the report's
-    list (an integer, not the path repeated on every row: at 100M rows that would be a
-    third of the temp table, which spills) and the row in that file."""
+    list (an integer, not the path repeated on every row, which at 100M rows was a large
+    share of a temp table that spills) and the row in that file."""
     cols = ", ".join(f"{c} {STORAGE_TYPES[t]}" for c, t in dataset.columns.items())
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _stage ({cols}, _file_no INTEGER, _row BIGINT, "

@@ -311,9 +311,8 @@ def warm_up() -> None:
     jsonschema, which GE imports through altair, loads its optional IRI format checker
     ``rfc3987_syntax`` when installed (JupyterLab installs it); that builds a parser
     grammar at import, 2.8 s of the import, for a format no check here uses, so it is
-    not loaded. scipy and altair,
-    which GE imports for expectations and renderers no suite here uses, load when first
-    used (pipelines.deferred_imports): another 2 s.
+    not loaded. scipy and altair, which GE imports for expectations and renderers no
+    suite here uses, load when first used (pipelines.deferred_imports): another 2 s.
     """
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     with deferred(DEFERRED_BY_GE):

@@ -12,6 +12,7 @@ import os
 import signal
 
 CRASH_POINTS = (
+    "ingest:rows_stored",  # a month's rows committed to raw.*, rejected ones not yet out
     "ingest:before_commit",  # raw rows of a dataset staged, month not yet replaced
     "grading:after_grades",  # staged grades written, later assets not run
     "publish:before_commit",  # published tables replaced inside the open transaction

@@ -424,6 +424,16 @@ def publish_month(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) ->
             f"{previous} was ingested but never published (a failed month?): a later month "
             f"builds on it, so publish {previous} before {month}"
         )
+    unfinished_sql = load_sql("grading/unfinished_ingests.sql")
+    unfinished = fetch_rows(
+        con, unfinished_sql, bound_params(unfinished_sql, window_params(month, policy))
+    )
+    if unfinished:
+        named = ", ".join(f"{dataset} {ingested}" for dataset, ingested in unfinished)
+        raise GradingError(
+            f"{month} cannot be published: the ingest of {named} stopped before it "
+            f"finished; rerun that month first"
+        )
     fingerprint = input_fingerprint(con, month)
     params = {
         "month": month,

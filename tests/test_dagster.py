@@ -253,6 +253,35 @@ def test_a_month_after_an_unpublished_month_is_not_published(tmp_path):
     assert counts(tmp_path) == {"2026-01": 149}
 
 
+def test_a_month_is_not_published_on_an_unfinished_ingest_of_its_window(tmp_path):
+    for month in ("2026-01", "2026-02"):
+        assert dg.materialize(
+            ALL_ASSETS, partition_key=month, resources=resources(tmp_path)
+        ).success
+    con = connect(tmp_path / "warehouse.duckdb")
+    # What an orders ingest leaves when it stops between storing the month's rows and
+    # moving the rejected ones out: rows in raw.orders, no ingest_log row.
+    con.execute("DELETE FROM raw.ingest_log WHERE dataset = 'orders' AND month = '2026-02'")
+    con.close()
+    march = dg.materialize(
+        ALL_ASSETS, partition_key="2026-03", raise_on_error=False, resources=resources(tmp_path)
+    )
+    assert not march.success
+    errors = [
+        str(e.step_failure_data.error)
+        for e in march.all_events
+        if e.event_type == dg.DagsterEventType.STEP_FAILURE
+    ]
+    assert any("the ingest of orders 2026-02 stopped before it finished" in e for e in errors)
+    assert "2026-03" not in counts(tmp_path)
+    # Rerunning February completes its ingest; March then publishes.
+    for month in ("2026-02", "2026-03"):
+        assert dg.materialize(
+            ALL_ASSETS, partition_key=month, resources=resources(tmp_path)
+        ).success
+    assert "2026-03" in counts(tmp_path)
+
+
 def test_publish_refuses_a_month_after_an_unpublished_one(tmp_path):
     from pipelines.grading import GradingError, publish_month
     from pipelines.policy import load_policy

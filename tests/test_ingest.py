@@ -249,19 +249,33 @@ def test_quarantine_record_names_source_file_and_row(con, landing):
 
 
 def test_each_row_names_its_own_file_among_several(con, landing):
-    """Staged rows carry their file as a number; each stored and quarantined row must
-    still name its own file, and an exact copy in two files keeps the first file's name."""
+    """Each stored row names its file and its row there, and each quarantined row its
+    file; an exact copy in several files keeps the first file's name and row. Orders go
+    straight into raw.orders (the copies are moved out after), feedback is staged: both
+    ways must agree."""
     with_merchants(con, landing, "M1")
     files = ["a.csv", "b.csv", "c.csv"]
     for name in files:
         rows = [order(f"O-{name}"), order(f"Q-{name}", status="lost"), order("O-copy")]
         write_csv(landing, "orders", JAN, rows, ORDER_COLUMNS, name)
+        events = [[o, "M1", "B1", 5, "2026-01-20T00:00:00Z"] for o in (f"O-{name}", "O-copy")]
+        write_csv(landing, "feedback", JAN, events, FEEDBACK_COLUMNS, name)
     ingest_month(con, landing, ORDERS, JAN)
+    ingest_month(con, landing, FEEDBACK, JAN)
     folder = "orders/month=2026-01/"
-    stored = fetch_rows(con, "SELECT order_id, source_file FROM raw.orders ORDER BY 1")
-    assert stored == [("O-a.csv", folder + "a.csv"), ("O-b.csv", folder + "b.csv"),
-                      ("O-c.csv", folder + "c.csv"), ("O-copy", folder + "a.csv")]  # fmt: skip
-    rejected = fetch_rows(con, "SELECT source_file, record FROM raw.quarantine ORDER BY 1")
+    stored = fetch_rows(con, "SELECT order_id, source_file, source_row FROM raw.orders ORDER BY 1")
+    first_rows = [(f"O-{name}", folder + name, 1) for name in files]
+    assert stored == [*first_rows, ("O-copy", folder + "a.csv", 3)]
+    stored = fetch_rows(
+        con, "SELECT order_id, source_file, source_row FROM raw.feedback ORDER BY 1"
+    )
+    folder = "feedback/month=2026-01/"
+    first_rows = [(f"O-{name}", folder + name, 1) for name in files]
+    assert stored == [*first_rows, ("O-copy", folder + "a.csv", 2)]
+    folder = "orders/month=2026-01/"
+    rejected = fetch_rows(
+        con, "SELECT source_file, record FROM raw.quarantine WHERE dataset = 'orders' ORDER BY 1"
+    )
     assert [(f, json.loads(r)["order_id"]) for f, r in rejected] == [
         (folder + name, f"Q-{name}") for name in files
     ]
@@ -333,6 +347,78 @@ def test_failed_ingest_keeps_the_previous_month_data(con, landing):
     with pytest.raises(IngestError):
         ingest_month(con, landing, ORDERS, JAN)
     assert accepted(con, "orders", "order_id") == ["O1"]
+
+
+def test_a_bad_file_after_a_good_one_keeps_the_previous_month(con, landing):
+    """Orders are stored file by file inside one transaction: the second file's cast
+    error must undo the first file's rows, and the month's log stays as it was."""
+    with_merchants(con, landing, "M1")
+    write_csv(landing, "orders", JAN, [order("O1")], ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, JAN)
+    log = fetch_rows(con, "SELECT * FROM raw.ingest_log WHERE dataset = 'orders'")
+    (landing / "orders" / f"month={JAN}" / "part-0.csv").unlink()
+    write_csv(landing, "orders", JAN, [order("O2"), order("O3")], ORDER_COLUMNS, "a.csv")
+    write_csv(landing, "orders", JAN, [order("O4", amount_usd="n/a")], ORDER_COLUMNS, "b.csv")
+    with pytest.raises(IngestError, match=r"b\.csv: column 'amount_usd', row 1"):
+        ingest_month(con, landing, ORDERS, JAN)
+    assert accepted(con, "orders", "order_id") == ["O1"]
+    assert fetch_rows(con, "SELECT * FROM raw.ingest_log WHERE dataset = 'orders'") == log
+
+
+def orders_parquet(landing: Path, name: str, ids: list[str | None], amounts: pa.Array) -> None:
+    n = len(ids)
+    table = pa.table(
+        {
+            "order_id": ids,
+            "merchant_id": ["M1"] * n,
+            "buyer_id": ["B1"] * n,
+            "created_at": pa.array([1767225600000000] * n, pa.timestamp("us", "UTC")),
+            "ended_at": pa.array([1768046400000000] * n, pa.timestamp("us", "UTC")),
+            "status": ["completed"] * n,
+            "amount_usd": amounts,
+        }
+    )
+    folder = landing / "orders" / f"month={JAN}"
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, folder / name)
+
+
+def test_typed_parquet_rows_without_a_key_are_quarantined_and_the_rest_stored(con, landing):
+    """A typed Parquet file goes straight into raw.orders; its rows without a key
+    (which raw.orders cannot hold) are set aside and quarantined, copies collapse."""
+    from decimal import Decimal
+
+    with_merchants(con, landing, "M1")
+    ids = ["O1", None, "O2", "", "O1"]
+    amounts = pa.array([Decimal("20.50")] * 5, pa.decimal128(12, 2))
+    orders_parquet(landing, "a.parquet", ids, amounts)
+    report = ingest_month(con, landing, ORDERS, JAN)
+    assert accepted(con, "orders", "order_id") == ["O1", "O2"]
+    # The null and the blank id are both missing: otherwise equal rows, one exact copy.
+    assert [r for r, _ in quarantined(con, "orders")] == ["null_key"]
+    assert (report.rows_read, report.exact_copies, report.rows_accepted) == (5, 2, 2)
+    rows = fetch_rows(con, "SELECT amount_usd, source_row FROM raw.orders ORDER BY source_row")
+    assert rows == [(Decimal("20.5"), 1), (Decimal("20.5"), 3)]
+
+
+@pytest.mark.parametrize(
+    ("precision", "fails"),
+    [(30, False), (31, True)],  # 28 integer digits fit DECIMAL(38,10); 29 do not
+)
+def test_parquet_decimal_too_wide_for_the_contract_is_a_cast_error(con, landing, precision, fails):
+    from decimal import Decimal
+
+    with_merchants(con, landing, "M1")
+    largest = Decimal("9" * (precision - 2) + ".99")
+    amounts = pa.array([Decimal("1.00"), largest], pa.decimal128(precision, 2))
+    orders_parquet(landing, "a.parquet", ["O1", "O2"], amounts)
+    if fails:
+        with pytest.raises(IngestError, match=r"a\.parquet: column 'amount_usd', row 2"):
+            ingest_month(con, landing, ORDERS, JAN)
+    else:
+        ingest_month(con, landing, ORDERS, JAN)
+        stored = fetch_rows(con, "SELECT max(amount_usd) FROM raw.orders")
+        assert stored == [(largest,)]
 
 
 def test_columns_in_any_order_and_boolean_notations(con, landing):

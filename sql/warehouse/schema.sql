@@ -7,28 +7,31 @@ CREATE TABLE IF NOT EXISTS raw.merchants (
     month VARCHAR NOT NULL, merchant_id VARCHAR NOT NULL, account_type VARCHAR,
     auth_entity_id VARCHAR, real_name_verified BOOLEAN, collection_account_set BOOLEAN,
     sales_plan VARCHAR, store_type VARCHAR, main_category VARCHAR, product_count BIGINT,
-    status VARCHAR, registered_at TIMESTAMP, source_file VARCHAR
+    status VARCHAR, registered_at TIMESTAMP, source_file VARCHAR, source_row BIGINT
 );
 CREATE TABLE IF NOT EXISTS raw.orders (
     month VARCHAR NOT NULL, order_id VARCHAR NOT NULL, merchant_id VARCHAR, buyer_id VARCHAR,
     created_at TIMESTAMP, ended_at TIMESTAMP, status VARCHAR, amount_usd DECIMAL(38,10),
-    source_file VARCHAR
+    source_file VARCHAR, source_row BIGINT
 );
 -- order_amount_usd is copied from the order at ingest (the $5 rule), so grading never
 -- re-joins all order history.
 CREATE TABLE IF NOT EXISTS raw.feedback (
     month VARCHAR NOT NULL, order_id VARCHAR NOT NULL, merchant_id VARCHAR, buyer_id VARCHAR,
-    stars BIGINT, feedback_at TIMESTAMP, order_amount_usd DECIMAL(38,10), source_file VARCHAR
+    stars BIGINT, feedback_at TIMESTAMP, order_amount_usd DECIMAL(38,10), source_file VARCHAR,
+    source_row BIGINT
 );
 -- order_ended_at is copied from the order at ingest (which window the record counts in).
 CREATE TABLE IF NOT EXISTS raw.bad_orders (
     month VARCHAR NOT NULL, order_id VARCHAR NOT NULL, merchant_id VARCHAR, reason VARCHAR,
-    recorded_at TIMESTAMP, exempt BOOLEAN, order_ended_at TIMESTAMP, source_file VARCHAR
+    recorded_at TIMESTAMP, exempt BOOLEAN, order_ended_at TIMESTAMP, source_file VARCHAR,
+    source_row BIGINT
 );
 CREATE TABLE IF NOT EXISTS raw.service_metrics (
     month VARCHAR NOT NULL, merchant_id VARCHAR NOT NULL, metric_date DATE,
     messages_received BIGINT, messages_replied_24h BIGINT, dsr_item_sum BIGINT,
-    dsr_item_count BIGINT, shipments_due BIGINT, shipments_on_time BIGINT, source_file VARCHAR
+    dsr_item_count BIGINT, shipments_due BIGINT, shipments_on_time BIGINT, source_file VARCHAR,
+    source_row BIGINT
 );
 CREATE TABLE IF NOT EXISTS raw.quarantine (
     dataset VARCHAR NOT NULL, month VARCHAR NOT NULL, source_file VARCHAR, reason VARCHAR NOT NULL,
@@ -44,6 +47,12 @@ CREATE TABLE IF NOT EXISTS raw.ingest_log (
 ALTER TABLE raw.ingest_log ADD COLUMN IF NOT EXISTS files_digest VARCHAR;
 -- rows_digest: the ingested rows' fingerprint (pipelines.ingest.dataset_fingerprint).
 ALTER TABLE raw.ingest_log ADD COLUMN IF NOT EXISTS rows_digest VARCHAR;
+-- source_row: the row's number in source_file (1-based, after the header of a CSV file).
+ALTER TABLE raw.merchants ADD COLUMN IF NOT EXISTS source_row BIGINT;
+ALTER TABLE raw.orders ADD COLUMN IF NOT EXISTS source_row BIGINT;
+ALTER TABLE raw.feedback ADD COLUMN IF NOT EXISTS source_row BIGINT;
+ALTER TABLE raw.bad_orders ADD COLUMN IF NOT EXISTS source_row BIGINT;
+ALTER TABLE raw.service_metrics ADD COLUMN IF NOT EXISTS source_row BIGINT;
 
 CREATE TABLE IF NOT EXISTS work.credit_ledger (
     month VARCHAR NOT NULL, merchant_id VARCHAR NOT NULL, points_delta BIGINT NOT NULL,

@@ -202,7 +202,7 @@ def _ingest_staged(
         con.execute(f"DELETE FROM raw.{ds.name} WHERE month = $month", {"month": month})
         con.execute(
             f"INSERT INTO raw.{ds.name} ({', '.join(store)}) SELECT {', '.join(store.values())} "
-            f"FROM ({accepted.sql} UNION ALL FROM _repeated_classified) WHERE _reason IS NULL",
+            f"FROM ({accepted.sql}) WHERE _reason IS NULL",
             {**accepted.params, **files_param, "month": month},
         )
         _finish_month(con, ds, month, report, "$files[_src.f]", files_param)
@@ -537,11 +537,11 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
     """Collapse exact copies, then give each distinct row of ``stage`` its quarantine
     reason (or none).
 
-    Leaves temp tables ``_repeated`` (the keys that repeat in the month),
-    ``_repeated_classified`` (their rows and the null-key rows, collapsed and classified)
-    and ``_rejected`` (every rejected row), and returns the query classifying all other
-    rows. Unless it looks orders up, that query is not stored: it is nearly the whole
-    month, so the staged path streams its accepted rows into raw.<dataset>.
+    Returns the query of all classified rows, and leaves temp tables ``_repeated`` (the
+    keys that repeat in the month) and ``_rejected`` (every rejected row). When it looks
+    orders up, the classification is stored once (``_classified``); otherwise only the
+    rows of repeated keys and without a key are (``_repeated_classified``), and the
+    rest, nearly the whole month, is classified as it streams.
 
     Sized for 100 million rows: only rows whose key repeats in the month (usually a
     handful) can be exact copies or in-month duplicates, so only they are grouped on all
@@ -645,38 +645,42 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
             reason.append("WHEN o.status <> 'completed' THEN 'order_not_completed'")
         extras = ", o.amount_usd AS _order_amount_usd, o.ended_at AS _order_ended_at"
 
-    def classified(collapsed: str, more_joins: list[str], more_reasons: list[str]) -> str:
-        branches = " ".join([reason[0], *more_reasons, *reason[1:]])
+    def classified(collapsed: str, duplicates: bool) -> str:
+        """The classification of ``collapsed``; only rows of repeated keys can hold a
+        duplicate key, so only they need the join to ``_duplicate_keys``."""
+        dup_join = [f"LEFT JOIN _duplicate_keys dup USING ({key_using})"] if duplicates else []
+        dup_reason = ["WHEN dup._dup THEN 'duplicate_key'"] if duplicates else []
         return f"""
             WITH collapsed AS ({collapsed}),
             base AS (SELECT *, CASE {row_reason} END AS _row_reason FROM collapsed)
-            SELECT b.*, CASE {branches} END AS _reason{extras}
-            FROM base b {" ".join(more_joins + joins)}
+            SELECT b.*, CASE {" ".join([reason[0], *dup_reason, *reason[1:]])} END
+                   AS _reason{extras}
+            FROM base b {" ".join(dup_join + joins)}
             """
 
-    run(
-        "CREATE OR REPLACE TEMP TABLE _repeated_classified AS "
-        + classified(
-            "FROM _repeated_rows",
-            [f"LEFT JOIN _duplicate_keys dup USING ({key_using})"],
-            ["WHEN dup._dup THEN 'duplicate_key'"],
-        )
-    )
-    others = classified(
+    others = (
         f"SELECT {col_list}, struct_pack(f := _file, r := _row) AS _src, "
         f"CAST(1 AS BIGINT) AS _copies FROM {stage} ANTI JOIN _repeated USING ({key_using}) "
-        f"WHERE NOT ({null_key})",
-        [],
-        [],
+        f"WHERE NOT ({null_key})"
     )
-    result = Classified(others, bound_params(others, params))
     if ds.checks_order:
-        # The order lookup is a join as large as the month: done once, kept.
-        run(f"CREATE OR REPLACE TEMP TABLE _classified AS {others}")
+        # The order lookup is a join as large as the month: done once, for all rows, kept.
+        run(
+            "CREATE OR REPLACE TEMP TABLE _classified AS "
+            + classified(f"{others} UNION ALL FROM _repeated_rows", duplicates=True)
+        )
         result = Classified("FROM _classified", {})
+    else:
+        # The repeated rows are kept on their own: the direct path puts their accepted
+        # copies back after deleting every row of their keys.
+        run(
+            "CREATE OR REPLACE TEMP TABLE _repeated_classified AS "
+            + classified("FROM _repeated_rows", duplicates=True)
+        )
+        sql = f"{classified(others, duplicates=False)} UNION ALL FROM _repeated_classified"
+        result = Classified(sql, bound_params(sql, params))
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _rejected AS FROM ({result.sql}) "
-        "WHERE _reason IS NOT NULL UNION ALL FROM _repeated_classified WHERE _reason IS NOT NULL",
+        f"CREATE OR REPLACE TEMP TABLE _rejected AS FROM ({result.sql}) WHERE _reason IS NOT NULL",
         result.params,
     )
     return result

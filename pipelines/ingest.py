@@ -189,7 +189,7 @@ def _ingest_staged(
         )
         _raise_cast_error(con, ds, "_stage", file_no, typed)
     report.rows_read = fetch_value(con, "SELECT count(*) FROM _stage")
-    accepted = _classify(con, ds, month, "_stage")
+    classified = _classify(con, ds, month, "_stage")
     store = _stored_columns(ds)
     if ds.name == "feedback":
         store["order_amount_usd"] = "_order_amount_usd"
@@ -202,8 +202,8 @@ def _ingest_staged(
         con.execute(f"DELETE FROM raw.{ds.name} WHERE month = $month", {"month": month})
         con.execute(
             f"INSERT INTO raw.{ds.name} ({', '.join(store)}) SELECT {', '.join(store.values())} "
-            f"FROM ({accepted.sql}) WHERE _reason IS NULL",
-            {**accepted.params, **files_param, "month": month},
+            f"FROM ({classified.sql}) WHERE _reason IS NULL",
+            {**classified.params, **files_param, "month": month},
         )
         _finish_month(con, ds, month, report, "$files[_src.f]", files_param)
         con.execute("COMMIT")

@@ -45,6 +45,7 @@ from pipelines.warehouse import (
     fetch_value,
     replace_month,
     run_script,
+    transaction,
 )
 
 GRADE_COLUMNS = (
@@ -441,15 +442,10 @@ def publish_month(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) ->
         "fingerprint": fingerprint,
         "run_key": month_run_key(con, month, ingested_digests(con, month), policy),
     }
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         run_script(con, load_sql("publish/record_run.sql"), params)
         run_script(con, load_sql("publish/publish_month.sql"), params)
         crash_point("publish:before_commit", month)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     counts = {}
     for table in (
         "merchant_grades",

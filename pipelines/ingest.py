@@ -23,7 +23,7 @@ from pipelines.datasets import STORAGE_TYPES, Dataset
 from pipelines.faults import crash_point
 from pipelines.months import grading_window, parse_month
 from pipelines.sql_files import load_sql
-from pipelines.warehouse import bound_params, fetch_rows, fetch_value
+from pipelines.warehouse import bound_params, fetch_rows, fetch_value, transaction
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +197,7 @@ def _ingest_staged(
         store["order_ended_at"] = "_order_ended_at"
     store.update(source_file="$files[_src.f]", source_row="_src.r")
     files_param = {"files": report.files}
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"DELETE FROM raw.{ds.name} WHERE month = $month", {"month": month})
         con.execute(
             f"INSERT INTO raw.{ds.name} ({', '.join(store)}) SELECT {', '.join(store.values())} "
@@ -206,10 +205,6 @@ def _ingest_staged(
             {**classified.params, **files_param, "month": month},
         )
         _finish_month(con, ds, month, report, "$files[_src.f]", files_param)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _ingest_direct(
@@ -234,8 +229,7 @@ def _ingest_direct(
     _create_stage(con, ds, "_odd", "VARCHAR")
     store = _stored_columns(ds)
     store.update(source_file="$file", source_row="_row")
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             "DELETE FROM raw.ingest_log WHERE dataset = $dataset AND month = $month",
             {"dataset": ds.name, "month": month},
@@ -258,10 +252,6 @@ def _ingest_direct(
                 f"{typed.columns}, $file, _row FROM {typed.rows} WHERE NOT {typed.key_missing}",
                 {"file": rel, "month": month},
             )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     crash_point("ingest:rows_stored", month)
     report.rows_read += fetch_value(con, "SELECT count(*) FROM _odd")
     cols = ", ".join(ds.columns)
@@ -272,15 +262,14 @@ def _ingest_direct(
     )
     _classify(con, ds, month, "_month_rows")
     key_cols = ", ".join(ds.key)
-    null_key = " OR ".join(f"{k} IS NULL" for k in ds.key)
+    null_key = _null_key(ds)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _gone AS SELECT {key_cols} FROM _repeated UNION "
         f"SELECT {key_cols} FROM _rejected WHERE NOT ({null_key})"
     )
     same_key = " AND ".join(f"t.{k} = g.{k}" for k in ds.key)
     store.update(source_file="_src.f", source_row="_src.r")
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             f"DELETE FROM raw.{ds.name} AS t USING _gone g WHERE t.month = $month AND {same_key}",
             {"month": month},
@@ -291,10 +280,6 @@ def _ingest_direct(
             {"month": month},
         )
         _finish_month(con, ds, month, report, "_src.f", {})
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _stored_columns(ds: Dataset) -> dict[str, str]:
@@ -553,7 +538,7 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
     cols = list(ds.columns)
     col_list = ", ".join(cols)
     key_using = ", ".join(ds.key)
-    null_key = " OR ".join(f"{k} IS NULL" for k in ds.key)
+    null_key = _null_key(ds)
     row_reason = _row_reason_sql(ds, null_key)
     window = grading_window(month, 1)
     params = {"month": month, "month_start": window.month_start, "cutoff": window.cutoff}
@@ -684,6 +669,11 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
         result.params,
     )
     return result
+
+
+def _null_key(ds: Dataset) -> str:
+    """SQL: true when a row's key is incomplete (a stored row never is)."""
+    return " OR ".join(f"{k} IS NULL" for k in ds.key)
 
 
 def _row_reason_sql(ds: Dataset, null_key: str) -> str:

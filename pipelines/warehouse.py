@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -84,19 +86,30 @@ def replace_month(
     """
     con.register("_month_frame", frame.select(columns).to_arrow())
     column_list = ", ".join(columns)
+    try:
+        with transaction(con):
+            con.execute(f"DELETE FROM {table} WHERE month = $month", {"month": month})
+            con.execute(
+                f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM _month_frame"
+            )
+            if also:
+                con.execute(also[0], bound_params(*also))
+    finally:
+        con.unregister("_month_frame")
+    return frame.height
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the block in one transaction: committed at its end, rolled back (and the
+    error raised again) if anything in it, or the commit itself, fails."""
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"DELETE FROM {table} WHERE month = $month", {"month": month})
-        con.execute(f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM _month_frame")
-        if also:
-            con.execute(also[0], bound_params(*also))
+        yield
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
-    finally:
-        con.unregister("_month_frame")
-    return frame.height
 
 
 def fetch_frame(

@@ -31,11 +31,12 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from pipelines.check_filter import suspect_filter
 from pipelines.deferred_imports import deferred
 from pipelines.months import grading_window
 from pipelines.policy import Policy
 from pipelines.sql_files import SQL_DIR, load_sql
-from pipelines.warehouse import bound_params, statements
+from pipelines.warehouse import bound_params, fetch_value, statements
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 # GE spends ~0.1 s per validation (BASIC results; 0.14 s with SUMMARY) on building its
@@ -62,6 +63,7 @@ class ExpectationOutcome:
     success: bool = True
     element_count: int = 0
     unexpected_count: int = 0
+    missing_count: int = 0
     samples: list[Any] = field(default_factory=list)
     observed: Any = None
     error: str | None = None
@@ -180,8 +182,14 @@ def validate_suite(
     sql_params: dict[str, Any],
     expectation_params: dict[str, Any] | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    prefilter: bool = True,
 ) -> SuiteReport:
-    """Validate one suite for one month; never raises on a failed expectation."""
+    """Validate one suite for one month; never raises on a failed expectation.
+
+    With ``prefilter``, GE sees only the rows that could fail (pipelines/check_filter.py)
+    where the batch's expectations allow it; the outcomes are the same either way.
+    """
+    expectation_params = expectation_params or {}
     outcomes: list[ExpectationOutcome] = []
     ge_results: list[Any] = []
     for batch, sub_suite, expectations in _ge_suites(suite):
@@ -191,8 +199,22 @@ def validate_suite(
         *setup, sql = statements(load_sql(batch_sql_name(suite, batch)))
         for statement in setup:  # e.g. SET VARIABLE of a key range the query prunes by
             con.execute(statement, bound_params(statement, sql_params))
-        used = bound_params(sql, sql_params)
-        reader = con.sql(sql, params=used).to_arrow_reader(batch_size=chunk_rows)
+        sql = sql.rstrip(";")
+        params = bound_params(sql, sql_params)
+        rows = con.sql(sql, params=params)
+        suspects = (
+            suspect_filter(expectations, expectation_params, _column_types(rows))
+            if prefilter
+            else None
+        )
+        if suspects:
+            condition, condition_params = suspects
+            total = fetch_value(con, f"SELECT count(*) FROM ({sql})", params)
+            rows = con.sql(
+                f"SELECT * FROM ({sql}) AS batch WHERE {condition}",
+                params={**params, **condition_params},
+            )
+        reader = rows.to_arrow_reader(batch_size=chunk_rows)
         first_result = None
         for chunk in _chunks(reader, chunk_rows):
             result = _validate_chunk(sub_suite, chunk, batch_outcomes, expectation_params)
@@ -201,31 +223,53 @@ def validate_suite(
         if first_result is None:  # an empty batch is still validated (row counts need it)
             empty = reader.schema.empty_table().to_pandas()
             first_result = _validate_chunk(sub_suite, empty, batch_outcomes, expectation_params)
+        if suspects:  # every row left out passed: counted, not validated
+            for outcome in batch_outcomes:
+                outcome.element_count = total
         ge_results.append(_merged_result(first_result, batch_outcomes))
         outcomes.extend(batch_outcomes)
     return SuiteReport(suite, month, outcomes, ge_results)
 
 
+def _column_types(relation: duckdb.DuckDBPyRelation) -> dict[str, str]:
+    return {name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)}
+
+
 @cache
 def _ge_suites(suite: str) -> tuple[tuple[str, Any, list[dict[str, Any]]], ...]:
     """The suite file split by batch into GE suites (built once per process: it is slow)."""
-    import great_expectations as gx
-
     data = load_suite_json(suite)
     groups: dict[str, list[dict[str, Any]]] = {}
     for expectation in data["expectations"]:
         groups.setdefault(batch_of(expectation), []).append(expectation)
-    suites = []
-    for batch, exps in groups.items():
-        # GE may report results in another order than the suite's: an index in each
-        # expectation's meta ties every result back to its expectation.
-        indexed = [
-            {**e, "meta": {**(e.get("meta") or {}), INDEX_KEY: i}} for i, e in enumerate(exps)
-        ]
-        suites.append(
-            (batch, gx.ExpectationSuite(name=f"{data['name']}.{batch}", expectations=indexed), exps)
-        )
-    return tuple(suites)
+    return tuple(
+        (batch, _indexed_suite(f"{data['name']}.{batch}", exps), exps)
+        for batch, exps in groups.items()
+    )
+
+
+def _indexed_suite(name: str, expectations: list[dict[str, Any]]) -> Any:
+    """A GE suite whose expectations carry their position in ``expectations``: GE may
+    report results in another order, and the index ties each back to its expectation."""
+    import great_expectations as gx
+
+    indexed = [
+        {**e, "meta": {**(e.get("meta") or {}), INDEX_KEY: i}} for i, e in enumerate(expectations)
+    ]
+    return gx.ExpectationSuite(name=name, expectations=indexed)
+
+
+def validate_frame(
+    expectations: list[dict[str, Any]],
+    frame: pd.DataFrame,
+    expectation_params: dict[str, Any] | None = None,
+) -> list[ExpectationOutcome]:
+    """GE's verdict on one pandas frame, one outcome per expectation, in their order."""
+    outcomes = [
+        ExpectationOutcome(e["type"], "frame", dict(e.get("kwargs", {}))) for e in expectations
+    ]
+    _validate_chunk(_indexed_suite("frame", expectations), frame, outcomes, expectation_params)
+    return outcomes
 
 
 def batch_of(expectation: dict[str, Any]) -> str:
@@ -260,6 +304,7 @@ def _validate_chunk(
         outcome.success = outcome.success and bool(item.success)
         outcome.element_count += int(details.get("element_count") or len(frame))
         outcome.unexpected_count += int(details.get("unexpected_count") or 0)
+        outcome.missing_count += int(details.get("missing_count") or 0)
         if "observed_value" in details:
             outcome.observed = details["observed_value"]
         room = SAMPLE_SIZE - len(outcome.samples)
@@ -295,12 +340,25 @@ def _merged_result(result: Any, outcomes: list[ExpectationOutcome]) -> Any:
             item.result["unexpected_count"] = outcome.unexpected_count
             item.result["element_count"] = outcome.element_count
             item.result["partial_unexpected_list"] = outcome.samples
-            if outcome.element_count:
-                item.result["unexpected_percent"] = (
-                    100.0 * outcome.unexpected_count / outcome.element_count
-                )
+            item.result.update({k: v for k, v in _percentages(outcome).items() if k in item.result})
     result.success = all(o.success for o in outcomes)
     return result
+
+
+def _percentages(outcome: ExpectationOutcome) -> dict[str, float | int | None]:
+    """GE's BASIC percentages, over every row of the batch rather than the first chunk."""
+    total, missing = outcome.element_count, outcome.missing_count
+
+    def percent(part: int, whole: int) -> float | None:
+        return 100.0 * part / whole if whole else None
+
+    return {
+        "missing_count": missing,
+        "missing_percent": percent(missing, total),
+        "unexpected_percent": percent(outcome.unexpected_count, total - missing),
+        "unexpected_percent_total": percent(outcome.unexpected_count, total),
+        "unexpected_percent_nonmissing": percent(outcome.unexpected_count, total - missing),
+    }
 
 
 def warm_up() -> None:

@@ -13,11 +13,20 @@ from pathlib import Path
 import pytest
 
 from pipelines import grading
+from pipelines.check_filter import suspect_filter
 from pipelines.datasets import DATASETS
 from pipelines.ingest import ingest_month
 from pipelines.policy import load_policy
-from pipelines.validation import all_suites, check_parameters, load_suite_json, validate_suite
-from pipelines.warehouse import connect
+from pipelines.sql_files import load_sql
+from pipelines.validation import (
+    all_suites,
+    batch_of,
+    batch_sql_name,
+    check_parameters,
+    load_suite_json,
+    validate_suite,
+)
+from pipelines.warehouse import bound_params, connect, statements
 from tests.conftest import CONFORMANCE
 
 MONTH = "2026-03"
@@ -351,3 +360,55 @@ def test_chunked_validation_adds_counts_across_chunks(good_warehouse, tmp_path):
     assert stars[0].element_count == stars[1].element_count == rows
     assert stars[1].samples[:1] == [9]
     json.dumps(chunked.as_metadata())  # metadata is JSON for the Dagster UI
+
+
+@pytest.mark.parametrize(
+    ("suite", "defect", "expected"),
+    BAD_BATCHES,
+    ids=[f"{s}:{e[2] or e[1]}" for s, _, e in BAD_BATCHES],
+)
+def test_prefiltered_batches_give_the_outcomes_of_whole_batches(
+    good_warehouse, tmp_path, suite, defect, expected
+):
+    """GE on the rows that could fail (the default) reports what GE on every row reports."""
+    path = tmp_path / "bad.duckdb"
+    shutil.copy(good_warehouse, path)
+    con = connect(path)
+    con.execute(defect)
+    try:
+        sql, expectation = check_parameters(MONTH, POLICY, suite.split("/")[1])
+        both = [
+            validate_suite(con, suite, MONTH, sql, expectation, prefilter=prefilter)
+            for prefilter in (True, False)
+        ]
+    finally:
+        con.close()
+
+    def outcomes(report):
+        # Samples are the first unexpected rows met, so the same set only when all fit.
+        return [
+            (o.expectation, o.batch, o.column, o.success, o.unexpected_count, o.element_count)
+            + (o.error, sorted(map(str, o.samples)) if o.unexpected_count <= 10 else len(o.samples))
+            for o in report.outcomes
+        ]
+
+    assert outcomes(both[0]) == outcomes(both[1])
+    assert expected in {(f.expectation, f.batch, f.column) for f in both[0].failures}
+
+
+@pytest.mark.parametrize("suite", [s for s in all_suites() if s != "outputs/merchant_compliance"])
+def test_row_batches_are_prefiltered(good_warehouse, suite):
+    """Every suite but two keeps GE to the suspect rows of its rows batch (the check above
+    would pass vacuously if the filter never applied); merchant_compliance asks for a
+    uniqueness GE alone checks, and exposure_weights' conditional rows are checked whole."""
+    con = connect(good_warehouse, read_only=True)
+    try:
+        sql_params, expectation = check_parameters(MONTH, POLICY, suite.split("/")[1])
+        rows_sql = statements(load_sql(batch_sql_name(suite, "rows")))[-1].rstrip(";")
+        relation = con.sql(rows_sql, params=bound_params(rows_sql, sql_params))
+        types = {n: str(t) for n, t in zip(relation.columns, relation.types, strict=True)}
+    finally:
+        con.close()
+    rows_expectations = [e for e in load_suite_json(suite)["expectations"] if batch_of(e) == "rows"]
+    applies = suspect_filter(rows_expectations, expectation, types) is not None
+    assert applies is (suite != "outputs/exposure_weights")

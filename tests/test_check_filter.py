@@ -1,0 +1,150 @@
+"""The check prefilter never hides a failing row from Great Expectations.
+
+A table of awkward values (NULLs, NaN, values on and beside each bound, pairs equal and
+out of order) is validated by GE three ways: whole, only the rows the filter selects,
+and only the rows it leaves out. The selected rows must give GE's unexpected counts for
+the whole table, and the rows left out must pass every expectation.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from pipelines.check_filter import suspect_filter
+from pipelines.validation import validate_frame
+
+PARAMS = {"top": 10, "names": ["a", "b"]}
+EXPECTATIONS = [
+    {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "name"}},
+    {
+        "type": "expect_column_values_to_be_in_set",
+        "kwargs": {"column": "name", "value_set": {"$PARAMETER": "names"}},
+    },
+    {
+        "type": "expect_column_values_to_be_between",
+        "kwargs": {
+            "column": "x",
+            "min_value": 0,
+            "max_value": {"$PARAMETER": "top"},
+            "strict_max": True,
+        },
+    },
+    {"type": "expect_column_values_to_be_between", "kwargs": {"column": "y", "min_value": 1}},
+    {
+        "type": "expect_column_pair_values_a_to_be_greater_than_b",
+        "kwargs": {"column_A": "x", "column_B": "y", "or_equal": True},
+    },
+    {
+        "type": "expect_column_pair_values_a_to_be_greater_than_b",
+        "kwargs": {"column_A": "ended", "column_B": "created"},
+    },
+    {
+        "type": "expect_column_pair_values_to_be_equal",
+        "kwargs": {"column_A": "flag", "column_B": "expected_flag"},
+    },
+    {
+        "type": "expect_column_values_to_be_in_set",
+        "kwargs": {"column": "flag", "value_set": [True]},
+    },
+    {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "y"}},
+]
+AWKWARD_ROWS = """
+SELECT * FROM
+    (VALUES ('a'), ('b'), ('c'), (''), (NULL)) n(name),
+    (VALUES (-1.0), (0.0), (9.5), (10.0), (NULL), ('nan'::DOUBLE)) x(x),
+    (VALUES (0.5), (1.0), (NULL), ('nan'::DOUBLE)) y(y),
+    (VALUES (TIMESTAMP '2026-03-01 10:00:00'), (NULL)) c(created),
+    (VALUES (TIMESTAMP '2026-03-01 10:00:00'), (TIMESTAMP '2026-03-02 00:00:00'), (NULL))
+        e(ended),
+    (VALUES (true, true), (false, false), (true, false), (NULL, true), (NULL, NULL))
+        f(flag, expected_flag),
+    (VALUES (1, 1), (2, 1)) l(level, expected_level)
+"""
+
+
+@pytest.fixture(scope="module")
+def con():
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE awkward AS {AWKWARD_ROWS}")
+    yield con
+    con.close()
+
+
+def column_types(con, table: str) -> dict[str, str]:
+    relation = con.table(table)
+    return {name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)}
+
+
+def unexpected(outcomes) -> list[tuple[bool, int]]:
+    return [(o.success, o.unexpected_count, o.error) for o in outcomes]
+
+
+def test_selected_rows_hold_every_unexpected_row_and_the_rest_pass(con):
+    condition, params = suspect_filter(EXPECTATIONS, PARAMS, column_types(con, "awkward"))
+    whole = con.sql("SELECT * FROM awkward").df()
+    selected = con.sql(f"SELECT * FROM awkward WHERE {condition}", params=params).df()
+    left_out = con.sql(f"SELECT * FROM awkward WHERE NOT ({condition})", params=params).df()
+    assert len(selected) + len(left_out) == len(whole) == 5 * 6 * 4 * 2 * 3 * 5 * 2
+    assert 0 < len(left_out) < len(whole)  # the filter does leave rows out
+
+    whole_outcomes = validate_frame(EXPECTATIONS, whole, PARAMS)
+    assert not any(o.success for o in whole_outcomes)  # each expectation meets a bad row
+    assert unexpected(validate_frame(EXPECTATIONS, selected, PARAMS)) == unexpected(whole_outcomes)
+    assert all(
+        o.success and not o.unexpected_count for o in validate_frame(EXPECTATIONS, left_out, PARAMS)
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "selected"),
+    [(0, False), (9.999, False), (10, True), (-0.001, True), (None, True), ("nan", True)],
+)
+def test_bounds_are_exact_and_strict_where_the_suite_says(con, value, selected):
+    between = EXPECTATIONS[2]
+    condition, params = suspect_filter([between], PARAMS, {"x": "DOUBLE"})
+    row = con.sql(
+        f"SELECT CAST($v AS DOUBLE) AS x WHERE {condition}", params={**params, "v": value}
+    )
+    assert (len(row.fetchall()) == 1) is selected
+
+
+def expect(kind: str, **kwargs) -> dict:
+    return {"type": f"expect_{kind}", "kwargs": kwargs}
+
+
+@pytest.mark.parametrize(
+    ("expectation", "types"),
+    [
+        (expect("column_values_to_be_between", column="x", min_value=0, mostly=0.9),
+         {"x": "DOUBLE"}),
+        (expect("column_values_to_be_in_set", column="n", value_set=[0],
+                row_condition="eligible == False", condition_parser="pandas"),
+         {"n": "INTEGER"}),
+        (expect("compound_columns_to_be_unique", column_list=["a", "b"]),
+         {"a": "VARCHAR", "b": "VARCHAR"}),
+        (expect("column_values_to_be_between", column="x", min_value={"$PARAMETER": "nowhere"}),
+         {"x": "DOUBLE"}),
+        (expect("column_values_to_be_between", column="x", min_value="2026-03-01"),
+         {"x": "VARCHAR"}),
+        (expect("column_values_to_be_between", column="x"), {"x": "DOUBLE"}),
+        (expect("column_values_to_be_in_set", column="n", value_set=[0, 1]), {"n": "INTEGER"}),
+        (expect("column_values_to_not_be_null", column="absent"), {"x": "DOUBLE"}),
+        (expect("column_pair_values_to_be_equal", column_A="a", column_B="b"),
+         {"a": "VARCHAR", "b": "INTEGER"}),
+    ],
+)  # fmt: skip
+def test_a_batch_with_any_expectation_it_cannot_express_is_validated_whole(expectation, types):
+    not_null = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x"}}
+    assert suspect_filter([not_null], PARAMS, {"x": "DOUBLE"}) is not None
+    assert suspect_filter([not_null, expectation], PARAMS, {**types, "x": "DOUBLE"}) is None
+
+
+def test_an_empty_value_set_selects_every_row():
+    in_nothing = {
+        "type": "expect_column_values_to_be_in_set",
+        "kwargs": {"column": "n", "value_set": []},
+    }
+    condition, params = suspect_filter([in_nothing], PARAMS, {"n": "VARCHAR"})
+    rows = duckdb.sql(f"SELECT * FROM (VALUES ('a'), (NULL)) t(n) WHERE {condition}", params=params)
+    assert len(rows.fetchall()) == 2

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
+
 NUMERIC_TYPE = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|DOUBLE|DECIMAL\(.*\))$")
 FLOAT_TYPE = re.compile(r"^(FLOAT|DOUBLE)$")
 
@@ -122,14 +124,19 @@ PASS_CONDITIONS: dict[str, Callable[..., str | None]] = {
 }
 
 
+def column_types(relation: duckdb.DuckDBPyRelation) -> dict[str, str]:
+    """A query's columns and their DuckDB types, as suspect_filter takes them."""
+    return {name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)}
+
+
 def suspect_filter(
     expectations: list[dict[str, Any]],
     expectation_params: dict[str, Any],
-    column_types: dict[str, str],
+    types: dict[str, str],
 ) -> tuple[str, dict[str, Any]] | None:
     """A WHERE condition selecting the batch rows that could fail any of ``expectations``,
     with its parameters; None when one of them has no SQL pass condition here."""
-    condition = _Condition(column_types)
+    condition = _Condition(types)
     passes = []
     for expectation in expectations:
         build = PASS_CONDITIONS.get(expectation["type"])

@@ -31,7 +31,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.check_filter import suspect_filter
+from pipelines.check_filter import column_types, suspect_filter
 from pipelines.deferred_imports import deferred
 from pipelines.months import grading_window
 from pipelines.policy import Policy
@@ -203,7 +203,7 @@ def validate_suite(
         params = bound_params(sql, sql_params)
         rows = con.sql(sql, params=params)
         suspects = (
-            suspect_filter(expectations, expectation_params, _column_types(rows))
+            suspect_filter(expectations, expectation_params, column_types(rows))
             if prefilter
             else None
         )
@@ -229,10 +229,6 @@ def validate_suite(
         ge_results.append(_merged_result(first_result, batch_outcomes))
         outcomes.extend(batch_outcomes)
     return SuiteReport(suite, month, outcomes, ge_results)
-
-
-def _column_types(relation: duckdb.DuckDBPyRelation) -> dict[str, str]:
-    return {name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)}
 
 
 @cache

@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.check_filter import suspect_filter
+from pipelines.check_filter import column_types, suspect_filter
 from pipelines.validation import validate_frame
 
 PARAMS = {"top": 10, "names": ["a", "b"]}
@@ -71,17 +71,12 @@ def con():
     con.close()
 
 
-def column_types(con, table: str) -> dict[str, str]:
-    relation = con.table(table)
-    return {name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)}
-
-
 def unexpected(outcomes) -> list[tuple[bool, int]]:
     return [(o.success, o.unexpected_count, o.error) for o in outcomes]
 
 
 def test_selected_rows_hold_every_unexpected_row_and_the_rest_pass(con):
-    condition, params = suspect_filter(EXPECTATIONS, PARAMS, column_types(con, "awkward"))
+    condition, params = suspect_filter(EXPECTATIONS, PARAMS, column_types(con.table("awkward")))
     whole = con.sql("SELECT * FROM awkward").df()
     selected = con.sql(f"SELECT * FROM awkward WHERE {condition}", params=params).df()
     left_out = con.sql(f"SELECT * FROM awkward WHERE NOT ({condition})", params=params).df()

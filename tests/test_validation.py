@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import grading
-from pipelines.check_filter import suspect_filter
+from pipelines.check_filter import column_types, suspect_filter
 from pipelines.datasets import DATASETS
 from pipelines.ingest import ingest_month
 from pipelines.policy import load_policy
@@ -405,8 +405,7 @@ def test_row_batches_are_prefiltered(good_warehouse, suite):
     try:
         sql_params, expectation = check_parameters(MONTH, POLICY, suite.split("/")[1])
         rows_sql = statements(load_sql(batch_sql_name(suite, "rows")))[-1].rstrip(";")
-        relation = con.sql(rows_sql, params=bound_params(rows_sql, sql_params))
-        types = {n: str(t) for n, t in zip(relation.columns, relation.types, strict=True)}
+        types = column_types(con.sql(rows_sql, params=bound_params(rows_sql, sql_params)))
     finally:
         con.close()
     rows_expectations = [e for e in load_suite_json(suite)["expectations"] if batch_of(e) == "rows"]

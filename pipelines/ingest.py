@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -46,6 +47,8 @@ CSV_READ = (
     "null_padding = false)"
 )
 CSV_TRUE_LITERALS = ("FALSE",)  # see _csv_boolean
+# Staged rows looked up among the orders at once (pipelines/ingest.py _order_id_ranges).
+ORDER_LOOKUP_ROWS = int(os.environ.get("GRADING_ORDER_LOOKUP_ROWS", "10000000"))
 PARQUET_READ = "read_parquet($path, hive_partitioning = false, file_row_number = true)"
 
 
@@ -602,10 +605,17 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
         any_earlier = f"SELECT EXISTS (SELECT 1 FROM raw.{ds.name} WHERE {earlier})"
         if not fetch_value(con, any_earlier, {"month": month}):
             earlier = "FALSE"
-        run(
-            f"CREATE OR REPLACE TEMP TABLE _earlier AS SELECT {col_list}, TRUE AS _seen "
-            f"FROM raw.{ds.name} SEMI JOIN {stage} USING ({key_using}) WHERE {earlier}"
-        )
+
+        def find_earlier(rows: str = "TRUE") -> None:
+            """Earlier rows with the keys of the staged ``rows``."""
+            run(
+                f"CREATE OR REPLACE TEMP TABLE _earlier AS SELECT {col_list}, TRUE AS _seen "
+                f"FROM raw.{ds.name} SEMI JOIN (SELECT {key_using} FROM {stage} WHERE {rows}) "
+                f"USING ({key_using}) WHERE {earlier} AND {rows}"
+            )
+
+        if not ds.checks_order:  # else found for each range of order ids, below
+            find_earlier()
         joins.append(f"LEFT JOIN _earlier e USING ({key_using})")
         reason.append(f"WHEN e._seen AND ({differ}) THEN 'duplicate_key'")
         reason.append("WHEN e._seen THEN 'earlier_copy'")
@@ -617,11 +627,6 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
         reason.append("WHEN m._known IS NULL THEN 'unknown_merchant'")
     extras = ""
     if ds.checks_order:
-        run(
-            "CREATE OR REPLACE TEMP TABLE _referenced_orders AS "
-            "SELECT order_id, merchant_id, status, amount_usd, ended_at "
-            f"FROM raw.orders SEMI JOIN {stage} USING (order_id) WHERE month <= $month"
-        )
         joins.append("LEFT JOIN _referenced_orders o ON o.order_id = b.order_id")
         reason.append(
             "WHEN o.order_id IS NULL OR o.merchant_id <> b.merchant_id THEN 'unknown_order'"
@@ -649,11 +654,25 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
         f"WHERE NOT ({null_key})"
     )
     if ds.checks_order:
-        # The order lookup is a join as large as the month: done once, for all rows, kept.
-        run(
-            "CREATE OR REPLACE TEMP TABLE _classified AS "
-            + classified(f"{others} UNION ALL FROM _repeated_rows", duplicates=True)
-        )
+        # The order lookup is a join as large as the month: done once, for all rows, kept;
+        # in ranges of order ids when the month is too large for its joins to fit in memory.
+        for index, (lo, hi) in enumerate(_order_id_ranges(con, stage)):
+            params.update(range_lo=lo, range_hi=hi)
+            in_range_sql = _order_id_in_range(lo, hi)
+            if ds.key_unique_across_months:
+                find_earlier(in_range_sql)
+            run(
+                "CREATE OR REPLACE TEMP TABLE _referenced_orders AS "
+                "SELECT order_id, merchant_id, status, amount_usd, ended_at FROM raw.orders "
+                f"SEMI JOIN (SELECT order_id FROM {stage} WHERE {in_range_sql}) USING (order_id) "
+                f"WHERE month <= $month AND {in_range_sql}"
+            )
+            rows_in_range = (
+                f"{others} AND {in_range_sql} UNION ALL FROM _repeated_rows "
+                f"WHERE {_order_id_in_range(lo, hi, with_null=True)}"
+            )
+            into = "INSERT INTO _classified " if index else "CREATE TEMP TABLE _classified AS "
+            run(into + classified(rows_in_range, duplicates=True))
         result = Classified("FROM _classified", {})
     else:
         # The repeated rows are kept on their own: the direct path puts their accepted
@@ -669,6 +688,46 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
         result.params,
     )
     return result
+
+
+def _order_id_ranges(
+    con: duckdb.DuckDBPyConnection, stage: str
+) -> list[tuple[str | None, str | None]]:
+    """Consecutive ranges of the staged order ids, each of about ORDER_LOOKUP_ROWS rows
+    (one open range when the stage is smaller).
+
+    At 100M orders a month holds ~55M feedback rows: looked up and classified at once,
+    their joins' hash tables outgrow DuckDB's memory limit and spill. In ranges, each
+    join fits, and the order history is read once in all: DuckDB skips every row group
+    of raw.orders whose ids lie outside a range by their min/max, and ids that grow over
+    time keep each range to a few row groups. The bounds come from a sample of the ids;
+    any bounds give the same result, since every row of a key lands in one range.
+    """
+    rows = fetch_value(con, f"SELECT count(*) FROM {stage}")
+    ranges = -(-rows // ORDER_LOOKUP_ROWS)
+    if ranges <= 1:
+        return [(None, None)]
+    bounds = fetch_value(
+        con,
+        "SELECT list(DISTINCT bound ORDER BY bound) FROM (SELECT unnest(quantile_disc("
+        f"order_id, $quantiles)) AS bound FROM (SELECT order_id FROM {stage} "
+        "WHERE order_id IS NOT NULL USING SAMPLE reservoir(100000 ROWS) REPEATABLE (1)))",
+        {"quantiles": [k / ranges for k in range(1, ranges)]},
+    )
+    edges = [None, *(bounds or []), None]
+    return list(zip(edges, edges[1:], strict=False))
+
+
+def _order_id_in_range(lo: str | None, hi: str | None, with_null: bool = False) -> str:
+    """SQL: the order id lies in [$range_lo, $range_hi) (an absent bound is open). Rows
+    without an order id belong to the first range, when asked for."""
+    bounds = [
+        sql
+        for sql, bound in (("order_id >= $range_lo", lo), ("order_id < $range_hi", hi))
+        if bound is not None
+    ]
+    sql = " AND ".join(bounds) or "TRUE"
+    return f"(order_id IS NULL OR {sql})" if with_null and lo is None and bounds else sql
 
 
 def _null_key(ds: Dataset) -> str:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.datasets import BAD_ORDERS, FEEDBACK, MERCHANTS, ORDERS, SERVICE_METRICS
+from pipelines import ingest
+from pipelines.datasets import BAD_ORDERS, DATASETS, FEEDBACK, MERCHANTS, ORDERS, SERVICE_METRICS
 from pipelines.ingest import IngestError, ingest_month
-from pipelines.warehouse import fetch_rows
+from pipelines.warehouse import connect, fetch_rows
 from tests.conftest import (
     BAD_ORDER_COLUMNS,
+    CONFORMANCE,
     FEEDBACK_COLUMNS,
     MERCHANT_COLUMNS,
     ORDER_COLUMNS,
@@ -447,3 +451,54 @@ def test_unreadable_parquet_names_the_file(con, landing):
         r"read as parquet",
     ):
         ingest_month(con, landing, MERCHANTS, JAN)
+
+
+def test_orders_looked_up_in_ranges_give_the_same_months(tmp_path, monkeypatch):
+    """Feedback and bad-order records looked up in ranges of order ids, as a 100M-order
+    month is, are stored, quarantined and logged exactly as in one pass: the conformance
+    months, plus March rows repeating February's keys (duplicate keys across months) and
+    rows without a key (in the first range)."""
+    landing = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    for dataset, time_column in (("feedback", "feedback_at"), ("bad_orders", "recorded_at")):
+        with open(landing / dataset / "month=2026-02" / "part-a.csv", newline="") as f:
+            repeated = [{**row, time_column: "2026-03-05T00:00:00Z"} for row in csv.DictReader(f)]
+        spread = repeated[:: len(repeated) // 4][:4]  # keys from across February's ids
+        rows = [*spread, {**repeated[1], "order_id": ""}]  # and one without a key
+        write_csv(landing, dataset, "2026-03", rows, list(repeated[0]), "part-c.csv")
+    ranges_used = []
+    order_id_ranges = ingest._order_id_ranges
+
+    def recorded(con, stage):
+        ranges = order_id_ranges(con, stage)
+        ranges_used.append(len(ranges))
+        return ranges
+
+    monkeypatch.setattr(ingest, "_order_id_ranges", recorded)
+
+    def ingest_months(path: Path) -> dict[str, list[tuple]]:
+        con = connect(path)
+        for month in ("2026-01", "2026-02", "2026-03"):
+            for dataset in DATASETS:
+                ingest_month(con, landing, dataset, month)
+        tables = {
+            table: fetch_rows(con, f"SELECT * FROM raw.{table} ORDER BY ALL")
+            for table in ("feedback", "bad_orders", "quarantine")
+        }
+        tables["ingest_log"] = fetch_rows(
+            con, "SELECT * EXCLUDE (ingested_at) FROM raw.ingest_log ORDER BY ALL"
+        )
+        con.close()
+        return tables
+
+    whole = ingest_months(tmp_path / "whole.duckdb")
+    assert set(ranges_used) == {1}
+    ranges_used.clear()
+    monkeypatch.setattr(ingest, "ORDER_LOOKUP_ROWS", 100)
+    in_ranges = ingest_months(tmp_path / "ranges.duckdb")
+    assert max(ranges_used) >= 20
+    reasons = {(dataset, reason) for dataset, _, _, reason, _ in whole["quarantine"]}
+    for dataset in ("feedback", "bad_orders"):
+        assert {(dataset, "duplicate_key"), (dataset, "null_key")} <= reasons
+    assert ("feedback", "unknown_order") in reasons
+    assert in_ranges == whole

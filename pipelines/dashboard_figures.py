@@ -68,6 +68,14 @@ def _layout(title: str, **extra: object) -> go.Layout:
     return go.Layout(**{**settings, **extra})
 
 
+def warm_up() -> None:
+    """Load the plotly classes the dashboard builds (plotly imports each on first use,
+    with its validators: ~1.5 s). Meant for the run's background thread
+    (pipelines.runner), so that this overlaps the ingest instead of delaying the
+    dashboard, the run's last step."""
+    go.Figure(data=[go.Bar(), go.Scatter(), go.Heatmap()], layout=_layout("warm-up"))
+
+
 def _tier_bars(
     tiers: list[str], colors: list[str], layout: go.Layout, orientation: str = "v"
 ) -> go.Figure:

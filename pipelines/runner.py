@@ -149,16 +149,23 @@ def grade_months(
 
 
 def _start_importing_great_expectations() -> None:
-    """Import GE (several seconds of pure Python) in the background, once per process.
+    """Import GE (several seconds of pure Python) in the background, once per process,
+    then plotly's dashboard classes.
 
-    It then overlaps the first ingest, which runs in DuckDB without holding the GIL,
-    instead of delaying the first data check. Not started for runs that skip every month.
+    They then overlap the first ingests, which run in DuckDB without holding the GIL,
+    instead of delaying the first data check and the dashboard. Not started for runs
+    that skip every month.
     """
     if "great_expectations" not in sys.modules and not _GE_IMPORT.is_set():
         _GE_IMPORT.set()
-        from pipelines.validation import warm_up
+        threading.Thread(target=_warm_up, daemon=True).start()
 
-        threading.Thread(target=warm_up, daemon=True).start()
+
+def _warm_up() -> None:
+    from pipelines import dashboard_figures, validation
+
+    validation.warm_up()
+    dashboard_figures.warm_up()
 
 
 _GE_IMPORT = threading.Event()

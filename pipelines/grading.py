@@ -88,8 +88,10 @@ COMPLIANCE_COLUMNS = ("month", "merchant_id", "violation", "policy_version")
 DISTRIBUTION_COLUMNS = ("month", "main_category", "tier", "merchants", "policy_version")
 
 
-# Feedback rows handed to polars per pass (see in_passes): bounds Python's memory.
-FEEDBACK_ROWS_PER_PASS = int(os.environ.get("GRADING_FEEDBACK_ROWS_PER_PASS", "5000000"))
+# Feedback rows handed to polars per pass (see in_passes): bounds Python's memory. 8M
+# keeps a 10M-order month (5.7M feedback rows) in one pass, which saves the passes' sorted
+# temp table (~2 s there) at no higher peak RSS (4.0 GB, the DuckDB side's).
+FEEDBACK_ROWS_PER_PASS = int(os.environ.get("GRADING_FEEDBACK_ROWS_PER_PASS", "8000000"))
 
 
 class GradingError(RuntimeError):

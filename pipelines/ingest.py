@@ -11,6 +11,7 @@ stored row names its file and its row there (``source_file``, ``source_row``).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import re
@@ -47,7 +48,7 @@ CSV_READ = (
     "null_padding = false)"
 )
 CSV_TRUE_LITERALS = ("FALSE",)  # see _csv_boolean
-# Staged rows looked up among the orders at once (pipelines/ingest.py _order_id_ranges).
+# Staged rows looked up among the orders at once (see _order_id_ranges).
 ORDER_LOOKUP_ROWS = int(os.environ.get("GRADING_ORDER_LOOKUP_ROWS", "10000000"))
 PARQUET_READ = "read_parquet($path, hive_partitioning = false, file_row_number = true)"
 
@@ -714,8 +715,7 @@ def _order_id_ranges(
         "WHERE order_id IS NOT NULL USING SAMPLE reservoir(100000 ROWS) REPEATABLE (1)))",
         {"quantiles": [k / ranges for k in range(1, ranges)]},
     )
-    edges = [None, *(bounds or []), None]
-    return list(zip(edges, edges[1:], strict=False))
+    return list(itertools.pairwise([None, *(bounds or []), None]))
 
 
 def _order_id_in_range(lo: str | None, hi: str | None, with_null: bool = False) -> str:

@@ -127,7 +127,7 @@ def grade_months(
                 if on_done:
                     on_done(month_result)
                 continue
-            _start_importing_great_expectations()
+            _start_background_imports()
             result = job.execute_in_process(
                 partition_key=month, instance=instance, run_config=QUIET_LOGS, raise_on_error=False
             )
@@ -148,7 +148,7 @@ def grade_months(
     return results
 
 
-def _start_importing_great_expectations() -> None:
+def _start_background_imports() -> None:
     """Import GE (several seconds of pure Python) in the background, once per process,
     then plotly's dashboard classes.
 
@@ -156,8 +156,8 @@ def _start_importing_great_expectations() -> None:
     instead of delaying the first data check and the dashboard. Not started for runs
     that skip every month.
     """
-    if "great_expectations" not in sys.modules and not _GE_IMPORT.is_set():
-        _GE_IMPORT.set()
+    if "great_expectations" not in sys.modules and not _BACKGROUND_IMPORTS.is_set():
+        _BACKGROUND_IMPORTS.set()
         threading.Thread(target=_warm_up, daemon=True).start()
 
 
@@ -168,7 +168,7 @@ def _warm_up() -> None:
     dashboard_figures.warm_up()
 
 
-_GE_IMPORT = threading.Event()
+_BACKGROUND_IMPORTS = threading.Event()
 
 
 def _unchanged_since(

@@ -9,15 +9,18 @@ Every row left out passes every expectation of the batch, so GE finds exactly th
 unexpected rows, counts and samples it would find in the whole batch; the batch's row
 count is taken apart and reported as each expectation's element count.
 
-The condition errs one way only: a row it cannot vouch for (a NULL, a NaN, a type it
-does not compare) goes to GE, which applies its own rules. A batch holding any
-expectation or argument not listed here (``mostly``, ``row_condition``, uniqueness, ...)
-is streamed whole, as before. tests/test_validation.py checks that each bad batch comes
-out the same either way.
+The condition errs one way only: a row it cannot vouch for (a NULL, a NaN, an infinite
+time) goes to GE, which applies its own rules. A batch holding any expectation or
+argument not listed here (``mostly``, ``row_condition``, uniqueness, ...), a column of a
+type pandas and DuckDB compare differently (DECIMAL, INTERVAL, lists), a bound float64
+cannot hold exactly, or a connection whose strings do not compare byte by byte, is
+streamed whole, as before. tests/test_validation.py checks that each bad batch comes out
+the same either way; tests/test_check_filter.py does so on awkward values.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,8 +28,15 @@ from typing import Any
 
 import duckdb
 
-NUMERIC_TYPE = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|DOUBLE|DECIMAL\(.*\))$")
+# Types whose values DuckDB and pandas (after Arrow) compare alike. Not DECIMAL (pandas
+# holds Decimal objects and compares them with floats exactly, DuckDB through DOUBLE),
+# not INTERVAL, LIST or STRUCT (DuckDB's equality is not Python's).
+INTEGER_TYPE = re.compile(r"^U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?$")
 FLOAT_TYPE = re.compile(r"^(FLOAT|DOUBLE)$")
+TIME_TYPE = re.compile(r"^(DATE|TIMESTAMP|TIMESTAMP WITH TIME ZONE|TIMESTAMP_(S|MS|NS))$")
+OTHER_COMPARABLE_TYPES = {"VARCHAR", "BOOLEAN"}
+# Integers beyond 2^53 lose precision in pandas' float64 (an integer column with a NULL).
+EXACT_FLOAT_LIMIT = 2**53
 
 
 @dataclass
@@ -42,15 +52,23 @@ class _Condition:
         return f"${name}"
 
     def present(self, column: str) -> str | None:
-        """Not NULL and, in a float column, not NaN (pandas counts NaN as missing)."""
-        kind = self.types.get(column)
-        if kind is None:
-            return None  # GE reports the missing column itself
-        sql = f"{_quoted(column)} IS NOT NULL"
-        return f"{sql} AND NOT isnan({_quoted(column)})" if FLOAT_TYPE.match(kind) else sql
+        """Not NULL and, in a float column, not NaN (pandas counts NaN as missing); a
+        date or time also finite (pandas cannot hold infinity: GE must see it fail).
+        None for a column absent (GE reports it) or of a type not compared alike."""
+        kind = self.types.get(column, "")
+        quoted = _quoted(column)
+        sql = f"{quoted} IS NOT NULL"
+        if FLOAT_TYPE.match(kind):
+            return f"{sql} AND NOT isnan({quoted})"
+        if TIME_TYPE.match(kind):
+            return f"{sql} AND isfinite({quoted})"
+        if INTEGER_TYPE.match(kind) or kind in OTHER_COMPARABLE_TYPES:
+            return sql
+        return None
 
     def numeric(self, column: str) -> bool:
-        return bool(NUMERIC_TYPE.match(self.types.get(column, "")))
+        kind = self.types.get(column, "")
+        return bool(INTEGER_TYPE.match(kind) or FLOAT_TYPE.match(kind))
 
 
 def _quoted(column: str) -> str:
@@ -87,7 +105,7 @@ def _between(
     bounds = [b for b in (min_value, max_value) if b is not None]
     if present is None or not bounds or not c.numeric(column):
         return None
-    if not all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds):
+    if not all(_exact_number(b) for b in bounds) or not _flags(strict_min, strict_max):
         return None
     parts = [present]
     if min_value is not None:
@@ -108,7 +126,22 @@ def _pair(c: _Condition, column_a: str, column_b: str, operator: str) -> str | N
 
 
 def _greater(c: _Condition, column_A: str, column_B: str, or_equal: bool = False) -> str | None:  # noqa: N803
+    if not _flags(or_equal):
+        return None
     return _pair(c, column_A, column_B, ">=" if or_equal else ">")
+
+
+def _exact_number(value: Any) -> bool:
+    """A finite int or float that float64 holds exactly enough to compare alike."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and abs(value) < EXACT_FLOAT_LIMIT
+
+
+def _flags(*flags: Any) -> bool:
+    """GE reads its flags by truth only when they are real booleans (a string "false"
+    is true here but false to GE)."""
+    return all(isinstance(flag, bool) for flag in flags)
 
 
 def _equal(c: _Condition, column_A: str, column_B: str) -> str | None:  # noqa: N803

@@ -204,14 +204,16 @@ def validate_suite(
         rows = con.sql(sql, params=params)
         suspects = (
             suspect_filter(expectations, expectation_params, column_types(rows))
-            if prefilter
+            if prefilter and _binary_collation(con)
             else None
         )
         if suspects:
             condition, condition_params = suspects
-            total = fetch_value(con, f"SELECT count(*) FROM ({sql})", params)
+            if set(condition_params) & set(params):
+                raise ValueError(f"{batch_sql_name(suite, batch)}: parameter names clash")
+            total = fetch_value(con, f"SELECT count(*) FROM (\n{sql}\n)", params)
             rows = con.sql(
-                f"SELECT * FROM ({sql}) AS batch WHERE {condition}",
+                f"SELECT * FROM (\n{sql}\n) AS batch WHERE {condition}",
                 params={**params, **condition_params},
             )
         reader = rows.to_arrow_reader(batch_size=chunk_rows)
@@ -229,6 +231,11 @@ def validate_suite(
         ge_results.append(_merged_result(first_result, batch_outcomes))
         outcomes.extend(batch_outcomes)
     return SuiteReport(suite, month, outcomes, ge_results)
+
+
+def _binary_collation(con: duckdb.DuckDBPyConnection) -> bool:
+    """Strings compare byte by byte, as in Python (the filter relies on it)."""
+    return fetch_value(con, "SELECT current_setting('default_collation')") in ("", "binary")
 
 
 @cache

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from pipelines.check_filter import column_types, suspect_filter
-from pipelines.validation import validate_frame
+from pipelines.validation import _binary_collation, validate_frame
 
 PARAMS = {"top": 10, "names": ["a", "b"]}
 EXPECTATIONS = [
@@ -75,11 +75,16 @@ def unexpected(outcomes) -> list[tuple[bool, int]]:
     return [(o.success, o.unexpected_count, o.error) for o in outcomes]
 
 
+def frame(con, sql: str, params: dict | None = None):
+    """Rows as the checks hand them to GE: through Arrow, then pandas."""
+    return con.sql(sql, params=params or {}).to_arrow_table().to_pandas()
+
+
 def test_selected_rows_hold_every_unexpected_row_and_the_rest_pass(con):
     condition, params = suspect_filter(EXPECTATIONS, PARAMS, column_types(con.table("awkward")))
-    whole = con.sql("SELECT * FROM awkward").df()
-    selected = con.sql(f"SELECT * FROM awkward WHERE {condition}", params=params).df()
-    left_out = con.sql(f"SELECT * FROM awkward WHERE NOT ({condition})", params=params).df()
+    whole = frame(con, "SELECT * FROM awkward")
+    selected = frame(con, f"SELECT * FROM awkward WHERE {condition}", params)
+    left_out = frame(con, f"SELECT * FROM awkward WHERE NOT ({condition})", params)
     assert len(selected) + len(left_out) == len(whole) == 5 * 6 * 4 * 2 * 3 * 5 * 2
     assert 0 < len(left_out) < len(whole)  # the filter does leave rows out
 
@@ -127,6 +132,20 @@ def expect(kind: str, **kwargs) -> dict:
         (expect("column_values_to_not_be_null", column="absent"), {"x": "DOUBLE"}),
         (expect("column_pair_values_to_be_equal", column_A="a", column_B="b"),
          {"a": "VARCHAR", "b": "INTEGER"}),
+        # values pandas and DuckDB compare differently
+        (expect("column_values_to_be_between", column="d", min_value=0.1),
+         {"d": "DECIMAL(18,2)"}),
+        (expect("column_pair_values_to_be_equal", column_A="a", column_B="b"),
+         {"a": "INTERVAL", "b": "INTERVAL"}),
+        (expect("column_pair_values_to_be_equal", column_A="a", column_B="b"),
+         {"a": "INTEGER[]", "b": "INTEGER[]"}),
+        (expect("column_values_to_be_between", column="x", max_value=float("nan")),
+         {"x": "DOUBLE"}),
+        (expect("column_values_to_be_between", column="n", min_value=2**53 + 1),
+         {"n": "BIGINT"}),
+        (expect("column_pair_values_a_to_be_greater_than_b", column_A="a", column_B="b",
+                or_equal="false"),
+         {"a": "BIGINT", "b": "BIGINT"}),
     ],
 )  # fmt: skip
 def test_a_batch_with_any_expectation_it_cannot_express_is_validated_whole(expectation, types):
@@ -143,3 +162,24 @@ def test_an_empty_value_set_selects_every_row():
     condition, params = suspect_filter([in_nothing], PARAMS, {"n": "VARCHAR"})
     rows = duckdb.sql(f"SELECT * FROM (VALUES ('a'), (NULL)) t(n) WHERE {condition}", params=params)
     assert len(rows.fetchall()) == 2
+
+
+def test_an_infinite_time_goes_to_ge():
+    """pandas cannot hold an infinite timestamp: GE must meet it and fail, not miss it."""
+    later = expect("column_pair_values_a_to_be_greater_than_b", column_A="e", column_B="c")
+    condition, params = suspect_filter([later], PARAMS, {"e": "TIMESTAMP", "c": "TIMESTAMP"})
+    rows = duckdb.sql(
+        "SELECT * FROM (VALUES ('infinity'::TIMESTAMP, TIMESTAMP '2026-03-01'), "
+        f"(TIMESTAMP '2026-03-02', TIMESTAMP '2026-03-01')) t(e, c) WHERE {condition}",
+        params=params,
+    )
+    assert len(rows.fetchall()) == 1
+
+
+def test_no_filter_when_strings_do_not_compare_byte_by_byte(con):
+    assert _binary_collation(con)
+    con.execute("SET default_collation = 'nocase'")
+    try:
+        assert not _binary_collation(con)
+    finally:
+        con.execute("RESET default_collation")

@@ -86,10 +86,9 @@ def _in_set(c: _Condition, column: str, value_set: list[Any]) -> str | None:
     if not value_set:
         return "FALSE"
     # Strings and booleans only: numbers would meet DuckDB's casts, not pandas' equality.
-    if all(isinstance(v, str) for v in value_set) and c.types[column] == "VARCHAR":
-        return f"{present} AND list_contains({c.value(value_set)}, {_quoted(column)})"
-    if all(isinstance(v, bool) for v in value_set) and c.types[column] == "BOOLEAN":
-        return f"{present} AND list_contains({c.value(value_set)}, {_quoted(column)})"
+    for kind, python_type in (("VARCHAR", str), ("BOOLEAN", bool)):
+        if c.types[column] == kind and all(isinstance(v, python_type) for v in value_set):
+            return f"{present} AND list_contains({c.value(value_set)}, {_quoted(column)})"
     return None
 
 

@@ -190,6 +190,7 @@ def validate_suite(
     where the batch's expectations allow it; the outcomes are the same either way.
     """
     expectation_params = expectation_params or {}
+    prefilter = prefilter and _binary_collation(con)
     outcomes: list[ExpectationOutcome] = []
     ge_results: list[Any] = []
     for batch, sub_suite, expectations in _ge_suites(suite):
@@ -204,7 +205,7 @@ def validate_suite(
         rows = con.sql(sql, params=params)
         suspects = (
             suspect_filter(expectations, expectation_params, column_types(rows))
-            if prefilter and _binary_collation(con)
+            if prefilter
             else None
         )
         if suspects:
@@ -355,12 +356,13 @@ def _percentages(outcome: ExpectationOutcome) -> dict[str, float | int | None]:
     def percent(part: int, whole: int) -> float | None:
         return 100.0 * part / whole if whole else None
 
+    nonmissing = percent(outcome.unexpected_count, total - missing)
     return {
         "missing_count": missing,
         "missing_percent": percent(missing, total),
-        "unexpected_percent": percent(outcome.unexpected_count, total - missing),
+        "unexpected_percent": nonmissing,  # GE's unexpected_percent is of the non-missing
         "unexpected_percent_total": percent(outcome.unexpected_count, total),
-        "unexpected_percent_nonmissing": percent(outcome.unexpected_count, total - missing),
+        "unexpected_percent_nonmissing": nonmissing,
     }
 
 

@@ -49,13 +49,31 @@ def good_warehouse(tmp_path_factory) -> Path:
     return path
 
 
-def validate(path: Path, suite: str, chunk_rows: int = 1_000_000, month: str = MONTH):
+def validate(
+    path: Path,
+    suite: str,
+    chunk_rows: int = 1_000_000,
+    month: str = MONTH,
+    prefilter: bool = True,
+):
     con = connect(path)
     try:
         sql, expectation = check_parameters(month, POLICY, suite.split("/")[1])
-        return validate_suite(con, suite, month, sql, expectation, chunk_rows=chunk_rows)
+        return validate_suite(
+            con, suite, month, sql, expectation, chunk_rows=chunk_rows, prefilter=prefilter
+        )
     finally:
         con.close()
+
+
+def with_defect(good_warehouse: Path, tmp_path: Path, defect: str) -> Path:
+    """A copy of the good warehouse with one crafted defect (SQL run on it)."""
+    path = tmp_path / "bad.duckdb"
+    shutil.copy(good_warehouse, path)
+    con = connect(path)
+    con.execute(defect)
+    con.close()
+    return path
 
 
 def test_suites_are_ge_json_files_one_per_dataset_and_output():
@@ -314,12 +332,7 @@ BAD_BATCHES = [
 def test_bad_batch_fails_on_the_expected_expectation(
     good_warehouse, tmp_path, suite, defect, expected
 ):
-    path = tmp_path / "bad.duckdb"
-    shutil.copy(good_warehouse, path)
-    con = connect(path)
-    con.execute(defect)
-    con.close()
-    report = validate(path, suite)
+    report = validate(with_defect(good_warehouse, tmp_path, defect), suite)
     assert not report.success
     failed = {(f.expectation, f.batch, f.column) for f in report.failures}
     assert expected in failed, report.summary()
@@ -327,16 +340,14 @@ def test_bad_batch_fails_on_the_expected_expectation(
 
 def test_a_collision_of_two_other_months_does_not_fail_this_month(good_warehouse, tmp_path):
     """Two earlier months holding one key dated in March are their fault, not March's."""
-    path = tmp_path / "bad.duckdb"
-    shutil.copy(good_warehouse, path)
-    con = connect(path)
-    con.execute(
+    path = with_defect(
+        good_warehouse,
+        tmp_path,
         "INSERT INTO raw.service_metrics SELECT s.* REPLACE (v.m AS month, 'M-ELSEWHERE' AS "
         "merchant_id) FROM (SELECT * FROM raw.service_metrics WHERE "
         f"{M} AND metric_date = DATE '2026-03-05' LIMIT 1) s, "
-        "(VALUES ('2026-01'), ('2026-02')) v(m)"
+        "(VALUES ('2026-01'), ('2026-02')) v(m)",
     )
-    con.close()
     assert validate(path, "inputs/service_metrics").success
     report = validate(path, "inputs/service_metrics", month="2026-02")
     failed = {(f.expectation, f.batch) for f in report.failures}
@@ -371,18 +382,8 @@ def test_prefiltered_batches_give_the_outcomes_of_whole_batches(
     good_warehouse, tmp_path, suite, defect, expected
 ):
     """GE on the rows that could fail (the default) reports what GE on every row reports."""
-    path = tmp_path / "bad.duckdb"
-    shutil.copy(good_warehouse, path)
-    con = connect(path)
-    con.execute(defect)
-    try:
-        sql, expectation = check_parameters(MONTH, POLICY, suite.split("/")[1])
-        both = [
-            validate_suite(con, suite, MONTH, sql, expectation, prefilter=prefilter)
-            for prefilter in (True, False)
-        ]
-    finally:
-        con.close()
+    path = with_defect(good_warehouse, tmp_path, defect)
+    both = [validate(path, suite, prefilter=prefilter) for prefilter in (True, False)]
 
     def outcomes(report):
         # Samples are the first unexpected rows met, so the same set only when all fit.

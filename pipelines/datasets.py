@@ -6,7 +6,7 @@ SQL that enforces it is generated the same way for every dataset.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Logical column types of the contract and their DuckDB storage types.
 STORAGE_TYPES = {
@@ -38,6 +38,9 @@ class Dataset:
     checks_merchant: bool = True
     checks_order: bool = False
     requires_completed_order: bool = False
+    # Stored column -> the column of the row's order it copies at ingest, so grading
+    # never joins order history (feedback: the $5 rule; bad orders: the window).
+    copied_from_order: dict[str, str] = field(default_factory=dict)
 
     @property
     def value_columns(self) -> tuple[str, ...]:
@@ -104,6 +107,7 @@ FEEDBACK = Dataset(
     bad_value_sql=("stars < 1", "stars > 5"),
     checks_order=True,
     requires_completed_order=True,
+    copied_from_order={"order_amount_usd": "amount_usd"},
 )
 
 BAD_ORDERS = Dataset(
@@ -128,6 +132,7 @@ BAD_ORDERS = Dataset(
         )
     },
     checks_order=True,
+    copied_from_order={"order_ended_at": "ended_at"},
 )
 
 SERVICE_METRICS = Dataset(

@@ -165,7 +165,8 @@ def ingest_month(
             "DROP TABLE IF EXISTS _odd; DROP TABLE IF EXISTS _repeated; "
             "DROP TABLE IF EXISTS _repeated_rows; DROP TABLE IF EXISTS _duplicate_keys; "
             "DROP TABLE IF EXISTS _repeated_classified; DROP TABLE IF EXISTS _earlier; "
-            "DROP TABLE IF EXISTS _referenced_orders; DROP TABLE IF EXISTS _classified; "
+            "DROP TABLE IF EXISTS _earlier_keys; "
+            "DROP TABLE IF EXISTS _classified; "
             "DROP TABLE IF EXISTS _rejected; DROP TABLE IF EXISTS _gone"
         )
     return report
@@ -195,10 +196,7 @@ def _ingest_staged(
     report.rows_read = fetch_value(con, "SELECT count(*) FROM _stage")
     classified = _classify(con, ds, month, "_stage")
     store = _stored_columns(ds)
-    if ds.name == "feedback":
-        store["order_amount_usd"] = "_order_amount_usd"
-    if ds.name == "bad_orders":
-        store["order_ended_at"] = "_order_ended_at"
+    store.update({dst: f"_{dst}" for dst in ds.copied_from_order})
     store.update(source_file="$files[_src.f]", source_row="_src.r")
     files_param = {"files": report.files}
     with transaction(con):
@@ -534,10 +532,11 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
 
     Sized for 100 million rows: only rows whose key repeats in the month (usually a
     handful) can be exact copies or in-month duplicates, so only they are grouped on all
-    columns; every other row is classified in one streaming pass. Earlier months and
-    the orders an event refers to are found by semi joins on this month's keys: the hash
-    table holds only those keys (history is streamed past it, so memory stays bounded
-    as history grows), and DuckDB skips history row groups whose key range cannot match.
+    columns; every other row is classified in one streaming pass. Earlier months' rows
+    are found by a semi join on this month's keys, and the orders an event refers to by
+    a join whose hash table holds this month's rows (a range of them, for a large month):
+    history is streamed past either, so memory stays bounded as history grows, and
+    DuckDB skips history row groups whose key range cannot match.
     """
     cols = list(ds.columns)
     col_list = ", ".join(cols)
@@ -608,11 +607,18 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
             earlier = "FALSE"
 
         def find_earlier(rows: str = "TRUE") -> None:
-            """Earlier rows with the keys of the staged ``rows``."""
+            """Earlier rows with the keys of the staged ``rows``: their keys first, reading
+            only the key columns of history (10M feedback: 1.6 s -> 0.9 s), then the
+            whole rows of those few keys (none, usually: DuckDB then reads nothing)."""
             run(
-                f"CREATE OR REPLACE TEMP TABLE _earlier AS SELECT {col_list}, TRUE AS _seen "
+                f"CREATE OR REPLACE TEMP TABLE _earlier_keys AS SELECT {key_using} "
                 f"FROM raw.{ds.name} SEMI JOIN (SELECT {key_using} FROM {stage} WHERE {rows}) "
                 f"USING ({key_using}) WHERE {earlier} AND {rows}"
+            )
+            run(
+                f"CREATE OR REPLACE TEMP TABLE _earlier AS SELECT {col_list}, TRUE AS _seen "
+                f"FROM raw.{ds.name} SEMI JOIN _earlier_keys USING ({key_using}) "
+                f"WHERE {earlier} AND {rows}"
             )
 
         if not ds.checks_order:  # else found for each range of order ids, below
@@ -628,15 +634,14 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
         reason.append("WHEN m._known IS NULL THEN 'unknown_merchant'")
     extras = ""
     if ds.checks_order:
-        joins.append("LEFT JOIN _referenced_orders o ON o.order_id = b.order_id")
         reason.append(
             "WHEN o.order_id IS NULL OR o.merchant_id <> b.merchant_id THEN 'unknown_order'"
         )
         if ds.requires_completed_order:
             reason.append("WHEN o.status <> 'completed' THEN 'order_not_completed'")
-        extras = ", o.amount_usd AS _order_amount_usd, o.ended_at AS _order_ended_at"
+        extras = "".join(f", o.{src} AS _{dst}" for dst, src in ds.copied_from_order.items())
 
-    def classified(collapsed: str, duplicates: bool) -> str:
+    def classified(collapsed: str, duplicates: bool, order_join: str = "") -> str:
         """The classification of ``collapsed``; only rows of repeated keys can hold a
         duplicate key, so only they need the join to ``_duplicate_keys``."""
         dup_join = [f"LEFT JOIN _duplicate_keys dup USING ({key_using})"] if duplicates else []
@@ -646,7 +651,7 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
             base AS (SELECT *, CASE {row_reason} END AS _row_reason FROM collapsed)
             SELECT b.*, CASE {" ".join([reason[0], *dup_reason, *reason[1:]])} END
                    AS _reason{extras}
-            FROM base b {" ".join(dup_join + joins)}
+            FROM base b {" ".join(dup_join + joins)} {order_join}
             """
 
     others = (
@@ -655,25 +660,34 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
         f"WHERE NOT ({null_key})"
     )
     if ds.checks_order:
-        # The order lookup is a join as large as the month: done once, for all rows, kept;
-        # in ranges of order ids when the month is too large for its joins to fit in memory.
+        # Each row's order is looked up by a left join on the order history, classified
+        # and kept, in ranges of order ids when the month is too large for the join to fit
+        # in memory. DuckDB builds the join's hash table on the month's rows and streams
+        # the orders of the range past it (one join: 10M orders, feedback ingest 17 s ->
+        # 13 s, against a semi join finding the orders first, then a join to those). It
+        # reads only the order columns this dataset needs (the DECIMAL amount is wide).
+        order_cols = ", ".join(
+            dict.fromkeys(
+                ["order_id", "merchant_id"]
+                + (["status"] if ds.requires_completed_order else [])
+                + list(ds.copied_from_order.values())
+            )
+        )
         for index, (lo, hi) in enumerate(_order_id_ranges(con, stage)):
             params.update(range_lo=lo, range_hi=hi)
             in_range_sql = _order_id_in_range(lo, hi)
             if ds.key_unique_across_months:
                 find_earlier(in_range_sql)
-            run(
-                "CREATE OR REPLACE TEMP TABLE _referenced_orders AS "
-                "SELECT order_id, merchant_id, status, amount_usd, ended_at FROM raw.orders "
-                f"SEMI JOIN (SELECT order_id FROM {stage} WHERE {in_range_sql}) USING (order_id) "
-                f"WHERE month <= $month AND {in_range_sql}"
+            order_join = (
+                f"LEFT JOIN (SELECT {order_cols} FROM raw.orders "
+                f"WHERE month <= $month AND {in_range_sql}) o ON o.order_id = b.order_id"
             )
             rows_in_range = (
                 f"{others} AND {in_range_sql} UNION ALL FROM _repeated_rows "
                 f"WHERE {_order_id_in_range(lo, hi, with_null=True)}"
             )
             into = "INSERT INTO _classified " if index else "CREATE TEMP TABLE _classified AS "
-            run(into + classified(rows_in_range, duplicates=True))
+            run(into + classified(rows_in_range, duplicates=True, order_join=order_join))
         result = Classified("FROM _classified", {})
     else:
         # The repeated rows are kept on their own: the direct path puts their accepted

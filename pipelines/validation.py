@@ -371,13 +371,15 @@ def warm_up() -> None:
 
     Meant for a background thread of a run (pipelines.runner), so that the ~3 s of
     pure-Python import (5.5 s before the deferrals below) overlaps the first ingest.
-    jsonschema, which GE imports through altair, loads its optional IRI format checker
-    ``rfc3987_syntax`` when installed (JupyterLab installs it); that builds a parser
-    grammar at import, 2.8 s of the import, for a format no check here uses, so it is
-    not loaded. scipy and altair, which GE imports for expectations and renderers no
-    suite here uses, load when first used (pipelines.deferred_imports): another 2 s.
+    jsonschema, which GE imports, loads its optional IRI and URI format checkers
+    ``rfc3987_syntax`` and ``rfc3986_validator`` when installed (JupyterLab installs
+    them); they build a parser grammar and compile regular expressions at import, 2.8 s
+    and 0.2 s of the import, for formats no check here uses, so they are not loaded.
+    scipy and altair, which GE imports for expectations and renderers no suite here
+    uses, load when first used (pipelines.deferred_imports): another 2 s.
     """
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    for unused_format_checker in ("rfc3987_syntax", "rfc3986_validator"):
+        sys.modules.setdefault(unused_format_checker, None)  # type: ignore[arg-type]
     with deferred(DEFERRED_BY_GE):
         _pandas_batch_definition()
 

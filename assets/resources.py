@@ -11,7 +11,7 @@ import duckdb
 
 from pipelines.policy import Policy, load_policy
 from pipelines.validation import DEFAULT_CHUNK_ROWS
-from pipelines.warehouse import connect
+from pipelines.warehouse import compact_on_close, connect
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -20,10 +20,13 @@ class WarehouseResource(dg.ConfigurableResource):
     path: str
 
     @contextmanager
-    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connection(self, compact: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """``compact``: the closing checkpoint also vacuums (``compact_on_close``)."""
         con = connect(Path(self.path))
         try:
             yield con
+            if compact:
+                compact_on_close(con)
         finally:
             con.close()
 

@@ -633,11 +633,15 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
         reason.append("WHEN m._known IS NULL THEN 'unknown_merchant'")
     extras = ""
     if ds.checks_order:
+        # The join reads only the order columns this dataset checks or copies.
+        order_cols = ["order_id", "merchant_id"]
         reason.append(
             "WHEN o.order_id IS NULL OR o.merchant_id <> b.merchant_id THEN 'unknown_order'"
         )
         if ds.requires_completed_order:
+            order_cols.append("status")
             reason.append("WHEN o.status <> 'completed' THEN 'order_not_completed'")
+        order_cols.extend(ds.copied_from_order.values())
         extras = "".join(f", o.{src} AS _{dst}" for dst, src in ds.copied_from_order.items())
 
     def classified(collapsed: str, duplicates: bool, order_join: str = "") -> str:
@@ -663,17 +667,16 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
         # and kept, in ranges of order ids when the month is too large for the join to fit
         # in memory. DuckDB builds the join's hash table on the month's rows and streams
         # the orders of the range past it (one join: 10M orders, feedback ingest 17 s ->
-        # 13 s, against a semi join finding the orders first, then a join to those). It
-        # reads only the order columns this dataset needs (the DECIMAL amount is wide).
-        status = ["status"] if ds.requires_completed_order else []
-        order_cols = ", ".join(["order_id", "merchant_id", *status, *ds.copied_from_order.values()])
+        # 13 s, against a semi join finding the orders first, then a join to those). The
+        # side it builds on comes from its estimates: the plans at 10M and 100M put the
+        # orders on the probe side; were they built, a range's orders would spill.
         for index, (lo, hi) in enumerate(_order_id_ranges(con, stage)):
             params.update(range_lo=lo, range_hi=hi)
             in_range_sql = _order_id_in_range(lo, hi)
             if ds.key_unique_across_months:
                 find_earlier(in_range_sql)
             order_join = (
-                f"LEFT JOIN (SELECT {order_cols} FROM raw.orders "
+                f"LEFT JOIN (SELECT {', '.join(order_cols)} FROM raw.orders "
                 f"WHERE month <= $month AND {in_range_sql}) o ON o.order_id = b.order_id"
             )
             rows_in_range = (

@@ -21,7 +21,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def connection(self, compact: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """``compact``: the closing checkpoint also vacuums (``compact_on_close``)."""
+        """``compact``: the closing checkpoint may also vacuum (``compact_on_close``)."""
         con = connect(Path(self.path))
         try:
             yield con

@@ -7,7 +7,7 @@
 SET VARIABLE month_key_range = (
     SELECT {lo: min(order_id), hi: max(order_id)} FROM raw.bad_orders WHERE month = $month
 );
-WITH month_keys AS (
+WITH month_keys AS NOT MATERIALIZED (  -- scanned twice: cheaper than storing the keys
     SELECT order_id, reason, hash(order_id, reason) AS key_hash
     FROM raw.bad_orders WHERE month = $month
 ), repeated_hashes AS (  -- neighbours in hash order: twice as fast as grouping,

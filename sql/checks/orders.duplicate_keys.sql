@@ -8,7 +8,7 @@
 SET VARIABLE month_key_range = (
     SELECT {lo: min(order_id), hi: max(order_id)} FROM raw.orders WHERE month = $month
 );
-WITH month_keys AS (
+WITH month_keys AS NOT MATERIALIZED (  -- scanned twice: cheaper than storing the keys
     SELECT order_id, hash(order_id) AS key_hash FROM raw.orders WHERE month = $month
 ), repeated_hashes AS (  -- neighbours in hash order: twice as fast as grouping,
     -- the hashes are read again on their own, as sorting month_keys would carry its keys

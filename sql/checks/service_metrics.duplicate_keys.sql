@@ -6,7 +6,7 @@
 -- strings; the last step keeps only real repeats). Only the keys this month holds and
 -- another row repeats are described: two other months colliding on a day of this month
 -- are their own months' fault, which their own checks report.
-WITH month_keys AS (
+WITH month_keys AS NOT MATERIALIZED (  -- scanned twice: cheaper than storing the keys
     SELECT merchant_id, metric_date, hash(merchant_id, metric_date) AS key_hash
     FROM raw.service_metrics WHERE month = $month
 ), repeated_hashes AS (  -- neighbours in hash order: twice as fast as grouping,

@@ -56,10 +56,11 @@ def compact_on_close(con: duckdb.DuckDBPyConnection) -> bool:
 
     Months share row groups where a table gains less than a row group a month; a month
     replaced there (a rerun, a restatement) leaves its old rows behind as deleted rows
-    until a vacuum drops them. The month's last writer asks. Below a row group of them
-    (a first run deletes only its few repeated and rejected rows) the vacuum is skipped:
-    it would only merge partly filled row groups, ~1.7 s at 10M orders, and the rows
-    it leaves are fewer than one row group per table.
+    until a vacuum drops them, or every other row of their row group is deleted too.
+    The month's last writer asks. Below a row group of them (a first run deletes only
+    its few repeated and rejected rows) the vacuum is skipped: ~1.7 s at 10M orders,
+    spent merging partly filled row groups to drop fewer deleted rows than one row
+    group holds.
     """
     if deleted_rows(con) < ROW_GROUP_ROWS:
         return False

@@ -22,7 +22,7 @@ from pipelines import grading
 def exposure_weights(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
 ) -> dg.MaterializeResult:
-    with warehouse.connection() as con:
+    with warehouse.month_writer(context) as con:
         weights = grading.weigh_exposure(con, context.partition_key, settings.policy())
         check = run_suite_check(context, con, settings, "outputs/exposure_weights")
     eligible = weights.filter("eligible")
@@ -48,7 +48,7 @@ def exposure_weights(
 def tier_distribution(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
 ) -> dg.MaterializeResult:
-    with warehouse.connection() as con:
+    with warehouse.month_writer(context) as con:
         distribution = grading.distribute_tiers(con, context.partition_key, settings.policy())
         check = run_suite_check(context, con, settings, "outputs/tier_distribution")
     totals = distribution.group_by("tier").agg(pl.col("merchants").sum())

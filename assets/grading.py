@@ -29,7 +29,7 @@ from pipelines import grading
 def credit_ledger(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
 ) -> dg.MaterializeResult:
-    with warehouse.connection() as con:
+    with warehouse.month_writer(context) as con:
         ledger = grading.update_credit_ledger(con, context.partition_key, settings.policy())
     # The ledger's content is its data version: an unchanged month keeps later months
     # fresh in Dagster, a changed one marks the next month's ledger stale.
@@ -64,7 +64,7 @@ def credit_ledger(
 def merchant_grades(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
 ) -> dg.MaterializeResult:
-    with warehouse.connection() as con:
+    with warehouse.month_writer(context) as con:
         grades = grading.grade_merchants(con, context.partition_key, settings.policy())
         check = run_suite_check(context, con, settings, "outputs/merchant_grades")
     return dg.MaterializeResult(
@@ -91,7 +91,7 @@ def merchant_grades(
 def merchant_compliance(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
 ) -> dg.MaterializeResult:
-    with warehouse.connection() as con:
+    with warehouse.month_writer(context) as con:
         violations = grading.check_compliance(con, context.partition_key, settings.policy())
         check = run_suite_check(context, con, settings, "outputs/merchant_compliance")
     return dg.MaterializeResult(

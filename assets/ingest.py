@@ -43,7 +43,7 @@ def build_ingest_asset(dataset: Dataset) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
     ) -> dg.MaterializeResult:
         month = context.partition_key
-        with warehouse.connection() as con:
+        with warehouse.month_writer(context) as con:
             report = ingest_month(con, settings.landing, dataset, month)
             check = run_suite_check(context, con, settings, f"inputs/{dataset.name}", dataset.name)
         for warning in report.warnings:

@@ -33,7 +33,7 @@ def published_month(
 ) -> dg.MaterializeResult:
     month = context.partition_key
     policy = settings.policy()
-    with warehouse.connection(compact=True) as con:  # the month's last write
+    with warehouse.month_writer(context, compact=True) as con:  # the month's last write
         counts = grading.publish_month(con, month, policy)
         files = export_month(con, month, settings.outputs)
         quarantine = grading.quarantine_counts(con, month)

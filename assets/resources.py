@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipelines import month_journal
 from pipelines.policy import Policy, load_policy
 from pipelines.validation import DEFAULT_CHUNK_ROWS
 from pipelines.warehouse import compact_on_close, connect
@@ -29,6 +30,17 @@ class WarehouseResource(dg.ConfigurableResource):
                 compact_on_close(con)
         finally:
             con.close()
+
+    @contextmanager
+    def month_writer(
+        self, context: dg.AssetExecutionContext, compact: bool = False
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for a step that writes the run's month: the month's rows as they
+        were before the run are kept first (``month_journal.open_month``), so a run that
+        does not publish leaves the warehouse as it found it."""
+        with self.connection(compact) as con:
+            month_journal.open_month(con, context.partition_key, context.run.run_id)
+            yield con
 
 
 class GradingSettings(dg.ConfigurableResource):

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import duckdb
 import polars as pl
 
+from pipelines import month_journal
 from pipelines.datasets import DATASETS
 from pipelines.faults import crash_point
 from pipelines.ingest import dataset_fingerprint
@@ -447,6 +448,7 @@ def publish_month(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) ->
     with transaction(con):
         run_script(con, load_sql("publish/record_run.sql"), params)
         run_script(con, load_sql("publish/publish_month.sql"), params)
+        month_journal.discard(con, month)
         crash_point("publish:before_commit", month)
     counts = {}
     for table in (

@@ -89,7 +89,12 @@ def unchanged_since(
         return None
     if not all((Path(outputs) / t / f"month={month}").is_dir() for t in OUTPUT_TABLES):
         return None
-    if month_run_key(con, month, landing_digests(landing, month), policy) != recorded:
+    digests = landing_digests(landing, month)
+    # What is stored must be what the landing holds now (a month whose new rows were
+    # kept by a run that then failed would otherwise pass as unchanged).
+    if ingested_digests(con, month) != digests:
+        return None
+    if month_run_key(con, month, digests, policy) != recorded:
         return None
     published = fetch_value(
         con,

@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.partitions import monthly_partitions
+from pipelines import month_journal
 from pipelines.landing import landing_months
 from pipelines.locking import exclusive_run
 from pipelines.months import month_range, parse_month
@@ -117,6 +118,7 @@ def grade_months(
     )
     results = []
     with exclusive_run(warehouse, wait_seconds):
+        _roll_back_unpublished(warehouse)  # a killed run's month, before any skip decision
         for index, month in enumerate(months, start=1):
             if on_month:
                 on_month(index, len(months), month)
@@ -133,6 +135,7 @@ def grade_months(
             )
             reason = failure_reason(result)
             if reason:
+                _roll_back_unpublished(warehouse)
                 published = any(
                     e.event_type == dg.DagsterEventType.STEP_SUCCESS
                     and e.step_key == "published_month"
@@ -169,6 +172,15 @@ def _warm_up() -> None:
 
 
 _BACKGROUND_IMPORTS = threading.Event()
+
+
+def _roll_back_unpublished(warehouse: Path) -> list[str]:
+    """Put every month a run wrote but did not publish back as it was (the job's failure
+    hook normally has; a killed process has not)."""
+    if not Path(warehouse).is_file():
+        return []
+    with closing(connect(warehouse)) as con:
+        return month_journal.roll_back(con)
 
 
 def _unchanged_since(

@@ -2,6 +2,13 @@
 -- work: intermediate and staged results. main: the published tables of spec §8.
 CREATE SCHEMA IF NOT EXISTS raw;
 CREATE SCHEMA IF NOT EXISTS work;
+-- journal: a month's rows as they were before the run now writing it
+-- (pipelines/month_journal.py), put back if the run does not publish.
+CREATE SCHEMA IF NOT EXISTS journal;
+CREATE TABLE IF NOT EXISTS journal.pending (
+    month VARCHAR PRIMARY KEY, run_id VARCHAR NOT NULL, state VARCHAR NOT NULL,
+    opened_at TIMESTAMP NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS raw.merchants (
     month VARCHAR NOT NULL, merchant_id VARCHAR NOT NULL, account_type VARCHAR,

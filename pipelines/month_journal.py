@@ -1,0 +1,121 @@
+"""A month's run is all or nothing: the rows it replaces are kept until it is published.
+
+A month's steps each commit their own writes (ingest into ``raw.*``, staged results in
+``work.*``), and its blocking checks run after them. A check that fails, a step that
+raises or a process that is killed would otherwise leave the month's new raw rows in
+place under the old publication: a later month graded on them, or an "unchanged" skip
+that trusts them, gives a wrong grade.
+
+So before a run first writes to a month, the month's current rows of every table a run
+writes are copied into the ``journal`` schema (an empty copy on a first run, a full one
+on a restatement), and ``journal.pending`` names the month and the run. Publishing
+discards the copies in its own transaction; a failed run, or the next run after a killed
+one, puts them back in one transaction (``roll_back``). What stays is exactly what was
+there before the run.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.warehouse import fetch_rows, transaction
+
+# Every table a month's run writes, and the rows of the month in it. main.* is written
+# only by the publishing transaction, which also discards the journal.
+MONTH_TABLES = (
+    "raw.merchants",
+    "raw.orders",
+    "raw.feedback",
+    "raw.bad_orders",
+    "raw.service_metrics",
+    "raw.quarantine",
+    "raw.ingest_log",
+    "work.credit_ledger",
+    "work.feedback_period_counts",
+    "work.feedback_counts_log",
+    "work.merchant_grades",
+    "work.merchant_compliance",
+    "work.exposure_weights",
+    "work.tier_distribution",
+)
+
+
+def _copy_name(table: str) -> str:
+    """journal.<schema>__<table>_<month>: the month's rows of ``table`` before the run."""
+    return table.replace(".", "__")
+
+
+def _copy(table: str, month: str) -> str:
+    return f'journal."{_copy_name(table)}_{month}"'
+
+
+class RunRolledBack(RuntimeError):
+    """A step of a run whose month was already rolled back: it must not write again."""
+
+
+def pending_months(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(month, run id) of every month whose run wrote and neither published nor rolled back."""
+    return fetch_rows(con, "SELECT month, run_id FROM journal.pending WHERE state = 'open'")
+
+
+def open_month(con: duckdb.DuckDBPyConnection, month: str, run_id: str) -> bool:
+    """Before ``run_id`` first writes to ``month``: keep the month's current rows.
+
+    Months left pending by another run (one that failed or was killed) are rolled back
+    first, so a run never builds on another's unpublished rows. A run whose month was
+    rolled back (a step of it failed) may not write again: Dagster goes on with steps
+    that do not depend on the failed one, and they would write after the rollback.
+    Returns whether this call opened the journal (False when this run already had).
+    """
+    state = fetch_rows(
+        con,
+        "SELECT state FROM journal.pending WHERE month = $month AND run_id = $run_id",
+        {"month": month, "run_id": run_id},
+    )
+    if state and state[0][0] == "open":
+        return False
+    if state:
+        raise RunRolledBack(
+            f"{month}: an earlier step of this run failed and the month was rolled back; "
+            f"nothing more of it is written"
+        )
+    roll_back(con, [m for m, r in pending_months(con) if r != run_id])
+    with transaction(con):
+        for table in MONTH_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {_copy(table, month)}")
+            con.execute(
+                f"CREATE TABLE {_copy(table, month)} AS SELECT * FROM {table} WHERE month = $month",
+                {"month": month},
+            )
+        con.execute(
+            "INSERT OR REPLACE INTO journal.pending VALUES ($month, $run_id, 'open', "
+            "CAST(now() AS TIMESTAMP))",
+            {"month": month, "run_id": run_id},
+        )
+    return True
+
+
+def roll_back(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -> list[str]:
+    """Put back the rows kept for ``months`` (default: every pending month), one
+    transaction each; returns the months rolled back."""
+    pending = [m for m, _ in pending_months(con)]
+    months = pending if months is None else [m for m in months if m in pending]
+    for month in months:
+        with transaction(con):
+            for table in MONTH_TABLES:
+                con.execute(f"DELETE FROM {table} WHERE month = $month", {"month": month})
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {_copy(table, month)}")
+                con.execute(f"DROP TABLE {_copy(table, month)}")
+            con.execute(
+                "UPDATE journal.pending SET state = 'rolled_back' WHERE month = $month",
+                {"month": month},
+            )
+    return months
+
+
+def discard(con: duckdb.DuckDBPyConnection, month: str) -> None:
+    """The month is published: its kept rows are no longer needed. Call inside the
+    publishing transaction, so publication and discard commit together."""
+    for table in MONTH_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {_copy(table, month)}")
+    con.execute("DELETE FROM journal.pending WHERE month = $month", {"month": month})

@@ -1,0 +1,170 @@
+"""A month that fails leaves no trace (trust issue, item 2).
+
+A failed or killed month leaves raw.*, work.*, main.* and the exports exactly as they were
+before the run, and whatever happens in between, every month ends equal to a fresh run
+on the final landing folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.month_journal import MONTH_TABLES, pending_months
+from pipelines.runner import RunFailed, grade_months
+from pipelines.warehouse import connect, fetch_rows
+from tests.conftest import CONFORMANCE, PUBLISHED_TABLES, published_state
+
+JANUARY_ORDERS = Path("orders") / "month=2026-01" / "part-a.csv"
+FEBRUARY_ORDERS = Path("orders") / "month=2026-02" / "part-a.csv"
+# Columns that record when, not what: they differ between any two runs.
+WHEN_COLUMNS = {"ingested_at", "counted_at", "published_at", "opened_at"}
+
+
+def warehouse_state(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every row of every table a month's run writes, and of the published tables."""
+    con = connect(warehouse, read_only=True)
+    try:
+        state = {}
+        for table in (*MONTH_TABLES, *(f"main.{t}" for t in PUBLISHED_TABLES)):
+            schema, name = table.split(".")
+            columns = [
+                c
+                for (c,) in fetch_rows(
+                    con,
+                    "SELECT column_name FROM duckdb_columns() WHERE schema_name = $s "
+                    "AND table_name = $t ORDER BY column_index",
+                    {"s": schema, "t": name},
+                )
+                if c not in WHEN_COLUMNS
+            ]
+            state[table] = fetch_rows(con, f"SELECT {', '.join(columns)} FROM {table} ORDER BY ALL")
+    finally:
+        con.close()
+    return state
+
+
+def break_orders(path: Path, rows: int = 200) -> None:
+    """Turn ``rows`` completed orders into an unknown status: far over the quarantine ratio."""
+    lines = path.read_text().splitlines()
+    changed = 0
+    for i, line in enumerate(lines):
+        if changed < rows and ",completed," in line:
+            lines[i] = line.replace(",completed,", ",shipped,")
+            changed += 1
+    assert changed == rows
+    path.write_text("\n".join(lines) + "\n")
+
+
+def cancel_one_order(path: Path) -> None:
+    lines = path.read_text().splitlines()
+    target = next(i for i, line in enumerate(lines) if ",completed," in line)
+    lines[target] = lines[target].replace(",completed,", ",cancelled,")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_blocked_restatement_leaves_no_trace_and_later_runs_match_a_fresh_run(tmp_path):
+    landing = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    original = (landing / JANUARY_ORDERS).read_bytes()
+
+    # 1. Publish January.
+    grade_months(landing, warehouse, outputs, "2026-01")
+    before = warehouse_state(warehouse)
+    exports = published_state(warehouse, outputs)["files"]
+
+    # 2. January's orders replaced by a broken file: the month is blocked ...
+    break_orders(landing / JANUARY_ORDERS)
+    with pytest.raises(RunFailed, match="quarantine") as failed:
+        grade_months(landing, warehouse, outputs, "2026-01")
+    assert not failed.value.published
+    # ... and leaves raw.*, work.*, main.* and the exports exactly as they were.
+    assert warehouse_state(warehouse) == before
+    assert published_state(warehouse, outputs)["files"] == exports
+    with connect(warehouse, read_only=True) as con:
+        assert pending_months(con) == []
+
+    # 3. The original file back, and February corrected.
+    (landing / JANUARY_ORDERS).write_bytes(original)
+    cancel_one_order(landing / FEBRUARY_ORDERS)
+
+    # 4. January is truly unchanged; February is graded on January's real rows.
+    results = grade_months(landing, warehouse, outputs, "2026-02")
+    assert [r.unchanged_since is not None for r in results] == [True, False]
+
+    fresh = tmp_path / "fresh"
+    grade_months(landing, fresh / "w.duckdb", fresh / "out", "2026-02")
+    assert warehouse_state(warehouse) == warehouse_state(fresh / "w.duckdb")
+    assert (
+        published_state(warehouse, outputs)["tables"]
+        == published_state(fresh / "w.duckdb", fresh / "out")["tables"]
+    )
+
+
+def test_sigkill_during_a_restatement_is_rolled_back_by_the_next_run(tmp_path):
+    """A killed process runs no failure hook: the next run puts the month back first,
+    before it decides what is unchanged."""
+    landing = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-02")
+    before = warehouse_state(warehouse)
+    original = (landing / FEBRUARY_ORDERS).read_bytes()
+    cancel_one_order(landing / FEBRUARY_ORDERS)
+
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines.cli",
+        "run",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(warehouse),
+        "--outputs",
+        str(outputs),
+        "--through",
+        "2026-02",
+    ]
+    crashed = subprocess.run(
+        command,
+        env={**os.environ, "GRADING_CRASH_AT": "grading:after_grades@2026-02"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+    assert warehouse_state(warehouse) != before  # February's new rows were written
+
+    # The restatement is withdrawn: the next run puts February back and skips both months.
+    (landing / FEBRUARY_ORDERS).write_bytes(original)
+    results = grade_months(landing, warehouse, outputs, "2026-02")
+    assert [r.unchanged_since is not None for r in results] == [True, True]
+    assert warehouse_state(warehouse) == before
+
+
+def test_a_ui_launched_run_that_fails_rolls_back_its_month(tmp_path):
+    """The job's failure hook, not the CLI, puts the month back: a run launched from the
+    Dagster UI, the schedule or a backfill leaves no trace either."""
+    from pipelines.definitions import build_definitions
+
+    landing = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-01")
+    before = warehouse_state(warehouse)
+    break_orders(landing / JANUARY_ORDERS)
+
+    job = build_definitions(str(landing), str(warehouse), str(outputs)).resolve_job_def(
+        "grade_month"
+    )
+    result = job.execute_in_process(partition_key="2026-01", raise_on_error=False)
+    assert not result.success
+    assert warehouse_state(warehouse) == before

@@ -11,6 +11,7 @@ import dagster as dg
 import duckdb
 
 from assets.resources import GradingSettings
+from pipelines import month_journal
 from pipelines.data_docs import data_docs_index, publish_data_docs
 from pipelines.validation import check_parameters, validate_suite
 
@@ -38,6 +39,8 @@ def run_suite_check(
     report = validate_suite(
         con, suite, month, sql_params, expectation_params, chunk_rows=settings.check_chunk_rows
     )
+    if not report.success:  # blocking: the month is not published, so nothing of it stays
+        month_journal.roll_back(con, [month])
     run_name = f"{month} run {context.run.run_id[:8]}"
     publish_data_docs(settings.outputs, [report], run_name, build=not report.success)
     failures = report.as_metadata()

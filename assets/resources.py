@@ -35,12 +35,22 @@ class WarehouseResource(dg.ConfigurableResource):
     def month_writer(
         self, context: dg.AssetExecutionContext, compact: bool = False
     ) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection for a step that writes the run's month: the month's rows as they
-        were before the run are kept first (``month_journal.open_month``), so a run that
-        does not publish leaves the warehouse as it found it."""
+        """A connection for a step that writes the run's month.
+
+        The month's rows as they were before the run are kept first
+        (``month_journal.open_month``), and put back if the step raises; a failed check
+        puts them back too (``assets.checks.run_suite_check``). So a run that does not
+        publish leaves the warehouse as it found it, however it was launched: the CLI,
+        the job, or a selection materialized in the UI.
+        """
+        month, run_id = context.partition_key, context.run.run_id
         with self.connection(compact) as con:
-            month_journal.open_month(con, context.partition_key, context.run.run_id)
-            yield con
+            month_journal.open_month(con, month, run_id)
+            try:
+                yield con
+            except BaseException:
+                month_journal.roll_back_after_failure(con, month, context.log)
+                raise
 
 
 class GradingSettings(dg.ConfigurableResource):

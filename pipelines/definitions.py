@@ -18,7 +18,6 @@ from assets.ingest import ingest_assets
 from assets.partitions import monthly_partitions
 from assets.publish import published_month
 from assets.resources import GradingSettings, WarehouseResource
-from pipelines import month_journal
 
 ALL_ASSETS = [
     *ingest_assets,
@@ -32,23 +31,12 @@ ALL_ASSETS = [
 ]
 
 
-@dg.failure_hook(required_resource_keys={"warehouse"})
-def roll_back_month(context: dg.HookContext) -> None:
-    """A step failed (a blocking check included): put the run's month back as it was
-    before the run, whichever way the run was launched (CLI, UI, schedule, backfill)."""
-    with context.resources.warehouse.connection() as con:
-        months = [m for m, run in month_journal.pending_months(con) if run == context.run_id]
-        for month in month_journal.roll_back(con, months):
-            context.log.warning(f"{month} rolled back: nothing of this run was kept")
-
-
 # One DuckDB file has one writer: steps of a run go one after another in one process.
 grade_month_job = dg.define_asset_job(
     "grade_month",
     selection=dg.AssetSelection.assets(*ALL_ASSETS),
     partitions_def=monthly_partitions,
     executor_def=dg.in_process_executor,
-    hooks={roll_back_month},
     description="Ingest, grade and publish one month.",
 )
 

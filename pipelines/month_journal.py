@@ -16,6 +16,8 @@ there before the run.
 
 from __future__ import annotations
 
+import logging
+
 import duckdb
 
 from pipelines.warehouse import fetch_rows, transaction
@@ -111,6 +113,20 @@ def roll_back(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -
                 {"month": month},
             )
     return months
+
+
+def roll_back_after_failure(
+    con: duckdb.DuckDBPyConnection, month: str, log: logging.Logger | None = None
+) -> None:
+    """A step failed: put the month back now. If that fails too (a full disk, a broken
+    connection), the month stays pending and the next run puts it back; the step's own
+    error is the one raised, not this one."""
+    try:
+        roll_back(con, [month])
+    except Exception as exc:  # the caller raises the original error
+        (log or logging.getLogger(__name__)).warning(
+            f"{month}: rollback deferred to the next run ({exc})"
+        )
 
 
 def discard(con: duckdb.DuckDBPyConnection, month: str) -> None:

@@ -243,13 +243,18 @@ def test_a_month_after_an_unpublished_month_is_not_published(tmp_path):
         for e in later.all_events
         if e.event_type == dg.DagsterEventType.STEP_FAILURE
     ]
-    # March stops on the missing February: its credit history (the ledger step of the
-    # blocked month never ran) or, past that, the publish guard.
+    # March stops on the missing February. The blocked month was rolled back, so its
+    # orders are not there: March's feedback on them is quarantined as unknown_order and
+    # its input check blocks (or, past that, the credit history or the publish guard).
     assert any(
         "credit history for 2026-02 is missing" in str(e)
         or "2026-02 was ingested but never published" in str(e)
+        or "blocking asset check failed" in str(e)
         for e in errors
     ), errors
+    con = connect(tmp_path / "warehouse.duckdb", read_only=True)
+    assert fetch_rows(con, "SELECT DISTINCT month FROM raw.orders ORDER BY 1") == [("2026-01",)]
+    con.close()
     assert counts(tmp_path) == {"2026-01": 149}
 
 

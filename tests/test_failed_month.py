@@ -151,8 +151,9 @@ def test_sigkill_during_a_restatement_is_rolled_back_by_the_next_run(tmp_path):
 
 
 def test_a_ui_launched_run_that_fails_rolls_back_its_month(tmp_path):
-    """The job's failure hook, not the CLI, puts the month back: a run launched from the
-    Dagster UI, the schedule or a backfill leaves no trace either."""
+    """The assets themselves, not the CLI, put the month back: a run launched from the
+    Dagster UI, the schedule or a backfill leaves no trace either (a materialized
+    selection too: tests/test_dagster.py)."""
     from pipelines.definitions import build_definitions
 
     landing = tmp_path / "landing"

@@ -352,7 +352,7 @@ def _typed_file(
 ) -> TypedFile:
     kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
     if path.stat().st_size == 0:
-        raise IngestError(f"{rel}: empty file (0 bytes; a file needs at least its header)")
+        raise IngestError(f"{rel}: empty file (0 bytes)")
     params = {"path": str(path)}
     if kind == "csv":
         reader, source = _csv_reader(path, rel)
@@ -400,11 +400,13 @@ def _csv_header(path: Path, rel: str) -> list[str]:
     """The header record of a CSV file, parsed with the dialect DuckDB reads the rows
     with (a UTF-8 byte-order mark is dropped). Only the first record is decoded: bad
     bytes further down are DuckDB's to report, with their line."""
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
-        try:
+    try:
+        with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
             header = next(csv.reader(handle, **CSV_DIALECT), [])
-        except csv.Error as exc:
-            raise IngestError(f"{rel}: cannot be read as csv, line 1: header: {exc}") from exc
+    except csv.Error as exc:
+        raise IngestError(f"{rel}: cannot be read as csv, line 1: header: {exc}") from exc
+    except OSError as exc:
+        raise IngestError(f"{rel}: cannot be read as csv: {exc}") from exc
     if not header:
         raise IngestError(f"{rel}: empty file (no header line)")
     if any("\ufffd" in name for name in header):

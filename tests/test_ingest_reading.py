@@ -67,9 +67,10 @@ def orders_parquet(landing: Path, ids: list[str], merchants: list[str], amounts:
 
 
 def csv_records(path: Path) -> int:
-    """A CSV file's data records, counted by Python's csv module (not by DuckDB)."""
+    """A CSV file's data records, counted by Python's csv module (not by DuckDB); a
+    blank line is no record."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        return max(sum(1 for _ in csv.reader(handle, strict=True)) - 1, 0)
+        return max(sum(1 for row in csv.reader(handle, strict=True) if row) - 1, 0)
 
 
 def landed_records(landing: Path, dataset: str, month: str) -> int:
@@ -434,3 +435,29 @@ def test_csv_reader_reads_quoted_fields_like_pythons_csv_module(con, landing):
     assert report.warnings == [
         "orders/month=2026-01/part-0.csv: extra columns ignored: note, free text"
     ]
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n"])
+def test_line_ending_change_is_found_across_megabyte_chunks(tmp_path, ending):
+    """The search reads a megabyte at a time: a \\r\\n split by a chunk boundary is one
+    ending, and the change is found lines and chunks later."""
+    from pipelines.ingest import _line_ending_change
+
+    line = b"x" * 99
+    lines = [line] * 30_000  # about 3 MB
+    path = tmp_path / "big.csv"
+    if ending == b"\r\n":  # put a \r\n across the first 1 MiB boundary
+        lines[0] = b"x" * ((1 << 20) % 101 - 1 + 101)
+    path.write_bytes(ending.join(lines) + ending)
+    assert _line_ending_change(path) is None
+    other = b"\r\n" if ending == b"\n" else b"\n"
+    changed = 25_000
+    path.write_bytes(
+        ending.join(lines[: changed - 1])
+        + ending
+        + lines[changed - 1]
+        + other
+        + ending.join(lines[changed:])
+        + ending
+    )
+    assert _line_ending_change(path) == changed

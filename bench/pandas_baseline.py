@@ -154,13 +154,6 @@ def bad_values(dataset: str, df: pd.DataFrame) -> pd.Series:
     return pd.Series(False, index=df.index)
 
 
-# The pipeline reads the upper-case CSV literal FALSE as *true* (pipelines/ingest.py,
-# CSV_TRUE_LITERALS): the conformance fixture's expected.json only reproduces that way.
-# The spec itself says booleans are true/false in any case. The baseline follows the
-# pipeline so that the two agree on the fixture; drop this set if the contract is fixed.
-CSV_TRUE_LITERALS = {"FALSE"}
-
-
 class LandingFileError(ValueError):
     """A landing file cannot be used: the month stops (spec §1). Names file and column."""
 
@@ -243,7 +236,6 @@ def cast(values: pd.Series, kind: str, where: str) -> pd.Series:
         flag = pd.Series(pd.NA, index=values.index, dtype="boolean")
         flag[lower.isin(["true", "1"])] = True
         flag[lower.isin(["false", "0"])] = False
-        flag[text.isin(CSV_TRUE_LITERALS)] = True
         _refuse(text.notna() & flag.isna(), text, where, "bool")
         return flag
 

@@ -16,6 +16,8 @@ from pipelines.runner import grade_months
 from pipelines.warehouse import connect, fetch_frame
 from tests.conftest import CONFORMANCE
 
+# The fixture's source of truth, beside the repository: <repo>/../shared/conformance.
+SHARED_CONFORMANCE = Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
 EXPECTED = json.loads((CONFORMANCE / "expected.json").read_text())
 KEYS = {
     "merchant_grades": ("month", "merchant_id"),
@@ -23,6 +25,22 @@ KEYS = {
     "merchant_compliance": ("month", "merchant_id", "violation"),
     "tier_distribution": ("month", "main_category", "tier"),
 }
+
+
+def folder_files(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` by its relative path, with its bytes."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.skipif(
+    not SHARED_CONFORMANCE.is_dir(), reason=f"no shared fixture at {SHARED_CONFORMANCE}"
+)
+def test_fixture_is_a_byte_equal_copy_of_the_shared_one():
+    """tests/conformance must be what ``diff -r ../shared/conformance tests/conformance``
+    finds equal: a corrected shared fixture not copied here fails the suite."""
+    shared, copied = folder_files(SHARED_CONFORMANCE), folder_files(CONFORMANCE)
+    assert sorted(copied) == sorted(shared)
+    assert [name for name in shared if shared[name] != copied[name]] == []
 
 
 @pytest.fixture(scope="module")

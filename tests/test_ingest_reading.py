@@ -1,0 +1,463 @@
+"""How landing files are read and cast: CSV read with explicit settings and counted record
+for record, booleans, exact money, empty files, and one rule for CSV and Parquet values."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.datasets import DATASETS, FEEDBACK, MERCHANTS, ORDERS
+from pipelines.ingest import IngestError, ingest_month
+from pipelines.policy import load_policy
+from pipelines.rules.credit import credit_points_earned
+from pipelines.warehouse import fetch_frame, fetch_rows, fetch_value
+from tests.conftest import (
+    CONFORMANCE,
+    FEEDBACK_COLUMNS,
+    MERCHANT_COLUMNS,
+    ORDER_COLUMNS,
+    merchant,
+    order,
+    write_csv,
+)
+
+JAN = "2026-01"
+MONTHS = ("2026-01", "2026-02", "2026-03")
+POLICY = load_policy()
+CREATED = 1767225600000000  # 2026-01-01T00:00:00Z in microseconds
+ENDED = 1768046400000000  # 2026-01-10T12:00:00Z
+
+
+def month_folder(landing: Path, dataset: str, month: str = JAN) -> Path:
+    folder = landing / dataset / f"month={month}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def with_merchants(con, landing: Path, *ids: str) -> None:
+    write_csv(landing, "merchants", JAN, [merchant(i) for i in ids], MERCHANT_COLUMNS)
+    ingest_month(con, landing, MERCHANTS, JAN)
+
+
+def write_parquet(landing: Path, dataset: str, columns: dict, name: str = "part-0.parquet"):
+    pq.write_table(pa.table(columns), month_folder(landing, dataset) / name)
+
+
+def orders_parquet(landing: Path, ids: list[str], merchants: list[str], amounts: pa.Array):
+    n = len(ids)
+    write_parquet(
+        landing,
+        "orders",
+        {
+            "order_id": ids,
+            "merchant_id": merchants,
+            "buyer_id": ["B1"] * n,
+            "created_at": pa.array([CREATED] * n, pa.timestamp("us", "UTC")),
+            "ended_at": pa.array([ENDED] * n, pa.timestamp("us", "UTC")),
+            "status": ["completed"] * n,
+            "amount_usd": amounts,
+        },
+    )
+
+
+def csv_records(path: Path) -> int:
+    """A CSV file's data records, counted by Python's csv module (not by DuckDB); a
+    blank line is no record."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return max(sum(1 for row in csv.reader(handle, strict=True) if row) - 1, 0)
+
+
+def landed_records(landing: Path, dataset: str, month: str) -> int:
+    folder = landing / dataset / f"month={month}"
+    if not folder.is_dir():
+        return 0
+    return sum(
+        csv_records(p) if p.suffix == ".csv" else pq.ParquetFile(p).metadata.num_rows
+        for p in folder.iterdir()
+        if p.suffix in (".csv", ".parquet")
+    )
+
+
+def accounted_records(con, dataset: str, month: str) -> tuple[int, int]:
+    """(rows read as logged, stored + quarantined + collapsed exact copies)."""
+    read, copies = fetch_rows(
+        con,
+        "SELECT rows_read, exact_copies FROM raw.ingest_log WHERE dataset = $d AND month = $m",
+        {"d": dataset, "m": month},
+    )[0]
+    stored = fetch_value(con, f"SELECT count(*) FROM raw.{dataset} WHERE month = $m", {"m": month})
+    quarantined = fetch_value(
+        con,
+        "SELECT count(*) FROM raw.quarantine WHERE dataset = $d AND month = $m",
+        {"d": dataset, "m": month},
+    )
+    return read, stored + quarantined + copies
+
+
+# --- 1. Booleans mean what they say ---------------------------------------------------
+
+
+def test_upper_case_false_is_false_in_csv(con, landing):
+    rows = [
+        merchant("M1", real_name_verified="FALSE", collection_account_set="TRUE"),
+        merchant("M2", real_name_verified="False", collection_account_set="true"),
+        merchant("M3", real_name_verified="1", collection_account_set="0"),
+    ]
+    write_csv(landing, "merchants", JAN, rows, MERCHANT_COLUMNS)
+    ingest_month(con, landing, MERCHANTS, JAN)
+    got = fetch_rows(
+        con,
+        "SELECT merchant_id, real_name_verified, collection_account_set "
+        "FROM raw.merchants ORDER BY 1",
+    )
+    assert got == [("M1", False, True), ("M2", False, True), ("M3", True, False)]
+
+
+def test_parquet_string_booleans_follow_the_same_rule(con, landing):
+    ids = ["M1", "M2", "M3", "M4"]
+    table = {c: [merchant(i)[c] for i in ids] for c in MERCHANT_COLUMNS}
+    table["product_count"] = pa.array([50] * 4, pa.int64())
+    table["real_name_verified"] = ["FALSE", "TRUE", "0", "false"]
+    table["collection_account_set"] = ["TRUE", "False", "1", "True"]
+    write_parquet(landing, "merchants", table)
+    ingest_month(con, landing, MERCHANTS, JAN)
+    got = fetch_rows(
+        con,
+        "SELECT real_name_verified, collection_account_set FROM raw.merchants ORDER BY merchant_id",
+    )
+    assert got == [(False, True), (True, False), (False, True), (False, True)]
+
+
+# --- 3. CSV reading never guesses ----------------------------------------------------
+
+
+def hash_id_orders(landing: Path) -> Path:
+    """Numeric order ids, some written '#91002' as shops number orders, with quoted
+    commas, embedded line breaks, an exact copy and a quarantined row."""
+    rows = [order(f"#9{i:04d}" if i % 3 == 0 else f"9{i:04d}") for i in range(20)]
+    rows[1]["buyer_id"] = "Smith, John"
+    rows[2]["buyer_id"] = "line one\nline two"
+    rows[4]["buyer_id"] = 'said "hi", left'
+    rows.append(dict(rows[3]))  # an exact copy of '#90003'
+    rows.append(order("#99999", status="lost"))  # bad_value
+    return write_csv(landing, "orders", JAN, rows, ORDER_COLUMNS)
+
+
+def test_hash_ids_quoted_commas_and_line_breaks_are_all_read(con, landing):
+    with_merchants(con, landing, "M1")
+    path = hash_id_orders(landing)
+    report = ingest_month(con, landing, ORDERS, JAN)
+    assert csv_records(path) == 22
+    assert accounted_records(con, "orders", JAN) == (22, 22)
+    assert (report.rows_accepted, report.exact_copies, report.rows_quarantined) == (20, 1, 1)
+    buyers = fetch_rows(
+        con, "SELECT order_id, buyer_id FROM raw.orders WHERE buyer_id <> 'B1' ORDER BY 1"
+    )
+    assert buyers == [
+        ("90001", "Smith, John"),
+        ("90002", "line one\nline two"),
+        ("90004", 'said "hi", left'),
+    ]
+    assert fetch_value(con, "SELECT count(*) FROM raw.orders WHERE order_id LIKE '#%'") == 7
+
+
+def test_every_conformance_record_is_stored_quarantined_or_a_copy(con):
+    landing = CONFORMANCE / "landing"
+    for month in MONTHS:
+        for dataset in DATASETS:
+            ingest_month(con, landing, dataset, month)
+            landed = landed_records(landing, dataset.name, month)
+            assert accounted_records(con, dataset.name, month) == (landed, landed), (
+                dataset.name,
+                month,
+            )
+
+
+def write_bytes(landing: Path, data: bytes, name: str = "part-0.csv") -> Path:
+    path = month_folder(landing, "orders") / name
+    path.write_bytes(data)
+    return path
+
+
+def order_lines(*ids: str, end: str = "\n") -> list[str]:
+    header = ",".join(ORDER_COLUMNS)
+    rows = [f"{i},M1,B1,2026-01-01T00:00:00Z,2026-01-10T12:00:00Z,completed,20.00" for i in ids]
+    return [line + end for line in (header, *rows)]
+
+
+def test_mixed_line_endings_are_refused_naming_file_and_line(con, landing):
+    with_merchants(con, landing, "M1")
+    lines = order_lines("O1", "O2", "O3", "O4")
+    lines[3] = lines[3].replace("\n", "\r\n")  # line 4 ends otherwise than line 1
+    write_bytes(landing, "".join(lines).encode())
+    with pytest.raises(IngestError) as caught:
+        ingest_month(con, landing, ORDERS, JAN)
+    message = str(caught.value)
+    assert message.startswith("orders/month=2026-01/part-0.csv: cannot be read as csv, line 4:")
+    assert "state machine reached an invalid state" in message
+    assert "strict_mode = true" in message  # DuckDB's whole reason, not its first line
+
+
+def test_line_ending_change_is_found_past_quoted_line_breaks(con, landing):
+    with_merchants(con, landing, "M1")
+    lines = order_lines("O1", "O2", "O3", end="\r\n")
+    lines[1] = lines[1].replace(",B1,", ',"two\nlines",')  # not a line ending: quoted
+    lines[3] = lines[3].replace("\r\n", "\n")  # physical line 5 ends with \n alone
+    write_bytes(landing, "".join(lines).encode())
+    with pytest.raises(IngestError, match=r"part-0\.csv: cannot be read as csv, line 5: "):
+        ingest_month(con, landing, ORDERS, JAN)
+
+
+def test_ragged_row_is_refused_naming_file_and_line(con, landing):
+    with_merchants(con, landing, "M1")
+    lines = order_lines("O1", "O2", "O3")
+    lines[2] = lines[2].replace("\n", ",extra\n")
+    write_bytes(landing, "".join(lines).encode())
+    with pytest.raises(IngestError) as caught:
+        ingest_month(con, landing, ORDERS, JAN)
+    message = str(caught.value)
+    assert message.startswith("orders/month=2026-01/part-0.csv: cannot be read as csv, line 3:")
+    assert "Expected Number of Columns: 7 Found: 8" in message
+
+
+def test_non_utf8_bytes_are_refused_naming_file_and_line(con, landing):
+    with_merchants(con, landing, "M1")
+    lines = order_lines("O1", "O2", "O3")
+    data = "".join(lines).replace("O2,M1,B1", "O2,M1,Jos\u00e9").encode("latin-1")
+    write_bytes(landing, data)
+    with pytest.raises(IngestError) as caught:
+        ingest_month(con, landing, ORDERS, JAN)
+    message = str(caught.value)
+    assert message.startswith("orders/month=2026-01/part-0.csv: cannot be read as csv, line 3:")
+    assert "This file is not utf-8 encoded" in message
+
+
+def test_a_column_named_twice_is_refused_not_picked(con, landing):
+    with_merchants(con, landing, "M1")
+    lines = order_lines("O1")
+    lines[0] = lines[0].replace("buyer_id", "Buyer_ID,buyer_ID ")
+    lines[1] = lines[1].replace(",B1,", ",B1,B2,")
+    write_bytes(landing, "".join(lines).encode())
+    with pytest.raises(IngestError, match=r"required column 'buyer_id' appears 2 times"):
+        ingest_month(con, landing, ORDERS, JAN)
+
+
+# --- 6. Exact money --------------------------------------------------------------------
+
+BELOW, ABOVE = "4.9999999999", "5.0000000001"  # one step of the storage scale from $5
+
+
+def amounts_landing(con, landing: Path, kind: str, below: str, above: str) -> None:
+    """Merchants MB and MA, one order each (amount ``below`` and ``above``) in the format
+    ``kind``, and a five-star feedback on each; merchants and orders ingested."""
+    with_merchants(con, landing, "MB", "MA")
+    ids, merchants = ["OB", "OA"], ["MB", "MA"]
+    if kind == "csv":
+        rows = [
+            order(i, m, amount_usd=a)
+            for i, m, a in zip(ids, merchants, (below, above), strict=True)
+        ]
+        write_csv(landing, "orders", JAN, rows, ORDER_COLUMNS)
+    elif kind == "double":
+        orders_parquet(landing, ids, merchants, pa.array([float(below), float(above)]))
+    else:  # a Parquet decimal finer than the storage scale
+        values = [Decimal(below), Decimal(above)]
+        orders_parquet(landing, ids, merchants, pa.array(values, pa.decimal128(24, 14)))
+    feedback = [
+        [i, m, "B1", "5", "2026-01-20T00:00:00Z"] for i, m in zip(ids, merchants, strict=True)
+    ]
+    write_csv(landing, "feedback", JAN, feedback, FEEDBACK_COLUMNS)
+
+
+def merchant_points(con) -> dict[str, int]:
+    feedback = fetch_frame(
+        con, "SELECT merchant_id, buyer_id, stars, feedback_at, order_amount_usd FROM raw.feedback"
+    )
+    points = credit_points_earned(feedback.lazy(), POLICY).collect()
+    earned = dict(zip(points["merchant_id"], points["points"], strict=True))
+    return {m: earned.get(m, 0) for m in ("MB", "MA")}
+
+
+@pytest.mark.parametrize("kind", ["csv", "double", "decimal"])
+def test_amounts_a_step_from_five_dollars_keep_their_side(con, landing, kind):
+    below, above = (BELOW, ABOVE) if kind == "double" else (BELOW + "0000", ABOVE + "0000")
+    amounts_landing(con, landing, kind, below, above)
+    ingest_month(con, landing, ORDERS, JAN)
+    ingest_month(con, landing, FEEDBACK, JAN)
+    stored = fetch_rows(con, "SELECT order_id, amount_usd FROM raw.orders ORDER BY 1")
+    assert stored == [("OA", Decimal(ABOVE)), ("OB", Decimal(BELOW))]
+    assert merchant_points(con) == {"MB": 0, "MA": 1}
+
+
+@pytest.mark.parametrize("kind", ["csv", "double", "decimal"])
+@pytest.mark.parametrize(
+    ("below", "above", "row"),
+    [("4.99999999999", "20.00", 1), ("5.00", "5.00000000001", 2)],
+)
+def test_amount_finer_than_the_storage_scale_is_refused_not_rounded(
+    con, landing, kind, below, above, row
+):
+    """4.99999999999 would round to 5.0000000000 and earn credit; it stops the month,
+    naming file, column and row, as any value that cannot be read as its type does."""
+    amounts_landing(con, landing, kind, below, above)
+    with pytest.raises(IngestError, match=rf"column 'amount_usd', row {row}: value '"):
+        ingest_month(con, landing, ORDERS, JAN)
+    assert fetch_value(con, "SELECT count(*) FROM raw.orders") == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [("1.5e-06", "0.0000015"), ("2E+3", "2000"), ("0.10000000000000", "0.1"), (" 7 ", "7")],
+)
+def test_csv_amount_notations_are_read_exactly(con, landing, text, stored):
+    with_merchants(con, landing, "M1")
+    write_csv(landing, "orders", JAN, [order("O1", amount_usd=text)], ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, JAN)
+    assert fetch_value(con, "SELECT amount_usd FROM raw.orders") == Decimal(stored)
+
+
+def test_csv_amount_in_exponent_notation_finer_than_the_scale_is_refused(con, landing):
+    with_merchants(con, landing, "M1")
+    write_csv(landing, "orders", JAN, [order("O1", amount_usd="4.99999999999e0")], ORDER_COLUMNS)
+    with pytest.raises(IngestError, match=r"column 'amount_usd', row 1"):
+        ingest_month(con, landing, ORDERS, JAN)
+
+
+# --- 9c. Empty file --------------------------------------------------------------------
+
+
+def test_zero_byte_csv_is_an_empty_file(con, landing):
+    with_merchants(con, landing, "M1")
+    write_bytes(landing, b"", name="empty.csv")
+    with pytest.raises(IngestError) as caught:
+        ingest_month(con, landing, ORDERS, JAN)
+    assert str(caught.value).startswith("orders/month=2026-01/empty.csv: empty file")
+    assert "missing" not in str(caught.value)
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", ""])
+def test_header_only_csv_is_a_valid_file_of_no_rows(con, landing, end):
+    with_merchants(con, landing, "M1")
+    write_bytes(landing, (",".join(ORDER_COLUMNS) + end).encode())
+    report = ingest_month(con, landing, ORDERS, JAN)
+    assert (report.rows_read, report.rows_accepted, report.quarantined) == (0, 0, {})
+    assert accounted_records(con, "orders", JAN) == (0, 0)
+
+
+# --- 10. One rule for both file formats -------------------------------------------------
+
+
+def feedback_with_stars(con, landing: Path, kind: str, stars: list) -> None:
+    with_merchants(con, landing, "M1")
+    ids = [f"O{i}" for i in range(len(stars))]
+    write_csv(landing, "orders", JAN, [order(i) for i in ids], ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, JAN)
+    if kind == "csv":
+        rows = [[i, "M1", "B1", s, "2026-01-20T00:00:00Z"] for i, s in zip(ids, stars, strict=True)]
+        write_csv(landing, "feedback", JAN, rows, FEEDBACK_COLUMNS)
+    else:
+        n = len(ids)
+        write_parquet(
+            landing,
+            "feedback",
+            {
+                "order_id": ids,
+                "merchant_id": ["M1"] * n,
+                "buyer_id": ["B1"] * n,
+                "stars": pa.array([float(s) for s in stars], pa.float64()),
+                "feedback_at": pa.array([ENDED + 864_000_000_000] * n, pa.timestamp("us", "UTC")),
+            },
+        )
+
+
+@pytest.mark.parametrize("kind", ["csv", "double"])
+def test_whole_number_stars_written_with_a_fraction_are_accepted_in_both_formats(
+    con, landing, kind
+):
+    feedback_with_stars(con, landing, kind, ["4.0", "5.00", "3"])
+    ingest_month(con, landing, FEEDBACK, JAN)
+    assert fetch_rows(con, "SELECT stars FROM raw.feedback ORDER BY order_id") == [(4,), (5,), (3,)]
+
+
+@pytest.mark.parametrize("kind", ["csv", "double"])
+def test_fractional_stars_are_refused_in_both_formats(con, landing, kind):
+    feedback_with_stars(con, landing, kind, ["4.0", "4.5"])
+    with pytest.raises(IngestError, match=r"column 'stars', row 2: value '4\.5'"):
+        ingest_month(con, landing, FEEDBACK, JAN)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_text_values_lose_surrounding_spaces_in_both_formats(con, landing, kind):
+    """' M1 ' is merchant M1; ' O1' and 'O1' are one key, so equal rows are exact copies
+    and rows that differ are duplicate keys."""
+    with_merchants(con, landing, "M1")
+    rows = [
+        order("O1", " M1 "),
+        order(" O1", "M1"),  # an exact copy of the row above, once trimmed
+        order("O2 ", "M1", status=" completed "),
+        order("O3", "M1", amount_usd="1.00"),
+        order(" O3 ", "M1", amount_usd="2.00"),  # the same key, another amount
+    ]
+    if kind == "csv":
+        write_csv(landing, "orders", JAN, rows, ORDER_COLUMNS)
+    else:
+        table = {c: [r[c] for r in rows] for c in ORDER_COLUMNS}
+        table["created_at"] = pa.array([CREATED] * len(rows), pa.timestamp("us", "UTC"))
+        table["ended_at"] = pa.array([ENDED] * len(rows), pa.timestamp("us", "UTC"))
+        write_parquet(landing, "orders", table)
+    report = ingest_month(con, landing, ORDERS, JAN)
+    stored = fetch_rows(con, "SELECT order_id, merchant_id, status FROM raw.orders ORDER BY 1")
+    assert stored == [("O1", "M1", "completed"), ("O2", "M1", "completed")]
+    assert report.exact_copies == 1
+    assert report.quarantined == {"duplicate_key": 2}
+
+
+def test_csv_reader_reads_quoted_fields_like_pythons_csv_module(con, landing):
+    """The header and the rows are parsed with one dialect: a quoted header name with a
+    comma and a BOM before the header are handled as Python's csv module does."""
+    with_merchants(con, landing, "M1")
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow([*ORDER_COLUMNS, "note, free text"])
+    writer.writerow(["O1", "M1", "B1", "2026-01-01T00:00:00Z", "2026-01-10T12:00:00Z"])
+    buffer.seek(0)
+    rows = buffer.getvalue().splitlines()
+    rows[1] += ',completed,20.00,"a, b"'
+    write_bytes(landing, ("\ufeff" + "\r\n".join(rows) + "\r\n").encode())
+    report = ingest_month(con, landing, ORDERS, JAN)
+    assert report.rows_accepted == 1
+    assert report.warnings == [
+        "orders/month=2026-01/part-0.csv: extra columns ignored: note, free text"
+    ]
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n"])
+def test_line_ending_change_is_found_across_megabyte_chunks(tmp_path, ending):
+    """The search reads a megabyte at a time: a \\r\\n split by a chunk boundary is one
+    ending, and the change is found lines and chunks later."""
+    from pipelines.ingest import _line_ending_change
+
+    line = b"x" * 99
+    lines = [line] * 30_000  # about 3 MB
+    path = tmp_path / "big.csv"
+    if ending == b"\r\n":  # put a \r\n across the first 1 MiB boundary
+        lines[0] = b"x" * ((1 << 20) % 101 - 1 + 101)
+    path.write_bytes(ending.join(lines) + ending)
+    assert _line_ending_change(path) is None
+    other = b"\r\n" if ending == b"\n" else b"\n"
+    changed = 25_000
+    path.write_bytes(
+        ending.join(lines[: changed - 1])
+        + ending
+        + lines[changed - 1]
+        + other
+        + ending.join(lines[changed:])
+        + ending
+    )
+    assert _line_ending_change(path) == changed

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+AMOUNT_PRECISION, AMOUNT_SCALE = 38, 18
 # Logical column types of the contract and their DuckDB storage types.
 STORAGE_TYPES = {
     "str": "VARCHAR",
     "bool": "BOOLEAN",
     "int": "BIGINT",
-    "decimal": "DECIMAL(38,10)",
+    # 18 decimals hold any amount a file writes in practice exactly (a Parquet DOUBLE's
+    # shortest form included), so no rounding moves an amount across the $5 rule.
+    "decimal": f"DECIMAL({AMOUNT_PRECISION},{AMOUNT_SCALE})",
     "timestamp": "TIMESTAMP",  # naive, always UTC
     "date": "DATE",
 }

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.datasets import STORAGE_TYPES
 from pipelines.sql_files import load_sql
 
 # DuckDB may use this much memory, then spills to a temp folder beside the warehouse,
@@ -41,7 +42,23 @@ def configure(
     if path is not None:
         con.execute("SET temp_directory = $dir", {"dir": str(path.with_name(path.name + ".tmp"))})
     con.execute(load_sql("warehouse/schema.sql"))
+    _widen_amounts(con)
     return con
+
+
+def _widen_amounts(con: duckdb.DuckDBPyConnection) -> None:
+    """Warehouses made when amounts were DECIMAL(38,10) get the exact storage type once
+    (an ALTER rewrites the column, so it runs only when the type differs)."""
+    wanted = STORAGE_TYPES["decimal"]
+    older = fetch_rows(
+        con,
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'raw' "
+        "AND column_name IN ('amount_usd', 'order_amount_usd') "
+        "AND replace(data_type, ' ', '') <> $wanted",
+        {"wanted": wanted},
+    )
+    for table, column in older:
+        con.execute(f'ALTER TABLE raw."{table}" ALTER COLUMN "{column}" TYPE {wanted}')
 
 
 # DuckDB's default number of vacuum tasks per checkpoint.

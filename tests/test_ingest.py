@@ -407,7 +407,7 @@ def test_typed_parquet_rows_without_a_key_are_quarantined_and_the_rest_stored(co
 
 @pytest.mark.parametrize(
     ("precision", "fails"),
-    [(30, False), (31, True)],  # 28 integer digits fit DECIMAL(38,10); 29 do not
+    [(22, False), (23, True)],  # 20 integer digits fit DECIMAL(38,18); 21 do not
 )
 def test_parquet_decimal_too_wide_for_the_contract_is_a_cast_error(con, landing, precision, fails):
     from decimal import Decimal

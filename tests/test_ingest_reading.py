@@ -250,7 +250,11 @@ def test_a_column_named_twice_is_refused_not_picked(con, landing):
 
 # --- 6. Exact money --------------------------------------------------------------------
 
-BELOW, ABOVE = "4.9999999999", "5.0000000001"  # one step of the storage scale from $5
+# The issue's case: 4.99999999999 was rounded to 5.0000000000 and earned credit.
+BELOW, ABOVE = "4.99999999999", "5.00000000001"
+# One step of the storage scale (18 decimals) from $5, and a step finer than it.
+STEP_BELOW, STEP_ABOVE = "4.999999999999999999", "5.000000000000000001"
+FINER_BELOW, FINER_ABOVE = "4.9999999999999999999", "5.0000000000000000001"
 
 
 def amounts_landing(con, landing: Path, kind: str, below: str, above: str) -> None:
@@ -268,7 +272,7 @@ def amounts_landing(con, landing: Path, kind: str, below: str, above: str) -> No
         orders_parquet(landing, ids, merchants, pa.array([float(below), float(above)]))
     else:  # a Parquet decimal finer than the storage scale
         values = [Decimal(below), Decimal(above)]
-        orders_parquet(landing, ids, merchants, pa.array(values, pa.decimal128(24, 14)))
+        orders_parquet(landing, ids, merchants, pa.array(values, pa.decimal128(38, 20)))
     feedback = [
         [i, m, "B1", "5", "2026-01-20T00:00:00Z"] for i, m in zip(ids, merchants, strict=True)
     ]
@@ -285,9 +289,8 @@ def merchant_points(con) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("kind", ["csv", "double", "decimal"])
-def test_amounts_a_step_from_five_dollars_keep_their_side(con, landing, kind):
-    below, above = (BELOW, ABOVE) if kind == "double" else (BELOW + "0000", ABOVE + "0000")
-    amounts_landing(con, landing, kind, below, above)
+def test_amounts_just_below_and_above_five_dollars_keep_their_side(con, landing, kind):
+    amounts_landing(con, landing, kind, BELOW, ABOVE)
     ingest_month(con, landing, ORDERS, JAN)
     ingest_month(con, landing, FEEDBACK, JAN)
     stored = fetch_rows(con, "SELECT order_id, amount_usd FROM raw.orders ORDER BY 1")
@@ -295,16 +298,26 @@ def test_amounts_a_step_from_five_dollars_keep_their_side(con, landing, kind):
     assert merchant_points(con) == {"MB": 0, "MA": 1}
 
 
-@pytest.mark.parametrize("kind", ["csv", "double", "decimal"])
+@pytest.mark.parametrize("kind", ["csv", "decimal"])  # a DOUBLE cannot write these
+def test_amounts_a_step_of_the_storage_scale_from_five_dollars_keep_their_side(con, landing, kind):
+    amounts_landing(con, landing, kind, STEP_BELOW, STEP_ABOVE)
+    ingest_month(con, landing, ORDERS, JAN)
+    ingest_month(con, landing, FEEDBACK, JAN)
+    stored = fetch_rows(con, "SELECT order_id, amount_usd FROM raw.orders ORDER BY 1")
+    assert stored == [("OA", Decimal(STEP_ABOVE)), ("OB", Decimal(STEP_BELOW))]
+    assert merchant_points(con) == {"MB": 0, "MA": 1}
+
+
+@pytest.mark.parametrize("kind", ["csv", "decimal"])
 @pytest.mark.parametrize(
     ("below", "above", "row"),
-    [("4.99999999999", "20.00", 1), ("5.00", "5.00000000001", 2)],
+    [(FINER_BELOW, "20.00", 1), ("5.00", FINER_ABOVE, 2)],
 )
 def test_amount_finer_than_the_storage_scale_is_refused_not_rounded(
     con, landing, kind, below, above, row
 ):
-    """4.99999999999 would round to 5.0000000000 and earn credit; it stops the month,
-    naming file, column and row, as any value that cannot be read as its type does."""
+    """A 19th decimal would be rounded: the value stops the month, naming file, column
+    and row, as any value that cannot be read as its type does."""
     amounts_landing(con, landing, kind, below, above)
     with pytest.raises(IngestError, match=rf"column 'amount_usd', row {row}: value '"):
         ingest_month(con, landing, ORDERS, JAN)
@@ -324,7 +337,8 @@ def test_csv_amount_notations_are_read_exactly(con, landing, text, stored):
 
 def test_csv_amount_in_exponent_notation_finer_than_the_scale_is_refused(con, landing):
     with_merchants(con, landing, "M1")
-    write_csv(landing, "orders", JAN, [order("O1", amount_usd="4.99999999999e0")], ORDER_COLUMNS)
+    amount = FINER_BELOW + "e0"
+    write_csv(landing, "orders", JAN, [order("O1", amount_usd=amount)], ORDER_COLUMNS)
     with pytest.raises(IngestError, match=r"column 'amount_usd', row 1"):
         ingest_month(con, landing, ORDERS, JAN)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from pipelines.warehouse import (
@@ -9,6 +11,7 @@ from pipelines.warehouse import (
     compact_on_close,
     connect,
     deleted_rows,
+    fetch_rows,
     fetch_value,
     transaction,
 )
@@ -124,3 +127,32 @@ def test_a_row_group_of_deleted_rows_is_dropped_by_the_compacting_close(tmp_path
     else:
         assert deleted_rows(con) == before
     con.close()
+
+
+def test_amounts_of_an_older_warehouse_are_widened_to_the_exact_type(tmp_path):
+    """Warehouses made with DECIMAL(38,10) amounts get 18 decimals on the next connect,
+    keeping their values; a second connect changes nothing."""
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    old = duckdb.connect(str(path))
+    old.execute("CREATE SCHEMA raw")
+    old.execute(
+        "CREATE TABLE raw.orders (month VARCHAR NOT NULL, order_id VARCHAR NOT NULL, "
+        "merchant_id VARCHAR, buyer_id VARCHAR, created_at TIMESTAMP, ended_at TIMESTAMP, "
+        "status VARCHAR, amount_usd DECIMAL(38,10), source_file VARCHAR, source_row BIGINT)"
+    )
+    old.execute(
+        "INSERT INTO raw.orders (month, order_id, amount_usd) VALUES ('2026-01', 'O1', 4.5)"
+    )
+    old.close()
+    for _ in range(2):
+        con = connect(path)
+        types = fetch_rows(
+            con,
+            "SELECT table_name, data_type FROM duckdb_columns() WHERE schema_name = 'raw' "
+            "AND column_name IN ('amount_usd', 'order_amount_usd') ORDER BY 1",
+        )
+        assert types == [("feedback", "DECIMAL(38,18)"), ("orders", "DECIMAL(38,18)")]
+        assert fetch_rows(con, "SELECT amount_usd FROM raw.orders") == [(Decimal("4.5"),)]
+        con.close()

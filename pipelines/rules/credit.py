@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from pipelines.datasets import AMOUNT_PRECISION, AMOUNT_SCALE
 from pipelines.policy import Policy
 
 FEEDBACK_COUNT_COLUMNS = ("positive_feedback", "neutral_feedback", "negative_feedback")
@@ -49,8 +50,8 @@ def count_feedback_by_period(feedback: pl.LazyFrame, policy: Policy) -> pl.LazyF
     start_offsets = [day - 1 for day in policy.period_start_days]
     counted = (
         feedback.filter(
-            pl.col("order_amount_usd").cast(pl.Decimal(38, 10))
-            >= pl.lit(minimum).cast(pl.Decimal(38, 10))
+            pl.col("order_amount_usd").cast(pl.Decimal(AMOUNT_PRECISION, AMOUNT_SCALE))
+            >= pl.lit(minimum).cast(pl.Decimal(AMOUNT_PRECISION, AMOUNT_SCALE))
         )
         .select(
             "merchant_id",

@@ -18,14 +18,14 @@ CREATE TABLE IF NOT EXISTS raw.merchants (
 );
 CREATE TABLE IF NOT EXISTS raw.orders (
     month VARCHAR NOT NULL, order_id VARCHAR NOT NULL, merchant_id VARCHAR, buyer_id VARCHAR,
-    created_at TIMESTAMP, ended_at TIMESTAMP, status VARCHAR, amount_usd DECIMAL(38,10),
+    created_at TIMESTAMP, ended_at TIMESTAMP, status VARCHAR, amount_usd DECIMAL(38,18),
     source_file VARCHAR, source_row BIGINT
 );
 -- order_amount_usd is copied from the order at ingest (the $5 rule), so grading never
 -- re-joins all order history.
 CREATE TABLE IF NOT EXISTS raw.feedback (
     month VARCHAR NOT NULL, order_id VARCHAR NOT NULL, merchant_id VARCHAR, buyer_id VARCHAR,
-    stars BIGINT, feedback_at TIMESTAMP, order_amount_usd DECIMAL(38,10), source_file VARCHAR,
+    stars BIGINT, feedback_at TIMESTAMP, order_amount_usd DECIMAL(38,18), source_file VARCHAR,
     source_row BIGINT
 );
 -- order_ended_at is copied from the order at ingest (which window the record counts in).

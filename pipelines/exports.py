@@ -10,6 +10,7 @@ still match that record and the published tables (``exports_match``).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import uuid
 from pathlib import Path
@@ -72,6 +73,8 @@ def export_month(con: duckdb.DuckDBPyConnection, month: str, outputs: Path) -> l
         crash_point("exports:between_swaps", month)
     _record(con, month, fingerprints)
     shutil.rmtree(staging_root, ignore_errors=True)
+    with contextlib.suppress(OSError):  # left in place while another folder is in it
+        staging_root.parent.rmdir()
     return [final / "part-0.parquet" for _, final in staged]
 
 

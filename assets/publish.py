@@ -8,7 +8,7 @@ from assets.resources import GradingSettings, WarehouseResource
 from pipelines import grading
 from pipelines.data_docs import publish_data_docs
 from pipelines.datasets import DATASETS
-from pipelines.exports import OUTPUT_TABLES, export_month
+from pipelines.exports import OUTPUT_TABLES, ExportsFailed, export_month
 
 
 @dg.asset(
@@ -35,7 +35,13 @@ def published_month(
     policy = settings.policy()
     with warehouse.month_writer(context, compact=True) as con:  # the month's last write
         counts = grading.publish_month(con, month, policy)
-        files = export_month(con, month, settings.outputs)
+        try:
+            files = export_month(con, month, settings.outputs)
+        except Exception as exc:  # the month is committed: say so, whatever went wrong
+            raise ExportsFailed(
+                f"writing the Parquet exports of {month} under {settings.outputs} failed "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
         quarantine = grading.quarantine_counts(con, month)
     docs = publish_data_docs(settings.outputs, [], f"{month} run {context.run.run_id[:8]}")
     return dg.MaterializeResult(

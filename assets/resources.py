@@ -10,15 +10,29 @@ import dagster as dg
 import duckdb
 
 from pipelines import month_journal
+from pipelines.locking import exclusive_run
 from pipelines.policy import Policy, load_policy
 from pipelines.validation import DEFAULT_CHUNK_ROWS
 from pipelines.warehouse import compact_on_close, connect
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file; every connection has the schema and UTC set up."""
+    """The DuckDB warehouse file; every connection has the schema and UTC set up.
+
+    A run holds the warehouse's run lock (pipelines/locking.py) from the resource's
+    setup to its teardown, so runs launched from the UI, the schedule or a backfill
+    exclude a CLI run and each other, as the CLI's runs do. A second run waits up to
+    ``lock_wait_seconds``, then fails with WarehouseBusy before touching anything.
+    """
 
     path: str
+    lock_wait_seconds: float = 0.0
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
+        """The run's lifetime: the lock is taken before its first step, released after."""
+        with exclusive_run(Path(self.path), self.lock_wait_seconds):
+            yield self
 
     @contextmanager
     def connection(self, compact: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

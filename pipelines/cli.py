@@ -103,7 +103,7 @@ def run_command(args: argparse.Namespace) -> int:
     from pipelines.landing import LandingError
     from pipelines.locking import WarehouseBusy
     from pipelines.policy import PolicyError
-    from pipelines.runner import RunFailed, grade_months
+    from pipelines.runner import ExportsNotWritten, RunFailed, grade_months
 
     outputs = args.outputs or args.warehouse.parent / "outputs"
     started = time.monotonic()
@@ -144,6 +144,11 @@ def run_command(args: argparse.Namespace) -> int:
             wait_seconds=args.wait,
             first=args.first,
             force=args.force,
+        )
+    except ExportsNotWritten as exc:
+        return fail(
+            f"month {exc.month} was published in the warehouse, but its Parquet exports "
+            f"were not written: {exc.reason}; the next run rewrites them"
         )
     except RunFailed as exc:
         if exc.published:

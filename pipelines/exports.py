@@ -1,11 +1,16 @@
 """Parquet exports of the published tables: <outputs>/<table>/month=YYYY-MM/part-0.parquet.
 
-A month's folder is written beside the old one and swapped in by rename, so a reader
-sees the old month or the new one, never a half-written file.
+A month's files are written under <outputs>/.staging/, outside every folder a reader
+globs (``<outputs>/<table>/*/*.parquet``), and swapped in by rename (same filesystem),
+so a reader sees the old month or the new one, never a half-written file or a temp
+folder. What was written is recorded in main.export_log (per table: rows and an
+order-independent hash of the month's rows); a rerun skips a month only when its files
+still match that record and the published tables (``exports_match``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import uuid
 from pathlib import Path
@@ -13,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.faults import crash_point
+from pipelines.warehouse import fetch_rows, transaction
 
 OUTPUT_TABLES = (
     "merchant_grades",
@@ -28,31 +34,142 @@ ORDER_BY = {
     "tier_distribution": "main_category, tier",
     "quarantine": "dataset, source_file, reason, record",
 }
+# Where a month's files are written before they are swapped in, and where the folders
+# they replace wait to be deleted: hidden, and not a <table>/<month> folder.
+STAGING_DIR = ".staging"
+
+# A table's rows as a fingerprint: the row count and the sum of the rows' hashes, which
+# does not depend on row order (a Parquet file is read back in any order).
+_FINGERPRINT = "SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM ({rows}) AS t"
+
+Fingerprint = tuple[int, int]
+
+
+class ExportsFailed(RuntimeError):
+    """The month was committed to the warehouse, but its Parquet exports were not written."""
 
 
 def export_month(con: duckdb.DuckDBPyConnection, month: str, outputs: Path) -> list[Path]:
     """Write each published table's month as Parquet; returns the files written.
 
-    Every table is written to a hidden staging folder first and only then are the
-    folders swapped in, so a crash while writing leaves the previous exports untouched.
+    Every table is written to the staging folder and checked against main.* first; only
+    then are the folders swapped in and the fingerprints recorded. A crash before the
+    record leaves the month without one, so the next run rewrites its exports.
     """
-    staged = []
+    outputs = Path(outputs)
+    clear_export_leftovers(outputs)
+    staging_root = outputs / STAGING_DIR / uuid.uuid4().hex
+    staged: list[tuple[Path, Path]] = []
+    fingerprints: dict[str, Fingerprint] = {}
     for table in OUTPUT_TABLES:
-        final = Path(outputs) / table / f"month={month}"
-        _remove_leftovers(final.parent, month)
-        staging = final.parent / f".tmp-{month}-{uuid.uuid4().hex}"
-        staging.mkdir(parents=True, exist_ok=True)
-        target = staging / "part-0.parquet"
-        con.execute(
-            f"COPY (SELECT * FROM main.{table} WHERE month = $month ORDER BY {ORDER_BY[table]}) "
-            f"TO '{_sql_path(target)}' (FORMAT parquet)",
-            {"month": month},
-        )
-        staged.append((staging, final))
+        staging = staging_root / table
+        staging.mkdir(parents=True)
+        _copy_table(con, table, month, staging / "part-0.parquet")
+        fingerprints[table] = _checked_fingerprint(con, table, month, staging)
+        staged.append((staging, month_folder(outputs, table, month)))
         crash_point("exports:between_tables", month)
     for staging, final in staged:
-        _swap_in(staging, final)
+        _swap_in(staging, final, staging_root)
+        crash_point("exports:between_swaps", month)
+    _record(con, month, fingerprints)
+    shutil.rmtree(staging_root, ignore_errors=True)
+    with contextlib.suppress(OSError):  # left in place while another folder is in it
+        staging_root.parent.rmdir()
     return [final / "part-0.parquet" for _, final in staged]
+
+
+def month_folder(outputs: Path, table: str, month: str) -> Path:
+    return Path(outputs) / table / f"month={month}"
+
+
+def clear_export_leftovers(outputs: Path) -> None:
+    """Delete what crashed exports left behind, of every month.
+
+    The staging folder, and the ``.tmp-*`` / ``.old-*`` folders that exports before the
+    staging folder left inside the table folders, where ``<table>/*/*.parquet`` globs
+    saw them. Call it only while holding the warehouse's run lock: another run's export
+    in progress would lose its staged files.
+    """
+    outputs = Path(outputs)
+    shutil.rmtree(outputs / STAGING_DIR, ignore_errors=True)
+    for table in OUTPUT_TABLES:
+        for pattern in (".tmp-*", ".old-*"):
+            for leftover in (outputs / table).glob(pattern):
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
+def exports_match(con: duckdb.DuckDBPyConnection, outputs: Path, month: str) -> bool:
+    """Whether every table's exported month is exactly what was recorded when it was
+    written and what main.* holds now: the same rows, no file missing, none extra."""
+    recorded = {
+        table: (int(rows), int(digest))
+        for table, rows, digest in fetch_rows(
+            con,
+            "SELECT table_name, row_count, rows_hash FROM main.export_log WHERE month = $month",
+            {"month": month},
+        )
+    }
+    return set(recorded) == set(OUTPUT_TABLES) and all(
+        _files_fingerprint(con, month_folder(outputs, table, month)) == recorded[table]
+        and table_fingerprint(con, table, month) == recorded[table]
+        for table in OUTPUT_TABLES
+    )
+
+
+def table_fingerprint(con: duckdb.DuckDBPyConnection, table: str, month: str) -> Fingerprint:
+    """The fingerprint of the month's rows in main.<table>."""
+    rows = f"SELECT * FROM main.{table} WHERE month = $month"
+    count, digest = fetch_rows(con, _FINGERPRINT.format(rows=rows), {"month": month})[0]
+    return int(count), int(digest)
+
+
+def _files_fingerprint(con: duckdb.DuckDBPyConnection, folder: Path) -> Fingerprint | None:
+    """The fingerprint of every Parquet file of a month folder read together, as written
+    (each file's own month column, not one from the folder name); None when the folder
+    has no Parquet file or one cannot be read."""
+    if not any(folder.glob("*.parquet")):
+        return None
+    files = _sql_path(folder / "*.parquet")
+    rows = f"SELECT * FROM read_parquet('{files}', hive_partitioning = false)"
+    try:
+        count, digest = fetch_rows(con, _FINGERPRINT.format(rows=rows))[0]
+    except duckdb.Error:
+        return None
+    return int(count), int(digest)
+
+
+def _copy_table(con: duckdb.DuckDBPyConnection, table: str, month: str, target: Path) -> None:
+    con.execute(
+        f"COPY (SELECT * FROM main.{table} WHERE month = $month ORDER BY {ORDER_BY[table]}) "
+        f"TO '{_sql_path(target)}' (FORMAT parquet)",
+        {"month": month},
+    )
+
+
+def _checked_fingerprint(
+    con: duckdb.DuckDBPyConnection, table: str, month: str, staging: Path
+) -> Fingerprint:
+    """The staged file's fingerprint, refused unless it is the published rows'."""
+    written = _files_fingerprint(con, staging)
+    published = table_fingerprint(con, table, month)
+    if written != published:
+        raise RuntimeError(
+            f"{staging / 'part-0.parquet'}: the written {table} file of {month} holds "
+            f"{written} (rows, hash), main.{table} holds {published}"
+        )
+    return published
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection, month: str, fingerprints: dict[str, Fingerprint]
+) -> None:
+    """Replace the month's rows of main.export_log with what was just swapped in."""
+    with transaction(con):
+        con.execute("DELETE FROM main.export_log WHERE month = $month", {"month": month})
+        con.executemany(
+            "INSERT INTO main.export_log VALUES ($1, $2, $3, $4, CAST(now() AS TIMESTAMP))",
+            [[month, table, rows, digest] for table, (rows, digest) in fingerprints.items()],
+        )
 
 
 def _sql_path(path: Path) -> str:
@@ -60,19 +177,12 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def _remove_leftovers(table_dir: Path, month: str) -> None:
-    """Folders a crashed export of this month left behind (never seen by month=* globs)."""
-    if table_dir.is_dir():
-        for leftover in table_dir.glob(f".*-month={month}-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
-        for leftover in table_dir.glob(f".tmp-{month}-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _swap_in(staging: Path, final: Path) -> None:
-    retired = final.parent / f".old-{final.name}-{uuid.uuid4().hex}"
+def _swap_in(staging: Path, final: Path, staging_root: Path) -> None:
+    """Rename the staged folder into place; the replaced folder is moved out of the
+    table folder first (into the staging folder) and deleted from there."""
+    retired = staging_root / f"retired-{final.parent.name}"
+    final.parent.mkdir(parents=True, exist_ok=True)
     if final.exists():
         final.rename(retired)
     staging.rename(final)
-    if retired.exists():
-        shutil.rmtree(retired)
+    shutil.rmtree(retired, ignore_errors=True)

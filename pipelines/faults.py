@@ -16,7 +16,8 @@ CRASH_POINTS = (
     "ingest:before_commit",  # raw rows of a dataset staged, month not yet replaced
     "grading:after_grades",  # staged grades written, later assets not run
     "publish:before_commit",  # published tables replaced inside the open transaction
-    "exports:between_tables",  # one table's export swapped in, the others not
+    "exports:between_tables",  # one table's export staged, none swapped in
+    "exports:between_swaps",  # one table's export swapped in, the others not, none recorded
 )
 
 

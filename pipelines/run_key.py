@@ -79,15 +79,16 @@ def unchanged_since(
 ) -> str | None:
     """When the month was published from exactly these inputs, that time; else None.
 
-    Also None when an export folder of the month is missing, so a deleted export is
+    Also None when the month's exports are not exactly what was recorded when they were
+    written and what main.* holds (missing, edited, or never finished), so they are
     written again.
     """
-    from pipelines.exports import OUTPUT_TABLES
+    from pipelines.exports import exports_match
 
     recorded = latest_run_key(con, month)
     if not recorded:
         return None
-    if not all((Path(outputs) / t / f"month={month}").is_dir() for t in OUTPUT_TABLES):
+    if not exports_match(con, outputs, month):
         return None
     digests = landing_digests(landing, month)
     # What is stored must be what the landing holds now (a month whose new rows were

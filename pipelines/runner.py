@@ -19,6 +19,7 @@ import dagster as dg
 
 from assets.partitions import monthly_partitions
 from pipelines import month_journal
+from pipelines.exports import clear_export_leftovers
 from pipelines.landing import landing_months
 from pipelines.locking import exclusive_run
 from pipelines.months import month_range, parse_month
@@ -37,6 +38,17 @@ class RunFailed(RuntimeError):
         self.month = month
         self.reason = reason
         self.published = published
+
+
+class ExportsNotWritten(RunFailed):
+    """The month was published in the warehouse; only writing its Parquet exports failed.
+
+    The month's exports have no record in main.export_log, so the next run does not
+    take the month as unchanged: it publishes it again and rewrites the exports.
+    """
+
+    def __init__(self, month: str, reason: str) -> None:
+        super().__init__(month, reason, published=True)
 
 
 @dataclass
@@ -119,6 +131,7 @@ def grade_months(
     results = []
     with exclusive_run(warehouse, wait_seconds):
         _roll_back_unpublished(warehouse)  # a killed run's month, before any skip decision
+        clear_export_leftovers(outputs)  # every month's, whether or not it is regraded
         for index, month in enumerate(months, start=1):
             if on_month:
                 on_month(index, len(months), month)
@@ -136,6 +149,8 @@ def grade_months(
             reason = failure_reason(result)
             if reason:
                 _roll_back_unpublished(warehouse)
+                if exports_failed(result):
+                    raise ExportsNotWritten(month, reason)
                 published = any(
                     e.event_type == dg.DagsterEventType.STEP_SUCCESS
                     and e.step_key == "published_month"
@@ -215,6 +230,18 @@ def failure_reason(result: dg.ExecuteInProcessResult) -> str | None:
     if not result.success:
         return "the run failed"
     return None
+
+
+def exports_failed(result: dg.ExecuteInProcessResult) -> bool:
+    """Whether the run failed in writing the exports, after the month was committed."""
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            cause = event.step_failure_data.error
+            while cause is not None:
+                if cause.cls_name == "ExportsFailed":
+                    return True
+                cause = cause.cause
+    return False
 
 
 def materialization_metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, object]]:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from pipelines.cli import main as cli_main
+from pipelines.definitions import build_definitions
 from pipelines.locking import WarehouseBusy, exclusive_run
 from pipelines.runner import grade_months
 from tests.conftest import CONFORMANCE
@@ -64,3 +68,124 @@ def test_lock_is_released_when_the_holder_dies(tmp_path):
     holder.wait()
     with exclusive_run(warehouse):
         pass
+
+
+# --- one lock per real file, and every launch path takes it (issue item 7) --------------
+
+HOLD_AS_DAGSTER = """
+import sys, time, warnings
+warnings.filterwarnings("ignore")
+import dagster as dg
+from assets.resources import WarehouseResource
+with dg.build_resources({"warehouse": WarehouseResource(path=sys.argv[1])}):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+TRY_LOCK = """
+import sys
+from pipelines.locking import WarehouseBusy, exclusive_run
+try:
+    with exclusive_run(sys.argv[1]):
+        print("free")
+except WarehouseBusy:
+    print("busy")
+"""
+
+
+def cli_run(warehouse, tmp_path) -> list[str]:
+    return [
+        "run",
+        "--landing",
+        str(CONFORMANCE / "landing"),
+        "--warehouse",
+        str(warehouse),
+        "--outputs",
+        str(tmp_path / "out"),
+        "--through",
+        "2026-01",
+    ]
+
+
+def lock_state(warehouse, cwd=None) -> str:
+    """'busy' or 'free': what another process finds when it tries the warehouse's lock."""
+    probe = subprocess.run(
+        [sys.executable, "-c", TRY_LOCK, str(warehouse)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+    return probe.stdout.strip()
+
+
+@pytest.mark.parametrize("route", ["symlink", "relative"])
+def test_cli_through_another_path_to_the_same_file_is_refused(tmp_path, monkeypatch, capsys, route):
+    (tmp_path / "data").mkdir()
+    real = tmp_path / "data" / "w.duckdb"
+    (tmp_path / "link.duckdb").symlink_to("data/w.duckdb")  # a relative symlink
+    if route == "symlink":  # one run names the real file, the other the symlink
+        held, given = real, tmp_path / "link.duckdb"
+    else:  # paths relative to the working folder: the symlink, and the file itself
+        held, given = Path("link.duckdb"), Path("data") / "w.duckdb"
+    monkeypatch.chdir(tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(held), "60"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert cli_main(cli_run(given, tmp_path)) == 1
+        assert f"is being graded by pid {holder.pid}" in capsys.readouterr().err
+        assert not real.exists()  # refused before touching anything
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_dagster_run_is_refused_while_a_cli_run_holds_the_warehouse(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    holder = hold_lock(warehouse, 60)
+    try:
+        defs = build_definitions(
+            str(CONFORMANCE / "landing"), str(warehouse), str(tmp_path / "out")
+        )
+        with pytest.raises(dg.DagsterResourceFunctionError) as refused:
+            defs.resolve_job_def("grade_month").execute_in_process(partition_key="2026-01")
+        assert isinstance(refused.value.__cause__, WarehouseBusy)
+        assert f"is being graded by pid {holder.pid}" in str(refused.value.__cause__)
+        assert not warehouse.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_cli_run_is_refused_while_a_dagster_run_holds_the_warehouse(tmp_path, capsys):
+    warehouse = tmp_path / "w.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_AS_DAGSTER, str(warehouse), "60"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert cli_main(cli_run(warehouse, tmp_path)) == 1
+        assert f"is being graded by pid {holder.pid}" in capsys.readouterr().err
+        assert not warehouse.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_the_lock_is_re_entrant_in_its_process_and_held_until_the_outer_holder_ends(
+    tmp_path,
+):
+    real = tmp_path / "w.duckdb"
+    (tmp_path / "link.duckdb").symlink_to(real)
+    with exclusive_run(real):
+        with exclusive_run(tmp_path / "link.duckdb"):  # the runner, then the job's resource
+            assert lock_state(real) == "busy"
+        assert lock_state(tmp_path / "link.duckdb") == "busy"  # the outer run still holds it
+    assert lock_state(real) == "free"

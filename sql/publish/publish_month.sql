@@ -11,3 +11,6 @@ DELETE FROM main.quarantine WHERE month = $month;
 INSERT INTO main.quarantine
 SELECT dataset, month, source_file, reason, record, $policy_version
 FROM raw.quarantine WHERE month = $month;
+-- The month's exports are of the previous publication until they are written again
+-- (pipelines/exports.py records them then): a crash in between leaves no record.
+DELETE FROM main.export_log WHERE month = $month;

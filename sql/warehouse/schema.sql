@@ -120,6 +120,14 @@ CREATE TABLE IF NOT EXISTS main.run_log (
 );
 -- The run key (pipelines/run_key.py) lets an unchanged month be skipped on a rerun.
 ALTER TABLE main.run_log ADD COLUMN IF NOT EXISTS run_key VARCHAR;
+-- The Parquet exports of each month's latest publication, as written (pipelines/exports.py):
+-- per table its rows and the sum of their hashes. Deleted when the month is published
+-- again and written once its exports are in place, so a month without all five rows
+-- here has exports that may not match main.*: a rerun rewrites them.
+CREATE TABLE IF NOT EXISTS main.export_log (
+    month VARCHAR NOT NULL, table_name VARCHAR NOT NULL, row_count BIGINT NOT NULL,
+    rows_hash HUGEINT NOT NULL, exported_at TIMESTAMP NOT NULL
+);
 -- A month is stale when an earlier month (its credit history or window) was published
 -- after it: re-grade it to bring it up to date.
 CREATE OR REPLACE VIEW main.month_status AS

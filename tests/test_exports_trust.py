@@ -1,0 +1,221 @@
+"""The Parquet exports match the warehouse, always (issue item 5).
+
+A SIGKILL while a restatement's exports are written leaves nothing under the folders
+readers glob, and the rerun rewrites the exports instead of calling the month unchanged;
+an edited, extra, truncated or swapped export file is found and rewritten; a month whose
+warehouse transaction committed while its exports failed is reported as published.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import exports
+from pipelines.cli import main as cli_main
+from pipelines.runner import grade_months
+from pipelines.warehouse import connect, fetch_rows, fetch_value
+from tests.conftest import CONFORMANCE, PUBLISHED_TABLES, published_state
+
+MONTH_FOLDER = re.compile(r"month=\d{4}-\d{2}")
+STAGING = ".staging"  # where exports are written before they are swapped in
+
+
+@pytest.fixture(scope="module")
+def three_published_months(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("exports")
+    shutil.copytree(CONFORMANCE / "landing", root / "landing")
+    grade_months(root / "landing", root / "w.duckdb", root / "out", "2026-03")
+    return root
+
+
+@pytest.fixture
+def graded(three_published_months: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A private copy of three published months: landing, warehouse, outputs."""
+    shutil.copytree(three_published_months, tmp_path, dirs_exist_ok=True)
+    return tmp_path / "landing", tmp_path / "w.duckdb", tmp_path / "out"
+
+
+def disagreeing_tables(warehouse: Path, outputs: Path) -> list[str]:
+    """Tables whose rows, read as a reader does (``<table>/*/*.parquet``), are not main.*'s."""
+    con = connect(warehouse, read_only=True)
+    try:
+        return [
+            table
+            for table in PUBLISHED_TABLES
+            if fetch_rows(
+                con, f"SELECT * FROM read_parquet('{outputs}/{table}/*/*.parquet') ORDER BY ALL"
+            )
+            != fetch_rows(con, f"SELECT * FROM main.{table} ORDER BY ALL")
+        ]
+    finally:
+        con.close()
+
+
+def folders_readers_glob(outputs: Path) -> list[str]:
+    """Every folder a ``<outputs>/<table>/*/*.parquet`` glob reads that is not a month."""
+    return sorted(
+        p.parent.relative_to(outputs).as_posix()
+        for p in outputs.glob("*/*/*.parquet")
+        if not MONTH_FOLDER.fullmatch(p.parent.name)
+    )
+
+
+def restate_february(landing: Path) -> None:
+    """An active February merchant drops to 3 products: a new `no_store` breach, so
+    merchant_compliance and exposure_weights of February change."""
+    path = landing / "merchants" / "month=2026-02" / "part-a.csv"
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    header = rows[0]
+    status, products = header.index("status"), header.index("product_count")
+    target = next(r for r in rows[1:] if r[status] == "active" and int(r[products]) > 10)
+    target[products] = "3"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+
+
+def cli_command(landing: Path, warehouse: Path, outputs: Path, through: str) -> list[str]:
+    return [
+        "run",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(warehouse),
+        "--outputs",
+        str(outputs),
+        "--through",
+        through,
+    ]
+
+
+@pytest.mark.parametrize("point", ["exports:between_tables", "exports:between_swaps"])
+def test_sigkill_while_a_restatement_is_exported_leaves_nothing_to_read_and_is_rewritten(
+    graded, point
+):
+    landing, warehouse, outputs = graded
+    restate_february(landing)
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines.cli",
+        *cli_command(landing, warehouse, outputs, "2026-02"),
+    ]
+    crashed = subprocess.run(
+        command,
+        env={**os.environ, "GRADING_CRASH_AT": f"{point}@2026-02"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+    assert folders_readers_glob(outputs) == []  # no temp folder where readers look
+    # The restatement committed; the old exports of February are still there.
+    assert "merchant_compliance" in disagreeing_tables(warehouse, outputs)
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert "2026-02 published" in rerun.stdout, rerun.stdout  # not "unchanged ... skipped"
+    assert "2026-01 unchanged" in rerun.stdout
+    assert disagreeing_tables(warehouse, outputs) == []
+    assert folders_readers_glob(outputs) == []
+    assert not (outputs / STAGING).exists()
+
+
+def edit_one_value(path: Path) -> None:
+    """One merchant's credit points in the file, one higher: a plausible hand edit."""
+    con = duckdb.connect()
+    try:
+        edited = path.with_name("edited.tmp")
+        con.execute(
+            f"COPY (SELECT * REPLACE (CASE WHEN merchant_id = (SELECT min(merchant_id) "
+            f"FROM '{path}') THEN credit_points + 1 ELSE credit_points END AS credit_points) "
+            f"FROM '{path}') TO '{edited}' (FORMAT parquet)"
+        )
+    finally:
+        con.close()
+    edited.replace(path)
+
+
+TAMPERINGS = {
+    "edited_value": edit_one_value,
+    "extra_file": lambda path: shutil.copy(path, path.with_name("part-1.parquet")),
+    "truncated": lambda path: path.write_bytes(path.read_bytes()[: path.stat().st_size // 2]),
+    "another_months_file": lambda path: shutil.copy(
+        path.parent.parent / "month=2026-01" / path.name, path
+    ),
+}
+
+
+@pytest.mark.parametrize("tampering", list(TAMPERINGS))
+def test_a_tampered_export_is_found_and_rewritten(graded, tampering):
+    landing, warehouse, outputs = graded
+    before = published_state(warehouse, outputs)
+    TAMPERINGS[tampering](outputs / "merchant_grades" / "month=2026-02" / "part-0.parquet")
+
+    results = grade_months(landing, warehouse, outputs, "2026-03")
+    assert [r.month for r in results if r.unchanged_since] == ["2026-01", "2026-03"]
+    assert published_state(warehouse, outputs) == before  # February's file written again
+    assert disagreeing_tables(warehouse, outputs) == []
+
+
+def test_leftovers_of_every_month_are_cleared_when_a_run_starts(graded):
+    landing, warehouse, outputs = graded
+    january = outputs / "merchant_grades" / "month=2026-01" / "part-0.parquet"
+    leftovers = [
+        outputs / STAGING / "0a1b" / "quarantine" / "part-0.parquet",
+        outputs / "merchant_grades" / ".tmp-2026-01-0a1b" / "part-0.parquet",  # earlier versions'
+        outputs / "tier_distribution" / ".old-month=2026-02-0a1b" / "part-0.parquet",
+    ]
+    for leftover in leftovers:
+        leftover.parent.mkdir(parents=True)
+        shutil.copy(january, leftover)
+
+    results = grade_months(landing, warehouse, outputs, "2026-03")
+    assert all(r.unchanged_since for r in results)  # no month written, leftovers gone anyway
+    assert [p for p in leftovers if p.parent.exists()] == []
+    assert folders_readers_glob(outputs) == []
+
+
+def test_a_month_committed_whose_exports_failed_is_reported_as_published_and_rewritten(
+    tmp_path, monkeypatch, capsys
+):
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    command = cli_command(CONFORMANCE / "landing", warehouse, outputs, "2026-01")
+
+    def disk_full(name: str, month: str) -> None:
+        if name.startswith("exports:"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(exports, "crash_point", disk_full)
+    assert cli_main(command) == 1
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert message.startswith(
+        "grading: month 2026-01 was published in the warehouse, but its Parquet exports "
+        "were not written: "
+    ), message
+    assert "No space left on device" in message
+    assert message.endswith("the next run rewrites them")
+    con = connect(warehouse, read_only=True)
+    try:
+        assert fetch_value(con, "SELECT count(*) FROM main.run_log WHERE month = '2026-01'") == 1
+        assert fetch_value(con, "SELECT count(*) FROM main.merchant_grades") == 149
+    finally:
+        con.close()
+    assert list(outputs.glob("*/month=2026-01")) == []
+
+    monkeypatch.undo()
+    assert cli_main(command) == 0
+    assert "2026-01 published" in capsys.readouterr().out
+    assert disagreeing_tables(warehouse, outputs) == []
+    assert len(list(outputs.glob("*/month=2026-01/part-0.parquet"))) == len(PUBLISHED_TABLES)

@@ -41,7 +41,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="Parquet exports folder (default: 'outputs' beside the warehouse)",
     )
-    run.add_argument("--policy", type=Path, default=None, help="policy TOML file")
+    run.add_argument(
+        "--policy",
+        type=Path,
+        default=None,
+        help="policy calendar: a folder of policy TOML files, each in force from its "
+        "effective_from, or one policy file (default: the shipped folder)",
+    )
+    run.add_argument(
+        "--policy-override",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="grade every month of the run under this one policy file, whatever the "
+        "calendar says: an explicit restatement, logged as one in main.run_log",
+    )
     run.add_argument("--timings", action="store_true", help="print each step's time")
     run.add_argument(
         "--force",
@@ -128,6 +142,8 @@ def run_command(args: argparse.Namespace) -> int:
             f"{quarantined} rows quarantined",
             flush=True,
         )
+        if result.value("published_month", "restated", False):
+            print(f"        {result.month} {restatement_line(result)}", flush=True)
         if args.timings:
             steps = ", ".join(f"{k} {v:.1f}s" for k, v in result.step_seconds.items())
             print(f"        steps: {steps}", flush=True)
@@ -144,6 +160,7 @@ def run_command(args: argparse.Namespace) -> int:
             wait_seconds=args.wait,
             first=args.first,
             force=args.force,
+            policy_override=args.policy_override,
         )
     except RunFailed as exc:
         if exc.published:
@@ -159,6 +176,14 @@ def run_command(args: argparse.Namespace) -> int:
         f"tables in {args.warehouse}, Parquet exports in {outputs}"
     )
     return 0
+
+
+def restatement_line(result) -> str:
+    """'restated (why): tiers before {...}, after {...}' for a restated month."""
+    reason = result.value("published_month", "restatement_reason", "")
+    before = result.value("published_month", "old_tier_counts", {})
+    after = result.value("published_month", "new_tier_counts", {})
+    return f"restated ({reason}): tiers before {before}, after {after}"
 
 
 def summary_command(args: argparse.Namespace) -> int:

@@ -33,28 +33,27 @@ from pipelines.warehouse import fetch_rows, fetch_value
 RULES_VERSION = "2026.11.1"
 
 
-def landing_digests(landing: Path, month: str) -> dict[str, str]:
-    """Each dataset's files digest for the month, as the landing folder is now."""
-    return {ds.name: files_digest(landing_files(landing, ds.name, month)) for ds in DATASETS}
+def landing_digests(landing: Path, month: str, datasets: list[str] | None = None) -> dict[str, str]:
+    """Each dataset's (or each of ``datasets``') files digest for the month, as the landing
+    folder is now."""
+    names = datasets if datasets is not None else [ds.name for ds in DATASETS]
+    return {name: files_digest(landing_files(landing, name, month)) for name in names}
 
 
 def record_landing_seen(
-    con: duckdb.DuckDBPyConnection, landing: Path, dataset: str, month: str
+    con: duckdb.DuckDBPyConnection, month: str, digests: dict[str, str]
 ) -> None:
-    """Note the dataset-month's landing files as this run sees them, committed at once.
+    """Note the month's landing files (dataset -> files digest) as this run sees them.
 
-    main.month_status compares them with the files later months' publications were built
-    from: a changed earlier month marks them stale even when its own regrade then fails
-    and its raw rows are rolled back.
+    Each ingest records its dataset before loading anything, committed at once; the runner
+    records a month it skips as unchanged. main.month_status compares them with the files
+    later months' publications were built from, so a changed earlier month marks them
+    stale even when its own regrade then fails and its raw rows are rolled back.
     """
     con.execute(
-        "INSERT OR REPLACE INTO main.landing_seen VALUES ($month, $dataset, $digest, "
-        "CAST(now() AS TIMESTAMP))",
-        {
-            "month": month,
-            "dataset": dataset,
-            "digest": files_digest(landing_files(landing, dataset, month)),
-        },
+        "INSERT OR REPLACE INTO main.landing_seen "
+        "SELECT $month, unnest($datasets), unnest($digests), CAST(now() AS TIMESTAMP)",
+        {"month": month, "datasets": list(digests), "digests": list(digests.values())},
     )
 
 

@@ -22,7 +22,7 @@ from pipelines.landing import landing_months
 from pipelines.locking import exclusive_run
 from pipelines.months import month_range, parse_month
 from pipelines.policy import Policy, load_calendar, load_policy
-from pipelines.run_key import unchanged_since
+from pipelines.run_key import landing_digests, record_landing_seen, unchanged_since
 from pipelines.warehouse import connect
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -210,7 +210,10 @@ def _unchanged_since(
     if not Path(warehouse).is_file():
         return None
     with closing(connect(warehouse)) as con:
-        return unchanged_since(con, landing, outputs, month, policy, policy_override)
+        since = unchanged_since(con, landing, outputs, month, policy, policy_override)
+        if since:  # its landing files are the published ones: no longer "changed"
+            record_landing_seen(con, month, landing_digests(landing, month))
+        return since
 
 
 def failure_reason(result: dg.ExecuteInProcessResult) -> str | None:

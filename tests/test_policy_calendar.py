@@ -8,6 +8,7 @@ explicit ``--policy-override``, logged as a restatement.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -26,13 +27,13 @@ EXCELLENT_ORDERS = "min_assessed_orders = 90"
 
 
 def policy_text(version: str, effective_from: str | None, no_excellent: bool = False) -> str:
-    """The shipped policy under another version and start; ``no_excellent``: no merchant
-    can reach excellent (its minimum of assessed orders is out of reach)."""
-    for line in ('policy_version = "2026.1"', 'effective_from = "2024-01"', EXCELLENT_ORDERS):
+    """The shipped policy's numbers under another version and start; ``no_excellent``: no
+    merchant can reach excellent (its minimum of assessed orders is out of reach)."""
+    for line in ('policy_version = "2026.1"\n', EXCELLENT_ORDERS):
         assert line in SHIPPED, f"test setup: {line!r} is not in the shipped policy"
-    text = SHIPPED.replace('policy_version = "2026.1"', f'policy_version = "{version}"')
-    start = f'effective_from = "{effective_from}"' if effective_from else ""
-    text = text.replace('effective_from = "2024-01"', start)
+    start = f'effective_from = "{effective_from}"\n' if effective_from else ""
+    text = re.sub(r"(?m)^effective_from = .*\n", "", SHIPPED)
+    text = text.replace('policy_version = "2026.1"\n', f'policy_version = "{version}"\n{start}')
     if no_excellent:
         text = text.replace(EXCELLENT_ORDERS, "min_assessed_orders = 100000")
     return text

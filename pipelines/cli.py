@@ -200,7 +200,8 @@ def dashboard_command(args: argparse.Namespace) -> int:
     from pipelines.policy import load_policy
 
     try:
-        result = write_dashboard(args.warehouse, args.out, load_policy(args.policy), args.merchants)
+        policy = load_policy(args.policy) if args.policy else None  # else the calendar's
+        result = write_dashboard(args.warehouse, args.out, policy, args.merchants)
     except ValueError as exc:  # PolicyError, DashboardError, UnknownMerchantError
         return fail(str(exc))
     print(
@@ -215,7 +216,8 @@ def explain_command(args: argparse.Namespace) -> int:
     from pipelines.policy import load_policy
 
     try:
-        print(explain_text(args.warehouse, args.merchant, args.month, load_policy(args.policy)))
+        policy = load_policy(args.policy) if args.policy else None  # else the calendar's
+        print(explain_text(args.warehouse, args.merchant, args.month, policy))
     except ValueError as exc:  # PolicyError, ExplainError (unknown merchant or month)
         return fail(str(exc))
     return 0

@@ -35,7 +35,7 @@ def run_suite_check(
     dataset: str = "",
 ) -> dg.AssetCheckResult:
     month = context.partition_key
-    sql_params, expectation_params = check_parameters(month, settings.policy(), dataset)
+    sql_params, expectation_params = check_parameters(month, settings.policy_for(month), dataset)
     report = validate_suite(
         con, suite, month, sql_params, expectation_params, chunk_rows=settings.check_chunk_rows
     )

@@ -28,7 +28,9 @@ def dashboard(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
 ) -> dg.MaterializeResult:
     result = write_dashboard(
-        Path(warehouse.path), settings.outputs / "dashboard", settings.policy()
+        Path(warehouse.path),
+        settings.outputs / "dashboard",
+        settings.policy_for(context.partition_key),
     )
     if context.partition_key not in result.months:
         context.log.warning(

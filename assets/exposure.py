@@ -23,7 +23,9 @@ def exposure_weights(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
 ) -> dg.MaterializeResult:
     with warehouse.month_writer(context) as con:
-        weights = grading.weigh_exposure(con, context.partition_key, settings.policy())
+        weights = grading.weigh_exposure(
+            con, context.partition_key, settings.policy_for(context.partition_key)
+        )
         check = run_suite_check(context, con, settings, "outputs/exposure_weights")
     eligible = weights.filter("eligible")
     return dg.MaterializeResult(
@@ -49,7 +51,9 @@ def tier_distribution(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
 ) -> dg.MaterializeResult:
     with warehouse.month_writer(context) as con:
-        distribution = grading.distribute_tiers(con, context.partition_key, settings.policy())
+        distribution = grading.distribute_tiers(
+            con, context.partition_key, settings.policy_for(context.partition_key)
+        )
         check = run_suite_check(context, con, settings, "outputs/tier_distribution")
     totals = distribution.group_by("tier").agg(pl.col("merchants").sum())
     return dg.MaterializeResult(

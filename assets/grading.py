@@ -30,7 +30,9 @@ def credit_ledger(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
 ) -> dg.MaterializeResult:
     with warehouse.month_writer(context) as con:
-        ledger = grading.update_credit_ledger(con, context.partition_key, settings.policy())
+        ledger = grading.update_credit_ledger(
+            con, context.partition_key, settings.policy_for(context.partition_key)
+        )
     # The ledger's content is its data version: an unchanged month keeps later months
     # fresh in Dagster, a changed one marks the next month's ledger stale.
     version = ledger.select("merchant_id", "credit_points").hash_rows(seed=0).sum()
@@ -65,7 +67,9 @@ def merchant_grades(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
 ) -> dg.MaterializeResult:
     with warehouse.month_writer(context) as con:
-        grades = grading.grade_merchants(con, context.partition_key, settings.policy())
+        grades = grading.grade_merchants(
+            con, context.partition_key, settings.policy_for(context.partition_key)
+        )
         check = run_suite_check(context, con, settings, "outputs/merchant_grades")
     return dg.MaterializeResult(
         check_results=[check],
@@ -92,7 +96,9 @@ def merchant_compliance(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
 ) -> dg.MaterializeResult:
     with warehouse.month_writer(context) as con:
-        violations = grading.check_compliance(con, context.partition_key, settings.policy())
+        violations = grading.check_compliance(
+            con, context.partition_key, settings.policy_for(context.partition_key)
+        )
         check = run_suite_check(context, con, settings, "outputs/merchant_compliance")
     return dg.MaterializeResult(
         check_results=[check],

@@ -13,6 +13,7 @@ from assets.partitions import monthly_partitions
 from assets.resources import GradingSettings, WarehouseResource
 from pipelines.datasets import DATASETS, Dataset
 from pipelines.ingest import ingest_month
+from pipelines.run_key import landing_digests, record_landing_seen
 
 # Which ingested datasets each dataset's rows are checked against.
 UPSTREAM = {
@@ -44,6 +45,9 @@ def build_ingest_asset(dataset: Dataset) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         month = context.partition_key
         with warehouse.month_writer(context) as con:
+            record_landing_seen(
+                con, month, landing_digests(settings.landing, month, [dataset.name])
+            )
             report = ingest_month(con, settings.landing, dataset, month)
             check = run_suite_check(context, con, settings, f"inputs/{dataset.name}", dataset.name)
         for warning in report.warnings:

@@ -32,9 +32,10 @@ def published_month(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
 ) -> dg.MaterializeResult:
     month = context.partition_key
-    policy = settings.policy()
+    policy = settings.policy_for(month)
     with warehouse.month_writer(context, compact=True) as con:  # the month's last write
-        counts = grading.publish_month(con, month, policy)
+        counts = grading.publish_month(con, month, policy, bool(settings.policy_override))
+        restatement = grading.restatement(con, month)
         try:
             files = export_month(con, month, settings.outputs)
         except Exception as exc:  # the month is committed: say so, whatever went wrong
@@ -49,6 +50,10 @@ def published_month(
             **{f"rows_{table}": int(counts[table]) for table in OUTPUT_TABLES},
             "quarantined_by_dataset_reason": dg.MetadataValue.json(quarantine),
             "policy_version": policy.version,
+            "restated": restatement["restated"],
+            "restatement_reason": restatement["restatement_reason"],
+            "old_tier_counts": dg.MetadataValue.json(restatement["old_tier_counts"]),
+            "new_tier_counts": dg.MetadataValue.json(restatement["new_tier_counts"]),
             "exports": dg.MetadataValue.json([str(f) for f in files]),
             "data_docs": dg.MetadataValue.path(str(docs)),
         }

@@ -11,7 +11,7 @@ import duckdb
 
 from pipelines import month_journal
 from pipelines.locking import exclusive_run
-from pipelines.policy import Policy, load_policy
+from pipelines.policy import Policy, PolicyCalendar, load_calendar, load_policy
 from pipelines.validation import DEFAULT_CHUNK_ROWS
 from pipelines.warehouse import compact_on_close, connect
 
@@ -68,16 +68,29 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class GradingSettings(dg.ConfigurableResource):
-    """Inputs and outputs of a grading run. An empty policy_file means the shipped policy."""
+    """Inputs and outputs of a grading run.
+
+    ``policy_file`` is the policy calendar: a folder of policy files or one file (a
+    calendar of one policy); empty means the shipped folder. Each month is graded under
+    the policy in force for it. ``policy_override``, when set, is one policy file every
+    month is graded under instead: an explicit restatement, logged as one.
+    """
 
     landing_dir: str
     outputs_dir: str
     policy_file: str = ""
+    policy_override: str = ""
     # Rows per Arrow chunk handed to Great Expectations: bounds the checks' memory.
     check_chunk_rows: int = DEFAULT_CHUNK_ROWS
 
-    def policy(self) -> Policy:
-        return load_policy(self.policy_file or None)
+    def calendar(self) -> PolicyCalendar:
+        return load_calendar(self.policy_file or None)
+
+    def policy_for(self, month: str) -> Policy:
+        """The policy ``month`` is graded under: the override, else the calendar's."""
+        if self.policy_override:
+            return load_policy(self.policy_override)
+        return self.calendar().policy_for(month)
 
     @property
     def landing(self) -> Path:

@@ -41,7 +41,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="Parquet exports folder (default: 'outputs' beside the warehouse)",
     )
-    run.add_argument("--policy", type=Path, default=None, help="policy TOML file")
+    run.add_argument(
+        "--policy",
+        type=Path,
+        default=None,
+        help="policy calendar: a folder of policy TOML files, each in force from its "
+        "effective_from, or one policy file (default: the shipped folder)",
+    )
+    run.add_argument(
+        "--policy-override",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="grade every month of the run under this one policy file, whatever the "
+        "calendar says: an explicit restatement, logged as one in main.run_log",
+    )
     run.add_argument("--timings", action="store_true", help="print each step's time")
     run.add_argument(
         "--force",
@@ -128,6 +142,8 @@ def run_command(args: argparse.Namespace) -> int:
             f"{quarantined} rows quarantined",
             flush=True,
         )
+        if result.value("published_month", "restated", False):
+            print(f"        {result.month} {restatement_line(result)}", flush=True)
         if args.timings:
             steps = ", ".join(f"{k} {v:.1f}s" for k, v in result.step_seconds.items())
             print(f"        steps: {steps}", flush=True)
@@ -144,6 +160,7 @@ def run_command(args: argparse.Namespace) -> int:
             wait_seconds=args.wait,
             first=args.first,
             force=args.force,
+            policy_override=args.policy_override,
         )
     except ExportsNotWritten as exc:
         return fail(
@@ -166,6 +183,14 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def restatement_line(result) -> str:
+    """'restated (why): tiers before {...}, after {...}' for a restated month."""
+    reason = result.value("published_month", "restatement_reason", "")
+    before = result.value("published_month", "old_tier_counts", {})
+    after = result.value("published_month", "new_tier_counts", {})
+    return f"restated ({reason}): tiers before {before}, after {after}"
+
+
 def summary_command(args: argparse.Namespace) -> int:
     from pipelines.summary import tier_summary
 
@@ -180,7 +205,8 @@ def dashboard_command(args: argparse.Namespace) -> int:
     from pipelines.policy import load_policy
 
     try:
-        result = write_dashboard(args.warehouse, args.out, load_policy(args.policy), args.merchants)
+        policy = load_policy(args.policy) if args.policy else None  # else the calendar's
+        result = write_dashboard(args.warehouse, args.out, policy, args.merchants)
     except ValueError as exc:  # PolicyError, DashboardError, UnknownMerchantError
         return fail(str(exc))
     print(
@@ -195,7 +221,8 @@ def explain_command(args: argparse.Namespace) -> int:
     from pipelines.policy import load_policy
 
     try:
-        print(explain_text(args.warehouse, args.merchant, args.month, load_policy(args.policy)))
+        policy = load_policy(args.policy) if args.policy else None  # else the calendar's
+        print(explain_text(args.warehouse, args.merchant, args.month, policy))
     except ValueError as exc:  # PolicyError, ExplainError (unknown merchant or month)
         return fail(str(exc))
     return 0

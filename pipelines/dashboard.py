@@ -19,7 +19,7 @@ from pipelines.dashboard_data import build_payload, shown_months
 from pipelines.dashboard_figures import build_figures
 from pipelines.dashboard_page import render_page
 from pipelines.explain import ExplainError, open_read_only
-from pipelines.policy import Policy, load_policy
+from pipelines.policy import Policy, load_calendar
 from pipelines.warehouse import fetch_rows
 
 MONTHS_SHOWN = 12
@@ -61,8 +61,8 @@ def write_dashboard(
     merchants: list[str] | None = None,
     months_shown: int = MONTHS_SHOWN,
 ) -> DashboardResult:
-    """``build_dashboard`` with the details of what it wrote."""
-    policy = policy or load_policy()
+    """``build_dashboard`` with the details of what it wrote; ``policy`` defaults to the
+    shipped calendar's policy for the latest month shown."""
     warehouse = Path(warehouse)
     try:
         con = open_read_only(warehouse)
@@ -72,6 +72,7 @@ def write_dashboard(
         months = shown_months(con, months_shown)
         if not months:
             raise DashboardError(f"no month has been published in {warehouse} yet")
+        policy = policy or load_calendar().policy_for(months[-1])
         payload = build_payload(con, months, policy, merchants)
         versions = [v for (v,) in fetch_rows(con, _VERSIONS_SQL, {"months": months})]
     finally:

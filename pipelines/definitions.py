@@ -48,8 +48,10 @@ monthly_grading_schedule = dg.build_schedule_from_partitioned_job(
 
 
 def build_definitions(
-    landing: str, warehouse: str, outputs: str, policy_file: str = ""
+    landing: str, warehouse: str, outputs: str, policy_file: str = "", policy_override: str = ""
 ) -> dg.Definitions:
+    """``policy_file``: a policy folder (calendar) or file, empty for the shipped calendar;
+    ``policy_override``: one policy file every month is graded under (a restatement)."""
     return dg.Definitions(
         assets=ALL_ASSETS,
         jobs=[grade_month_job],
@@ -57,7 +59,10 @@ def build_definitions(
         resources={
             "warehouse": WarehouseResource(path=warehouse),
             "settings": GradingSettings(
-                landing_dir=landing, outputs_dir=outputs, policy_file=policy_file
+                landing_dir=landing,
+                outputs_dir=outputs,
+                policy_file=policy_file,
+                policy_override=policy_override,
             ),
         },
         executor=dg.in_process_executor,

@@ -19,7 +19,7 @@ import polars as pl
 
 from pipelines.grading import window_params
 from pipelines.months import parse_month
-from pipelines.policy import Policy, TierRule, load_policy
+from pipelines.policy import Policy, TierRule, load_calendar
 from pipelines.rules.metrics import WINDOW_COUNT_COLUMNS, Ratio, ratios
 from pipelines.rules.tiers import assign_tiers, tier_conditions
 from pipelines.sql_files import load_sql
@@ -423,9 +423,10 @@ def explain_merchant(
     month: str | None = None,
     policy: Policy | None = None,
 ) -> Explanation:
-    """One merchant's published grade in ``month`` (default: the latest), explained."""
-    policy = policy or load_policy()
+    """One merchant's published grade in ``month`` (default: the latest), explained under
+    ``policy`` (default: the shipped calendar's policy for that month)."""
     month = resolve_month(con, month)
+    policy = policy or load_calendar().policy_for(month)
     counts = load_counts(con, [merchant_id], [month], policy)
     if counts.is_empty():
         graded_in = [

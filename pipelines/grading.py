@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 from collections.abc import Callable
 
@@ -37,7 +38,7 @@ from pipelines.rules.credit import (
 from pipelines.rules.exposure import exposure_weights, tier_distribution
 from pipelines.rules.metrics import window_metrics, with_rates
 from pipelines.rules.tiers import assign_tiers
-from pipelines.run_key import ingested_digests, month_run_key
+from pipelines.run_key import ingested_digests, month_run_key, policy_digest
 from pipelines.sql_files import load_sql
 from pipelines.warehouse import (
     bound_params,
@@ -409,8 +410,15 @@ def input_fingerprint(con: duckdb.DuckDBPyConnection, month: str) -> str:
     return hashlib.sha256("".join(parts).encode()).hexdigest()
 
 
-def publish_month(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> dict[str, int]:
-    """Move the month's staged tables and its quarantine into main.*, all or nothing."""
+def publish_month(
+    con: duckdb.DuckDBPyConnection, month: str, policy: Policy, policy_override: bool = False
+) -> dict[str, int]:
+    """Move the month's staged tables and its quarantine into main.*, all or nothing.
+
+    ``policy_override``: ``policy`` is not the calendar's for the month but one asked for
+    explicitly (``--policy-override``); main.run_log records the publication as a
+    restatement under it.
+    """
     if not fetch_value(
         con,
         "SELECT count(*) FROM raw.ingest_log WHERE month = $month AND dataset = 'merchants'",
@@ -439,11 +447,15 @@ def publish_month(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) ->
             f"finished; rerun that month first"
         )
     fingerprint = input_fingerprint(con, month)
+    digests = ingested_digests(con, month)
     params = {
         "month": month,
         "policy_version": policy.version,
         "fingerprint": fingerprint,
-        "run_key": month_run_key(con, month, ingested_digests(con, month), policy),
+        "run_key": month_run_key(con, month, digests, policy),
+        "policy_digest": policy_digest(policy),
+        "policy_override": policy_override,
+        "landing_digests": json.dumps(dict(sorted(digests.items()))),
     }
     with transaction(con):
         run_script(con, load_sql("publish/record_run.sql"), params)
@@ -462,6 +474,24 @@ def publish_month(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) ->
             con, f"SELECT count(*) FROM main.{table} WHERE month = $month", {"month": month}
         )
     return counts
+
+
+def restatement(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, object]:
+    """What the month's latest publication restated: whether, why, and its tier counts
+    before and after (JSON objects of tier -> merchants), for the run's report."""
+    rows = fetch_rows(
+        con,
+        "SELECT restated, restatement_reason, old_tier_counts, new_tier_counts "
+        "FROM main.run_log WHERE month = $month ORDER BY published_at DESC LIMIT 1",
+        {"month": month},
+    )
+    restated, reason, old_counts, new_counts = rows[0]
+    return {
+        "restated": bool(restated),
+        "restatement_reason": reason or "",
+        "old_tier_counts": json.loads(old_counts) if old_counts else {},
+        "new_tier_counts": json.loads(new_counts) if new_counts else {},
+    }
 
 
 def quarantine_counts(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, dict[str, int]]:

@@ -3,6 +3,10 @@
 Rates are kept as exact ``Fraction``s so that thresholds compare by integer
 cross-multiplication: 3 bad orders out of 100 is exactly 3%, never "below 3%".
 A broken policy is refused before anything runs, with a message naming the key.
+
+Policies change over time without rewriting history: each file says the month it takes
+effect from (``effective_from = "YYYY-MM"``), and a policy folder is a calendar
+(``PolicyCalendar``): a month is graded under the latest policy in force for it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-DEFAULT_POLICY_PATH = Path(__file__).parent / "policies" / "policy-2026.1.toml"
+from pipelines.months import parse_month
+
+# The shipped calendar: every policy file of this folder, each from its effective_from.
+DEFAULT_POLICY_DIR = Path(__file__).parent / "policies"
+DEFAULT_POLICY_PATH = DEFAULT_POLICY_DIR / "policy-2026.1.toml"
 
 # Metric name -> (policy key suffix, comparison). "max" is strict <, "min" is >=.
 RATE_METRICS = (
@@ -74,6 +82,9 @@ class Policy:
     promotion_eligible: dict[str, bool]
     email_quota: dict[str, int]
     source: str = field(default="", compare=False)
+    # The first month the policy is in force for ("YYYY-MM"); None: from the start. Not a
+    # rule: moving it changes which months the policy grades, not how it grades them.
+    effective_from: str | None = field(default=None, compare=False)
 
     @property
     def tier_names(self) -> tuple[str, ...]:
@@ -156,9 +167,87 @@ def parse_policy(raw: dict[str, Any], source: str = "<policy>") -> Policy:
         promotion_eligible={t: r.boolean(f"exposure.promotion_eligible.{t}") for t in all_tiers},
         email_quota={t: r.integer(f"exposure.email_quota.{t}") for t in all_tiers},
         source=source,
+        effective_from=_effective_from(raw, source),
     )
     _check_semantics(policy, source)
     return policy
+
+
+def _effective_from(raw: dict[str, Any], source: str) -> str | None:
+    """The optional ``effective_from`` key, a month "YYYY-MM"."""
+    value = raw.get("effective_from")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _is_month(value):
+        raise PolicyError(f"{source}: 'effective_from' must be a month \"YYYY-MM\", got {value!r}")
+    return value
+
+
+def _is_month(text: str) -> bool:
+    try:
+        parse_month(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class PolicyCalendar:
+    """The policies of a folder (or one file), each in force from its ``effective_from``.
+
+    A month is graded under the policy with the latest ``effective_from`` not after it,
+    so adding a policy from July leaves every earlier month's policy (and run key) as it
+    was. A policy without ``effective_from`` is in force from the start.
+    """
+
+    policies: tuple[Policy, ...]  # by effective_from, one without it first
+    source: str
+
+    def policy_for(self, month: str) -> Policy:
+        """The policy in force for ``month``; refused when none is."""
+        in_force = [p for p in self.policies if (p.effective_from or "") <= month]
+        if in_force:
+            return in_force[-1]
+        earliest = self.policies[0]
+        raise PolicyError(
+            f"no policy of {self.source} is in force for {month}: the earliest, "
+            f"{earliest.version} ({earliest.source}), takes effect from "
+            f"{earliest.effective_from}; add a policy with an earlier effective_from, or "
+            f"grade {month} with --policy-override FILE"
+        )
+
+
+def load_calendar(path: str | Path | None = None) -> PolicyCalendar:
+    """The policy calendar of a folder of ``*.toml`` files, or of one file (a calendar of
+    one policy); the shipped folder when ``path`` is None. Every file is validated."""
+    path = Path(path) if path is not None else DEFAULT_POLICY_DIR
+    if path.is_dir():
+        files = sorted(path.glob("*.toml"))
+        if not files:
+            raise PolicyError(f"policy folder {path} holds no *.toml policy file")
+    else:
+        files = [path]
+    policies = sorted((load_policy(f) for f in files), key=lambda p: p.effective_from or "")
+    _check_calendar(policies)
+    return PolicyCalendar(tuple(policies), str(path))
+
+
+def _check_calendar(policies: list[Policy]) -> None:
+    """Refuse a calendar where a month or a version would be ambiguous."""
+    for earlier, later in zip(policies, policies[1:], strict=False):
+        if earlier.effective_from == later.effective_from:
+            start = later.effective_from or "the start (no effective_from)"
+            raise PolicyError(
+                f"policies {earlier.source} and {later.source} both take effect from {start}"
+            )
+    by_version: dict[str, Policy] = {}
+    for policy in policies:
+        other = by_version.setdefault(policy.version, policy)
+        if other is not policy:
+            raise PolicyError(
+                f"policies {other.source} and {policy.source} both have policy_version "
+                f"{policy.version!r}: every published row names its policy by version"
+            )
 
 
 def _tier(r: _Reader, name: str) -> TierRule:

@@ -6,6 +6,11 @@ the previous month's latest publication, so restating an earlier month (new file
 policy) changes the key of every later month, while re-publishing it from the same
 inputs does not. `grading run` compares the key with the one recorded in main.run_log
 and skips a month whose key is unchanged and whose exports are in place.
+
+The policy digested is the one in force for THAT month (pipelines.policy.PolicyCalendar):
+adding a policy from July changes July's key (and, through the chain, every later one)
+and leaves January to June skipped. A month restated under ``--policy-override`` keeps
+its override: its key is checked against the policy digest it was published under.
 """
 
 from __future__ import annotations
@@ -28,9 +33,28 @@ from pipelines.warehouse import fetch_rows, fetch_value
 RULES_VERSION = "2026.11.1"
 
 
-def landing_digests(landing: Path, month: str) -> dict[str, str]:
-    """Each dataset's files digest for the month, as the landing folder is now."""
-    return {ds.name: files_digest(landing_files(landing, ds.name, month)) for ds in DATASETS}
+def landing_digests(landing: Path, month: str, datasets: list[str] | None = None) -> dict[str, str]:
+    """Each dataset's (or each of ``datasets``') files digest for the month, as the landing
+    folder is now."""
+    names = datasets if datasets is not None else [ds.name for ds in DATASETS]
+    return {name: files_digest(landing_files(landing, name, month)) for name in names}
+
+
+def record_landing_seen(
+    con: duckdb.DuckDBPyConnection, month: str, digests: dict[str, str]
+) -> None:
+    """Note the month's landing files (dataset -> files digest) as this run sees them.
+
+    Each ingest records its dataset before loading anything, committed at once; the runner
+    records a month it skips as unchanged. main.month_status compares them with the files
+    later months' publications were built from, so a changed earlier month marks them
+    stale even when its own regrade then fails and its raw rows are rolled back.
+    """
+    con.execute(
+        "INSERT OR REPLACE INTO journal.landing_seen "
+        "SELECT $month, unnest($datasets), unnest($digests), CAST(now() AS TIMESTAMP)",
+        {"month": month, "datasets": list(digests), "digests": list(digests.values())},
+    )
 
 
 def ingested_digests(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, str]:
@@ -44,8 +68,10 @@ def ingested_digests(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, st
 
 
 def policy_digest(policy: Policy) -> str:
-    """Digest of the policy's rules and numbers (not of where its file lies)."""
-    return hashlib.sha256(repr(dataclasses.replace(policy, source="")).encode()).hexdigest()
+    """Digest of the policy's rules and numbers (not of where its file lies, nor of the
+    month it takes effect from: that decides which months it grades, not how)."""
+    rules_only = dataclasses.replace(policy, source="", effective_from=None)
+    return hashlib.sha256(repr(rules_only).encode()).hexdigest()
 
 
 def latest_run_key(con: duckdb.DuckDBPyConnection, month: str) -> str:
@@ -59,15 +85,28 @@ def latest_run_key(con: duckdb.DuckDBPyConnection, month: str) -> str:
 
 
 def month_run_key(
-    con: duckdb.DuckDBPyConnection, month: str, digests: dict[str, str], policy: Policy
+    con: duckdb.DuckDBPyConnection, month: str, digests: dict[str, str], policy: Policy | str
 ) -> str:
+    """The key of grading ``month`` from these files under ``policy`` (or a policy digest)."""
     payload = {
         "rules": RULES_VERSION,
         "files": dict(sorted(digests.items())),
-        "policy": policy_digest(policy),
+        "policy": policy if isinstance(policy, str) else policy_digest(policy),
         "previous": latest_run_key(con, add_months(month, -1)),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def override_policy_digest(con: duckdb.DuckDBPyConnection, month: str) -> str | None:
+    """The policy digest of the month's latest publication when it was made under
+    ``--policy-override`` (an explicit restatement an ordinary run must not undo)."""
+    row = fetch_rows(
+        con,
+        "SELECT policy_digest, policy_override FROM main.run_log WHERE month = $month "
+        "ORDER BY published_at DESC LIMIT 1",
+        {"month": month},
+    )
+    return row[0][0] if row and row[0][1] else None
 
 
 def unchanged_since(
@@ -76,12 +115,15 @@ def unchanged_since(
     outputs: Path,
     month: str,
     policy: Policy,
+    policy_override: bool = False,
 ) -> str | None:
     """When the month was published from exactly these inputs, that time; else None.
 
     Also None when the month's exports are not exactly what was recorded when they were
     written and what main.* holds (missing, edited, or never finished), so they are
-    written again.
+    written again. Unless this run is itself a ``policy_override``, a month last
+    published under an override counts as unchanged while its inputs are: an ordinary
+    run does not quietly undo an explicit restatement.
     """
     from pipelines.exports import exports_match
 
@@ -96,7 +138,13 @@ def unchanged_since(
     if ingested_digests(con, month) != digests:
         return None
     if month_run_key(con, month, digests, policy) != recorded:
-        return None
+        overridden = override_policy_digest(con, month)
+        if (
+            policy_override
+            or not overridden
+            or month_run_key(con, month, digests, overridden) != recorded
+        ):
+            return None
     published = fetch_value(
         con,
         "SELECT max(published_at) FROM main.run_log WHERE month = $month",

@@ -23,8 +23,8 @@ from pipelines.exports import clear_export_leftovers
 from pipelines.landing import landing_months
 from pipelines.locking import exclusive_run
 from pipelines.months import month_range, parse_month
-from pipelines.policy import Policy, load_policy
-from pipelines.run_key import unchanged_since
+from pipelines.policy import Policy, load_calendar, load_policy
+from pipelines.run_key import landing_digests, record_landing_seen, unchanged_since
 from pipelines.warehouse import connect
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -102,6 +102,7 @@ def grade_months(
     wait_seconds: float = 0.0,
     first: str | None = None,
     force: bool = False,
+    policy_override: Path | None = None,
 ) -> list[MonthResult]:
     """Grade every month from the landing folder's first (or ``first``) through ``through``.
 
@@ -112,15 +113,25 @@ def grade_months(
     (its run key, pipelines/run_key.py) is skipped unless ``force``: its tables would
     come out the same.
 
+    ``policy_file`` is a policy folder (a calendar) or one policy file; each month is
+    graded under the policy in force for it (the shipped calendar when None).
+    ``policy_override`` grades every month of the run under that one policy instead, an
+    explicit restatement that main.run_log records as one.
+
     Holds the warehouse's run lock throughout: a second run waits up to ``wait_seconds``
     and then stops with WarehouseBusy, before touching anything.
     """
     from pipelines.definitions import build_definitions
 
-    policy = load_policy(policy_file)  # a broken policy is refused before anything runs
     months = months_to_grade(landing, through, first)
+    # A broken policy, or a month no policy is in force for, is refused before anything runs.
+    policies = month_policies(months, policy_file, policy_override)
     defs = build_definitions(
-        str(landing), str(warehouse), str(outputs), str(policy_file) if policy_file else ""
+        str(landing),
+        str(warehouse),
+        str(outputs),
+        str(policy_file) if policy_file else "",
+        str(policy_override) if policy_override else "",
     )
     job = defs.resolve_job_def("grade_month")
     instance = (
@@ -135,7 +146,13 @@ def grade_months(
         for index, month in enumerate(months, start=1):
             if on_month:
                 on_month(index, len(months), month)
-            since = None if force else _unchanged_since(warehouse, landing, outputs, month, policy)
+            since = (
+                None
+                if force
+                else _unchanged_since(
+                    warehouse, landing, outputs, month, policies[month], bool(policy_override)
+                )
+            )
             if since:
                 month_result = MonthResult(month, unchanged_since=since)
                 results.append(month_result)
@@ -198,13 +215,32 @@ def _roll_back_unpublished(warehouse: Path) -> list[str]:
         return month_journal.roll_back(con)
 
 
+def month_policies(
+    months: list[str], policy_file: Path | None, policy_override: Path | None
+) -> dict[str, Policy]:
+    """The policy each month is graded under: the override, else the calendar's."""
+    if policy_override:
+        override = load_policy(policy_override)
+        return dict.fromkeys(months, override)
+    calendar = load_calendar(policy_file)
+    return {month: calendar.policy_for(month) for month in months}
+
+
 def _unchanged_since(
-    warehouse: Path, landing: Path, outputs: Path, month: str, policy: Policy
+    warehouse: Path,
+    landing: Path,
+    outputs: Path,
+    month: str,
+    policy: Policy,
+    policy_override: bool,
 ) -> str | None:
     if not Path(warehouse).is_file():
         return None
     with closing(connect(warehouse)) as con:
-        return unchanged_since(con, landing, outputs, month, policy)
+        since = unchanged_since(con, landing, outputs, month, policy, policy_override)
+        if since:  # its landing files are the published ones: no longer "changed"
+            record_landing_seen(con, month, landing_digests(landing, month))
+        return since
 
 
 def failure_reason(result: dg.ExecuteInProcessResult) -> str | None:

@@ -128,13 +128,48 @@ CREATE TABLE IF NOT EXISTS main.export_log (
     month VARCHAR NOT NULL, table_name VARCHAR NOT NULL, row_count BIGINT NOT NULL,
     rows_hash HUGEINT NOT NULL, exported_at TIMESTAMP NOT NULL
 );
--- A month is stale when an earlier month (its credit history or window) was published
--- after it: re-grade it to bring it up to date.
+-- Why a publication restates its month ('; '-joined: 'inputs changed', 'grades changed'
+-- (an earlier month's restatement moved them), 'policy <old> -> <new>', 'policy override
+-- <version>'); NULL when it is not a restatement.
+ALTER TABLE main.run_log ADD COLUMN IF NOT EXISTS restatement_reason VARCHAR;
+-- The digest of the policy's rules and numbers, and whether it was an explicit
+-- --policy-override rather than the calendar's policy for the month.
+ALTER TABLE main.run_log ADD COLUMN IF NOT EXISTS policy_digest VARCHAR;
+ALTER TABLE main.run_log ADD COLUMN IF NOT EXISTS policy_override BOOLEAN;
+-- The landing files the publication was built from: {dataset: files digest} as JSON.
+ALTER TABLE main.run_log ADD COLUMN IF NOT EXISTS landing_digests VARCHAR;
+-- The landing files of each month as a run last saw them, recorded by the ingest before
+-- it loads anything, so a month whose ingest or checks then failed (its raw rows rolled
+-- back) still shows that its landing files changed. Kept in journal, not main: a failed
+-- month leaves raw.*, work.* and main.* exactly as they were.
+CREATE TABLE IF NOT EXISTS journal.landing_seen (
+    month VARCHAR NOT NULL, dataset VARCHAR NOT NULL, files_digest VARCHAR NOT NULL,
+    seen_at TIMESTAMP NOT NULL, PRIMARY KEY (month, dataset)
+);
+-- A published month is stale when its grades may no longer follow from its inputs:
+-- an earlier month (its credit history or window) was published after it, or the landing
+-- files of the month or of an earlier month, as last seen by a run, differ from those
+-- the publications it was built on were graded from (even when that earlier month's
+-- regrade then failed). Grade through it again to bring it up to date.
 CREATE OR REPLACE VIEW main.month_status AS
 WITH latest AS (
     SELECT month, max(published_at) AS published_at FROM main.run_log GROUP BY month
+),
+-- For each published month M and each month E <= M: E's publication M was graded after.
+built_on AS (
+    SELECT l.month, r.month AS earlier, r.landing_digests
+    FROM latest l
+    JOIN main.run_log r ON r.month <= l.month AND r.published_at <= l.published_at
+    QUALIFY r.published_at = max(r.published_at) OVER (PARTITION BY l.month, r.month)
+),
+inputs_moved AS (
+    SELECT DISTINCT b.month
+    FROM built_on b
+    JOIN journal.landing_seen s ON s.month = b.earlier
+    WHERE s.files_digest <> json_extract_string(b.landing_digests, '$.' || s.dataset)
 )
 SELECT l.month, l.published_at,
        EXISTS (SELECT 1 FROM latest e WHERE e.month < l.month
-               AND e.published_at > l.published_at) AS stale
+               AND e.published_at > l.published_at)
+       OR l.month IN (SELECT month FROM inputs_moved) AS stale
 FROM latest l;

@@ -1,0 +1,214 @@
+"""Policies over time (spec §10): each month is graded under the policy in force for it.
+
+A policy file says the month it takes effect from (``effective_from``); a policy folder is
+the calendar. Adding a policy regrades its months on and leaves earlier months, their rows
+and their run keys, as they were; regrading an earlier month under another policy is an
+explicit ``--policy-override``, logged as a restatement.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import pipelines.policy as policies
+from assets.partitions import monthly_partitions
+from pipelines.cli import main as cli_main
+from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError
+from pipelines.runner import grade_months
+from pipelines.warehouse import connect, fetch_rows
+from tests.conftest import CONFORMANCE, published_state
+
+SHIPPED = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
+EXCELLENT_ORDERS = "min_assessed_orders = 90"
+
+
+def policy_text(version: str, effective_from: str | None, no_excellent: bool = False) -> str:
+    """The shipped policy's numbers under another version and start; ``no_excellent``: no
+    merchant can reach excellent (its minimum of assessed orders is out of reach)."""
+    for line in ('policy_version = "2026.1"\n', EXCELLENT_ORDERS):
+        assert line in SHIPPED, f"test setup: {line!r} is not in the shipped policy"
+    start = f'effective_from = "{effective_from}"\n' if effective_from else ""
+    text = re.sub(r"(?m)^effective_from = .*\n", "", SHIPPED)
+    text = text.replace('policy_version = "2026.1"\n', f'policy_version = "{version}"\n{start}')
+    if no_excellent:
+        text = text.replace(EXCELLENT_ORDERS, "min_assessed_orders = 100000")
+    return text
+
+
+def write_policy(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def skipped(results) -> list[str]:
+    return [r.month for r in results if r.unchanged_since]
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    con = connect(warehouse, read_only=True)
+    try:
+        return fetch_rows(con, sql)
+    finally:
+        con.close()
+
+
+def month_rows(state: dict, months: tuple[str, ...]) -> dict:
+    """The published rows and export digests of ``months`` only."""
+    tables = {
+        table: [row for row in rows if any(str(v) in months for v in row[:2])]
+        for table, rows in state["tables"].items()
+    }
+    files = {k: v for k, v in state["files"].items() if any(f"month={m}" in k for m in months)}
+    return {"tables": tables, "files": files}
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    path = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", path)
+    return path
+
+
+# --- the calendar ------------------------------------------------------------------------
+
+
+def test_shipped_calendar_holds_2026_1_from_the_first_month() -> None:
+    calendar = policies.load_calendar()
+    assert [p.version for p in calendar.policies] == ["2026.1"]
+    assert calendar.policies[0].effective_from == monthly_partitions.get_first_partition_key()
+    assert calendar.policy_for("2026-01") == policies.load_policy()
+
+
+def test_each_month_gets_the_latest_policy_in_force(tmp_path: Path) -> None:
+    folder = tmp_path / "policies"
+    write_policy(folder, "a.toml", policy_text("2026.1", "2024-01"))
+    write_policy(folder, "b.toml", policy_text("2026.2", "2026-03"))
+    write_policy(folder, "c.toml", policy_text("2027.1", "2027-01"))
+    calendar = policies.load_calendar(folder)
+    assert {m: calendar.policy_for(m).version for m in ("2024-01", "2026-02", "2026-03")} == {
+        "2024-01": "2026.1",
+        "2026-02": "2026.1",
+        "2026-03": "2026.2",
+    }
+    assert calendar.policy_for("2027-05").version == "2027.1"
+
+
+def test_a_file_without_effective_from_is_in_force_from_the_start(tmp_path: Path) -> None:
+    path = write_policy(tmp_path, "old.toml", policy_text("2025.9", None))
+    calendar = policies.load_calendar(path)
+    assert calendar.policy_for("1999-01").version == "2025.9"
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (
+            {"a.toml": ("2026.1", "2026-01"), "b.toml": ("2026.2", "2026-01")},
+            r"a\.toml and .*b\.toml both take effect from 2026-01",
+        ),
+        (
+            {"a.toml": ("2026.1", "2024-01"), "b.toml": ("2026.1", "2026-07")},
+            r"a\.toml and .*b\.toml both have policy_version '2026\.1'",
+        ),
+        ({"a.toml": ("2026.1", "2026-13")}, r"a\.toml: 'effective_from' must be a month"),
+        ({}, r"holds no \*\.toml policy file"),
+    ],
+)
+def test_an_ambiguous_or_broken_calendar_is_refused(tmp_path: Path, files, message) -> None:
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    for name, (version, start) in files.items():
+        write_policy(folder, name, policy_text(version, start))
+    with pytest.raises(PolicyError, match=message):
+        policies.load_calendar(folder)
+
+
+def test_a_month_no_policy_is_in_force_for_is_refused_before_anything_runs(
+    tmp_path: Path, landing: Path
+) -> None:
+    late = write_policy(tmp_path, "late.toml", policy_text("2026.2", "2026-02"))
+    warehouse = tmp_path / "w.duckdb"
+    with pytest.raises(PolicyError, match=r"no policy of .*late\.toml is in force for 2026-01"):
+        grade_months(landing, warehouse, tmp_path / "out", "2026-03", policy_file=late)
+    assert not warehouse.exists()
+
+
+# --- grading through the calendar --------------------------------------------------------
+
+
+def test_a_new_policy_regrades_from_its_month_and_leaves_earlier_months_untouched(
+    tmp_path: Path, landing: Path
+) -> None:
+    folder = tmp_path / "policies"
+    write_policy(folder, "policy-2026.1.toml", SHIPPED)
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-03", policy_file=folder)
+    before = published_state(warehouse, outputs)
+    keys_before = query(warehouse, "SELECT month, run_key FROM main.run_log ORDER BY month")
+    excellent_in_march = "SELECT count(*) FILTER (tier = 'excellent') FROM main.merchant_grades"
+    assert query(warehouse, f"{excellent_in_march} WHERE month = '2026-03'")[0][0] > 0
+
+    write_policy(folder, "policy-2026.2.toml", policy_text("2026.2", "2026-03", no_excellent=True))
+    results = grade_months(landing, warehouse, outputs, "2026-03", policy_file=folder)
+
+    assert skipped(results) == ["2026-01", "2026-02"]
+    earlier = ("2026-01", "2026-02")
+    assert month_rows(published_state(warehouse, outputs), earlier) == month_rows(before, earlier)
+    log = query(
+        warehouse,
+        "SELECT month, run_key, policy_version, restated, restatement_reason "
+        "FROM main.run_log ORDER BY published_at",
+    )
+    assert [(m, k) for m, k, *_ in log[:2]] == keys_before[:2]  # January, February as they were
+    assert [(m, v, r, why) for m, _, v, r, why in log[3:]] == [
+        ("2026-03", "2026.2", True, "policy 2026.1 -> 2026.2; grades changed")
+    ]
+    versions = query(
+        warehouse,
+        "SELECT month, list(DISTINCT policy_version), count(*) FILTER (tier = 'excellent') "
+        "FROM main.merchant_grades GROUP BY month ORDER BY month",
+    )
+    assert [(m, v) for m, v, _ in versions] == [
+        ("2026-01", ["2026.1"]), ("2026-02", ["2026.1"]), ("2026-03", ["2026.2"]),
+    ]  # fmt: skip
+    assert versions[2][2] == 0  # March graded under 2026.2's numbers
+
+    again = grade_months(landing, warehouse, outputs, "2026-03", policy_file=folder)
+    assert skipped(again) == ["2026-01", "2026-02", "2026-03"]
+
+
+def test_a_policy_override_is_an_explicit_restatement_an_ordinary_run_keeps(
+    tmp_path: Path, landing: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-03")
+    newer = write_policy(tmp_path, "p.toml", policy_text("2026.2", "2026-07", no_excellent=True))
+    # January alone, under a policy that is not in force for it: asked for explicitly.
+    run = ["run", "--landing", str(landing), "--warehouse", str(warehouse)]
+    run += ["--outputs", str(outputs), "--from", "2026-01", "--through", "2026-01"]
+    code = cli_main([*run, "--policy-override", str(newer)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "2026-01 restated (policy override 2026.2" in out
+    log = query(
+        warehouse,
+        "SELECT month, policy_version, restated, restatement_reason, policy_override "
+        "FROM main.run_log ORDER BY published_at",
+    )
+    assert log[-1] == ("2026-01", "2026.2", True, "policy override 2026.2; grades changed", True)
+    status = dict(query(warehouse, "SELECT month, stale FROM main.month_status"))
+    assert status == {"2026-01": False, "2026-02": True, "2026-03": True}
+
+    # An ordinary run keeps January's restatement and regrades what built on it.
+    results = grade_months(landing, warehouse, outputs, "2026-03")
+    assert skipped(results) == ["2026-01"]
+    version_sql = "SELECT month, any_value(policy_version) FROM main.merchant_grades GROUP BY ALL"
+    versions = dict(query(warehouse, version_sql))
+    assert versions == {"2026-01": "2026.2", "2026-02": "2026.1", "2026-03": "2026.1"}
+    assert not any(dict(query(warehouse, "SELECT month, stale FROM main.month_status")).values())

@@ -1,0 +1,378 @@
+"""One quarantine reason per row, in the order of spec §1, and keys compared last.
+
+Spec §1: a row that breaks several rules gets the first that applies, in the order
+``null_key``, ``bad_value``, ``wrong_month``, ``unknown_merchant``, ``unknown_order``,
+``order_not_completed``, ``duplicate_key``; keys are compared only among rows that pass
+every other rule, and a key counts as taken by an earlier month only if that month
+accepted a row with it. Each pair and triple of reasons is pinned here on one row, for
+feedback (staged, with the order lookup, also in ranges of order ids) and for orders
+(stored directly, the repeated keys moved out after): swapping any two reasons fails a
+case. Then the cases the order decides end to end: the valid twin of a quarantined
+order, a key freed by a quarantined earlier copy, and a January restated with a key
+February holds, through the real runner.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipelines import ingest
+from pipelines.datasets import FEEDBACK, MERCHANTS, ORDERS, QUARANTINE_REASONS
+from pipelines.ingest import ingest_month
+from pipelines.policy import load_policy
+from pipelines.runner import grade_months
+from pipelines.validation import check_parameters, validate_suite
+from pipelines.warehouse import connect, fetch_rows
+from tests.conftest import (
+    CONFORMANCE,
+    FEEDBACK_COLUMNS,
+    MERCHANT_COLUMNS,
+    ORDER_COLUMNS,
+    merchant,
+    order,
+    write_csv,
+)
+
+JAN, FEB = "2026-01", "2026-02"
+SPEC_ORDER = (
+    "null_key",
+    "bad_value",
+    "wrong_month",
+    "unknown_merchant",
+    "unknown_order",
+    "order_not_completed",
+    "duplicate_key",
+)
+
+
+def test_the_reason_list_follows_the_spec_order():
+    assert QUARANTINE_REASONS == SPEC_ORDER
+
+
+# --- every pair and triple of reasons on one feedback row ---------------------------------
+#
+# Each case has its own orders: C<n> (completed) and R<n> (refunded), both of merchant M1,
+# and its feedback rows name the case in buyer_id. A rule is broken by overriding one
+# value of the case's valid row; duplicate_key by a twin: the case's valid row with the
+# same key and other stars, which breaks only what comes with the key (a missing key, or
+# the refunded order).
+FEEDBACK_BREAKERS: dict[str, dict[str, str]] = {
+    "null_key": {"order_id": ""},
+    "bad_value": {"stars": "9"},
+    "wrong_month": {"feedback_at": "2026-02-02T00:00:00Z"},
+    "unknown_merchant": {"merchant_id": "M9"},  # also not the order's merchant
+    "unknown_order": {"merchant_id": "M2"},  # a known merchant, not the order's
+    "order_not_completed": {"order_id": "R{n}"},
+}
+FEEDBACK_REASONS = SPEC_ORDER
+# A feedback without an order id cannot be on a refunded order.
+IMPOSSIBLE = {frozenset({"null_key", "order_not_completed"})}
+FEEDBACK_CASES = [
+    combo
+    for size in (1, 2, 3)
+    for combo in itertools.combinations(FEEDBACK_REASONS, size)
+    if not any(pair <= set(combo) for pair in IMPOSSIBLE)
+]
+
+
+def feedback_case_rows(n: int, combo: tuple[str, ...]) -> list[dict[str, str]]:
+    valid = {
+        "order_id": f"C{n}",
+        "merchant_id": "M1",
+        "buyer_id": f"row-{n}",
+        "stars": "5",
+        "feedback_at": "2026-01-20T00:00:00Z",
+    }
+    row = dict(valid)
+    # Later reasons first, so that a shared column keeps the earlier reason's value
+    # (M9 breaks unknown_merchant and, not being the order's merchant, unknown_order).
+    for reason in reversed(combo):
+        row.update({k: v.format(n=n) for k, v in FEEDBACK_BREAKERS.get(reason, {}).items()})
+    rows = [row]
+    if "duplicate_key" in combo:
+        rows.append({**valid, "order_id": row["order_id"], "buyer_id": f"twin-{n}", "stars": "4"})
+    return rows
+
+
+def twin_reason(combo: tuple[str, ...]) -> str | None:
+    """The twin's reason: what comes with the key it shares, else duplicate_key when the
+    row, too, passes every other rule, else none (the row is rejected for another)."""
+    if combo == ("duplicate_key",):
+        return "duplicate_key"
+    for reason in ("null_key", "order_not_completed"):
+        if reason in combo:
+            return reason
+    return None
+
+
+def outcome_by_buyer(con, dataset: str, month: str = JAN) -> dict[str, str | None]:
+    """buyer_id (the case's row or twin) -> its reason, or None when accepted."""
+    stored = fetch_rows(con, f"SELECT buyer_id FROM raw.{dataset} WHERE month = $m", {"m": month})
+    outcome: dict[str, str | None] = {buyer: None for (buyer,) in stored}
+    for reason, record in fetch_rows(
+        con,
+        "SELECT reason, record FROM raw.quarantine WHERE dataset = $d AND month = $m",
+        {"d": dataset, "m": month},
+    ):
+        buyer = json.loads(record)["buyer_id"]
+        assert buyer not in outcome, f"{buyer} stored and quarantined, or quarantined twice"
+        outcome[buyer] = reason
+    return outcome
+
+
+def merchants_m1_m2(con, landing: Path) -> None:
+    write_csv(landing, "merchants", JAN, [merchant("M1"), merchant("M2")], MERCHANT_COLUMNS)
+    ingest_month(con, landing, MERCHANTS, JAN)
+
+
+def ingest_feedback_cases(path: Path, landing: Path) -> dict[str, str | None]:
+    con = connect(path)
+    try:
+        merchants_m1_m2(con, landing)
+        orders = [order(f"C{n}") for n in range(len(FEEDBACK_CASES))]
+        orders += [order(f"R{n}", status="refunded") for n in range(len(FEEDBACK_CASES))]
+        write_csv(landing, "orders", JAN, orders, ORDER_COLUMNS)
+        ingest_month(con, landing, ORDERS, JAN)
+        rows = [r for n, c in enumerate(FEEDBACK_CASES) for r in feedback_case_rows(n, c)]
+        write_csv(landing, "feedback", JAN, rows, FEEDBACK_COLUMNS)
+        ingest_month(con, landing, FEEDBACK, JAN)
+        return outcome_by_buyer(con, "feedback")
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def feedback_outcome(tmp_path_factory) -> dict[str, str | None]:
+    root = tmp_path_factory.mktemp("feedback_cases")
+    return ingest_feedback_cases(root / "w.duckdb", root / "landing")
+
+
+@pytest.mark.parametrize(
+    ("n", "combo"), list(enumerate(FEEDBACK_CASES)), ids=["+".join(c) for c in FEEDBACK_CASES]
+)
+def test_feedback_row_breaking_several_rules_gets_the_first(feedback_outcome, n, combo):
+    first = min(combo, key=SPEC_ORDER.index)
+    assert feedback_outcome[f"row-{n}"] == first
+    if "duplicate_key" in combo:  # the twin is compared only if it passes every other rule
+        assert feedback_outcome[f"twin-{n}"] == twin_reason(combo)
+
+
+def test_feedback_cases_looked_up_in_ranges_of_order_ids_agree(
+    feedback_outcome, tmp_path, monkeypatch
+):
+    """A month too large for one order lookup is classified range by range; the in-month
+    duplicate keys are resolved over all ranges at once, to the same outcome."""
+    monkeypatch.setattr(ingest, "ORDER_LOOKUP_ROWS", 7)
+    ranges = []
+    order_id_ranges = ingest._order_id_ranges
+
+    def recorded(con, stage):
+        ranges.append(order_id_ranges(con, stage))
+        return ranges[-1]
+
+    monkeypatch.setattr(ingest, "_order_id_ranges", recorded)
+    assert ingest_feedback_cases(tmp_path / "w.duckdb", tmp_path / "landing") == feedback_outcome
+    assert len(ranges[-1]) >= 10
+
+
+# --- every pair and triple of the reasons an order can have -------------------------------
+ORDER_BREAKERS: dict[str, dict[str, str]] = {
+    "null_key": {"order_id": ""},
+    "bad_value": {"status": "lost"},
+    "wrong_month": {"ended_at": "2026-02-02T00:00:00Z"},
+    "unknown_merchant": {"merchant_id": "M9"},
+}
+ORDER_REASONS = (*ORDER_BREAKERS, "duplicate_key")
+ORDER_CASES = [combo for size in (1, 2, 3) for combo in itertools.combinations(ORDER_REASONS, size)]
+
+
+@pytest.fixture(scope="module")
+def order_outcome(tmp_path_factory) -> dict[str, str | None]:
+    root = tmp_path_factory.mktemp("order_cases")
+    landing = root / "landing"
+    con = connect(root / "w.duckdb")
+    try:
+        merchants_m1_m2(con, landing)
+        rows = []
+        for n, combo in enumerate(ORDER_CASES):
+            valid = order(f"O{n}", buyer_id=f"row-{n}")
+            row = dict(valid)
+            for reason in reversed(combo):
+                row.update(ORDER_BREAKERS.get(reason, {}))
+            rows.append(row)
+            if "duplicate_key" in combo:
+                twin = {**valid, "order_id": row["order_id"], "buyer_id": f"twin-{n}"}
+                rows.append({**twin, "amount_usd": "21.00"})
+        write_csv(landing, "orders", JAN, rows, ORDER_COLUMNS)
+        ingest_month(con, landing, ORDERS, JAN)
+        return outcome_by_buyer(con, "orders")
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    ("n", "combo"), list(enumerate(ORDER_CASES)), ids=["+".join(c) for c in ORDER_CASES]
+)
+def test_order_row_breaking_several_rules_gets_the_first(order_outcome, n, combo):
+    assert order_outcome[f"row-{n}"] == min(combo, key=SPEC_ORDER.index)
+    if "duplicate_key" in combo:
+        assert order_outcome[f"twin-{n}"] == twin_reason(combo)
+
+
+# --- what the order decides, end to end ---------------------------------------------------
+def reasons(con, dataset: str, month: str = JAN) -> list[tuple[str, str]]:
+    return [
+        (reason, json.loads(record)["order_id"])
+        for reason, record in fetch_rows(
+            con,
+            "SELECT reason, record FROM raw.quarantine WHERE dataset = $d AND month = $m "
+            "ORDER BY ALL",
+            {"d": dataset, "m": month},
+        )
+    ]
+
+
+def test_valid_order_whose_twin_has_an_unknown_merchant_is_accepted_with_its_feedback(con, landing):
+    """The twin is unknown_merchant; the valid order stands, so feedback on it is graded
+    (it used to become unknown_order once both copies went as duplicate_key)."""
+    merchants_m1_m2(con, landing)
+    rows = [order("O1"), order("O1", merchant_id="M9", amount_usd="99.00"), order("O2")]
+    write_csv(landing, "orders", JAN, rows, ORDER_COLUMNS)
+    report = ingest_month(con, landing, ORDERS, JAN)
+    assert reasons(con, "orders") == [("unknown_merchant", "O1")]
+    assert fetch_rows(con, "SELECT order_id, merchant_id FROM raw.orders ORDER BY 1") == [
+        ("O1", "M1"),
+        ("O2", "M1"),
+    ]
+    assert report.quarantined == {"unknown_merchant": 1}
+    feedback = [["O1", "M1", "B1", 5, "2026-01-20T00:00:00Z"]]
+    write_csv(landing, "feedback", JAN, feedback, FEEDBACK_COLUMNS)
+    ingest_month(con, landing, FEEDBACK, JAN)
+    assert reasons(con, "feedback") == []
+    stored = fetch_rows(con, "SELECT order_id, order_amount_usd FROM raw.feedback")
+    assert [(o, float(amount)) for o, amount in stored] == [("O1", 20.0)]
+
+
+def test_feedback_twin_on_another_merchant_leaves_the_valid_feedback(con, landing):
+    """Two feedback rows on one order, one naming the wrong merchant: that one is
+    unknown_order, the other is accepted (not both duplicate_key)."""
+    merchants_m1_m2(con, landing)
+    write_csv(landing, "orders", JAN, [order("O1")], ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, JAN)
+    rows = [
+        ["O1", "M1", "B1", 5, "2026-01-20T00:00:00Z"],
+        ["O1", "M2", "B1", 1, "2026-01-21T00:00:00Z"],
+    ]
+    write_csv(landing, "feedback", JAN, rows, FEEDBACK_COLUMNS)
+    ingest_month(con, landing, FEEDBACK, JAN)
+    assert reasons(con, "feedback") == [("unknown_order", "O1")]
+    assert fetch_rows(con, "SELECT merchant_id, stars FROM raw.feedback") == [("M1", 5)]
+
+
+def test_key_whose_earlier_copy_was_quarantined_is_free_for_a_later_valid_row(con, landing):
+    """January's O1 names an unknown merchant and is quarantined; February's O1 is the
+    first accepted row with that key, so it is not a duplicate."""
+    merchants_m1_m2(con, landing)
+    write_csv(landing, "merchants", FEB, [merchant("M1")], MERCHANT_COLUMNS)
+    ingest_month(con, landing, MERCHANTS, FEB)
+    write_csv(landing, "orders", JAN, [order("O1", merchant_id="M9")], ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, JAN)
+    feb = [order("O1", ended_at="2026-02-03T00:00:00Z")]
+    write_csv(landing, "orders", FEB, feb, ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, FEB)
+    assert reasons(con, "orders") == [("unknown_merchant", "O1")]
+    assert reasons(con, "orders", FEB) == []
+    assert fetch_rows(con, "SELECT month, order_id FROM raw.orders") == [(FEB, "O1")]
+
+
+# --- a January restated with a key February holds, through the runner ---------------------
+# February's first order, restated into January (ended in January: other values).
+FEB_ORDER = "O0500000010"
+RESTATED = (
+    f"{FEB_ORDER},M0500001,B820651,2026-01-16T05:27:37Z,2026-01-20T04:24:31Z,completed,206.78"
+)
+
+
+def graded_conformance(tmp_path: Path, through: str) -> tuple[Path, Path, Path]:
+    landing = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, through)
+    return landing, warehouse, outputs
+
+
+def restate_january(landing: Path) -> None:
+    orders = landing / "orders" / f"month={JAN}" / "part-a.csv"
+    assert FEB_ORDER not in orders.read_text()
+    orders.write_text(orders.read_text().rstrip("\n") + "\n" + RESTATED + "\n")
+
+
+def months_holding(warehouse: Path, order_id: str) -> list[tuple[str, str, str]]:
+    """Where the order is: ('raw' | 'quarantine' | 'published', month, reason or '')."""
+    con = connect(warehouse, read_only=True)
+    try:
+        return fetch_rows(
+            con,
+            "SELECT 'raw', month, '' FROM raw.orders WHERE order_id = $o UNION ALL "
+            "SELECT 'quarantine', month, reason FROM raw.quarantine WHERE dataset = 'orders' "
+            "AND json_extract_string(record, '$.order_id') = $o UNION ALL "
+            "SELECT 'published', month, reason FROM main.quarantine WHERE dataset = 'orders' "
+            "AND json_extract_string(record, '$.order_id') = $o ORDER BY ALL",
+            {"o": order_id},
+        )
+    finally:
+        con.close()
+
+
+def test_restated_january_keeps_the_key_and_february_regraded_quarantines_its_copy(tmp_path):
+    landing, warehouse, outputs = graded_conformance(tmp_path, FEB)
+    restate_january(landing)
+    results = grade_months(landing, warehouse, outputs, FEB, force=True)
+    assert [r.month for r in results] == [JAN, FEB]
+    assert months_holding(warehouse, FEB_ORDER) == [
+        ("published", FEB, "duplicate_key"),
+        ("quarantine", FEB, "duplicate_key"),
+        ("raw", JAN, ""),
+    ]
+
+
+def test_restated_january_alone_publishes_and_leaves_february_stale_until_regraded(tmp_path):
+    """`--through 2026-01` after the restatement: January publishes with the key.
+    February, not regraded, still holds its copy: it is stale, its own key check names
+    the key and both months, and the next run through February regrades it (its run key
+    chains January's), quarantining the copy."""
+    landing, warehouse, outputs = graded_conformance(tmp_path, FEB)
+    restate_january(landing)
+    results = grade_months(landing, warehouse, outputs, JAN)
+    assert [(r.month, r.unchanged_since) for r in results] == [(JAN, None)]
+    assert months_holding(warehouse, FEB_ORDER) == [("raw", JAN, ""), ("raw", FEB, "")]
+
+    con = connect(warehouse)
+    try:
+        stale = dict(fetch_rows(con, "SELECT month, stale FROM main.month_status"))
+        sql_params, expectation_params = check_parameters(FEB, load_policy(), "orders")
+        report = validate_suite(con, "inputs/orders", FEB, sql_params, expectation_params)
+        january = validate_suite(
+            con, "inputs/orders", JAN, *check_parameters(JAN, load_policy(), "orders")
+        )
+    finally:
+        con.close()
+    assert stale == {JAN: False, FEB: True}
+    assert january.success, january.summary()
+    assert not report.success
+    summary = report.summary()
+    assert "duplicate_keys" in summary
+    assert f"'order_id': '{FEB_ORDER}'" in summary and "'months': '2026-01, 2026-02'" in summary
+
+    results = grade_months(landing, warehouse, outputs, FEB)
+    assert [(r.month, r.unchanged_since is None) for r in results] == [(JAN, False), (FEB, True)]
+    assert months_holding(warehouse, FEB_ORDER) == [
+        ("published", FEB, "duplicate_key"),
+        ("quarantine", FEB, "duplicate_key"),
+        ("raw", JAN, ""),
+    ]

@@ -60,11 +60,17 @@ def test_the_reason_list_follows_the_spec_order():
 # and its feedback rows name the case in buyer_id. A rule is broken by overriding one
 # value of the case's valid row; duplicate_key by a twin: the case's valid row with the
 # same key and other stars, which breaks only what comes with the key (a missing key, or
-# the refunded order).
+# the refunded order). The twin lies in the same month, or (across months) in January
+# with the row in February: a key counts as taken only if January accepted its twin.
+ROW_DATES = {
+    # month of the row: (its valid date, a date outside that month)
+    JAN: ("2026-01-20T00:00:00Z", "2026-02-02T00:00:00Z"),
+    FEB: ("2026-02-20T00:00:00Z", "2026-03-02T00:00:00Z"),
+}
 FEEDBACK_BREAKERS: dict[str, dict[str, str]] = {
     "null_key": {"order_id": ""},
     "bad_value": {"stars": "9"},
-    "wrong_month": {"feedback_at": "2026-02-02T00:00:00Z"},
+    "wrong_month": {"feedback_at": "{outside}"},
     "unknown_merchant": {"merchant_id": "M9"},  # also not the order's merchant
     "unknown_order": {"merchant_id": "M2"},  # a known merchant, not the order's
     "order_not_completed": {"order_id": "R{n}"},
@@ -80,30 +86,36 @@ FEEDBACK_CASES = [
 ]
 
 
-def feedback_case_rows(n: int, combo: tuple[str, ...]) -> list[dict[str, str]]:
-    valid = {
-        "order_id": f"C{n}",
-        "merchant_id": "M1",
-        "buyer_id": f"row-{n}",
-        "stars": "5",
-        "feedback_at": "2026-01-20T00:00:00Z",
-    }
-    row = dict(valid)
+def case_rows(
+    n: int,
+    combo: tuple[str, ...],
+    valid: dict[str, str],
+    breakers: dict[str, dict[str, str]],
+    row_month: str,
+    twin_values: dict[str, str],
+) -> tuple[dict[str, str], dict[str, str] | None]:
+    """The case's row (its valid row with the combo's rules broken, dated in
+    ``row_month``) and its twin (None unless the combo holds duplicate_key)."""
+    date, outside = ROW_DATES[row_month]
+    time_column = "feedback_at" if "feedback_at" in valid else "ended_at"
+    row = {**valid, time_column: date, "buyer_id": f"row-{n}"}
     # Later reasons first, so that a shared column keeps the earlier reason's value
     # (M9 breaks unknown_merchant and, not being the order's merchant, unknown_order).
     for reason in reversed(combo):
-        row.update({k: v.format(n=n) for k, v in FEEDBACK_BREAKERS.get(reason, {}).items()})
-    rows = [row]
-    if "duplicate_key" in combo:
-        rows.append({**valid, "order_id": row["order_id"], "buyer_id": f"twin-{n}", "stars": "4"})
-    return rows
+        overrides = breakers.get(reason, {}).items()
+        row.update({k: v.format(n=n, outside=outside) for k, v in overrides})
+    if "duplicate_key" not in combo:
+        return row, None
+    twin = {**valid, "order_id": row["order_id"], "buyer_id": f"twin-{n}", **twin_values}
+    return row, twin
 
 
-def twin_reason(combo: tuple[str, ...]) -> str | None:
+def twin_reason(combo: tuple[str, ...], across_months: bool) -> str | None:
     """The twin's reason: what comes with the key it shares, else duplicate_key when the
-    row, too, passes every other rule, else none (the row is rejected for another)."""
+    row, too, passes every other rule in the same month, else none (the row is rejected
+    for another, or the twin is the earlier month's row, which stands)."""
     if combo == ("duplicate_key",):
-        return "duplicate_key"
+        return None if across_months else "duplicate_key"
     for reason in ("null_key", "order_not_completed"):
         if reason in combo:
             return reason
@@ -130,7 +142,28 @@ def merchants_m1_m2(con, landing: Path) -> None:
     ingest_month(con, landing, MERCHANTS, JAN)
 
 
-def ingest_feedback_cases(path: Path, landing: Path) -> dict[str, str | None]:
+def ingest_cases(
+    con,
+    landing: Path,
+    dataset,
+    columns: list[str],
+    cases: list[tuple[dict[str, str], dict[str, str] | None]],
+    across_months: bool,
+) -> dict[str, str | None]:
+    """Ingest the cases' rows and twins (twins in January when ``across_months``, rows in
+    February), and return each one's outcome by buyer_id."""
+    rows = [row for row, _ in cases]
+    twins = [twin for _, twin in cases if twin]
+    months = {JAN: twins, FEB: rows} if across_months else {JAN: rows + twins}
+    outcome: dict[str, str | None] = {}
+    for month, month_rows in months.items():
+        write_csv(landing, dataset.name, month, month_rows, columns)
+        ingest_month(con, landing, dataset, month)
+        outcome.update(outcome_by_buyer(con, dataset.name, month))
+    return outcome
+
+
+def ingest_feedback_cases(path: Path, landing: Path, across_months: bool) -> dict:
     con = connect(path)
     try:
         merchants_m1_m2(con, landing)
@@ -138,28 +171,37 @@ def ingest_feedback_cases(path: Path, landing: Path) -> dict[str, str | None]:
         orders += [order(f"R{n}", status="refunded") for n in range(len(FEEDBACK_CASES))]
         write_csv(landing, "orders", JAN, orders, ORDER_COLUMNS)
         ingest_month(con, landing, ORDERS, JAN)
-        rows = [r for n, c in enumerate(FEEDBACK_CASES) for r in feedback_case_rows(n, c)]
-        write_csv(landing, "feedback", JAN, rows, FEEDBACK_COLUMNS)
-        ingest_month(con, landing, FEEDBACK, JAN)
-        return outcome_by_buyer(con, "feedback")
+        row_month = FEB if across_months else JAN
+        cases = [
+            case_rows(
+                n,
+                combo,
+                {"order_id": f"C{n}", "merchant_id": "M1", "stars": "5", "feedback_at": ""},
+                FEEDBACK_BREAKERS,
+                row_month,
+                {"stars": "4", "feedback_at": ROW_DATES[JAN][0]},
+            )
+            for n, combo in enumerate(FEEDBACK_CASES)
+        ]
+        return ingest_cases(con, landing, FEEDBACK, FEEDBACK_COLUMNS, cases, across_months)
     finally:
         con.close()
 
 
-@pytest.fixture(scope="module")
-def feedback_outcome(tmp_path_factory) -> dict[str, str | None]:
+@pytest.fixture(scope="module", params=[False, True], ids=["one_month", "across_months"])
+def feedback_outcome(request, tmp_path_factory) -> tuple[bool, dict[str, str | None]]:
     root = tmp_path_factory.mktemp("feedback_cases")
-    return ingest_feedback_cases(root / "w.duckdb", root / "landing")
+    return request.param, ingest_feedback_cases(root / "w.duckdb", root / "landing", request.param)
 
 
 @pytest.mark.parametrize(
     ("n", "combo"), list(enumerate(FEEDBACK_CASES)), ids=["+".join(c) for c in FEEDBACK_CASES]
 )
 def test_feedback_row_breaking_several_rules_gets_the_first(feedback_outcome, n, combo):
-    first = min(combo, key=SPEC_ORDER.index)
-    assert feedback_outcome[f"row-{n}"] == first
+    across_months, outcome = feedback_outcome
+    assert outcome[f"row-{n}"] == min(combo, key=SPEC_ORDER.index)
     if "duplicate_key" in combo:  # the twin is compared only if it passes every other rule
-        assert feedback_outcome[f"twin-{n}"] == twin_reason(combo)
+        assert outcome[f"twin-{n}"] == twin_reason(combo, across_months)
 
 
 def test_feedback_cases_looked_up_in_ranges_of_order_ids_agree(
@@ -176,41 +218,45 @@ def test_feedback_cases_looked_up_in_ranges_of_order_ids_agree(
         return ranges[-1]
 
     monkeypatch.setattr(ingest, "_order_id_ranges", recorded)
-    assert ingest_feedback_cases(tmp_path / "w.duckdb", tmp_path / "landing") == feedback_outcome
-    assert len(ranges[-1]) >= 10
+    across_months, outcome = feedback_outcome
+    landing = tmp_path / "landing"
+    assert ingest_feedback_cases(tmp_path / "w.duckdb", landing, across_months) == outcome
+    assert min(len(r) for r in ranges) >= 3  # each ingest, in several ranges
 
 
 # --- every pair and triple of the reasons an order can have -------------------------------
 ORDER_BREAKERS: dict[str, dict[str, str]] = {
     "null_key": {"order_id": ""},
     "bad_value": {"status": "lost"},
-    "wrong_month": {"ended_at": "2026-02-02T00:00:00Z"},
+    "wrong_month": {"ended_at": "{outside}"},
     "unknown_merchant": {"merchant_id": "M9"},
 }
 ORDER_REASONS = (*ORDER_BREAKERS, "duplicate_key")
 ORDER_CASES = [combo for size in (1, 2, 3) for combo in itertools.combinations(ORDER_REASONS, size)]
 
 
-@pytest.fixture(scope="module")
-def order_outcome(tmp_path_factory) -> dict[str, str | None]:
+@pytest.fixture(scope="module", params=[False, True], ids=["one_month", "across_months"])
+def order_outcome(request, tmp_path_factory) -> tuple[bool, dict[str, str | None]]:
     root = tmp_path_factory.mktemp("order_cases")
     landing = root / "landing"
     con = connect(root / "w.duckdb")
     try:
         merchants_m1_m2(con, landing)
-        rows = []
-        for n, combo in enumerate(ORDER_CASES):
-            valid = order(f"O{n}", buyer_id=f"row-{n}")
-            row = dict(valid)
-            for reason in reversed(combo):
-                row.update(ORDER_BREAKERS.get(reason, {}))
-            rows.append(row)
-            if "duplicate_key" in combo:
-                twin = {**valid, "order_id": row["order_id"], "buyer_id": f"twin-{n}"}
-                rows.append({**twin, "amount_usd": "21.00"})
-        write_csv(landing, "orders", JAN, rows, ORDER_COLUMNS)
-        ingest_month(con, landing, ORDERS, JAN)
-        return outcome_by_buyer(con, "orders")
+        row_month = FEB if request.param else JAN
+        cases = [
+            case_rows(
+                n,
+                combo,
+                order(f"O{n}"),
+                ORDER_BREAKERS,
+                row_month,
+                {"amount_usd": "21.00", "ended_at": ROW_DATES[JAN][0]},
+            )
+            for n, combo in enumerate(ORDER_CASES)
+        ]
+        return request.param, ingest_cases(
+            con, landing, ORDERS, ORDER_COLUMNS, cases, request.param
+        )
     finally:
         con.close()
 
@@ -219,9 +265,10 @@ def order_outcome(tmp_path_factory) -> dict[str, str | None]:
     ("n", "combo"), list(enumerate(ORDER_CASES)), ids=["+".join(c) for c in ORDER_CASES]
 )
 def test_order_row_breaking_several_rules_gets_the_first(order_outcome, n, combo):
-    assert order_outcome[f"row-{n}"] == min(combo, key=SPEC_ORDER.index)
+    across_months, outcome = order_outcome
+    assert outcome[f"row-{n}"] == min(combo, key=SPEC_ORDER.index)
     if "duplicate_key" in combo:
-        assert order_outcome[f"twin-{n}"] == twin_reason(combo)
+        assert outcome[f"twin-{n}"] == twin_reason(combo, across_months)
 
 
 # --- what the order decides, end to end ---------------------------------------------------

@@ -22,7 +22,14 @@ from pathlib import Path
 import pytest
 
 from pipelines import ingest
-from pipelines.datasets import FEEDBACK, MERCHANTS, ORDERS, QUARANTINE_REASONS
+from pipelines.datasets import (
+    DATASETS,
+    DATASETS_BY_NAME,
+    FEEDBACK,
+    MERCHANTS,
+    ORDERS,
+    QUARANTINE_REASONS,
+)
 from pipelines.ingest import ingest_month
 from pipelines.policy import load_policy
 from pipelines.runner import grade_months
@@ -423,3 +430,53 @@ def test_restated_january_alone_publishes_and_leaves_february_stale_until_regrad
         ("quarantine", FEB, "duplicate_key"),
         ("raw", JAN, ""),
     ]
+
+
+# --- the key checks of every dataset: earlier months only, naming key and months -------
+@pytest.fixture(scope="module")
+def ingested_conformance(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("checks") / "w.duckdb"
+    con = connect(path)
+    try:
+        for month in (JAN, FEB, "2026-03"):
+            for dataset in DATASETS:
+                ingest_month(con, CONFORMANCE / "landing", dataset, month)
+    finally:
+        con.close()
+    return path
+
+
+@pytest.mark.parametrize("dataset", ["orders", "feedback", "bad_orders", "service_metrics"])
+def test_key_check_blames_the_later_month_and_names_key_and_months(
+    ingested_conformance, tmp_path, dataset
+):
+    """March holding a row of February's key (as a warehouse restated under February
+    would): February's check passes, its row stands; March's check fails, naming the key
+    and both months."""
+    path = tmp_path / "w.duckdb"
+    shutil.copy(ingested_conformance, path)
+    key = DATASETS_BY_NAME[dataset].key
+    con = connect(path)
+    try:
+        copied = fetch_rows(
+            con,
+            f"INSERT INTO raw.{dataset} SELECT * REPLACE ('2026-03' AS month) "
+            f"FROM raw.{dataset} WHERE month = $m ORDER BY ALL LIMIT 1 "
+            f"RETURNING {', '.join(key)}",
+            {"m": FEB},
+        )[0]
+        policy = load_policy()
+        reports = {
+            month: validate_suite(
+                con, f"inputs/{dataset}", month, *check_parameters(month, policy, dataset)
+            )
+            for month in (FEB, "2026-03")
+        }
+    finally:
+        con.close()
+    assert reports[FEB].success, reports[FEB].summary()
+    # (the copy, dated in February, also fails March's row checks)
+    (failure,) = [f for f in reports["2026-03"].failures if f.batch == "duplicate_keys"]
+    (sample,) = failure.samples
+    assert [sample[k] for k in key] == [str(v) for v in copied]
+    assert (sample["copies"], sample["months"]) == (2, "2026-02, 2026-03")

@@ -17,10 +17,14 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from bench import pandas_baseline
 from pipelines import ingest
 from pipelines.datasets import (
     DATASETS,
@@ -480,3 +484,101 @@ def test_key_check_blames_the_later_month_and_names_key_and_months(
     (sample,) = failure.samples
     assert [sample[k] for k in key] == [str(v) for v in copied]
     assert (sample["copies"], sample["months"]) == (2, "2026-02, 2026-03")
+
+
+# --- the pandas baseline, written apart from the pipeline, as an oracle -----------------
+def order_rows(month_day: str) -> st.SearchStrategy:
+    """Orders over a few keys and merchants, so rows collide and break rules together."""
+    return st.lists(
+        st.fixed_dictionaries(
+            {
+                "order_id": st.sampled_from(["O1", "O2", "O3", ""]),
+                "merchant_id": st.sampled_from(["M1", "M2", "M9"]),
+                "buyer_id": st.just("B1"),
+                "created_at": st.just("2025-12-20T00:00:00Z"),
+                "ended_at": st.sampled_from([month_day, "2026-01-05T00:00:00Z"]),
+                "status": st.sampled_from(["completed", "refunded", "lost"]),
+                "amount_usd": st.sampled_from(["20.00", "21.00"]),
+            }
+        ),
+        max_size=8,
+    )
+
+
+def feedback_rows(month_day: str) -> st.SearchStrategy:
+    return st.lists(
+        st.fixed_dictionaries(
+            {
+                "order_id": st.sampled_from(["O1", "O2", "O3", "O4", ""]),
+                "merchant_id": st.sampled_from(["M1", "M2", "M9"]),
+                "buyer_id": st.just("B1"),
+                "stars": st.sampled_from(["0", "4", "5"]),
+                "feedback_at": st.sampled_from([month_day, "2026-01-06T00:00:00Z"]),
+            }
+        ),
+        max_size=8,
+    )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    jan_orders=order_rows("2026-01-10T00:00:00Z"),
+    feb_orders=order_rows("2026-02-10T00:00:00Z"),
+    jan_feedback=feedback_rows("2026-01-20T00:00:00Z"),
+    feb_feedback=feedback_rows("2026-02-20T00:00:00Z"),
+)
+def test_pipeline_and_pandas_baseline_classify_alike(
+    jan_orders, feb_orders, jan_feedback, feb_feedback
+):
+    """Every reason count and every accepted row agree with bench/pandas_baseline.py, an
+    independent reading of spec §1, on rows that break several rules and share keys
+    within and across months."""
+    with tempfile.TemporaryDirectory() as tmp:
+        landing = Path(tmp) / "landing"
+        for month in (JAN, FEB):
+            write_csv(
+                landing, "merchants", month, [merchant("M1"), merchant("M2")], MERCHANT_COLUMNS
+            )
+        for month, rows in ((JAN, jan_orders), (FEB, feb_orders)):
+            write_csv(landing, "orders", month, rows, ORDER_COLUMNS)
+        for month, rows in ((JAN, jan_feedback), (FEB, feb_feedback)):
+            write_csv(landing, "feedback", month, rows, FEEDBACK_COLUMNS)
+        con = connect(Path(tmp) / "w.duckdb")
+        baseline = pandas_baseline.Landing()
+        try:
+            for month in (JAN, FEB):
+                for dataset in (MERCHANTS, ORDERS, FEEDBACK):
+                    ingest_month(con, landing, dataset, month)
+                    pandas_baseline.ingest_month(baseline, landing, dataset.name, month)
+            counts = dict(
+                fetch_rows(
+                    con,
+                    "SELECT dataset || ' ' || month || ' ' || reason, count(*) "
+                    "FROM raw.quarantine GROUP BY ALL",
+                )
+            )
+            kept = {
+                name: sorted(fetch_rows(con, f"SELECT month, {', '.join(columns)} FROM raw.{name}"))
+                for name, columns in (("orders", ORDER_KEPT), ("feedback", FEEDBACK_KEPT))
+            }
+        finally:
+            con.close()
+    want = {f"{d} {m} {r}": n for (d, m, r), n in baseline.quarantine.items()}
+    assert counts == want
+    for name, columns in (("orders", ORDER_KEPT), ("feedback", FEEDBACK_KEPT)):
+        frame = baseline.accepted.get(name)
+        rows = [] if frame is None else frame[["month", *columns]].itertuples(index=False)
+        assert kept[name] == sorted(tuple(_plain(v) for v in row) for row in rows)
+
+
+ORDER_KEPT = ("order_id", "merchant_id", "ended_at", "status")
+FEEDBACK_KEPT = ("order_id", "merchant_id", "stars", "feedback_at")
+
+
+def _plain(value: object) -> object:
+    """A pandas value as DuckDB returns it (timestamps as datetime, numbers as int)."""
+    if hasattr(value, "to_pydatetime"):
+        return value.to_pydatetime()
+    if hasattr(value, "item"):
+        return value.item()
+    return value

@@ -521,7 +521,8 @@ def _csv_boolean(text: str) -> str:
 
 def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: str) -> Classified:
     """Collapse exact copies, then give each distinct row of ``stage`` its quarantine
-    reason (or none).
+    reason (or none): the first that applies in the order of spec §1, the key last, so
+    keys are compared only among rows that pass every other rule.
 
     Returns the query of all classified rows, and leaves temp tables ``_repeated`` (the
     keys that repeat in the month) and ``_rejected`` (every rejected row). When it looks

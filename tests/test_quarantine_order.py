@@ -6,10 +6,12 @@ Spec §1: a row that breaks several rules gets the first that applies, in the or
 every other rule, and a key counts as taken by an earlier month only if that month
 accepted a row with it. Each pair and triple of reasons is pinned here on one row, for
 feedback (staged, with the order lookup, also in ranges of order ids) and for orders
-(stored directly, the repeated keys moved out after): swapping any two reasons fails a
-case. Then the cases the order decides end to end: the valid twin of a quarantined
-order, a key freed by a quarantined earlier copy, and a January restated with a key
-February holds, through the real runner.
+(stored directly, the repeated keys moved out after), with the twin of a duplicate_key
+in the same month or in the month before: swapping any two reasons fails a case. Then
+the cases the order decides end to end: the valid twin of a quarantined order, a key
+freed by a quarantined earlier copy, a January restated with a key February holds
+(through the real runner), the key checks of every dataset, and a property test against
+bench/pandas_baseline.py, written apart from the pipeline.
 """
 
 from __future__ import annotations

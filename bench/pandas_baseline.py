@@ -319,29 +319,8 @@ def ingest_month(data: Landing, landing: Path, dataset: str, month: str) -> None
         checks.append(("wrong_month", stamp.notna() & ~((stamp >= start) & (stamp < end))))
     reason = first_reason(df, checks)
 
-    # Reasons that compare rows: the month's other rows, earlier months, the references.
-    # Two different rows with one key in the month: every copy goes.
-    clean = reason.isna()
-    same_key = df.loc[clean, key].duplicated(keep=False).reindex(df.index, fill_value=False)
-    checks = [("duplicate_key", same_key)]
-    # A key already accepted in an earlier month: the earlier row stands (not for the
-    # merchants snapshot, whose key is unique within one month only).
-    earlier = data.accepted.get(dataset)
-    if dataset != "merchants" and earlier is not None and len(earlier):
-        values = [c for c in columns if c not in key]
-        seen = df[key].merge(
-            earlier[columns].rename(columns={c: c + "_seen" for c in values}),
-            on=key,
-            how="left",
-            indicator=True,
-        )
-        seen.index = df.index
-        found = seen["_merge"] == "both"
-        differs = pd.Series(False, index=df.index)
-        for column in values:
-            differs |= df[column].ne(seen[column + "_seen"])
-        checks.append(("duplicate_key", found & differs))
-        checks.append(("earlier_copy", found))  # the same row again: dropped, not quarantined
+    # Reasons of the references: the merchant, the order.
+    checks = []
     if dataset != "merchants":
         known = data.accepted["merchants"]["merchant_id"]
         checks.append(("unknown_merchant", ~df["merchant_id"].isin(known)))
@@ -364,6 +343,32 @@ def ingest_month(data: Landing, landing: Path, dataset: str, month: str) -> None
             df["order_amount_usd"] = order["amount_usd"]
         else:
             df["order_ended_at"] = order["ended_at"]
+    if checks:  # merchants refer to nothing
+        reason = reason.fillna(first_reason(df, checks))
+
+    # Keys last (spec §1), compared among the rows that pass every other rule.
+    # Two different rows with one key in the month: every copy goes.
+    clean = reason.isna()
+    same_key = df.loc[clean, key].duplicated(keep=False).reindex(df.index, fill_value=False)
+    checks = [("duplicate_key", same_key)]
+    # A key already accepted in an earlier month: the earlier row stands (not for the
+    # merchants snapshot, whose key is unique within one month only).
+    earlier = data.accepted.get(dataset)
+    if dataset != "merchants" and earlier is not None and len(earlier):
+        values = [c for c in columns if c not in key]
+        seen = df[key].merge(
+            earlier[columns].rename(columns={c: c + "_seen" for c in values}),
+            on=key,
+            how="left",
+            indicator=True,
+        )
+        seen.index = df.index
+        found = seen["_merge"] == "both"
+        differs = pd.Series(False, index=df.index)
+        for column in values:
+            differs |= df[column].ne(seen[column + "_seen"])
+        checks.append(("duplicate_key", found & differs))
+        checks.append(("earlier_copy", found))  # the same row again: dropped, not quarantined
     reason = reason.fillna(first_reason(df, checks))
 
     quarantined = reason[reason.notna() & (reason != "earlier_copy")].value_counts()

@@ -171,12 +171,14 @@ SERVICE_METRICS = Dataset(
 DATASETS: tuple[Dataset, ...] = (MERCHANTS, ORDERS, FEEDBACK, BAD_ORDERS, SERVICE_METRICS)
 DATASETS_BY_NAME = {d.name: d for d in DATASETS}
 
+# Spec §1: one reason per row, the first that applies, in this order. duplicate_key comes
+# last: keys are compared only among the rows that pass every other rule.
 QUARANTINE_REASONS = (
     "null_key",
     "bad_value",
     "wrong_month",
-    "duplicate_key",
     "unknown_merchant",
     "unknown_order",
     "order_not_completed",
+    "duplicate_key",
 )

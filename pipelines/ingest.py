@@ -686,7 +686,8 @@ def _text_boolean(text: str) -> str:
 
 def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: str) -> Classified:
     """Collapse exact copies, then give each distinct row of ``stage`` its quarantine
-    reason (or none).
+    reason (or none): the first that applies in the order of spec §1, the key last, so
+    keys are compared only among rows that pass every other rule.
 
     Returns the query of all classified rows, and leaves temp tables ``_repeated`` (the
     keys that repeat in the month) and ``_rejected`` (every rejected row). When it looks
@@ -730,7 +731,7 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
         -- The first copy in file order: _file is the file's number in the sorted list,
         -- or its name (the same order: names in one folder, sorted).
         SELECT {col_list}, min(struct_pack(f := _file, r := _row)) AS _src,
-               count(*) AS _copies
+               count(*) AS _copies, TRUE AS _rep
         FROM (
             SELECT * FROM {stage} SEMI JOIN _repeated USING ({key_using})
             UNION ALL
@@ -739,10 +740,12 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
         GROUP BY {col_list}
         """
     )
-    # A key held by two distinct rows (neither broken on its own) repeats in the month,
-    # so only the repeated rows are joined to these.
+    # A key held by two distinct rows that pass every other rule is a duplicate key. The
+    # candidates: keys held by two distinct rows that pass their own rules (a few, found
+    # among the repeated rows); once the merchant and order rules have been applied too,
+    # _mark_duplicate_keys keeps those still held by two.
     run(
-        f"CREATE OR REPLACE TEMP TABLE _duplicate_keys AS SELECT {key_using}, TRUE AS _dup "
+        f"CREATE OR REPLACE TEMP TABLE _duplicate_keys AS SELECT {key_using} "
         f"FROM _repeated_rows WHERE (CASE {row_reason} END) IS NULL "
         f"GROUP BY ALL HAVING count(*) > 1"
     )
@@ -758,7 +761,10 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
         return f"{key} BETWEEN {bound}.lo AND {bound}.hi"
 
     joins = []
-    reason = ["WHEN b._row_reason IS NOT NULL THEN b._row_reason"]
+    # The reasons in the order of spec §1: the row's own, its merchant's, its order's,
+    # then its key's, so that keys are compared only among rows passing every other rule.
+    reference_reasons: list[str] = []
+    key_reasons: list[str] = []
     if ds.key_unique_across_months:
         differ = " OR ".join(f"b.{c} IS DISTINCT FROM e.{c}" for c in cols)
         # Earlier rows with this month's keys, found first on their own (a semi join
@@ -788,44 +794,45 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
         if not ds.checks_order:  # else found for each range of order ids, below
             find_earlier()
         joins.append(f"LEFT JOIN _earlier e USING ({key_using})")
-        reason.append(f"WHEN e._seen AND ({differ}) THEN 'duplicate_key'")
-        reason.append("WHEN e._seen THEN 'earlier_copy'")
+        key_reasons.append(f"WHEN e._seen AND ({differ}) THEN 'duplicate_key'")
+        key_reasons.append("WHEN e._seen THEN 'earlier_copy'")
     if ds.checks_merchant:
         joins.append(
             "LEFT JOIN (SELECT DISTINCT merchant_id, TRUE AS _known FROM raw.merchants "
             "WHERE month <= $month) m ON m.merchant_id = b.merchant_id"
         )
-        reason.append("WHEN m._known IS NULL THEN 'unknown_merchant'")
+        reference_reasons.append("WHEN m._known IS NULL THEN 'unknown_merchant'")
     extras = ""
     if ds.checks_order:
         # The join reads only the order columns this dataset checks or copies.
         order_cols = ["order_id", "merchant_id"]
-        reason.append(
+        reference_reasons.append(
             "WHEN o.order_id IS NULL OR o.merchant_id <> b.merchant_id THEN 'unknown_order'"
         )
         if ds.requires_completed_order:
             order_cols.append("status")
-            reason.append("WHEN o.status <> 'completed' THEN 'order_not_completed'")
+            reference_reasons.append("WHEN o.status <> 'completed' THEN 'order_not_completed'")
         order_cols.extend(ds.copied_from_order.values())
         extras = "".join(f", o.{src} AS _{dst}" for dst, src in ds.copied_from_order.items())
 
-    def classified(collapsed: str, duplicates: bool, order_join: str = "") -> str:
-        """The classification of ``collapsed``; only rows of repeated keys can hold a
-        duplicate key, so only they need the join to ``_duplicate_keys``."""
-        dup_join = [f"LEFT JOIN _duplicate_keys dup USING ({key_using})"] if duplicates else []
-        dup_reason = ["WHEN dup._dup THEN 'duplicate_key'"] if duplicates else []
+    reasons = " ".join(
+        ["WHEN b._row_reason IS NOT NULL THEN b._row_reason", *reference_reasons, *key_reasons]
+    )
+
+    def classified(collapsed: str, order_join: str = "") -> str:
+        """The classification of ``collapsed``, but for keys repeated in the month: those
+        need every row's other reasons first (``_mark_duplicate_keys``)."""
         return f"""
             WITH collapsed AS ({collapsed}),
             base AS (SELECT *, CASE {row_reason} END AS _row_reason FROM collapsed)
-            SELECT b.*, CASE {" ".join([reason[0], *dup_reason, *reason[1:]])} END
-                   AS _reason{extras}
-            FROM base b {" ".join(dup_join + joins)} {order_join}
+            SELECT b.*, CASE {reasons} END AS _reason{extras}
+            FROM base b {" ".join(joins)} {order_join}
             """
 
     others = (
         f"SELECT {col_list}, struct_pack(f := _file, r := _row) AS _src, "
-        f"CAST(1 AS BIGINT) AS _copies FROM {stage} ANTI JOIN _repeated USING ({key_using}) "
-        f"WHERE NOT ({null_key})"
+        f"CAST(1 AS BIGINT) AS _copies, FALSE AS _rep FROM {stage} "
+        f"ANTI JOIN _repeated USING ({key_using}) WHERE NOT ({null_key})"
     )
     if ds.checks_order:
         # Each row's order is looked up by a left join on the order history, classified
@@ -849,22 +856,52 @@ def _classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: st
                 f"WHERE {_order_id_in_range(lo, hi, with_null=True)}"
             )
             into = "INSERT INTO _classified " if index else "CREATE TEMP TABLE _classified AS "
-            run(into + classified(rows_in_range, duplicates=True, order_join=order_join))
+            run(into + classified(rows_in_range, order_join=order_join))
+        _mark_duplicate_keys(con, ds, "_classified")
         result = Classified("FROM _classified", {})
     else:
         # The repeated rows are kept on their own: the direct path puts their accepted
         # copies back after deleting every row of their keys.
         run(
             "CREATE OR REPLACE TEMP TABLE _repeated_classified AS "
-            + classified("FROM _repeated_rows", duplicates=True)
+            + classified("FROM _repeated_rows")
         )
-        sql = f"{classified(others, duplicates=False)} UNION ALL FROM _repeated_classified"
+        _mark_duplicate_keys(con, ds, "_repeated_classified")
+        sql = f"{classified(others)} UNION ALL FROM _repeated_classified"
         result = Classified(sql, bound_params(sql, params))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _rejected AS FROM ({result.sql}) WHERE _reason IS NOT NULL",
         result.params,
     )
     return result
+
+
+def _mark_duplicate_keys(con: duckdb.DuckDBPyConnection, ds: Dataset, classified: str) -> None:
+    """Quarantine as ``duplicate_key`` every row of a key that two distinct rows passing
+    every other rule hold in the month (spec §1).
+
+    Keys are compared only once the other reasons are known: a copy quarantined for its
+    merchant or its order leaves its twin valid. Only the rows of candidate keys
+    (``_duplicate_keys``, usually none) are looked at: the ``_rep`` rows of ``classified``
+    (the repeated keys), whose reason is none or one of the key's own, which a duplicate
+    in the month overrides (all copies go, the earlier month's row stands either way).
+    """
+    if not fetch_value(con, "SELECT EXISTS (FROM _duplicate_keys)"):
+        return
+    key_using = ", ".join(ds.key)
+    same_key = " AND ".join(f"t.{k} = d.{k}" for k in ds.key)
+    valid = "(_reason IS NULL OR _reason IN ('duplicate_key', 'earlier_copy'))"
+    con.execute(
+        f"""
+        UPDATE {classified} AS t SET _reason = 'duplicate_key'
+        FROM (
+            SELECT {key_using} FROM {classified} SEMI JOIN _duplicate_keys USING ({key_using})
+            WHERE _rep AND {valid}
+            GROUP BY ALL HAVING count(*) > 1
+        ) AS d
+        WHERE t._rep AND {same_key} AND (t._reason IS NULL OR t._reason = 'earlier_copy')
+        """
+    )
 
 
 def _order_id_ranges(

@@ -45,6 +45,11 @@ EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 DEFAULT_CHUNK_ROWS = 2_000_000
 SAMPLE_SIZE = 10
 INDEX_KEY = "expectation_index"
+# Whole-batch expectations with no unexpected values of their own: when one fails, the
+# batch's first rows are its samples (e.g. the colliding keys of a duplicate_keys batch).
+ROW_COUNT_EXPECTATIONS = frozenset(
+    {"expect_table_row_count_to_equal", "expect_table_row_count_to_be_between"}
+)
 # Packages GE imports at import time that no suite here uses (see warm_up).
 DEFERRED_BY_GE = ("scipy", "altair")
 # BASIC still gives unexpected counts and a sample of unexpected values (all a report
@@ -314,7 +319,18 @@ def _validate_chunk(
         room = SAMPLE_SIZE - len(outcome.samples)
         if room > 0:
             outcome.samples.extend(list(details.get("partial_unexpected_list") or [])[:room])
+            if not item.success and outcome.expectation in ROW_COUNT_EXPECTATIONS:
+                outcome.samples.extend(_row_samples(frame, room))
     return result
+
+
+def _row_samples(frame: pd.DataFrame, rows: int) -> list[dict[str, Any]]:
+    """The batch's first rows, as plain values: what a failed row count is about (a
+    duplicate_keys batch's rows name each colliding key and the months that hold it)."""
+    return [
+        {column: _jsonable(value) for column, value in row.items()}
+        for row in frame.head(rows).to_dict("records")
+    ]
 
 
 def _chunks(reader: pa.RecordBatchReader, chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -405,6 +421,8 @@ def _jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
     if hasattr(value, "item"):
         try:
             return value.item()

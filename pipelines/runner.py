@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.partitions import monthly_partitions
-from pipelines.landing import landing_months
+from pipelines.landing import IncompleteMonth, landing_months, require_complete_month
 from pipelines.locking import exclusive_run
 from pipelines.months import month_range, parse_month
 from pipelines.policy import Policy, load_policy
@@ -99,6 +99,10 @@ def grade_months(
     (its run key, pipelines/run_key.py) is skipped unless ``force``: its tables would
     come out the same.
 
+    A month whose merchants, orders or feedback folder is missing or empty stops the run
+    before its job starts (pipelines.landing.require_complete_month): months before it
+    stay published, nothing of it is written.
+
     Holds the warehouse's run lock throughout: a second run waits up to ``wait_seconds``
     and then stops with WarehouseBusy, before touching anything.
     """
@@ -120,6 +124,10 @@ def grade_months(
         for index, month in enumerate(months, start=1):
             if on_month:
                 on_month(index, len(months), month)
+            try:  # before the month's job: an incomplete month writes nothing
+                require_complete_month(landing, month)
+            except IncompleteMonth as exc:
+                raise RunFailed(month, str(exc)) from exc
             since = None if force else _unchanged_since(warehouse, landing, outputs, month, policy)
             if since:
                 month_result = MonthResult(month, unchanged_since=since)

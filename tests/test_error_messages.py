@@ -192,6 +192,30 @@ def test_quarantine_ratio_names_the_predicate_a_bad_value_broke(con, landing):
     )
 
 
+def test_quarantine_ratio_shows_the_three_commonest_reasons_and_sums_the_rest(con, landing):
+    write_csv(landing, "merchants", JAN, [merchant("M1")], MERCHANT_COLUMNS)
+    orders = [
+        *(order(f"S{i}", status="lost") for i in range(3)),
+        *(order(f"W{i}", ended_at="2026-02-01T00:00:00Z") for i in range(2)),
+        order("", buyer_id="B9"),
+        order("U1", "M9"),
+        *(order(f"O{i}") for i in range(3)),
+    ]
+    write_csv(landing, "orders", JAN, orders, ORDER_COLUMNS)
+    ingest_month(con, landing, MERCHANTS, JAN)
+    ingest_month(con, landing, ORDERS, JAN)
+    sql_params, expectation_params = check_parameters(JAN, load_policy(), "orders")
+    report = validate_suite(con, "inputs/orders", JAN, sql_params, expectation_params)
+    file = f"orders/month={JAN}/part-0.csv"
+    assert report.summary() == (
+        f"suite inputs/orders failed for {JAN}: orders {JAN}: 7 of 10 rows quarantined "
+        f"(70.00% > 1%): bad_value status: 3 rows (e.g. {file} row 1: status 'lost'); "
+        f"wrong_month: 2 rows (e.g. {file} row 4: ended_at '2026-02-01 00:00:00'); "
+        f"null_key order_id: 1 row (e.g. {file} row 6: order_id empty); "
+        f"1 more row for other reasons"
+    )
+
+
 def test_an_existing_warehouse_gains_the_quarantine_row_column(tmp_path):
     """raw.quarantine as warehouses made before source_row had it."""
     path = tmp_path / "w.duckdb"

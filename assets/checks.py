@@ -44,6 +44,7 @@ def run_suite_check(
     run_name = f"{month} run {context.run.run_id[:8]}"
     publish_data_docs(settings.outputs, [report], run_name, build=not report.success)
     failures = report.as_metadata()
+    explained = {f["batch"]: dg.MetadataValue.json(f["details"]) for f in failures if f["details"]}
     return dg.AssetCheckResult(
         check_name=CHECK_NAME,
         passed=report.success,
@@ -56,6 +57,7 @@ def run_suite_check(
             "failures": dg.MetadataValue.json(failures),
             "failures_table": dg.MetadataValue.md(_failure_table(failures)),
             "data_docs": dg.MetadataValue.path(str(data_docs_index(settings.outputs))),
+            **explained,  # e.g. quarantine_ratio: counts, ratio, limit, reasons, examples
         },
     )
 
@@ -68,7 +70,9 @@ def _failure_table(failures: list[dict]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for f in failures:
-        samples = ", ".join(map(str, f["sample_values"][:5])) or (f["error"] or "")
+        samples = (
+            f["explanation"] or ", ".join(map(str, f["sample_values"][:5])) or (f["error"] or "")
+        )
         lines.append(
             f"| {f['expectation']} | {f['batch']} | {f['column']} | {f['unexpected_count']} "
             f"| {f['element_count']} | {samples.replace('|', '/')} |"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TextIO
 
 TIERS = ("excellent", "good", "passing", "failing")
 
@@ -17,7 +20,43 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*(preview|beta).*")
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.handler(args)
+    stdout = sys.stdout
+    sys.stdout = ReaderGoneSafe(stdout)  # type: ignore[assignment]
+    try:
+        return args.handler(args)
+    finally:
+        sys.stdout = stdout
+
+
+class ReaderGoneSafe:
+    """Standard output that outlives its reader.
+
+    When the reader of a pipe goes away (``grading run | head -1``), the next write
+    raises BrokenPipeError, which used to stop the run between two months. Output is
+    only progress: the rest of it is dropped (stdout then points at /dev/null, so the
+    flush at exit is quiet too) and the command goes on to its own end and exit code.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._guarded(self._stream.write, text) or 0
+
+    def flush(self) -> None:
+        self._guarded(self._stream.flush)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def _guarded(self, call: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+            return None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ builds the same definitions with the paths it was given.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -18,6 +19,8 @@ from assets.ingest import ingest_assets
 from assets.partitions import monthly_partitions
 from assets.publish import published_month
 from assets.resources import GradingSettings, WarehouseResource
+from pipelines.landing import IncompleteMonth, require_complete_month
+from pipelines.months import add_months, month_key
 
 ALL_ASSETS = [
     *ingest_assets,
@@ -40,11 +43,30 @@ grade_month_job = dg.define_asset_job(
     description="Ingest, grade and publish one month.",
 )
 
+
 # Month M is complete at its end; it is graded on the 3rd of M+1 at 02:00 UTC (the
 # partitions' timezone), before the published deadline.
-monthly_grading_schedule = dg.build_schedule_from_partitioned_job(
-    grade_month_job, day_of_month=3, hour_of_day=2, minute_of_hour=0
+@dg.schedule(
+    name="grade_month_schedule",
+    cron_schedule="0 2 3 * *",
+    execution_timezone="UTC",
+    job=grade_month_job,
+    description="Grades the month that ended, once its landing is complete.",
 )
+def monthly_grading_schedule(
+    context: dg.ScheduleEvaluationContext, settings: GradingSettings
+) -> dg.RunRequest | dg.SkipReason:
+    """A run for the month before the tick, or a skip with the reason when that month's
+    landing is not complete yet: a run would only fail half way, at its first ingest."""
+    tick = context.scheduled_execution_time or datetime.now(UTC)
+    month = add_months(month_key(tick.astimezone(UTC).date()), -1)
+    if month < monthly_partitions.get_first_partition_key():
+        return dg.SkipReason(f"month {month} is before the first gradeable month")
+    try:
+        require_complete_month(settings.landing, month)
+    except IncompleteMonth as exc:
+        return dg.SkipReason(str(exc))
+    return dg.RunRequest(run_key=None, partition_key=month)
 
 
 def build_definitions(

@@ -994,8 +994,9 @@ def _finish_month(
     params = {"month": month, "dataset": ds.name}
     con.execute("DELETE FROM raw.quarantine WHERE dataset = $dataset AND month = $month", params)
     con.execute(
-        f"INSERT INTO raw.quarantine SELECT $dataset, $month, {file_sql}, _reason, "
-        f"{record} FROM _rejected WHERE _reason <> 'earlier_copy' ORDER BY _src",
+        "INSERT INTO raw.quarantine (dataset, month, source_file, reason, record, source_row) "
+        f"SELECT $dataset, $month, {file_sql}, _reason, {record}, _src.r "
+        "FROM _rejected WHERE _reason <> 'earlier_copy' ORDER BY _src",
         {**params, **file_params},
     )
     report.fingerprint = dataset_fingerprint(con, ds, month)

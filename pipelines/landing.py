@@ -43,3 +43,54 @@ def landing_months(landing: Path) -> list[str]:
             f"({', '.join(DATASETS_BY_NAME)})"
         )
     return sorted(months)
+
+
+# A month cannot be graded without these: its snapshot, its orders and its feedback.
+REQUIRED_DATASETS = ("merchants", "orders", "feedback")
+# These may be absent: a month with no bad-experience record is normal, and without
+# service metrics the metrics they feed are undefined (spec §4). The ingest asset says so.
+OPTIONAL_DATASETS = ("bad_orders", "service_metrics")
+
+
+class IncompleteMonth(LandingError):
+    """A month's landing lacks a dataset it cannot be graded without."""
+
+
+def month_gaps(landing: Path, month: str) -> dict[str, str]:
+    """Each dataset whose month folder is missing or holds no data file, with why.
+
+    Only the folder listing is read. Hidden files and markers such as ``_SUCCESS`` are
+    not data, as in the ingest; a file of another type is (the ingest refuses it by name).
+    """
+    gaps: dict[str, str] = {}
+    for dataset in DATASETS_BY_NAME:
+        folder = Path(landing) / dataset / f"month={month}"
+        if not folder.is_dir():
+            gaps[dataset] = f"{dataset}/month={month} is missing"
+        elif not any(
+            not entry.name.startswith((".", "_")) and entry.is_file() for entry in folder.iterdir()
+        ):
+            gaps[dataset] = f"{dataset}/month={month} is empty"
+    return gaps
+
+
+def require_complete_month(landing: Path, month: str) -> dict[str, str]:
+    """Refuse a month whose merchants, orders or feedback folder is missing or empty.
+
+    Called before anything of the month is written (by the runner before the month's
+    job, and by every ingest asset before it opens the warehouse), so an incomplete
+    month, such as the running one, leaves the warehouse as it was. Returns a note for
+    each optional dataset without files (dataset -> note): the month is graded without.
+    """
+    gaps = month_gaps(landing, month)
+    required = [gaps[d] for d in REQUIRED_DATASETS if d in gaps]
+    if required:
+        raise IncompleteMonth(
+            f"landing for {month} is incomplete: {'; '.join(required)} "
+            f"(in {landing}; a month is graded once its landing is complete)"
+        )
+    return {
+        d: f"{gaps[d]}: the month is graded without {d} records"
+        for d in OPTIONAL_DATASETS
+        if d in gaps
+    }

@@ -11,6 +11,7 @@ effect from (``effective_from = "YYYY-MM"``), and a policy folder is a calendar
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -22,6 +23,9 @@ from pipelines.months import parse_month
 # The shipped calendar: every policy file of this folder, each from its effective_from.
 DEFAULT_POLICY_DIR = Path(__file__).parent / "policies"
 DEFAULT_POLICY_PATH = DEFAULT_POLICY_DIR / "policy-2026.1.toml"
+# Top-level keys a policy file may hold that the rules themselves do not read:
+# ``effective_from`` dates a policy in the policy calendar.
+KNOWN_UNREAD_KEYS = frozenset({"effective_from"})
 
 # Metric name -> (policy key suffix, comparison). "max" is strict <, "min" is >=.
 RATE_METRICS = (
@@ -105,8 +109,38 @@ def load_policy(path: str | Path | None = None) -> Policy:
 
 
 def parse_policy(raw: dict[str, Any], source: str = "<policy>") -> Policy:
-    """Build a validated ``Policy`` from the parsed TOML mapping."""
+    """Build a validated ``Policy`` from the parsed TOML mapping.
+
+    Every key of the file must be one the rules read. A misspelt key is named as such
+    (with the key it may have meant) even where the key it replaced is then missing.
+    """
     r = _Reader(raw, source)
+    try:
+        policy = _read_policy(r, source)
+    except PolicyError:
+        _refuse_misspelt_key(raw, r, source)
+        raise
+    _refuse_unknown_keys(raw, r.read_keys, source)
+    _check_semantics(policy, source)
+    return policy
+
+
+def _refuse_misspelt_key(raw: dict[str, Any], r: _Reader, source: str) -> None:
+    """A key found missing may be there under a misspelt name: name that one instead."""
+    unread = _leaf_keys(raw) - r.read_keys - KNOWN_UNREAD_KEYS
+    for missing in sorted(r.missing_keys):
+        table, _, name = missing.rpartition(".")
+        siblings = {k.rpartition(".")[2]: k for k in unread if k.rpartition(".")[0] == table}
+        close = difflib.get_close_matches(name, sorted(siblings), n=1, cutoff=0.85)
+        if close:
+            raise PolicyError(
+                f"{source}: unknown key {siblings[close[0]]!r} (did you mean {missing!r}?); "
+                f"a policy holds only the keys of {DEFAULT_POLICY_PATH.name}"
+            )
+
+
+def _read_policy(r: _Reader, source: str) -> Policy:
+    """Every value of the policy, read and typed (the checks across values come after)."""
     tier_names = [k for k, v in r.table("tiers").items() if isinstance(v, dict)]
     if not tier_names:
         raise PolicyError(f"{source}: [tiers] defines no tier")
@@ -142,7 +176,7 @@ def parse_policy(raw: dict[str, Any], source: str = "<policy>") -> Policy:
             f"increase and stay within day 28: {list(periods)}"
         )
 
-    policy = Policy(
+    return Policy(
         version=r.text("policy_version"),
         max_quarantine_ratio=r.rate("ingest.max_quarantine_ratio"),
         positive_min_stars=r.integer("credit.positive_min_stars"),
@@ -167,10 +201,34 @@ def parse_policy(raw: dict[str, Any], source: str = "<policy>") -> Policy:
         promotion_eligible={t: r.boolean(f"exposure.promotion_eligible.{t}") for t in all_tiers},
         email_quota={t: r.integer(f"exposure.email_quota.{t}") for t in all_tiers},
         source=source,
-        effective_from=_effective_from(raw, source),
+        effective_from=_effective_from(r.raw, source),
     )
-    _check_semantics(policy, source)
-    return policy
+
+
+def _refuse_unknown_keys(raw: dict[str, Any], read: set[str], source: str) -> None:
+    """Refuse any key the rules never read: a misspelt ``min_dsr_item_cout`` would
+    otherwise be ignored while the default it meant to change silently applies."""
+    unknown = sorted(_leaf_keys(raw) - read - KNOWN_UNREAD_KEYS)
+    if unknown:
+        guess = difflib.get_close_matches(unknown[0], sorted(read), n=1)
+        hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+        raise PolicyError(
+            f"{source}: unknown key{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(map(repr, unknown))}{hint}; a policy holds only the keys of "
+            f"{DEFAULT_POLICY_PATH.name}"
+        )
+
+
+def _leaf_keys(table: dict[str, Any], prefix: str = "") -> set[str]:
+    """Dotted names of every value in the parsed TOML (an empty table counts as one)."""
+    keys: set[str] = set()
+    for name, value in table.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict) and value:
+            keys |= _leaf_keys(value, f"{key}.")
+        else:
+            keys.add(key)
+    return keys
 
 
 def _effective_from(raw: dict[str, Any], source: str) -> str | None:
@@ -311,6 +369,15 @@ def _check_semantics(p: Policy, source: str) -> None:
         for tier, value in getattr(p, table).items():
             if value < 0:
                 raise PolicyError(f"{source}: exposure.{table}.{tier} must not be negative")
+    for key, number in (
+        ("exposure.level_step", p.level_step),
+        ("credit.min_order_amount_usd", p.min_order_amount_usd),
+        ("compliance.min_product_count_exclusive", p.min_product_count_exclusive),
+        ("compliance.individual_account_limit", p.individual_account_limit),
+        ("compliance.enterprise_account_limit", p.enterprise_account_limit),
+    ):
+        if number < 0:
+            raise PolicyError(f"{source}: {key} must not be negative, got {float(number):g}")
 
 
 def _show(value: Fraction | None) -> str:
@@ -323,13 +390,17 @@ class _Reader:
     def __init__(self, raw: dict[str, Any], source: str) -> None:
         self.raw = raw
         self.source = source
+        self.read_keys: set[str] = set()  # every key read: the others are unknown
+        self.missing_keys: set[str] = set()
 
     def get(self, key: str) -> Any:
         node: Any = self.raw
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:
+                self.missing_keys.add(key)
                 raise PolicyError(f"{self.source}: missing key {key!r}")
             node = node[part]
+        self.read_keys.add(key)
         return node
 
     def table(self, key: str) -> dict[str, Any]:

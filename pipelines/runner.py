@@ -20,7 +20,7 @@ import dagster as dg
 from assets.partitions import monthly_partitions
 from pipelines import month_journal
 from pipelines.exports import clear_export_leftovers
-from pipelines.landing import landing_months
+from pipelines.landing import IncompleteMonth, landing_months, require_complete_month
 from pipelines.locking import exclusive_run
 from pipelines.months import month_range, parse_month
 from pipelines.policy import Policy, load_calendar, load_policy
@@ -117,6 +117,9 @@ def grade_months(
     graded under the policy in force for it (the shipped calendar when None).
     ``policy_override`` grades every month of the run under that one policy instead, an
     explicit restatement that main.run_log records as one.
+    A month whose merchants, orders or feedback folder is missing or empty stops the run
+    before its job starts (pipelines.landing.require_complete_month): months before it
+    stay published, nothing of it is written.
 
     Holds the warehouse's run lock throughout: a second run waits up to ``wait_seconds``
     and then stops with WarehouseBusy, before touching anything.
@@ -146,6 +149,10 @@ def grade_months(
         for index, month in enumerate(months, start=1):
             if on_month:
                 on_month(index, len(months), month)
+            try:  # before the month's job: an incomplete month writes nothing
+                require_complete_month(landing, month)
+            except IncompleteMonth as exc:
+                raise RunFailed(month, str(exc)) from exc
             since = (
                 None
                 if force

@@ -23,6 +23,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from pipelines.check_filter import column_types, suspect_filter
 from pipelines.deferred_imports import deferred
 from pipelines.months import grading_window
 from pipelines.policy import Policy
+from pipelines.quarantine_summary import quarantine_ratio
 from pipelines.sql_files import SQL_DIR, load_sql
 from pipelines.warehouse import bound_params, fetch_value, statements
 
@@ -56,6 +58,8 @@ DEFERRED_BY_GE = ("scipy", "altair")
 # shows); GE's default SUMMARY also indexes and tallies the unexpected rows, a third more
 # time per validation.
 RESULT_FORMAT = "BASIC"
+# The batch of the quarantine-ratio expectation (sql/checks/quarantine_ratio.sql).
+QUARANTINE_RATIO_BATCH = "quarantine_ratio"
 
 
 @dataclass
@@ -72,12 +76,18 @@ class ExpectationOutcome:
     samples: list[Any] = field(default_factory=list)
     observed: Any = None
     error: str | None = None
+    # What the failure means in the data, where a batch's bare values cannot say it
+    # (the quarantine ratio: counts, limit, reasons and an example row).
+    explanation: str | None = None
+    details: dict[str, Any] | None = None
 
     @property
     def column(self) -> str:
         return str(self.kwargs.get("column") or self.kwargs.get("column_A") or "")
 
     def describe(self) -> str:
+        if self.explanation:
+            return self.explanation
         target = f"{self.batch}.{self.column}" if self.column else self.batch
         detail = self.error or (
             f"{self.unexpected_count} unexpected of {self.element_count}"
@@ -121,6 +131,8 @@ class SuiteReport:
                 "sample_values": [_jsonable(v) for v in f.samples],
                 "observed": _jsonable(f.observed),
                 "error": f.error,
+                "explanation": f.explanation,
+                "details": f.details,
             }
             for f in self.failures
         ]
@@ -235,8 +247,25 @@ def validate_suite(
             for outcome in batch_outcomes:
                 outcome.element_count = total
         ge_results.append(_merged_result(first_result, batch_outcomes))
+        if batch == QUARANTINE_RATIO_BATCH and not all(o.success for o in batch_outcomes):
+            _explain_quarantine_ratio(con, month, sql_params, batch_outcomes)
         outcomes.extend(batch_outcomes)
     return SuiteReport(suite, month, outcomes, ge_results)
+
+
+def _explain_quarantine_ratio(
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    sql_params: dict[str, Any],
+    outcomes: list[ExpectationOutcome],
+) -> None:
+    """Give the failed ratio outcomes the counts, limit and reasons behind the boolean."""
+    limit = Fraction(sql_params["ratio_num"], sql_params["ratio_den"])
+    summary = quarantine_ratio(con, sql_params["dataset"], month, limit)
+    for outcome in outcomes:
+        if not outcome.success and not outcome.error:
+            outcome.explanation = summary.message()
+            outcome.details = summary.as_metadata()
 
 
 def _binary_collation(con: duckdb.DuckDBPyConnection) -> bool:

@@ -167,14 +167,28 @@ def replace_month(
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Run the block in one transaction: committed at its end, rolled back (and the
-    error raised again) if anything in it, or the commit itself, fails."""
+    error raised again) if anything in it, or the commit itself, fails.
+
+    The error raised is always the one that stopped the block. A failed commit (a full
+    disk: "No space left on device") has already ended the transaction, so the
+    rollback fails too ("no transaction is active"); that second error is only noted
+    on the first, never raised in its place.
+    """
     con.execute("BEGIN TRANSACTION")
     try:
         yield
         con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
+    except Exception as failure:
+        _roll_back(con, failure)
         raise
+
+
+def _roll_back(con: duckdb.DuckDBPyConnection, failure: Exception) -> None:
+    """ROLLBACK; if it fails as well, note that on ``failure`` and let ``failure`` stand."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error as rollback_error:
+        failure.add_note(f"(the rollback failed too: {str(rollback_error).splitlines()[0]})")
 
 
 def fetch_frame(

@@ -34,7 +34,12 @@ def test_invalid_feedback_blocks_the_month_and_keeps_earlier_months(tmp_path):
     message = str(failed.value)
     assert failed.value.month == "2026-03"
     assert "raw_feedback" in message and "inputs/feedback" in message
-    assert "expect_column_values_to_be_in_set on quarantine_ratio.within_limit" in message
+    # The ratio, the limit, the counts and the reasons with an example row (issue item 9;
+    # it used to say "quarantine_ratio.within_limit: 1 unexpected of 1; e.g. [False]").
+    assert (
+        "feedback 2026-03: 183 of 5,923 rows quarantined (3.09% > 1%): bad_value stars > 5: "
+        "181 rows (e.g. feedback/month=2026-03/late-bad.csv row 1: stars 9); " in message
+    )
 
     after = published_state(warehouse, outputs)
     assert after == before

@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS raw.service_metrics (
 );
 CREATE TABLE IF NOT EXISTS raw.quarantine (
     dataset VARCHAR NOT NULL, month VARCHAR NOT NULL, source_file VARCHAR, reason VARCHAR NOT NULL,
-    record VARCHAR
+    record VARCHAR, source_row BIGINT
 );
 CREATE TABLE IF NOT EXISTS raw.ingest_log (
     dataset VARCHAR NOT NULL, month VARCHAR NOT NULL, files BIGINT, rows_read BIGINT,
@@ -60,6 +60,8 @@ ALTER TABLE raw.orders ADD COLUMN IF NOT EXISTS source_row BIGINT;
 ALTER TABLE raw.feedback ADD COLUMN IF NOT EXISTS source_row BIGINT;
 ALTER TABLE raw.bad_orders ADD COLUMN IF NOT EXISTS source_row BIGINT;
 ALTER TABLE raw.service_metrics ADD COLUMN IF NOT EXISTS source_row BIGINT;
+-- A quarantined row's number in its file (NULL for rows quarantined before the column).
+ALTER TABLE raw.quarantine ADD COLUMN IF NOT EXISTS source_row BIGINT;
 
 CREATE TABLE IF NOT EXISTS work.credit_ledger (
     month VARCHAR NOT NULL, merchant_id VARCHAR NOT NULL, points_delta BIGINT NOT NULL,

@@ -1,0 +1,328 @@
+"""Errors that say what went wrong (issue item 9): a full disk, a quarantine ratio over its
+limit, a closed output pipe, and a policy file with a key it does not know."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from assets.ingest import ingest_assets
+from assets.resources import GradingSettings, WarehouseResource
+from pipelines.cli import main as cli_main
+from pipelines.datasets import MERCHANTS, ORDERS
+from pipelines.ingest import ingest_month
+from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
+from pipelines.validation import check_parameters, validate_suite
+from pipelines.warehouse import connect, fetch_rows, transaction
+from tests.conftest import (
+    CONFORMANCE,
+    FEEDBACK_COLUMNS,
+    MERCHANT_COLUMNS,
+    ORDER_COLUMNS,
+    merchant,
+    order,
+    write_csv,
+)
+
+JAN = "2026-01"
+ROOT = Path(__file__).resolve().parent.parent
+
+# --- disk full ------------------------------------------------------------------------
+
+
+def test_a_failed_rollback_does_not_hide_the_error_that_stopped_the_transaction(tmp_path):
+    """What a full disk does: the failed write ends DuckDB's transaction, so ROLLBACK
+    fails with 'no transaction is active'; the error raised is still the disk's."""
+    con = connect(tmp_path / "w.duckdb")
+    disk_full = pytest.raises(duckdb.IOException, match="No space left on device")
+    with disk_full as raised, transaction(con):
+        con.execute("COMMIT")  # the transaction is gone, as after a failed write
+        raise duckdb.IOException('Could not write file "w.duckdb": No space left on device')
+    assert "cannot rollback" in raised.value.__notes__[0]  # noted, not raised instead
+    con.close()
+
+
+def test_a_transaction_that_fails_is_still_rolled_back(tmp_path):
+    con = connect(tmp_path / "w.duckdb")
+    con.execute("CREATE TABLE t (x INTEGER)")
+    with pytest.raises(ValueError, match="stop"), transaction(con):
+        con.execute("INSERT INTO t VALUES (1)")
+        raise ValueError("stop")
+    assert fetch_rows(con, "SELECT count(*) FROM t") == [(0,)]
+    con.close()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 3 MB tmpfs: room for the warehouse's schema, not for a month of the fixture."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_full_disk_says_no_space_left_on_device(tiny_disk, tmp_path, capsys):
+    code = cli_main(
+        [
+            "run",
+            "--landing",
+            str(CONFORMANCE / "landing"),
+            "--warehouse",
+            str(tiny_disk / "w.duckdb"),
+            "--outputs",
+            str(tmp_path / "out"),
+            "--through",
+            JAN,
+        ]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err[-1].startswith(f"grading: month {JAN} was not published: ")
+    assert "No space left on device" in err[-1]
+    assert "cannot rollback" not in err[-1]
+
+
+# --- quarantine ratio -----------------------------------------------------------------
+
+
+def month_with_bad_orders(landing: Path) -> None:
+    """Five orders of which two are quarantined: a status outside its set, an unknown
+    merchant. 40% is far over the default limit of 1%."""
+    write_csv(landing, "merchants", JAN, [merchant("M1")], MERCHANT_COLUMNS)
+    orders = [
+        order("O1"),
+        order("O2", status="shipped"),
+        order("O3"),
+        order("O4", "M9"),
+        order("O5"),
+    ]
+    write_csv(landing, "orders", JAN, orders, ORDER_COLUMNS, name="part-a.csv")
+    feedback = [["O1", "M1", "B1", 5, "2026-01-20T00:00:00Z"]]
+    write_csv(landing, "feedback", JAN, feedback, FEEDBACK_COLUMNS)
+
+
+EXPECTED_RATIO_MESSAGE = (
+    f"orders {JAN}: 2 of 5 rows quarantined (40.00% > 1%): "
+    f"bad_value status: 1 row (e.g. orders/month={JAN}/part-a.csv row 2: status 'shipped'); "
+    f"unknown_merchant: 1 row (e.g. orders/month={JAN}/part-a.csv row 4: merchant_id 'M9')"
+)
+
+
+def test_quarantine_ratio_failure_gives_ratio_limit_counts_and_reasons(con, landing):
+    month_with_bad_orders(landing)
+    ingest_month(con, landing, MERCHANTS, JAN)
+    ingest_month(con, landing, ORDERS, JAN)
+    sql_params, expectation_params = check_parameters(JAN, load_policy(), "orders")
+    report = validate_suite(con, "inputs/orders", JAN, sql_params, expectation_params)
+    assert not report.success
+    assert report.summary() == f"suite inputs/orders failed for {JAN}: {EXPECTED_RATIO_MESSAGE}"
+
+
+def test_quarantine_ratio_check_metadata_gives_the_numbers(tmp_path, landing):
+    month_with_bad_orders(landing)
+    raw_merchants, raw_orders = ingest_assets[:2]
+    result = dg.materialize(
+        [raw_merchants, raw_orders],
+        partition_key=JAN,
+        raise_on_error=False,
+        resources={
+            "warehouse": WarehouseResource(path=str(tmp_path / "w.duckdb")),
+            "settings": GradingSettings(landing_dir=str(landing), outputs_dir=str(tmp_path)),
+        },
+    )
+    [failed] = [c for c in result.get_asset_check_evaluations() if not c.passed]
+    assert failed.asset_key == raw_orders.key
+    assert failed.description.endswith(EXPECTED_RATIO_MESSAGE)
+    assert failed.metadata["quarantine_ratio"].value == {
+        "dataset": "orders",
+        "month": JAN,
+        "rows_read": 5,
+        "rows_quarantined": 2,
+        "ratio": "40.00%",
+        "limit": "1%",
+        "reasons": [
+            {
+                "reason": "bad_value",
+                "rule": "status",
+                "rows": 1,
+                "example": {
+                    "source_file": f"orders/month={JAN}/part-a.csv",
+                    "source_row": 2,
+                    "values": {"status": "shipped"},
+                },
+            },
+            {
+                "reason": "unknown_merchant",
+                "rule": None,
+                "rows": 1,
+                "example": {
+                    "source_file": f"orders/month={JAN}/part-a.csv",
+                    "source_row": 4,
+                    "values": {"merchant_id": "M9"},
+                },
+            },
+        ],
+    }
+    assert EXPECTED_RATIO_MESSAGE in failed.metadata["failures_table"].value
+
+
+def test_quarantine_ratio_names_the_predicate_a_bad_value_broke(con, landing):
+    write_csv(landing, "merchants", JAN, [merchant("M1")], MERCHANT_COLUMNS)
+    orders = [order("O1", amount_usd="-3.50"), order("O2")]
+    write_csv(landing, "orders", JAN, orders, ORDER_COLUMNS)
+    ingest_month(con, landing, MERCHANTS, JAN)
+    ingest_month(con, landing, ORDERS, JAN)
+    sql_params, expectation_params = check_parameters(JAN, load_policy(), "orders")
+    report = validate_suite(con, "inputs/orders", JAN, sql_params, expectation_params)
+    assert report.summary().endswith(
+        f"1 of 2 rows quarantined (50.00% > 1%): bad_value amount_usd < 0: 1 row "
+        f"(e.g. orders/month={JAN}/part-0.csv row 1: amount_usd -3.5)"
+    )
+
+
+def test_quarantine_ratio_shows_the_three_commonest_reasons_and_sums_the_rest(con, landing):
+    write_csv(landing, "merchants", JAN, [merchant("M1")], MERCHANT_COLUMNS)
+    orders = [
+        *(order(f"S{i}", status="lost") for i in range(3)),
+        *(order(f"W{i}", ended_at="2026-02-01T00:00:00Z") for i in range(2)),
+        order("", buyer_id="B9"),
+        order("U1", "M9"),
+        *(order(f"O{i}") for i in range(3)),
+    ]
+    write_csv(landing, "orders", JAN, orders, ORDER_COLUMNS)
+    ingest_month(con, landing, MERCHANTS, JAN)
+    ingest_month(con, landing, ORDERS, JAN)
+    sql_params, expectation_params = check_parameters(JAN, load_policy(), "orders")
+    report = validate_suite(con, "inputs/orders", JAN, sql_params, expectation_params)
+    file = f"orders/month={JAN}/part-0.csv"
+    assert report.summary() == (
+        f"suite inputs/orders failed for {JAN}: orders {JAN}: 7 of 10 rows quarantined "
+        f"(70.00% > 1%): bad_value status: 3 rows (e.g. {file} row 1: status 'lost'); "
+        f"wrong_month: 2 rows (e.g. {file} row 4: ended_at '2026-02-01 00:00:00'); "
+        f"null_key order_id: 1 row (e.g. {file} row 6: order_id empty); "
+        f"1 more row for other reasons"
+    )
+
+
+def test_an_existing_warehouse_gains_the_quarantine_row_column(tmp_path):
+    """raw.quarantine as warehouses made before source_row had it."""
+    path = tmp_path / "w.duckdb"
+    old = duckdb.connect(str(path))
+    old.execute(
+        "CREATE SCHEMA raw; CREATE TABLE raw.quarantine (dataset VARCHAR NOT NULL, "
+        "month VARCHAR NOT NULL, source_file VARCHAR, reason VARCHAR NOT NULL, record VARCHAR);"
+        "INSERT INTO raw.quarantine VALUES ('orders', '2026-01', 'a.csv', 'null_key', '{}')"
+    )
+    old.close()
+    con = connect(path)
+    assert fetch_rows(con, "SELECT reason, source_row FROM raw.quarantine") == [("null_key", None)]
+    con.close()
+
+
+# --- piped output ---------------------------------------------------------------------
+
+
+def test_piping_the_run_into_head_does_not_stop_it(tmp_path):
+    """`grading run ... | head -1`: head leaves after the first line; the run goes on."""
+    warehouse = tmp_path / "w.duckdb"
+    grading = f"{sys.executable} -m pipelines.cli"
+    command = (
+        f"set -o pipefail; {grading} run --landing '{CONFORMANCE / 'landing'}' "
+        f"--warehouse '{warehouse}' --through 2026-02 | head -1"
+    )
+    piped = subprocess.run(
+        ["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert piped.stdout == "[1/2] 2026-01 grading ...\n"
+    assert "BrokenPipeError" not in piped.stderr
+    assert piped.returncode == 0, piped.stderr
+    con = connect(warehouse, read_only=True)
+    published = fetch_rows(con, "SELECT DISTINCT month FROM main.merchant_grades ORDER BY 1")
+    con.close()
+    assert published == [("2026-01",), ("2026-02",)]
+
+
+# --- policy files ---------------------------------------------------------------------
+
+
+def policy_file(tmp_path: Path, old: str, new: str) -> Path:
+    text = DEFAULT_POLICY_PATH.read_text()
+    assert old in text
+    path = tmp_path / "policy.toml"
+    path.write_text(text.replace(old, new))
+    return path
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        (
+            "min_dsr_item_count = 10",
+            "min_dsr_item_cout = 10",
+            "unknown key 'window.min_dsr_item_cout' (did you mean 'window.min_dsr_item_count'?)",
+        ),
+        (
+            "min_dsr_item_count = 10",
+            "min_dsr_item_count = 10\nmin_dsr_item_cout = 12",
+            "unknown key 'window.min_dsr_item_cout' (did you mean 'window.min_dsr_item_count'?)",
+        ),
+        (
+            'policy_version = "2026.1"',
+            'policy_version = "2026.1"\nmax_quarantine = "0.05"',
+            "unknown key 'max_quarantine'",
+        ),
+        (
+            "[exposure.showcase_slots]",
+            "[exposure.showcase_slots]\nplatinum = 9",
+            "unknown key 'exposure.showcase_slots.platinum'",
+        ),
+        ('level_step = "0.02"', 'level_step = "-0.02"', "exposure.level_step must not be negative"),
+    ],
+    ids=["misspelt", "misspelt-beside", "top-level", "unknown-tier", "negative-level-step"],
+)
+def test_a_policy_with_an_unknown_key_or_negative_step_is_refused(tmp_path, old, new, message):
+    with pytest.raises(PolicyError) as refused:
+        load_policy(policy_file(tmp_path, old, new))
+    assert message in str(refused.value)
+
+
+def test_effective_from_is_a_known_policy_key(tmp_path):
+    path = policy_file(
+        tmp_path,
+        'policy_version = "2026.1"',
+        'policy_version = "2026.1"\neffective_from = "2026-01"',
+    )
+    assert load_policy(path).version == "2026.1"
+
+
+def test_the_run_refuses_an_unknown_policy_key_before_anything_runs(tmp_path, capsys):
+    policy = policy_file(tmp_path, "min_dsr_item_count = 10", "min_dsr_item_cout = 10")
+    warehouse = tmp_path / "w.duckdb"
+    code = cli_main(
+        [
+            "run",
+            "--landing",
+            str(CONFORMANCE / "landing"),
+            "--warehouse",
+            str(warehouse),
+            "--through",
+            JAN,
+            "--policy",
+            str(policy),
+        ]
+    )
+    assert code == 1
+    assert "unknown key 'window.min_dsr_item_cout'" in capsys.readouterr().err
+    assert not warehouse.exists()

@@ -172,7 +172,7 @@ def grade_months(
             )
             reason = failure_reason(result)
             if reason:
-                _roll_back_unpublished(warehouse)
+                reason += _roll_back_after_failure(warehouse)
                 if exports_failed(result):
                     raise ExportsNotWritten(month, reason)
                 published = any(
@@ -214,12 +214,23 @@ _BACKGROUND_IMPORTS = threading.Event()
 
 
 def _roll_back_unpublished(warehouse: Path) -> list[str]:
-    """Put every month a run wrote but did not publish back as it was (the job's failure
-    hook normally has; a killed process has not)."""
+    """Put every month a run wrote but did not publish back as it was (the failed step
+    normally has; a killed process has not)."""
     if not Path(warehouse).is_file():
         return []
     with closing(connect(warehouse)) as con:
         return month_journal.roll_back(con)
+
+
+def _roll_back_after_failure(warehouse: Path) -> str:
+    """After a failed month: make sure nothing of it stays. When that cannot be done now
+    (a full disk cannot even open the warehouse), the month's error is still the one
+    reported, with a note: the next run puts the month back before anything else."""
+    try:
+        _roll_back_unpublished(warehouse)
+    except Exception as exc:
+        return f" (its rows are put back by the next run: {str(exc).splitlines()[0]})"
+    return ""
 
 
 def month_policies(

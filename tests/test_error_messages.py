@@ -299,12 +299,9 @@ def test_a_policy_with_an_unknown_key_or_negative_step_is_refused(tmp_path, old,
 
 
 def test_effective_from_is_a_known_policy_key(tmp_path):
-    path = policy_file(
-        tmp_path,
-        'policy_version = "2026.1"',
-        'policy_version = "2026.1"\neffective_from = "2026-01"',
-    )
+    path = policy_file(tmp_path, 'effective_from = "2024-01"', 'effective_from = "2026-01"')
     assert load_policy(path).version == "2026.1"
+    assert load_policy(path).effective_from == "2026-01"
 
 
 def test_the_run_refuses_an_unknown_policy_key_before_anything_runs(tmp_path, capsys):

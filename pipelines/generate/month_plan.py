@@ -53,12 +53,15 @@ class Calendar:
         return cls(list(months), _epoch_us([*months, add_months(months[-1], 1)]))
 
     def start(self, k: int) -> int:
+        """First instant of month k."""
         return int(self.bounds[k])
 
     def end(self, k: int) -> int:
+        """First instant after month k."""
         return int(self.bounds[k + 1])
 
     def days(self, k: int) -> int:
+        """Number of days of month k."""
         return (self.end(k) - self.start(k)) // DAY_US
 
     def next_start(self, k: int) -> int:

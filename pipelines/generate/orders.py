@@ -155,10 +155,12 @@ def draw_bad_orders(
 
 
 def order_ids(tag: str, seq: np.ndarray) -> pl.Series:
+    """'O' + YYYYMM + 9-digit sequence: unique across months without a global counter."""
     return prefixed(f"O{tag}", seq, 9)
 
 
 def orders_frame(mer: Merchants, o: Orders, sel: np.ndarray | slice) -> pl.DataFrame:
+    """The selected orders as a frame of the contract's columns (amounts in cents)."""
     return pl.DataFrame(
         {
             "order_id": order_ids(o.tag, o.seq[sel]),
@@ -173,6 +175,7 @@ def orders_frame(mer: Merchants, o: Orders, sel: np.ndarray | slice) -> pl.DataF
 
 
 def feedback_frame(mer: Merchants, o: Orders, r: Records, sel: np.ndarray) -> pl.DataFrame:
+    """The selected feedback records, with the ids of their orders."""
     pos = r.pos[sel]
     return pl.DataFrame(
         {
@@ -186,6 +189,7 @@ def feedback_frame(mer: Merchants, o: Orders, r: Records, sel: np.ndarray) -> pl
 
 
 def bad_orders_frame(mer: Merchants, o: Orders, r: Records, sel: np.ndarray) -> pl.DataFrame:
+    """The selected bad-order records, with the ids of their orders."""
     pos = r.pos[sel]
     assert r.exempt is not None
     return pl.DataFrame(

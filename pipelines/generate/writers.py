@@ -41,6 +41,7 @@ class _CsvSplit:
 
     @classmethod
     def none(cls, ch: Chunk) -> _CsvSplit:
+        """Later chunks: everything goes to Parquet."""
         zeros = [np.zeros(len(a), dtype=bool) for a in (ch.orders.seq, ch.feedback.at, ch.bad.at)]
         return cls(*zeros)
 
@@ -54,6 +55,7 @@ class _CsvSplit:
 
 
 def _records_csv_mask(rng: np.random.Generator, here: np.ndarray) -> np.ndarray:
+    """The CSV share of the records marked ``here`` (those dated in the month)."""
     where = np.flatnonzero(here)
     mask = np.zeros(len(here), dtype=bool)
     mask[where[csv_mask(rng, len(where))]] = True
@@ -61,6 +63,7 @@ def _records_csv_mask(rng: np.random.Generator, here: np.ndarray) -> np.ndarray:
 
 
 def write_merchants(run: Run, k: int) -> int:
+    """The month-k merchants snapshot: one Parquet file and a small clean CSV file."""
     snap = run.mer.snapshot(k)
     in_csv = csv_mask(run.csv_rng("merchants", k, 0), snap.height)
     folder = run.folder("merchants", k)

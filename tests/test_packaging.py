@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 CONFORMANCE_MONTHS = [("2026-01",), ("2026-02",), ("2026-03",)]
 # Printed by the fresh venv's interpreter: where it imports the package and its files from.
 WHERE_IMPORTED = """
-import json, pipelines, pipelines.sql_files as s, pipelines.validation as v
+import json, pipelines, pipelines.analysis as a, pipelines.sql_files as s, pipelines.validation as v
 files = lambda root: sorted(p.relative_to(root).as_posix() for p in root.rglob('*') if p.is_file())
 print(json.dumps({
     "package": pipelines.__file__,
@@ -34,6 +34,7 @@ print(json.dumps({
     "expectations": str(v.EXPECTATIONS_DIR),
     "sql_files": files(s.SQL_DIR),
     "suite_files": files(v.EXPECTATIONS_DIR),
+    "notebook_outputs": str(a.resolve_path("data/outputs")),
 }))
 """
 
@@ -139,6 +140,8 @@ def test_wheel_imports_its_own_copy_of_sql_and_suites(installed, tmp_path):
     assert Path(where["expectations"]) == package / "_expectations"
     assert where["sql_files"] == repo_files("sql")
     assert where["suite_files"] == repo_files("expectations")
+    # No repository around the package: the notebooks' relative paths start at the cwd.
+    assert Path(where["notebook_outputs"]) == tmp_path / "data" / "outputs"
 
 
 @pytest.mark.slow

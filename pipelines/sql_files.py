@@ -1,11 +1,15 @@
-"""SQL lives in ``sql/`` next to the repository's code, one statement group per file."""
+"""SQL lives in ``sql/`` next to the repository's code, one statement group per file.
+
+An installed wheel carries it as ``pipelines/_sql``: see pipelines/package_data.py.
+"""
 
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+from pipelines.package_data import shipped_dir
+
+SQL_DIR = shipped_dir("sql")
 
 
 @cache

@@ -35,12 +35,13 @@ import pyarrow as pa
 from pipelines.check_filter import column_types, suspect_filter
 from pipelines.deferred_imports import deferred
 from pipelines.months import grading_window
+from pipelines.package_data import shipped_dir
 from pipelines.policy import Policy
 from pipelines.quarantine_summary import quarantine_ratio
 from pipelines.sql_files import SQL_DIR, load_sql
 from pipelines.warehouse import bound_params, fetch_value, statements
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
+EXPECTATIONS_DIR = shipped_dir("expectations")
 # GE spends ~0.1 s per validation (BASIC results; 0.14 s with SUMMARY) on building its
 # metric graph, whatever the rows; 2M-row chunks halve that against 1M for a few hundred
 # MB more.

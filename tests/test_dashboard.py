@@ -12,7 +12,8 @@ import re
 import shutil
 import tomllib
 from collections.abc import Iterator
-from pathlib import Path
+from importlib.resources import files
+from pathlib import Path, PurePosixPath
 
 import dagster as dg
 import pytest
@@ -20,6 +21,7 @@ import pytest
 from assets.dashboard import dashboard
 from assets.partitions import monthly_partitions
 from assets.resources import GradingSettings, WarehouseResource
+from pipelines import dashboard_page
 from pipelines.dashboard import DashboardError, build_dashboard, write_dashboard
 from pipelines.definitions import ALL_ASSETS
 from pipelines.explain import UnknownMerchantError
@@ -28,6 +30,8 @@ from pipelines.warehouse import connect, fetch_rows
 from tests.test_explain import MONTHS, published_warehouse
 
 CHROMIUM = Path("/usr/bin/chromium")
+PYPROJECT = Path(__file__).parent.parent / "pyproject.toml"
+ASSET_TAGS = {"dashboard.css": "style", "dashboard.js": "script"}
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -104,6 +108,34 @@ def test_page_is_self_contained_with_plotly_inlined_once(site):
     assert not re.search(r"<(script|link|img)\b[^>]*\b(src|href)=", html)
     assert "Content-Security-Policy" in html
     assert not [p for p in site.parent.iterdir() if p.name != "index.html"]  # no temp file left
+
+
+def test_style_and_script_are_the_shipped_files_inlined_as_they_are(site):
+    html = site.read_text(encoding="utf-8")
+    assets = files("pipelines") / "dashboard_assets"
+    shipped = sorted(a.name for a in assets.iterdir() if a.is_file())
+    assert shipped == sorted(ASSET_TAGS)
+    for name, tag in ASSET_TAGS.items():
+        text = (assets / name).read_text(encoding="utf-8")
+        assert f"<{tag}>\n{text}</{tag}>" in html, name
+    # A wheel holds only the package data that pyproject.toml lists.
+    package_data = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"
+    ]["pipelines"]
+    for name in shipped:
+        assert any(PurePosixPath("dashboard_assets", name).match(g) for g in package_data), name
+
+
+def test_page_reads_its_style_and_script_from_the_asset_folder(tmp_path, monkeypatch):
+    (tmp_path / "dashboard.css").write_text("h1 { color: teal; }\n", encoding="utf-8")
+    (tmp_path / "dashboard.js").write_text("console.log('from the file');\n", encoding="utf-8")
+    monkeypatch.setattr(dashboard_page, "ASSETS", tmp_path)
+    html = dashboard_page.render_page({}, [], [], [])
+    assert "<style>\nh1 { color: teal; }\n</style>" in html
+    assert "<script>\nconsole.log('from the file');\n</script>" in html
+    (tmp_path / "dashboard.js").write_text("let s = '</script><b>';\n", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="dashboard.js contains '</script'"):
+        dashboard_page.render_page({}, [], [], [])
 
 
 def test_aggregates_match_the_published_tables(site, warehouse):

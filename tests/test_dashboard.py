@@ -21,11 +21,13 @@ import pytest
 from assets.dashboard import dashboard
 from assets.partitions import monthly_partitions
 from assets.resources import GradingSettings, WarehouseResource
-from pipelines import dashboard_page
+from pipelines import dashboard_data, dashboard_page
 from pipelines.dashboard import DashboardError, build_dashboard, write_dashboard
+from pipelines.dashboard_metrics import HISTORY_METRICS
 from pipelines.definitions import ALL_ASSETS
 from pipelines.explain import UnknownMerchantError
 from pipelines.policy import DEFAULT_POLICY_PATH, load_policy, parse_policy
+from pipelines.sql_files import load_sql
 from pipelines.warehouse import connect, fetch_rows
 from tests.test_explain import MONTHS, published_warehouse
 
@@ -136,6 +138,26 @@ def test_page_reads_its_style_and_script_from_the_asset_folder(tmp_path, monkeyp
     (tmp_path / "dashboard.js").write_text("let s = '</script><b>';\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match="dashboard.js contains '</script'"):
         dashboard_page.render_page({}, [], [], [])
+
+
+def test_the_metric_list_is_written_once(warehouse, tmp_path, monkeypatch):
+    """The SQL and the script name no metric: they follow pipelines.dashboard_metrics."""
+    for name, text in (
+        ("metric_ranges.sql", load_sql("dashboard/metric_ranges.sql")),
+        ("metric_histograms.sql", load_sql("dashboard/metric_histograms.sql")),
+        ("dashboard.js", (files("pipelines") / "dashboard_assets" / "dashboard.js").read_text()),
+    ):
+        assert [m for m in HISTORY_METRICS if m in text] == [], name
+    monkeypatch.setattr(dashboard_data, "CHART_METRICS", ("dsr_item_avg", "bad_order_rate"))
+    monkeypatch.setattr(dashboard_data, "HISTORY_METRICS", ("response_rate_24h", "dsr_item_avg"))
+    data = page_data(build_dashboard(warehouse, tmp_path).read_text(encoding="utf-8"))
+    assert list(data["payload"]["histograms"]) == ["dsr_item_avg", "bad_order_rate"]
+    assert data["payload"]["merchantMetrics"] == ["response_rate_24h", "dsr_item_avg"]
+    traces = data["figures"]["merchant_metrics"]["data"]
+    assert [t["name"] for t in traces] == ["24h response rate", "DSR (item as described, 1-5)"]
+    assert (
+        "hist_dsr_item_avg" in data["charts"] and "hist_seller_dispute_rate" not in data["charts"]
+    )
 
 
 def test_aggregates_match_the_published_tables(site, warehouse):

@@ -192,8 +192,7 @@
     level.data[1].y = x.credit_points;
     title(level, x.id);
     rule(level, m);
-    ["bad_order_rate", "seller_dispute_rate", "positive_feedback_rate", "on_time_ship_rate",
-     "response_rate_24h", "dsr_item_avg"].forEach(function (name, i) {
+    P.merchantMetrics.forEach(function (name, i) {
       metrics.data[i].x = MONTHS;
       metrics.data[i].y = x[name];
     });

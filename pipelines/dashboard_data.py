@@ -19,6 +19,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from pipelines.dashboard_metrics import CHART_METRICS, HISTORY_METRICS
 from pipelines.explain import (
     DSR_TOP_SCORE,
     UnknownMerchantError,
@@ -31,15 +32,6 @@ from pipelines.policy import Policy
 from pipelines.sql_files import load_sql
 from pipelines.warehouse import bound_params, fetch_frame
 
-CHART_METRICS = ("bad_order_rate", "seller_dispute_rate", "positive_feedback_rate", "dsr_item_avg")
-HISTORY_METRICS = (
-    "bad_order_rate",
-    "seller_dispute_rate",
-    "positive_feedback_rate",
-    "on_time_ship_rate",
-    "response_rate_24h",
-    "dsr_item_avg",
-)
 TARGET_BINS = 40
 MAX_BINS = 200
 NICE_STEPS = (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5))
@@ -106,7 +98,7 @@ def choose_bins(metric: str, low: float, high: float, bounds: list[Fraction]) ->
 def metric_bins(con: duckdb.DuckDBPyConnection, months: list[str], policy: Policy) -> list[Bins]:
     """Per charted metric: bins covering the bulk of the data (1st-99th percentile, from
     SQL) and every policy threshold with room around it, within the metric's scale."""
-    ranges = fetch_frame(con, load_sql("dashboard/metric_ranges.sql"), {"months": months})
+    ranges = _query(con, "metric_ranges", months=months, metrics=list(CHART_METRICS))
     result = []
     for metric in CHART_METRICS:
         p01, p99 = ranges.row(0, named=True)[metric] or (None, None)
@@ -221,6 +213,7 @@ def build_payload(
         "migration": migration(con, axes, previous),
         "exposure": exposure(con, axes),
         "histograms": metric_histograms,
+        "merchantMetrics": list(HISTORY_METRICS),
         "merchants": explained_merchants(con, months, policy, merchants, per_tier),
     }
 
@@ -265,14 +258,17 @@ def histograms(con: duckdb.DuckDBPyConnection, axes: Axes, policy: Policy) -> tu
     """Per charted metric: bin edges, counts per month and category, and the undefined
     count; and the provisional count per month and category (same pass over the grades)."""
     bins = metric_bins(con, axes.months, policy)
-    params: dict[str, object] = {"months": axes.months}
-    for b in bins:
-        params |= {
-            f"{b.metric}_low": float(b.low),
-            f"{b.metric}_width": float(b.width),
-            f"{b.metric}_bins": b.count,
-        }
-    rows = axes.index(_query(con, "metric_histograms", **params))
+    rows = axes.index(
+        _query(
+            con,
+            "metric_histograms",
+            months=axes.months,
+            metrics=[b.metric for b in bins],
+            lows=[float(b.low) for b in bins],
+            widths=[float(b.width) for b in bins],
+            bin_counts=[b.count for b in bins],
+        )
+    )
     result = {}
     for b in bins:
         metric_rows = rows.filter(pl.col("histogram") == b.metric)

@@ -15,20 +15,13 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from pipelines.dashboard_data import thresholds
+from pipelines.dashboard_metrics import METRIC_LABELS
 from pipelines.policy import Policy
 
 # Best tier first; the fallback (failing) tier is always red, whatever its position.
 TIER_PALETTE = ("#2e7d32", "#7cb342", "#f9a825", "#ef6c00", "#8e24aa", "#6d4c41")
 FALLBACK_COLOR = "#c62828"
 OTHER_COLOR = "#9e9e9e"
-METRIC_LABELS = {
-    "bad_order_rate": "Bad-order rate",
-    "seller_dispute_rate": "Seller-responsible dispute rate",
-    "positive_feedback_rate": "Positive-feedback rate",
-    "dsr_item_avg": "DSR (item as described, 1-5)",
-    "on_time_ship_rate": "On-time shipping rate",
-    "response_rate_24h": "24h response rate",
-}
 
 
 @dataclass(frozen=True)
@@ -242,14 +235,7 @@ def build_figures(payload: dict, policy: Policy) -> tuple[list[Chart], dict[str,
                 mode="lines+markers",
                 yaxis="y2" if m == "dsr_item_avg" else "y",
             )
-            for m in (
-                "bad_order_rate",
-                "seller_dispute_rate",
-                "positive_feedback_rate",
-                "on_time_ship_rate",
-                "response_rate_24h",
-                "dsr_item_avg",
-            )
+            for m in payload["merchantMetrics"]
         ],
         _layout(
             "Service metrics (DSR on the right axis)",

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 import tomllib
 from collections.abc import Iterator
-from pathlib import Path
+from importlib.resources import files
+from pathlib import Path, PurePosixPath
 
 import dagster as dg
 import pytest
@@ -20,14 +22,19 @@ import pytest
 from assets.dashboard import dashboard
 from assets.partitions import monthly_partitions
 from assets.resources import GradingSettings, WarehouseResource
+from pipelines import dashboard_data, dashboard_page
 from pipelines.dashboard import DashboardError, build_dashboard, write_dashboard
+from pipelines.dashboard_metrics import HISTORY_METRICS
 from pipelines.definitions import ALL_ASSETS
 from pipelines.explain import UnknownMerchantError
 from pipelines.policy import DEFAULT_POLICY_PATH, load_policy, parse_policy
+from pipelines.sql_files import load_sql
 from pipelines.warehouse import connect, fetch_rows
 from tests.test_explain import MONTHS, published_warehouse
 
 CHROMIUM = Path("/usr/bin/chromium")
+PYPROJECT = Path(__file__).parent.parent / "pyproject.toml"
+ASSET_TAGS = {"dashboard.css": "style", "dashboard.js": "script"}
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -41,6 +48,22 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 EVIL_CATEGORY = "<script>alert(1)</script>"
 EVIL_MERCHANT = "<img src=x onerror=alert(2)>&amp;"
 DATA_BLOCK = re.compile(r'<script type="application/json" id="dashboard-data">(.*?)</script>', re.S)
+
+
+def wheel_ships(pyproject: str, relative: str) -> bool:
+    """Whether the wheel built from ``pyproject`` holds ``pipelines/<relative>``: setuptools
+    ships the package-data globs only; hatchling every file of the listed packages that
+    git does not ignore."""
+    tool = tomllib.loads(pyproject)["tool"]
+    if "hatch" in tool:
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", f"pipelines/{relative}"], cwd=PYPROJECT.parent
+        )
+        return "pipelines" in tool["hatch"]["build"]["targets"]["wheel"]["packages"] and (
+            ignored.returncode == 1
+        )
+    globs = tool["setuptools"]["package-data"]["pipelines"]
+    return any(PurePosixPath(relative).match(g) for g in globs)
 
 
 def page_data(html: str) -> dict:
@@ -104,6 +127,50 @@ def test_page_is_self_contained_with_plotly_inlined_once(site):
     assert not re.search(r"<(script|link|img)\b[^>]*\b(src|href)=", html)
     assert "Content-Security-Policy" in html
     assert not [p for p in site.parent.iterdir() if p.name != "index.html"]  # no temp file left
+
+
+def test_style_and_script_are_the_shipped_files_inlined_as_they_are(site):
+    html = site.read_text(encoding="utf-8")
+    assets = files("pipelines") / "dashboard_assets"
+    shipped = sorted(a.name for a in assets.iterdir() if a.is_file())
+    assert shipped == sorted(ASSET_TAGS)
+    for name, tag in ASSET_TAGS.items():
+        text = (assets / name).read_text(encoding="utf-8")
+        assert f"<{tag}>\n{text}</{tag}>" in html, name
+    pyproject = PYPROJECT.read_text(encoding="utf-8")
+    assert [n for n in shipped if not wheel_ships(pyproject, f"dashboard_assets/{n}")] == []
+
+
+def test_page_reads_its_style_and_script_from_the_asset_folder(tmp_path, monkeypatch):
+    (tmp_path / "dashboard.css").write_text("h1 { color: teal; }\n", encoding="utf-8")
+    (tmp_path / "dashboard.js").write_text("console.log('from the file');\n", encoding="utf-8")
+    monkeypatch.setattr(dashboard_page, "ASSETS", tmp_path)
+    html = dashboard_page.render_page({}, [], [], [])
+    assert "<style>\nh1 { color: teal; }\n</style>" in html
+    assert "<script>\nconsole.log('from the file');\n</script>" in html
+    (tmp_path / "dashboard.js").write_text("let s = '</script><b>';\n", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="dashboard.js contains '</script'"):
+        dashboard_page.render_page({}, [], [], [])
+
+
+def test_the_metric_list_is_written_once(warehouse, tmp_path, monkeypatch):
+    """The SQL and the script name no metric: they follow pipelines.dashboard_metrics."""
+    for name, text in (
+        ("metric_ranges.sql", load_sql("dashboard/metric_ranges.sql")),
+        ("metric_histograms.sql", load_sql("dashboard/metric_histograms.sql")),
+        ("dashboard.js", (files("pipelines") / "dashboard_assets" / "dashboard.js").read_text()),
+    ):
+        assert [m for m in HISTORY_METRICS if m in text] == [], name
+    monkeypatch.setattr(dashboard_data, "CHART_METRICS", ("dsr_item_avg", "bad_order_rate"))
+    monkeypatch.setattr(dashboard_data, "HISTORY_METRICS", ("response_rate_24h", "dsr_item_avg"))
+    data = page_data(build_dashboard(warehouse, tmp_path).read_text(encoding="utf-8"))
+    assert list(data["payload"]["histograms"]) == ["dsr_item_avg", "bad_order_rate"]
+    assert data["payload"]["merchantMetrics"] == ["response_rate_24h", "dsr_item_avg"]
+    traces = data["figures"]["merchant_metrics"]["data"]
+    assert [t["name"] for t in traces] == ["24h response rate", "DSR (item as described, 1-5)"]
+    assert (
+        "hist_dsr_item_avg" in data["charts"] and "hist_seller_dispute_rate" not in data["charts"]
+    )
 
 
 def test_aggregates_match_the_published_tables(site, warehouse):

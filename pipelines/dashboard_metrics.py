@@ -1,0 +1,39 @@
+"""The service metrics of spec §4 that the dashboard shows, written once.
+
+Everything else takes its list from ``METRICS``: the SQL (sql/dashboard/metric_ranges.sql
+and metric_histograms.sql receive the histogram metrics as the ``$metrics`` list and expand
+it with DuckDB's ``COLUMNS``), the plotly figures (one histogram per charted metric, one
+trace per metric in the merchant panel) and the page's script (the payload's
+``merchantMetrics``). Adding a metric here adds it everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DashboardMetric:
+    """One metric: its merchant_grades column, its chart label, and whether the page
+    draws its histogram over the month's merchants (every metric shows in the merchant
+    panel)."""
+
+    name: str
+    label: str
+    histogram: bool
+
+
+# In the merchant panel's order (its trace i is metric i); DSR last, on the right axis.
+METRICS = (
+    DashboardMetric("bad_order_rate", "Bad-order rate", histogram=True),
+    DashboardMetric("seller_dispute_rate", "Seller-responsible dispute rate", histogram=True),
+    DashboardMetric("positive_feedback_rate", "Positive-feedback rate", histogram=True),
+    DashboardMetric("on_time_ship_rate", "On-time shipping rate", histogram=False),
+    DashboardMetric("response_rate_24h", "24h response rate", histogram=False),
+    DashboardMetric("dsr_item_avg", "DSR (item as described, 1-5)", histogram=True),
+)
+# Every metric, in the merchant panel's order.
+HISTORY_METRICS = tuple(m.name for m in METRICS)
+# The metrics drawn as histograms, in the page's order.
+CHART_METRICS = tuple(m.name for m in METRICS if m.histogram)
+METRIC_LABELS = {m.name: m.label for m in METRICS}

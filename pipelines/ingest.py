@@ -60,6 +60,10 @@ DECIMAL_PRECISION, DECIMAL_SCALE = map(
 # Staged rows looked up among the orders at once (see _order_id_ranges).
 ORDER_LOOKUP_ROWS = int(os.environ.get("GRADING_ORDER_LOOKUP_ROWS", "10000000"))
 PARQUET_READ = "read_parquet($path, hive_partitioning = false, file_row_number = true)"
+# A number as written in plain or exponent notation, nothing else (no '_', no tab).
+PLAIN_NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+# DuckDB reads a Parquet DECIMAL wider than its own 38 digits as a DOUBLE (rounded).
+MAX_DECIMAL_DIGITS = 38
 
 
 @dataclass(frozen=True)
@@ -341,6 +345,8 @@ class SourceColumn:
     name: str
     ref: str
     type: str
+    # The Parquet DECIMAL(p,s) DuckDB reads as a rounded DOUBLE (p > 38), else empty.
+    wide_decimal: str = ""
 
 
 def _typed_file(
@@ -361,6 +367,7 @@ def _typed_file(
         reader, source = PARQUET_READ, _parquet_columns(con, path, rel, params)
         row_expr = "file_row_number + 1"
     mapping = _match_columns(dataset, source, rel, report)
+    _refuse_wide_decimals(mapping, rel)
     typed, errors, failures, missing = [], [], [], []
     for column, logical in dataset.columns.items():
         expr, failed = _cast_expr(mapping[column].ref, mapping[column].type, logical)
@@ -422,11 +429,36 @@ def _parquet_columns(
         described = fetch_rows(con, f"DESCRIBE SELECT * FROM {PARQUET_READ}", params)
     except duckdb.Error as exc:
         raise _read_error(rel, "parquet", path, exc) from exc
+    try:
+        wide = dict(
+            fetch_rows(
+                con,
+                "SELECT name, printf('DECIMAL(%d,%d)', precision, scale) "
+                "FROM parquet_schema($path) WHERE precision > $digits "
+                "AND (converted_type = 'DECIMAL' OR logical_type LIKE 'DecimalType%')",
+                {**params, "digits": MAX_DECIMAL_DIGITS},
+            )
+        )
+    except duckdb.Error as exc:
+        raise _read_error(rel, "parquet", path, exc) from exc
     return [
-        SourceColumn(name, _quote(name), type_)
+        SourceColumn(name, _quote(name), type_, wide.get(name, "") if type_ == "DOUBLE" else "")
         for name, type_, *_ in described
         if name != "file_row_number"
     ]
+
+
+def _refuse_wide_decimals(mapping: dict[str, SourceColumn], rel: str) -> None:
+    """Stop the month at a column the contract reads from a Parquet DECIMAL of more than
+    38 digits: DuckDB reads it as a DOUBLE, already rounded (4.9999999999999999999999999
+    arrives as 5.0), so its exact value cannot be known."""
+    for column, source in mapping.items():
+        if source.wide_decimal:
+            raise IngestError(
+                f"{rel}: column '{column}' is a Parquet {source.wide_decimal}, wider than "
+                f"the {MAX_DECIMAL_DIGITS} digits DuckDB reads exactly (it would read a "
+                "rounded float); write it as DECIMAL(38,18) or narrower, or as text"
+            )
 
 
 def _read(
@@ -588,9 +620,9 @@ def _cast_expr(col: str, source_type: str, logical: str) -> tuple[str, str]:
         # is exact and skips the calendar work of a cast to TIMESTAMP (5x cheaper).
         if source_type == "TIMESTAMP":
             expr = col
-        elif source_type == "TIMESTAMP WITH TIME ZONE":
-            expr = f"make_timestamp(epoch_us({col}))"
-        elif source_type.startswith("TIMESTAMP") or source_type == "DATE":
+        elif source_type.startswith("TIMESTAMP"):
+            expr = _microsecond_timestamp(col, source_type)
+        elif source_type == "DATE":
             expr = f"CAST({col} AS TIMESTAMP)"
         else:
             expr = f"make_timestamp(epoch_us(TRY_CAST({text} AS TIMESTAMPTZ)))"
@@ -598,9 +630,9 @@ def _cast_expr(col: str, source_type: str, logical: str) -> tuple[str, str]:
         if source_type == "DATE":
             expr = col
         elif source_type.startswith("TIMESTAMP"):
-            expr = f"CAST({col} AS DATE)"
+            expr = f"CAST({_microsecond_timestamp(col, source_type)} AS DATE)"
         else:
-            expr = f"TRY_CAST({text} AS DATE)"
+            expr = _text_date(text)
     else:  # pragma: no cover - the dataset table only uses the types above
         raise ValueError(f"unknown logical type {logical}")
     if not is_text and _cast_cannot_fail(source_type, logical):
@@ -608,6 +640,28 @@ def _cast_expr(col: str, source_type: str, logical: str) -> tuple[str, str]:
     failed = f"({col} IS NOT NULL AND ({expr}) IS NULL"
     failed += f" AND {text} <> '')" if is_text else ")"
     return expr, failed
+
+
+def _microsecond_timestamp(col: str, source_type: str) -> str:
+    """SQL: a typed timestamp as naive UTC microseconds, the finer digits cut off as the
+    text cast cuts them. DuckDB's cast of a nanosecond timestamp rounds instead: the
+    last nanosecond of January became February's first instant (``wrong_month``)."""
+    if source_type.endswith("_NS"):  # TIMESTAMP_NS, TIMESTAMPTZ_NS
+        return f"make_timestamp(epoch_us(CAST({col} AS TIMESTAMP_NS)))"
+    if source_type == "TIMESTAMP WITH TIME ZONE":
+        # Through its epoch microseconds: exact, and 5x cheaper than a cast's calendar work.
+        return f"make_timestamp(epoch_us({col}))"
+    return f"CAST({col} AS TIMESTAMP)"  # TIMESTAMP_S, TIMESTAMP_MS: exact
+
+
+def _text_date(text: str) -> str:
+    """SQL: the day a text date names. A date alone is that day; a date with a time and
+    an offset is an instant, and its day is the UTC day (as a Parquet TIMESTAMPTZ's is):
+    DuckDB's date cast would drop the offset and keep the local day."""
+    return (
+        f"CASE WHEN strlen({text}) <= 10 THEN TRY_CAST({text} AS DATE) "
+        f"ELSE CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS DATE) END"
+    )
 
 
 def _trimmed_text(col: str) -> str:
@@ -654,9 +708,14 @@ def _exact_decimal(value: str) -> str:
     text = f"trim({value})"
     decimals = f"length(regexp_extract({text}, '\\.([0-9]*?)0*([eE]|$)', 1))"
     exponent = f"coalesce(TRY_CAST(regexp_extract({text}, '[eE]([+-]?[0-9]+)$', 1) AS INTEGER), 0)"
+    # Measured only when written plainly: DuckDB's cast also skips tabs and line breaks
+    # around a number and reads '_' between digits, which the measure would miss, and
+    # then it rounds (4.9999999999999999999 + tab became 5).
+    plain = f"regexp_full_match({text}, '{PLAIN_NUMBER}')"
     return (
         f"CASE WHEN {short} THEN TRY_CAST({value} AS {DECIMAL_TYPE}) "
-        f"WHEN {decimals} - {exponent} <= {scale} THEN TRY_CAST({text} AS {DECIMAL_TYPE}) END"
+        f"WHEN {plain} AND {decimals} - {exponent} <= {scale} "
+        f"THEN TRY_CAST({text} AS {DECIMAL_TYPE}) END"
     )
 
 

@@ -59,7 +59,13 @@ DECIMAL_PRECISION, DECIMAL_SCALE = map(
 )
 # Staged rows looked up among the orders at once (see _order_id_ranges).
 ORDER_LOOKUP_ROWS = int(os.environ.get("GRADING_ORDER_LOOKUP_ROWS", "10000000"))
-PARQUET_READ = "read_parquet($path, hive_partitioning = false, file_row_number = true)"
+# Strings some writers store as bytes without the UTF8 annotation are text (DuckDB would
+# read them as BLOB, whose cast to text escapes every non-ASCII byte); bytes that are not
+# UTF-8 stop the file.
+PARQUET_READ = (
+    "read_parquet($path, hive_partitioning = false, file_row_number = true, "
+    "binary_as_string = true)"
+)
 # A number as written in plain or exponent notation, nothing else (no '_', no tab).
 PLAIN_NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
 # DuckDB reads a Parquet DECIMAL wider than its own 38 digits as a DOUBLE (rounded).

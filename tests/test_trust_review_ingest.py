@@ -131,3 +131,29 @@ def test_metric_date_written_with_an_offset_is_the_utc_day_in_both_formats(con, 
     assert report.quarantined == {"wrong_month": 1}
     record = fetch_rows(con, "SELECT record->>'metric_date' FROM raw.quarantine")
     assert record == [("2026-02-01",)]
+
+
+# --- 10. Text in a Parquet file without a string annotation -----------------------------
+
+
+def test_parquet_text_stored_as_plain_bytes_is_read_as_text(con, landing):
+    """Some writers store strings as BYTE_ARRAY without the UTF8 annotation; DuckDB then
+    reads BLOB, and its cast to text wrote 'Mé1' as 'M\\xC3\\xA91' and kept the spaces of
+    ' Mé1 ': the order named an unknown merchant. Text is text, as in CSV."""
+    write_csv(landing, "merchants", JAN, [merchant("Mé1")], MERCHANT_COLUMNS)
+    ingest_month(con, landing, MERCHANTS, JAN)
+    orders_parquet(
+        landing,
+        order_id=pa.array([b"O1"], pa.binary()),
+        merchant_id=pa.array([" Mé1 ".encode()], pa.binary()),
+    )
+    report = ingest_month(con, landing, ORDERS, JAN)
+    assert report.quarantined == {}
+    assert fetch_rows(con, "SELECT order_id, merchant_id FROM raw.orders") == [("O1", "Mé1")]
+
+
+def test_parquet_plain_bytes_that_are_not_utf8_are_refused_naming_the_file(con, landing):
+    with_merchant(con, landing)
+    orders_parquet(landing, buyer_id=pa.array([b"Jos\xe9"], pa.binary()))
+    with pytest.raises(IngestError, match=r"^orders/month=2026-01/part-0\.parquet: .*UTF8"):
+        ingest_month(con, landing, ORDERS, JAN)

@@ -109,14 +109,20 @@ def month_folder(landing: Path, dataset: str, month: str) -> Path:
 
 
 def landing_files(landing: Path, dataset: str, month: str) -> list[Path]:
-    """The month folder's data files, sorted; other files are refused, not skipped."""
+    """The month folder's data files, sorted; other files, and folders, are refused, not
+    skipped: rows a writer put in a deeper folder (``day=02/``) would be lost in silence."""
     folder = month_folder(landing, dataset, month)
     if not folder.is_dir():
         return []
     files = []
     for path in sorted(folder.iterdir()):
-        if path.name.startswith((".", "_")) or path.is_dir():
-            continue  # hidden files and markers such as _SUCCESS
+        if path.name.startswith((".", "_")):
+            continue  # hidden files and markers such as _SUCCESS or Spark's _temporary
+        if path.is_dir():
+            raise IngestError(
+                f"{_relative(path, landing)}: a folder inside a month folder is not read "
+                "(expected .csv or .parquet files directly in the month folder)"
+            )
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             raise IngestError(
                 f"{_relative(path, landing)}: unsupported file type "

@@ -157,3 +157,28 @@ def test_parquet_plain_bytes_that_are_not_utf8_are_refused_naming_the_file(con, 
     orders_parquet(landing, buyer_id=pa.array([b"Jos\xe9"], pa.binary()))
     with pytest.raises(IngestError, match=r"^orders/month=2026-01/part-0\.parquet: .*UTF8"):
         ingest_month(con, landing, ORDERS, JAN)
+
+
+# --- 3/9c. Nothing in a month folder is skipped in silence --------------------------------
+
+
+def test_a_folder_inside_a_month_folder_is_refused_not_skipped(con, landing):
+    """A writer partitioning further (orders/month=2026-01/day=02/part.csv) put rows where
+    the ingest never looked: they were dropped in silence, and a month folder holding only
+    such folders read as empty. Hidden folders (Spark's _temporary) are not data."""
+    from pipelines.landing import month_gaps
+
+    with_merchant(con, landing)
+    write_csv(landing, "orders", JAN, [order("O1")], ORDER_COLUMNS)
+    day = landing / "orders" / f"month={JAN}" / "day=02"
+    day.mkdir()
+    (day / "part-0.csv").write_text(
+        (landing / "orders" / f"month={JAN}" / "part-0.csv").read_text().replace("O1", "O2")
+    )
+    (landing / "orders" / f"month={JAN}" / "_temporary").mkdir()
+    assert day.is_dir()
+    with pytest.raises(IngestError) as caught:
+        ingest_month(con, landing, ORDERS, JAN)
+    assert str(caught.value).startswith(f"orders/month={JAN}/day=02: a folder")
+    (landing / "orders" / f"month={JAN}" / "part-0.csv").unlink()
+    assert "orders" not in month_gaps(landing, JAN)  # present: the ingest refuses it by name

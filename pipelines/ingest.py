@@ -421,13 +421,21 @@ def _csv_header(path: Path, rel: str) -> list[str]:
     bytes further down are DuckDB's to report, with their line."""
     try:
         with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
-            header = next(csv.reader(handle, **CSV_DIALECT), [])
+            records = csv.reader(handle, **CSV_DIALECT)
+            header = next(records, [])
+            # A blank first line: rows after it make the file unreadable, not empty.
+            holds_records = bool(header) or any(records)
     except csv.Error as exc:
         raise IngestError(f"{rel}: cannot be read as csv, line 1: header: {exc}") from exc
     except OSError as exc:
         raise IngestError(f"{rel}: cannot be read as csv: {exc}") from exc
-    if not header:
+    if not holds_records:
         raise IngestError(f"{rel}: empty file (no header line)")
+    if not header:
+        raise IngestError(
+            f"{rel}: cannot be read as csv, line 1: the line is blank; the header must be "
+            "the first line"
+        )
     if any("\ufffd" in name for name in header):
         raise IngestError(f"{rel}: cannot be read as csv, line 1: header is not UTF-8")
     return header

@@ -182,3 +182,26 @@ def test_a_folder_inside_a_month_folder_is_refused_not_skipped(con, landing):
     assert str(caught.value).startswith(f"orders/month={JAN}/day=02: a folder")
     (landing / "orders" / f"month={JAN}" / "part-0.csv").unlink()
     assert "orders" not in month_gaps(landing, JAN)  # present: the ingest refuses it by name
+
+
+def test_csv_whose_first_line_is_blank_is_not_called_empty(con, landing):
+    """A file with a blank line before its header holds rows: calling it 'empty file'
+    sent the data team looking for a missing export."""
+    with_merchant(con, landing)
+    path = write_csv(landing, "orders", JAN, [order("O1")], ORDER_COLUMNS)
+    path.write_text("\n" + path.read_text())
+    with pytest.raises(IngestError) as caught:
+        ingest_month(con, landing, ORDERS, JAN)
+    message = str(caught.value)
+    assert message.startswith("orders/month=2026-01/part-0.csv: cannot be read as csv, line 1:")
+    assert "empty file" not in message
+
+
+@pytest.mark.parametrize("data", [b"\n", b"\xef\xbb\xbf", b"\r\n\r\n"])
+def test_csv_of_blank_lines_only_is_an_empty_file(con, landing, data):
+    with_merchant(con, landing)
+    folder = landing / "orders" / f"month={JAN}"
+    folder.mkdir(parents=True)
+    (folder / "part-0.csv").write_bytes(data)
+    with pytest.raises(IngestError, match=r"part-0\.csv: empty file \(no header line\)"):
+        ingest_month(con, landing, ORDERS, JAN)

@@ -389,11 +389,14 @@ def _typed_file(
             failures.append(failed)
         if column in dataset.key:
             missing.append(f"({expr}) IS NULL")
+    # Only the columns the contract reads, then the row number: with ``*``, a column of
+    # the file named ``_row`` would have been taken for it.
+    read = ", ".join(dict.fromkeys(source.ref for source in mapping.values()))
     return TypedFile(
         rel=rel,
         kind=kind,
         path=path,
-        rows=f"(SELECT *, {row_expr} AS _row FROM {reader})",
+        rows=f"(SELECT {read}, {row_expr} AS _row FROM {reader})",
         columns=", ".join(typed),
         cast_error=f"coalesce({', '.join(errors)})" if errors else "CAST(NULL AS VARCHAR)",
         cast_failed=f"({' OR '.join(failures or ['FALSE'])})",

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.datasets import MERCHANTS, ORDERS, SERVICE_METRICS
+from pipelines.datasets import FEEDBACK, MERCHANTS, ORDERS, SERVICE_METRICS
 from pipelines.ingest import IngestError, ingest_month
 from pipelines.warehouse import fetch_rows
 from tests.conftest import (
@@ -205,3 +205,32 @@ def test_csv_of_blank_lines_only_is_an_empty_file(con, landing, data):
     (folder / "part-0.csv").write_bytes(data)
     with pytest.raises(IngestError, match=r"part-0\.csv: empty file \(no header line\)"):
         ingest_month(con, landing, ORDERS, JAN)
+
+
+@pytest.mark.parametrize("dataset", ["orders", "feedback"])
+def test_a_parquet_column_named_row_does_not_replace_the_row_number(con, landing, dataset):
+    """The file's rows were numbered by a column named ``_row`` added to ``SELECT *``: a
+    file with its own ``_row`` column gave its values as row numbers instead (errors and
+    quarantine named rows 100 and 200 of a two-row file)."""
+    with_merchant(con, landing)
+    if dataset == "orders":
+        orders_parquet(landing, amount_usd=pa.array(["-1"]), _row=pa.array([100]))
+        ds = ORDERS
+    else:
+        write_csv(landing, "orders", JAN, [order("O1")], ORDER_COLUMNS)
+        ingest_month(con, landing, ORDERS, JAN)
+        folder = landing / "feedback" / f"month={JAN}"
+        folder.mkdir(parents=True)
+        table = {
+            "order_id": ["O1"],
+            "merchant_id": ["M1"],
+            "buyer_id": ["B1"],
+            "stars": pa.array([9]),
+            "feedback_at": ["2026-01-20T00:00:00Z"],
+            "_row": pa.array([100]),
+        }
+        pq.write_table(pa.table(table), folder / "part-0.parquet")
+        ds = FEEDBACK
+    report = ingest_month(con, landing, ds, JAN)
+    assert report.quarantined == {"bad_value": 1}
+    assert fetch_rows(con, "SELECT source_row FROM raw.quarantine") == [(1,)]

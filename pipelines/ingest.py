@@ -589,7 +589,10 @@ def _match_columns(
         if len(exact) == 1 or len(matches) == 1:
             mapping[column] = (exact or matches)[0]
         elif not matches:
-            raise IngestError(f"{rel}: required column '{column}' is missing (found: {found})")
+            raise IngestError(
+                f"{rel}: required column '{column}' is missing (found: {found})"
+                + _other_delimiter_hint(source)
+            )
         else:
             raise IngestError(
                 f"{rel}: required column '{column}' appears {len(matches)} times (found: {found})"
@@ -599,6 +602,21 @@ def _match_columns(
     if extra:
         report.warnings.append(f"{rel}: extra columns ignored: {', '.join(extra)}")
     return mapping
+
+
+# Delimiters a CSV export may use instead of a comma, as a message names them.
+OTHER_DELIMITERS = {";": "';'", "\t": "tab", "|": "'|'"}
+
+
+def _other_delimiter_hint(source: list[SourceColumn]) -> str:
+    """Why a header reads as one column, when it does: the file is delimited otherwise
+    (CSV is read comma-separated only, never sniffed)."""
+    if len(source) != 1:
+        return ""
+    for delimiter, named in OTHER_DELIMITERS.items():
+        if delimiter in source[0].name:
+            return f"; the header looks delimited by {named}, not by commas"
+    return ""
 
 
 def _quote(identifier: str) -> str:

@@ -234,3 +234,20 @@ def test_a_parquet_column_named_row_does_not_replace_the_row_number(con, landing
     report = ingest_month(con, landing, ds, JAN)
     assert report.quarantined == {"bad_value": 1}
     assert fetch_rows(con, "SELECT source_row FROM raw.quarantine") == [(1,)]
+
+
+@pytest.mark.parametrize(("delimiter", "named"), [(";", "';'"), ("\t", "tab")])
+def test_a_csv_delimited_otherwise_is_refused_saying_so(con, landing, delimiter, named):
+    """A semicolon- or tab-delimited file reads as one column: it is refused, and the
+    message says why instead of only 'order_id is missing (found: order_id;...)'."""
+    with_merchant(con, landing)
+    folder = landing / "orders" / f"month={JAN}"
+    folder.mkdir(parents=True)
+    values = [str(v) for v in order("O1").values()]
+    lines = [delimiter.join(ORDER_COLUMNS), delimiter.join(values)]
+    (folder / "part-0.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(IngestError) as caught:
+        ingest_month(con, landing, ORDERS, JAN)
+    message = str(caught.value)
+    assert message.startswith("orders/month=2026-01/part-0.csv: required column 'order_id'")
+    assert f"delimited by {named}, not by commas" in message

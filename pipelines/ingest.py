@@ -59,7 +59,17 @@ DECIMAL_PRECISION, DECIMAL_SCALE = map(
 )
 # Staged rows looked up among the orders at once (see _order_id_ranges).
 ORDER_LOOKUP_ROWS = int(os.environ.get("GRADING_ORDER_LOOKUP_ROWS", "10000000"))
-PARQUET_READ = "read_parquet($path, hive_partitioning = false, file_row_number = true)"
+# Strings some writers store as bytes without the UTF8 annotation are text (DuckDB would
+# read them as BLOB, whose cast to text escapes every non-ASCII byte); bytes that are not
+# UTF-8 stop the file.
+PARQUET_READ = (
+    "read_parquet($path, hive_partitioning = false, file_row_number = true, "
+    "binary_as_string = true)"
+)
+# A number as written in plain or exponent notation, nothing else (no '_', no tab).
+PLAIN_NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+# DuckDB reads a Parquet DECIMAL wider than its own 38 digits as a DOUBLE (rounded).
+MAX_DECIMAL_DIGITS = 38
 
 
 @dataclass(frozen=True)
@@ -99,14 +109,20 @@ def month_folder(landing: Path, dataset: str, month: str) -> Path:
 
 
 def landing_files(landing: Path, dataset: str, month: str) -> list[Path]:
-    """The month folder's data files, sorted; other files are refused, not skipped."""
+    """The month folder's data files, sorted; other files, and folders, are refused, not
+    skipped: rows a writer put in a deeper folder (``day=02/``) would be lost in silence."""
     folder = month_folder(landing, dataset, month)
     if not folder.is_dir():
         return []
     files = []
     for path in sorted(folder.iterdir()):
-        if path.name.startswith((".", "_")) or path.is_dir():
-            continue  # hidden files and markers such as _SUCCESS
+        if path.name.startswith((".", "_")):
+            continue  # hidden files and markers such as _SUCCESS or Spark's _temporary
+        if path.is_dir():
+            raise IngestError(
+                f"{_relative(path, landing)}: a folder inside a month folder is not read "
+                "(expected .csv or .parquet files directly in the month folder)"
+            )
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             raise IngestError(
                 f"{_relative(path, landing)}: unsupported file type "
@@ -341,6 +357,8 @@ class SourceColumn:
     name: str
     ref: str
     type: str
+    # The Parquet DECIMAL(p,s) DuckDB reads as a rounded DOUBLE (p > 38), else empty.
+    wide_decimal: str = ""
 
 
 def _typed_file(
@@ -361,6 +379,7 @@ def _typed_file(
         reader, source = PARQUET_READ, _parquet_columns(con, path, rel, params)
         row_expr = "file_row_number + 1"
     mapping = _match_columns(dataset, source, rel, report)
+    _refuse_wide_decimals(mapping, rel)
     typed, errors, failures, missing = [], [], [], []
     for column, logical in dataset.columns.items():
         expr, failed = _cast_expr(mapping[column].ref, mapping[column].type, logical)
@@ -370,11 +389,14 @@ def _typed_file(
             failures.append(failed)
         if column in dataset.key:
             missing.append(f"({expr}) IS NULL")
+    # Only the columns the contract reads, then the row number: with ``*``, a column of
+    # the file named ``_row`` would have been taken for it.
+    read = ", ".join(dict.fromkeys(source.ref for source in mapping.values()))
     return TypedFile(
         rel=rel,
         kind=kind,
         path=path,
-        rows=f"(SELECT *, {row_expr} AS _row FROM {reader})",
+        rows=f"(SELECT {read}, {row_expr} AS _row FROM {reader})",
         columns=", ".join(typed),
         cast_error=f"coalesce({', '.join(errors)})" if errors else "CAST(NULL AS VARCHAR)",
         cast_failed=f"({' OR '.join(failures or ['FALSE'])})",
@@ -402,13 +424,21 @@ def _csv_header(path: Path, rel: str) -> list[str]:
     bytes further down are DuckDB's to report, with their line."""
     try:
         with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
-            header = next(csv.reader(handle, **CSV_DIALECT), [])
+            records = csv.reader(handle, **CSV_DIALECT)
+            header = next(records, [])
+            # A blank first line: rows after it make the file unreadable, not empty.
+            holds_records = bool(header) or any(records)
     except csv.Error as exc:
         raise IngestError(f"{rel}: cannot be read as csv, line 1: header: {exc}") from exc
     except OSError as exc:
         raise IngestError(f"{rel}: cannot be read as csv: {exc}") from exc
-    if not header:
+    if not holds_records:
         raise IngestError(f"{rel}: empty file (no header line)")
+    if not header:
+        raise IngestError(
+            f"{rel}: cannot be read as csv, line 1: the line is blank; the header must be "
+            "the first line"
+        )
     if any("\ufffd" in name for name in header):
         raise IngestError(f"{rel}: cannot be read as csv, line 1: header is not UTF-8")
     return header
@@ -422,11 +452,36 @@ def _parquet_columns(
         described = fetch_rows(con, f"DESCRIBE SELECT * FROM {PARQUET_READ}", params)
     except duckdb.Error as exc:
         raise _read_error(rel, "parquet", path, exc) from exc
+    try:
+        wide = dict(
+            fetch_rows(
+                con,
+                "SELECT name, printf('DECIMAL(%d,%d)', precision, scale) "
+                "FROM parquet_schema($path) WHERE precision > $digits "
+                "AND (converted_type = 'DECIMAL' OR logical_type LIKE 'DecimalType%')",
+                {**params, "digits": MAX_DECIMAL_DIGITS},
+            )
+        )
+    except duckdb.Error as exc:
+        raise _read_error(rel, "parquet", path, exc) from exc
     return [
-        SourceColumn(name, _quote(name), type_)
+        SourceColumn(name, _quote(name), type_, wide.get(name, "") if type_ == "DOUBLE" else "")
         for name, type_, *_ in described
         if name != "file_row_number"
     ]
+
+
+def _refuse_wide_decimals(mapping: dict[str, SourceColumn], rel: str) -> None:
+    """Stop the month at a column the contract reads from a Parquet DECIMAL of more than
+    38 digits: DuckDB reads it as a DOUBLE, already rounded (4.9999999999999999999999999
+    arrives as 5.0), so its exact value cannot be known."""
+    for column, source in mapping.items():
+        if source.wide_decimal:
+            raise IngestError(
+                f"{rel}: column '{column}' is a Parquet {source.wide_decimal}, wider than "
+                f"the {MAX_DECIMAL_DIGITS} digits DuckDB reads exactly (it would read a "
+                "rounded float); write it as DECIMAL(38,18) or narrower, or as text"
+            )
 
 
 def _read(
@@ -534,7 +589,10 @@ def _match_columns(
         if len(exact) == 1 or len(matches) == 1:
             mapping[column] = (exact or matches)[0]
         elif not matches:
-            raise IngestError(f"{rel}: required column '{column}' is missing (found: {found})")
+            raise IngestError(
+                f"{rel}: required column '{column}' is missing (found: {found})"
+                + _other_delimiter_hint(source)
+            )
         else:
             raise IngestError(
                 f"{rel}: required column '{column}' appears {len(matches)} times (found: {found})"
@@ -544,6 +602,21 @@ def _match_columns(
     if extra:
         report.warnings.append(f"{rel}: extra columns ignored: {', '.join(extra)}")
     return mapping
+
+
+# Delimiters a CSV export may use instead of a comma, as a message names them.
+OTHER_DELIMITERS = {";": "';'", "\t": "tab", "|": "'|'"}
+
+
+def _other_delimiter_hint(source: list[SourceColumn]) -> str:
+    """Why a header reads as one column, when it does: the file is delimited otherwise
+    (CSV is read comma-separated only, never sniffed)."""
+    if len(source) != 1:
+        return ""
+    for delimiter, named in OTHER_DELIMITERS.items():
+        if delimiter in source[0].name:
+            return f"; the header looks delimited by {named}, not by commas"
+    return ""
 
 
 def _quote(identifier: str) -> str:
@@ -588,9 +661,9 @@ def _cast_expr(col: str, source_type: str, logical: str) -> tuple[str, str]:
         # is exact and skips the calendar work of a cast to TIMESTAMP (5x cheaper).
         if source_type == "TIMESTAMP":
             expr = col
-        elif source_type == "TIMESTAMP WITH TIME ZONE":
-            expr = f"make_timestamp(epoch_us({col}))"
-        elif source_type.startswith("TIMESTAMP") or source_type == "DATE":
+        elif source_type.startswith("TIMESTAMP"):
+            expr = _microsecond_timestamp(col, source_type)
+        elif source_type == "DATE":
             expr = f"CAST({col} AS TIMESTAMP)"
         else:
             expr = f"make_timestamp(epoch_us(TRY_CAST({text} AS TIMESTAMPTZ)))"
@@ -598,9 +671,9 @@ def _cast_expr(col: str, source_type: str, logical: str) -> tuple[str, str]:
         if source_type == "DATE":
             expr = col
         elif source_type.startswith("TIMESTAMP"):
-            expr = f"CAST({col} AS DATE)"
+            expr = f"CAST({_microsecond_timestamp(col, source_type)} AS DATE)"
         else:
-            expr = f"TRY_CAST({text} AS DATE)"
+            expr = _text_date(text)
     else:  # pragma: no cover - the dataset table only uses the types above
         raise ValueError(f"unknown logical type {logical}")
     if not is_text and _cast_cannot_fail(source_type, logical):
@@ -608,6 +681,28 @@ def _cast_expr(col: str, source_type: str, logical: str) -> tuple[str, str]:
     failed = f"({col} IS NOT NULL AND ({expr}) IS NULL"
     failed += f" AND {text} <> '')" if is_text else ")"
     return expr, failed
+
+
+def _microsecond_timestamp(col: str, source_type: str) -> str:
+    """SQL: a typed timestamp as naive UTC microseconds, the finer digits cut off as the
+    text cast cuts them. DuckDB's cast of a nanosecond timestamp rounds instead: the
+    last nanosecond of January became February's first instant (``wrong_month``)."""
+    if source_type.endswith("_NS"):  # TIMESTAMP_NS, TIMESTAMPTZ_NS
+        return f"make_timestamp(epoch_us(CAST({col} AS TIMESTAMP_NS)))"
+    if source_type == "TIMESTAMP WITH TIME ZONE":
+        # Through its epoch microseconds: exact, and 5x cheaper than a cast's calendar work.
+        return f"make_timestamp(epoch_us({col}))"
+    return f"CAST({col} AS TIMESTAMP)"  # TIMESTAMP_S, TIMESTAMP_MS: exact
+
+
+def _text_date(text: str) -> str:
+    """SQL: the day a text date names. A date alone is that day; a date with a time and
+    an offset is an instant, and its day is the UTC day (as a Parquet TIMESTAMPTZ's is):
+    DuckDB's date cast would drop the offset and keep the local day."""
+    return (
+        f"CASE WHEN strlen({text}) <= 10 THEN TRY_CAST({text} AS DATE) "
+        f"ELSE CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS DATE) END"
+    )
 
 
 def _trimmed_text(col: str) -> str:
@@ -654,9 +749,14 @@ def _exact_decimal(value: str) -> str:
     text = f"trim({value})"
     decimals = f"length(regexp_extract({text}, '\\.([0-9]*?)0*([eE]|$)', 1))"
     exponent = f"coalesce(TRY_CAST(regexp_extract({text}, '[eE]([+-]?[0-9]+)$', 1) AS INTEGER), 0)"
+    # Measured only when written plainly: DuckDB's cast also skips tabs and line breaks
+    # around a number and reads '_' between digits, which the measure would miss, and
+    # then it rounds (4.9999999999999999999 + tab became 5).
+    plain = f"regexp_full_match({text}, '{PLAIN_NUMBER}')"
     return (
         f"CASE WHEN {short} THEN TRY_CAST({value} AS {DECIMAL_TYPE}) "
-        f"WHEN {decimals} - {exponent} <= {scale} THEN TRY_CAST({text} AS {DECIMAL_TYPE}) END"
+        f"WHEN {plain} AND {decimals} - {exponent} <= {scale} "
+        f"THEN TRY_CAST({text} AS {DECIMAL_TYPE}) END"
     )
 
 

@@ -60,16 +60,15 @@ def month_gaps(landing: Path, month: str) -> dict[str, str]:
     """Each dataset whose month folder is missing or holds no data file, with why.
 
     Only the folder listing is read. Hidden files and markers such as ``_SUCCESS`` are
-    not data, as in the ingest; a file of another type is (the ingest refuses it by name).
+    not data, as in the ingest; a file of another type, or a folder, is (the ingest
+    refuses it by name).
     """
     gaps: dict[str, str] = {}
     for dataset in DATASETS_BY_NAME:
         folder = Path(landing) / dataset / f"month={month}"
         if not folder.is_dir():
             gaps[dataset] = f"{dataset}/month={month} is missing"
-        elif not any(
-            not entry.name.startswith((".", "_")) and entry.is_file() for entry in folder.iterdir()
-        ):
+        elif not any(not entry.name.startswith((".", "_")) for entry in folder.iterdir()):
             gaps[dataset] = f"{dataset}/month={month} is empty"
     return gaps
 

@@ -161,34 +161,7 @@ def update_credit_ledger(
     Credit history is the stored ledger, never a re-read of old raw files. Refuses to
     run when earlier feedback exists but last month's ledger does not.
     """
-    previous_month = add_months(month, -1)
-    history = fetch_rows(con, load_sql("grading/history_months.sql"), {"month": month})[0]
-    previous = query(con, "grading/previous_credit.sql", previous_month=previous_month)
-    has_previous = (
-        fetch_value(con, load_sql("grading/ledger_months.sql"), {"previous_month": previous_month})
-        > 0
-    )
-    if history[0] and not has_previous:
-        raise GradingError(
-            f"credit history for {previous_month} is missing while feedback up to "
-            f"{history[1]} was ingested: grade {previous_month} before {month}"
-        )
-    period_counts = (
-        in_passes(
-            con,
-            "grading/month_feedback.sql",
-            {"month": month},
-            lambda rows: count_feedback_by_period(rows, policy),
-        )
-        .collect()
-        .with_columns(pl.lit(month).alias("month"))
-    )
-    earned = points_from_counts(sum_feedback_counts(period_counts.lazy()))
-    ledger = (
-        roll_credit_ledger(previous.lazy(), earned)
-        .collect()
-        .with_columns(pl.lit(month).alias("month"))
-    )
+    ledger, period_counts = month_credit(con, grading_window(month, policy.window_days), policy)
     replace_month(
         con,
         "work.credit_ledger",
@@ -208,6 +181,47 @@ def update_credit_ledger(
         ),
     )
     return ledger
+
+
+def month_credit(
+    con: duckdb.DuckDBPyConnection, window: GradingWindow, policy: Policy
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The month's credit ledger and feedback counts per ten-day period, written nowhere.
+
+    Counts the month's feedback before the window's cutoff (the month end, or the day
+    after a preview's as-of day) on top of last month's stored ledger. Refuses when
+    earlier feedback exists but last month's ledger does not.
+    """
+    month = window.month
+    previous_month = add_months(month, -1)
+    history = fetch_rows(con, load_sql("grading/history_months.sql"), {"month": month})[0]
+    previous = query(con, "grading/previous_credit.sql", previous_month=previous_month)
+    has_previous = (
+        fetch_value(con, load_sql("grading/ledger_months.sql"), {"previous_month": previous_month})
+        > 0
+    )
+    if history[0] and not has_previous:
+        raise GradingError(
+            f"credit history for {previous_month} is missing while feedback up to "
+            f"{history[1]} was ingested: grade {previous_month} before {month}"
+        )
+    period_counts = (
+        in_passes(
+            con,
+            "grading/month_feedback.sql",
+            {"month": month, "cutoff": window.cutoff},
+            lambda rows: count_feedback_by_period(rows, policy),
+        )
+        .collect()
+        .with_columns(pl.lit(month).alias("month"))
+    )
+    earned = points_from_counts(sum_feedback_counts(period_counts.lazy()))
+    ledger = (
+        roll_credit_ledger(previous.lazy(), earned)
+        .collect()
+        .with_columns(pl.lit(month).alias("month"))
+    )
+    return ledger, period_counts
 
 
 def window_feedback_counts(
@@ -251,14 +265,18 @@ def stored_counts_cover(
     return fetch_value(con, sql, bound_params(sql, params)) == 0
 
 
-def compute_grades(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
+def compute_grades(
+    con: duckdb.DuckDBPyConnection, month: str, policy: Policy, as_of: dt.date | None = None
+) -> pl.DataFrame:
     """merchant_grades of the month's active merchants, computed, not written.
 
     Reads the window from raw.* (feedback counts from the stored periods where they
-    apply) and credit from the stored ledger, so it also serves a what-if on a
-    read-only copy of the warehouse with another policy.
+    apply) and credit from the stored ledger of the month, so it also serves a what-if
+    on a read-only copy of the warehouse with another policy. ``as_of`` ends the window
+    on that day (a preview, spec §11): the stored period counts are month-end counts, so
+    the window's feedback is then counted from its raw rows.
     """
-    window = grading_window(month, policy.window_days)
+    window = grading_window(month, policy.window_days, as_of)
     params = window.sql_params
     if not fetch_value(
         con, "SELECT count(*) FROM raw.merchants WHERE month = $month", {"month": month}
@@ -272,7 +290,7 @@ def compute_grades(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -
         graded.lazy(),
         query(con, "grading/window_assessed_orders.sql", **params).lazy(),
         query(con, "grading/window_bad_records.sql", **params).lazy(),
-        window_feedback_counts(con, window, policy),
+        window_feedback_counts(con, window, policy, reuse=window.ends_at_month_end),
         query(con, "grading/window_service_sums.sql", **params).lazy(),
     )
     credit = query(con, "grading/previous_credit.sql", previous_month=month).lazy()

@@ -219,3 +219,12 @@ def test_month_before_not_graded_is_refused(landing, tmp_path) -> None:
     assert preview_month(landing, empty, "2026-01-31").grades.height > 0
     assert not empty.exists()
     assert not empty.with_name("none.duckdb.lock").exists()
+
+
+def test_summary_prints_the_same_table_after_its_refactor(graded_feb, capsys) -> None:
+    assert main(["summary", "--warehouse", str(graded_feb)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        *("month", "graded", "excellent", "good", "passing", "failing", "provisional")
+    ]
+    assert lines[2].startswith("2026-02       147         3 (  2.0%)        23 ( 15.6%)")

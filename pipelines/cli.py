@@ -256,9 +256,11 @@ def preview_command(args: argparse.Namespace) -> int:
     from pipelines.grading import GradingError
     from pipelines.ingest import IngestError
     from pipelines.locking import WarehouseBusy
-    from pipelines.preview import preview_month, preview_text, write_grades
+    from pipelines.preview import output_format, preview_month, preview_text, write_grades
 
     try:
+        if args.out is not None:
+            output_format(args.out)  # a wrong suffix is refused before any work
         preview = preview_month(args.landing, args.warehouse, args.as_of, args.policy)
         if args.out is not None:
             write_grades(preview.grades, args.out)

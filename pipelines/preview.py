@@ -150,14 +150,20 @@ def _require_previous_month(con: duckdb.DuckDBPyConnection, landing: Path, month
         )
 
 
+def output_format(out: Path) -> str:
+    """'.parquet' or '.csv', from ``--out``'s suffix; checked before any work is done."""
+    suffix = out.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise PreviewError(f"--out {out}: expected a .parquet or .csv file name")
+    return suffix
+
+
 def write_grades(grades: pl.DataFrame, out: Path) -> None:
     """Write projected merchant_grades as Parquet or CSV, by the file's suffix.
 
     CSV cannot hold a list, so there ``reasons`` is one text field, joined with '; '.
     """
-    suffix = out.suffix.lower()
-    if suffix not in (".parquet", ".csv"):
-        raise PreviewError(f"--out {out}: expected a .parquet or .csv file name")
+    suffix = output_format(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame = grades.select(GRADE_COLUMNS)
     if suffix == ".parquet":

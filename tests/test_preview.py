@@ -228,3 +228,46 @@ def test_summary_prints_the_same_table_after_its_refactor(graded_feb, capsys) ->
         *("month", "graded", "excellent", "good", "passing", "failing", "provisional")
     ]
     assert lines[2].startswith("2026-02       147         3 (  2.0%)        23 ( 15.6%)")
+
+
+def test_preview_runs_no_quarantine_ratio_check(landing, graded_feb, tmp_path, capsys) -> None:
+    """200 orders of 5,000+ with a negative amount: a run would not publish March (> 1%)."""
+    noisy = tmp_path / "landing"
+    shutil.copytree(landing, noisy)
+    bad = "\n".join(
+        f"OBAD{i:05d},M0500001,B1,2026-03-01 00:00:00,2026-03-02 00:00:00,completed,-1.00"
+        for i in range(200)
+    )
+    (noisy / "orders" / "month=2026-03" / "part-c.csv").write_text(
+        "order_id,merchant_id,buyer_id,created_at,ended_at,status,amount_usd\n" + bad + "\n"
+    )
+    args = ["preview", "--landing", str(noisy), "--warehouse", str(graded_feb)]
+    assert main([*args, "--as-of", "2026-03-10"]) == 0
+    printed = capsys.readouterr().out
+    assert "projected, unchecked" in printed
+    assert "no data checks run, 212 rows quarantined" in printed  # 12 of the fixture's own
+
+
+def test_unreadable_file_stops_the_preview_with_the_ingest_error(
+    landing, graded_feb, tmp_path, capsys
+) -> None:
+    broken = tmp_path / "landing"
+    shutil.copytree(landing, broken)
+    (broken / "orders" / "month=2026-03" / "part-c.csv").write_text(
+        "order_id,merchant_id,buyer_id,created_at,ended_at,status,amount_usd\n"
+        "OX1,M0500001,B1,2026-03-01 00:00:00,not a time,completed,1.00\n"
+    )
+    before = warehouse_state(graded_feb)
+    args = ["preview", "--landing", str(broken), "--warehouse", str(graded_feb)]
+    assert main([*args, "--as-of", "2026-03-10"]) == 1
+    error = capsys.readouterr().err
+    assert "orders/month=2026-03/part-c.csv" in error and "ended_at" in error
+    assert warehouse_state(graded_feb) == before
+
+
+def test_out_of_another_type_is_refused_before_any_work(tmp_path, capsys) -> None:
+    out = tmp_path / "projected.json"
+    args = ["preview", "--landing", str(tmp_path / "no-landing"), "--warehouse", "w.duckdb"]
+    assert main([*args, "--as-of", "2026-03-10", "--out", str(out)]) == 1
+    assert f"--out {out}: expected a .parquet or .csv file name" in capsys.readouterr().err
+    assert not out.exists()

@@ -85,6 +85,7 @@ EXPOSURE_COLUMNS = (
     "email_quota",
     "policy_version",
 )
+LEDGER_COLUMNS = ("month", "merchant_id", "points_delta", "credit_points")
 PERIOD_COUNT_COLUMNS = ("month", "merchant_id", "period_start", *FEEDBACK_COUNT_COLUMNS)
 COMPLIANCE_COLUMNS = ("month", "merchant_id", "violation", "policy_version")
 DISTRIBUTION_COLUMNS = ("month", "main_category", "tier", "merchants", "policy_version")
@@ -167,7 +168,7 @@ def update_credit_ledger(
         "work.credit_ledger",
         month,
         ledger,
-        ("month", "merchant_id", "points_delta", "credit_points"),
+        LEDGER_COLUMNS,
     )
     replace_month(
         con,

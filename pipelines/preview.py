@@ -25,7 +25,13 @@ import duckdb
 import polars as pl
 
 from pipelines.datasets import DATASETS
-from pipelines.grading import GRADE_COLUMNS, GradingError, compute_grades, month_credit
+from pipelines.grading import (
+    GRADE_COLUMNS,
+    LEDGER_COLUMNS,
+    GradingError,
+    compute_grades,
+    month_credit,
+)
 from pipelines.ingest import IngestReport, ingest_month
 from pipelines.landing import landing_months, month_gaps
 from pipelines.locking import exclusive_run
@@ -33,8 +39,6 @@ from pipelines.months import GradingWindow, add_months, grading_window, month_ke
 from pipelines.policy import Policy, load_calendar
 from pipelines.summary import tier_table
 from pipelines.warehouse import connect, fetch_value, replace_month
-
-LEDGER_COLUMNS = ("month", "merchant_id", "points_delta", "credit_points")
 
 
 class PreviewError(ValueError):

@@ -110,6 +110,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=run_command)
 
+    preview = commands.add_parser(
+        "preview", help="projected grades of a month as of a day (nothing is published)"
+    )
+    preview.add_argument("--landing", required=True, type=Path, help="landing folder (spec §1)")
+    preview.add_argument("--warehouse", required=True, type=Path, help="DuckDB warehouse file")
+    preview.add_argument(
+        "--as-of", required=True, help="YYYY-MM-DD: grade its month as if it closed that day"
+    )
+    preview.add_argument(
+        "--policy",
+        type=Path,
+        default=None,
+        help="policy calendar folder or one policy file (default: the shipped folder)",
+    )
+    preview.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="write the projected merchant_grades here (.parquet or .csv)",
+    )
+    preview.set_defaults(handler=preview_command)
+
     summary = commands.add_parser("summary", help="tier distribution of the published months")
     summary.add_argument("--warehouse", required=True, type=Path)
     summary.set_defaults(handler=summary_command)
@@ -228,6 +250,26 @@ def restatement_line(result) -> str:
     before = result.value("published_month", "old_tier_counts", {})
     after = result.value("published_month", "new_tier_counts", {})
     return f"restated ({reason}): tiers before {before}, after {after}"
+
+
+def preview_command(args: argparse.Namespace) -> int:
+    from pipelines.grading import GradingError
+    from pipelines.ingest import IngestError
+    from pipelines.locking import WarehouseBusy
+    from pipelines.preview import output_format, preview_month, preview_text, write_grades
+
+    try:
+        if args.out is not None:
+            output_format(args.out)  # a wrong suffix is refused before any work
+        preview = preview_month(args.landing, args.warehouse, args.as_of, args.policy)
+        if args.out is not None:
+            write_grades(preview.grades, args.out)
+    except (GradingError, IngestError, WarehouseBusy, ValueError) as exc:  # ValueError:
+        return fail(str(exc))  # PreviewError, PolicyError, LandingError
+    print(preview_text(preview))
+    if args.out is not None:
+        print(f"projected merchant_grades written to {args.out}")
+    return 0
 
 
 def summary_command(args: argparse.Namespace) -> int:

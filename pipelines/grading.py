@@ -85,6 +85,7 @@ EXPOSURE_COLUMNS = (
     "email_quota",
     "policy_version",
 )
+LEDGER_COLUMNS = ("month", "merchant_id", "points_delta", "credit_points")
 PERIOD_COUNT_COLUMNS = ("month", "merchant_id", "period_start", *FEEDBACK_COUNT_COLUMNS)
 COMPLIANCE_COLUMNS = ("month", "merchant_id", "violation", "policy_version")
 DISTRIBUTION_COLUMNS = ("month", "main_category", "tier", "merchants", "policy_version")
@@ -161,6 +162,38 @@ def update_credit_ledger(
     Credit history is the stored ledger, never a re-read of old raw files. Refuses to
     run when earlier feedback exists but last month's ledger does not.
     """
+    ledger, period_counts = month_credit(con, grading_window(month, policy.window_days), policy)
+    replace_month(
+        con,
+        "work.credit_ledger",
+        month,
+        ledger,
+        LEDGER_COLUMNS,
+    )
+    replace_month(
+        con,
+        "work.feedback_period_counts",
+        month,
+        period_counts,
+        PERIOD_COUNT_COLUMNS,
+        also=(
+            load_sql("grading/record_period_counts.sql"),
+            {"month": month, "rule_key": feedback_rule_key(policy)},
+        ),
+    )
+    return ledger
+
+
+def month_credit(
+    con: duckdb.DuckDBPyConnection, window: GradingWindow, policy: Policy
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The month's credit ledger and feedback counts per ten-day period, written nowhere.
+
+    Counts the month's feedback before the window's cutoff (the month end, or the day
+    after a preview's as-of day) on top of last month's stored ledger. Refuses when
+    earlier feedback exists but last month's ledger does not.
+    """
+    month = window.month
     previous_month = add_months(month, -1)
     history = fetch_rows(con, load_sql("grading/history_months.sql"), {"month": month})[0]
     previous = query(con, "grading/previous_credit.sql", previous_month=previous_month)
@@ -177,7 +210,7 @@ def update_credit_ledger(
         in_passes(
             con,
             "grading/month_feedback.sql",
-            {"month": month},
+            {"month": month, "cutoff": window.cutoff},
             lambda rows: count_feedback_by_period(rows, policy),
         )
         .collect()
@@ -189,25 +222,7 @@ def update_credit_ledger(
         .collect()
         .with_columns(pl.lit(month).alias("month"))
     )
-    replace_month(
-        con,
-        "work.credit_ledger",
-        month,
-        ledger,
-        ("month", "merchant_id", "points_delta", "credit_points"),
-    )
-    replace_month(
-        con,
-        "work.feedback_period_counts",
-        month,
-        period_counts,
-        PERIOD_COUNT_COLUMNS,
-        also=(
-            load_sql("grading/record_period_counts.sql"),
-            {"month": month, "rule_key": feedback_rule_key(policy)},
-        ),
-    )
-    return ledger
+    return ledger, period_counts
 
 
 def window_feedback_counts(
@@ -251,14 +266,18 @@ def stored_counts_cover(
     return fetch_value(con, sql, bound_params(sql, params)) == 0
 
 
-def compute_grades(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
+def compute_grades(
+    con: duckdb.DuckDBPyConnection, month: str, policy: Policy, as_of: dt.date | None = None
+) -> pl.DataFrame:
     """merchant_grades of the month's active merchants, computed, not written.
 
     Reads the window from raw.* (feedback counts from the stored periods where they
-    apply) and credit from the stored ledger, so it also serves a what-if on a
-    read-only copy of the warehouse with another policy.
+    apply) and credit from the stored ledger of the month, so it also serves a what-if
+    on a read-only copy of the warehouse with another policy. ``as_of`` ends the window
+    on that day (a preview, spec §11): the stored period counts are month-end counts, so
+    the window's feedback is then counted from its raw rows.
     """
-    window = grading_window(month, policy.window_days)
+    window = grading_window(month, policy.window_days, as_of)
     params = window.sql_params
     if not fetch_value(
         con, "SELECT count(*) FROM raw.merchants WHERE month = $month", {"month": month}
@@ -272,7 +291,7 @@ def compute_grades(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -
         graded.lazy(),
         query(con, "grading/window_assessed_orders.sql", **params).lazy(),
         query(con, "grading/window_bad_records.sql", **params).lazy(),
-        window_feedback_counts(con, window, policy),
+        window_feedback_counts(con, window, policy, reuse=window.ends_at_month_end),
         query(con, "grading/window_service_sums.sql", **params).lazy(),
     )
     credit = query(con, "grading/previous_credit.sql", previous_month=month).lazy()

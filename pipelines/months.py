@@ -36,18 +36,27 @@ def month_range(first: str, last: str) -> list[str]:
 
 @dataclass(frozen=True)
 class GradingWindow:
-    """Month M graded as of its cutoff, with the assessment window ending on its last day."""
+    """Month M graded as of its cutoff, with the assessment window ending on its last day.
+
+    The last day is the month's own, or, for a projection (spec §11), the as-of day: the
+    window and every "before the cutoff" filter then end with that day.
+    """
 
     month: str
     month_start: datetime
-    cutoff: datetime  # first instant of M+1: records must be strictly before it
-    window_start: datetime  # last_day(M) - (days - 1), at 00:00
+    cutoff: datetime  # first instant after last_day: records must be strictly before it
+    window_start: datetime  # last_day - (days - 1), at 00:00
     last_day: date
 
     @property
     def window_months(self) -> list[str]:
         """Months whose folders can hold a record of the window."""
         return month_range(month_key(self.window_start.date()), self.month)
+
+    @property
+    def ends_at_month_end(self) -> bool:
+        """Whether this is the month's own window (not a projection as of an earlier day)."""
+        return self.cutoff.date() == parse_month(add_months(self.month, 1))
 
     @property
     def sql_params(self) -> dict[str, object]:
@@ -60,15 +69,33 @@ class GradingWindow:
         }
 
 
-def grading_window(month: str, window_days: int) -> GradingWindow:
+def grading_window(month: str, window_days: int, as_of: date | None = None) -> GradingWindow:
+    """The window of ``month``, ending on its last day, or on ``as_of`` (a day of the month).
+
+    ``as_of`` projects the month as of that day (spec §11): the cutoff becomes the first
+    instant of the next day, and the window the ``window_days`` days before it.
+    """
     first = parse_month(month)
-    cutoff_day = parse_month(add_months(month, 1))
-    last_day = cutoff_day - timedelta(days=1)
+    month_end = parse_month(add_months(month, 1)) - timedelta(days=1)
+    if as_of is not None and not first <= as_of <= month_end:
+        raise ValueError(f"{as_of.isoformat()} is not a day of {month}")
+    last_day = as_of or month_end
+    cutoff_day = last_day + timedelta(days=1)
     window_start_day = last_day - timedelta(days=window_days - 1)
     return GradingWindow(
         month=month,
         month_start=datetime(first.year, first.month, 1),
-        cutoff=datetime(cutoff_day.year, cutoff_day.month, 1),
+        cutoff=datetime(cutoff_day.year, cutoff_day.month, cutoff_day.day),
         window_start=datetime(window_start_day.year, window_start_day.month, window_start_day.day),
         last_day=last_day,
     )
+
+
+def parse_day(text: str) -> date:
+    """'YYYY-MM-DD' -> that day; anything else (including 2026-02-30) is refused."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text or ""):
+        raise ValueError(f"not a date: {text!r} (expected YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"not a date: {text!r} (expected YYYY-MM-DD: {exc})") from None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
+
 from pipelines.warehouse import connect, fetch_frame
 
 TIER_ORDER = ("excellent", "good", "passing", "failing")
@@ -29,9 +31,15 @@ def tier_summary(warehouse: Path) -> str:
         con.close()
     if frame.is_empty():
         return "no month has been published yet"
+    return tier_table(frame, provisional)
+
+
+def tier_table(frame: pl.DataFrame, provisional: dict[str, int]) -> str:
+    """Lines of merchants per tier (count and share) for each month of ``frame``
+    (month, tier, merchants), with its provisional count; also used by ``grading preview``."""
     header = f"{'month':<8} {'graded':>8}  " + "  ".join(f"{t:>17}" for t in TIER_ORDER)
     lines = [header + f"  {'provisional':>11}"]
-    for (month,), rows in frame.group_by("month", maintain_order=True):
+    for (month,), rows in frame.sort("month").group_by("month", maintain_order=True):
         counts = dict(zip(rows["tier"], rows["merchants"], strict=True))
         total = sum(counts.values())
         cells = "  ".join(

@@ -42,7 +42,7 @@ def test_grades_are_the_same_in_one_pass_and_in_many(warehouse, monkeypatch) -> 
         earned = grading.in_passes(
             con,
             "grading/month_feedback.sql",
-            {"month": MONTH},
+            {"month": MONTH, "cutoff": window.cutoff},
             lambda rows: credit_points_earned(rows, policy),
         ).collect()
     finally:

@@ -1,0 +1,273 @@
+"""Projected grades (spec §11): ``grading preview --as-of``, on a copy of the warehouse."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from pipelines.cli import main
+from pipelines.grading import GRADE_COLUMNS, GradingError
+from pipelines.months import grading_window
+from pipelines.policy import load_policy
+from pipelines.preview import PreviewError, preview_month
+from pipelines.rules.credit import credit_points_earned
+from pipelines.runner import grade_months
+from pipelines.warehouse import connect, fetch_frame, fetch_rows
+from tests.conftest import CONFORMANCE, published_state
+
+MONTH = "2026-03"
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("preview-landing")
+    shutil.copytree(CONFORMANCE / "landing", root / "landing")
+    return root / "landing"
+
+
+@pytest.fixture(scope="module")
+def graded_feb(landing, tmp_path_factory) -> Path:
+    """A warehouse graded through 2026-02: March is still to come."""
+    root = tmp_path_factory.mktemp("feb")
+    grade_months(landing, root / "w.duckdb", root / "outputs", "2026-02")
+    return root / "w.duckdb"
+
+
+@pytest.fixture(scope="module")
+def graded_mar(landing, tmp_path_factory) -> Path:
+    """A warehouse graded through 2026-03: March's final, published grades."""
+    root = tmp_path_factory.mktemp("mar")
+    grade_months(landing, root / "w.duckdb", root / "outputs", MONTH)
+    return root / "w.duckdb"
+
+
+def published_grades(warehouse: Path, month: str) -> pl.DataFrame:
+    con = connect(warehouse, read_only=True)
+    try:
+        return fetch_frame(
+            con,
+            f"SELECT {', '.join(GRADE_COLUMNS)} FROM main.merchant_grades "
+            "WHERE month = $month ORDER BY merchant_id",
+            {"month": month},
+        )
+    finally:
+        con.close()
+
+
+def test_window_as_of_a_day_ends_on_that_day() -> None:
+    window = grading_window(MONTH, 90, date(2026, 3, 15))
+    assert window.cutoff == datetime(2026, 3, 16)
+    assert window.window_start == datetime(2025, 12, 16)  # the cutoff less 90 days
+    assert not window.ends_at_month_end
+    assert grading_window(MONTH, 90, date(2026, 3, 31)) == grading_window(MONTH, 90)
+    with pytest.raises(ValueError, match="not a day of 2026-03"):
+        grading_window(MONTH, 90, date(2026, 4, 1))
+
+
+@pytest.mark.parametrize("fixture", ["graded_feb", "graded_mar"])
+def test_preview_as_of_the_last_day_gives_the_final_grades(
+    fixture, landing, graded_mar, request
+) -> None:
+    warehouse = request.getfixturevalue(fixture)
+    preview = preview_month(landing, warehouse, "2026-03-31")
+    final = published_grades(graded_mar, MONTH)
+    assert final.height == 169
+    assert_frame_equal(preview.grades, final, check_dtypes=False)
+
+
+def test_preview_mid_month_counts_only_records_before_the_next_day(
+    landing, graded_feb, graded_mar
+) -> None:
+    preview = preview_month(landing, graded_feb, "2026-03-15").grades
+    final = published_grades(graded_mar, MONTH)
+    policy = load_policy()
+    con = connect(graded_mar, read_only=True)  # its raw.* holds every landed row
+    try:
+        assessed = fetch_frame(
+            con,
+            "SELECT m.merchant_id, count(o.order_id) AS assessed_orders "
+            "FROM raw.merchants m LEFT JOIN raw.orders o ON o.merchant_id = m.merchant_id "
+            "AND o.ended_at >= TIMESTAMP '2025-12-16' AND o.ended_at < TIMESTAMP '2026-03-16' "
+            "WHERE m.month = '2026-03' AND m.status = 'active' GROUP BY ALL",
+        )
+        march_feedback = fetch_frame(
+            con,
+            "SELECT merchant_id, buyer_id, stars, feedback_at, order_amount_usd "
+            "FROM raw.feedback WHERE month = '2026-03' AND feedback_at < TIMESTAMP '2026-03-16'",
+        )
+        feb_credit = fetch_frame(
+            con,
+            "SELECT merchant_id, credit_points AS feb_points FROM work.credit_ledger "
+            "WHERE month = '2026-02'",
+        )
+    finally:
+        con.close()
+    earned = credit_points_earned(march_feedback.lazy(), policy).collect()
+    expected_credit = (
+        preview.select("merchant_id")
+        .join(feb_credit, on="merchant_id", how="left")
+        .join(earned, on="merchant_id", how="left")
+        .select(
+            "merchant_id",
+            (pl.col("feb_points").fill_null(0) + pl.col("points").fill_null(0)).alias(
+                "credit_points"
+            ),
+        )
+    )
+    assert_frame_equal(
+        preview.select("merchant_id", "assessed_orders"),
+        assessed.sort("merchant_id"),
+        check_dtypes=False,
+    )
+    assert_frame_equal(
+        preview.select("merchant_id", "credit_points"), expected_credit, check_dtypes=False
+    )
+    # the second half of March is not in it: fewer orders and other points than at month end
+    assert (preview["assessed_orders"] <= final["assessed_orders"]).all()
+    assert (preview["assessed_orders"] != final["assessed_orders"]).any()
+    assert (preview["credit_points"] != final["credit_points"]).any()
+
+
+def warehouse_state(warehouse: Path) -> dict:
+    """Every row of every table (published, raw, work, journal, run_log) and the file itself."""
+    stat = warehouse.stat()
+    state = {
+        "bytes": hashlib.sha256(warehouse.read_bytes()).hexdigest(),
+        "mtime_ns": stat.st_mtime_ns,
+        **published_state(warehouse, warehouse.parent / "outputs"),
+    }
+    con = connect(warehouse, read_only=True)
+    try:
+        tables = fetch_rows(
+            con,
+            "SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL",
+        )
+        state["all_rows"] = {
+            f"{schema}.{table}": fetch_rows(con, f'SELECT * FROM {schema}."{table}" ORDER BY ALL')
+            for schema, table in tables
+        }
+    finally:
+        con.close()
+    return state
+
+
+def test_preview_changes_nothing(landing, graded_feb, tmp_path, monkeypatch) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    before = warehouse_state(graded_feb)
+    assert {"raw.orders", "main.run_log", "work.credit_ledger"} <= set(before["all_rows"])
+    assert before["files"], "test setup: the exports are there"
+    out = tmp_path / "projected.parquet"
+    code = main(
+        ["preview", "--landing", str(landing), "--warehouse", str(graded_feb)]
+        + ["--as-of", "2026-03-20", "--out", str(out)]
+    )
+    assert code == 0
+    assert warehouse_state(graded_feb) == before
+    assert list(scratch.iterdir()) == []  # the copy is gone
+    assert pl.read_parquet(out).filter(pl.col("month") == MONTH).height == 169
+
+
+def test_preview_prints_a_projected_unchecked_summary(landing, graded_feb, tmp_path, capsys):
+    out = tmp_path / "projected.csv"
+    args = ["preview", "--landing", str(landing), "--warehouse", str(graded_feb)]
+    assert main([*args, "--as-of", "2026-03-15", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "projected, unchecked: 2026-03 as of 2026-03-15" in printed
+    assert "records before 2026-03-16 00:00 UTC; window 2025-12-16..2026-03-15" in printed
+    assert "2026-03       169" in printed
+    written = pl.read_csv(out)
+    assert written.columns == list(GRADE_COLUMNS)
+    assert written.height == 169
+
+
+@pytest.mark.parametrize("as_of", ["2026-3-15", "2026-02-30", "tomorrow", ""])
+def test_as_of_not_a_date_is_refused(as_of, landing, graded_feb, capsys) -> None:
+    args = ["preview", "--landing", str(landing), "--warehouse", str(graded_feb)]
+    assert main([*args, "--as-of", as_of]) == 1
+    assert f"grading: --as-of: not a date: {as_of!r} (expected YYYY-MM-DD" in (
+        capsys.readouterr().err
+    )
+
+
+def test_month_with_no_landing_is_refused(landing, graded_feb) -> None:
+    with pytest.raises(PreviewError, match=r"nothing has landed for 2026-05 in .*landing"):
+        preview_month(landing, graded_feb, "2026-05-02")
+
+
+def test_month_without_its_merchants_snapshot_is_refused(landing, graded_feb, tmp_path) -> None:
+    partial = tmp_path / "landing"
+    shutil.copytree(landing, partial)
+    shutil.rmtree(partial / "merchants" / "month=2026-03")
+    with pytest.raises(PreviewError, match="merchants/month=2026-03 is missing"):
+        preview_month(partial, graded_feb, "2026-03-10")
+
+
+def test_month_before_not_graded_is_refused(landing, tmp_path) -> None:
+    empty = tmp_path / "none.duckdb"
+    with pytest.raises(GradingError, match="2026-02 is not graded in the warehouse"):
+        preview_month(landing, empty, "2026-03-10")
+    # the first month needs no history; a missing warehouse is not created
+    assert preview_month(landing, empty, "2026-01-31").grades.height > 0
+    assert not empty.exists()
+    assert not empty.with_name("none.duckdb.lock").exists()
+
+
+def test_summary_prints_the_same_table_after_its_refactor(graded_feb, capsys) -> None:
+    assert main(["summary", "--warehouse", str(graded_feb)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        *("month", "graded", "excellent", "good", "passing", "failing", "provisional")
+    ]
+    assert lines[2].startswith("2026-02       147         3 (  2.0%)        23 ( 15.6%)")
+
+
+def test_preview_runs_no_quarantine_ratio_check(landing, graded_feb, tmp_path, capsys) -> None:
+    """200 orders of 5,000+ with a negative amount: a run would not publish March (> 1%)."""
+    noisy = tmp_path / "landing"
+    shutil.copytree(landing, noisy)
+    bad = "\n".join(
+        f"OBAD{i:05d},M0500001,B1,2026-03-01 00:00:00,2026-03-02 00:00:00,completed,-1.00"
+        for i in range(200)
+    )
+    (noisy / "orders" / "month=2026-03" / "part-c.csv").write_text(
+        "order_id,merchant_id,buyer_id,created_at,ended_at,status,amount_usd\n" + bad + "\n"
+    )
+    args = ["preview", "--landing", str(noisy), "--warehouse", str(graded_feb)]
+    assert main([*args, "--as-of", "2026-03-10"]) == 0
+    printed = capsys.readouterr().out
+    assert "projected, unchecked" in printed
+    assert "no data checks run, 212 rows quarantined" in printed  # 12 of the fixture's own
+
+
+def test_unreadable_file_stops_the_preview_with_the_ingest_error(
+    landing, graded_feb, tmp_path, capsys
+) -> None:
+    broken = tmp_path / "landing"
+    shutil.copytree(landing, broken)
+    (broken / "orders" / "month=2026-03" / "part-c.csv").write_text(
+        "order_id,merchant_id,buyer_id,created_at,ended_at,status,amount_usd\n"
+        "OX1,M0500001,B1,2026-03-01 00:00:00,not a time,completed,1.00\n"
+    )
+    before = warehouse_state(graded_feb)
+    args = ["preview", "--landing", str(broken), "--warehouse", str(graded_feb)]
+    assert main([*args, "--as-of", "2026-03-10"]) == 1
+    error = capsys.readouterr().err
+    assert "orders/month=2026-03/part-c.csv" in error and "ended_at" in error
+    assert warehouse_state(graded_feb) == before
+
+
+def test_out_of_another_type_is_refused_before_any_work(tmp_path, capsys) -> None:
+    out = tmp_path / "projected.json"
+    args = ["preview", "--landing", str(tmp_path / "no-landing"), "--warehouse", "w.duckdb"]
+    assert main([*args, "--as-of", "2026-03-10", "--out", str(out)]) == 1
+    assert f"--out {out}: expected a .parquet or .csv file name" in capsys.readouterr().err
+    assert not out.exists()

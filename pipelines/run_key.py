@@ -134,9 +134,10 @@ def unchanged_since(
         return None
     try:
         digests = landing_digests(landing, month)
-    except IngestError:
-        # A file the ingest refuses (say a README.txt) is not the landing it was graded
-        # from: the month's job runs and its ingest refuses the file by name.
+    except (IngestError, OSError):
+        # A file the ingest refuses (say a README.txt) or cannot open (a dangling link)
+        # is not the landing the month was graded from: the month's job runs and its
+        # ingest names the file.
         return None
     # What is stored must be what the landing holds now (a month whose new rows were
     # kept by a run that then failed would otherwise pass as unchanged).

@@ -49,18 +49,36 @@ def run_cli(landing: Path, warehouse: Path, outputs: Path, through: str) -> int:
     )
 
 
-def test_a_refused_file_in_a_published_month_is_named_not_a_traceback(january, capsys):
-    """A README dropped into a published month's folder: the rerun's skip decision used to
-    raise the ingest's IngestError out of `grading run` (a traceback); now the month is
-    regraded, its ingest refuses the file by name and the month stays as it was."""
+def write_readme(folder: Path) -> None:
+    (folder / "readme.txt").write_text("notes\n")
+
+
+def link_to_nothing(folder: Path) -> None:
+    (folder / "part-c.csv").symlink_to(folder / "not-there.csv")
+
+
+@pytest.mark.parametrize(
+    ("drop_in", "named"),
+    [
+        (write_readme, "orders/month=2026-01/readme.txt: unsupported file type '.txt'"),
+        (link_to_nothing, "orders/month=2026-01/part-c.csv"),
+    ],
+)
+def test_a_refused_file_in_a_published_month_is_named_not_a_traceback(
+    january, capsys, drop_in, named
+):
+    """A README, or a link to a file not there, dropped into a published month's folder:
+    the rerun's skip decision used to raise IngestError / FileNotFoundError out of
+    `grading run` (a traceback); now the month is regraded, its ingest names the file and
+    the month stays as it was."""
     landing, warehouse, outputs = january
     before, exports = warehouse_state(warehouse), published_state(warehouse, outputs)
-    (landing / "orders" / "month=2026-01" / "readme.txt").write_text("notes\n")
+    drop_in(landing / "orders" / "month=2026-01")
 
     assert run_cli(landing, warehouse, outputs, "2026-01") == 1
 
     error = capsys.readouterr().err
     assert "month 2026-01 was not published" in error
-    assert "orders/month=2026-01/readme.txt: unsupported file type '.txt'" in error
+    assert named in error
     assert warehouse_state(warehouse) == before
     assert published_state(warehouse, outputs) == exports

@@ -19,7 +19,11 @@ import dagster as dg
 
 from assets.partitions import monthly_partitions
 from pipelines import month_journal
-from pipelines.exports import clear_export_leftovers
+from pipelines.exports import (
+    clear_export_leftovers,
+    clear_unpublished_months,
+    published_months,
+)
 from pipelines.landing import IncompleteMonth, landing_months, require_complete_month
 from pipelines.locking import exclusive_run
 from pipelines.months import month_range, parse_month
@@ -146,6 +150,7 @@ def grade_months(
     with exclusive_run(warehouse, wait_seconds):
         _roll_back_unpublished(warehouse)  # a killed run's month, before any skip decision
         clear_export_leftovers(outputs)  # every month's, whether or not it is regraded
+        _clear_unpublished_exports(warehouse, outputs)
         for index, month in enumerate(months, start=1):
             if on_month:
                 on_month(index, len(months), month)
@@ -220,6 +225,18 @@ def _roll_back_unpublished(warehouse: Path) -> list[str]:
         return []
     with closing(connect(warehouse)) as con:
         return month_journal.roll_back(con)
+
+
+def _clear_unpublished_exports(warehouse: Path, outputs: Path) -> None:
+    """Month folders of the exports that this warehouse never published (a warehouse
+    deleted to start over leaves its outputs): readers would read them as published."""
+    if not Path(outputs).is_dir():
+        return
+    published: set[str] = set()
+    if Path(warehouse).is_file():
+        with closing(connect(warehouse)) as con:
+            published = published_months(con)
+    clear_unpublished_months(outputs, published)
 
 
 def _roll_back_after_failure(warehouse: Path) -> str:

@@ -8,13 +8,17 @@ run on the final landing folder.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from pipelines import warehouse as warehouse_module
 from pipelines.cli import main as cli_main
 from pipelines.runner import grade_months
 from tests.conftest import CONFORMANCE, published_state
+from tests.test_exports_trust import disagreeing_tables
 from tests.test_failed_month import warehouse_state
 
 
@@ -82,3 +86,47 @@ def test_a_refused_file_in_a_published_month_is_named_not_a_traceback(
     assert named in error
     assert warehouse_state(warehouse) == before
     assert published_state(warehouse, outputs) == exports
+
+
+def test_exports_of_months_the_warehouse_never_published_are_not_left_to_read(tmp_path):
+    """Start over with a new warehouse and the old outputs folder: the old warehouse's
+    February folders used to stay, so `<outputs>/<table>/*/*.parquet` read February
+    rows that main.* does not hold."""
+    landing, outputs = tmp_path / "landing", tmp_path / "out"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    grade_months(landing, tmp_path / "old.duckdb", outputs, "2026-02")
+
+    warehouse = tmp_path / "new.duckdb"
+    grade_months(landing, warehouse, outputs, "2026-01")
+
+    assert disagreeing_tables(warehouse, outputs) == []
+    assert not list(outputs.glob("*/month=2026-02"))
+
+
+def test_a_warehouse_another_program_keeps_open_is_a_message_not_a_traceback(
+    january, capsys, monkeypatch
+):
+    """A notebook keeps the warehouse open read-write: `grading run` used to end with a
+    WarehouseLocked traceback from its first connection; now it says who holds it."""
+    landing, warehouse, outputs = january
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+            "print('open', flush=True); time.sleep(60)",
+            str(warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        monkeypatch.setattr(warehouse_module, "LOCK_TIMEOUT_SECONDS", 0.5)
+        assert run_cli(landing, warehouse, outputs, "2026-01") == 1
+    finally:
+        holder.kill()
+        holder.wait()
+    error = capsys.readouterr().err
+    assert error.startswith(f"grading: warehouse {warehouse} is held by another process")
+    assert "Traceback" not in error

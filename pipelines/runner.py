@@ -29,7 +29,7 @@ from pipelines.locking import exclusive_run
 from pipelines.months import month_range, parse_month
 from pipelines.policy import Policy, load_calendar, load_policy
 from pipelines.run_key import landing_digests, record_landing_seen, unchanged_since
-from pipelines.warehouse import connect
+from pipelines.warehouse import connect, fetch_value
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -172,6 +172,7 @@ def grade_months(
                     on_done(month_result)
                 continue
             _start_background_imports()
+            published_before = _latest_publication(warehouse, month)
             result = job.execute_in_process(
                 partition_key=month, instance=instance, run_config=QUIET_LOGS, raise_on_error=False
             )
@@ -184,7 +185,7 @@ def grade_months(
                     e.event_type == dg.DagsterEventType.STEP_SUCCESS
                     and e.step_key == "published_month"
                     for e in result.all_events
-                )
+                ) or _published_since(warehouse, month, published_before)
                 raise RunFailed(month, reason, published)
             month_result = MonthResult(
                 month, materialization_metadata(result), step_seconds(result)
@@ -237,6 +238,27 @@ def _clear_unpublished_exports(warehouse: Path, outputs: Path) -> None:
         with closing(connect(warehouse)) as con:
             published = published_months(con)
     clear_unpublished_months(outputs, published)
+
+
+def _latest_publication(warehouse: Path, month: str) -> object:
+    """When the month was last published (None when never): compared after a failed job
+    to tell whether its publication committed before the step failed."""
+    if not Path(warehouse).is_file():
+        return None
+    with closing(connect(warehouse)) as con:
+        return fetch_value(
+            con, "SELECT max(published_at) FROM main.run_log WHERE month = $month", {"month": month}
+        )
+
+
+def _published_since(warehouse: Path, month: str, before: object) -> bool:
+    """Whether the failed job published the month anyway: its step failed after the
+    publishing transaction committed (the Data Docs, the closing checkpoint). When the
+    warehouse cannot be read now, the month is reported as not published."""
+    try:
+        return _latest_publication(warehouse, month) != before
+    except Exception:
+        return False
 
 
 def _roll_back_after_failure(warehouse: Path) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from assets import publish as publish_module
 from pipelines import warehouse as warehouse_module
 from pipelines.cli import main as cli_main
 from pipelines.runner import grade_months
@@ -130,3 +131,27 @@ def test_a_warehouse_another_program_keeps_open_is_a_message_not_a_traceback(
     error = capsys.readouterr().err
     assert error.startswith(f"grading: warehouse {warehouse} is held by another process")
     assert "Traceback" not in error
+
+
+def test_a_step_failing_after_the_publication_committed_says_the_month_was_published(
+    tmp_path, capsys, monkeypatch
+):
+    """The Data Docs (or the closing checkpoint) fail after the month's publishing
+    transaction and its exports: `grading run` used to say the month "was not
+    published" while main.* and the exports held it, and the next run skipped it."""
+    landing = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    built = publish_module.publish_data_docs
+
+    def docs_fail_after_publishing(outputs_dir, reports, run_name, build=True):
+        if not reports:  # the published month's call, after its transaction and exports
+            raise PermissionError(f"{outputs_dir}/data_docs: permission denied")
+        return built(outputs_dir, reports, run_name, build)
+
+    monkeypatch.setattr(publish_module, "publish_data_docs", docs_fail_after_publishing)
+    assert run_cli(landing, warehouse, outputs, "2026-01") == 1
+
+    error = capsys.readouterr().err
+    assert "month 2026-01 was published, but a later step failed" in error
+    assert disagreeing_tables(warehouse, outputs) == []

@@ -18,6 +18,7 @@ from assets import publish as publish_module
 from pipelines import warehouse as warehouse_module
 from pipelines.cli import main as cli_main
 from pipelines.runner import grade_months
+from pipelines.warehouse import connect, fetch_rows
 from tests.conftest import CONFORMANCE, published_state
 from tests.test_exports_trust import disagreeing_tables
 from tests.test_failed_month import warehouse_state
@@ -155,3 +156,31 @@ def test_a_step_failing_after_the_publication_committed_says_the_month_was_publi
     error = capsys.readouterr().err
     assert "month 2026-01 was published, but a later step failed" in error
     assert disagreeing_tables(warehouse, outputs) == []
+
+
+def test_rerunning_an_earlier_month_from_the_same_files_leaves_later_months_current(
+    january,
+):
+    """January regraded alone from the same files (`--force`, the schedule, or its
+    exports rewritten): February used to show stale, and `grading run` through February
+    skipped it as unchanged (its key is), so it stayed stale for good. Nothing changed:
+    February is current and skipped."""
+    landing, warehouse, outputs = january
+    grade_months(landing, warehouse, outputs, "2026-02")
+    published = published_state(warehouse, outputs)
+
+    grade_months(landing, warehouse, outputs, "2026-01", force=True)
+
+    assert stale(warehouse) == {"2026-01": False, "2026-02": False}
+    results = grade_months(landing, warehouse, outputs, "2026-02")
+    assert [r.unchanged_since is not None for r in results] == [True, True]
+    assert stale(warehouse) == {"2026-01": False, "2026-02": False}
+    assert published_state(warehouse, outputs) == published
+
+
+def stale(warehouse: Path) -> dict[str, bool]:
+    con = connect(warehouse, read_only=True)
+    try:
+        return dict(fetch_rows(con, "SELECT month, stale FROM main.month_status"))
+    finally:
+        con.close()

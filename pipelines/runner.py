@@ -230,14 +230,17 @@ def _roll_back_unpublished(warehouse: Path) -> list[str]:
 
 def _clear_unpublished_exports(warehouse: Path, outputs: Path) -> None:
     """Month folders of the exports that this warehouse never published (a warehouse
-    deleted to start over leaves its outputs): readers would read them as published."""
-    if not Path(outputs).is_dir():
+    deleted to start over leaves its outputs): readers would read them as published.
+
+    Not while the warehouse has published nothing (a new one, or a mistyped path): the
+    outputs are then left as they are until a month is published and exported.
+    """
+    if not Path(outputs).is_dir() or not Path(warehouse).is_file():
         return
-    published: set[str] = set()
-    if Path(warehouse).is_file():
-        with closing(connect(warehouse)) as con:
-            published = published_months(con)
-    clear_unpublished_months(outputs, published)
+    with closing(connect(warehouse)) as con:
+        published = published_months(con)
+    if published:
+        clear_unpublished_months(outputs, published)
 
 
 def _latest_publication(warehouse: Path, month: str) -> object:

@@ -184,3 +184,17 @@ def stale(warehouse: Path) -> dict[str, bool]:
         return dict(fetch_rows(con, "SELECT month, stale FROM main.month_status"))
     finally:
         con.close()
+
+
+def test_a_month_folder_dropped_into_the_exports_is_cleared_by_a_run_that_skips(january):
+    """An extra `month=` folder of a month this warehouse never published, found by a
+    run that publishes nothing (every month unchanged): cleared all the same."""
+    landing, warehouse, outputs = january
+    shutil.copytree(
+        outputs / "merchant_grades" / "month=2026-01", outputs / "merchant_grades" / "month=2031-01"
+    )
+
+    results = grade_months(landing, warehouse, outputs, "2026-01")
+
+    assert [r.unchanged_since is not None for r in results] == [True]
+    assert disagreeing_tables(warehouse, outputs) == []

@@ -179,6 +179,7 @@ def run_command(args: argparse.Namespace) -> int:
     from pipelines.locking import WarehouseBusy
     from pipelines.policy import PolicyError
     from pipelines.runner import ExportsNotWritten, RunFailed, grade_months
+    from pipelines.warehouse import WarehouseLocked
 
     outputs = args.outputs or args.warehouse.parent / "outputs"
     started = time.monotonic()
@@ -232,7 +233,7 @@ def run_command(args: argparse.Namespace) -> int:
         if exc.published:
             return fail(f"month {exc.month} was published, but a later step failed: {exc.reason}")
         return fail(f"month {exc.month} was not published: {exc.reason}")
-    except (PolicyError, LandingError, WarehouseBusy, ValueError) as exc:
+    except (PolicyError, LandingError, WarehouseBusy, WarehouseLocked, ValueError) as exc:
         return fail(str(exc))
     unchanged = sum(1 for r in results if r.unchanged_since)
     skipped = f" ({unchanged} unchanged, skipped)" if unchanged else ""

@@ -58,6 +58,7 @@ def export_month(con: duckdb.DuckDBPyConnection, month: str, outputs: Path) -> l
     """
     outputs = Path(outputs)
     clear_export_leftovers(outputs)
+    clear_unpublished_months(outputs, published_months(con))
     staging_root = outputs / STAGING_DIR / uuid.uuid4().hex
     staged: list[tuple[Path, Path]] = []
     fingerprints: dict[str, Fingerprint] = {}
@@ -96,6 +97,31 @@ def clear_export_leftovers(outputs: Path) -> None:
         for pattern in (".tmp-*", ".old-*"):
             for leftover in (outputs / table).glob(pattern):
                 shutil.rmtree(leftover, ignore_errors=True)
+
+
+def published_months(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Every month the warehouse has published (has a main.run_log row for)."""
+    return {month for (month,) in fetch_rows(con, "SELECT DISTINCT month FROM main.run_log")}
+
+
+def clear_unpublished_months(outputs: Path, published: set[str]) -> list[Path]:
+    """Delete the ``month=YYYY-MM`` folders of the export tables whose month is not in
+    ``published`` (the warehouse's published months); returns them.
+
+    Exports are only written after their month's publication commits, so such a folder
+    is not an export of this warehouse: say the outputs folder of a warehouse that was
+    deleted to start over. Readers glob every month folder of a table, and would read
+    its rows beside main.*'s. Call it only while holding the warehouse's run lock.
+    """
+    orphans = [
+        folder
+        for table in OUTPUT_TABLES
+        for folder in sorted(Path(outputs, table).glob("month=*"))
+        if folder.is_dir() and folder.name.removeprefix("month=") not in published
+    ]
+    for folder in orphans:
+        shutil.rmtree(folder, ignore_errors=True)
+    return orphans
 
 
 def exports_match(con: duckdb.DuckDBPyConnection, outputs: Path, month: str) -> bool:

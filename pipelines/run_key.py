@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.datasets import DATASETS
-from pipelines.ingest import files_digest, landing_files
+from pipelines.ingest import IngestError, files_digest, landing_files
 from pipelines.months import add_months
 from pipelines.policy import Policy
 from pipelines.warehouse import fetch_rows, fetch_value
@@ -132,7 +132,13 @@ def unchanged_since(
         return None
     if not exports_match(con, outputs, month):
         return None
-    digests = landing_digests(landing, month)
+    try:
+        digests = landing_digests(landing, month)
+    except (IngestError, OSError):
+        # A file the ingest refuses (say a README.txt) or cannot open (a dangling link)
+        # is not the landing the month was graded from: the month's job runs and its
+        # ingest names the file.
+        return None
     # What is stored must be what the landing holds now (a month whose new rows were
     # kept by a run that then failed would otherwise pass as unchanged).
     if ingested_digests(con, month) != digests:

@@ -19,13 +19,17 @@ import dagster as dg
 
 from assets.partitions import monthly_partitions
 from pipelines import month_journal
-from pipelines.exports import clear_export_leftovers
+from pipelines.exports import (
+    clear_export_leftovers,
+    clear_unpublished_months,
+    published_months,
+)
 from pipelines.landing import IncompleteMonth, landing_months, require_complete_month
 from pipelines.locking import exclusive_run
 from pipelines.months import month_range, parse_month
 from pipelines.policy import Policy, load_calendar, load_policy
 from pipelines.run_key import landing_digests, record_landing_seen, unchanged_since
-from pipelines.warehouse import connect
+from pipelines.warehouse import connect, fetch_value
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -146,6 +150,7 @@ def grade_months(
     with exclusive_run(warehouse, wait_seconds):
         _roll_back_unpublished(warehouse)  # a killed run's month, before any skip decision
         clear_export_leftovers(outputs)  # every month's, whether or not it is regraded
+        _clear_unpublished_exports(warehouse, outputs)
         for index, month in enumerate(months, start=1):
             if on_month:
                 on_month(index, len(months), month)
@@ -167,6 +172,7 @@ def grade_months(
                     on_done(month_result)
                 continue
             _start_background_imports()
+            published_before = _latest_publication(warehouse, month)
             result = job.execute_in_process(
                 partition_key=month, instance=instance, run_config=QUIET_LOGS, raise_on_error=False
             )
@@ -179,7 +185,7 @@ def grade_months(
                     e.event_type == dg.DagsterEventType.STEP_SUCCESS
                     and e.step_key == "published_month"
                     for e in result.all_events
-                )
+                ) or _published_since(warehouse, month, published_before)
                 raise RunFailed(month, reason, published)
             month_result = MonthResult(
                 month, materialization_metadata(result), step_seconds(result)
@@ -220,6 +226,42 @@ def _roll_back_unpublished(warehouse: Path) -> list[str]:
         return []
     with closing(connect(warehouse)) as con:
         return month_journal.roll_back(con)
+
+
+def _clear_unpublished_exports(warehouse: Path, outputs: Path) -> None:
+    """Month folders of the exports that this warehouse never published (a warehouse
+    deleted to start over leaves its outputs): readers would read them as published.
+
+    Not while the warehouse has published nothing (a new one, or a mistyped path): the
+    outputs are then left as they are until a month is published and exported.
+    """
+    if not Path(outputs).is_dir() or not Path(warehouse).is_file():
+        return
+    with closing(connect(warehouse)) as con:
+        published = published_months(con)
+    if published:
+        clear_unpublished_months(outputs, published)
+
+
+def _latest_publication(warehouse: Path, month: str) -> object:
+    """When the month was last published (None when never): compared after a failed job
+    to tell whether its publication committed before the step failed."""
+    if not Path(warehouse).is_file():
+        return None
+    with closing(connect(warehouse)) as con:
+        return fetch_value(
+            con, "SELECT max(published_at) FROM main.run_log WHERE month = $month", {"month": month}
+        )
+
+
+def _published_since(warehouse: Path, month: str, before: object) -> bool:
+    """Whether the failed job published the month anyway: its step failed after the
+    publishing transaction committed (the Data Docs, the closing checkpoint). When the
+    warehouse cannot be read now, the month is reported as not published."""
+    try:
+        return _latest_publication(warehouse, month) != before
+    except Exception:
+        return False
 
 
 def _roll_back_after_failure(warehouse: Path) -> str:

@@ -149,20 +149,30 @@ CREATE TABLE IF NOT EXISTS journal.landing_seen (
     seen_at TIMESTAMP NOT NULL, PRIMARY KEY (month, dataset)
 );
 -- A published month is stale when its grades may no longer follow from its inputs:
--- an earlier month (its credit history or window) was published after it, or the landing
--- files of the month or of an earlier month, as last seen by a run, differ from those
--- the publications it was built on were graded from (even when that earlier month's
--- regrade then failed). Grade through it again to bring it up to date.
+-- an earlier month (its credit history or window) was published after it with another
+-- run key than the publication it was graded on (a republication from the same files,
+-- policy and earlier months, such as a forced rerun or rewritten exports, changes
+-- nothing), or the landing files of the month or of an earlier month, as last seen by a
+-- run, differ from those the publications it was built on were graded from (even when
+-- that earlier month's regrade then failed). Grade through it again to bring it up to date.
 CREATE OR REPLACE VIEW main.month_status AS
 WITH latest AS (
     SELECT month, max(published_at) AS published_at FROM main.run_log GROUP BY month
 ),
 -- For each published month M and each month E <= M: E's publication M was graded after.
 built_on AS (
-    SELECT l.month, r.month AS earlier, r.landing_digests
+    SELECT l.month, r.month AS earlier, r.landing_digests, r.run_key
     FROM latest l
     JOIN main.run_log r ON r.month <= l.month AND r.published_at <= l.published_at
     QUALIFY r.published_at = max(r.published_at) OVER (PARTITION BY l.month, r.month)
+),
+earlier_moved AS (
+    SELECT DISTINCT l.month
+    FROM latest l
+    JOIN latest e ON e.month < l.month AND e.published_at > l.published_at
+    JOIN main.run_log r ON r.month = e.month AND r.published_at = e.published_at
+    LEFT JOIN built_on b ON b.month = l.month AND b.earlier = e.month
+    WHERE r.run_key IS NULL OR r.run_key IS DISTINCT FROM b.run_key
 ),
 inputs_moved AS (
     SELECT DISTINCT b.month
@@ -171,7 +181,6 @@ inputs_moved AS (
     WHERE s.files_digest <> json_extract_string(b.landing_digests, '$.' || s.dataset)
 )
 SELECT l.month, l.published_at,
-       EXISTS (SELECT 1 FROM latest e WHERE e.month < l.month
-               AND e.published_at > l.published_at)
+       l.month IN (SELECT month FROM earlier_moved)
        OR l.month IN (SELECT month FROM inputs_moved) AS stale
 FROM latest l;

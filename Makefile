@@ -63,7 +63,7 @@ ui: setup
 	cp dagster.yaml $(DAGSTER_HOME_DIR)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME_DIR) GRADING_LANDING=$(LANDING) \
 		GRADING_WAREHOUSE=$(WAREHOUSE) GRADING_OUTPUTS=$(OUTPUTS) \
-		$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
+		$(BIN)/dagster dev -m assets.definitions -h 127.0.0.1 -p 3000
 
 clean:
 	rm -rf $(DATA) .pytest_cache .ruff_cache

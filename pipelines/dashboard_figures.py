@@ -64,7 +64,7 @@ def _layout(title: str, **extra: object) -> go.Layout:
 def warm_up() -> None:
     """Load the plotly classes the dashboard builds (plotly imports each on first use,
     with its validators: ~1.5 s). Meant for the run's background thread
-    (pipelines.runner), so that this overlaps the ingest instead of delaying the
+    (assets.runner), so that this overlaps the ingest instead of delaying the
     dashboard, the run's last step."""
     go.Figure(data=[go.Bar(), go.Scatter(), go.Heatmap()], layout=_layout("warm-up"))
 

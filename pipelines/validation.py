@@ -415,7 +415,7 @@ def _percentages(outcome: ExpectationOutcome) -> dict[str, float | int | None]:
 def warm_up() -> None:
     """Import GE and build its pandas batch definition ahead of the first check.
 
-    Meant for a background thread of a run (pipelines.runner), so that the ~3 s of
+    Meant for a background thread of a run (assets.runner), so that the ~3 s of
     pure-Python import (5.5 s before the deferrals below) overlaps the first ingest.
     jsonschema, which GE imports, loads its optional IRI and URI format checkers
     ``rfc3987_syntax`` and ``rfc3986_validator`` when installed (JupyterLab installs

@@ -6,10 +6,10 @@ import shutil
 
 import pytest
 
+from assets.runner import RunFailed, grade_months
 from pipelines.datasets import MERCHANTS, ORDERS
 from pipelines.ingest import IngestError, ingest_month
 from pipelines.landing import LandingError, landing_months
-from pipelines.runner import RunFailed, grade_months
 from pipelines.warehouse import connect, fetch_rows
 from tests.conftest import CONFORMANCE, MERCHANT_COLUMNS, ORDER_COLUMNS, merchant, order, write_csv
 

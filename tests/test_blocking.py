@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from pipelines.runner import RunFailed, grade_months
+from assets.runner import RunFailed, grade_months
 from pipelines.warehouse import connect, fetch_rows
 from tests.conftest import CONFORMANCE, FEEDBACK_COLUMNS, published_state, write_csv
 

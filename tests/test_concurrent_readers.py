@@ -6,13 +6,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from pipelines.runner import grade_months
+from assets.runner import grade_months
 from pipelines.warehouse import connect, fetch_rows
 from tests.conftest import CONFORMANCE
 
 
 def grading(*args: str) -> list[str]:
-    return [sys.executable, "-m", "pipelines.cli", *args]
+    return [sys.executable, "-m", "assets.cli", *args]
 
 
 def test_readers_during_a_run(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.runner import grade_months
+from assets.runner import grade_months
 from pipelines.warehouse import connect, fetch_frame
 from tests.conftest import CONFORMANCE
 

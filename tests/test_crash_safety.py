@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from assets.runner import grade_months
 from pipelines.faults import CRASH_POINTS
-from pipelines.runner import grade_months
 from tests.conftest import CONFORMANCE, PUBLISHED_TABLES, published_state
 
 TABLES = (*PUBLISHED_TABLES, "run_log")
@@ -35,7 +35,7 @@ def test_sigkill_leaves_published_months_intact(two_published_months, tmp_path, 
     command = [
         sys.executable,
         "-m",
-        "pipelines.cli",
+        "assets.cli",
         "run",
         "--landing",
         str(CONFORMANCE / "landing"),

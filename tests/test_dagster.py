@@ -8,9 +8,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.cli import main as cli_main
+from assets.definitions import ALL_ASSETS, defs, grade_month_job, monthly_grading_schedule
 from assets.partitions import monthly_partitions
-from pipelines.cli import main as cli_main
-from pipelines.definitions import ALL_ASSETS, defs, grade_month_job, monthly_grading_schedule
 from pipelines.warehouse import connect, fetch_rows
 from tests.conftest import CONFORMANCE
 

@@ -20,12 +20,12 @@ import dagster as dg
 import pytest
 
 from assets.dashboard import dashboard
+from assets.definitions import ALL_ASSETS
 from assets.partitions import monthly_partitions
 from assets.resources import GradingSettings, WarehouseResource
 from pipelines import dashboard_data, dashboard_page
 from pipelines.dashboard import DashboardError, build_dashboard, write_dashboard
 from pipelines.dashboard_metrics import HISTORY_METRICS
-from pipelines.definitions import ALL_ASSETS
 from pipelines.explain import UnknownMerchantError
 from pipelines.policy import DEFAULT_POLICY_PATH, load_policy, parse_policy
 from pipelines.sql_files import load_sql

@@ -11,9 +11,9 @@ import dagster as dg
 import duckdb
 import pytest
 
+from assets.cli import main as cli_main
 from assets.ingest import ingest_assets
 from assets.resources import GradingSettings, WarehouseResource
-from pipelines.cli import main as cli_main
 from pipelines.datasets import MERCHANTS, ORDERS
 from pipelines.ingest import ingest_month
 from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
@@ -237,7 +237,7 @@ def test_an_existing_warehouse_gains_the_quarantine_row_column(tmp_path):
 def test_piping_the_run_into_head_does_not_stop_it(tmp_path):
     """`grading run ... | head -1`: head leaves after the first line; the run goes on."""
     warehouse = tmp_path / "w.duckdb"
-    grading = f"{sys.executable} -m pipelines.cli"
+    grading = f"{sys.executable} -m assets.cli"
     command = (
         f"set -o pipefail; {grading} run --landing '{CONFORMANCE / 'landing'}' "
         f"--warehouse '{warehouse}' --through 2026-02 | head -1"

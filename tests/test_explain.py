@@ -45,8 +45,8 @@ def published_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Several test modules ask for it; the first builds it under the session's base temp
     folder and the others find it there.
     """
+    from assets.runner import grade_months
     from pipelines.generate import generate_landing
-    from pipelines.runner import grade_months
 
     root = tmp_path_factory.getbasetemp() / "published"
     warehouse = root / "warehouse.duckdb"

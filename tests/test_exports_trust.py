@@ -21,9 +21,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from assets.cli import main as cli_main
+from assets.runner import grade_months
 from pipelines import exports
-from pipelines.cli import main as cli_main
-from pipelines.runner import grade_months
 from pipelines.warehouse import connect, fetch_rows, fetch_value
 from tests.conftest import CONFORMANCE, PUBLISHED_TABLES, published_state
 
@@ -108,7 +108,7 @@ def test_sigkill_while_a_restatement_is_exported_leaves_nothing_to_read_and_is_r
     command = [
         sys.executable,
         "-m",
-        "pipelines.cli",
+        "assets.cli",
         *cli_command(landing, warehouse, outputs, "2026-02"),
     ]
     crashed = subprocess.run(

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from assets.runner import RunFailed, grade_months
 from pipelines.month_journal import MONTH_TABLES, pending_months
-from pipelines.runner import RunFailed, grade_months
 from pipelines.warehouse import connect, fetch_rows
 from tests.conftest import CONFORMANCE, PUBLISHED_TABLES, published_state
 
@@ -122,7 +122,7 @@ def test_sigkill_during_a_restatement_is_rolled_back_by_the_next_run(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "pipelines.cli",
+        "assets.cli",
         "run",
         "--landing",
         str(landing),
@@ -154,7 +154,7 @@ def test_a_ui_launched_run_that_fails_rolls_back_its_month(tmp_path):
     """The assets themselves, not the CLI, put the month back: a run launched from the
     Dagster UI, the schedule or a backfill leaves no trace either (a materialized
     selection too: tests/test_dagster.py)."""
-    from pipelines.definitions import build_definitions
+    from assets.definitions import build_definitions
 
     landing = tmp_path / "landing"
     shutil.copytree(CONFORMANCE / "landing", landing)

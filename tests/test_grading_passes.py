@@ -8,11 +8,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from assets.runner import grade_months
 from pipelines import grading
 from pipelines.months import grading_window
 from pipelines.policy import load_policy
 from pipelines.rules.credit import credit_points_earned
-from pipelines.runner import grade_months
 from pipelines.warehouse import connect, fetch_value
 from tests.conftest import CONFORMANCE
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.cli import main as cli_main
+from assets.definitions import ALL_ASSETS, build_definitions, monthly_grading_schedule
 from assets.ingest import ingest_assets
 from assets.resources import GradingSettings, WarehouseResource
+from assets.runner import RunFailed, grade_months
 from pipelines import landing as landing_layout
-from pipelines.cli import main as cli_main
-from pipelines.definitions import ALL_ASSETS, build_definitions, monthly_grading_schedule
-from pipelines.runner import RunFailed, grade_months
 from pipelines.warehouse import connect, fetch_rows
 from tests.conftest import CONFORMANCE
 

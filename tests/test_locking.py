@@ -10,10 +10,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipelines.cli import main as cli_main
-from pipelines.definitions import build_definitions
+from assets.cli import main as cli_main
+from assets.definitions import build_definitions
+from assets.runner import grade_months
 from pipelines.locking import WarehouseBusy, exclusive_run
-from pipelines.runner import grade_months
 from tests.conftest import CONFORMANCE
 
 HOLD = """

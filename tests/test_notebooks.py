@@ -20,6 +20,7 @@ import polars as pl
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 
+from assets.runner import grade_months
 from pipelines.analysis import (
     export_months,
     migration_matrix,
@@ -33,7 +34,6 @@ from pipelines.analysis import (
 from pipelines.generate import generate_landing
 from pipelines.grading import regrade_month
 from pipelines.policy import load_policy
-from pipelines.runner import grade_months
 from pipelines.warehouse import connect
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"

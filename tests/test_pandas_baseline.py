@@ -54,7 +54,7 @@ FLOATS = (
 
 
 def grading(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "pipelines.cli", *args], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "assets.cli", *args], check=True, capture_output=True)
 
 
 def same_float(expected: object, got: object) -> bool:

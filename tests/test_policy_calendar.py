@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 import pipelines.policy as policies
+from assets.cli import main as cli_main
 from assets.partitions import monthly_partitions
-from pipelines.cli import main as cli_main
+from assets.runner import grade_months
 from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError
-from pipelines.runner import grade_months
 from pipelines.warehouse import connect, fetch_rows
 from tests.conftest import CONFORMANCE, published_state
 

@@ -12,13 +12,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipelines.cli import main
+from assets.cli import main
+from assets.runner import grade_months
 from pipelines.grading import GRADE_COLUMNS, GradingError
 from pipelines.months import grading_window
 from pipelines.policy import load_policy
 from pipelines.preview import PreviewError, preview_month
 from pipelines.rules.credit import credit_points_earned
-from pipelines.runner import grade_months
 from pipelines.warehouse import connect, fetch_frame, fetch_rows
 from tests.conftest import CONFORMANCE, published_state
 

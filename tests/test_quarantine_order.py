@@ -26,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assets.runner import grade_months
 from bench import pandas_baseline
 from pipelines import ingest
 from pipelines.datasets import (
@@ -38,7 +39,6 @@ from pipelines.datasets import (
 )
 from pipelines.ingest import ingest_month
 from pipelines.policy import load_policy
-from pipelines.runner import grade_months
 from pipelines.validation import check_parameters, validate_suite
 from pipelines.warehouse import connect, fetch_rows
 from tests.conftest import (

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from assets.runner import grade_months
 from pipelines.policy import DEFAULT_POLICY_PATH
-from pipelines.runner import grade_months
 from pipelines.warehouse import connect, fetch_value
 from tests.conftest import CONFORMANCE, published_state
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from pipelines.runner import grade_months
+from assets.runner import grade_months
 from pipelines.warehouse import connect, fetch_rows
 from tests.conftest import CONFORMANCE
 

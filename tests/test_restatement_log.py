@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli import main as cli_main
-from pipelines.runner import RunFailed, grade_months
+from assets.cli import main as cli_main
+from assets.runner import RunFailed, grade_months
 from pipelines.warehouse import connect, fetch_rows
 from tests.conftest import CONFORMANCE, ORDER_COLUMNS, write_csv
 

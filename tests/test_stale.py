@@ -13,8 +13,8 @@ import dagster as dg
 from dagster._core.definitions.data_version import CachingStaleStatusResolver
 from dagster._core.loader import LoadingContextForTest
 
+from assets.definitions import ALL_ASSETS, defs
 from assets.resources import GradingSettings, WarehouseResource
-from pipelines.definitions import ALL_ASSETS, defs
 from tests.conftest import CONFORMANCE
 
 MONTHS = ("2026-01", "2026-02", "2026-03")

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from assets import publish as publish_module
+from assets.cli import main as cli_main
+from assets.runner import grade_months
 from pipelines import warehouse as warehouse_module
-from pipelines.cli import main as cli_main
-from pipelines.runner import grade_months
 from pipelines.warehouse import connect, fetch_rows
 from tests.conftest import CONFORMANCE, published_state
 from tests.test_exports_trust import disagreeing_tables

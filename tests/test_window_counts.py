@@ -14,11 +14,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from assets.runner import grade_months
 from pipelines import grading
 from pipelines.generate import generate_landing
 from pipelines.months import grading_window
 from pipelines.policy import load_policy
-from pipelines.runner import grade_months
 from pipelines.warehouse import connect, fetch_frame
 
 MONTHS = ["2026-01", "2026-02", "2026-03", "2026-04"]

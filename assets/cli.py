@@ -175,10 +175,10 @@ def fail(message: str) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from assets.runner import ExportsNotWritten, RunFailed, grade_months
     from pipelines.landing import LandingError
     from pipelines.locking import WarehouseBusy
     from pipelines.policy import PolicyError
-    from pipelines.runner import ExportsNotWritten, RunFailed, grade_months
     from pipelines.warehouse import WarehouseLocked
 
     outputs = args.outputs or args.warehouse.parent / "outputs"

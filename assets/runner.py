@@ -128,7 +128,7 @@ def grade_months(
     Holds the warehouse's run lock throughout: a second run waits up to ``wait_seconds``
     and then stops with WarehouseBusy, before touching anything.
     """
-    from pipelines.definitions import build_definitions
+    from assets.definitions import build_definitions
 
     months = months_to_grade(landing, through, first)
     # A broken policy, or a month no policy is in force for, is refused before anything runs.

@@ -11,7 +11,7 @@ from pipelines.datasets import MERCHANTS, ORDERS
 from pipelines.ingest import IngestError, ingest_month
 from pipelines.landing import LandingError, landing_months
 from pipelines.warehouse import connect, fetch_rows
-from tests.conftest import CONFORMANCE, MERCHANT_COLUMNS, ORDER_COLUMNS, merchant, order, write_csv
+from tests.helpers import CONFORMANCE, MERCHANT_COLUMNS, ORDER_COLUMNS, merchant, order, write_csv
 
 JAN = "2026-01"
 

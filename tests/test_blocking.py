@@ -8,7 +8,7 @@ import pytest
 
 from assets.runner import RunFailed, grade_months
 from pipelines.warehouse import connect, fetch_rows
-from tests.conftest import CONFORMANCE, FEEDBACK_COLUMNS, published_state, write_csv
+from tests.helpers import CONFORMANCE, FEEDBACK_COLUMNS, published_state, write_csv
 
 
 def test_invalid_feedback_blocks_the_month_and_keeps_earlier_months(tmp_path):

@@ -8,7 +8,7 @@ import sys
 
 from assets.runner import grade_months
 from pipelines.warehouse import connect, fetch_rows
-from tests.conftest import CONFORMANCE
+from tests.helpers import CONFORMANCE
 
 
 def grading(*args: str) -> list[str]:

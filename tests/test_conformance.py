@@ -14,7 +14,7 @@ import pytest
 
 from assets.runner import grade_months
 from pipelines.warehouse import connect, fetch_frame
-from tests.conftest import CONFORMANCE
+from tests.helpers import CONFORMANCE
 
 # The fixture's source of truth, beside the repository: <repo>/../shared/conformance.
 SHARED_CONFORMANCE = Path(__file__).resolve().parents[1].parent / "shared" / "conformance"

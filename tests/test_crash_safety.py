@@ -14,7 +14,7 @@ import pytest
 
 from assets.runner import grade_months
 from pipelines.faults import CRASH_POINTS
-from tests.conftest import CONFORMANCE, PUBLISHED_TABLES, published_state
+from tests.helpers import CONFORMANCE, PUBLISHED_TABLES, published_state
 
 TABLES = (*PUBLISHED_TABLES, "run_log")
 MARCH = "2026-03"

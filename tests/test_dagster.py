@@ -12,7 +12,7 @@ from assets.cli import main as cli_main
 from assets.definitions import ALL_ASSETS, defs, grade_month_job, monthly_grading_schedule
 from assets.partitions import monthly_partitions
 from pipelines.warehouse import connect, fetch_rows
-from tests.conftest import CONFORMANCE
+from tests.helpers import CONFORMANCE
 
 STRICT_POLICY = 'max_quarantine_ratio = "0.0001"'
 

@@ -33,7 +33,7 @@ from pipelines.explain import (
 )
 from pipelines.policy import load_policy
 from pipelines.warehouse import connect, fetch_rows
-from tests.conftest import EXCELLENT_COUNTS
+from tests.helpers import EXCELLENT_COUNTS
 
 POLICY = load_policy()
 MONTHS = ["2026-01", "2026-02", "2026-03"]

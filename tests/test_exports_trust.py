@@ -25,7 +25,7 @@ from assets.cli import main as cli_main
 from assets.runner import grade_months
 from pipelines import exports
 from pipelines.warehouse import connect, fetch_rows, fetch_value
-from tests.conftest import CONFORMANCE, PUBLISHED_TABLES, published_state
+from tests.helpers import CONFORMANCE, PUBLISHED_TABLES, published_state
 
 MONTH_FOLDER = re.compile(r"month=\d{4}-\d{2}")
 STAGING = ".staging"  # where exports are written before they are swapped in

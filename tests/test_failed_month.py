@@ -19,7 +19,7 @@ import pytest
 from assets.runner import RunFailed, grade_months
 from pipelines.month_journal import MONTH_TABLES, pending_months
 from pipelines.warehouse import connect, fetch_rows
-from tests.conftest import CONFORMANCE, PUBLISHED_TABLES, published_state
+from tests.helpers import CONFORMANCE, PUBLISHED_TABLES, published_state
 
 JANUARY_ORDERS = Path("orders") / "month=2026-01" / "part-a.csv"
 FEBRUARY_ORDERS = Path("orders") / "month=2026-02" / "part-a.csv"

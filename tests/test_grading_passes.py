@@ -14,7 +14,7 @@ from pipelines.months import grading_window
 from pipelines.policy import load_policy
 from pipelines.rules.credit import credit_points_earned
 from pipelines.warehouse import connect, fetch_value
-from tests.conftest import CONFORMANCE
+from tests.helpers import CONFORMANCE
 
 MONTH = "2026-03"
 

@@ -22,7 +22,7 @@ from assets.resources import GradingSettings, WarehouseResource
 from assets.runner import RunFailed, grade_months
 from pipelines import landing as landing_layout
 from pipelines.warehouse import connect, fetch_rows
-from tests.conftest import CONFORMANCE
+from tests.helpers import CONFORMANCE
 
 JAN, FEB = "2026-01", "2026-02"
 

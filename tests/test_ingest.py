@@ -15,7 +15,7 @@ from pipelines import ingest
 from pipelines.datasets import BAD_ORDERS, DATASETS, FEEDBACK, MERCHANTS, ORDERS, SERVICE_METRICS
 from pipelines.ingest import IngestError, ingest_month
 from pipelines.warehouse import connect, fetch_rows
-from tests.conftest import (
+from tests.helpers import (
     BAD_ORDER_COLUMNS,
     CONFORMANCE,
     FEEDBACK_COLUMNS,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pipelines.datasets import MERCHANTS, ORDERS
 from pipelines.ingest import ingest_month
 from pipelines.warehouse import connect, fetch_rows
-from tests.conftest import MERCHANT_COLUMNS, ORDER_COLUMNS, merchant, write_csv
+from tests.helpers import MERCHANT_COLUMNS, ORDER_COLUMNS, merchant, write_csv
 
 order_rows = st.lists(
     st.fixed_dictionaries(

@@ -17,7 +17,7 @@ from pipelines.ingest import IngestError, ingest_month
 from pipelines.policy import load_policy
 from pipelines.rules.credit import credit_points_earned
 from pipelines.warehouse import fetch_frame, fetch_rows, fetch_value
-from tests.conftest import (
+from tests.helpers import (
     CONFORMANCE,
     FEEDBACK_COLUMNS,
     MERCHANT_COLUMNS,

@@ -9,7 +9,7 @@ import sys
 import duckdb
 import pytest
 
-from tests.conftest import MERCHANT_COLUMNS, merchant, write_csv
+from tests.helpers import MERCHANT_COLUMNS, merchant, write_csv
 
 ROWS = 20_000_000  # about 2 GB of CSV
 RSS_LIMIT_GB = 6.0

@@ -14,7 +14,7 @@ from assets.cli import main as cli_main
 from assets.definitions import build_definitions
 from assets.runner import grade_months
 from pipelines.locking import WarehouseBusy, exclusive_run
-from tests.conftest import CONFORMANCE
+from tests.helpers import CONFORMANCE
 
 HOLD = """
 import sys, time

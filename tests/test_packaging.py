@@ -20,7 +20,7 @@ import pytest
 
 from pipelines.package_data import shipped_dir
 from pipelines.warehouse import connect, fetch_rows
-from tests.conftest import CONFORMANCE
+from tests.helpers import CONFORMANCE
 
 REPO = Path(__file__).resolve().parents[1]
 CONFORMANCE_MONTHS = [("2026-01",), ("2026-02",), ("2026-03",)]

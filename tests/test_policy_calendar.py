@@ -20,7 +20,7 @@ from assets.partitions import monthly_partitions
 from assets.runner import grade_months
 from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError
 from pipelines.warehouse import connect, fetch_rows
-from tests.conftest import CONFORMANCE, published_state
+from tests.helpers import CONFORMANCE, published_state
 
 SHIPPED = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
 EXCELLENT_ORDERS = "min_assessed_orders = 90"

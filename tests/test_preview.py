@@ -20,7 +20,7 @@ from pipelines.policy import load_policy
 from pipelines.preview import PreviewError, preview_month
 from pipelines.rules.credit import credit_points_earned
 from pipelines.warehouse import connect, fetch_frame, fetch_rows
-from tests.conftest import CONFORMANCE, published_state
+from tests.helpers import CONFORMANCE, published_state
 
 MONTH = "2026-03"
 

@@ -41,7 +41,7 @@ from pipelines.ingest import ingest_month
 from pipelines.policy import load_policy
 from pipelines.validation import check_parameters, validate_suite
 from pipelines.warehouse import connect, fetch_rows
-from tests.conftest import (
+from tests.helpers import (
     CONFORMANCE,
     FEEDBACK_COLUMNS,
     MERCHANT_COLUMNS,

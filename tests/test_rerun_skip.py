@@ -10,7 +10,7 @@ import pytest
 from assets.runner import grade_months
 from pipelines.policy import DEFAULT_POLICY_PATH
 from pipelines.warehouse import connect, fetch_value
-from tests.conftest import CONFORMANCE, published_state
+from tests.helpers import CONFORMANCE, published_state
 
 
 def publications(warehouse: Path) -> int:

@@ -7,7 +7,7 @@ import shutil
 
 from assets.runner import grade_months
 from pipelines.warehouse import connect, fetch_rows
-from tests.conftest import CONFORMANCE
+from tests.helpers import CONFORMANCE
 
 
 def run_log(warehouse):

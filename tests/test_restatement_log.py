@@ -17,7 +17,7 @@ import pytest
 from assets.cli import main as cli_main
 from assets.runner import RunFailed, grade_months
 from pipelines.warehouse import connect, fetch_rows
-from tests.conftest import CONFORMANCE, ORDER_COLUMNS, write_csv
+from tests.helpers import CONFORMANCE, ORDER_COLUMNS, write_csv
 
 MONTHS = ("2026-01", "2026-02", "2026-03")
 

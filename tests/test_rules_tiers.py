@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.policy import load_policy
 from pipelines.rules.tiers import assign_tiers
-from tests.conftest import COUNT_COLUMNS, EXCELLENT_COUNTS
+from tests.helpers import COUNT_COLUMNS, EXCELLENT_COUNTS
 
 POLICY = load_policy()
 EXCELLENT = EXCELLENT_COUNTS

@@ -14,7 +14,7 @@ from pipelines.months import add_months, grading_window, month_range, parse_mont
 from pipelines.policy import load_policy
 from pipelines.rules.credit import count_feedback
 from pipelines.rules.metrics import bad_order_counts, window_metrics, with_rates
-from tests.conftest import COUNT_COLUMNS
+from tests.helpers import COUNT_COLUMNS
 
 POLICY = load_policy()
 RATES = (

@@ -15,7 +15,7 @@ from dagster._core.loader import LoadingContextForTest
 
 from assets.definitions import ALL_ASSETS, defs
 from assets.resources import GradingSettings, WarehouseResource
-from tests.conftest import CONFORMANCE
+from tests.helpers import CONFORMANCE
 
 MONTHS = ("2026-01", "2026-02", "2026-03")
 

@@ -14,7 +14,7 @@ import pytest
 from pipelines.datasets import FEEDBACK, MERCHANTS, ORDERS, SERVICE_METRICS
 from pipelines.ingest import IngestError, ingest_month
 from pipelines.warehouse import fetch_rows
-from tests.conftest import (
+from tests.helpers import (
     MERCHANT_COLUMNS,
     ORDER_COLUMNS,
     SERVICE_COLUMNS,

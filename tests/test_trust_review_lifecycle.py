@@ -19,7 +19,7 @@ from assets.cli import main as cli_main
 from assets.runner import grade_months
 from pipelines import warehouse as warehouse_module
 from pipelines.warehouse import connect, fetch_rows
-from tests.conftest import CONFORMANCE, published_state
+from tests.helpers import CONFORMANCE, published_state
 from tests.test_exports_trust import disagreeing_tables
 from tests.test_failed_month import warehouse_state
 

@@ -27,7 +27,7 @@ from pipelines.validation import (
     validate_suite,
 )
 from pipelines.warehouse import bound_params, connect, statements
-from tests.conftest import CONFORMANCE
+from tests.helpers import CONFORMANCE
 
 MONTH = "2026-03"
 POLICY = load_policy()

@@ -1,0 +1,162 @@
+"""Shared test helpers: CSV landing writers, row builders, column lists and published state.
+
+Plain functions and constants live here (importable as ``tests.helpers``); pytest fixtures
+stay in ``tests/conftest.py``, which pytest loads on its own and tests should not import.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from pipelines.warehouse import connect, fetch_rows
+
+CONFORMANCE = Path(__file__).parent / "conformance"
+
+MERCHANT_COLUMNS = [
+    "merchant_id",
+    "account_type",
+    "auth_entity_id",
+    "real_name_verified",
+    "collection_account_set",
+    "sales_plan",
+    "store_type",
+    "main_category",
+    "product_count",
+    "status",
+    "registered_at",
+]
+ORDER_COLUMNS = [
+    "order_id",
+    "merchant_id",
+    "buyer_id",
+    "created_at",
+    "ended_at",
+    "status",
+    "amount_usd",
+]
+FEEDBACK_COLUMNS = ["order_id", "merchant_id", "buyer_id", "stars", "feedback_at"]
+BAD_ORDER_COLUMNS = ["order_id", "merchant_id", "reason", "recorded_at", "exempt"]
+SERVICE_COLUMNS = [
+    "merchant_id",
+    "metric_date",
+    "messages_received",
+    "messages_replied_24h",
+    "dsr_item_sum",
+    "dsr_item_count",
+    "shipments_due",
+    "shipments_on_time",
+]
+
+
+def write_csv(
+    landing: Path,
+    dataset: str,
+    month: str,
+    rows: Iterable[dict | list],
+    columns: list[str],
+    name: str = "part-0.csv",
+) -> Path:
+    folder = landing / dataset / f"month={month}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([row.get(c, "") for c in columns] if isinstance(row, dict) else row)
+    return path
+
+
+def merchant(merchant_id: str, **overrides: object) -> dict:
+    row = {
+        "merchant_id": merchant_id,
+        "account_type": "enterprise",
+        "auth_entity_id": f"E-{merchant_id}",
+        "real_name_verified": "true",
+        "collection_account_set": "true",
+        "sales_plan": "basic",
+        "store_type": "official",
+        "main_category": "home",
+        "product_count": 50,
+        "status": "active",
+        "registered_at": "2024-01-01T00:00:00Z",
+    }
+    row.update(overrides)
+    return row
+
+
+def order(
+    order_id: str,
+    merchant_id: str = "M1",
+    ended_at: str = "2026-01-10T12:00:00Z",
+    **overrides: object,
+) -> dict:
+    row = {
+        "order_id": order_id,
+        "merchant_id": merchant_id,
+        "buyer_id": "B1",
+        "created_at": "2026-01-01T00:00:00Z",
+        "ended_at": ended_at,
+        "status": "completed",
+        "amount_usd": "20.00",
+    }
+    row.update(overrides)
+    return row
+
+
+# The window counts the tier rules read (pipelines.rules.metrics.window_metrics), and a
+# merchant meeting every excellent condition of the default policy, for rule tests.
+COUNT_COLUMNS = (
+    "assessed_orders",
+    "bad_orders",
+    "seller_dispute_orders",
+    "positive_feedback",
+    "negative_feedback",
+    "rated_feedback",
+    "messages_received",
+    "messages_replied_24h",
+    "dsr_item_sum",
+    "dsr_item_count",
+    "shipments_due",
+    "shipments_on_time",
+)
+EXCELLENT_COUNTS = {
+    "assessed_orders": 100,
+    "bad_orders": 0,
+    "seller_dispute_orders": 0,
+    "positive_feedback": 100,
+    "negative_feedback": 0,
+    "messages_received": 100,
+    "messages_replied_24h": 100,
+    "dsr_item_sum": 500,
+    "dsr_item_count": 100,
+    "shipments_due": 100,
+    "shipments_on_time": 100,
+}
+
+PUBLISHED_TABLES = (
+    "merchant_grades",
+    "exposure_weights",
+    "merchant_compliance",
+    "tier_distribution",
+    "quarantine",
+)
+
+
+def published_state(
+    warehouse: Path, outputs: Path, tables: Iterable[str] = PUBLISHED_TABLES
+) -> dict:
+    """Every published row and a digest of every exported month file: what must not move."""
+    con = connect(warehouse, read_only=True)
+    try:
+        rows = {t: fetch_rows(con, f"SELECT * FROM main.{t} ORDER BY ALL") for t in tables}
+    finally:
+        con.close()
+    files = {
+        p.relative_to(outputs).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(outputs.glob("*/month=*/*.parquet"))
+    }
+    return {"tables": rows, "files": files}

@@ -11,44 +11,18 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from pipelines.datasets import BAD_ORDERS, FEEDBACK, MERCHANTS, ORDERS, SERVICE_METRICS
 from pipelines.warehouse import connect, fetch_rows
 
 CONFORMANCE = Path(__file__).parent / "conformance"
 
-MERCHANT_COLUMNS = [
-    "merchant_id",
-    "account_type",
-    "auth_entity_id",
-    "real_name_verified",
-    "collection_account_set",
-    "sales_plan",
-    "store_type",
-    "main_category",
-    "product_count",
-    "status",
-    "registered_at",
-]
-ORDER_COLUMNS = [
-    "order_id",
-    "merchant_id",
-    "buyer_id",
-    "created_at",
-    "ended_at",
-    "status",
-    "amount_usd",
-]
-FEEDBACK_COLUMNS = ["order_id", "merchant_id", "buyer_id", "stars", "feedback_at"]
-BAD_ORDER_COLUMNS = ["order_id", "merchant_id", "reason", "recorded_at", "exempt"]
-SERVICE_COLUMNS = [
-    "merchant_id",
-    "metric_date",
-    "messages_received",
-    "messages_replied_24h",
-    "dsr_item_sum",
-    "dsr_item_count",
-    "shipments_due",
-    "shipments_on_time",
-]
+# The landing CSV headers, in contract order, read from the dataset definitions so the
+# tests cannot drift from what the pipeline expects (spec §1).
+MERCHANT_COLUMNS = list(MERCHANTS.columns)
+ORDER_COLUMNS = list(ORDERS.columns)
+FEEDBACK_COLUMNS = list(FEEDBACK.columns)
+BAD_ORDER_COLUMNS = list(BAD_ORDERS.columns)
+SERVICE_COLUMNS = list(SERVICE_METRICS.columns)
 
 
 def write_csv(

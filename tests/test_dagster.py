@@ -154,28 +154,6 @@ def test_cli_failure_names_the_month_and_exits_1(tmp_path, capsys):
     assert published == [("2026-01",)]
 
 
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["--through", "2026-13"], "not a month"),
-        (["--through", "2025-06"], "before the landing folder's first month"),
-    ],
-)
-def test_cli_refuses_bad_months(tmp_path, capsys, args, message):
-    code = cli_main(
-        [
-            "run",
-            "--landing",
-            str(CONFORMANCE / "landing"),
-            "--warehouse",
-            str(tmp_path / "w.duckdb"),
-            *args,
-        ]
-    )
-    assert code == 1
-    assert message in capsys.readouterr().err
-
-
 def test_cli_refuses_a_broken_policy_before_running(tmp_path, capsys):
     policy = tmp_path / "p.toml"
     policy.write_text(

@@ -11,8 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-TIERS = ("excellent", "good", "passing", "failing")
-
 
 def main(argv: list[str] | None = None) -> int:
     # Dagster flags preview/beta parameters at import; they are not the user's concern.
@@ -178,11 +176,13 @@ def run_command(args: argparse.Namespace) -> int:
     from assets.runner import ExportsNotWritten, RunFailed, grade_months
     from pipelines.landing import LandingError
     from pipelines.locking import WarehouseBusy
-    from pipelines.policy import PolicyError
+    from pipelines.policy import PolicyError, load_policy
     from pipelines.warehouse import WarehouseLocked
 
     outputs = args.outputs or args.warehouse.parent / "outputs"
     started = time.monotonic()
+
+    tiers_shown = load_policy().tier_names  # the shipped policy's, top first
 
     def on_month(index: int, total: int, month: str) -> None:
         print(f"[{index}/{total}] {month} grading ...", flush=True)
@@ -196,7 +196,9 @@ def run_command(args: argparse.Namespace) -> int:
                 flush=True,
             )
             return
-        tiers = ", ".join(f"{t} {result.value('merchant_grades', f'tier_{t}')}" for t in TIERS)
+        tiers = ", ".join(
+            f"{t} {result.value('merchant_grades', f'tier_{t}')}" for t in tiers_shown
+        )
         graded = result.value("merchant_grades", "merchants_graded")
         quarantined = result.value("published_month", "rows_quarantine")
         print(

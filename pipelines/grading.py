@@ -300,10 +300,18 @@ def compute_grades(
         .join(credit, on="merchant_id", how="left")
         .with_columns(pl.col("credit_points").fill_null(0).cast(pl.Int64))
         .pipe(assign_levels, policy)
-        .with_columns(pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
+        .pipe(with_month_and_policy, month, policy)
         .sort("merchant_id")
         .select(GRADE_COLUMNS)
         .collect()
+    )
+
+
+def with_month_and_policy(frame: pl.LazyFrame, month: str, policy: Policy) -> pl.LazyFrame:
+    """The columns every grading table ends with: the month graded and the policy's version
+    (one place, so the four tables cannot stamp them differently)."""
+    return frame.with_columns(
+        pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version")
     )
 
 
@@ -312,7 +320,7 @@ def compute_compliance(con: duckdb.DuckDBPyConnection, month: str, policy: Polic
     snapshot = query(con, "grading/merchant_snapshot.sql", month=month)
     return (
         compliance_violations(snapshot.lazy(), policy)
-        .with_columns(pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
+        .pipe(with_month_and_policy, month, policy)
         .select(COMPLIANCE_COLUMNS)
         .collect()
     )
@@ -332,7 +340,7 @@ def compute_exposure(
     )
     return (
         exposure_weights(graded.lazy(), violations.lazy(), policy)
-        .with_columns(pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
+        .pipe(with_month_and_policy, month, policy)
         .sort("merchant_id")
         .select(EXPOSURE_COLUMNS)
         .collect()
@@ -347,7 +355,7 @@ def compute_tier_distribution(
     graded = grades.select("merchant_id", "tier").join(categories, on="merchant_id", how="left")
     return (
         tier_distribution(graded.lazy())
-        .with_columns(pl.lit(month).alias("month"), pl.lit(policy.version).alias("policy_version"))
+        .pipe(with_month_and_policy, month, policy)
         .select(DISTRIBUTION_COLUMNS)
         .collect()
     )

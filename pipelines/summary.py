@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
+from pipelines.policy import load_policy
 from pipelines.warehouse import connect, fetch_frame
-
-TIER_ORDER = ("excellent", "good", "passing", "failing")
 
 
 def tier_summary(warehouse: Path) -> str:
@@ -34,16 +34,22 @@ def tier_summary(warehouse: Path) -> str:
     return tier_table(frame, provisional)
 
 
-def tier_table(frame: pl.DataFrame, provisional: dict[str, int]) -> str:
+def tier_table(
+    frame: pl.DataFrame, provisional: dict[str, int], tiers: Sequence[str] | None = None
+) -> str:
     """Lines of merchants per tier (count and share) for each month of ``frame``
-    (month, tier, merchants), with its provisional count; also used by ``grading preview``."""
-    header = f"{'month':<8} {'graded':>8}  " + "  ".join(f"{t:>17}" for t in TIER_ORDER)
+    (month, tier, merchants), with its provisional count; also used by ``grading preview``.
+
+    The columns are ``tiers`` (default: the shipped policy's, top first), so the tier
+    names live in the policy only."""
+    tier_order = tuple(tiers) if tiers else load_policy().tier_names
+    header = f"{'month':<8} {'graded':>8}  " + "  ".join(f"{t:>17}" for t in tier_order)
     lines = [header + f"  {'provisional':>11}"]
     for (month,), rows in frame.sort("month").group_by("month", maintain_order=True):
         counts = dict(zip(rows["tier"], rows["merchants"], strict=True))
         total = sum(counts.values())
         cells = "  ".join(
-            f"{counts.get(t, 0):>8} ({counts.get(t, 0) / total:6.1%})" for t in TIER_ORDER
+            f"{counts.get(t, 0):>8} ({counts.get(t, 0) / total:6.1%})" for t in tier_order
         )
         lines.append(f"{month:<8} {total:>8}  {cells}  {provisional.get(month, 0):>11}")
     return "\n".join(lines)

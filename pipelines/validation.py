@@ -4,7 +4,8 @@ GE's SQL engine over DuckDB is broken upstream (every expectation errors on empt
 results: great_expectations #10738, #11579), so checks use GE's pandas engine instead:
 
 - a suite's expectations are grouped by the batch they read (``meta.batch``, default
-  ``rows``); each batch is a query in ``sql/checks/<suite>.<batch>.sql`` (its last
+  ``rows``); each batch is a query in ``sql/checks/<suite>.<batch>.sql`` or the shared
+  ``sql/checks/<batch>.sql`` (its last
   statement; any before it prepare it, such as a SET VARIABLE);
 - the query's result is streamed from DuckDB as Arrow record batches of at most
   ``chunk_rows`` rows, and GE validates each chunk; per-row expectations add up exactly
@@ -33,6 +34,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipelines.check_filter import column_types, suspect_filter
+from pipelines.datasets import DATASETS_BY_NAME, Dataset
 from pipelines.deferred_imports import deferred
 from pipelines.months import grading_window
 from pipelines.package_data import shipped_dir
@@ -163,6 +165,29 @@ def batch_sql_name(suite: str, batch: str) -> str:
     return specific if (SQL_DIR / specific).is_file() else f"checks/{batch}.sql"
 
 
+def batch_sql(suite: str, batch: str) -> str:
+    """The text of a batch's query; an input suite's dataset names fill in a shared query.
+
+    One query serves every dataset whose key is unique across months
+    (sql/checks/duplicate_keys.sql), so its table and columns are placeholders.
+    """
+    text = load_sql(batch_sql_name(suite, batch))
+    dataset = DATASETS_BY_NAME.get(suite.removeprefix("inputs/"))
+    return _with_dataset_names(text, dataset) if suite.startswith("inputs/") and dataset else text
+
+
+def _with_dataset_names(sql: str, dataset: Dataset) -> str:
+    """Fill a shared query's placeholders: the raw table, its key and the key column
+    history can be pruned by (the row date when the key holds it, else the first key
+    column: order ids grow over time)."""
+    range_column = dataset.month_column if dataset.month_column in dataset.key else dataset.key[0]
+    return (
+        sql.replace("__DATASET__", dataset.name)
+        .replace("__KEY__", ", ".join(dataset.key))
+        .replace("__RANGE_COLUMN__", range_column)
+    )
+
+
 def check_parameters(month: str, policy: Policy, dataset: str = "") -> tuple[dict, dict]:
     """SQL parameters and GE expectation parameters of a month's checks, from the policy."""
     window = grading_window(month, policy.window_days)
@@ -215,7 +240,7 @@ def validate_suite(
         batch_outcomes = [
             ExpectationOutcome(e["type"], batch, dict(e.get("kwargs", {}))) for e in expectations
         ]
-        *setup, sql = statements(load_sql(batch_sql_name(suite, batch)))
+        *setup, sql = statements(batch_sql(suite, batch))
         for statement in setup:  # e.g. SET VARIABLE of a key range the query prunes by
             con.execute(statement, bound_params(statement, sql_params))
         sql = sql.rstrip(";")

@@ -19,6 +19,7 @@ from pipelines.months import grading_window
 from pipelines.policy import load_policy
 from pipelines.preview import PreviewError, preview_month
 from pipelines.rules.credit import credit_points_earned
+from pipelines.summary import tier_table
 from pipelines.warehouse import connect, fetch_frame, fetch_rows
 from tests.helpers import CONFORMANCE, published_state
 
@@ -228,6 +229,14 @@ def test_summary_prints_the_same_table_after_its_refactor(graded_feb, capsys) ->
         *("month", "graded", "excellent", "good", "passing", "failing", "provisional")
     ]
     assert lines[2].startswith("2026-02       147         3 (  2.0%)        23 ( 15.6%)")
+
+
+def test_summary_columns_are_the_tiers_it_is_given() -> None:
+    """The tier names live in the policy: a policy with other names gets other columns."""
+    frame = pl.DataFrame({"month": ["2026-02"] * 2, "tier": ["gold", "tin"], "merchants": [1, 3]})
+    lines = tier_table(frame, {"2026-02": 1}, tiers=("gold", "tin")).splitlines()
+    assert lines[0].split() == ["month", "graded", "gold", "tin", "provisional"]
+    assert lines[1].split() == ["2026-02", "4", "1", "(", "25.0%)", "3", "(", "75.0%)", "1"]
 
 
 def test_preview_runs_no_quarantine_ratio_check(landing, graded_feb, tmp_path, capsys) -> None:

@@ -21,6 +21,7 @@ from pipelines.sql_files import load_sql
 from pipelines.validation import (
     all_suites,
     batch_of,
+    batch_sql,
     batch_sql_name,
     check_parameters,
     load_suite_json,
@@ -412,3 +413,16 @@ def test_row_batches_are_prefiltered(good_warehouse, suite):
     rows_expectations = [e for e in load_suite_json(suite)["expectations"] if batch_of(e) == "rows"]
     applies = suspect_filter(rows_expectations, expectation, types) is not None
     assert applies is (suite != "outputs/exposure_weights")
+
+
+@pytest.mark.parametrize(
+    "dataset", [d for d in DATASETS if d.key_unique_across_months], ids=lambda d: d.name
+)
+def test_the_shared_duplicate_keys_query_names_each_datasets_table_and_key(dataset):
+    """One query serves every key unique across months; each dataset fills in its names."""
+    assert batch_sql_name(f"inputs/{dataset.name}", "duplicate_keys") == (
+        "checks/duplicate_keys.sql"
+    )
+    sql = batch_sql(f"inputs/{dataset.name}", "duplicate_keys")
+    assert "__" not in "\n".join(statements(sql))
+    assert f"FROM raw.{dataset.name} SEMI JOIN colliding USING ({', '.join(dataset.key)})" in sql

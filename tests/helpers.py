@@ -134,3 +134,20 @@ def published_state(
         for p in sorted(outputs.glob("*/month=*/*.parquet"))
     }
     return {"tables": rows, "files": files}
+
+
+def run_args(landing: Path, warehouse: Path, outputs: Path, through: str, *extra: str) -> list[str]:
+    """The arguments of ``grading run`` on a landing folder, a warehouse and an outputs
+    folder, through ``through`` (``extra`` such as ``--from M`` follow)."""
+    return [
+        "run",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(warehouse),
+        "--outputs",
+        str(outputs),
+        "--through",
+        through,
+        *extra,
+    ]

@@ -14,7 +14,7 @@ import pytest
 
 from assets.runner import grade_months
 from pipelines.faults import CRASH_POINTS
-from tests.helpers import CONFORMANCE, PUBLISHED_TABLES, published_state
+from tests.helpers import CONFORMANCE, PUBLISHED_TABLES, published_state, run_args
 
 TABLES = (*PUBLISHED_TABLES, "run_log")
 MARCH = "2026-03"
@@ -36,17 +36,7 @@ def test_sigkill_leaves_published_months_intact(two_published_months, tmp_path, 
         sys.executable,
         "-m",
         "assets.cli",
-        "run",
-        "--landing",
-        str(CONFORMANCE / "landing"),
-        "--warehouse",
-        str(warehouse),
-        "--outputs",
-        str(outputs),
-        "--from",
-        MARCH,
-        "--through",
-        MARCH,
+        *run_args(CONFORMANCE / "landing", warehouse, outputs, MARCH, "--from", MARCH),
     ]
     crashed = subprocess.run(
         command,

@@ -25,7 +25,7 @@ from assets.cli import main as cli_main
 from assets.runner import grade_months
 from pipelines import exports
 from pipelines.warehouse import connect, fetch_rows, fetch_value
-from tests.helpers import CONFORMANCE, PUBLISHED_TABLES, published_state
+from tests.helpers import CONFORMANCE, PUBLISHED_TABLES, published_state, run_args
 
 MONTH_FOLDER = re.compile(r"month=\d{4}-\d{2}")
 STAGING = ".staging"  # where exports are written before they are swapped in
@@ -85,20 +85,6 @@ def restate_february(landing: Path) -> None:
         csv.writer(handle).writerows(rows)
 
 
-def cli_command(landing: Path, warehouse: Path, outputs: Path, through: str) -> list[str]:
-    return [
-        "run",
-        "--landing",
-        str(landing),
-        "--warehouse",
-        str(warehouse),
-        "--outputs",
-        str(outputs),
-        "--through",
-        through,
-    ]
-
-
 @pytest.mark.parametrize("point", ["exports:between_tables", "exports:between_swaps"])
 def test_sigkill_while_a_restatement_is_exported_leaves_nothing_to_read_and_is_rewritten(
     graded, point
@@ -109,7 +95,7 @@ def test_sigkill_while_a_restatement_is_exported_leaves_nothing_to_read_and_is_r
         sys.executable,
         "-m",
         "assets.cli",
-        *cli_command(landing, warehouse, outputs, "2026-02"),
+        *run_args(landing, warehouse, outputs, "2026-02"),
     ]
     crashed = subprocess.run(
         command,
@@ -191,7 +177,7 @@ def test_a_month_committed_whose_exports_failed_is_reported_as_published_and_rew
     tmp_path, monkeypatch, capsys
 ):
     warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
-    command = cli_command(CONFORMANCE / "landing", warehouse, outputs, "2026-01")
+    command = run_args(CONFORMANCE / "landing", warehouse, outputs, "2026-01")
 
     def disk_full(name: str, month: str) -> None:
         if name.startswith("exports:"):

@@ -19,7 +19,7 @@ import pytest
 from assets.runner import RunFailed, grade_months
 from pipelines.month_journal import MONTH_TABLES, pending_months
 from pipelines.warehouse import connect, fetch_rows
-from tests.helpers import CONFORMANCE, PUBLISHED_TABLES, published_state
+from tests.helpers import CONFORMANCE, PUBLISHED_TABLES, published_state, run_args
 
 JANUARY_ORDERS = Path("orders") / "month=2026-01" / "part-a.csv"
 FEBRUARY_ORDERS = Path("orders") / "month=2026-02" / "part-a.csv"
@@ -123,15 +123,7 @@ def test_sigkill_during_a_restatement_is_rolled_back_by_the_next_run(tmp_path):
         sys.executable,
         "-m",
         "assets.cli",
-        "run",
-        "--landing",
-        str(landing),
-        "--warehouse",
-        str(warehouse),
-        "--outputs",
-        str(outputs),
-        "--through",
-        "2026-02",
+        *run_args(landing, warehouse, outputs, "2026-02"),
     ]
     crashed = subprocess.run(
         command,

@@ -19,7 +19,7 @@ from assets.cli import main as cli_main
 from assets.runner import grade_months
 from pipelines import warehouse as warehouse_module
 from pipelines.warehouse import connect, fetch_rows
-from tests.helpers import CONFORMANCE, published_state
+from tests.helpers import CONFORMANCE, published_state, run_args
 from tests.test_exports_trust import disagreeing_tables
 from tests.test_failed_month import warehouse_state
 
@@ -40,19 +40,7 @@ def january(january_published: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
 
 
 def run_cli(landing: Path, warehouse: Path, outputs: Path, through: str) -> int:
-    return cli_main(
-        [
-            "run",
-            "--landing",
-            str(landing),
-            "--warehouse",
-            str(warehouse),
-            "--outputs",
-            str(outputs),
-            "--through",
-            through,
-        ]
-    )
+    return cli_main(run_args(landing, warehouse, outputs, through))
 
 
 def write_readme(folder: Path) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.datasets import DATASETS
-from pipelines.ingest import IngestError, files_digest, landing_files
+from pipelines.landing import IngestError, files_digest, landing_files
 from pipelines.months import add_months
 from pipelines.policy import Policy
 from pipelines.warehouse import fetch_rows, fetch_value

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import ingest
 from pipelines.datasets import BAD_ORDERS, DATASETS, FEEDBACK, MERCHANTS, ORDERS, SERVICE_METRICS
 from pipelines.ingest import IngestError, ingest_month
+from pipelines.ingest import classify as ingest_classify
 from pipelines.warehouse import connect, fetch_rows
 from tests.helpers import (
     BAD_ORDER_COLUMNS,
@@ -467,14 +467,14 @@ def test_orders_looked_up_in_ranges_give_the_same_months(tmp_path, monkeypatch):
         rows = [*spread, {**repeated[1], "order_id": ""}]  # and one without a key
         write_csv(landing, dataset, "2026-03", rows, list(repeated[0]), "part-c.csv")
     ranges_used = []
-    order_id_ranges = ingest._order_id_ranges
+    order_id_ranges = ingest_classify.order_id_ranges
 
     def recorded(con, stage):
         ranges = order_id_ranges(con, stage)
         ranges_used.append(len(ranges))
         return ranges
 
-    monkeypatch.setattr(ingest, "_order_id_ranges", recorded)
+    monkeypatch.setattr(ingest_classify, "order_id_ranges", recorded)
 
     def ingest_months(path: Path) -> dict[str, list[tuple]]:
         con = connect(path)
@@ -494,7 +494,7 @@ def test_orders_looked_up_in_ranges_give_the_same_months(tmp_path, monkeypatch):
     whole = ingest_months(tmp_path / "whole.duckdb")
     assert set(ranges_used) == {1}
     ranges_used.clear()
-    monkeypatch.setattr(ingest, "ORDER_LOOKUP_ROWS", 100)
+    monkeypatch.setattr(ingest_classify, "ORDER_LOOKUP_ROWS", 100)
     in_ranges = ingest_months(tmp_path / "ranges.duckdb")
     assert max(ranges_used) >= 20
     reasons = {(dataset, reason) for dataset, _, _, reason, *_ in whole["quarantine"]}

@@ -455,7 +455,7 @@ def test_csv_reader_reads_quoted_fields_like_pythons_csv_module(con, landing):
 def test_line_ending_change_is_found_across_megabyte_chunks(tmp_path, ending):
     """The search reads a megabyte at a time: a \\r\\n split by a chunk boundary is one
     ending, and the change is found lines and chunks later."""
-    from pipelines.ingest import _line_ending_change
+    from pipelines.ingest.reading import line_ending_change
 
     line = b"x" * 99
     lines = [line] * 30_000  # about 3 MB
@@ -463,7 +463,7 @@ def test_line_ending_change_is_found_across_megabyte_chunks(tmp_path, ending):
     if ending == b"\r\n":  # put a \r\n across the first 1 MiB boundary
         lines[0] = b"x" * ((1 << 20) % 101 - 1 + 101)
     path.write_bytes(ending.join(lines) + ending)
-    assert _line_ending_change(path) is None
+    assert line_ending_change(path) is None
     other = b"\r\n" if ending == b"\n" else b"\n"
     changed = 25_000
     path.write_bytes(
@@ -474,4 +474,4 @@ def test_line_ending_change_is_found_across_megabyte_chunks(tmp_path, ending):
         + ending.join(lines[changed:])
         + ending
     )
-    assert _line_ending_change(path) == changed
+    assert line_ending_change(path) == changed

@@ -28,7 +28,6 @@ from hypothesis import strategies as st
 
 from assets.runner import grade_months
 from bench import pandas_baseline
-from pipelines import ingest
 from pipelines.datasets import (
     DATASETS,
     DATASETS_BY_NAME,
@@ -37,6 +36,7 @@ from pipelines.datasets import (
     ORDERS,
     QUARANTINE_REASONS,
 )
+from pipelines.ingest import classify as ingest_classify
 from pipelines.ingest import ingest_month
 from pipelines.policy import load_policy
 from pipelines.validation import check_parameters, validate_suite
@@ -222,15 +222,15 @@ def test_feedback_cases_looked_up_in_ranges_of_order_ids_agree(
 ):
     """A month too large for one order lookup is classified range by range; the in-month
     duplicate keys are resolved over all ranges at once, to the same outcome."""
-    monkeypatch.setattr(ingest, "ORDER_LOOKUP_ROWS", 7)
+    monkeypatch.setattr(ingest_classify, "ORDER_LOOKUP_ROWS", 7)
     ranges = []
-    order_id_ranges = ingest._order_id_ranges
+    order_id_ranges = ingest_classify.order_id_ranges
 
     def recorded(con, stage):
         ranges.append(order_id_ranges(con, stage))
         return ranges[-1]
 
-    monkeypatch.setattr(ingest, "_order_id_ranges", recorded)
+    monkeypatch.setattr(ingest_classify, "order_id_ranges", recorded)
     across_months, outcome = feedback_outcome
     landing = tmp_path / "landing"
     assert ingest_feedback_cases(tmp_path / "w.duckdb", landing, across_months) == outcome

@@ -1,0 +1,329 @@
+"""Read one landing file as the contract's typed columns, CSV or Parquet.
+
+CSV is read with every setting given, nothing sniffed; columns are found by name in
+any order. Errors name the file, the line or row, and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines.datasets import Dataset
+from pipelines.ingest.casting import cast_expr, quote_identifier
+from pipelines.ingest.report import IngestReport
+from pipelines.landing import SUPPORTED_SUFFIXES, IngestError
+from pipelines.warehouse import fetch_rows, fetch_value
+
+# CSV is read with every setting given, nothing sniffed: DuckDB's sniffer may take '#'
+# for a comment character and silently drop rows whose id starts with it, or guess a
+# type that cuts a value. Columns are named by the header (read by _csv_header) and
+# read as text; strict mode refuses ragged rows, bad quoting and mixed line endings.
+CSV_OPTIONS = (
+    "auto_detect = false, header = true, delim = ',', quote = '\"', escape = '\"', "
+    "comment = '', strict_mode = true, null_padding = false, encoding = 'utf-8', "
+    "hive_partitioning = false"
+)
+CSV_DIALECT = {"delimiter": ",", "quotechar": '"', "doublequote": True, "strict": True}
+# Strings some writers store as bytes without the UTF8 annotation are text (DuckDB would
+# read them as BLOB, whose cast to text escapes every non-ASCII byte); bytes that are not
+# UTF-8 stop the file.
+PARQUET_READ = (
+    "read_parquet($path, hive_partitioning = false, file_row_number = true, "
+    "binary_as_string = true)"
+)
+# DuckDB reads a Parquet DECIMAL wider than its own 38 digits as a DOUBLE (rounded).
+MAX_DECIMAL_DIGITS = 38
+
+
+@dataclass(frozen=True)
+class TypedFile:
+    """One landing file as the contract's typed columns: SQL over ``rows`` (its rows, each
+    with its 1-based ``_row``), and the parameters that SQL uses."""
+
+    rel: str
+    kind: str  # csv or parquet
+    path: Path
+    rows: str
+    columns: str  # "<expr> AS <column>, ..." in contract order
+    cast_error: str  # the first column whose value cannot be cast, else NULL
+    cast_failed: str  # true when some value cannot be cast
+    key_missing: str  # true when a key column is empty
+    source_columns: dict[str, str]  # contract column -> the SQL of the file's column
+    params: dict[str, object]
+
+
+@dataclass(frozen=True)
+class SourceColumn:
+    """A column of a landing file: its name as the file writes it, its SQL reference in
+    the file's rows and its DuckDB type."""
+
+    name: str
+    ref: str
+    type: str
+    # The Parquet DECIMAL(p,s) DuckDB reads as a rounded DOUBLE (p > 38), else empty.
+    wide_decimal: str = ""
+
+
+def typed_file(
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    path: Path,
+    rel: str,
+    report: IngestReport,
+) -> TypedFile:
+    kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
+    if path.stat().st_size == 0:
+        raise IngestError(f"{rel}: empty file (0 bytes)")
+    params = {"path": str(path)}
+    if kind == "csv":
+        reader, source = _csv_reader(path, rel)
+        row_expr = "row_number() OVER ()"
+    else:
+        reader, source = PARQUET_READ, _parquet_columns(con, path, rel, params)
+        row_expr = "file_row_number + 1"
+    mapping = _match_columns(dataset, source, rel, report)
+    _refuse_wide_decimals(mapping, rel)
+    typed, errors, failures, missing = [], [], [], []
+    for column, logical in dataset.columns.items():
+        expr, failed = cast_expr(mapping[column].ref, mapping[column].type, logical)
+        typed.append(f"{expr} AS {column}")
+        if failed != "FALSE":
+            errors.append(f"CASE WHEN {failed} THEN '{column}' END")
+            failures.append(failed)
+        if column in dataset.key:
+            missing.append(f"({expr}) IS NULL")
+    # Only the columns the contract reads, then the row number: with ``*``, a column of
+    # the file named ``_row`` would have been taken for it.
+    read = ", ".join(dict.fromkeys(source.ref for source in mapping.values()))
+    return TypedFile(
+        rel=rel,
+        kind=kind,
+        path=path,
+        rows=f"(SELECT {read}, {row_expr} AS _row FROM {reader})",
+        columns=", ".join(typed),
+        cast_error=f"coalesce({', '.join(errors)})" if errors else "CAST(NULL AS VARCHAR)",
+        cast_failed=f"({' OR '.join(failures or ['FALSE'])})",
+        key_missing=f"({' OR '.join(missing)})",
+        source_columns={column: source.ref for column, source in mapping.items()},
+        params=params,
+    )
+
+
+def _csv_reader(path: Path, rel: str) -> tuple[str, list[SourceColumn]]:
+    """The read_csv call of a CSV file, with every setting explicit, and its columns.
+
+    The columns are those of the header, each read as text under a positional name
+    (c1, c2, ...), so no header spelling can break the SQL and DuckDB guesses nothing.
+    """
+    header = _csv_header(path, rel)
+    source = [SourceColumn(name, f"c{i}", "VARCHAR") for i, name in enumerate(header, start=1)]
+    columns = ", ".join(f"'{column.ref}': 'VARCHAR'" for column in source)
+    return f"read_csv($path, {CSV_OPTIONS}, columns = {{{columns}}})", source
+
+
+def _csv_header(path: Path, rel: str) -> list[str]:
+    """The header record of a CSV file, parsed with the dialect DuckDB reads the rows
+    with (a UTF-8 byte-order mark is dropped). Only the first record is decoded: bad
+    bytes further down are DuckDB's to report, with their line."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+            records = csv.reader(handle, **CSV_DIALECT)
+            header = next(records, [])
+            # A blank first line: rows after it make the file unreadable, not empty.
+            holds_records = bool(header) or any(records)
+    except csv.Error as exc:
+        raise IngestError(f"{rel}: cannot be read as csv, line 1: header: {exc}") from exc
+    except OSError as exc:
+        raise IngestError(f"{rel}: cannot be read as csv: {exc}") from exc
+    if not holds_records:
+        raise IngestError(f"{rel}: empty file (no header line)")
+    if not header:
+        raise IngestError(
+            f"{rel}: cannot be read as csv, line 1: the line is blank; the header must be "
+            "the first line"
+        )
+    if any("\ufffd" in name for name in header):
+        raise IngestError(f"{rel}: cannot be read as csv, line 1: header is not UTF-8")
+    return header
+
+
+def _parquet_columns(
+    con: duckdb.DuckDBPyConnection, path: Path, rel: str, params: dict[str, object]
+) -> list[SourceColumn]:
+    """A Parquet file's columns with their types (the row number DuckDB adds left out)."""
+    try:
+        described = fetch_rows(con, f"DESCRIBE SELECT * FROM {PARQUET_READ}", params)
+    except duckdb.Error as exc:
+        raise _read_error(rel, "parquet", path, exc) from exc
+    try:
+        wide = dict(
+            fetch_rows(
+                con,
+                "SELECT name, printf('DECIMAL(%d,%d)', precision, scale) "
+                "FROM parquet_schema($path) WHERE precision > $digits "
+                "AND (converted_type = 'DECIMAL' OR logical_type LIKE 'DecimalType%')",
+                {**params, "digits": MAX_DECIMAL_DIGITS},
+            )
+        )
+    except duckdb.Error as exc:
+        raise _read_error(rel, "parquet", path, exc) from exc
+    return [
+        SourceColumn(
+            name, quote_identifier(name), type_, wide.get(name, "") if type_ == "DOUBLE" else ""
+        )
+        for name, type_, *_ in described
+        if name != "file_row_number"
+    ]
+
+
+def _refuse_wide_decimals(mapping: dict[str, SourceColumn], rel: str) -> None:
+    """Stop the month at a column the contract reads from a Parquet DECIMAL of more than
+    38 digits: DuckDB reads it as a DOUBLE, already rounded (4.9999999999999999999999999
+    arrives as 5.0), so its exact value cannot be known."""
+    for column, source in mapping.items():
+        if source.wide_decimal:
+            raise IngestError(
+                f"{rel}: column '{column}' is a Parquet {source.wide_decimal}, wider than "
+                f"the {MAX_DECIMAL_DIGITS} digits DuckDB reads exactly (it would read a "
+                "rounded float); write it as DECIMAL(38,18) or narrower, or as text"
+            )
+
+
+def read_rows(
+    con: duckdb.DuckDBPyConnection, typed: TypedFile, sql: str, params: dict[str, object]
+) -> int:
+    """Run a statement reading the file; a file DuckDB cannot read stops the month with
+    its name. Returns the number of rows the statement wrote."""
+    try:
+        return fetch_value(con, sql, {**typed.params, **params})
+    except duckdb.Error as exc:
+        raise _read_error(typed.rel, typed.kind, typed.path, exc) from exc
+
+
+def _read_error(rel: str, kind: str, path: Path, exc: duckdb.Error) -> IngestError:
+    """The error of a file DuckDB cannot read: its name, the line where DuckDB says or,
+    for a CSV whose line endings change (DuckDB does not say where), where they first
+    change, and DuckDB's whole reason (which names the problem and the settings used)."""
+    reason = str(exc).strip() or type(exc).__name__
+    line: int | None = None
+    if kind == "csv":
+        said = re.search(r"CSV Error on Line: (\d+)", reason)
+        line = int(said[1]) if said else line_ending_change(path)
+    where = f", line {line}" if line is not None else ""
+    return IngestError(f"{rel}: cannot be read as {kind}{where}: {reason}")
+
+
+_LINE_BREAK_OR_QUOTE = re.compile(rb'"|\r\n|\r|\n')
+
+
+def line_ending_change(path: Path) -> int | None:
+    """The first line (1-based) ending otherwise than the first line does, outside quoted
+    values; None when the endings agree. Only called once a read has failed: it reads the
+    file again, a megabyte at a time, and looks closely only at chunks that hold quotes
+    or a different ending."""
+    first: bytes | None = None
+    line, quoted, carry = 1, False, b""
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(1 << 20)
+            data = carry + chunk
+            carry = b""
+            if chunk and data.endswith(b"\r"):  # may be the first half of \r\n
+                data, carry = data[:-1], b"\r"
+            if not data:
+                return None
+            if first is not None and not quoted and _same_endings(data, first):
+                line += data.count(first[-1:])
+                continue
+            for match in _LINE_BREAK_OR_QUOTE.finditer(data):
+                token = match.group()
+                if token == b'"':
+                    quoted = not quoted
+                elif not quoted and first is not None and token != first:
+                    return line
+                else:
+                    first = first or (None if quoted else token)
+                    line += 1
+
+
+def _same_endings(data: bytes, ending: bytes) -> bool:
+    """True when ``data`` holds no quote and every line break in it is ``ending``."""
+    if b'"' in data:
+        return False
+    crlf = data.count(b"\r\n")
+    breaks = {b"\r\n": crlf, b"\r": data.count(b"\r") - crlf, b"\n": data.count(b"\n") - crlf}
+    return all(count == 0 for kind, count in breaks.items() if kind != ending)
+
+
+def raise_cast_error(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, table: str, file: object, typed: TypedFile
+) -> None:
+    """Stop the month at the file's first value that cannot be cast, naming file, column
+    and row, and showing the value as the file holds it."""
+    bad = fetch_rows(
+        con,
+        f"SELECT _cast_error, _row FROM {table} WHERE _file = $file "
+        "AND _cast_error IS NOT NULL ORDER BY _row LIMIT 1",
+        {"file": file},
+    )
+    if bad:
+        column, row = bad[0]
+        shown = fetch_value(
+            con,
+            f"SELECT CAST({typed.source_columns[column]} AS VARCHAR) "
+            f"FROM {typed.rows} WHERE _row = $row",
+            {**typed.params, "row": row},
+        )
+        raise IngestError(
+            f"{typed.rel}: column '{column}', row {row}: value {shown!r} cannot be "
+            f"read as {dataset.columns[column]}"
+        )
+
+
+def _match_columns(
+    dataset: Dataset, source: list[SourceColumn], rel: str, report: IngestReport
+) -> dict[str, SourceColumn]:
+    """Contract column -> the file's column of that name: the one spelled exactly so,
+    else the one equal to it ignoring case and surrounding spaces. A name the file
+    writes twice is ambiguous and stops the month rather than one copy being picked."""
+    mapping = {}
+    found = ", ".join(c.name for c in source) or "no columns"
+    for column in dataset.columns:
+        matches = [c for c in source if c.name.strip().lower() == column]
+        exact = [c for c in matches if c.name == column]
+        if len(exact) == 1 or len(matches) == 1:
+            mapping[column] = (exact or matches)[0]
+        elif not matches:
+            raise IngestError(
+                f"{rel}: required column '{column}' is missing (found: {found})"
+                + _other_delimiter_hint(source)
+            )
+        else:
+            raise IngestError(
+                f"{rel}: required column '{column}' appears {len(matches)} times (found: {found})"
+            )
+    used = set(mapping.values())
+    extra = sorted(c.name for c in source if c not in used)
+    if extra:
+        report.warnings.append(f"{rel}: extra columns ignored: {', '.join(extra)}")
+    return mapping
+
+
+# Delimiters a CSV export may use instead of a comma, as a message names them.
+OTHER_DELIMITERS = {";": "';'", "\t": "tab", "|": "'|'"}
+
+
+def _other_delimiter_hint(source: list[SourceColumn]) -> str:
+    """Why a header reads as one column, when it does: the file is delimited otherwise
+    (CSV is read comma-separated only, never sniffed)."""
+    if len(source) != 1:
+        return ""
+    for delimiter, named in OTHER_DELIMITERS.items():
+        if delimiter in source[0].name:
+            return f"; the header looks delimited by {named}, not by commas"
+    return ""

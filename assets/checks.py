@@ -12,8 +12,8 @@ import duckdb
 
 from assets.resources import GradingSettings
 from pipelines import month_journal
-from pipelines.data_docs import data_docs_index, publish_data_docs
-from pipelines.validation import check_parameters, validate_suite
+from pipelines.checks.data_docs import data_docs_index, publish_data_docs
+from pipelines.checks.validation import check_parameters, validate_suite
 
 CHECK_NAME = "expectations"
 

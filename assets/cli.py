@@ -276,7 +276,7 @@ def preview_command(args: argparse.Namespace) -> int:
 
 
 def summary_command(args: argparse.Namespace) -> int:
-    from pipelines.summary import tier_summary
+    from pipelines.reporting.summary import tier_summary
 
     if not args.warehouse.is_file():
         return fail(f"warehouse {args.warehouse} does not exist")
@@ -285,8 +285,8 @@ def summary_command(args: argparse.Namespace) -> int:
 
 
 def dashboard_command(args: argparse.Namespace) -> int:
-    from pipelines.dashboard import write_dashboard
     from pipelines.policy import load_policy
+    from pipelines.reporting.dashboard import write_dashboard
 
     try:
         policy = load_policy(args.policy) if args.policy else None  # else the calendar's
@@ -301,8 +301,8 @@ def dashboard_command(args: argparse.Namespace) -> int:
 
 
 def explain_command(args: argparse.Namespace) -> int:
-    from pipelines.explain import explain_text
     from pipelines.policy import load_policy
+    from pipelines.reporting.explain import explain_text
 
     try:
         policy = load_policy(args.policy) if args.policy else None  # else the calendar's

@@ -12,7 +12,7 @@ import dagster as dg
 
 from assets.partitions import monthly_partitions
 from assets.resources import GradingSettings, WarehouseResource
-from pipelines.dashboard import write_dashboard
+from pipelines.reporting.dashboard import write_dashboard
 
 
 @dg.asset(

@@ -5,8 +5,8 @@ import dagster as dg
 from assets.ingest import raw_key
 from assets.partitions import monthly_partitions, previous_month_mapping
 from assets.resources import GradingSettings, WarehouseResource
-from pipelines import grading
-from pipelines.data_docs import publish_data_docs
+from pipelines import publishing
+from pipelines.checks.data_docs import publish_data_docs
 from pipelines.datasets import DATASETS
 from pipelines.exports import OUTPUT_TABLES, ExportsFailed, export_month
 
@@ -34,8 +34,8 @@ def published_month(
     month = context.partition_key
     policy = settings.policy_for(month)
     with warehouse.month_writer(context, compact=True) as con:  # the month's last write
-        counts = grading.publish_month(con, month, policy, bool(settings.policy_override))
-        restatement = grading.restatement(con, month)
+        counts = publishing.publish_month(con, month, policy, bool(settings.policy_override))
+        restatement = publishing.restatement(con, month)
         try:
             files = export_month(con, month, settings.outputs)
         except Exception as exc:  # the month is committed: say so, whatever went wrong
@@ -43,7 +43,7 @@ def published_month(
                 f"writing the Parquet exports of {month} under {settings.outputs} failed "
                 f"({type(exc).__name__}: {exc})"
             ) from exc
-        quarantine = grading.quarantine_counts(con, month)
+        quarantine = publishing.quarantine_counts(con, month)
     docs = publish_data_docs(settings.outputs, [], f"{month} run {context.run.run_id[:8]}")
     return dg.MaterializeResult(
         metadata={

@@ -10,9 +10,9 @@ import dagster as dg
 import duckdb
 
 from pipelines import month_journal
+from pipelines.checks.validation import DEFAULT_CHUNK_ROWS
 from pipelines.locking import exclusive_run
 from pipelines.policy import Policy, PolicyCalendar, load_calendar, load_policy
-from pipelines.validation import DEFAULT_CHUNK_ROWS
 from pipelines.warehouse import compact_on_close, connect
 
 

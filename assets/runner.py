@@ -210,7 +210,8 @@ def _start_background_imports() -> None:
 
 
 def _warm_up() -> None:
-    from pipelines import dashboard_figures, validation
+    from pipelines.checks import validation
+    from pipelines.reporting import dashboard_figures
 
     validation.warm_up()
     dashboard_figures.warm_up()

@@ -3,24 +3,19 @@
 These functions are what the Dagster assets call. Each reads what it needs with a query
 from ``sql/grading``, applies the rules of ``pipelines.rules`` and replaces its month in
 a ``work.*`` table in one transaction. Nothing here is published: ``publish_month``
-moves a month into the ``main.*`` tables, all tables at once.
+(``pipelines.publishing``) moves a month into the ``main.*`` tables, all tables at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import os
 from collections.abc import Callable
 
 import duckdb
 import polars as pl
 
-from pipelines import month_journal
-from pipelines.datasets import DATASETS
 from pipelines.faults import crash_point
-from pipelines.ingest import dataset_fingerprint
 from pipelines.months import GradingWindow, add_months, grading_window
 from pipelines.policy import Policy
 from pipelines.rules.compliance import compliance_violations
@@ -38,7 +33,6 @@ from pipelines.rules.credit import (
 from pipelines.rules.exposure import exposure_weights, tier_distribution
 from pipelines.rules.metrics import window_metrics, with_rates
 from pipelines.rules.tiers import assign_tiers
-from pipelines.run_key import ingested_digests, month_run_key, policy_digest
 from pipelines.sql_files import load_sql
 from pipelines.warehouse import (
     bound_params,
@@ -46,8 +40,6 @@ from pipelines.warehouse import (
     fetch_rows,
     fetch_value,
     replace_month,
-    run_script,
-    transaction,
 )
 
 GRADE_COLUMNS = (
@@ -148,10 +140,6 @@ def in_passes(
     finally:
         con.execute("DROP TABLE IF EXISTS _feedback_passes")
     return pl.concat(results).lazy()
-
-
-def window_params(month: str, policy: Policy) -> dict[str, object]:
-    return grading_window(month, policy.window_days).sql_params
 
 
 def update_credit_ledger(
@@ -418,118 +406,3 @@ def distribute_tiers(con: duckdb.DuckDBPyConnection, month: str, policy: Policy)
     )
     replace_month(con, "work.tier_distribution", month, distribution, DISTRIBUTION_COLUMNS)
     return distribution
-
-
-def input_fingerprint(con: duckdb.DuckDBPyConnection, month: str) -> str:
-    """A digest of everything ingested for the month, over all datasets.
-
-    Each dataset's part was computed by its ingest (raw.ingest_log.rows_digest); a
-    month ingested before that column existed has it computed here.
-    """
-    stored = dict(
-        fetch_rows(
-            con,
-            "SELECT dataset, rows_digest FROM raw.ingest_log WHERE month = $month",
-            {"month": month},
-        )
-    )
-    parts = [stored.get(ds.name) or dataset_fingerprint(con, ds, month) for ds in DATASETS]
-    return hashlib.sha256("".join(parts).encode()).hexdigest()
-
-
-def publish_month(
-    con: duckdb.DuckDBPyConnection, month: str, policy: Policy, policy_override: bool = False
-) -> dict[str, int]:
-    """Move the month's staged tables and its quarantine into main.*, all or nothing.
-
-    ``policy_override``: ``policy`` is not the calendar's for the month but one asked for
-    explicitly (``--policy-override``); main.run_log records the publication as a
-    restatement under it.
-    """
-    if not fetch_value(
-        con,
-        "SELECT count(*) FROM raw.ingest_log WHERE month = $month AND dataset = 'merchants'",
-        {"month": month},
-    ):
-        raise GradingError(f"{month} has not been ingested")
-    previous = add_months(month, -1)
-    if fetch_value(
-        con,
-        "SELECT count(*) FROM raw.ingest_log WHERE month = $previous AND dataset = 'merchants' "
-        "AND NOT EXISTS (SELECT 1 FROM main.run_log WHERE month = $previous)",
-        {"previous": previous},
-    ):
-        raise GradingError(
-            f"{previous} was ingested but never published (a failed month?): a later month "
-            f"builds on it, so publish {previous} before {month}"
-        )
-    unfinished_sql = load_sql("grading/unfinished_ingests.sql")
-    unfinished = fetch_rows(
-        con, unfinished_sql, bound_params(unfinished_sql, window_params(month, policy))
-    )
-    if unfinished:
-        named = ", ".join(f"{dataset} {ingested}" for dataset, ingested in unfinished)
-        raise GradingError(
-            f"{month} cannot be published: the ingest of {named} stopped before it "
-            f"finished; rerun that month first"
-        )
-    fingerprint = input_fingerprint(con, month)
-    digests = ingested_digests(con, month)
-    params = {
-        "month": month,
-        "policy_version": policy.version,
-        "fingerprint": fingerprint,
-        "run_key": month_run_key(con, month, digests, policy),
-        "policy_digest": policy_digest(policy),
-        "policy_override": policy_override,
-        "landing_digests": json.dumps(dict(sorted(digests.items()))),
-    }
-    with transaction(con):
-        run_script(con, load_sql("publish/record_run.sql"), params)
-        run_script(con, load_sql("publish/publish_month.sql"), params)
-        month_journal.discard(con, month)
-        crash_point("publish:before_commit", month)
-    counts = {}
-    for table in (
-        "merchant_grades",
-        "exposure_weights",
-        "merchant_compliance",
-        "tier_distribution",
-        "quarantine",
-    ):
-        counts[table] = fetch_value(
-            con, f"SELECT count(*) FROM main.{table} WHERE month = $month", {"month": month}
-        )
-    return counts
-
-
-def restatement(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, object]:
-    """What the month's latest publication restated: whether, why, and its tier counts
-    before and after (JSON objects of tier -> merchants), for the run's report."""
-    rows = fetch_rows(
-        con,
-        "SELECT restated, restatement_reason, old_tier_counts, new_tier_counts "
-        "FROM main.run_log WHERE month = $month ORDER BY published_at DESC LIMIT 1",
-        {"month": month},
-    )
-    restated, reason, old_counts, new_counts = rows[0]
-    return {
-        "restated": bool(restated),
-        "restatement_reason": reason or "",
-        "old_tier_counts": json.loads(old_counts) if old_counts else {},
-        "new_tier_counts": json.loads(new_counts) if new_counts else {},
-    }
-
-
-def quarantine_counts(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, dict[str, int]]:
-    """Published quarantine rows of the month by dataset and reason."""
-    rows = fetch_rows(
-        con,
-        "SELECT dataset, reason, count(*) FROM main.quarantine "
-        "WHERE month = $month GROUP BY ALL ORDER BY ALL",
-        {"month": month},
-    )
-    counts: dict[str, dict[str, int]] = {}
-    for dataset, reason, n in rows:
-        counts.setdefault(dataset, {})[reason] = int(n)
-    return counts

@@ -37,7 +37,7 @@ from pipelines.landing import landing_months, month_gaps
 from pipelines.locking import exclusive_run
 from pipelines.months import GradingWindow, add_months, grading_window, month_key, parse_day
 from pipelines.policy import Policy, load_calendar
-from pipelines.summary import tier_table
+from pipelines.reporting.summary import tier_table
 from pipelines.warehouse import connect, fetch_value, replace_month
 
 

@@ -1,4 +1,4 @@
-"""Unit tests of the notebook helpers in ``pipelines.analysis``, on small hand-made frames.
+"""Unit tests of the notebook helpers (``pipelines.reporting.analysis``), on small hand-made frames.
 
 The notebooks themselves run in ``test_notebooks.py``; here each helper's contract is pinned
 down on data small enough to check by hand: exports read by month and never from staging
@@ -17,8 +17,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines import analysis
-from pipelines.analysis import (
+from pipelines.policy import PolicyError, load_policy
+from pipelines.reporting import analysis
+from pipelines.reporting.analysis import (
     category_turnover,
     discard_copy,
     export_months,
@@ -40,7 +41,6 @@ from pipelines.analysis import (
     tier_shares,
     what_if_policy,
 )
-from pipelines.policy import PolicyError, load_policy
 from pipelines.warehouse import connect
 
 TIERS = ["excellent", "good", "passing", "failing"]

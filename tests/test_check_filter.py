@@ -11,8 +11,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.check_filter import column_types, suspect_filter
-from pipelines.validation import _binary_collation, validate_frame
+from pipelines.checks.check_filter import column_types, suspect_filter
+from pipelines.checks.validation import _binary_collation, validate_frame
 
 PARAMS = {"top": 10, "names": ["a", "b"]}
 EXPECTATIONS = [

@@ -268,8 +268,9 @@ def test_a_month_is_not_published_on_an_unfinished_ingest_of_its_window(tmp_path
 
 
 def test_publish_refuses_a_month_after_an_unpublished_one(tmp_path):
-    from pipelines.grading import GradingError, publish_month
+    from pipelines.grading import GradingError
     from pipelines.policy import load_policy
+    from pipelines.publishing import publish_month
 
     con = connect(tmp_path / "w.duckdb")
     con.execute(

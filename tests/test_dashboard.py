@@ -23,11 +23,11 @@ from assets.dashboard import dashboard
 from assets.definitions import ALL_ASSETS
 from assets.partitions import monthly_partitions
 from assets.resources import GradingSettings, WarehouseResource
-from pipelines import dashboard_data, dashboard_page
-from pipelines.dashboard import DashboardError, build_dashboard, write_dashboard
-from pipelines.dashboard_metrics import HISTORY_METRICS
-from pipelines.explain import UnknownMerchantError
 from pipelines.policy import DEFAULT_POLICY_PATH, load_policy, parse_policy
+from pipelines.reporting import dashboard_data, dashboard_page
+from pipelines.reporting.dashboard import DashboardError, build_dashboard, write_dashboard
+from pipelines.reporting.dashboard_metrics import HISTORY_METRICS
+from pipelines.reporting.explain import UnknownMerchantError
 from pipelines.sql_files import load_sql
 from pipelines.warehouse import connect, fetch_rows
 from tests.test_explain import MONTHS, published_warehouse
@@ -131,14 +131,16 @@ def test_page_is_self_contained_with_plotly_inlined_once(site):
 
 def test_style_and_script_are_the_shipped_files_inlined_as_they_are(site):
     html = site.read_text(encoding="utf-8")
-    assets = files("pipelines") / "dashboard_assets"
+    assets = files("pipelines.reporting") / "dashboard_assets"
     shipped = sorted(a.name for a in assets.iterdir() if a.is_file())
     assert shipped == sorted(ASSET_TAGS)
     for name, tag in ASSET_TAGS.items():
         text = (assets / name).read_text(encoding="utf-8")
         assert f"<{tag}>\n{text}</{tag}>" in html, name
     pyproject = PYPROJECT.read_text(encoding="utf-8")
-    assert [n for n in shipped if not wheel_ships(pyproject, f"dashboard_assets/{n}")] == []
+    assert [
+        n for n in shipped if not wheel_ships(pyproject, f"reporting/dashboard_assets/{n}")
+    ] == []
 
 
 def test_page_reads_its_style_and_script_from_the_asset_folder(tmp_path, monkeypatch):
@@ -154,11 +156,14 @@ def test_page_reads_its_style_and_script_from_the_asset_folder(tmp_path, monkeyp
 
 
 def test_the_metric_list_is_written_once(warehouse, tmp_path, monkeypatch):
-    """The SQL and the script name no metric: they follow pipelines.dashboard_metrics."""
+    """The SQL and the script name no metric: they follow pipelines.reporting.dashboard_metrics."""
     for name, text in (
         ("metric_ranges.sql", load_sql("dashboard/metric_ranges.sql")),
         ("metric_histograms.sql", load_sql("dashboard/metric_histograms.sql")),
-        ("dashboard.js", (files("pipelines") / "dashboard_assets" / "dashboard.js").read_text()),
+        (
+            "dashboard.js",
+            (files("pipelines.reporting") / "dashboard_assets" / "dashboard.js").read_text(),
+        ),
     ):
         assert [m for m in HISTORY_METRICS if m in text] == [], name
     monkeypatch.setattr(dashboard_data, "CHART_METRICS", ("dsr_item_avg", "bad_order_rate"))

@@ -14,10 +14,10 @@ import pytest
 from assets.cli import main as cli_main
 from assets.ingest import ingest_assets
 from assets.resources import GradingSettings, WarehouseResource
+from pipelines.checks.validation import check_parameters, validate_suite
 from pipelines.datasets import MERCHANTS, ORDERS
 from pipelines.ingest import ingest_month
 from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
-from pipelines.validation import check_parameters, validate_suite
 from pipelines.warehouse import connect, fetch_rows, transaction
 from tests.helpers import (
     CONFORMANCE,

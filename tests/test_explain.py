@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.explain import (
+from pipelines.policy import load_policy
+from pipelines.reporting.explain import (
     COUNT_COLUMNS,
     ExplainError,
     UnknownMerchantError,
@@ -31,7 +32,6 @@ from pipelines.explain import (
     points_to_next_level,
     published_months,
 )
-from pipelines.policy import load_policy
 from pipelines.warehouse import connect, fetch_rows
 from tests.helpers import EXCELLENT_COUNTS
 

@@ -21,7 +21,10 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 
 from assets.runner import grade_months
-from pipelines.analysis import (
+from pipelines.generate import generate_landing
+from pipelines.grading import regrade_month
+from pipelines.policy import load_policy
+from pipelines.reporting.analysis import (
     export_months,
     migration_matrix,
     move_counts,
@@ -31,9 +34,6 @@ from pipelines.analysis import (
     tier_moves,
     what_if_policy,
 )
-from pipelines.generate import generate_landing
-from pipelines.grading import regrade_month
-from pipelines.policy import load_policy
 from pipelines.warehouse import connect
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"

@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 CONFORMANCE_MONTHS = [("2026-01",), ("2026-02",), ("2026-03",)]
 # Printed by the fresh venv's interpreter: where it imports the package and its files from.
 WHERE_IMPORTED = """
-import json, pipelines, pipelines.analysis as a, pipelines.sql_files as s, pipelines.validation as v
+import json, pipelines, pipelines.sql_files as s
+import pipelines.reporting.analysis as a, pipelines.checks.validation as v
 files = lambda root: sorted(p.relative_to(root).as_posix() for p in root.rglob('*') if p.is_file())
 print(json.dumps({
     "package": pipelines.__file__,

@@ -18,8 +18,8 @@ from pipelines.grading import GRADE_COLUMNS, GradingError
 from pipelines.months import grading_window
 from pipelines.policy import load_policy
 from pipelines.preview import PreviewError, preview_month
+from pipelines.reporting.summary import tier_table
 from pipelines.rules.credit import credit_points_earned
-from pipelines.summary import tier_table
 from pipelines.warehouse import connect, fetch_frame, fetch_rows
 from tests.helpers import CONFORMANCE, published_state
 

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from assets.runner import grade_months
 from bench import pandas_baseline
+from pipelines.checks.validation import check_parameters, validate_suite
 from pipelines.datasets import (
     DATASETS,
     DATASETS_BY_NAME,
@@ -39,7 +40,6 @@ from pipelines.datasets import (
 from pipelines.ingest import classify as ingest_classify
 from pipelines.ingest import ingest_month
 from pipelines.policy import load_policy
-from pipelines.validation import check_parameters, validate_suite
 from pipelines.warehouse import connect, fetch_rows
 from tests.helpers import (
     CONFORMANCE,

@@ -13,12 +13,8 @@ from pathlib import Path
 import pytest
 
 from pipelines import grading
-from pipelines.check_filter import column_types, suspect_filter
-from pipelines.datasets import DATASETS
-from pipelines.ingest import ingest_month
-from pipelines.policy import load_policy
-from pipelines.sql_files import load_sql
-from pipelines.validation import (
+from pipelines.checks.check_filter import column_types, suspect_filter
+from pipelines.checks.validation import (
     all_suites,
     batch_of,
     batch_sql,
@@ -27,6 +23,10 @@ from pipelines.validation import (
     load_suite_json,
     validate_suite,
 )
+from pipelines.datasets import DATASETS
+from pipelines.ingest import ingest_month
+from pipelines.policy import load_policy
+from pipelines.sql_files import load_sql
 from pipelines.warehouse import bound_params, connect, statements
 from tests.helpers import CONFORMANCE
 

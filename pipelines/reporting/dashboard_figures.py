@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from pipelines.dashboard_data import thresholds
-from pipelines.dashboard_metrics import METRIC_LABELS
 from pipelines.policy import Policy
+from pipelines.reporting.dashboard_data import thresholds
+from pipelines.reporting.dashboard_metrics import METRIC_LABELS
 
 # Best tier first; the fallback (failing) tier is always red, whatever its position.
 TIER_PALETTE = ("#2e7d32", "#7cb342", "#f9a825", "#ef6c00", "#8e24aa", "#6d4c41")

@@ -33,13 +33,13 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.check_filter import column_types, suspect_filter
+from pipelines.checks.check_filter import column_types, suspect_filter
+from pipelines.checks.quarantine_summary import quarantine_ratio
 from pipelines.datasets import DATASETS_BY_NAME, Dataset
 from pipelines.deferred_imports import deferred
 from pipelines.months import grading_window
 from pipelines.package_data import shipped_dir
 from pipelines.policy import Policy
-from pipelines.quarantine_summary import quarantine_ratio
 from pipelines.sql_files import SQL_DIR, load_sql
 from pipelines.warehouse import bound_params, fetch_value, statements
 
@@ -229,7 +229,7 @@ def validate_suite(
 ) -> SuiteReport:
     """Validate one suite for one month; never raises on a failed expectation.
 
-    With ``prefilter``, GE sees only the rows that could fail (pipelines/check_filter.py)
+    With ``prefilter``, GE sees only the rows that could fail (pipelines/checks/check_filter.py)
     where the batch's expectations allow it; the outcomes are the same either way.
     """
     expectation_params = expectation_params or {}

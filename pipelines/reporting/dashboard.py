@@ -1,8 +1,8 @@
 """The offline HTML dashboard of the published months: one self-contained file.
 
 ``build_dashboard`` reads the published tables through its own read-only DuckDB
-connection, aggregates in SQL (pipelines.dashboard_data), styles the charts with plotly
-(pipelines.dashboard_figures) and writes ``index.html`` (pipelines.dashboard_page)
+connection, aggregates in SQL (``dashboard_data``), styles the charts with plotly
+(``dashboard_figures``) and writes ``index.html`` (``dashboard_page``)
 atomically: a reader never sees half a file, and a failed build leaves the previous
 dashboard in place.
 """
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.dashboard_data import build_payload, shown_months
-from pipelines.dashboard_figures import build_figures
-from pipelines.dashboard_page import render_page
-from pipelines.explain import ExplainError, open_read_only
 from pipelines.policy import Policy, load_calendar
+from pipelines.reporting.dashboard_data import build_payload, shown_months
+from pipelines.reporting.dashboard_figures import build_figures
+from pipelines.reporting.dashboard_page import render_page
+from pipelines.reporting.explain import ExplainError, open_read_only
 from pipelines.warehouse import fetch_rows
 
 MONTHS_SHOWN = 12

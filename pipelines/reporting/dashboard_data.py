@@ -19,16 +19,16 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from pipelines.dashboard_metrics import CHART_METRICS, HISTORY_METRICS
-from pipelines.explain import (
+from pipelines.months import add_months
+from pipelines.policy import Policy
+from pipelines.reporting.dashboard_metrics import CHART_METRICS, HISTORY_METRICS
+from pipelines.reporting.explain import (
     DSR_TOP_SCORE,
     UnknownMerchantError,
     explain_counts,
     load_counts,
     published_months,
 )
-from pipelines.months import add_months
-from pipelines.policy import Policy
 from pipelines.sql_files import load_sql
 from pipelines.warehouse import bound_params, fetch_frame
 

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pipelines.validation import SuiteReport, _ge_suites
+from pipelines.checks.validation import SuiteReport, _ge_suites
 
 DOCS_PROJECT = "data_docs"
 

@@ -22,7 +22,7 @@ from importlib.resources import files
 
 from plotly.offline import get_plotlyjs
 
-from pipelines.dashboard_figures import Chart
+from pipelines.reporting.dashboard_figures import Chart
 
 SECTIONS = (
     ("tiers", "Tiers and exposure", ""),

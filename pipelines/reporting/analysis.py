@@ -28,7 +28,7 @@ from pipelines.exports import OUTPUT_TABLES
 from pipelines.months import MONTH_PATTERN
 from pipelines.policy import DEFAULT_POLICY_PATH, Policy, parse_policy
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 COPY_PREFIX = "grading-warehouse-copy-"
 MOVES = ("up", "same", "down")
 

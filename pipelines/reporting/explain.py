@@ -17,8 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.grading import window_params
-from pipelines.months import parse_month
+from pipelines.months import grading_window, parse_month
 from pipelines.policy import Policy, TierRule, load_calendar
 from pipelines.rules.metrics import WINDOW_COUNT_COLUMNS, Ratio, ratios
 from pipelines.rules.tiers import assign_tiers, tier_conditions
@@ -401,7 +400,7 @@ def load_counts(
     """Published grade rows of ``merchants`` in ``months`` with their window service sums."""
     params = {"merchants": merchants, "months": months}
     grades = fetch_frame(con, load_sql("explain/merchant_grades.sql"), params)
-    windows = [window_params(m, policy) for m in months]
+    windows = [grading_window(m, policy.window_days).sql_params for m in months]
     sums = fetch_frame(
         con,
         load_sql("explain/service_sums.sql"),

@@ -1,16 +1,21 @@
-"""Shared fixtures: a fresh warehouse connection and an empty landing folder.
+"""Shared fixtures: a fresh warehouse connection, an empty landing folder, and the
+conformance fixture graded once per session for tests to copy.
 
 Helpers that tests import (CSV writers, row builders, column lists) live in tests/helpers.py.
 """
 
 from __future__ import annotations
 
+import shutil
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from assets.runner import grade_months
 from pipelines.warehouse import connect
+from tests.helpers import CONFORMANCE
 
 warnings.filterwarnings("ignore", module="dagster")
 
@@ -27,3 +32,21 @@ def landing(tmp_path: Path) -> Path:
     path = tmp_path / "landing"
     path.mkdir()
     return path
+
+
+@pytest.fixture(scope="session")
+def published_conformance(tmp_path_factory) -> Callable[[str], Path]:
+    """``published_conformance(through)``: a folder holding a copy of the conformance
+    landing graded through ``through`` (landing/, w.duckdb, out/), graded once per session.
+    Tests must not change it: take a ``tests.helpers.private_copy`` first."""
+    graded: dict[str, Path] = {}
+
+    def published(through: str) -> Path:
+        if through not in graded:
+            root = tmp_path_factory.mktemp(f"published-{through}")
+            shutil.copytree(CONFORMANCE / "landing", root / "landing")
+            grade_months(root / "landing", root / "w.duckdb", root / "out", through)
+            graded[through] = root
+        return graded[through]
+
+    return published

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -151,3 +156,29 @@ def run_args(landing: Path, warehouse: Path, outputs: Path, through: str, *extra
         through,
         *extra,
     ]
+
+
+def cli_command(*args: str) -> list[str]:
+    """``grading <args>`` as a subprocess command of this interpreter."""
+    return [sys.executable, "-m", "assets.cli", *args]
+
+
+def run_killed_at(point: str, month: str, command: list[str]) -> subprocess.CompletedProcess:
+    """Run ``command`` with the crash point ``point`` armed for ``month`` and check that the
+    process died of SIGKILL there (pipelines/faults.py), as a power cut or an OOM kill would."""
+    crashed = subprocess.run(
+        command,
+        env={**os.environ, "GRADING_CRASH_AT": f"{point}@{month}"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+    return crashed
+
+
+def private_copy(published: Path, into: Path) -> tuple[Path, Path, Path]:
+    """A test's own copy of a graded folder (see the ``published_conformance`` fixture):
+    its landing folder, warehouse and outputs."""
+    shutil.copytree(published, into, dirs_exist_ok=True)
+    return into / "landing", into / "w.duckdb", into / "out"

@@ -3,49 +3,30 @@ killed month is not half-published, and a rerun completes it."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from assets.runner import grade_months
 from pipelines.faults import CRASH_POINTS
-from tests.helpers import CONFORMANCE, PUBLISHED_TABLES, published_state, run_args
+from tests.helpers import (
+    PUBLISHED_TABLES,
+    cli_command,
+    private_copy,
+    published_state,
+    run_args,
+    run_killed_at,
+)
 
 TABLES = (*PUBLISHED_TABLES, "run_log")
 MARCH = "2026-03"
 
 
-@pytest.fixture(scope="module")
-def two_published_months(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("crash")
-    grade_months(CONFORMANCE / "landing", root / "w.duckdb", root / "out", "2026-02")
-    return root
-
-
 @pytest.mark.parametrize("point", CRASH_POINTS)
-def test_sigkill_leaves_published_months_intact(two_published_months, tmp_path, point):
-    shutil.copytree(two_published_months, tmp_path, dirs_exist_ok=True)
-    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+def test_sigkill_leaves_published_months_intact(published_conformance, tmp_path, point):
+    landing, warehouse, outputs = private_copy(published_conformance("2026-02"), tmp_path)
     before = published_state(warehouse, outputs, TABLES)
-    command = [
-        sys.executable,
-        "-m",
-        "assets.cli",
-        *run_args(CONFORMANCE / "landing", warehouse, outputs, MARCH, "--from", MARCH),
-    ]
-    crashed = subprocess.run(
-        command,
-        env={**os.environ, "GRADING_CRASH_AT": f"{point}@{MARCH}"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+    command = cli_command(*run_args(landing, warehouse, outputs, MARCH, "--from", MARCH))
+    run_killed_at(point, MARCH, command)
 
     after = published_state(warehouse, outputs, TABLES)
     march = [r for r in after["tables"]["merchant_grades"] if r[0] == MARCH]

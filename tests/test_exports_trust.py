@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import csv
 import errno
-import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -25,25 +22,24 @@ from assets.cli import main as cli_main
 from assets.runner import grade_months
 from pipelines import exports
 from pipelines.warehouse import connect, fetch_rows, fetch_value
-from tests.helpers import CONFORMANCE, PUBLISHED_TABLES, published_state, run_args
+from tests.helpers import (
+    CONFORMANCE,
+    PUBLISHED_TABLES,
+    cli_command,
+    private_copy,
+    published_state,
+    run_args,
+    run_killed_at,
+)
 
 MONTH_FOLDER = re.compile(r"month=\d{4}-\d{2}")
 STAGING = ".staging"  # where exports are written before they are swapped in
 
 
-@pytest.fixture(scope="module")
-def three_published_months(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("exports")
-    shutil.copytree(CONFORMANCE / "landing", root / "landing")
-    grade_months(root / "landing", root / "w.duckdb", root / "out", "2026-03")
-    return root
-
-
 @pytest.fixture
-def graded(three_published_months: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+def graded(published_conformance, tmp_path: Path) -> tuple[Path, Path, Path]:
     """A private copy of three published months: landing, warehouse, outputs."""
-    shutil.copytree(three_published_months, tmp_path, dirs_exist_ok=True)
-    return tmp_path / "landing", tmp_path / "w.duckdb", tmp_path / "out"
+    return private_copy(published_conformance("2026-03"), tmp_path)
 
 
 def disagreeing_tables(warehouse: Path, outputs: Path) -> list[str]:
@@ -91,20 +87,8 @@ def test_sigkill_while_a_restatement_is_exported_leaves_nothing_to_read_and_is_r
 ):
     landing, warehouse, outputs = graded
     restate_february(landing)
-    command = [
-        sys.executable,
-        "-m",
-        "assets.cli",
-        *run_args(landing, warehouse, outputs, "2026-02"),
-    ]
-    crashed = subprocess.run(
-        command,
-        env={**os.environ, "GRADING_CRASH_AT": f"{point}@2026-02"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+    command = cli_command(*run_args(landing, warehouse, outputs, "2026-02"))
+    run_killed_at(point, "2026-02", command)
     assert folders_readers_glob(outputs) == []  # no temp folder where readers look
     # The restatement committed; the old exports of February are still there.
     assert "merchant_compliance" in disagreeing_tables(warehouse, outputs)

@@ -7,11 +7,7 @@ on the final landing folder.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +15,14 @@ import pytest
 from assets.runner import RunFailed, grade_months
 from pipelines.month_journal import MONTH_TABLES, pending_months
 from pipelines.warehouse import connect, fetch_rows
-from tests.helpers import CONFORMANCE, PUBLISHED_TABLES, published_state, run_args
+from tests.helpers import (
+    CONFORMANCE,
+    PUBLISHED_TABLES,
+    cli_command,
+    published_state,
+    run_args,
+    run_killed_at,
+)
 
 JANUARY_ORDERS = Path("orders") / "month=2026-01" / "part-a.csv"
 FEBRUARY_ORDERS = Path("orders") / "month=2026-02" / "part-a.csv"
@@ -119,20 +122,8 @@ def test_sigkill_during_a_restatement_is_rolled_back_by_the_next_run(tmp_path):
     original = (landing / FEBRUARY_ORDERS).read_bytes()
     cancel_one_order(landing / FEBRUARY_ORDERS)
 
-    command = [
-        sys.executable,
-        "-m",
-        "assets.cli",
-        *run_args(landing, warehouse, outputs, "2026-02"),
-    ]
-    crashed = subprocess.run(
-        command,
-        env={**os.environ, "GRADING_CRASH_AT": "grading:after_grades@2026-02"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+    command = cli_command(*run_args(landing, warehouse, outputs, "2026-02"))
+    run_killed_at("grading:after_grades", "2026-02", command)
     assert warehouse_state(warehouse) != before  # February's new rows were written
 
     # The restatement is withdrawn: the next run puts February back and skips both months.

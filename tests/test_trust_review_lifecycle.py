@@ -19,24 +19,15 @@ from assets.cli import main as cli_main
 from assets.runner import grade_months
 from pipelines import warehouse as warehouse_module
 from pipelines.warehouse import connect, fetch_rows
-from tests.helpers import CONFORMANCE, published_state, run_args
+from tests.helpers import CONFORMANCE, private_copy, published_state, run_args
 from tests.test_exports_trust import disagreeing_tables
 from tests.test_failed_month import warehouse_state
 
 
-@pytest.fixture(scope="module")
-def january_published(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("lifecycle")
-    shutil.copytree(CONFORMANCE / "landing", root / "landing")
-    grade_months(root / "landing", root / "w.duckdb", root / "out", "2026-01")
-    return root
-
-
 @pytest.fixture
-def january(january_published: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+def january(published_conformance, tmp_path: Path) -> tuple[Path, Path, Path]:
     """A private copy of January published: landing, warehouse, outputs."""
-    shutil.copytree(january_published, tmp_path, dirs_exist_ok=True)
-    return tmp_path / "landing", tmp_path / "w.duckdb", tmp_path / "out"
+    return private_copy(published_conformance("2026-01"), tmp_path)
 
 
 def run_cli(landing: Path, warehouse: Path, outputs: Path, through: str) -> int:

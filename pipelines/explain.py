@@ -10,17 +10,18 @@ thresholds, so "1 fewer bad order out of 100" is exact, never a rounded float.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from pipelines.explain_change import change_lines
 from pipelines.explain_remedies import DSR_TOP_SCORE as DSR_TOP_SCORE
 from pipelines.explain_remedies import remedies, remedies_text
 from pipelines.grading import window_params
-from pipelines.months import parse_month
+from pipelines.months import add_months, parse_month
 from pipelines.policy import Policy, TierRule, load_calendar
 from pipelines.rules.metrics import WINDOW_COUNT_COLUMNS, Ratio, ratios
 from pipelines.rules.tiers import assign_tiers, tier_conditions
@@ -119,6 +120,8 @@ class Explanation:
     level_text: str
     notes: tuple[str, ...]
     provisional_text: str = ""
+    # Tier, level and deciding metrics against the previous month (explain_merchant).
+    since_previous: tuple[str, ...] = ()
 
     def text(self) -> str:
         """The plain-text report ``grading explain`` prints."""
@@ -129,6 +132,7 @@ class Explanation:
             f"{self.policy_version})",
             f"Tier:  {tier}",
             f"Level: {self.level_text}",
+            *self.since_previous,
             "",
             *_check_table(self.checks),
             "",
@@ -408,6 +412,7 @@ def explain_merchant(
     """One merchant's published grade in ``month`` (default: the latest), explained under
     ``policy`` (default: the shipped calendar's policy for that month)."""
     month = resolve_month(con, month)
+    explicit = policy
     policy = policy or load_calendar().policy_for(month)
     counts = load_counts(con, [merchant_id], [month], policy)
     if counts.is_empty():
@@ -425,7 +430,22 @@ def explain_merchant(
         raise UnknownMerchantError(
             f"merchant {merchant_id!r} has no published grade in {month}; {where}"
         )
-    return explain_counts(counts, policy)[0]
+    current = explain_counts(counts, policy)[0]
+    return replace(current, since_previous=_since_previous(con, current, explicit))
+
+
+def _since_previous(
+    con: duckdb.DuckDBPyConnection, current: Explanation, explicit: Policy | None
+) -> tuple[str, ...]:
+    """The lines comparing the grade with the merchant's grade of the month before, that
+    month explained under its own policy (the calendar's) unless one was given."""
+    previous_month = add_months(current.month, -1)
+    if previous_month not in published_months(con):
+        return (f"Previous month {previous_month}: not published",)
+    policy = explicit or load_calendar().policy_for(previous_month)
+    counts = load_counts(con, [current.merchant_id], [previous_month], policy)
+    previous = explain_counts(counts, policy)[0] if counts.height else None
+    return change_lines(previous, current, previous_month, policy.tier_names)
 
 
 def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:

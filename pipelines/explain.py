@@ -44,6 +44,8 @@ class UnknownMerchantError(ExplainError):
 
 
 # --- exact distances -----------------------------------------------------------------------
+# One merchant's distances in scalars: the reference the set-based amounts of
+# pipelines.explain_remedies are tested against (tests/test_explain_remedies.py).
 
 
 def fewer_to_get_below(n: int, d: int, bound: Fraction) -> int | None:

@@ -7,7 +7,9 @@ denominator grows). A maximum rate can be met with fewer bad units, or more clea
 This module computes every such remedy for every missed condition, in integers on whole
 frames, then applies each one alone to the counts and grades the result with the
 pipeline's own ``assign_tiers``: "would have made it" is said only when that one change
-really reaches the tier.
+really reaches the tier. The amounts are those of the scalar distances of
+``pipelines.explain`` (``fewer_to_get_below``, ``more_to_get_below``, ``more_to_reach``)
+computed on frames; a property test holds them equal.
 
 Counting rules the remedies keep (spec §4):
 - every seller-responsible dispute order is a bad order, so fewer bad orders can go no

@@ -17,7 +17,12 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.explain import COUNT_COLUMNS
+from pipelines.explain import (
+    COUNT_COLUMNS,
+    fewer_to_get_below,
+    more_to_get_below,
+    more_to_reach,
+)
 from pipelines.explain_remedies import remedies
 from pipelines.policy import load_policy
 from tests.helpers import EXCELLENT_COUNTS
@@ -188,3 +193,35 @@ def test_one_fewer_dispute_fixes_two_conditions_at_once():
 def test_a_missing_condition_with_others_says_would_meet():
     e = explain("good", bad_orders=5, positive_feedback=96, negative_feedback=4)
     assert all("would have made it" not in m for m in e.misses)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    assessed=st.integers(1, 4000),
+    bad=st.integers(0, 400),
+    due=st.integers(20, 4000),
+    late=st.integers(0, 400),
+)
+def test_frame_amounts_equal_the_scalar_distances(assessed: int, bad: int, due: int, late: int):
+    """The set-based amounts are the tested scalar ones of pipelines.explain."""
+    bad, late = min(bad, assessed), min(late, due)
+    row = {
+        "assessed_orders": assessed,
+        "bad_orders": bad,
+        "shipments_due": due,
+        "shipments_on_time": due - late,
+    }
+    found = {
+        (metric, remedy): amount
+        for metric, remedy, amount in remedy_table([row], "excellent")
+        .select("metric", "remedy", "amount")
+        .iter_rows()
+    }
+    excellent = next(t for t in POLICY.tiers if t.name == "excellent")
+    bad_bound = excellent.max_rates["bad_order_rate"]
+    if Fraction(bad, assessed) >= bad_bound:
+        assert found["bad_order_rate", "fewer"] == fewer_to_get_below(bad, assessed, bad_bound)
+        assert found["bad_order_rate", "more_clean"] == more_to_get_below(bad, assessed, bad_bound)
+    on_time_bound = excellent.min_rates["on_time_ship_rate"]
+    if Fraction(due - late, due) < on_time_bound:
+        assert found["on_time_ship_rate", "add"] == more_to_reach(due - late, due, on_time_bound)

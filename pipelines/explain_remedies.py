@@ -39,8 +39,7 @@ REMEDY_SCHEMA = {
     "disputes_too": pl.Int64,
     "reaches": pl.Boolean,
 }
-# The numerator's partner that moves with it when a remedy changes it: a positive feedback
-# turned from a negative one (same rated total); a dispute avoided is a bad order avoided.
+# Counts that move together: every seller dispute order is also a bad order.
 BAD, DISPUTES = "bad_orders", "seller_dispute_orders"
 
 
@@ -89,7 +88,7 @@ def max_rate_remedies(r: Ratio, rule: TierRule) -> list[Remedy]:
 
 def min_rate_remedies(r: Ratio, rule: TierRule) -> list[Remedy]:
     """n/d ≥ p/q: some of the merchant's own units made good (d fixed), or new units at
-    the top score (n and d grow together); None of the second when p/q is the top score."""
+    the top score (n and d grow together); no second when p/q is the top score itself."""
     bound = rule.min_rates[r.name]
     p, q = bound.numerator, bound.denominator
     top = top_score(r.name)

@@ -24,6 +24,7 @@ from pipelines.rules.credit import (
     assign_levels,
     count_feedback,
     count_feedback_by_period,
+    credit_points_earned,
     feedback_rule_key,
     period_after,
     points_from_counts,
@@ -255,7 +256,11 @@ def stored_counts_cover(
 
 
 def compute_grades(
-    con: duckdb.DuckDBPyConnection, month: str, policy: Policy, as_of: dt.date | None = None
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    policy: Policy,
+    as_of: dt.date | None = None,
+    credit: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """merchant_grades of the month's active merchants, computed, not written.
 
@@ -263,7 +268,8 @@ def compute_grades(
     apply) and credit from the stored ledger of the month, so it also serves a what-if
     on a read-only copy of the warehouse with another policy. ``as_of`` ends the window
     on that day (a preview, spec §11): the stored period counts are month-end counts, so
-    the window's feedback is then counted from its raw rows.
+    the window's feedback is then counted from its raw rows. ``credit`` (merchant_id,
+    credit_points) replaces the stored ledger: a what-if's points under other credit rules.
     """
     window = grading_window(month, policy.window_days, as_of)
     params = window.sql_params
@@ -282,10 +288,11 @@ def compute_grades(
         window_feedback_counts(con, window, policy, reuse=window.ends_at_month_end),
         query(con, "grading/window_service_sums.sql", **params).lazy(),
     )
-    credit = query(con, "grading/previous_credit.sql", previous_month=month).lazy()
+    if credit is None:
+        credit = query(con, "grading/previous_credit.sql", previous_month=month)
     return (
         assign_tiers(with_rates(counts, policy), policy)
-        .join(credit, on="merchant_id", how="left")
+        .join(credit.lazy().select("merchant_id", "credit_points"), on="merchant_id", how="left")
         .with_columns(pl.col("credit_points").fill_null(0).cast(pl.Int64))
         .pipe(assign_levels, policy)
         .pipe(with_month_and_policy, month, policy)
@@ -354,10 +361,12 @@ def regrade_month(
 ) -> dict[str, pl.DataFrame]:
     """All four grading tables of a month under ``policy``, written nowhere (what-if).
 
-    Credit points come from the stored ledger (the policy's star and $5 rules change
-    only the window counts here); levels follow the given policy's bounds.
+    Credit points come from the stored ledger when it was counted under the policy's
+    credit rules (stars, minimum order amount, periods); otherwise they are recounted
+    from the feedback history (``credit_under``), so the what-if equals a full run under
+    ``policy``. Levels follow the given policy's bounds.
     """
-    grades = compute_grades(con, month, policy)
+    grades = compute_grades(con, month, policy, credit=credit_under(con, month, policy))
     violations = compute_compliance(con, month, policy)
     return {
         "merchant_grades": grades,
@@ -365,6 +374,28 @@ def regrade_month(
         "exposure_weights": compute_exposure(con, month, policy, grades, violations),
         "tier_distribution": compute_tier_distribution(con, month, policy, grades),
     }
+
+
+def credit_under(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame | None:
+    """Credit points at ``month`` under ``policy``'s credit rules; None: the stored ledger's.
+
+    The ledger rolls each month's points counted under that month's policy. When every
+    feedback month up to ``month`` was counted from the rows now ingested under this
+    policy's rule (``feedback_rule_key``), the ledger is right as it stands; otherwise the
+    whole history is counted again with the pipeline's own rule (a group of merchants at
+    a time), which gives what a full run under ``policy`` would have stored.
+    """
+    params = {"month": month, "rule_key": feedback_rule_key(policy)}
+    if fetch_value(con, load_sql("grading/ledger_rules_differ.sql"), params) == 0:
+        return None
+    cutoff = grading_window(month, policy.window_days).cutoff
+    earned = in_passes(
+        con,
+        "grading/history_feedback.sql",
+        {"month": month, "cutoff": cutoff},
+        lambda rows: credit_points_earned(rows, policy),
+    )
+    return earned.select("merchant_id", pl.col("points").alias("credit_points")).collect()
 
 
 def staged(con: duckdb.DuckDBPyConnection, table: str, month: str) -> pl.DataFrame:

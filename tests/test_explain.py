@@ -177,8 +177,8 @@ def test_three_bad_of_hundred_is_one_fewer_bad_order_from_excellent():
     e = explain("good", bad_orders=3)
     assert e.next_tier == "excellent"
     assert e.misses == (
-        "bad_order_rate 0.0300 (3/100) is not below 0.03: 1 fewer bad order out of 100 "
-        "would have made it excellent, or 1 more assessed order without one",
+        "bad_order_rate 0.0300 (3/100) is not below 0.03: 1 fewer bad order out of 100, "
+        "or 1 more assessed order without one, would have made it excellent",
     )
     assert "✗ < 0.03" in e.text() and "✓ < 0.06" in e.text()
     assert e.notes == ()
@@ -187,8 +187,14 @@ def test_three_bad_of_hundred_is_one_fewer_bad_order_from_excellent():
 def test_several_misses_each_get_their_own_distance():
     e = explain("good", bad_orders=5, positive_feedback=96, negative_feedback=4)
     assert len(e.misses) == 2
-    assert "3 fewer bad orders out of 100 would meet the excellent threshold" in e.misses[0]
-    assert "34 more positive feedback would meet the excellent threshold" in e.misses[1]
+    assert e.misses[0].endswith(
+        ": 3 fewer bad orders out of 100, or 67 more assessed orders without one, "
+        "would meet the excellent threshold"
+    )
+    assert e.misses[1].endswith(
+        ": 1 of your 4 negative feedback positive instead, or 34 more feedback all positive, "
+        "would meet the excellent threshold"
+    )
 
 
 def test_exactly_at_an_inclusive_bound_is_met():
@@ -200,21 +206,26 @@ def test_exactly_at_an_inclusive_bound_is_met():
 def test_dsr_distance_counts_five_star_ratings():
     e = explain("good", dsr_item_sum=469, dsr_item_count=100)
     assert e.misses == (
-        "dsr_item_avg 4.6900 (469/100) is below 4.7: 4 more 5-star item ratings would "
-        "have made it excellent",
+        "dsr_item_avg 4.6900 (469/100) is below 4.7: 1 more star across your 100 item "
+        "ratings, or 4 more 5-star item ratings, would have made it excellent",
     )
 
 
 def test_failing_merchant_is_told_what_passing_needs():
     e = explain("failing", bad_orders=12)
     assert e.next_tier == "passing"
-    assert "1 fewer bad order out of 100 would have made it passing" in e.misses[0]
+    assert (
+        "1 fewer bad order out of 100, or 1 more assessed order without one, "
+        "would have made it passing" in e.misses[0]
+    )
 
 
 def test_assessed_orders_distance_and_provisional_merchant():
     e = explain("passing", provisional=True, assessed_orders=18, bad_orders=0)
     assert e.next_tier == "good"
-    assert e.misses[0] == "assessed_orders 18 is below 30: needs 12 more assessed orders"
+    assert e.misses[0] == (
+        "assessed_orders 18 is below 30: 12 more assessed orders would have made it good"
+    )
     assert "provisional (18 assessed orders; needs 12 more assessed orders" in e.text()
 
 

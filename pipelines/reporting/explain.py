@@ -10,32 +10,24 @@ thresholds, so "1 fewer bad order out of 100" is exact, never a rounded float.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from pipelines.months import grading_window, parse_month
+from pipelines.months import add_months, grading_window, parse_month
 from pipelines.policy import Policy, TierRule, load_calendar
+from pipelines.reporting.explain_change import change_lines
+from pipelines.reporting.explain_remedies import DSR_TOP_SCORE as DSR_TOP_SCORE
+from pipelines.reporting.explain_remedies import remedies, remedies_text
 from pipelines.rules.metrics import WINDOW_COUNT_COLUMNS, Ratio, ratios
 from pipelines.rules.tiers import assign_tiers, tier_conditions
 from pipelines.sql_files import load_sql
 from pipelines.warehouse import WarehouseLocked, connect, fetch_frame, fetch_rows
 
-# The DSR scale of spec §1 (dsr_item_sum ≤ 5 × count): the best rating a buyer can add.
-DSR_TOP_SCORE = 5
 COUNT_COLUMNS = WINDOW_COUNT_COLUMNS
-# What one unit of each metric's numerator is, for "N more/fewer <unit>" (singular, plural).
-UNITS = {
-    "bad_order_rate": ("bad order", "bad orders"),
-    "seller_dispute_rate": ("seller-responsible dispute", "seller-responsible disputes"),
-    "positive_feedback_rate": ("positive feedback", "positive feedback"),
-    "dsr_item_avg": (f"{DSR_TOP_SCORE}-star item rating", f"{DSR_TOP_SCORE}-star item ratings"),
-    "on_time_ship_rate": ("on-time shipment", "on-time shipments"),
-    "response_rate_24h": ("message answered within 24h", "messages answered within 24h"),
-}
 
 
 class ExplainError(ValueError):
@@ -51,6 +43,8 @@ class UnknownMerchantError(ExplainError):
 
 
 # --- exact distances -----------------------------------------------------------------------
+# One merchant's distances in scalars: the reference the set-based amounts of
+# pipelines.reporting.explain_remedies are tested against (tests/test_explain_remedies.py).
 
 
 def fewer_to_get_below(n: int, d: int, bound: Fraction) -> int | None:
@@ -127,6 +121,8 @@ class Explanation:
     level_text: str
     notes: tuple[str, ...]
     provisional_text: str = ""
+    # Tier, level and deciding metrics against the previous month (explain_merchant).
+    since_previous: tuple[str, ...] = ()
 
     def text(self) -> str:
         """The plain-text report ``grading explain`` prints."""
@@ -137,6 +133,7 @@ class Explanation:
             f"{self.policy_version})",
             f"Tier:  {tier}",
             f"Level: {self.level_text}",
+            *self.since_previous,
             "",
             *_check_table(self.checks),
             "",
@@ -183,11 +180,6 @@ def _show(value: Fraction) -> str:
     return f"{float(value):g}"
 
 
-def _units(k: int, metric: str) -> str:
-    singular, plural = UNITS[metric]
-    return singular if k == 1 else plural
-
-
 def _value(row: dict, r: Ratio) -> tuple[str, bool]:
     n, d = row[r.numerator], row[r.denominator]
     if d < max(r.min_denominator, 1):
@@ -195,40 +187,25 @@ def _value(row: dict, r: Ratio) -> tuple[str, bool]:
     return f"{n / d:.4f} ({n}/{d})", True
 
 
-def _miss_text(row: dict, rule: TierRule, metric: str, outcome: str, by_name: dict) -> str:
-    """One missed condition of ``rule``, with the exact distance to meeting it."""
+def _miss_text(row: dict, rule: TierRule, metric: str, found: list[dict], by_name: dict) -> str:
+    """One missed condition of ``rule``, with every remedy's exact distance and outcome."""
     if metric == "assessed_orders":
-        n, need = row["assessed_orders"], rule.min_assessed_orders
-        k = need - n
-        return (
-            f"assessed_orders {n} is below {need}: needs {k} more assessed "
-            f"order{'s' if k != 1 else ''}"
-        )
+        head = f"assessed_orders {row['assessed_orders']} is below {rule.min_assessed_orders}: "
+        return head + remedies_text(row, None, metric, found, rule.name)
     r = by_name[metric]
-    n, d = row[r.numerator], row[r.denominator]
     value, _ = _value(row, r)
     if metric in rule.max_rates:
-        bound = rule.max_rates[metric]
-        fewer = fewer_to_get_below(n, d, bound)
-        head = f"{metric} {value} is not below {_show(bound)}: "
-        if fewer is None:
+        head = f"{metric} {value} is not below {_show(rule.max_rates[metric])}: "
+        if not found:
             return head + "cannot be met (the threshold is 0)"
-        text = head + f"{fewer} fewer {_units(fewer, metric)} out of {d} {outcome}"
-        more = more_to_get_below(n, d, bound)
-        if more is not None:
-            noun = r.denominator.replace("_", " ")
-            text += f", or {more} more {noun if more != 1 else noun.rstrip('s')} without one"
-        return text
-    bound = rule.min_rates[metric]
-    top = DSR_TOP_SCORE if metric == "dsr_item_avg" else 1
-    k = more_to_reach(n, d, bound, top)
-    head = f"{metric} {value} is below {_show(bound)}: "
-    if k is None:
-        return head + "cannot be reached by adding more (the threshold is the best value)"
-    return head + f"{k} more {_units(k, metric)} {outcome}"
+    else:
+        head = f"{metric} {value} is below {_show(rule.min_rates[metric])}: "
+    return head + remedies_text(row, r, metric, found, rule.name)
 
 
-def _explain_row(row: dict, policy: Policy, policy_tier: str) -> Explanation:
+def _explain_row(
+    row: dict, policy: Policy, policy_tier: str, found: dict[str, list[dict]]
+) -> Explanation:
     by_name = {r.name: r for r in ratios(policy)}
     checks = [
         MetricCheck(
@@ -265,11 +242,7 @@ def _explain_row(row: dict, policy: Policy, policy_tier: str) -> Explanation:
     if next_tier is not None:
         rule = next(t for t in policy.tiers if t.name == next_tier)
         missed = [c.metric for c in checks if (c.by_tier[next_tier] or ("", True))[1] is False]
-        single = len(missed) == 1 and not row["provisional"]
-        outcome = (
-            f"would have made it {next_tier}" if single else f"would meet the {next_tier} threshold"
-        )
-        misses = [_miss_text(row, rule, m, outcome, by_name) for m in missed]
+        misses = [_miss_text(row, rule, m, found.get(m, []), by_name) for m in missed]
 
     points = row["credit_points"]
     level = level_of(points, policy)
@@ -357,11 +330,26 @@ def explain_counts(counts: pl.DataFrame, policy: Policy) -> list[Explanation]:
     graded = assign_tiers(
         frame.select("merchant_id", *COUNT_COLUMNS, "rated_feedback").lazy(), policy
     ).collect()
+    found = _remedies_by_row(frame, graded["tier"], policy)
     evaluated = frame.with_columns(*holds)
     return [
-        _explain_row(row, policy, tier)
-        for row, tier in zip(evaluated.to_dicts(), graded["tier"], strict=True)
+        _explain_row(row, policy, tier, found.get(index, {}))
+        for index, (row, tier) in enumerate(zip(evaluated.to_dicts(), graded["tier"], strict=True))
     ]
+
+
+def _remedies_by_row(
+    frame: pl.DataFrame, tiers: pl.Series, policy: Policy
+) -> dict[int, dict[str, list[dict]]]:
+    """Each row's remedies by missed metric of its next tier (``remedies``), for the text."""
+    names = policy.tier_names
+    above = dict(zip(names[1:], names[:-1], strict=True))
+    next_tiers = tiers.replace_strict(above, default=None, return_dtype=pl.String)
+    found: dict[int, dict[str, list[dict]]] = {}
+    table = remedies(frame.select(*COUNT_COLUMNS), next_tiers, policy)
+    for remedy in table.to_dicts():
+        found.setdefault(remedy["row"], {}).setdefault(remedy["metric"], []).append(remedy)
+    return found
 
 
 # --- reading the warehouse -----------------------------------------------------------------
@@ -425,6 +413,7 @@ def explain_merchant(
     """One merchant's published grade in ``month`` (default: the latest), explained under
     ``policy`` (default: the shipped calendar's policy for that month)."""
     month = resolve_month(con, month)
+    explicit = policy
     policy = policy or load_calendar().policy_for(month)
     counts = load_counts(con, [merchant_id], [month], policy)
     if counts.is_empty():
@@ -442,7 +431,22 @@ def explain_merchant(
         raise UnknownMerchantError(
             f"merchant {merchant_id!r} has no published grade in {month}; {where}"
         )
-    return explain_counts(counts, policy)[0]
+    current = explain_counts(counts, policy)[0]
+    return replace(current, since_previous=_since_previous(con, current, explicit))
+
+
+def _since_previous(
+    con: duckdb.DuckDBPyConnection, current: Explanation, explicit: Policy | None
+) -> tuple[str, ...]:
+    """The lines comparing the grade with the merchant's grade of the month before, that
+    month explained under its own policy (the calendar's) unless one was given."""
+    previous_month = add_months(current.month, -1)
+    if previous_month not in published_months(con):
+        return (f"Previous month {previous_month}: not published",)
+    policy = explicit or load_calendar().policy_for(previous_month)
+    counts = load_counts(con, [current.merchant_id], [previous_month], policy)
+    previous = explain_counts(counts, policy)[0] if counts.height else None
+    return change_lines(previous, current, previous_month, policy.tier_names)
 
 
 def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:

@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.dashboard_data import Axes, _query, dense
+from pipelines.dashboard_metrics import RATE_METRICS
 from pipelines.policy import Policy
 
 # How many ineligible merchants per month and main category travel to the page.
@@ -67,6 +68,7 @@ def section_payload(con: duckdb.DuckDBPyConnection, payload: dict, policy: Polic
     axes = Axes(payload["months"], payload["categories"], payload["tiers"])
     return {
         **segments(con, axes, policy),
+        "rateMetrics": list(RATE_METRICS),
         "compliance": compliance(con, axes),
         "quality": data_quality(con, axes.months, policy),
     }

@@ -143,7 +143,12 @@ def build_figures(payload: dict, policy: Policy) -> tuple[list[Chart], dict[str,
     tiers = payload["tiers"]
     colors = tier_colors(tiers, policy)
     segments, seg_colors = payload["segments"], segment_colors(payload, policy)
-    share_axis = {"title": {"text": "share"}, "tickformat": ".0%", "range": [0, 1]}
+    share_axis = {
+        "title": {"text": "share"},
+        "tickformat": ".0%",
+        "hoverformat": ".1%",
+        "range": [0, 1],
+    }
     months_axis = {"type": "category"}
     figures: dict[str, go.Figure] = {
         "tier_counts": _tier_bars(
@@ -167,7 +172,7 @@ def build_figures(payload: dict, policy: Policy) -> tuple[list[Chart], dict[str,
             _layout(
                 "Tier shares per main category",
                 barmode="stack",
-                xaxis={"tickformat": ".0%", "range": [0, 1]},
+                xaxis={"tickformat": ".0%", "hoverformat": ".1%", "range": [0, 1]},
                 yaxis={"type": "category", "autorange": "reversed", "automargin": True},
             ),
             orientation="h",

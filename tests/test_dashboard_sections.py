@@ -4,21 +4,44 @@ tier segments with provisional apart, compliance, exposure resources and data qu
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
+from pipelines.dashboard import build_dashboard
 from pipelines.dashboard_data import build_payload
 from pipelines.dashboard_sections import percent_text, section_payload, segment_names
 from pipelines.policy import load_policy
+from pipelines.tier_palette import PROVISIONAL_COLOR, tier_colors
 from pipelines.warehouse import connect, fetch_rows
+from tests.test_dashboard import CHROMIUM, CHROMIUM_ARGS, Watched, page_data
 from tests.test_explain import MONTHS, published_warehouse
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return published_warehouse(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def site(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_dashboard(warehouse, tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless chromium, as in tests/test_dashboard.py (skipped where it is missing)."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium) for the browser tests")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
 
 
 def payload_of(warehouse: Path) -> dict:
@@ -205,3 +228,272 @@ def test_blocked_and_restated_months_come_from_the_run_log(warehouse, tmp_path):
     assert [(r["month"], r["reason"]) for r in quality["restated"]] == [
         (MONTHS[0], "inputs changed")
     ]
+
+
+# --- in a real browser ---------------------------------------------------------------------
+
+
+def table_column(watched: Watched, table: str, column: int, part: str = "tbody") -> list[str]:
+    """The data-value (else the text) of one column of a table's body rows."""
+    return watched.page.eval_on_selector_all(
+        f"#{table} {part} tr",
+        "(rows, i) => rows.map(r => r.children[i].getAttribute('data-value') "
+        "?? r.children[i].textContent)",
+        column,
+    )
+
+
+@pytest.mark.browser
+def test_pivot_sorts_by_percent_failing(browser, site):
+    payload = page_data(site.read_text(encoding="utf-8"))["payload"]
+    failing = payload["segments"].index("failing")
+    m = len(MONTHS) - 1
+
+    def share(c: int, s: int) -> float:
+        counts = payload["segmentMerchants"][m][c + 1]
+        return counts[s] / sum(counts)
+
+    by_failing = sorted(
+        range(len(payload["categories"])),
+        key=lambda c: (-share(c, failing), payload["categories"][c]),
+    )
+    watched = Watched(browser, site)
+    names = table_column(watched, "pivot", 0)
+    # The worst categories first: sorted by % failing, highest first, from the start.
+    assert names == [payload["categories"][c] for c in by_failing]
+    header = watched.page.locator("#pivot thead button", has_text="% failing")
+    assert header.locator("xpath=..").get_attribute("aria-sort") == "descending"
+    header.click()
+    ascending = [float(v) for v in table_column(watched, "pivot", failing + 2)]
+    assert ascending == sorted(ascending) and ascending[0] < ascending[-1]
+    assert header.locator("xpath=..").get_attribute("aria-sort") == "ascending"
+    watched.page.locator("#pivot thead button", has_text="% excellent").click()
+    excellent = [float(v) for v in table_column(watched, "pivot", 2)]
+    assert excellent == sorted(excellent, reverse=True)
+    # The all-categories row stays at the foot, with counts and percentages.
+    foot = watched.page.text_content("#pivot tfoot tr")
+    total = sum(payload["segmentMerchants"][m][0])
+    assert foot.startswith(f"All categories{total}") and "%" in foot
+    assert watched.errors == [] and watched.requests == []
+    watched.page.close()
+
+
+@pytest.mark.browser
+def test_provisional_merchants_show_apart_in_every_tier_chart(browser, site, warehouse):
+    watched = Watched(browser, site)
+    expected = {**tier_colors(load_policy().tier_names), "passing (provisional)": PROVISIONAL_COLOR}
+    for chart in ("tier_counts", "tier_shares", "tier_by_category", "exposure"):
+        traces = watched.page.evaluate(
+            "id => document.getElementById('chart-' + id).data.map(t => [t.name, t.marker.color])",
+            chart,
+        )
+        assert dict(traces) == expected, chart
+    provisional = dict(
+        rows(
+            warehouse,
+            "SELECT month, count(*) FROM main.merchant_grades WHERE provisional GROUP BY month",
+        )
+    )
+    counts = watched.page.evaluate(
+        "() => { const d = document.getElementById('chart-tier_counts').data; "
+        "return d.find(t => t.name === 'passing (provisional)').y; }"
+    )
+    assert counts == [provisional[m] for m in MONTHS]
+    header = watched.page.eval_on_selector_all("#pivot thead th", "ts => ts.map(t => t.innerText)")
+    assert "% passing (provisional)" in [h.strip(" ▼▲") for h in header]
+    assert watched.errors == []
+    watched.page.close()
+
+
+@pytest.mark.browser
+def test_rates_show_as_percentages(browser, site):
+    watched = Watched(browser, site)
+    ticks = watched.page.eval_on_selector_all(
+        "#chart-hist_bad_order_rate .xtick text", "ts => ts.map(t => t.textContent)"
+    )
+    assert ticks and all(t.endswith("%") for t in ticks)
+    notes = watched.page.eval_on_selector_all(
+        "#chart-hist_bad_order_rate .annotation-text", "ts => ts.map(t => t.textContent)"
+    )
+    assert "excellent < 3%" in notes and "passing < 12%" in notes
+    rate_ticks = watched.page.eval_on_selector_all(
+        "#chart-merchant_metrics .yaxislayer-above .ytick text", "ts => ts.map(t => t.textContent)"
+    )
+    assert rate_ticks and all(t.endswith("%") for t in rate_ticks)
+    dsr_ticks = watched.page.eval_on_selector_all(
+        "#chart-hist_dsr_item_avg .xtick text", "ts => ts.map(t => t.textContent)"
+    )
+    assert not any(t.endswith("%") for t in dsr_ticks)  # a 1-5 score, not a rate
+    for chart, axis in (("tier_shares", "yaxis"), ("tier_by_category", "xaxis")):
+        hover = watched.page.evaluate(
+            "([id, a]) => document.getElementById('chart-' + id).layout[a].hoverformat",
+            [chart, axis],
+        )
+        assert hover.endswith("%"), chart
+    watched.page.close()
+
+
+@pytest.mark.browser
+def test_migration_colours_moves_down_and_up_apart(browser, site):
+    payload = page_data(site.read_text(encoding="utf-8"))["payload"]
+    matrix = payload["migration"][-1][0]
+    tiers = len(payload["tiers"])
+    watched = Watched(browser, site)
+    z, text = watched.trace("migration", "z"), watched.trace("migration", "text")
+    assert text == matrix
+    downs = [(i, j) for i in range(tiers) for j in range(tiers) if j > i and matrix[i][j]]
+    ups = [(i, j) for i in range(tiers) for j in range(tiers) if j < i and matrix[i][j]]
+    assert downs and ups
+    assert all(z[i][j] < 0 for i, j in downs) and all(z[i][j] > 0 for i, j in ups)
+    assert all(z[i][i] == 0 for i in range(tiers))  # the diagonal takes no colour
+    largest = max(matrix[i][j] for i, j in downs + ups)
+    assert max(abs(z[i][j]) for i, j in downs + ups) == 1.0  # scaled to the largest move
+    assert any(matrix[i][j] == largest for i, j in downs + ups)
+    watched.page.close()
+
+
+@pytest.mark.browser
+def test_month_and_category_live_in_the_url_fragment(browser, site):
+    payload = page_data(site.read_text(encoding="utf-8"))["payload"]
+    category = payload["categories"][1]
+    watched = Watched(browser, site, f"#month={MONTHS[0]}&category={category}")
+    assert watched.page.eval_on_selector("#month", "s => s.selectedOptions[0].text") == MONTHS[0]
+    assert watched.page.eval_on_selector("#category", "s => s.selectedOptions[0].text") == (
+        category
+    )
+    counts = payload["segmentMerchants"][0][2]
+    assert watched.text("#kpi-graded .kpi-value") == f"{sum(counts):,}"
+    assert f"{MONTHS[0]}, {category}" in watched.text("#chart-levels .gtitle")
+    assert watched.page.evaluate("location.hash") == f"#month={MONTHS[0]}&category={category}"
+
+    watched.page.select_option("#month", label=MONTHS[-1])
+    assert watched.page.evaluate("location.hash") == f"#month={MONTHS[-1]}&category={category}"
+    watched.page.select_option("#category", index=0)
+    assert watched.page.evaluate("location.hash") == f"#month={MONTHS[-1]}"
+    assert f"{MONTHS[-1]}, All categories" in watched.text("#chart-levels .gtitle")
+    # Editing the fragment (or following a shared link in the open tab) moves the controls.
+    watched.page.evaluate(f"location.hash = '#month={MONTHS[1]}'")
+    watched.page.wait_for_function(
+        f"document.getElementById('month').selectedOptions[0].text === '{MONTHS[1]}'"
+    )
+    assert f"{MONTHS[1]}, All categories" in watched.text("#chart-levels .gtitle")
+    assert watched.errors == [] and watched.requests == []
+    watched.page.close()
+
+
+@pytest.mark.browser
+def test_merchant_labels_show_the_tier_of_the_selected_month(browser, site):
+    merchants = page_data(site.read_text(encoding="utf-8"))["payload"]["merchants"]
+    changed = next(i for i, x in enumerate(merchants) if x["tier"][0] != x["tier"][-1])
+    x = merchants[changed]
+    watched = Watched(browser, site)
+
+    def label() -> str:
+        return watched.page.eval_on_selector_all(
+            "#merchant option", "(os, i) => os[i].textContent", changed
+        )
+
+    assert f"{x['tier'][-1]}" in label() and f"in {MONTHS[-1]}" in label()
+    watched.page.select_option("#month", index=0)
+    first = x["tier"][0] or "not graded"
+    assert first in label() and MONTHS[0] in label() and x["tier"][-1] not in label()
+    watched.page.close()
+
+
+@pytest.mark.browser
+def test_compliance_and_exposure_sections(browser, site, warehouse):
+    payload = page_data(site.read_text(encoding="utf-8"))["payload"]
+    rules = payload["compliance"]["rules"]
+    watched = Watched(browser, site)
+    headers = watched.page.eval_on_selector_all(
+        "#compliance-breaches thead th", "ts => ts.map(t => t.textContent)"
+    )
+    assert headers == ["Main category", "Merchants", "Ineligible", *rules]
+    month = MONTHS[-1]
+    breaches = dict(
+        rows(
+            warehouse,
+            "SELECT violation, count(*) FROM main.merchant_compliance WHERE month = $m "
+            "GROUP BY ALL",
+            {"m": month},
+        )
+    )
+    foot = table_column(watched, "compliance-breaches", 0, "tfoot")
+    cells = watched.page.eval_on_selector_all(
+        "#compliance-breaches tfoot td", "ts => ts.map(t => Number(t.getAttribute('data-value')))"
+    )
+    assert foot == ["All categories"] and cells[3:] == [breaches.get(r, 0) for r in rules]
+    ineligible = rows(
+        warehouse,
+        "SELECT e.main_category, c.merchant_id, string_agg(c.violation, ', ' ORDER BY violation) "
+        "FROM main.merchant_compliance c JOIN main.exposure_weights e USING (month, merchant_id) "
+        "WHERE month = $m GROUP BY ALL ORDER BY ALL",
+        {"m": month},
+    )
+    assert sorted(table_column(watched, "ineligible", 0)) == sorted(i for _, i, _ in ineligible)
+    category = ineligible[0][0]
+    watched.page.select_option("#category", label=category)
+    assert table_column(watched, "ineligible", 0) == [i for c, i, _ in ineligible if c == category]
+    assert table_column(watched, "ineligible", 3) == [v for c, _, v in ineligible if c == category]
+
+    caption = watched.text("#section-exposure figcaption")
+    assert "share of the total raw weight" not in caption and "add up to 100%" in caption
+    totals = rows(
+        warehouse,
+        "SELECT count(*), count_if(eligible), sum(showcase_slots), count_if(promotion_eligible), "
+        "sum(email_quota) FROM main.exposure_weights WHERE month = $m AND main_category = $c",
+        {"m": month, "c": category},
+    )[0]
+    resources = watched.page.eval_on_selector_all(
+        "#resources tfoot td", "ts => ts.map(t => t.getAttribute('data-value'))"
+    )
+    assert [int(v) for v in resources[2:]] == list(totals)
+    shares = watched.page.eval_on_selector_all(
+        "#exposure-shares tbody tr", "rs => rs.map(r => r.children[0].textContent)"
+    )
+    assert shares == payload["categories"]
+    assert watched.errors == []
+    watched.page.close()
+
+
+@pytest.mark.browser
+def test_data_quality_section(browser, warehouse, tmp_path):
+    """Quarantine per month and dataset against the policy's limit, a month a blocked run
+    left unpublished, and a restated month."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, copy)
+    con = connect(copy)
+    try:
+        con.execute("INSERT INTO journal.landing_seen VALUES ('2099-01', 'feedback', 'x', now())")
+        con.execute(
+            "INSERT INTO main.run_log (month, published_at, input_fingerprint, restated, "
+            "restatement_reason, policy_version) "
+            "VALUES ($m, now(), 'f', true, 'policy 2026.1 -> 2026.2', '2026.2')",
+            {"m": MONTHS[0]},
+        )
+    finally:
+        con.close()
+    site_path = build_dashboard(copy, tmp_path / "site")
+    logged = rows(
+        copy, "SELECT month, dataset, rows_quarantined FROM raw.ingest_log ORDER BY month, dataset"
+    )
+    watched = Watched(browser, site_path)
+    assert "Against 1% limit" in watched.text("#quarantine thead")
+    assert (
+        list(
+            zip(
+                table_column(watched, "quarantine", 0),
+                table_column(watched, "quarantine", 1),
+                [int(v) for v in table_column(watched, "quarantine", 3)],
+                strict=True,
+            )
+        )
+        == logged
+    )
+    assert set(table_column(watched, "quarantine", 5)) == {"0"}  # none over the limit
+    assert table_column(watched, "unpublished", 0) == ["2099-01"]
+    assert table_column(watched, "unpublished", 3) == ["none"]
+    assert table_column(watched, "restated", 0) == [MONTHS[0]]
+    assert table_column(watched, "restated", 2) == ["policy 2026.1 -> 2026.2"]
+    assert watched.errors == [] and watched.requests == []
+    watched.page.close()

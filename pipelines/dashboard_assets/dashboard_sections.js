@@ -186,7 +186,8 @@
       var columns = [P.segmentMerchants, P.segmentEligible, P.segmentShowcaseSlots,
         P.segmentPromotionEligible, P.segmentEmailQuota];
       var rows = SEGMENTS.map(function (s, i) {
-        return row([[s, s, "name"], [pct(P.segmentExposure[m][c][i]), P.segmentExposure[m][c][i]]].concat(
+        var share = P.segmentExposure[m][c][i];
+        return row([[s, s, "name"], [pct(share), share]].concat(
           columns.map(function (a) { return [count(a[m][c][i]), a[m][c][i]]; })));
       });
       var totals = row([["Total", "", "name"],
@@ -242,7 +243,9 @@
     function colourMigration(trace, matrix) {
       var n = P.tiers.length, largest = 0;
       matrix.forEach(function (r, i) {
-        r.forEach(function (v, j) { if (i < n && j < n && i !== j) { largest = Math.max(largest, v); } });
+        r.forEach(function (v, j) {
+          if (i < n && j < n && i !== j) { largest = Math.max(largest, v); }
+        });
       });
       trace.text = matrix;
       trace.customdata = matrix.map(function (r, i) {

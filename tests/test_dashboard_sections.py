@@ -497,3 +497,32 @@ def test_data_quality_section(browser, warehouse, tmp_path):
     assert table_column(watched, "restated", 2) == ["policy 2026.1 -> 2026.2"]
     assert watched.errors == [] and watched.requests == []
     watched.page.close()
+
+
+def test_a_blocked_regrade_shows_as_a_month_not_published(warehouse, tmp_path):
+    """End to end: a month's regrade blocked by its quarantine ratio leaves its earlier
+    publication standing, and the dashboard names the month and the changed dataset."""
+    from assets.runner import RunFailed, grade_months
+    from tests.helpers import FEEDBACK_COLUMNS, write_csv
+
+    landing, copy = tmp_path / "landing", tmp_path / "warehouse.duckdb"
+    shutil.copytree(warehouse.parent / "landing", landing)
+    shutil.copy(warehouse, copy)
+    month = MONTHS[-1]
+    orders = rows(
+        copy,
+        "SELECT order_id, merchant_id, buyer_id FROM raw.orders WHERE month = $m "
+        "AND status = 'completed' ORDER BY order_id LIMIT 200",
+        {"m": month},
+    )
+    invalid = [[o, m, b, 9, f"{month}-15T10:00:00Z"] for o, m, b in orders]
+    write_csv(landing, "feedback", month, invalid, FEEDBACK_COLUMNS, "late-bad.csv")
+    with pytest.raises(RunFailed, match="rows quarantined"):
+        grade_months(landing, copy, tmp_path / "outputs", month)
+
+    quality = payload_of(copy)["quality"]
+    assert [(u["month"], u["datasets"]) for u in quality["unpublished"]] == [(month, ["feedback"])]
+    published = rows(
+        copy, "SELECT max(published_at) FROM main.run_log WHERE month = $m", {"m": month}
+    )
+    assert quality["unpublished"][0]["published"] == published[0][0].strftime("%Y-%m-%d %H:%M UTC")

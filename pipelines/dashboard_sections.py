@@ -77,8 +77,9 @@ def section_payload(con: duckdb.DuckDBPyConnection, payload: dict, policy: Polic
 def segments(con: duckdb.DuckDBPyConnection, axes: Axes, policy: Policy) -> dict:
     """Per month, category and segment: merchants, exposure share and resources.
 
-    ``segmentExposure`` follows the existing exposure chart: within a category the
-    shares sum to 1; for all categories, each segment's share of the total raw weight.
+    ``exposure``: share of exposure held by each segment, Σ exposure_share within a
+    category (sums to 1); for all categories, the segment's share of the month's total
+    raw weight.
     """
     rows = _query(con, "segments", months=axes.months)
     provisional_tiers = rows.filter(pl.col("provisional"))["tier"].unique().sort().to_list()
@@ -101,7 +102,7 @@ def segments(con: duckdb.DuckDBPyConnection, axes: Axes, policy: Policy) -> dict
         "segments": names,
         "segmentTiers": [axes.tiers.index(n.removesuffix(PROVISIONAL_SUFFIX)) for n in names],
         "segmentProvisional": [n.endswith(PROVISIONAL_SUFFIX) for n in names],
-        "segmentExposure": np.round(shares[..., : len(names)], 6).tolist(),
+        "exposure": np.round(shares[..., : len(names)], 6).tolist(),
     }
     for column, key in RESOURCE_COLUMNS.items():
         array = dense(indexed, index, column, shape)[..., : len(names)]

@@ -111,8 +111,8 @@ def test_exposure_resources_add_up_to_the_published_rows(payload, warehouse):
         assert sum(payload["segmentEmailQuota"][m][0]) == quota
         assert sum(payload["segmentEligible"][m][0]) == eligible
         for c in range(1, len(payload["categories"]) + 1):
-            assert sum(payload["segmentExposure"][m][c]) == pytest.approx(1.0, abs=1e-5)
-        assert sum(payload["segmentExposure"][m][0]) == pytest.approx(1.0, abs=1e-5)
+            assert sum(payload["exposure"][m][c]) == pytest.approx(1.0, abs=1e-5)
+        assert sum(payload["exposure"][m][0]) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_compliance_breaches_and_ineligible_merchants(payload, warehouse):

@@ -148,7 +148,7 @@
     var f = figure("exposure");
     P.segments.forEach(function (_, t) {
       f.data[t].x = MONTHS;
-      f.data[t].y = P.segmentExposure.map(function (mm) { return mm[c][t]; });
+      f.data[t].y = P.exposure.map(function (mm) { return mm[c][t]; });
     });
     band(f, m);
     title(f, CATEGORY_LABELS[c]);

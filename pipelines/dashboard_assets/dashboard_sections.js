@@ -174,7 +174,7 @@
     function renderExposure(m, c) {
       function shareRow(cc) {
         return row([[CATEGORIES[cc], CATEGORIES[cc], "name"]].concat(
-          P.segmentExposure[m][cc].map(function (x) { return [pct(x), x]; })),
+          P.exposure[m][cc].map(function (x) { return [pct(x), x]; })),
           cc === c ? "selected" : "");
       }
       fillTable(document.getElementById("exposure-shares"),
@@ -186,12 +186,12 @@
       var columns = [P.segmentMerchants, P.segmentEligible, P.segmentShowcaseSlots,
         P.segmentPromotionEligible, P.segmentEmailQuota];
       var rows = SEGMENTS.map(function (s, i) {
-        var share = P.segmentExposure[m][c][i];
+        var share = P.exposure[m][c][i];
         return row([[s, s, "name"], [pct(share), share]].concat(
           columns.map(function (a) { return [count(a[m][c][i]), a[m][c][i]]; })));
       });
       var totals = row([["Total", "", "name"],
-        [pct(sum(P.segmentExposure[m][c])), sum(P.segmentExposure[m][c])]].concat(
+        [pct(sum(P.exposure[m][c])), sum(P.exposure[m][c])]].concat(
         columns.map(function (a) { return [count(sum(a[m][c])), sum(a[m][c])]; })));
       fillTable(document.getElementById("resources"),
         heads(["Tier", "Exposure share", "Merchants", "Eligible merchants", "Showcase slots",

@@ -8,10 +8,12 @@ Python goes through ``html.escape``; the script writes data into the page only w
 ``textContent`` and hands it to plotly entity-escaped (plotly reads a few HTML tags in
 labels). A Content-Security-Policy forbids any network request.
 
-The page's style and script are real files, ``dashboard_assets/dashboard.css`` and
-``dashboard_assets/dashboard.js`` next to this module (shipped as package data), read
-with importlib.resources and inlined as they are: no text is substituted into them, the
-script finds everything it needs in the JSON block.
+The page's styles and scripts are real files, ``dashboard_assets/dashboard.css`` and
+``dashboard.js`` (the charts) and ``dashboard_sections.css`` and ``dashboard_sections.js``
+(the tables of pipelines.dashboard_tables, the URL fragment), next to this module (shipped
+as package data), read with importlib.resources and inlined as they are, each in its own
+element: no text is substituted into them, the scripts find everything they need in the
+JSON block.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ No text from the data is put here: the script writes it with ``textContent``.
 
 from __future__ import annotations
 
+import html
+
 # The sections, in page order after "tiers": (key, title, note). The charts of a section
 # (pipelines.dashboard_figures) come before its tables.
 TABLE_SECTIONS = (
@@ -38,8 +40,9 @@ TABLE_SECTIONS = (
 
 
 def _table(table_id: str, caption: str) -> str:
+    """A titled, empty table with a note line above it, both filled by the script."""
     return (
-        f'<div class="table-box"><h3>{caption}</h3>'
+        f'<div class="table-box"><h3>{html.escape(caption)}</h3>'
         f'<p class="note" id="{table_id}-note"></p>'
         f'<table class="numbers" id="{table_id}"></table></div>'
     )

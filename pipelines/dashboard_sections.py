@@ -23,7 +23,7 @@ from pipelines.dashboard_metrics import RATE_METRICS
 from pipelines.policy import Policy
 
 # How many ineligible merchants per month and main category travel to the page.
-INELIGIBLE_PER_CATEGORY = 100
+INELIGIBLE_PER_CATEGORY = 50
 PROVISIONAL_SUFFIX = " (provisional)"
 # Additive per-segment columns of sql/dashboard/segments.sql, as the payload names them.
 RESOURCE_COLUMNS = {

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines import dashboard_sections
 from pipelines.dashboard import build_dashboard
 from pipelines.dashboard_data import build_payload
 from pipelines.dashboard_sections import percent_text, section_payload, segment_names
@@ -134,7 +135,7 @@ def test_compliance_breaches_and_ineligible_merchants(payload, warehouse):
         {"m": month},
     )
     listed = sorted(compliance["ineligible"][-1], key=lambda x: x["id"])
-    assert [x["id"] for x in listed] == [i for i, _ in expected]  # fewer than 100 per category
+    assert [x["id"] for x in listed] == [i for i, _ in expected]  # fewer than 50 per category
     assert [[compliance["rules"][r] for r in x["rules"]] for x in listed] == [
         v for _, v in expected
     ]
@@ -526,3 +527,22 @@ def test_a_blocked_regrade_shows_as_a_month_not_published(warehouse, tmp_path):
         copy, "SELECT max(published_at) FROM main.run_log WHERE month = $m", {"m": month}
     )
     assert quality["unpublished"][0]["published"] == published[0][0].strftime("%Y-%m-%d %H:%M UTC")
+
+
+def test_the_ineligible_list_is_capped_per_month_and_category(warehouse, monkeypatch):
+    """At a million merchants the page lists only the first few per category by id."""
+    monkeypatch.setattr(dashboard_sections, "INELIGIBLE_PER_CATEGORY", 1)
+    compliance = payload_of(warehouse)["compliance"]
+    assert compliance["listedPerCategory"] == 1
+    firsts = rows(
+        warehouse,
+        "SELECT month, e.main_category, min(merchant_id) FROM main.merchant_compliance c "
+        "JOIN main.exposure_weights e USING (month, merchant_id) GROUP BY ALL",
+    )
+    categories = ["", *payload_of(warehouse)["categories"]]
+    listed = {
+        (MONTHS[m], categories[x["c"]], x["id"])
+        for m, month in enumerate(compliance["ineligible"])
+        for x in month
+    }
+    assert listed == set(firsts)

@@ -34,7 +34,12 @@ from tests.test_explain import MONTHS, published_warehouse
 
 CHROMIUM = Path("/usr/bin/chromium")
 PYPROJECT = Path(__file__).parent.parent / "pyproject.toml"
-ASSET_TAGS = {"dashboard.css": "style", "dashboard.js": "script"}
+ASSET_TAGS = {
+    "dashboard.css": "style",
+    "dashboard.js": "script",
+    "dashboard_sections.css": "style",
+    "dashboard_sections.js": "script",
+}
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -123,7 +128,7 @@ def test_page_is_self_contained_with_plotly_inlined_once(site):
     html = site.read_text(encoding="utf-8")
     assert site.name == "index.html"
     assert html.count("* plotly.js v") == 1
-    assert len(re.findall(r"<script\b", html)) == 3
+    assert len(re.findall(r"<script\b", html)) == 4  # data, plotly, sections, dashboard
     assert not re.search(r"<(script|link|img)\b[^>]*\b(src|href)=", html)
     assert "Content-Security-Policy" in html
     assert not [p for p in site.parent.iterdir() if p.name != "index.html"]  # no temp file left
@@ -145,11 +150,13 @@ def test_style_and_script_are_the_shipped_files_inlined_as_they_are(site):
 
 def test_page_reads_its_style_and_script_from_the_asset_folder(tmp_path, monkeypatch):
     (tmp_path / "dashboard.css").write_text("h1 { color: teal; }\n", encoding="utf-8")
+    (tmp_path / "dashboard_sections.css").write_text("h2 { color: red; }\n", encoding="utf-8")
     (tmp_path / "dashboard.js").write_text("console.log('from the file');\n", encoding="utf-8")
+    (tmp_path / "dashboard_sections.js").write_text("var sections;\n", encoding="utf-8")
     monkeypatch.setattr(dashboard_page, "ASSETS", tmp_path)
     html = dashboard_page.render_page({}, [], [], [])
-    assert "<style>\nh1 { color: teal; }\n</style>" in html
-    assert "<script>\nconsole.log('from the file');\n</script>" in html
+    assert "<style>\nh1 { color: teal; }\n</style>\n<style>\nh2 { color: red; }\n</style>" in html
+    assert "<script>\nvar sections;\n</script>\n<script>\nconsole.log('from the file');\n" in html
     (tmp_path / "dashboard.js").write_text("let s = '</script><b>';\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match="dashboard.js contains '</script'"):
         dashboard_page.render_page({}, [], [], [])
@@ -223,8 +230,11 @@ def test_aggregates_match_the_published_tables(site, warehouse):
 
 
 def test_only_the_explained_merchants_are_embedded(site, warehouse):
+    """...and the ineligible ones the compliance section lists (issue 19)."""
     html = site.read_text(encoding="utf-8")
-    merchants = page_data(html)["payload"]["merchants"]
+    payload = page_data(html)["payload"]
+    merchants = payload["merchants"]
+    listed = [x["id"] for month in payload["compliance"]["ineligible"] for x in month]
     tiers = [m["tier"][-1] for m in merchants]
     assert 0 < len(merchants) <= 3 * len(set(tiers)) and all(tiers.count(t) <= 3 for t in tiers)
     first = merchants[0]
@@ -236,7 +246,7 @@ def test_only_the_explained_merchants_are_embedded(site, warehouse):
             con,
             "SELECT merchant_id FROM main.merchant_grades WHERE NOT list_contains($ids, "
             "merchant_id) LIMIT 20",
-            {"ids": [m["id"] for m in merchants]},
+            {"ids": [m["id"] for m in merchants] + listed},
         )
     finally:
         con.close()
@@ -252,7 +262,7 @@ def test_thresholds_come_from_the_policy_object(warehouse, tmp_path):
     figure = page_data(html)["figures"]["hist_bad_order_rate"]
     assert sorted(s["x0"] for s in figure["layout"]["shapes"]) == [0.025, 0.06, 0.12]
     texts = [a["text"] for a in figure["layout"]["annotations"]]
-    assert "excellent &lt; 0.025" in texts
+    assert "excellent &lt; 2.5%" in texts  # rates as percentages (issue 19)
     edges = page_data(html)["payload"]["histograms"]["bad_order_rate"]["edges"]
     assert any(abs(e - 0.025) < 1e-12 for e in edges)  # a threshold is a bin edge
     assert "use policy test.1" in html
@@ -336,7 +346,7 @@ def browser() -> Iterator[object]:
 class Watched:
     """A page opened from a file:// URL with its errors, dialogs and network attempts."""
 
-    def __init__(self, browser, path: Path) -> None:
+    def __init__(self, browser, path: Path, fragment: str = "") -> None:
         self.errors: list[str] = []
         self.dialogs: list[str] = []
         self.requests: list[str] = []
@@ -345,7 +355,7 @@ class Watched:
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.on("dialog", self._dialog)
         self.page.route("**/*", self._route)
-        self.page.goto(path.as_uri())
+        self.page.goto(path.as_uri() + fragment)
         self.page.wait_for_selector("body[data-ready=true]", timeout=30_000)
 
     def _console(self, message) -> None:
@@ -421,7 +431,7 @@ def test_injected_markup_does_not_run_and_shows_as_text(browser, evil_site):
 
     watched.page.select_option("#category", label=EVIL_CATEGORY)
     assert EVIL_CATEGORY in watched.text("#chart-levels .gtitle")
-    assert watched.page.locator("script").count() == 3
+    assert watched.page.locator("script").count() == 4
     assert watched.page.locator("img").count() == 0
     assert watched.dialogs == [] and watched.errors == [] and watched.requests == []
     watched.page.close()

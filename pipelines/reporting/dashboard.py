@@ -19,6 +19,7 @@ from pipelines.policy import Policy, load_calendar
 from pipelines.reporting.dashboard_data import build_payload, shown_months
 from pipelines.reporting.dashboard_figures import build_figures
 from pipelines.reporting.dashboard_page import render_page
+from pipelines.reporting.dashboard_sections import section_payload
 from pipelines.reporting.explain import ExplainError, open_read_only
 from pipelines.warehouse import fetch_rows
 
@@ -74,6 +75,7 @@ def write_dashboard(
             raise DashboardError(f"no month has been published in {warehouse} yet")
         policy = policy or load_calendar().policy_for(months[-1])
         payload = build_payload(con, months, policy, merchants)
+        payload.update(section_payload(con, payload, policy))
         versions = [v for (v,) in fetch_rows(con, _VERSIONS_SQL, {"months": months})]
     finally:
         con.close()

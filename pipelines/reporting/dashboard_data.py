@@ -211,7 +211,6 @@ def build_payload(
         .tolist(),
         "provisional": provisional,
         "migration": migration(con, axes, previous),
-        "exposure": exposure(con, axes),
         "histograms": metric_histograms,
         "merchantMetrics": list(HISTORY_METRICS),
         "merchants": explained_merchants(con, months, policy, merchants, per_tier),
@@ -240,18 +239,6 @@ def migration(con: duckdb.DuckDBPyConnection, axes: Axes, previous: list[int]) -
         matrix[i].astype(int).tolist() if previous[i] >= 0 else None
         for i in range(len(axes.months))
     ]
-
-
-def exposure(con: duckdb.DuckDBPyConnection, axes: Axes) -> list:
-    """Share of exposure held by each tier: Σ exposure_share within a category (sums to 1);
-    over all categories, the tier's share of the month's total raw weight."""
-    rows = axes.index(_query(con, "exposure", months=axes.months), ("tier",))
-    shape = (*axes.shape, len(axes.tiers) + 1)
-    shares = dense(rows, ["m", "c", "t_tier"], "exposure_share", shape)
-    weights = dense(rows, ["m", "c", "t_tier"], "raw_weight", shape)[:, 0]
-    totals = weights.sum(axis=-1, keepdims=True)
-    shares[:, 0] = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
-    return np.round(shares[..., : len(axes.tiers)], 6).tolist()
 
 
 def histograms(con: duckdb.DuckDBPyConnection, axes: Axes, policy: Policy) -> tuple[dict, list]:

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from fractions import Fraction
 
 import plotly.graph_objects as go
 import plotly.io as pio
 
 from pipelines.policy import Policy
 from pipelines.reporting.dashboard_data import thresholds
-from pipelines.reporting.dashboard_metrics import METRIC_LABELS
+from pipelines.reporting.dashboard_metrics import METRIC_LABELS, RATE_METRICS
+from pipelines.reporting.dashboard_sections import percent_text
+from pipelines.reporting.tier_palette import OTHER_COLOR, PROVISIONAL_COLOR
+from pipelines.reporting.tier_palette import tier_colors as palette_colors
 
-# Best tier first; the fallback (failing) tier is always red, whatever its position.
-TIER_PALETTE = ("#2e7d32", "#7cb342", "#f9a825", "#ef6c00", "#8e24aa", "#6d4c41")
-FALLBACK_COLOR = "#c62828"
-OTHER_COLOR = "#9e9e9e"
+# The migration heatmap's colour scale: downgrades (negative) vermillion, upgrades
+# (positive) blue, staying put (0) a neutral grey; Okabe-Ito ends, colour-blind safe.
+MIGRATION_COLORSCALE = [[0.0, "#D55E00"], [0.5, "#F2F2F2"], [1.0, "#0072B2"]]
 
 
 @dataclass(frozen=True)
@@ -39,15 +42,21 @@ def plotly_text(text: str) -> str:
 
 
 def tier_colors(tiers: list[str], policy: Policy) -> list[str]:
-    colors = []
-    for i, tier in enumerate(tiers):
-        if tier == policy.fallback_tier:
-            colors.append(FALLBACK_COLOR)
-        elif tier in policy.tier_names:
-            colors.append(TIER_PALETTE[i % len(TIER_PALETTE)])
-        else:
-            colors.append(OTHER_COLOR)
-    return colors
+    """The shared palette's colour of each tier (pipelines.reporting.tier_palette), grey for a tier
+    the policy does not name."""
+    palette = palette_colors(policy.tier_names)
+    return [palette.get(tier, OTHER_COLOR) for tier in tiers]
+
+
+def segment_colors(payload: dict, policy: Policy) -> list[str]:
+    """Each segment's colour: its tier's, or the provisional tint."""
+    tiers = tier_colors(payload["tiers"], policy)
+    return [
+        PROVISIONAL_COLOR if provisional else tiers[tier]
+        for tier, provisional in zip(
+            payload["segmentTiers"], payload["segmentProvisional"], strict=True
+        )
+    ]
 
 
 def _layout(title: str, **extra: object) -> go.Layout:
@@ -81,22 +90,29 @@ def _tier_bars(
 
 def _histogram(metric: str, edges: list[float], width: float, policy: Policy) -> go.Figure:
     """Merchants per bin, with a dashed line at each tier's threshold on this metric."""
+    rate = metric in RATE_METRICS
     figure = go.Figure(
         go.Bar(x=[], y=[], width=width * 0.95, marker_color="#5c6bc0", name="merchants"),
         _layout(
             METRIC_LABELS[metric],
-            xaxis={"title": {"text": metric}, "range": [edges[0], edges[-1]]},
+            xaxis={
+                "title": {"text": metric},
+                "range": [edges[0], edges[-1]],
+                **({"tickformat": ".1~%"} if rate else {}),
+            },
             yaxis={"title": {"text": "merchants"}},
             showlegend=False,
             bargap=0,
         ),
     )
     colors = dict(zip(policy.tier_names, tier_colors(list(policy.tier_names), policy), strict=True))
-    grouped: dict[tuple[str, float], list[str]] = {}
+    grouped: dict[tuple[str, Fraction], list[str]] = {}
     for tier, comparison, bound in thresholds(policy, metric):
-        grouped.setdefault((comparison, float(bound)), []).append(tier)
+        grouped.setdefault((comparison, bound), []).append(tier)
     middle = (edges[0] + edges[-1]) / 2
-    for i, ((comparison, value), tiers) in enumerate(sorted(grouped.items())):
+    for i, ((comparison, bound), tiers) in enumerate(sorted(grouped.items())):
+        value = float(bound)
+        shown = percent_text(bound) if rate else f"{value:g}"
         figure.add_shape(
             type="line",
             x0=value,
@@ -112,7 +128,7 @@ def _histogram(metric: str, edges: list[float], width: float, policy: Policy) ->
             xref="x",
             y=1.0 - 0.1 * (i % 4),
             yref="paper",
-            text=plotly_text(f"{', '.join(tiers)} {comparison} {value:g}"),
+            text=plotly_text(f"{', '.join(tiers)} {comparison} {shown}"),
             showarrow=False,
             xanchor="left" if value < middle else "right",
             font={"size": 11, "color": colors[tiers[0]]},
@@ -126,12 +142,18 @@ def build_figures(payload: dict, policy: Policy) -> tuple[list[Chart], dict[str,
     shared by all (sent once rather than inside every figure)."""
     tiers = payload["tiers"]
     colors = tier_colors(tiers, policy)
-    share_axis = {"title": {"text": "share"}, "tickformat": ".0%", "range": [0, 1]}
+    segments, seg_colors = payload["segments"], segment_colors(payload, policy)
+    share_axis = {
+        "title": {"text": "share"},
+        "tickformat": ".0%",
+        "hoverformat": ".1%",
+        "range": [0, 1],
+    }
     months_axis = {"type": "category"}
     figures: dict[str, go.Figure] = {
         "tier_counts": _tier_bars(
-            tiers,
-            colors,
+            segments,
+            seg_colors,
             _layout(
                 "Merchants per tier and month",
                 barmode="stack",
@@ -140,17 +162,17 @@ def build_figures(payload: dict, policy: Policy) -> tuple[list[Chart], dict[str,
             ),
         ),
         "tier_shares": _tier_bars(
-            tiers,
-            colors,
+            segments,
+            seg_colors,
             _layout("Tier shares per month", barmode="stack", xaxis=months_axis, yaxis=share_axis),
         ),
         "tier_by_category": _tier_bars(
-            tiers,
-            colors,
+            segments,
+            seg_colors,
             _layout(
                 "Tier shares per main category",
                 barmode="stack",
-                xaxis={"tickformat": ".0%", "range": [0, 1]},
+                xaxis={"tickformat": ".0%", "hoverformat": ".1%", "range": [0, 1]},
                 yaxis={"type": "category", "autorange": "reversed", "automargin": True},
             ),
             orientation="h",
@@ -169,9 +191,14 @@ def build_figures(payload: dict, policy: Policy) -> tuple[list[Chart], dict[str,
                 z=[],
                 x=[],
                 y=[],
-                colorscale="Blues",
-                texttemplate="%{z:,}",
-                hovertemplate="from %{y} to %{x}: %{z:,} merchants<extra></extra>",
+                text=[],
+                colorscale=MIGRATION_COLORSCALE,
+                zmin=-1,
+                zmax=1,
+                zmid=0,
+                texttemplate="%{text:,}",
+                hovertemplate="from %{y} to %{x}: %{text:,} merchants (%{customdata})"
+                "<extra></extra>",
                 showscale=False,
             ),
             _layout(
@@ -186,8 +213,8 @@ def build_figures(payload: dict, policy: Policy) -> tuple[list[Chart], dict[str,
             ),
         ),
         "exposure": _tier_bars(
-            tiers,
-            colors,
+            segments,
+            seg_colors,
             _layout(
                 "Exposure share held by each tier",
                 barmode="stack",
@@ -234,13 +261,16 @@ def build_figures(payload: dict, policy: Policy) -> tuple[list[Chart], dict[str,
                 y=[],
                 mode="lines+markers",
                 yaxis="y2" if m == "dsr_item_avg" else "y",
+                hovertemplate="%{x}: %{y:.2%}<extra>%{fullData.name}</extra>"
+                if m in RATE_METRICS
+                else "%{x}: %{y:.2f}<extra>%{fullData.name}</extra>",
             )
             for m in payload["merchantMetrics"]
         ],
         _layout(
             "Service metrics (DSR on the right axis)",
             xaxis=months_axis,
-            yaxis={"title": {"text": "rate"}, "range": [0, 1.02]},
+            yaxis={"title": {"text": "rate"}, "range": [0, 1.02], "tickformat": ".0%"},
             yaxis2={
                 "title": {"text": "DSR"},
                 "overlaying": "y",
@@ -252,20 +282,28 @@ def build_figures(payload: dict, policy: Policy) -> tuple[list[Chart], dict[str,
         ),
     )
     charts = [
-        Chart("tier_counts", "tiers", "Graded merchants per tier; the shaded month is selected."),
+        Chart(
+            "tier_counts",
+            "tiers",
+            "Graded merchants per tier; provisional merchants (too few orders to be assessed) "
+            "apart; the shaded month is selected.",
+        ),
         Chart("tier_shares", "tiers", "The same as shares of each month's merchants."),
         Chart("tier_by_category", "tiers", "Every main category, selected month."),
         Chart(
             "exposure",
-            "tiers",
-            "Within a category the exposure shares sum to 1; over all categories, each "
-            "tier's share of the total raw weight.",
+            "exposure",
+            "How the exposure is split between the tiers. For one category: the share of "
+            "that category's exposure each tier's merchants get (the shares add up to 100%). "
+            "For all categories: the share of the whole marketplace's exposure weight.",
         ),
         Chart("levels", "levels", "Credit levels from the policy's lower bounds."),
         Chart(
             "migration",
             "levels",
-            "Rows: tier last month ((new): not graded then); columns: tier this month.",
+            "Rows: tier last month ((new): not graded then); columns: tier this month. "
+            "Vermillion: moved down a tier or more; blue: moved up; grey: stayed in the same "
+            "tier (the diagonal) or joined or left; the darker, the more merchants.",
         ),
         *(
             Chart(f"hist_{m}", "metrics", "Dashed lines: the policy's tier thresholds.")
@@ -279,4 +317,8 @@ def build_figures(payload: dict, policy: Policy) -> tuple[list[Chart], dict[str,
     template = json.loads(pio.json.to_json_plotly(pio.templates["plotly_white"].to_plotly_json()))
     for figure in as_json.values():
         figure["layout"].pop("template", None)
-    return charts, as_json, {"template": template, "tierColors": colors}
+    return (
+        charts,
+        as_json,
+        {"template": template, "tierColors": colors, "segmentColors": seg_colors},
+    )

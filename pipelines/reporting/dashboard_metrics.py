@@ -36,4 +36,7 @@ METRICS = (
 HISTORY_METRICS = tuple(m.name for m in METRICS)
 # The metrics drawn as histograms, in the page's order.
 CHART_METRICS = tuple(m.name for m in METRICS if m.histogram)
+# The metrics that are rates (a share of orders, feedback, shipments or messages): the page
+# shows them as percentages. DSR is an average score, 1-5.
+RATE_METRICS = tuple(m.name for m in METRICS if m.name != "dsr_item_avg")
 METRIC_LABELS = {m.name: m.label for m in METRICS}

@@ -8,10 +8,12 @@ Python goes through ``html.escape``; the script writes data into the page only w
 ``textContent`` and hands it to plotly entity-escaped (plotly reads a few HTML tags in
 labels). A Content-Security-Policy forbids any network request.
 
-The page's style and script are real files, ``dashboard_assets/dashboard.css`` and
-``dashboard_assets/dashboard.js`` next to this module (shipped as package data), read
-with importlib.resources and inlined as they are: no text is substituted into them, the
-script finds everything it needs in the JSON block.
+The page's styles and scripts are real files, ``dashboard_assets/dashboard.css`` and
+``dashboard.js`` (the charts) and ``dashboard_sections.css`` and ``dashboard_sections.js``
+(the tables of pipelines.reporting.dashboard_tables, the URL fragment), next to this module (shipped
+as package data), read with importlib.resources and inlined as they are, each in its own
+element: no text is substituted into them, the scripts find everything they need in the
+JSON block.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from importlib.resources import files
 from plotly.offline import get_plotlyjs
 
 from pipelines.reporting.dashboard_figures import Chart
+from pipelines.reporting.dashboard_tables import SECTION_TABLES, TABLE_SECTIONS
 
 SECTIONS = (
-    ("tiers", "Tiers and exposure", ""),
+    ("tiers", "Tiers", ""),
+    TABLE_SECTIONS[0],
     ("levels", "Levels and tier migration", ""),
     (
         "metrics",
@@ -35,6 +39,7 @@ SECTIONS = (
         "title.",
     ),
     ("merchant", "Explained merchants", ""),
+    *TABLE_SECTIONS[1:],
 )
 CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
@@ -78,15 +83,24 @@ def asset_text(name: str, tag: str) -> str:
     return text
 
 
+# The page's style sheets, each inlined in its own <style> element, in this order.
+STYLES = ("dashboard.css", "dashboard_sections.css")
+
+
 def page_style() -> str:
-    """The page's CSS: layout of the header, KPI boxes, chart grid and explanation."""
-    return asset_text("dashboard.css", "style")
+    """The page's CSS: layout of the header, KPI boxes, chart grid, explanation and tables."""
+    return "</style>\n<style>\n".join(asset_text(name, "style") for name in STYLES)
+
+
+# The page's scripts, each inlined in its own <script> element, in this order: the table
+# sections' script defines what dashboard.js calls.
+SCRIPTS = ("dashboard_sections.js", "dashboard.js")
 
 
 def page_script() -> str:
     """The page's JavaScript: it fills the figures' empty traces with the slice of the
-    aggregates for the month and category chosen, and draws them."""
-    return asset_text("dashboard.js", "script")
+    aggregates for the month and category chosen, and draws them, and fills the tables."""
+    return "</script>\n<script>\n".join(asset_text(name, "script") for name in SCRIPTS)
 
 
 def _chart_html(chart: Chart) -> str:
@@ -107,6 +121,7 @@ def _section_html(key: str, title: str, note: str, charts: list[Chart]) -> str:
             '<span id="merchant-note" class="note"></span></div>'
         )
         inner += '\n<pre id="explanation" class="explanation"></pre>'
+    inner += SECTION_TABLES.get(key, "")
     note_html = f'<p class="note">{html.escape(note)}</p>' if note else ""
     return (
         f'<section id="section-{key}"><h2>{html.escape(title)}</h2>{note_html}{extra}'

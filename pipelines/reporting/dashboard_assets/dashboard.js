@@ -55,6 +55,8 @@
   function title(f, suffix) { f.layout.title.text += " \u2014 " + esc(suffix); }
 
   var MONTHS = P.months.map(esc);
+  // The table sections, the URL fragment and the heatmap's colours (dashboard_sections.js).
+  var SECTIONS = window.DashboardSections(P, renderAll);
   var CATEGORY_LABELS = ["All categories"].concat(P.categories);
   var TIERS = P.tiers.map(esc);
 
@@ -92,20 +94,24 @@
 
   function renderTiers(m, c) {
     var counts = figure("tier_counts"), shares = figure("tier_shares");
-    P.tiers.forEach(function (_, t) {
+    P.segments.forEach(function (_, t) {
       counts.data[t].x = MONTHS;
-      counts.data[t].y = P.tierCounts.map(function (mm) { return mm[c][t]; });
+      counts.data[t].y = P.segmentMerchants.map(function (mm) { return mm[c][t]; });
       shares.data[t].x = MONTHS;
-      shares.data[t].y = P.tierCounts.map(function (mm) { return ratio(mm[c][t], sum(mm[c])); });
+      shares.data[t].y = P.segmentMerchants.map(function (mm) {
+        return ratio(mm[c][t], sum(mm[c]));
+      });
     });
     [counts, shares].forEach(function (f) { band(f, m); title(f, CATEGORY_LABELS[c]); });
     draw("tier_counts", counts);
     draw("tier_shares", shares);
     var byCat = figure("tier_by_category");
     var labels = CATEGORY_LABELS.map(esc);
-    P.tiers.forEach(function (_, t) {
+    P.segments.forEach(function (_, t) {
       byCat.data[t].y = labels;
-      byCat.data[t].x = P.tierCounts[m].map(function (cc) { return ratio(cc[t], sum(cc)); });
+      byCat.data[t].x = P.segmentMerchants[m].map(function (cc) {
+        return ratio(cc[t], sum(cc));
+      });
     });
     byCat.layout.height = Math.max(byCat.layout.height, 130 + 22 * labels.length);
     byCat.layout.shapes = [{
@@ -131,7 +137,7 @@
         yref: "paper", x: 0.5, y: 0.5, showarrow: false, font: {size: 14}}];
       title(f, P.months[m]);
     } else {
-      f.data[0].z = matrix[c];
+      SECTIONS.colourMigration(f.data[0], matrix[c]);
       f.data[0].x = TIERS.concat(["(not graded)"]);
       f.data[0].y = TIERS.concat(["(new)"]);
       title(f, P.months[p] + " \u2192 " + P.months[m] + ", " + CATEGORY_LABELS[c]);
@@ -140,7 +146,7 @@
   }
   function renderExposure(m, c) {
     var f = figure("exposure");
-    P.tiers.forEach(function (_, t) {
+    P.segments.forEach(function (_, t) {
       f.data[t].x = MONTHS;
       f.data[t].y = P.exposure.map(function (mm) { return mm[c][t]; });
     });
@@ -155,21 +161,25 @@
       f.data[0].x = counts.map(function (_, i) { return h.edges[i] + h.width / 2; });
       f.data[0].y = counts;
       f.data[0].customdata = counts.map(function (_, i) { return [h.edges[i], h.edges[i + 1]]; });
-      f.data[0].hovertemplate = "[%{customdata[0]:.4g}, %{customdata[1]:.4g}): " +
-        "%{y} merchants<extra></extra>";
+      var format = P.rateMetrics.indexOf(metric) >= 0 ? ":.2~%" : ":.4g";
+      f.data[0].hovertemplate = "[%{customdata[0]" + format + "}, %{customdata[1]" + format +
+        "}): %{y} merchants<extra></extra>";
       title(f, P.months[m] + ", " + CATEGORY_LABELS[c] + "; not defined: " + h.undefined[m][c]);
       draw("hist_" + metric, f);
     });
   }
 
-  function latest(values) {
-    for (var i = values.length - 1; i >= 0; i--) { if (values[i] !== null) { return values[i]; } }
-    return null;
-  }
-  function merchantLabel(x) {
-    var tier = latest(x.tier), level = latest(x.level);
+  // The merchant's tier and level in the selected month.
+  function merchantLabel(x, m) {
+    var tier = x.tier[m], level = x.level[m];
     return x.id + " \u00b7 " + (x.category === null ? "?" : x.category) + " \u00b7 " +
-      (tier === null ? "not graded" : tier + ", L" + level);
+      (tier === null ? "not graded in " + P.months[m]
+        : tier + (x.provisional[m] ? " (provisional)" : "") + ", L" + level + " in " +
+          P.months[m]);
+  }
+  function labelMerchants(m) {
+    var options = $("merchant").options;
+    P.merchants.forEach(function (x, i) { options[i].textContent = merchantLabel(x, m); });
   }
   function renderMerchant(m) {
     if (!P.merchants.length) {
@@ -217,12 +227,15 @@
     renderMigration(m, c);
     renderExposure(m, c);
     renderHistograms(m, c);
+    labelMerchants(m);
     renderMerchant(m);
+    SECTIONS.render(m, c);
   }
 
   fill($("month"), P.months, P.months.length - 1);
   fill($("category"), CATEGORY_LABELS, 0);
-  fill($("merchant"), P.merchants.map(merchantLabel), 0);
+  fill($("merchant"), P.merchants.map(function (x) { return x.id; }), 0);
+  SECTIONS.restore();
   $("month").addEventListener("change", renderAll);
   $("category").addEventListener("change", renderAll);
   $("merchant").addEventListener("change", function () { renderMerchant(selection()[0]); });

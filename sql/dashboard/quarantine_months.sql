@@ -1,0 +1,24 @@
+-- Per shown month and dataset: rows read and quarantined (raw.ingest_log), whether the
+-- quarantined share is over the policy's limit ($limit_num / $limit_den, compared exactly
+-- by cross-multiplication, as the blocking check does), and the quarantined rows per
+-- reason as published (main.quarantine).
+WITH reasons AS (
+    SELECT month, dataset, reason, count(*)::BIGINT AS rows_
+    FROM main.quarantine
+    WHERE list_contains($months, month)
+    GROUP BY ALL
+),
+by_dataset AS (
+    SELECT month, dataset,
+           list({'reason': reason, 'rows': rows_} ORDER BY rows_ DESC, reason) AS reasons
+    FROM reasons
+    GROUP BY ALL
+)
+SELECT l.month, l.dataset, l.rows_read::BIGINT AS rows_read,
+       l.rows_quarantined::BIGINT AS rows_quarantined,
+       l.rows_quarantined * $limit_den > l.rows_read * $limit_num AS over_limit,
+       coalesce(r.reasons, []) AS reasons
+FROM raw.ingest_log AS l
+LEFT JOIN by_dataset AS r USING (month, dataset)
+WHERE list_contains($months, l.month)
+ORDER BY l.month, l.dataset;

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pipelines.dashboard_data import build_payload, shown_months
 from pipelines.dashboard_figures import build_figures
+from pipelines.dashboard_movers import movers_payload
 from pipelines.dashboard_page import render_page
 from pipelines.explain import ExplainError, open_read_only
 from pipelines.policy import Policy, load_calendar
@@ -74,6 +75,9 @@ def write_dashboard(
             raise DashboardError(f"no month has been published in {warehouse} yet")
         policy = policy or load_calendar().policy_for(months[-1])
         payload = build_payload(con, months, policy, merchants)
+        payload["movers"] = movers_payload(
+            con, months, payload["previous"], payload["tiers"], payload["categories"], policy
+        )
         versions = [v for (v,) in fetch_rows(con, _VERSIONS_SQL, {"months": months})]
     finally:
         con.close()

@@ -23,8 +23,10 @@ from importlib.resources import files
 from plotly.offline import get_plotlyjs
 
 from pipelines.dashboard_figures import Chart
+from pipelines.dashboard_movers import movers_section_html
 
 SECTIONS = (
+    ("movers", "Movers", ""),
     ("tiers", "Tiers and exposure", ""),
     ("levels", "Levels and tier migration", ""),
     (
@@ -99,6 +101,8 @@ def _chart_html(chart: Chart) -> str:
 
 
 def _section_html(key: str, title: str, note: str, charts: list[Chart]) -> str:
+    if key == "movers":
+        return movers_section_html()
     inner = "\n".join(_chart_html(c) for c in charts if c.section == key)
     extra = ""
     if key == "merchant":
@@ -145,6 +149,8 @@ def render_page(
 <title>Merchant grading dashboard</title>
 <style>
 {page_style()}</style>
+<style>
+{asset_text("movers.css", "style")}</style>
 </head>
 <body>
 <header>
@@ -160,6 +166,8 @@ def render_page(
 {sections}
 <script type="application/json" id="dashboard-data">{script_json(data)}</script>
 <script>{plotly_bundle()}</script>
+<script>
+{asset_text("movers.js", "script")}</script>
 <script>
 {page_script()}</script>
 </body>

@@ -34,7 +34,14 @@ from tests.test_explain import MONTHS, published_warehouse
 
 CHROMIUM = Path("/usr/bin/chromium")
 PYPROJECT = Path(__file__).parent.parent / "pyproject.toml"
-ASSET_TAGS = {"dashboard.css": "style", "dashboard.js": "script"}
+ASSET_TAGS = {
+    "dashboard.css": "style",
+    "dashboard.js": "script",
+    "movers.css": "style",
+    "movers.js": "script",
+}
+# plotly.js, the JSON data block and one per script asset.
+SCRIPTS = 2 + sum(tag == "script" for tag in ASSET_TAGS.values())
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -123,7 +130,7 @@ def test_page_is_self_contained_with_plotly_inlined_once(site):
     html = site.read_text(encoding="utf-8")
     assert site.name == "index.html"
     assert html.count("* plotly.js v") == 1
-    assert len(re.findall(r"<script\b", html)) == 3
+    assert len(re.findall(r"<script\b", html)) == SCRIPTS
     assert not re.search(r"<(script|link|img)\b[^>]*\b(src|href)=", html)
     assert "Content-Security-Policy" in html
     assert not [p for p in site.parent.iterdir() if p.name != "index.html"]  # no temp file left
@@ -144,6 +151,8 @@ def test_style_and_script_are_the_shipped_files_inlined_as_they_are(site):
 def test_page_reads_its_style_and_script_from_the_asset_folder(tmp_path, monkeypatch):
     (tmp_path / "dashboard.css").write_text("h1 { color: teal; }\n", encoding="utf-8")
     (tmp_path / "dashboard.js").write_text("console.log('from the file');\n", encoding="utf-8")
+    (tmp_path / "movers.css").write_text("th { color: navy; }\n", encoding="utf-8")
+    (tmp_path / "movers.js").write_text("console.log('movers');\n", encoding="utf-8")
     monkeypatch.setattr(dashboard_page, "ASSETS", tmp_path)
     html = dashboard_page.render_page({}, [], [], [])
     assert "<style>\nh1 { color: teal; }\n</style>" in html
@@ -217,9 +226,10 @@ def test_aggregates_match_the_published_tables(site, warehouse):
         )
 
 
-def test_only_the_explained_merchants_are_embedded(site, warehouse):
+def test_only_the_explained_merchants_and_the_movers_are_embedded(site, warehouse):
     html = site.read_text(encoding="utf-8")
     merchants = page_data(html)["payload"]["merchants"]
+    movers = page_data(html)["payload"]["movers"]["ids"]
     tiers = [m["tier"][-1] for m in merchants]
     assert 0 < len(merchants) <= 3 * len(set(tiers)) and all(tiers.count(t) <= 3 for t in tiers)
     first = merchants[0]
@@ -231,7 +241,7 @@ def test_only_the_explained_merchants_are_embedded(site, warehouse):
             con,
             "SELECT merchant_id FROM main.merchant_grades WHERE NOT list_contains($ids, "
             "merchant_id) LIMIT 20",
-            {"ids": [m["id"] for m in merchants]},
+            {"ids": [m["id"] for m in merchants] + movers},
         )
     finally:
         con.close()
@@ -416,7 +426,7 @@ def test_injected_markup_does_not_run_and_shows_as_text(browser, evil_site):
 
     watched.page.select_option("#category", label=EVIL_CATEGORY)
     assert EVIL_CATEGORY in watched.text("#chart-levels .gtitle")
-    assert watched.page.locator("script").count() == 3
+    assert watched.page.locator("script").count() == SCRIPTS
     assert watched.page.locator("img").count() == 0
     assert watched.dialogs == [] and watched.errors == [] and watched.requests == []
     watched.page.close()

@@ -74,6 +74,8 @@ MOVER_SCHEMA = {
     "reasons_before": pl.List(pl.String),
     "reasons_after": pl.List(pl.String),
 }
+# The explanation texts of the explained movers.
+TEXT_SCHEMA = {"month": pl.String, "merchant_id": pl.String, "explanation": pl.String}
 # Metrics shown as a plain number (an average or a count), not a percentage.
 PLAIN_METRICS = ("dsr_item_avg", "assessed_orders", "provisional")
 
@@ -168,7 +170,7 @@ def parse_reasons(movers: pl.DataFrame) -> pl.DataFrame:
     rate = text.str.extract_groups(RATE_REASON)
     orders = text.str.extract_groups(ORDERS_REASON)
     provisional = text.str.extract_groups(PROVISIONAL_REASON)
-    return exploded.select(
+    parsed = exploded.select(
         "row",
         "text",
         pl.when(rate.struct.field("metric").is_not_null())
@@ -201,6 +203,14 @@ def parse_reasons(movers: pl.DataFrame) -> pl.DataFrame:
         .alias("n"),
         rate.struct.field("d").cast(pl.Int64).fill_null(0).alias("d"),
     )
+    # A provisional merchant's reasons also say its assessed orders miss the tier above
+    # by the same count: the provisional reason says it already.
+    repeated = (
+        (pl.col("kind") == "orders")
+        & (pl.col("kind") == "provisional").any().over("row")
+        & (pl.col("n") == pl.col("n").filter(pl.col("kind") == "provisional").first().over("row"))
+    )
+    return parsed.filter(~repeated)
 
 
 def condition_entry(kind: str, metric: str | None, op: str | None, bound: str | None) -> dict:
@@ -262,9 +272,7 @@ def history_rows(
     column and merchant) and the explanation text of each (month, merchant) pair."""
     merchants = pairs["merchant_id"].unique().sort().to_list()
     if not merchants:
-        return pl.DataFrame({"merchant_id": []}, schema={"merchant_id": pl.String}), pl.DataFrame(
-            schema={"month": pl.String, "merchant_id": pl.String, "explanation": pl.String}
-        )
+        return pl.DataFrame(schema={"merchant_id": pl.String}), pl.DataFrame(schema=TEXT_SCHEMA)
     counts = load_counts(con, merchants, months, policy)
     wanted = counts.join(pairs, on=["month", "merchant_id"], how="semi")
     explanations = explain_counts(wanted, policy)
@@ -274,7 +282,7 @@ def history_rows(
             "merchant_id": [e.merchant_id for e in explanations],
             "explanation": [e.text() for e in explanations],
         },
-        schema={"month": pl.String, "merchant_id": pl.String, "explanation": pl.String},
+        schema=TEXT_SCHEMA,
     )
     rank = {t: i for i, t in enumerate(tiers)}
     grid = (

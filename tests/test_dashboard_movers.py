@@ -20,6 +20,7 @@ from pipelines.dashboard_metrics import HISTORY_METRICS
 from pipelines.dashboard_movers import (
     EXPLAINED_CAP,
     MOVER_SCHEMA,
+    TEXT_SCHEMA,
     classify_movers,
     condition_entry,
     embedded_rows,
@@ -141,7 +142,7 @@ EXPECTED_DECIDING = {
     "late": "on-time shipments 1799/1999 = 89.99% < 90%",
     "exact": "bad orders 3/100 = 3% \u2265 3%",
     "dsr": "item DSR 469/100 = 4.69 < 4.7",
-    "new": "provisional: 8 assessed orders < 30; assessed orders 8 < 30",
+    "new": "provisional: 8 assessed orders < 30",
 }
 
 
@@ -183,7 +184,7 @@ def test_stored_reasons_are_parsed_into_exact_counts_and_thresholds():
     late = rows[(by_merchant["late"], "on_time_ship_rate")]
     assert (late["n"], late["d"], late["bound"], late["op"]) == (1799, 1999, "0.9", "below")
     assert rows[(by_merchant["new"], "provisional")]["n"] == 8
-    assert rows[(by_merchant["new"], "assessed_orders")]["bound"] == "30"
+    assert (by_merchant["new"], "assessed_orders") not in rows  # said by the provisional one
     assert parsed.filter(pl.col("kind") == "text")["text"].to_list() == [
         "a reason worded some other way"
     ]
@@ -327,7 +328,12 @@ def test_movers_table_lists_filters_sorts_and_searches(browser, site, warehouse)
 
     category = expected[ids[0]][0]
     watched.page.select_option("#category", label=category)
-    assert {r[0] for r in table(watched)} == {m for m, v in expected.items() if v[0] == category}
+    in_category = {m for m, v in expected.items() if v[0] == category}
+    assert {r[0] for r in table(watched)} == in_category
+    down_here = len(in_category & downs)
+    assert f"in {category}: {down_here} down, {len(in_category) - down_here} up" in watched.text(
+        "#movers-note"
+    )
     assert watched.errors == [] and watched.requests == []
     watched.page.close()
 
@@ -380,6 +386,10 @@ def test_choosing_any_mover_shows_its_explanation(browser, site, warehouse):
         )
         assert tiers[-1].startswith(expected[merchant][2])
         assert tiers[-2].startswith(expected[merchant][1])
+    watched.page.select_option("#month", index=len(MONTHS) - 2)  # the panel keeps the merchant
+    assert watched.text("#explanation").startswith(
+        f"The page holds the {MONTHS[-1]} explanation of {merchant} only. Run: grading explain"
+    )
     assert watched.errors == [] and watched.requests == []
     watched.page.close()
 
@@ -407,9 +417,7 @@ def test_deciding_metrics_read_exactly_at_the_thresholds(browser, site, tmp_path
         movers,
         embedded_rows(movers),
         pl.DataFrame(schema={"merchant_id": pl.String}),
-        pl.DataFrame(
-            schema={"month": pl.String, "merchant_id": pl.String, "explanation": pl.String}
-        ),
+        pl.DataFrame(schema=TEXT_SCHEMA),
         MONTHS,
         payload["previous"],
         payload["tiers"],

@@ -139,7 +139,14 @@
         ": nobody can have moved. The explained merchants below are fixed picks.";
     }
     var text = b.down.toLocaleString("en-US") + " down, " + b.up.toLocaleString("en-US") +
-      " up from " + P.months[P.previous[m]] + " (all categories).";
+      " up from " + P.months[P.previous[m]] + " in all categories";
+    if (state.category && b.rows === b.down + b.up) {
+      var here = rowsOf(m).filter(function (x) { return x.category === state.category; });
+      var down = here.filter(function (x) { return x.down; }).length;
+      text += "; in " + CATEGORIES[state.category] + ": " + down + " down, " +
+        (here.length - down) + " up";
+    }
+    text += ".";
     if (b.rows < b.down + b.up) {
       text += " Only " + b.rows.toLocaleString("en-US") + " are embedded at this size " +
         "(the page's limit); run `grading explain --merchant ID --month " + P.months[m] +
@@ -162,11 +169,17 @@
   function panelMerchant(x) {
     var h = historyOf.hasOwnProperty(x.merchant) ? historyOf[x.merchant] : -1;
     if (h < 0) { return null; }
-    var H = M.history, merchant = {
+    var H = M.history, month = state.month, merchant = {
       id: x.id, category: H.category[h], level: H.level[h], credit_points: H.credit_points[h],
       tier: H.tier[h].map(function (t) { return t === null ? null : P.tiers[t]; }),
       provisional: H.provisional[h].map(function (p) { return p === 1; }),
-      explanation: P.months.map(function (_, i) { return i === state.month ? x.explanation : null; })
+      // Only the month it moved in is embedded; other graded months say how to get theirs.
+      explanation: P.months.map(function (other, i) {
+        if (i === month) { return x.explanation; }
+        return H.tier[h][i] === null ? null : "The page holds the " + P.months[month] +
+          " explanation of " + x.id + " only. Run: grading explain --warehouse " +
+          "<warehouse.duckdb> --merchant " + x.id + " --month " + other;
+      })
     };
     P.merchantMetrics.forEach(function (name) { merchant[name] = H[name][h]; });
     return merchant;
@@ -175,7 +188,7 @@
     var table = $("movers-history"), labels = api.metricLabels;
     table.textContent = "";
     var head = document.createElement("tr");
-    cell(head, "month");
+    cell(head, "month", "label");
     P.months.forEach(function (month, i) {
       cell(head, month, i === state.month ? "current" : "");
     });

@@ -36,7 +36,15 @@ from pipelines.policy import load_policy
 from pipelines.rules.tiers import assign_tiers
 from pipelines.warehouse import fetch_rows
 from tests.helpers import EXCELLENT_COUNTS
-from tests.test_dashboard import CHROMIUM, CHROMIUM_ARGS, DATA_BLOCK, Watched, page_data
+from tests.test_dashboard import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DATA_BLOCK,
+    EVIL_CATEGORY,
+    EVIL_MERCHANT,
+    Watched,
+    page_data,
+)
 from tests.test_explain import MONTHS, published_warehouse
 
 POLICY = load_policy()
@@ -405,14 +413,12 @@ def test_a_month_without_a_previous_month_keeps_the_fixed_picks(browser, site):
     watched.page.close()
 
 
-@pytest.mark.browser
-def test_deciding_metrics_read_exactly_at_the_thresholds(browser, site, tmp_path):
-    """Counts on and next to each threshold, graded by assign_tiers: the page's truncated
-    percentages stay on the side of the threshold the grading decided."""
+def page_with_movers(site: Path, folder: Path, movers: pl.DataFrame) -> Path:
+    """The site's page with its movers replaced by ``movers`` (latest month, no
+    explanations embedded), written to ``folder/index.html``."""
     html = site.read_text(encoding="utf-8")
     data = page_data(html)
     payload = data["payload"]
-    movers = boundary_movers(MONTHS[-1], payload["tiers"])
     payload["movers"] = encode_movers(
         movers,
         embedded_rows(movers),
@@ -423,12 +429,57 @@ def test_deciding_metrics_read_exactly_at_the_thresholds(browser, site, tmp_path
         payload["tiers"],
         payload["categories"],
     )
-    page = tmp_path / "index.html"
+    page = folder / "index.html"
     block = f'<script type="application/json" id="dashboard-data">{script_json(data)}</script>'
     page.write_text(DATA_BLOCK.sub(lambda _: block, html), encoding="utf-8")
+    return page
+
+
+@pytest.mark.browser
+def test_deciding_metrics_read_exactly_at_the_thresholds(browser, site, tmp_path):
+    """Counts on and next to each threshold, graded by assign_tiers: the page's truncated
+    percentages stay on the side of the threshold the grading decided."""
+    page = page_with_movers(site, tmp_path, boundary_movers(MONTHS[-1], TIERS))
     watched = Watched(browser, page)
     assert {r[0]: r[4] for r in table(watched)} == EXPECTED_DECIDING
     watched.page.click("#movers-table tbody tr[data-merchant='dispute']")
     assert "grading explain --warehouse" in watched.text("#movers-explanation")
+    assert watched.errors == [] and watched.requests == []
+    watched.page.close()
+
+
+@pytest.mark.browser
+def test_markup_in_a_mover_shows_as_text_in_the_table_and_the_csv(browser, site, tmp_path):
+    movers = boundary_movers(MONTHS[-1], TIERS).head(1)
+    movers = movers.with_columns(
+        pl.lit(EVIL_MERCHANT).alias("merchant_id"),
+        pl.lit([EVIL_CATEGORY]).alias("reasons_after"),
+    )
+    watched = Watched(browser, page_with_movers(site, tmp_path, movers))
+    assert table(watched)[0][0] == EVIL_MERCHANT and table(watched)[0][4] == EVIL_CATEGORY
+    watched.page.fill("#movers-search", "<IMG")
+    assert [r[0] for r in table(watched)] == [EVIL_MERCHANT]
+    with watched.page.expect_download() as download:
+        watched.page.click("#movers-csv")
+    path = tmp_path / "movers.csv"
+    download.value.save_as(path)
+    line = next(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    assert line["merchant_id"] == EVIL_MERCHANT
+    assert watched.page.locator("img").count() == 0
+    assert watched.dialogs == [] and watched.errors == [] and watched.requests == []
+    watched.page.close()
+
+
+@pytest.mark.browser
+def test_a_csv_cell_that_looks_like_a_formula_is_quoted_as_text(browser, site, tmp_path):
+    movers = boundary_movers(MONTHS[-1], TIERS).head(1)
+    movers = movers.with_columns(pl.lit('=HYPERLINK("x")').alias("merchant_id"))
+    watched = Watched(browser, page_with_movers(site, tmp_path, movers))
+    with watched.page.expect_download() as download:
+        watched.page.click("#movers-csv")
+    path = tmp_path / "movers.csv"
+    download.value.save_as(path)
+    line = next(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    assert line["merchant_id"] == '\'=HYPERLINK("x")'
     assert watched.errors == [] and watched.requests == []
     watched.page.close()

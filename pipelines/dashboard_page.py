@@ -11,7 +11,9 @@ labels). A Content-Security-Policy forbids any network request.
 The page's style and script are real files, ``dashboard_assets/dashboard.css`` and
 ``dashboard_assets/dashboard.js`` next to this module (shipped as package data), read
 with importlib.resources and inlined as they are: no text is substituted into them, the
-script finds everything it needs in the JSON block.
+script finds everything it needs in the JSON block. The movers section has its own pair,
+``movers.css`` and ``movers.js``; the latter registers with dashboard.js, so it is
+inlined before it.
 """
 
 from __future__ import annotations

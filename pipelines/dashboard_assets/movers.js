@@ -6,6 +6,7 @@
 (window.dashboardSections = window.dashboardSections || []).push(function (api) {
   "use strict";
   var P = api.payload, M = P.movers, PAGE = 50;
+  if (!M) { return {render: function () {}}; }
   var CATEGORIES = ["(unknown)"].concat(P.categories);
   var state = {month: -1, category: 0, sort: null, descending: false, page: 0, rows: []};
   var historyOf = {};

@@ -39,7 +39,11 @@ ASSET_TAGS = {
     "dashboard.js": "script",
     "dashboard_sections.css": "style",
     "dashboard_sections.js": "script",
+    "movers.css": "style",
+    "movers.js": "script",
 }
+# plotly.js, the JSON data block and one per script asset.
+SCRIPTS = 2 + sum(tag == "script" for tag in ASSET_TAGS.values())
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -128,7 +132,7 @@ def test_page_is_self_contained_with_plotly_inlined_once(site):
     html = site.read_text(encoding="utf-8")
     assert site.name == "index.html"
     assert html.count("* plotly.js v") == 1
-    assert len(re.findall(r"<script\b", html)) == 4  # data, plotly, sections, dashboard
+    assert len(re.findall(r"<script\b", html)) == SCRIPTS
     assert not re.search(r"<(script|link|img)\b[^>]*\b(src|href)=", html)
     assert "Content-Security-Policy" in html
     assert not [p for p in site.parent.iterdir() if p.name != "index.html"]  # no temp file left
@@ -153,10 +157,16 @@ def test_page_reads_its_style_and_script_from_the_asset_folder(tmp_path, monkeyp
     (tmp_path / "dashboard_sections.css").write_text("h2 { color: red; }\n", encoding="utf-8")
     (tmp_path / "dashboard.js").write_text("console.log('from the file');\n", encoding="utf-8")
     (tmp_path / "dashboard_sections.js").write_text("var sections;\n", encoding="utf-8")
+    (tmp_path / "movers.css").write_text("th { color: navy; }\n", encoding="utf-8")
+    (tmp_path / "movers.js").write_text("console.log('movers');\n", encoding="utf-8")
     monkeypatch.setattr(dashboard_page, "ASSETS", tmp_path)
     html = dashboard_page.render_page({}, [], [], [])
     assert "<style>\nh1 { color: teal; }\n</style>\n<style>\nh2 { color: red; }\n</style>" in html
-    assert "<script>\nvar sections;\n</script>\n<script>\nconsole.log('from the file');\n" in html
+    assert (
+        "<script>\nvar sections;\n</script>\n<script>\nconsole.log('movers');\n</script>\n"
+        "<script>\nconsole.log('from the file');\n"
+    ) in html
+    assert "<style>\nth { color: navy; }\n</style>" in html
     (tmp_path / "dashboard.js").write_text("let s = '</script><b>';\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match="dashboard.js contains '</script'"):
         dashboard_page.render_page({}, [], [], [])
@@ -229,11 +239,12 @@ def test_aggregates_match_the_published_tables(site, warehouse):
         )
 
 
-def test_only_the_explained_merchants_are_embedded(site, warehouse):
+def test_only_the_explained_merchants_and_the_movers_are_embedded(site, warehouse):
     """...and the ineligible ones the compliance section lists (issue 19)."""
     html = site.read_text(encoding="utf-8")
     payload = page_data(html)["payload"]
     merchants = payload["merchants"]
+    movers = payload["movers"]["ids"]
     listed = [x["id"] for month in payload["compliance"]["ineligible"] for x in month]
     tiers = [m["tier"][-1] for m in merchants]
     assert 0 < len(merchants) <= 3 * len(set(tiers)) and all(tiers.count(t) <= 3 for t in tiers)
@@ -246,7 +257,7 @@ def test_only_the_explained_merchants_are_embedded(site, warehouse):
             con,
             "SELECT merchant_id FROM main.merchant_grades WHERE NOT list_contains($ids, "
             "merchant_id) LIMIT 20",
-            {"ids": [m["id"] for m in merchants] + listed},
+            {"ids": [m["id"] for m in merchants] + listed + movers},
         )
     finally:
         con.close()
@@ -431,7 +442,7 @@ def test_injected_markup_does_not_run_and_shows_as_text(browser, evil_site):
 
     watched.page.select_option("#category", label=EVIL_CATEGORY)
     assert EVIL_CATEGORY in watched.text("#chart-levels .gtitle")
-    assert watched.page.locator("script").count() == 4
+    assert watched.page.locator("script").count() == SCRIPTS
     assert watched.page.locator("img").count() == 0
     assert watched.dialogs == [] and watched.errors == [] and watched.requests == []
     watched.page.close()

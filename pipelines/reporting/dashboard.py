@@ -18,6 +18,7 @@ from pathlib import Path
 from pipelines.policy import Policy, load_calendar
 from pipelines.reporting.dashboard_data import build_payload, shown_months
 from pipelines.reporting.dashboard_figures import build_figures
+from pipelines.reporting.dashboard_movers import movers_payload
 from pipelines.reporting.dashboard_page import render_page
 from pipelines.reporting.dashboard_sections import section_payload
 from pipelines.reporting.explain import ExplainError, open_read_only
@@ -76,6 +77,9 @@ def write_dashboard(
         policy = policy or load_calendar().policy_for(months[-1])
         payload = build_payload(con, months, policy, merchants)
         payload.update(section_payload(con, payload, policy))
+        payload["movers"] = movers_payload(
+            con, months, payload["previous"], payload["tiers"], payload["categories"], policy
+        )
         versions = [v for (v,) in fetch_rows(con, _VERSIONS_SQL, {"months": months})]
     finally:
         con.close()

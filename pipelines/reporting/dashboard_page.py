@@ -8,12 +8,13 @@ Python goes through ``html.escape``; the script writes data into the page only w
 ``textContent`` and hands it to plotly entity-escaped (plotly reads a few HTML tags in
 labels). A Content-Security-Policy forbids any network request.
 
-The page's styles and scripts are real files, ``dashboard_assets/dashboard.css`` and
-``dashboard.js`` (the charts) and ``dashboard_sections.css`` and ``dashboard_sections.js``
-(the tables of pipelines.reporting.dashboard_tables, the URL fragment), next to this module (shipped
-as package data), read with importlib.resources and inlined as they are, each in its own
-element: no text is substituted into them, the scripts find everything they need in the
-JSON block.
+The page's styles and scripts are real files next to this module in
+``dashboard_assets/`` (shipped as package data): ``dashboard.css`` and ``dashboard.js``
+(the charts), ``dashboard_sections.css`` and ``dashboard_sections.js`` (the tables of
+``dashboard_tables``, the URL fragment) and ``movers.css`` and ``movers.js`` (the movers
+section, which registers with dashboard.js). They are read with importlib.resources and
+inlined as they are, each in its own element: no text is substituted into them, the
+scripts find everything they need in the JSON block.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from importlib.resources import files
 from plotly.offline import get_plotlyjs
 
 from pipelines.reporting.dashboard_figures import Chart
+from pipelines.reporting.dashboard_movers import movers_section_html
 from pipelines.reporting.dashboard_tables import SECTION_TABLES, TABLE_SECTIONS
 
 SECTIONS = (
+    ("movers", "Movers", ""),
     ("tiers", "Tiers", ""),
     TABLE_SECTIONS[0],
     ("levels", "Levels and tier migration", ""),
@@ -84,7 +87,7 @@ def asset_text(name: str, tag: str) -> str:
 
 
 # The page's style sheets, each inlined in its own <style> element, in this order.
-STYLES = ("dashboard.css", "dashboard_sections.css")
+STYLES = ("dashboard.css", "dashboard_sections.css", "movers.css")
 
 
 def page_style() -> str:
@@ -93,8 +96,8 @@ def page_style() -> str:
 
 
 # The page's scripts, each inlined in its own <script> element, in this order: the table
-# sections' script defines what dashboard.js calls.
-SCRIPTS = ("dashboard_sections.js", "dashboard.js")
+# sections' script defines what dashboard.js calls, and the movers script registers with it.
+SCRIPTS = ("dashboard_sections.js", "movers.js", "dashboard.js")
 
 
 def page_script() -> str:
@@ -113,6 +116,8 @@ def _chart_html(chart: Chart) -> str:
 
 
 def _section_html(key: str, title: str, note: str, charts: list[Chart]) -> str:
+    if key == "movers":
+        return movers_section_html()
     inner = "\n".join(_chart_html(c) for c in charts if c.section == key)
     extra = ""
     if key == "merchant":

@@ -219,6 +219,34 @@
   function selection() {
     return [Number($("month").value), Number($("category").value)];
   }
+  // Show a merchant object (the shape of P.merchants' entries) in the merchant panel,
+  // adding it to the panel's list if it is not there yet.
+  function showMerchant(x) {
+    var at = P.merchants.map(function (y) { return y.id; }).indexOf(x.id);
+    if (at < 0) {
+      at = P.merchants.push(x) - 1;
+      var option = document.createElement("option");
+      option.value = String(at);
+      option.textContent = merchantLabel(x);
+      $("merchant").appendChild(option);
+    } else {
+      P.merchants[at] = x;
+    }
+    $("merchant").value = String(at);
+    renderMerchant(selection()[0]);
+  }
+  // Sections in their own script files register before this one (window.dashboardSections)
+  // and get the payload and the panel; render(month, category) follows the selection.
+  var sections = (window.dashboardSections || []).map(function (init) {
+    return init({
+      payload: P,
+      showMerchant: showMerchant,
+      metricLabels: P.merchantMetrics.reduce(function (labels, name, i) {
+        labels[name] = FIG.merchant_metrics.data[i].name;
+        return labels;
+      }, {})
+    });
+  });
   function renderAll() {
     var s = selection(), m = s[0], c = s[1];
     renderKpis(m, c);
@@ -230,6 +258,7 @@
     labelMerchants(m);
     renderMerchant(m);
     SECTIONS.render(m, c);
+    sections.forEach(function (section) { section.render(m, c); });
   }
 
   fill($("month"), P.months, P.months.length - 1);

@@ -19,6 +19,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from pipelines.dashboard_at_risk import at_risk_payload
 from pipelines.dashboard_metrics import CHART_METRICS, HISTORY_METRICS
 from pipelines.explain import (
     DSR_TOP_SCORE,
@@ -215,6 +216,7 @@ def build_payload(
         "histograms": metric_histograms,
         "merchantMetrics": list(HISTORY_METRICS),
         "merchants": explained_merchants(con, months, policy, merchants, per_tier),
+        "atRisk": at_risk_payload(con, months, tiers),  # None without a current preview
     }
 
 

@@ -22,6 +22,7 @@ from importlib.resources import files
 
 from plotly.offline import get_plotlyjs
 
+from pipelines.dashboard_at_risk import section_html as at_risk_section_html
 from pipelines.dashboard_figures import Chart
 
 SECTIONS = (
@@ -89,6 +90,15 @@ def page_script() -> str:
     return asset_text("dashboard.js", "script")
 
 
+# Scripts inlined after dashboard.js, each in its own element, each reading the JSON block
+# itself: at_risk.js fills the "At risk this month" section when the page has one.
+SECTION_SCRIPTS = ("at_risk.js",)
+
+
+def section_scripts() -> str:
+    return "".join(f"<script>\n{asset_text(name, 'script')}</script>\n" for name in SECTION_SCRIPTS)
+
+
 def _chart_html(chart: Chart) -> str:
     chart_id = html.escape(chart.id)
     return (
@@ -136,6 +146,7 @@ def render_page(
     )
     warning_html = "".join(f'<p class="warning">{html.escape(w)}</p>' for w in warnings)
     sections = "\n".join(_section_html(k, t, n, charts) for k, t, n in SECTIONS)
+    sections = at_risk_section_html(data.get("payload") or {}) + sections  # after the KPIs
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -162,6 +173,6 @@ def render_page(
 <script>{plotly_bundle()}</script>
 <script>
 {page_script()}</script>
-</body>
+{section_scripts()}</body>
 </html>
 """

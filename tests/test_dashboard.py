@@ -34,7 +34,9 @@ from tests.test_explain import MONTHS, published_warehouse
 
 CHROMIUM = Path("/usr/bin/chromium")
 PYPROJECT = Path(__file__).parent.parent / "pyproject.toml"
-ASSET_TAGS = {"dashboard.css": "style", "dashboard.js": "script"}
+ASSET_TAGS = {"dashboard.css": "style", "dashboard.js": "script", "at_risk.js": "script"}
+# The JSON block, plotly.js, and one script element per script file.
+SCRIPT_ELEMENTS = 2 + sum(tag == "script" for tag in ASSET_TAGS.values())
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -123,7 +125,7 @@ def test_page_is_self_contained_with_plotly_inlined_once(site):
     html = site.read_text(encoding="utf-8")
     assert site.name == "index.html"
     assert html.count("* plotly.js v") == 1
-    assert len(re.findall(r"<script\b", html)) == 3
+    assert len(re.findall(r"<script\b", html)) == SCRIPT_ELEMENTS
     assert not re.search(r"<(script|link|img)\b[^>]*\b(src|href)=", html)
     assert "Content-Security-Policy" in html
     assert not [p for p in site.parent.iterdir() if p.name != "index.html"]  # no temp file left
@@ -144,6 +146,7 @@ def test_style_and_script_are_the_shipped_files_inlined_as_they_are(site):
 def test_page_reads_its_style_and_script_from_the_asset_folder(tmp_path, monkeypatch):
     (tmp_path / "dashboard.css").write_text("h1 { color: teal; }\n", encoding="utf-8")
     (tmp_path / "dashboard.js").write_text("console.log('from the file');\n", encoding="utf-8")
+    (tmp_path / "at_risk.js").write_text("console.log('a section');\n", encoding="utf-8")
     monkeypatch.setattr(dashboard_page, "ASSETS", tmp_path)
     html = dashboard_page.render_page({}, [], [], [])
     assert "<style>\nh1 { color: teal; }\n</style>" in html
@@ -416,7 +419,7 @@ def test_injected_markup_does_not_run_and_shows_as_text(browser, evil_site):
 
     watched.page.select_option("#category", label=EVIL_CATEGORY)
     assert EVIL_CATEGORY in watched.text("#chart-levels .gtitle")
-    assert watched.page.locator("script").count() == 3
+    assert watched.page.locator("script").count() == SCRIPT_ELEMENTS
     assert watched.page.locator("img").count() == 0
     assert watched.dialogs == [] and watched.errors == [] and watched.requests == []
     watched.page.close()

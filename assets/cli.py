@@ -128,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="write the projected merchant_grades here (.parquet or .csv)",
     )
+    preview.add_argument(
+        "--outputs",
+        type=Path,
+        default=None,
+        help="also export the preview as Parquet under DIR/preview/<table>/month=YYYY-MM/",
+    )
     preview.set_defaults(handler=preview_command)
 
     summary = commands.add_parser("summary", help="tier distribution of the published months")
@@ -259,17 +265,34 @@ def preview_command(args: argparse.Namespace) -> int:
     from pipelines.grading import GradingError
     from pipelines.ingest import IngestError
     from pipelines.locking import WarehouseBusy
-    from pipelines.preview import output_format, preview_month, preview_text, write_grades
+    from pipelines.preview import (
+        PreviewBlocked,
+        output_format,
+        preview_month,
+        preview_text,
+        write_grades,
+    )
+    from pipelines.preview_store import store_blocked, store_preview
 
     try:
         if args.out is not None:
             output_format(args.out)  # a wrong suffix is refused before any work
-        preview = preview_month(args.landing, args.warehouse, args.as_of, args.policy)
+        try:
+            preview = preview_month(args.landing, args.warehouse, args.as_of, args.policy)
+        except PreviewBlocked as blocked:  # as a month is: logged, nothing of it kept
+            store_blocked(args.warehouse, args.outputs, blocked)
+            raise
+        stored = store_preview(args.warehouse, args.outputs, preview)
         if args.out is not None:
             write_grades(preview.grades, args.out)
     except (GradingError, IngestError, WarehouseBusy, ValueError) as exc:  # ValueError:
         return fail(str(exc))  # PreviewError, PolicyError, LandingError
     print(preview_text(preview))
+    if stored is None:
+        print(f"not stored: {args.warehouse} does not exist (a preview never creates it)")
+    else:
+        where = f" and {args.outputs / 'preview'}" if args.outputs else ""
+        print(f"stored in the warehouse's preview schema{where}")
     if args.out is not None:
         print(f"projected merchant_grades written to {args.out}")
     return 0

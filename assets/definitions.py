@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from assets.at_risk import at_risk_merchants
 from assets.dashboard import dashboard
 from assets.exposure import exposure_weights, tier_distribution
 from assets.grading import credit_ledger, merchant_compliance, merchant_grades
@@ -75,7 +76,8 @@ def build_definitions(
     """``policy_file``: a policy folder (calendar) or file, empty for the shipped calendar;
     ``policy_override``: one policy file every month is graded under (a restatement)."""
     return dg.Definitions(
-        assets=ALL_ASSETS,
+        # at_risk_merchants is materialized on its own, with an as-of day: not in the job
+        assets=[*ALL_ASSETS, at_risk_merchants],
         jobs=[grade_month_job],
         schedules=[monthly_grading_schedule],
         resources={

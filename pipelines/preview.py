@@ -6,53 +6,95 @@ first instant of the next day: the window of §4 and every "before the cutoff" f
 there, and credit points add the month's feedback before it to last month's stored
 ledger. The month's data is what has landed so far, ingested again.
 
-A preview must never change a published table, an export or the run history, so it
-works on a copy of the warehouse file, taken while holding the run lock (no run writes
-mid-copy), in a temporary folder removed at the end. The real file is only read. The
-quarantine-ratio data checks are not run: a projection of a month still landing is
-"projected, unchecked". A file that cannot be read still stops it with the ingest error.
+A preview must never change a published table, an export or the run history, so it is
+computed on a copy of the warehouse file, taken while holding the run lock (no run
+writes mid-copy), in a temporary folder removed at the end. It runs the month's data
+checks on the copy, as a run would, and is blocked by a failed one (PreviewBlocked).
+Only its result is written back, by ``pipelines.preview_store``: the ``preview``
+schema and ``<outputs>/preview/``.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from pipelines.at_risk import at_risk_merchants
 from pipelines.datasets import DATASETS
 from pipelines.grading import (
+    COMPLIANCE_COLUMNS,
+    DISTRIBUTION_COLUMNS,
+    EXPOSURE_COLUMNS,
     GRADE_COLUMNS,
     LEDGER_COLUMNS,
     GradingError,
+    compute_compliance,
+    compute_exposure,
     compute_grades,
+    compute_tier_distribution,
     month_credit,
+    query,
 )
 from pipelines.ingest import IngestReport, ingest_month
 from pipelines.landing import landing_months, month_gaps
 from pipelines.locking import exclusive_run
 from pipelines.months import GradingWindow, add_months, grading_window, month_key, parse_day
 from pipelines.policy import Policy, load_calendar
+from pipelines.preview_checks import input_check_failure, output_check_failure
 from pipelines.reporting.summary import tier_table
-from pipelines.warehouse import connect, fetch_value, replace_month
+from pipelines.warehouse import connect, fetch_frame, fetch_value, replace_month
+
+# The projected tables, as the published ones of spec §8, with the columns staged in work.*
+# (the table the month's output checks read) in the order they are graded and checked.
+STAGED_COLUMNS = {
+    "merchant_grades": GRADE_COLUMNS,
+    "merchant_compliance": COMPLIANCE_COLUMNS,
+    "exposure_weights": EXPOSURE_COLUMNS,
+    "tier_distribution": DISTRIBUTION_COLUMNS,
+}
 
 
 class PreviewError(ValueError):
     """The preview cannot be made as asked; the message says why and what to do."""
 
 
+class PreviewBlocked(PreviewError):
+    """A data check of the month failed: the preview is blocked, as the month would be."""
+
+    def __init__(self, window: GradingWindow, policy_version: str, reason: str) -> None:
+        super().__init__(
+            f"the preview of {window.month} as of {window.last_day.isoformat()} is blocked: "
+            f"{reason}"
+        )
+        self.window = window
+        self.policy_version = policy_version
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Preview:
-    """A month's projected merchant_grades, and what they were computed from."""
+    """A month's projected tables, who is at risk, and what they were computed from.
+
+    ``tables``: merchant_grades, exposure_weights, merchant_compliance, tier_distribution
+    and quarantine, with the published tables' columns. ``at_risk``: the merchants
+    projected below their tier of ``compared_month`` (the latest published month before
+    the previewed one; None when there is none, and the list is empty).
+    """
 
     window: GradingWindow
     policy_version: str
     grades: pl.DataFrame
     ingests: tuple[IngestReport, ...]
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    at_risk: pl.DataFrame = field(default_factory=pl.DataFrame)
+    compared_month: str | None = None
+    checks_run: int = 0
 
     @property
     def rows_quarantined(self) -> int:
@@ -68,11 +110,11 @@ def preview_month(
 ) -> Preview:
     """Grade the month holding ``as_of_text`` (YYYY-MM-DD) as of that day, on a copy.
 
-    Raises PreviewError for a bad date or a month with nothing landed, GradingError when
-    the month before is not graded, IngestError for an unreadable file, PolicyError and
-    WarehouseBusy as a run would.
+    Raises PreviewError for a bad date or a month with nothing landed, PreviewBlocked
+    when a data check fails, GradingError when the month before is not graded,
+    IngestError for an unreadable file, PolicyError and WarehouseBusy as a run would.
     """
-    as_of = _parse_as_of(as_of_text)
+    as_of = parse_as_of(as_of_text)
     month = month_key(as_of)
     policy = load_calendar(policy_path).policy_for(month)
     _require_snapshot(Path(landing), month)
@@ -86,7 +128,8 @@ def preview_month(
             con.close()
 
 
-def _parse_as_of(text: str) -> date:
+def parse_as_of(text: str) -> date:
+    """``--as-of`` (or the asset's ``as_of``) as a day; refused unless YYYY-MM-DD."""
     try:
         return parse_day(text)
     except ValueError as exc:
@@ -124,14 +167,96 @@ def _copy_warehouse(warehouse: Path, copy: Path, wait_seconds: float) -> None:
 
 
 def _project(con: duckdb.DuckDBPyConnection, landing: Path, as_of: date, policy: Policy) -> Preview:
-    """On the copy: ingest the month as landed, roll credit to the as-of cutoff, grade."""
+    """On the copy: ingest the month as landed and check each dataset, roll credit to the
+    as-of cutoff, grade, stage and check each table as the month's run does."""
     window = grading_window(month_key(as_of), policy.window_days, as_of)
     _require_previous_month(con, landing, window.month)
-    ingests = tuple(ingest_month(con, landing, dataset, window.month) for dataset in DATASETS)
+    ingests = []
+    for dataset in DATASETS:  # a failed check stops the datasets after it, as in the job
+        ingests.append(ingest_month(con, landing, dataset, window.month))
+        _blocked_by(input_check_failure(con, window, policy, dataset.name), window, policy)
     ledger, _ = month_credit(con, window, policy)
     replace_month(con, "work.credit_ledger", window.month, ledger, LEDGER_COLUMNS)
-    grades = compute_grades(con, window.month, policy, as_of)
-    return Preview(window, policy.version, grades, ingests)
+    tables = _graded_tables(con, window, policy, as_of)
+    for table in STAGED_COLUMNS:
+        _blocked_by(output_check_failure(con, window, policy, table), window, policy)
+    tables["quarantine"] = _quarantine(con, window.month, policy)
+    compared_month, at_risk = _at_risk(con, window, policy, tables["merchant_grades"])
+    return Preview(
+        window,
+        policy.version,
+        tables["merchant_grades"],
+        tuple(ingests),
+        tables,
+        at_risk,
+        compared_month,
+        checks_run=len(DATASETS) + len(STAGED_COLUMNS),
+    )
+
+
+def _blocked_by(failure: str | None, window: GradingWindow, policy: Policy) -> None:
+    if failure:
+        raise PreviewBlocked(window, policy.version, failure)
+
+
+def _graded_tables(
+    con: duckdb.DuckDBPyConnection, window: GradingWindow, policy: Policy, as_of: date
+) -> dict[str, pl.DataFrame]:
+    """The four graded tables of the month as of the day, staged in the copy's work.*
+    (where the output checks read them), as the month's grading assets stage them."""
+    month = window.month
+    grades = compute_grades(con, month, policy, as_of)
+    violations = compute_compliance(con, month, policy)
+    tables = {
+        "merchant_grades": grades,
+        "merchant_compliance": violations,
+        "exposure_weights": compute_exposure(con, month, policy, grades, violations),
+        "tier_distribution": compute_tier_distribution(con, month, policy, grades),
+    }
+    for table, columns in STAGED_COLUMNS.items():
+        replace_month(con, f"work.{table}", month, tables[table], columns)
+    return tables
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame:
+    """The month's quarantined rows as main.quarantine would hold them once published."""
+    return fetch_frame(
+        con,
+        "SELECT dataset, month, source_file, reason, record, $policy_version AS policy_version "
+        "FROM raw.quarantine WHERE month = $month ORDER BY dataset, source_file, reason, record",
+        {"month": month, "policy_version": policy.version},
+    )
+
+
+def _at_risk(
+    con: duckdb.DuckDBPyConnection, window: GradingWindow, policy: Policy, grades: pl.DataFrame
+) -> tuple[str | None, pl.DataFrame]:
+    """The latest published month before the previewed one, and who is projected below
+    their tier of it (pipelines.at_risk, on the projection's window counts)."""
+    compared = fetch_value(
+        con,
+        "SELECT max(month) FROM main.merchant_grades WHERE month < $month",
+        {"month": window.month},
+    )
+    published = fetch_frame(
+        con,
+        "SELECT merchant_id, month, tier FROM main.merchant_grades WHERE month = $month",
+        {"month": compared or ""},
+    )
+    service = query(con, "grading/window_service_sums.sql", **window.sql_params)
+    categories = query(con, "grading/graded_merchants.sql", month=window.month)
+    projected = (
+        grades.lazy()
+        .join(categories.lazy(), on="merchant_id", how="left")
+        .join(service.lazy(), on="merchant_id", how="left")
+        .with_columns(
+            pl.col(c).fill_null(0).cast(pl.Int64) for c in service.columns if c != "merchant_id"
+        )
+        .with_columns(
+            (pl.col("positive_feedback") + pl.col("negative_feedback")).alias("rated_feedback")
+        )
+    )
+    return compared, at_risk_merchants(projected, published.lazy(), policy).collect()
 
 
 def _require_previous_month(con: duckdb.DuckDBPyConnection, landing: Path, month: str) -> None:
@@ -180,13 +305,20 @@ def preview_text(preview: Preview) -> str:
     """The projection's header line and its tier distribution, as ``grading summary`` shows."""
     window = preview.window
     header = (
-        f"projected, unchecked: {window.month} as of {window.last_day.isoformat()} "
+        f"projected: {window.month} as of {window.last_day.isoformat()} "
         f"(records before {window.cutoff:%Y-%m-%d %H:%M} UTC; window "
         f"{window.window_start:%Y-%m-%d}..{window.last_day.isoformat()}; policy "
-        f"{preview.policy_version}); no data checks run, {preview.rows_quarantined} rows "
-        f"quarantined; nothing was published"
+        f"{preview.policy_version}); {preview.checks_run} data checks passed, "
+        f"{preview.rows_quarantined} rows quarantined; nothing was published"
     )
     grades = preview.grades.lazy()
     counts = grades.group_by("month", "tier").agg(pl.len().alias("merchants")).collect()
     provisional = grades.select(pl.col("provisional").sum()).collect().item()
-    return header + "\n" + tier_table(counts, {window.month: provisional or 0})
+    table = tier_table(counts, {window.month: provisional or 0})
+    compared = preview.compared_month
+    at_risk = (
+        f"at risk: {preview.at_risk.height} merchants projected below their {compared} tier"
+        if compared
+        else "at risk: no published month before it to compare with"
+    )
+    return header + "\n" + table + "\n" + at_risk

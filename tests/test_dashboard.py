@@ -41,6 +41,7 @@ ASSET_TAGS = {
     "dashboard_sections.js": "script",
     "movers.css": "style",
     "movers.js": "script",
+    "at_risk.js": "script",
 }
 # plotly.js, the JSON data block and one per script asset.
 SCRIPTS = 2 + sum(tag == "script" for tag in ASSET_TAGS.values())
@@ -159,12 +160,13 @@ def test_page_reads_its_style_and_script_from_the_asset_folder(tmp_path, monkeyp
     (tmp_path / "dashboard_sections.js").write_text("var sections;\n", encoding="utf-8")
     (tmp_path / "movers.css").write_text("th { color: navy; }\n", encoding="utf-8")
     (tmp_path / "movers.js").write_text("console.log('movers');\n", encoding="utf-8")
+    (tmp_path / "at_risk.js").write_text("console.log('a section');\n", encoding="utf-8")
     monkeypatch.setattr(dashboard_page, "ASSETS", tmp_path)
     html = dashboard_page.render_page({}, [], [], [])
     assert "<style>\nh1 { color: teal; }\n</style>\n<style>\nh2 { color: red; }\n</style>" in html
     assert (
         "<script>\nvar sections;\n</script>\n<script>\nconsole.log('movers');\n</script>\n"
-        "<script>\nconsole.log('from the file');\n"
+        "<script>\nconsole.log('from the file');\n</script>\n<script>\nconsole.log('a section');\n"
     ) in html
     assert "<style>\nth { color: navy; }\n</style>" in html
     (tmp_path / "dashboard.js").write_text("let s = '</script><b>';\n", encoding="utf-8")

@@ -32,6 +32,7 @@ EXPECTED_ASSET_KEYS = {
     "tier_distribution",
     "published_month",
     "dashboard",
+    "at_risk_merchants",
 }
 
 

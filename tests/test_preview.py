@@ -18,6 +18,7 @@ from pipelines.grading import GRADE_COLUMNS, GradingError
 from pipelines.months import grading_window
 from pipelines.policy import load_policy
 from pipelines.preview import PreviewError, preview_month
+from pipelines.preview_store import ORDER_BY, PROJECTED_TABLES
 from pipelines.reporting.summary import tier_table
 from pipelines.rules.credit import credit_points_earned
 from pipelines.warehouse import connect, fetch_frame, fetch_rows
@@ -72,6 +73,19 @@ def test_window_as_of_a_day_ends_on_that_day() -> None:
         grading_window(MONTH, 90, date(2026, 4, 1))
 
 
+def published_table(warehouse: Path, table: str, month: str, schema: str = "main"):
+    """The month's rows of one table, every column, in the order of its exports."""
+    con = connect(warehouse, read_only=True)
+    try:
+        return fetch_frame(
+            con,
+            f"SELECT * FROM {schema}.{table} WHERE month = $month ORDER BY {ORDER_BY[table]}",
+            {"month": month},
+        )
+    finally:
+        con.close()
+
+
 @pytest.mark.parametrize("fixture", ["graded_feb", "graded_mar"])
 def test_preview_as_of_the_last_day_gives_the_final_grades(
     fixture, landing, graded_mar, request
@@ -81,6 +95,30 @@ def test_preview_as_of_the_last_day_gives_the_final_grades(
     final = published_grades(graded_mar, MONTH)
     assert final.height == 169
     assert_frame_equal(preview.grades, final, check_dtypes=False)
+    assert set(preview.tables) == set(PROJECTED_TABLES)
+    for table in PROJECTED_TABLES:  # every column of every graded table, and the quarantine
+        expected = published_table(graded_mar, table, MONTH)
+        assert expected.height > 0, table
+        projected = preview.tables[table].sort(ORDER_BY[table].split(", "))
+        assert_frame_equal(projected, expected, check_dtypes=False)
+
+
+def test_stored_preview_as_of_the_last_day_equals_the_published_month(
+    landing, graded_feb, graded_mar, tmp_path
+) -> None:
+    """The preview schema and its export, as written by ``grading preview``, hold the rows
+    that grading March publishes: the same columns, the same values."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copyfile(graded_feb, warehouse)
+    outputs = tmp_path / "outputs"
+    args = ["preview", "--landing", str(landing), "--warehouse", str(warehouse)]
+    assert main([*args, "--as-of", "2026-03-31", "--outputs", str(outputs)]) == 0
+    for table in PROJECTED_TABLES:
+        expected = published_table(graded_mar, table, MONTH)
+        stored = published_table(warehouse, table, MONTH, schema="preview")
+        assert_frame_equal(stored, expected)
+        exported = pl.read_parquet(outputs / "preview" / table / f"month={MONTH}" / "*.parquet")
+        assert_frame_equal(exported, expected, check_dtypes=False)
 
 
 def test_preview_mid_month_counts_only_records_before_the_next_day(
@@ -159,30 +197,72 @@ def warehouse_state(warehouse: Path) -> dict:
     return state
 
 
-def test_preview_changes_nothing(landing, graded_feb, tmp_path, monkeypatch) -> None:
+def unpublished_state(warehouse: Path) -> dict:
+    """Every row of every table outside the preview schema (main.* with run_log and the
+    run keys, raw, work, journal) and the published exports: what a preview must not move."""
+    state = published_state(warehouse, warehouse.parent / "outputs")
+    con = connect(warehouse, read_only=True)
+    try:
+        tables = fetch_rows(
+            con,
+            "SELECT schema_name, table_name FROM duckdb_tables() "
+            "WHERE schema_name <> 'preview' ORDER BY ALL",
+        )
+        state["all_rows"] = {
+            f"{schema}.{table}": fetch_rows(con, f'SELECT * FROM {schema}."{table}" ORDER BY ALL')
+            for schema, table in tables
+        }
+    finally:
+        con.close()
+    return state
+
+
+def test_preview_never_changes_a_published_table(landing, graded_feb, tmp_path, monkeypatch):
+    """A stored preview, a second one and a blocked one: every published table, the run log
+    with its run keys, raw/work/journal and the published exports stay row- and
+    byte-equal; the preview lands only in the preview schema and outputs/preview/."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copyfile(graded_feb, warehouse)
+    shutil.copytree(graded_feb.parent / "outputs", tmp_path / "outputs")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    before = warehouse_state(graded_feb)
+    before = unpublished_state(warehouse)
     assert {"raw.orders", "main.run_log", "work.credit_ledger"} <= set(before["all_rows"])
-    assert before["files"], "test setup: the exports are there"
+    assert before["tables"]["merchant_grades"] and before["files"], "setup: published data"
+    assert [r for r in before["all_rows"]["main.run_log"] if r[7]], "setup: run keys"
+    outputs = tmp_path / "outputs"
     out = tmp_path / "projected.parquet"
-    code = main(
-        ["preview", "--landing", str(landing), "--warehouse", str(graded_feb)]
-        + ["--as-of", "2026-03-20", "--out", str(out)]
-    )
-    assert code == 0
-    assert warehouse_state(graded_feb) == before
+    args = ["preview", "--landing", str(landing), "--warehouse", str(warehouse)]
+    for as_of in ("2026-03-20", "2026-03-10"):
+        code = main([*args, "--as-of", as_of, "--out", str(out), "--outputs", str(outputs)])
+        assert code == 0
+        assert unpublished_state(warehouse) == before
     assert list(scratch.iterdir()) == []  # the copy is gone
     assert pl.read_parquet(out).filter(pl.col("month") == MONTH).height == 169
+    stored = published_table(warehouse, "merchant_grades", MONTH, schema="preview")
+    assert stored.height == 169  # one preview per month: the second replaced the first
+    assert (outputs / "preview" / "at_risk" / f"month={MONTH}" / "part-0.parquet").is_file()
+
+    noisy = tmp_path / "noisy"
+    shutil.copytree(landing, noisy)
+    write_negative_amounts(noisy)
+    blocked = ["preview", "--landing", str(noisy), "--warehouse", str(warehouse)]
+    assert main([*blocked, "--as-of", "2026-03-20", "--outputs", str(outputs)]) == 1
+    assert unpublished_state(warehouse) == before
 
 
-def test_preview_prints_a_projected_unchecked_summary(landing, graded_feb, tmp_path, capsys):
+def test_preview_prints_a_projected_checked_summary(landing, graded_feb, tmp_path, capsys):
     out = tmp_path / "projected.csv"
-    args = ["preview", "--landing", str(landing), "--warehouse", str(graded_feb)]
+    warehouse = tmp_path / "w.duckdb"  # the preview is stored: not in the shared fixture
+    shutil.copyfile(graded_feb, warehouse)
+    args = ["preview", "--landing", str(landing), "--warehouse", str(warehouse)]
     assert main([*args, "--as-of", "2026-03-15", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "projected, unchecked: 2026-03 as of 2026-03-15" in printed
+    assert "stored in the warehouse's preview schema" in printed
+    assert "projected: 2026-03 as of 2026-03-15" in printed
+    assert "9 data checks passed" in printed
+    assert "at risk: " in printed and "merchants projected below their 2026-02 tier" in printed
     assert "records before 2026-03-16 00:00 UTC; window 2025-12-16..2026-03-15" in printed
     assert "2026-03       169" in printed
     written = pl.read_csv(out)
@@ -239,22 +319,69 @@ def test_summary_columns_are_the_tiers_it_is_given() -> None:
     assert lines[1].split() == ["2026-02", "4", "1", "(", "25.0%)", "3", "(", "75.0%)", "1"]
 
 
-def test_preview_runs_no_quarantine_ratio_check(landing, graded_feb, tmp_path, capsys) -> None:
+def write_negative_amounts(landing: Path) -> None:
     """200 orders of 5,000+ with a negative amount: a run would not publish March (> 1%)."""
-    noisy = tmp_path / "landing"
-    shutil.copytree(landing, noisy)
     bad = "\n".join(
         f"OBAD{i:05d},M0500001,B1,2026-03-01 00:00:00,2026-03-02 00:00:00,completed,-1.00"
         for i in range(200)
     )
-    (noisy / "orders" / "month=2026-03" / "part-c.csv").write_text(
+    (landing / "orders" / "month=2026-03" / "part-c.csv").write_text(
         "order_id,merchant_id,buyer_id,created_at,ended_at,status,amount_usd\n" + bad + "\n"
     )
-    args = ["preview", "--landing", str(noisy), "--warehouse", str(graded_feb)]
-    assert main([*args, "--as-of", "2026-03-10"]) == 0
-    printed = capsys.readouterr().out
-    assert "projected, unchecked" in printed
-    assert "no data checks run, 212 rows quarantined" in printed  # 12 of the fixture's own
+
+
+def test_preview_is_blocked_by_the_quarantine_ratio_check_like_a_month(
+    landing, graded_feb, tmp_path, capsys
+) -> None:
+    """The checks a run of the month runs, run on the preview: the same check blocks both,
+    and the month's earlier preview is removed, with the reason logged."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copyfile(graded_feb, warehouse)
+    outputs = tmp_path / "outputs"
+    args = ["preview", "--landing", str(landing), "--warehouse", str(warehouse)]
+    assert main([*args, "--as-of", "2026-03-10", "--outputs", str(outputs)]) == 0
+    noisy = tmp_path / "landing"
+    shutil.copytree(landing, noisy)
+    write_negative_amounts(noisy)
+    args = ["preview", "--landing", str(noisy), "--warehouse", str(warehouse)]
+    assert main([*args, "--as-of", "2026-03-12", "--outputs", str(outputs)]) == 1
+    error = capsys.readouterr().err
+    assert "the preview of 2026-03 as of 2026-03-12 is blocked: data check " in error
+    assert "raw_orders.expectations failed" in error and "quarantine" in error
+    con = connect(warehouse, read_only=True)
+    try:
+        log = fetch_rows(con, "SELECT as_of, status, reason FROM preview.preview_log ORDER BY 1")
+        left = fetch_rows(con, "SELECT count(*) FROM preview.merchant_grades")[0][0]
+    finally:
+        con.close()
+    assert [(str(d), s) for d, s, _ in log] == [
+        ("2026-03-10", "projected"),
+        ("2026-03-12", "blocked"),
+    ]
+    assert "raw_orders.expectations failed" in log[1][2]
+    assert left == 0
+    assert not (outputs / "preview" / "merchant_grades" / "month=2026-03").exists()
+
+
+def test_preview_at_risk_lists_who_is_projected_below_their_february_tier(
+    landing, graded_feb
+) -> None:
+    preview = preview_month(landing, graded_feb, "2026-03-15")
+    assert preview.compared_month == "2026-02"
+    rank = {t: i for i, t in enumerate(load_policy().tier_names)}
+    february = published_table(graded_feb, "merchant_grades", "2026-02")
+    expected = (
+        preview.grades.join(february, on="merchant_id", suffix="_feb")
+        .filter(pl.col("tier").replace_strict(rank) > pl.col("tier_feb").replace_strict(rank))
+        .sort("merchant_id")
+    )
+    assert expected.height > 0, "the fixture has merchants projected to fall"
+    risk = preview.at_risk
+    assert risk["merchant_id"].to_list() == expected["merchant_id"].to_list()
+    assert risk["published_tier"].to_list() == expected["tier_feb"].to_list()
+    assert risk["projected_tier"].to_list() == expected["tier"].to_list()
+    assert risk["deciding"].list.len().min() > 0
+    assert risk["bad_orders"].to_list() == expected["bad_orders"].to_list()
 
 
 def test_unreadable_file_stops_the_preview_with_the_ingest_error(

@@ -21,6 +21,7 @@ import polars as pl
 
 from pipelines.months import add_months
 from pipelines.policy import Policy
+from pipelines.reporting.dashboard_at_risk import at_risk_payload
 from pipelines.reporting.dashboard_metrics import CHART_METRICS, HISTORY_METRICS
 from pipelines.reporting.explain import (
     DSR_TOP_SCORE,
@@ -214,6 +215,7 @@ def build_payload(
         "histograms": metric_histograms,
         "merchantMetrics": list(HISTORY_METRICS),
         "merchants": explained_merchants(con, months, policy, merchants, per_tier),
+        "atRisk": at_risk_payload(con, months, tiers),  # None without a current preview
     }
 
 

@@ -25,6 +25,7 @@ from importlib.resources import files
 
 from plotly.offline import get_plotlyjs
 
+from pipelines.reporting.dashboard_at_risk import section_html as at_risk_section_html
 from pipelines.reporting.dashboard_figures import Chart
 from pipelines.reporting.dashboard_movers import movers_section_html
 from pipelines.reporting.dashboard_tables import SECTION_TABLES, TABLE_SECTIONS
@@ -96,8 +97,9 @@ def page_style() -> str:
 
 
 # The page's scripts, each inlined in its own <script> element, in this order: the table
-# sections' script defines what dashboard.js calls, and the movers script registers with it.
-SCRIPTS = ("dashboard_sections.js", "movers.js", "dashboard.js")
+# sections' script defines what dashboard.js calls, and the movers script registers with it;
+# at_risk.js reads the JSON block itself and fills "At risk this month" when there is one.
+SCRIPTS = ("dashboard_sections.js", "movers.js", "dashboard.js", "at_risk.js")
 
 
 def page_script() -> str:
@@ -156,6 +158,7 @@ def render_page(
     )
     warning_html = "".join(f'<p class="warning">{html.escape(w)}</p>' for w in warnings)
     sections = "\n".join(_section_html(k, t, n, charts) for k, t, n in SECTIONS)
+    sections = at_risk_section_html(data.get("payload") or {}) + sections  # after the KPIs
     return f"""<!doctype html>
 <html lang="en">
 <head>

@@ -1,0 +1,150 @@
+"""The dashboard's "At risk this month" section: its data, and the page in headless Chromium."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from assets.cli import main
+from assets.runner import grade_months
+from pipelines.months import grading_window
+from pipelines.preview import PreviewBlocked
+from pipelines.preview_store import store_blocked
+from pipelines.reporting.dashboard import build_dashboard
+from pipelines.warehouse import connect, fetch_frame
+from tests.helpers import CONFORMANCE
+from tests.test_dashboard import ARTIFACTS, Watched, browser, page_data  # noqa: F401
+
+AS_OF = "2026-03-15"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> tuple[Path, Path]:
+    """The conformance landing and a warehouse graded through February, no preview."""
+    root = tmp_path_factory.mktemp("dash-at-risk")
+    shutil.copytree(CONFORMANCE / "landing", root / "landing")
+    grade_months(root / "landing", root / "w.duckdb", root / "outputs", "2026-02")
+    return root / "landing", root / "w.duckdb"
+
+
+@pytest.fixture(scope="module")
+def previewed(graded, tmp_path_factory) -> Path:
+    """A copy of it with March previewed as of the 15th by ``grading preview``."""
+    landing, warehouse = graded
+    copy = tmp_path_factory.mktemp("previewed") / "w.duckdb"
+    shutil.copyfile(warehouse, copy)
+    args = ["preview", "--landing", str(landing), "--warehouse", str(copy), "--as-of", AS_OF]
+    assert main(args) == 0
+    return copy
+
+
+@pytest.fixture(scope="module")
+def site(previewed, tmp_path_factory) -> Path:
+    return build_dashboard(previewed, tmp_path_factory.mktemp("site"))
+
+
+def stored_at_risk(warehouse: Path) -> pl.DataFrame:
+    con = connect(warehouse, read_only=True)
+    try:
+        return fetch_frame(con, "SELECT * FROM preview.at_risk ORDER BY merchant_id")
+    finally:
+        con.close()
+
+
+def distance(row: dict) -> str:
+    """The distance column as the page words it, from the stored integers."""
+
+    def part(noun: str, recover: int | None, cross: int | None, limit: str) -> list[str]:
+        percent = f"{100 * float(limit):.1f}".removesuffix(".0") + "%"
+        if recover is not None:
+            return [f"{recover} fewer {noun}{'' if recover == 1 else 's'} to get under {percent}"]
+        if cross is not None:
+            return [f"{cross} more {noun}{'' if cross == 1 else 's'} would reach {percent}"]
+        return []
+
+    return "; ".join(
+        part(
+            "bad order",
+            row["bad_orders_to_recover"],
+            row["bad_orders_to_cross"],
+            row["bad_order_limit"],
+        )
+        + part(
+            "dispute", row["disputes_to_recover"], row["disputes_to_cross"], row["dispute_limit"]
+        )
+    )
+
+
+def test_the_page_embeds_the_stored_at_risk_list(site, previewed) -> None:
+    stored = stored_at_risk(previewed)
+    assert stored.height > 0, "the fixture has merchants projected to fall"
+    html = site.read_text(encoding="utf-8")
+    assert 'id="section-at-risk"' in html
+    risk = page_data(html)["payload"]["atRisk"]
+    assert (risk["month"], risk["asOf"], risk["comparedMonth"]) == ("2026-03", AS_OF, "2026-02")
+    assert risk["status"] == "projected" and risk["total"] == stored.height
+    assert sorted(r["id"] for r in risk["rows"]) == stored["merchant_id"].to_list()
+    by_id = {r["id"]: r for r in risk["rows"]}
+    for row in stored.iter_rows(named=True):
+        shown = by_id[row["merchant_id"]]
+        assert (shown["from"], shown["to"]) == (row["published_tier"], row["projected_tier"])
+        assert shown["deciding"] == row["deciding"]
+        assert (shown["badRecover"], shown["disputeCross"]) == (
+            row["bad_orders_to_recover"],
+            row["disputes_to_cross"],
+        )
+
+
+def test_no_section_without_a_preview_and_a_blocked_preview_says_why(graded, tmp_path) -> None:
+    _, warehouse = graded
+    html = build_dashboard(warehouse, tmp_path / "none").read_text(encoding="utf-8")
+    assert 'id="section-at-risk"' not in html
+    assert page_data(html)["payload"]["atRisk"] is None
+    blocked = tmp_path / "w.duckdb"
+    shutil.copyfile(warehouse, blocked)
+    reason = "data check raw_orders.expectations failed: too many quarantined"
+    store_blocked(
+        blocked, None, PreviewBlocked(grading_window("2026-03", 90, date(2026, 3, 9)), "x", reason)
+    )
+    risk = page_data(build_dashboard(blocked, tmp_path / "b").read_text(encoding="utf-8"))[
+        "payload"
+    ]["atRisk"]
+    assert (risk["status"], risk["reason"], risk["rows"]) == ("blocked", reason, [])
+
+
+@pytest.mark.browser
+def test_at_risk_section_lists_them_and_follows_the_category(browser, site, previewed) -> None:  # noqa: F811
+    stored = stored_at_risk(previewed)
+    watched = Watched(browser, site)
+    watched.page.wait_for_selector("#section-at-risk[data-ready=true]", timeout=30_000)
+    rows = watched.page.locator("#at-risk tbody tr")
+    assert rows.count() == stored.height
+    summary = watched.text("#at-risk-summary")
+    assert f"Projected 2026-03 as of {AS_OF} against the tiers published for 2026-02" in summary
+    assert f"{stored.height} merchants at risk" in summary
+
+    first = stored.row(0, named=True)
+    row = watched.page.locator(f'#at-risk tr[data-merchant="{first["merchant_id"]}"]')
+    text = row.text_content()
+    assert f"{first['published_tier']} → {first['projected_tier']}" in text
+    assert first["deciding"][0] in text
+    assert f"{first['bad_orders']}/{first['assessed_orders']}" in text
+
+    cells = watched.page.eval_on_selector_all(
+        "#at-risk tbody tr", "rs => rs.map(r => [r.dataset.merchant, r.lastChild.textContent])"
+    )
+    assert dict(cells) == {r["merchant_id"]: distance(r) for r in stored.iter_rows(named=True)}
+
+    category = stored["main_category"].mode().sort()[0]
+    watched.page.select_option("#category", label=category)
+    in_category = stored.filter(pl.col("main_category") == category).height
+    assert rows.count() == in_category
+    assert f"; {in_category} in {category}." in watched.text("#at-risk-summary")
+    ARTIFACTS.mkdir(exist_ok=True)
+    watched.page.locator("#section-at-risk").screenshot(path=str(ARTIFACTS / "at_risk.png"))
+    assert watched.errors == [] and watched.dialogs == [] and watched.requests == []
+    watched.page.close()

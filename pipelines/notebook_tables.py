@@ -83,7 +83,7 @@ def percent_text(column: str, digits: int = 1) -> pl.Expr:
     point = "." if digits else ""
     return pl.concat_str(
         [sign, (scaled // scale).cast(pl.String), pl.lit(point), fraction, pl.lit("%")]
-    )
+    ).alias(column)
 
 
 def _formatted(column: str, dtype: pl.DataType, as_percent: bool, digits: int) -> pl.Expr:

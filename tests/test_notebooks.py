@@ -277,13 +277,13 @@ def test_what_if_copy_is_removed_when_a_later_cell_fails(
 ):
     """A month that is well formed but not published fails after the copy is made."""
     notebook = run_failing("what_if", tmp_path, WAREHOUSE=str(graded["warehouse"]), MONTH="2030-01")
+    assert list(kernel_tmp.glob(f"{COPY_PREFIX}*")) == []
     failed = [c for c in code_cells(notebook) if any(o.output_type == "error" for o in c.outputs)]
     assert "private_copy(" in failed[0].source
     assert "MONTH: 2030-01 is not published" in "".join(
         o.get("evalue", "") for o in failed[0].outputs
     )
     assert code_cells(notebook)[-1].execution_count is None  # the cleanup cell never ran
-    assert list(kernel_tmp.glob(f"{COPY_PREFIX}*")) == []
 
 
 @pytest.mark.parametrize(
@@ -299,6 +299,7 @@ def test_what_if_refuses_bad_parameters_before_copying(
     graded: dict[str, Path], tmp_path: Path, kernel_tmp: Path, parameters: dict
 ):
     notebook = run_failing("what_if", tmp_path, WAREHOUSE=str(graded["warehouse"]), **parameters)
+    assert list(kernel_tmp.iterdir()) == []  # no copy made, none left behind
     cells = code_cells(notebook)
     check = next(c for c in cells if "check_parameters(" in c.source)
     errors = [o for o in check.outputs if o.output_type == "error"]
@@ -306,7 +307,6 @@ def test_what_if_refuses_bad_parameters_before_copying(
     assert errors[0].evalue.startswith(next(iter(parameters)))  # names the parameter
     copying = next(c for c in cells if "private_copy(" in c.source)
     assert copying.execution_count is None  # nothing was copied
-    assert list(kernel_tmp.iterdir()) == []
 
 
 def test_what_if_refuses_a_missing_warehouse_before_copying(tmp_path: Path, kernel_tmp: Path):

@@ -5,13 +5,19 @@ each notebook is executed with papermill on the venv's ``python3`` kernel agains
 analyst would run it, and its key outputs are read back with nbformat. The what-if's claims
 are also checked on the grading functions themselves: an unchanged policy moves nobody, and
 tightening excellent's bad-order threshold never moves anyone up.
+
+Each notebook run with its default parameters is also exported with ``jupyter nbconvert
+--to html``, as an analyst would share it, and that page is opened in headless chromium
+with the network blocked: every plot must draw from the page alone.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -25,6 +31,7 @@ from pipelines.generate import generate_landing
 from pipelines.grading import regrade_month
 from pipelines.policy import load_policy
 from pipelines.reporting.analysis import (
+    COPY_PREFIX,
     export_months,
     migration_matrix,
     move_counts,
@@ -45,6 +52,12 @@ SUMMARY = re.compile(
     r"(?P<version>\S+) \((?P<up>\d+) up, (?P<down>\d+) down\)"
 )
 TIGHTER = ("0.025", "0.02", "0.015", "0.01", "0.005", "0")
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+# What a polars frame left as a cell's result shows: its dtype row and its shape.
+POLARS_DUMP = re.compile(r"<td>(str|f64|i64|i32|bool|list\[str\])</td>|shape: \(\d+, \d+\)")
+# nbconvert's own page template asks for these two scripts; the plots need neither.
+TEMPLATE_REQUESTS = ("/require.js/", "/mathjax/")
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +69,31 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     )
     grade_months(root / "landing", root / "warehouse.duckdb", root / "outputs", MONTHS[-1])
     return {"warehouse": root / "warehouse.duckdb", "outputs": root / "outputs"}
+
+
+@pytest.fixture(scope="module")
+def executed(graded: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Each notebook run once with its default parameters and exported to HTML with
+    ``jupyter nbconvert --to html``; the warehouse's digest from before the runs."""
+    out_dir = tmp_path_factory.mktemp("executed")
+    before = digest(graded["warehouse"])
+    parameters = {
+        "tier_distribution": {"OUTPUTS": str(graded["outputs"])},
+        "merchant_drilldown": {"OUTPUTS": str(graded["outputs"])},
+        "what_if": {"WAREHOUSE": str(graded["warehouse"])},
+    }
+    notebooks = {name: run_notebook(name, out_dir, **parameters[name]) for name in NAMES}
+    jupyter = Path(sys.executable).parent / "jupyter"
+    subprocess.run(
+        [str(jupyter), "nbconvert", "--to", "html", *(str(out_dir / f"{n}.ipynb") for n in NAMES)],
+        check=True,
+        capture_output=True,
+    )
+    return {
+        "notebooks": notebooks,
+        "html": {name: out_dir / f"{name}.html" for name in NAMES},
+        "warehouse_digest_before": before,
+    }
 
 
 def run_notebook(name: str, out_dir: Path, **parameters: object) -> nbformat.NotebookNode:
@@ -85,9 +123,7 @@ def stdout(cell: nbformat.NotebookNode) -> str:
 
 def plotly_figures(notebook: nbformat.NotebookNode) -> int:
     return sum(
-        "application/vnd.plotly.v1+json" in o.get("data", {})
-        for cell in code_cells(notebook)
-        for o in cell.outputs
+        PLOTLY_MIME in o.get("data", {}) for cell in code_cells(notebook) for o in cell.outputs
     )
 
 
@@ -129,8 +165,8 @@ def test_python3_kernel_runs_this_interpreter():
 # --- running them ----------------------------------------------------------------------------
 
 
-def test_tier_distribution_notebook(graded: dict[str, Path], tmp_path: Path):
-    notebook = run_notebook("tier_distribution", tmp_path, OUTPUTS=str(graded["outputs"]))
+def test_tier_distribution_notebook(graded: dict[str, Path], executed: dict):
+    notebook = executed["notebooks"]["tier_distribution"]
     assert_ran_clean(notebook)
     assert plotly_figures(notebook) >= 5
     graded_count = read_export(graded["outputs"], "merchant_grades", [MONTHS[-1]]).height
@@ -139,8 +175,8 @@ def test_tier_distribution_notebook(graded: dict[str, Path], tmp_path: Path):
     assert "excellent" in last and "failing" in last
 
 
-def test_merchant_drilldown_notebook_picks_a_merchant(graded: dict[str, Path], tmp_path: Path):
-    notebook = run_notebook("merchant_drilldown", tmp_path, OUTPUTS=str(graded["outputs"]))
+def test_merchant_drilldown_notebook_picks_a_merchant(executed: dict):
+    notebook = executed["notebooks"]["merchant_drilldown"]
     assert_ran_clean(notebook)
     assert plotly_figures(notebook) >= 4
     assert "picked automatically" in stdout(code_cells(notebook)[2])
@@ -175,9 +211,19 @@ def what_if_summary(notebook: nbformat.NotebookNode) -> dict[str, str]:
     return match.groupdict()
 
 
-def test_what_if_notebook_never_touches_the_live_warehouse(graded: dict[str, Path], tmp_path: Path):
-    before = digest(graded["warehouse"])
-    notebook = run_notebook("what_if", tmp_path, WAREHOUSE=str(graded["warehouse"]))
+def copy_made(notebook: nbformat.NotebookNode) -> Path:
+    """The private copy the what-if says it re-grades on."""
+    line = next(
+        line
+        for cell in code_cells(notebook)
+        for line in stdout(cell).splitlines()
+        if "on a read-only copy of" in line
+    )
+    return Path(line.rsplit(": ", 1)[1].strip())
+
+
+def test_what_if_notebook_never_touches_the_live_warehouse(graded: dict[str, Path], executed):
+    notebook = executed["notebooks"]["what_if"]
     assert_ran_clean(notebook)
     assert plotly_figures(notebook) >= 4
     summary = what_if_summary(notebook)
@@ -186,10 +232,88 @@ def test_what_if_notebook_never_touches_the_live_warehouse(graded: dict[str, Pat
     assert summary["total"] == str(graded_count)
     assert summary["version"] == "2026.1-what-if"
     assert summary["up"] == "0"
-    copy_line = stdout(code_cells(notebook)[2])
-    copied = Path(copy_line.rsplit(": ", 1)[1].strip())
+    copied = copy_made(notebook)
     assert copied != graded["warehouse"] and not copied.exists()  # copied, then discarded
-    assert digest(graded["warehouse"]) == before
+    assert digest(graded["warehouse"]) == executed["warehouse_digest_before"]
+
+
+def test_what_if_default_change_moves_a_visible_number_of_merchants(executed: dict):
+    """The default POLICY_CHANGES must show what a what-if does: merchants that move."""
+    summary = what_if_summary(executed["notebooks"]["what_if"])
+    assert int(summary["changed"]) >= 10 and summary["changed"] == summary["down"]
+
+
+def test_what_if_says_the_exposure_shift_in_words(executed: dict):
+    last = stdout(code_cells(executed["notebooks"]["what_if"])[-1])
+    assert "categories' worth" not in last
+    assert re.search(
+        r"Exposure: \d+\.\d\d% of all exposure \(each category counted equally\) "
+        r"moves from one tier to another; \w+ (loses|gains) the most, "
+        r"\d+\.\d\d% of all exposure\.",
+        last,
+    ), last
+
+
+# --- the what-if's private copy never outlives the notebook ---------------------------------
+
+
+@pytest.fixture
+def kernel_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A TMPDIR of the test's own for the kernel, where the what-if makes its copy."""
+    folder = tmp_path / "kernel-tmp"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
+    return folder
+
+
+def run_failing(name: str, out_dir: Path, **parameters: object) -> nbformat.NotebookNode:
+    with pytest.raises(papermill.PapermillExecutionError):
+        run_notebook(name, out_dir, **parameters)
+    return nbformat.read(out_dir / f"{name}.ipynb", as_version=4)
+
+
+def test_what_if_copy_is_removed_when_a_later_cell_fails(
+    graded: dict[str, Path], tmp_path: Path, kernel_tmp: Path
+):
+    """A month that is well formed but not published fails after the copy is made."""
+    notebook = run_failing("what_if", tmp_path, WAREHOUSE=str(graded["warehouse"]), MONTH="2030-01")
+    assert list(kernel_tmp.glob(f"{COPY_PREFIX}*")) == []
+    failed = [c for c in code_cells(notebook) if any(o.output_type == "error" for o in c.outputs)]
+    assert "private_copy(" in failed[0].source
+    assert "MONTH: 2030-01 is not published" in "".join(
+        o.get("evalue", "") for o in failed[0].outputs
+    )
+    assert code_cells(notebook)[-1].execution_count is None  # the cleanup cell never ran
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"MONTH": "2026-3"},
+        {"POLICY_CHANGES": {"tiers.good.on_time_ship_rate_mn": "0.95"}},
+        {"POLICY_CHANGES": {"tiers.good.on_time_ship_rate_min": "1.5"}},
+    ],
+    ids=["month", "unknown-key", "broken-policy"],
+)
+def test_what_if_refuses_bad_parameters_before_copying(
+    graded: dict[str, Path], tmp_path: Path, kernel_tmp: Path, parameters: dict
+):
+    notebook = run_failing("what_if", tmp_path, WAREHOUSE=str(graded["warehouse"]), **parameters)
+    assert list(kernel_tmp.iterdir()) == []  # no copy made, none left behind
+    cells = code_cells(notebook)
+    check = next(c for c in cells if "check_parameters(" in c.source)
+    errors = [o for o in check.outputs if o.output_type == "error"]
+    assert errors and errors[0].ename == "WhatIfParameterError", check.outputs
+    assert errors[0].evalue.startswith(next(iter(parameters)))  # names the parameter
+    copying = next(c for c in cells if "private_copy(" in c.source)
+    assert copying.execution_count is None  # nothing was copied
+
+
+def test_what_if_refuses_a_missing_warehouse_before_copying(tmp_path: Path, kernel_tmp: Path):
+    notebook = run_failing("what_if", tmp_path, WAREHOUSE=str(tmp_path / "typo.duckdb"))
+    errors = [o for c in code_cells(notebook) for o in c.outputs if o.output_type == "error"]
+    assert errors[0].evalue.startswith("WAREHOUSE: no warehouse file at")
+    assert list(kernel_tmp.iterdir()) == []
 
 
 def test_what_if_notebook_with_an_unchanged_policy_moves_nobody(
@@ -271,3 +395,140 @@ def test_tightening_excellent_bad_order_rate_only_moves_excellent_to_good(regrad
         )
         moved_down = max(moved_down, counts["down"])
     assert moved_down > 0  # the sweep did tighten something
+
+
+# --- what an analyst shares: the HTML export ------------------------------------------------
+
+
+def html_outputs(notebook: nbformat.NotebookNode) -> list[str]:
+    return [
+        o["data"]["text/html"]
+        for cell in code_cells(notebook)
+        for o in cell.outputs
+        if "text/html" in o.get("data", {})
+    ]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_exported_html_holds_every_plot(executed: dict, name: str):
+    figures = plotly_figures(executed["notebooks"][name])
+    html = executed["html"][name].read_text(encoding="utf-8")
+    assert figures >= 4
+    assert html.count('class="plotly-graph-div"') == figures
+    assert html.count("Plotly.newPlot(") == figures  # each with its data and layout
+    assert html.count("* plotly.js v") == 1  # plotly.js embedded once, from no CDN
+    scripts = re.findall(r'<script[^>]* src="(http[^"]*)"', html)  # loaded from the network
+    assert [u for u in scripts if not any(t in u for t in TEMPLATE_REQUESTS)] == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_tables_show_readable_headers_and_percentages_not_polars_dumps(executed: dict, name):
+    notebook = executed["notebooks"][name]
+    tables = [h for h in html_outputs(notebook) if "<table" in h]
+    assert tables, name
+    assert [POLARS_DUMP.search(t).group(0) for t in tables if POLARS_DUMP.search(t)] == []
+    assert all('class="nb-table"' in t for t in tables)
+    assert any(re.search(r'<td class="num">\d+\.\d+%</td>', t) for t in tables)
+    raw_names = ("bad_order_rate", "main_category", "exposure_share")
+    headers = [h for t in tables for h in re.findall(r"<th[^>]*>([^<]*)</th>", t)]
+    assert not [h for h in headers if h in raw_names], headers
+
+
+def test_facet_titles_are_short_and_spaced(executed: dict):
+    """The per-category chart: one facet per month, titled by the month alone, each row of
+    facets with room for the slanted category names above the next row's titles."""
+    notebook = executed["notebooks"]["tier_distribution"]
+    faceted = [
+        o["data"][PLOTLY_MIME]["layout"]
+        for cell in code_cells(notebook)
+        for o in cell.outputs
+        if PLOTLY_MIME in o.get("data", {}) and "xaxis2" in o["data"][PLOTLY_MIME]["layout"]
+    ]
+    assert len(faceted) == 1
+    layout = faceted[0]
+    assert sorted(a["text"] for a in layout["annotations"]) == MONTHS
+    assert layout["height"] >= 500
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium) for the browser tests")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+            headless=True,
+        )
+        yield launched
+        launched.close()
+
+
+def open_offline(browser, path: Path) -> tuple[object, dict[str, list[str]]]:
+    """The exported page with every non-file request aborted; its errors and requests."""
+    seen: dict[str, list[str]] = {"errors": [], "console": [], "requests": []}
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.on("pageerror", lambda error: seen["errors"].append(str(error)))
+    page.on("console", lambda m: seen["console"].append(m.text) if m.type == "error" else None)
+
+    def route(request_route) -> None:
+        if request_route.request.url.startswith("file:"):
+            request_route.continue_()
+        else:
+            seen["requests"].append(request_route.request.url)
+            request_route.abort()
+
+    page.route("**/*", route)
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    return page, seen
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", NAMES)
+def test_exported_html_draws_every_plot_offline(browser, executed: dict, name: str):
+    page, seen = open_offline(browser, executed["html"][name])
+    figures = plotly_figures(executed["notebooks"][name])
+    page.wait_for_function(
+        "n => document.querySelectorAll('.plotly-graph-div .main-svg').length >= n", arg=figures
+    )
+    drawn = page.eval_on_selector_all(
+        ".plotly-graph-div", "divs => divs.map(d => d.querySelectorAll('.main-svg').length > 0)"
+    )
+    assert drawn == [True] * figures
+    assert seen["errors"] == []
+    # the only network the page asks for is nbconvert's template's own, which no plot needs
+    assert [u for u in seen["requests"] if not any(t in u for t in TEMPLATE_REQUESTS)] == []
+    assert [m for m in seen["console"] if "Failed to load resource" not in m] == []
+    assert len(seen["console"]) == len(seen["requests"])
+    page.close()
+
+
+@pytest.mark.browser
+def test_exported_facet_titles_do_not_overlap(browser, executed: dict):
+    page, _ = open_offline(browser, executed["html"]["tier_distribution"])
+    page.wait_for_selector(".plotly-graph-div .main-svg")
+    boxes = page.evaluate(
+        """() => {
+          const box = e => { const r = e.getBoundingClientRect();
+                             return [r.left, r.top, r.right, r.bottom]; };
+          const chart = [...document.querySelectorAll('.plotly-graph-div')]
+            .find(d => d.layout && d.layout.xaxis2);
+          return {
+            titles: [...chart.querySelectorAll('.annotation-text')].map(box),
+            ticks: [...chart.querySelectorAll('.xtick text')].map(box),
+          };
+        }"""
+    )
+    assert len(boxes["titles"]) == len(MONTHS)
+
+    def overlap(a: list[float], b: list[float]) -> bool:
+        return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+    titles, ticks = boxes["titles"], boxes["ticks"]
+    clashes = [
+        (a, b) for i, a in enumerate(titles) for b in titles[i + 1 :] + ticks if overlap(a, b)
+    ]
+    assert clashes == []
+    page.close()

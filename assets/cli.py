@@ -77,7 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
         version=f"%(prog)s {package_version()}",
         help="print the installed merchant-grading version and exit",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        help="what to do ('grading COMMAND --help' lists its options)",
+    )
 
     run = commands.add_parser("run", help="grade every landing month through --through")
     run.add_argument("--landing", **path_option("--landing", "landing folder (spec §1)"))

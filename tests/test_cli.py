@@ -1,7 +1,8 @@
-"""The ``grading`` command line: argument handling and the messages it refuses with.
+"""The ``grading`` command line: argument handling, the messages it refuses with, and
+what it prints (its help, its version, a run's progress, the summary).
 
-Tests here exercise only what the CLI checks about its own arguments; runs that grade
-months through the CLI live with the behaviour they test (test_dagster.py and others).
+Runs that grade months through the CLI otherwise live with the behaviour they test
+(test_dagster.py and others); the two here grade one month to test the CLI's own output.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ def test_cli_refuses_bad_months(tmp_path, capsys, args, message):
 # --- issue 19 §8: version, help, GRADING_* defaults, refusals, quiet runs, summary ---
 
 GRADING_VARIABLES = ("GRADING_LANDING", "GRADING_WAREHOUSE", "GRADING_OUTPUTS")
+# The three lines `grading run` prints for one month.
+PROGRESS = re.compile(r"^(\[1/1\] 2026-01 grading \.\.\.|        2026-01 published: |graded 1 )")
 
 
 @pytest.fixture
@@ -77,7 +80,7 @@ def test_every_option_of_every_subcommand_has_help(no_grading_variables):
     parser = build_parser()
     (commands,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     undocumented = [f"subcommand {c.dest}" for c in commands._choices_actions if not c.help]
-    for name, command in subcommands(parser).items():
+    for name, command in {"grading": parser, **subcommands(parser)}.items():
         undocumented += [
             f"{name} {'/'.join(action.option_strings) or action.dest}"
             for action in command._actions
@@ -177,9 +180,6 @@ def test_a_run_with_create_prints_only_its_progress_under_a_fresh_dagster_home(t
     assert progress == list(range(progress[0], progress[0] + 3)), lines  # nothing between
     assert progress[-1] == len(lines) - 1, lines  # nothing after
     assert warehouse.is_file()
-
-
-PROGRESS = re.compile(r"^(\[1/1\] 2026-01 grading \.\.\.|        2026-01 published: |graded 1 )")
 
 
 def test_telemetry_a_dagster_yaml_enables_is_announced_as_the_instance_opens(

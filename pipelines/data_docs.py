@@ -21,7 +21,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pipelines.data_docs_site import SITE_NAME, use_offline_site
 from pipelines.validation import SuiteReport, _ge_suites
 
 DOCS_PROJECT = "data_docs"
@@ -104,6 +103,8 @@ def publish_data_docs(
 
 def _build(project: _DocsProject, keys: list[Any], with_index: bool) -> None:
     """Render ``keys``' pages (all pages once after the site's configuration changed)."""
+    from pipelines.data_docs_site import SITE_NAME  # imports GE: only once docs are built
+
     everything = project.rebuild_all
     project.context.build_data_docs(
         site_names=[SITE_NAME],
@@ -142,6 +143,8 @@ def _page_path(outputs: Path, key: Any) -> Path:
 def _docs_project(project_root: str) -> _DocsProject:
     """One file-backed GE project per outputs folder and process (it is slow to open)."""
     import great_expectations as gx
+
+    from pipelines.data_docs_site import use_offline_site
 
     context = gx.get_context(mode="file", project_root_dir=project_root)
     return _DocsProject(context, rebuild_all=use_offline_site(context))

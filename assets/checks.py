@@ -7,12 +7,14 @@ sample values, and the Data Docs site under the outputs folder is rebuilt to sho
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 
 from assets.resources import GradingSettings
 from pipelines import month_journal
-from pipelines.checks.data_docs import data_docs_index, publish_data_docs
+from pipelines.checks.data_docs import PublishedDocs, publish_data_docs
 from pipelines.checks.validation import check_parameters, validate_suite
 
 CHECK_NAME = "expectations"
@@ -41,8 +43,9 @@ def run_suite_check(
     )
     if not report.success:  # blocking: the month is not published, so nothing of it stays
         month_journal.roll_back(con, [month])
-    run_name = f"{month} run {context.run.run_id[:8]}"
-    publish_data_docs(settings.outputs, [report], run_name, build=not report.success)
+    docs = publish_data_docs(
+        settings.outputs, [report], build=not report.success, run_label=context.run.run_id
+    )
     failures = report.as_metadata()
     explained = {f["batch"]: dg.MetadataValue.json(f["details"]) for f in failures if f["details"]}
     return dg.AssetCheckResult(
@@ -56,7 +59,7 @@ def run_suite_check(
             "failed_expectations": len(failures),
             "failures": dg.MetadataValue.json(failures),
             "failures_table": dg.MetadataValue.md(_failure_table(failures)),
-            "data_docs": dg.MetadataValue.path(str(data_docs_index(settings.outputs))),
+            **data_docs_links(docs, [f["batch"] for f in failures]),
             **explained,  # e.g. quarantine_ratio: counts, ratio, limit, reasons, examples
         },
     )
@@ -78,3 +81,23 @@ def _failure_table(failures: list[dict]) -> str:
             f"| {f['element_count']} | {samples.replace('|', '/')} |"
         )
     return "\n".join(lines)
+
+
+def data_docs_links(docs: PublishedDocs, failed_batches: list[str]) -> dict[str, dg.MetadataValue]:
+    """Clickable links to the run's Data Docs pages: ``data_docs`` opens the first failed
+    batch's page (else the first page), ``data_docs_<batch>`` each batch's, and
+    ``data_docs_index`` the index of every run."""
+    index = {"data_docs_index": _file_url(docs.index)}
+    if not docs.pages:
+        return index
+    first = next((b for b in failed_batches if b in docs.pages), next(iter(docs.pages)))
+    return {
+        "data_docs": _file_url(docs.pages[first]),
+        **{f"data_docs_{batch}": _file_url(page) for batch, page in docs.pages.items()},
+        **index,
+    }
+
+
+def _file_url(path: Path) -> dg.UrlMetadataValue:
+    """A file:// link the Dagster UI shows as clickable (a path is shown as text)."""
+    return dg.MetadataValue.url(path.resolve().as_uri())

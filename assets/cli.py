@@ -11,11 +11,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from assets.cli_options import missing_warehouse_folder, package_version, path_option
+
+# Shown by `grading --help`: plain words, where the module docstring is reStructuredText.
+DESCRIPTION = (
+    "Merchant grading: grade landing months into a DuckDB warehouse, and explain, "
+    "preview, summarise and chart the published grades. --landing, --warehouse and "
+    "--outputs default to $GRADING_LANDING, $GRADING_WAREHOUSE and $GRADING_OUTPUTS."
+)
+
 
 def main(argv: list[str] | None = None) -> int:
     # Dagster flags preview/beta parameters at import; they are not the user's concern.
     warnings.filterwarnings("ignore", module="dagster")
     warnings.filterwarnings("ignore", message=".*(preview|beta).*")
+    # GE imports pyspark when it is installed, in a background thread during the first
+    # month; its pandas-version warning would land between the progress lines.
+    warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
     parser = build_parser()
     args = parser.parse_args(argv)
     stdout = sys.stdout
@@ -58,12 +70,29 @@ class ReaderGoneSafe:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grading", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="grading", description=DESCRIPTION)
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {package_version()}",
+        help="print the installed merchant-grading version and exit",
+    )
+    commands = parser.add_subparsers(
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        help="what to do ('grading COMMAND --help' lists its options)",
+    )
 
     run = commands.add_parser("run", help="grade every landing month through --through")
-    run.add_argument("--landing", required=True, type=Path, help="landing folder (spec §1)")
-    run.add_argument("--warehouse", required=True, type=Path, help="DuckDB warehouse file")
+    run.add_argument("--landing", **path_option("--landing", "landing folder (spec §1)"))
+    run.add_argument("--warehouse", **path_option("--warehouse", "DuckDB warehouse file"))
+    run.add_argument(
+        "--create",
+        action="store_true",
+        help="create the warehouse's folder when it does not exist (without it, a "
+        "--warehouse in a missing folder is refused as a likely typo)",
+    )
     run.add_argument("--through", required=True, help="last month to grade, YYYY-MM")
     run.add_argument(
         "--from",
@@ -74,9 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--outputs",
-        type=Path,
-        default=None,
-        help="Parquet exports folder (default: 'outputs' beside the warehouse)",
+        **path_option(
+            "--outputs",
+            "Parquet exports and Data Docs folder",
+            required=False,
+            otherwise="'outputs' beside the warehouse",
+        ),
     )
     run.add_argument(
         "--policy",
@@ -111,8 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     preview = commands.add_parser(
         "preview", help="projected grades of a month as of a day (nothing is published)"
     )
-    preview.add_argument("--landing", required=True, type=Path, help="landing folder (spec §1)")
-    preview.add_argument("--warehouse", required=True, type=Path, help="DuckDB warehouse file")
+    preview.add_argument("--landing", **path_option("--landing", "landing folder (spec §1)"))
+    preview.add_argument(
+        "--warehouse", **path_option("--warehouse", "DuckDB warehouse file (read only)")
+    )
     preview.add_argument(
         "--as-of", required=True, help="YYYY-MM-DD: grade its month as if it closed that day"
     )
@@ -136,12 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview.set_defaults(handler=preview_command)
 
-    summary = commands.add_parser("summary", help="tier distribution of the published months")
-    summary.add_argument("--warehouse", required=True, type=Path)
+    summary = commands.add_parser(
+        "summary", help="tier distribution of the published months, and which are stale or restated"
+    )
+    summary.add_argument("--warehouse", **path_option("--warehouse", "DuckDB warehouse file"))
     summary.set_defaults(handler=summary_command)
 
     dash = commands.add_parser("dashboard", help="write the offline HTML dashboard")
-    dash.add_argument("--warehouse", required=True, type=Path, help="DuckDB warehouse file")
+    dash.add_argument("--warehouse", **path_option("--warehouse", "DuckDB warehouse file"))
     dash.add_argument("--out", required=True, type=Path, help="folder to write index.html in")
     dash.add_argument(
         "--merchant",
@@ -154,18 +190,25 @@ def build_parser() -> argparse.ArgumentParser:
     dash.set_defaults(handler=dashboard_command)
 
     explain = commands.add_parser("explain", help="why a merchant got its grade, exactly")
-    explain.add_argument("--warehouse", required=True, type=Path, help="DuckDB warehouse file")
+    explain.add_argument("--warehouse", **path_option("--warehouse", "DuckDB warehouse file"))
     explain.add_argument("--merchant", required=True, help="merchant_id")
     explain.add_argument("--month", default=None, help="YYYY-MM (default: latest published)")
     explain.add_argument("--policy", type=Path, default=None, help="policy TOML file")
     explain.set_defaults(handler=explain_command)
 
     gen = commands.add_parser("generate", help="write a realistic landing folder")
-    gen.add_argument("--out", required=True, type=Path)
-    gen.add_argument("--merchants", required=True, type=int)
-    gen.add_argument("--months", required=True, help="YYYY-MM..YYYY-MM or YYYY-MM")
-    gen.add_argument("--orders-per-month", type=int, default=None)
-    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--out", required=True, type=Path, help="landing folder to write")
+    gen.add_argument("--merchants", required=True, type=int, help="how many merchants")
+    gen.add_argument("--months", required=True, help="months to write: YYYY-MM..YYYY-MM or YYYY-MM")
+    gen.add_argument(
+        "--orders-per-month",
+        type=int,
+        default=None,
+        help="orders in each month (default: 50 per merchant)",
+    )
+    gen.add_argument(
+        "--seed", type=int, default=0, help="random seed: the same seed writes the same files"
+    )
     gen.add_argument(
         "--overwrite", action="store_true", help="replace month folders that already exist"
     )
@@ -185,6 +228,9 @@ def run_command(args: argparse.Namespace) -> int:
     from pipelines.policy import PolicyError, load_policy
     from pipelines.warehouse import WarehouseLocked
 
+    refusal = missing_warehouse_folder(args.warehouse, args.create)
+    if refusal:
+        return fail(refusal)
     outputs = args.outputs or args.warehouse.parent / "outputs"
     started = time.monotonic()
 

@@ -44,7 +44,7 @@ def published_month(
                 f"({type(exc).__name__}: {exc})"
             ) from exc
         quarantine = publishing.quarantine_counts(con, month)
-    docs = publish_data_docs(settings.outputs, [], f"{month} run {context.run.run_id[:8]}")
+    docs = publish_data_docs(settings.outputs, []).index
     return dg.MaterializeResult(
         metadata={
             **{f"rows_{table}": int(counts[table]) for table in OUTPUT_TABLES},

@@ -6,7 +6,6 @@ partition per month, stopping at the first month that cannot be published.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import threading
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.dagster_instance import run_instance
 from assets.partitions import monthly_partitions
 from pipelines import month_journal
 from pipelines.exports import (
@@ -141,11 +141,7 @@ def grade_months(
         str(policy_override) if policy_override else "",
     )
     job = defs.resolve_job_def("grade_month")
-    instance = (
-        dg.DagsterInstance.get()
-        if os.environ.get("DAGSTER_HOME")
-        else dg.DagsterInstance.ephemeral()
-    )
+    instance = run_instance()  # before the first progress line: no banner between them
     results = []
     with exclusive_run(warehouse, wait_seconds):
         _roll_back_unpublished(warehouse)  # a killed run's month, before any skip decision

@@ -28,6 +28,8 @@ def landing_months(landing: Path) -> list[str]:
     skipped: a misnamed month would otherwise silently go ungraded.
     """
     landing = Path(landing)
+    if landing.exists() and not landing.is_dir():
+        raise LandingError(f"landing folder {landing} is not a folder: it names a file")
     if not landing.is_dir():
         raise LandingError(f"landing folder {landing} does not exist")
     months: set[str] = set()

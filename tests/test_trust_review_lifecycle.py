@@ -124,10 +124,10 @@ def test_a_step_failing_after_the_publication_committed_says_the_month_was_publi
     warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
     built = publish_module.publish_data_docs
 
-    def docs_fail_after_publishing(outputs_dir, reports, run_name, build=True):
+    def docs_fail_after_publishing(outputs_dir, reports, build=True, run_label=""):
         if not reports:  # the published month's call, after its transaction and exports
             raise PermissionError(f"{outputs_dir}/data_docs: permission denied")
-        return built(outputs_dir, reports, run_name, build)
+        return built(outputs_dir, reports, build, run_label)
 
     monkeypatch.setattr(publish_module, "publish_data_docs", docs_fail_after_publishing)
     assert run_cli(landing, warehouse, outputs, "2026-01") == 1

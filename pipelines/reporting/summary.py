@@ -5,10 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from pipelines.policy import load_policy
-from pipelines.warehouse import connect, fetch_frame
+from pipelines.warehouse import connect, fetch_frame, fetch_rows
+
+STALE_MONTHS_SQL = "SELECT month FROM main.month_status WHERE stale ORDER BY month"
+# Per restated month: how often, and the latest restatement's time and reason.
+RESTATED_MONTHS_SQL = """
+SELECT month, count(*), max(published_at), arg_max(coalesce(restatement_reason, ''), published_at)
+FROM main.run_log WHERE restated GROUP BY month ORDER BY month
+"""
 
 
 def tier_summary(warehouse: Path) -> str:
@@ -27,11 +35,32 @@ def tier_summary(warehouse: Path) -> str:
                 "GROUP BY ALL ORDER BY ALL",
             ).iter_rows()
         )
+        states = month_state_lines(con)
     finally:
         con.close()
     if frame.is_empty():
         return "no month has been published yet"
-    return tier_table(frame, provisional)
+    return "\n".join([tier_table(frame, provisional), "", *states])
+
+
+def month_state_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Which published months are stale (main.month_status) and which were restated
+    (main.run_log): the months whose numbers above may not, or no longer, be the first
+    ones a reader saw."""
+    stale = [m for (m,) in fetch_rows(con, STALE_MONTHS_SQL)]
+    restated = fetch_rows(con, RESTATED_MONTHS_SQL)
+    lines = ["stale months: " + (", ".join(stale) if stale else "none")]
+    if stale:
+        lines.append(
+            "  (an earlier month or the landing files changed after they were graded; "
+            f"grade them again: grading run --through {stale[-1]})"
+        )
+    lines.append("restated months:" if restated else "restated months: none")
+    lines += [
+        f"  {month}  {times} time(s), last at {last:%Y-%m-%d %H:%M:%S} UTC: {reason}"
+        for month, times, last, reason in restated
+    ]
+    return lines
 
 
 def tier_table(

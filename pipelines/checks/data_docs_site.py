@@ -1,0 +1,93 @@
+"""Great Expectations Data Docs that work offline: the site's views and its configuration.
+
+GE 1.24's pages load jQuery, bootstrap, bootstrap-table, Font Awesome and vega from CDNs,
+and its navbar logo from S3: offline the index is blank ("$ is not defined"). The site
+is therefore built with the views below. They render GE's own templates, except those
+in ``data_docs_templates/``, which come first:
+
+- every page's <head> holds one inline stylesheet and one inline script
+  (``offline_docs.css``, ``offline_docs.js``), a few kilobytes, instead of the CDN links;
+- the index's runs table is rendered into the page when the site is built, rather than
+  drawn by bootstrap-table from a script, so it lists the runs, and links each to its
+  page, with no script at all; the script sorts and filters it;
+- the navbar logo and the favicon come from the site's static/images, which GE copies
+  from its package.
+
+Nothing is vendored: the pages need only what GE itself ships and these templates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "data_docs_templates"
+SITE_NAME = "local_site"
+SITE_DIRECTORY = "uncommitted/data_docs/local_site/"
+
+
+class _OfflineTemplates:
+    """Puts ``data_docs_templates/`` ahead of GE's templates (GE's loader searches its
+    package first and custom views last, so overriding one needs the order changed)."""
+
+    env: Any
+
+    def _prefer_offline_templates(self) -> None:
+        self.env.loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES_DIR)), self.env.loader])
+
+
+class OfflinePageView(_OfflineTemplates, DefaultJinjaPageView):
+    """Validation result and expectation suite pages with no network request."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prefer_offline_templates()
+
+
+class OfflineIndexPageView(_OfflineTemplates, DefaultJinjaIndexPageView):
+    """The index page with its runs table in the HTML and no network request."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prefer_offline_templates()
+
+
+def _view(class_name: str) -> dict[str, str]:
+    return {"module_name": __name__, "class_name": class_name}
+
+
+def offline_site_config() -> dict[str, Any]:
+    """The local site's configuration: GE's default sections, rendered by the views above,
+    without GE's how-to buttons (links to its website)."""
+    page = _view(OfflinePageView.__name__)
+    return {
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": SITE_DIRECTORY,
+        },
+        "site_index_builder": {
+            "class_name": "DefaultSiteIndexBuilder",
+            "view": _view(OfflineIndexPageView.__name__),
+        },
+        "site_section_builders": {
+            "expectations": {"view": page},
+            "validations": {"view": page},
+            "profiling": {"view": page},
+        },
+    }
+
+
+def use_offline_site(context: Any) -> bool:
+    """Make the GE project's local site the offline one; whether that changed it (a
+    project made before this module has GE's default site: its pages load from CDNs
+    until they are all rendered again)."""
+    config = offline_site_config()
+    if context.list_data_docs_sites().get(SITE_NAME) == config:
+        return False
+    context.update_data_docs_site(SITE_NAME, config)
+    return True

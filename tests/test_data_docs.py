@@ -1,0 +1,228 @@
+"""Great Expectations Data Docs: built offline, runs named for their suite and month, suite
+pages built, and the Dagster check linking to its run's page (issue 19, section 5).
+
+The browser tests open the site in Debian's chromium with every request that is not a
+file:// one aborted and recorded (and no host name resolving), as the dashboard's do.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from assets.ingest import build_ingest_asset
+from assets.resources import GradingSettings, WarehouseResource
+from pipelines.checks.data_docs import PublishedDocs, publish_data_docs, validation_run_name
+from pipelines.checks.validation import SuiteReport, check_parameters, validate_suite
+from pipelines.datasets import DATASETS, MERCHANTS
+from pipelines.ingest import ingest_month
+from pipelines.policy import load_policy
+from pipelines.warehouse import connect
+from tests.helpers import CONFORMANCE
+from tests.test_dashboard import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Watched
+
+MONTHS = ("2026-01", "2026-02")
+POLICY = load_policy()
+NO_NAME_RESOLVES = "--host-resolver-rules=MAP * ~NOTFOUND"
+# A merchant the check refuses: the failed run's page has an unexpected value to show.
+ZOMBIE = "UPDATE raw.merchants SET status = 'zombie' WHERE month = '2026-02' AND merchant_id = "
+ZOMBIE += "(SELECT min(merchant_id) FROM raw.merchants WHERE month = '2026-02')"
+
+
+def validated(con, suite: str, month: str) -> SuiteReport:
+    sql, expectation = check_parameters(month, POLICY, suite.split("/")[1])
+    return validate_suite(con, suite, month, sql, expectation)
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> tuple[Path, list[PublishedDocs]]:
+    """Two months of the conformance inputs checked, February's merchants with a bad
+    status, and every report published to the Data Docs of one outputs folder."""
+    root = tmp_path_factory.mktemp("data_docs")
+    con = connect(root / "w.duckdb")
+    reports = []
+    try:
+        for month in MONTHS:
+            for dataset in DATASETS:
+                ingest_month(con, CONFORMANCE / "landing", dataset, month)
+        con.execute(ZOMBIE)
+        for month in MONTHS:
+            reports += [validated(con, s, month) for s in ("inputs/merchants", "inputs/orders")]
+    finally:
+        con.close()
+    assert [r.success for r in reports] == [True, True, False, True]
+    outputs = root / "outputs"
+    docs = [publish_data_docs(outputs, [r], build=False) for r in reports]
+    docs.append(publish_data_docs(outputs, []))  # the build a published month ends with
+    return outputs, docs
+
+
+def test_each_run_is_named_for_its_suite_and_month_on_its_pages(published):
+    _outputs, docs = published
+    for month in MONTHS:
+        for suite in ("inputs/merchants", "inputs/orders"):
+            run = validation_run_name(suite, month)
+            assert run == f"{month}_{suite.replace('/', '.')}"
+            pages = next(d.pages for d in docs if d.pages and run in str(d.pages["rows"]))
+            assert set(pages) == {"rows", "duplicate_keys", "quarantine_ratio"}
+            for page in pages.values():
+                text = page.read_text(encoding="utf-8")
+                assert run in text and month in text
+                assert "__none__" not in text  # GE's placeholder for an unnamed run
+
+
+def test_the_suite_pages_the_result_pages_link_to_are_built(published):
+    _outputs, docs = published
+    linked = set()
+    for page in docs[0].pages.values():
+        hrefs = re.findall(r'href="([^"]*expectations/[^"]*\.html)"', page.read_text("utf-8"))
+        linked |= {(page.parent / href).resolve() for href in hrefs}
+    assert len(linked) == 3  # merchants: rows, duplicate_keys, quarantine_ratio
+    assert all(p.is_file() for p in linked), sorted(p for p in linked if not p.is_file())
+
+
+def test_no_page_refers_to_anything_on_the_network(published):
+    _outputs, docs = published
+    site = docs[-1].index.parent
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 12
+    remote = re.compile(r'<(?:script|link|img)\b[^>]*(?:src|href)="(?:https?:)?//', re.I)
+    assert [p.name for p in pages if remote.search(p.read_text(encoding="utf-8"))] == []
+
+
+def test_the_check_metadata_links_to_the_runs_page(tmp_path):
+    settings = GradingSettings(
+        landing_dir=str(CONFORMANCE / "landing"), outputs_dir=str(tmp_path / "out")
+    )
+    result = dg.materialize(
+        [build_ingest_asset(MERCHANTS)],
+        partition_key="2026-01",
+        resources={
+            "warehouse": WarehouseResource(path=str(tmp_path / "w.duckdb")),
+            "settings": settings,
+        },
+    )
+    (evaluation,) = result.get_asset_check_evaluations()
+    link = evaluation.metadata["data_docs"]
+    assert isinstance(link, dg.UrlMetadataValue)
+    assert link.url.startswith("file://") and link.url.endswith("/2026-01.html")
+    assert "/2026-01_inputs.merchants/" in link.url
+    page = Path(link.url.removeprefix("file://"))
+    assert page.is_file() and "2026-01_inputs.merchants" in page.read_text(encoding="utf-8")
+    index = evaluation.metadata["data_docs_index"]
+    assert isinstance(index, dg.UrlMetadataValue) and index.url.endswith("/local_site/index.html")
+
+
+# --- in a real browser, offline ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def offline_browser() -> Iterator[object]:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium) for the browser tests")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
+    )
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, NO_NAME_RESOLVES], headless=True
+        )
+        yield launched
+        launched.close()
+
+
+def run_rows(watched: Watched) -> list[tuple[str, str, str]]:
+    """(run name, batch id, suite) of the index's validation result rows, as shown."""
+    return watched.page.eval_on_selector_all(
+        "table.offline-table tbody tr:not([hidden])",
+        """rows => rows.filter(r => r.querySelector("td[data-field=run_name]")).map(r => [
+            r.querySelector("td[data-field=run_name]").innerText.trim(),
+            r.querySelector("td[data-field=batch_identifier]").innerText.trim(),
+            r.querySelector("td[data-field=expectation_suite_name]").innerText.trim()])""",
+    )
+
+
+@pytest.mark.browser
+def test_the_index_lists_every_run_offline_without_errors(offline_browser, published):
+    _outputs, docs = published
+    watched = Watched(offline_browser, docs[-1].index)
+    rows = run_rows(watched)
+    runs = {(run, batch) for run, batch, _suite in rows}
+    assert runs == {
+        (validation_run_name(suite, month), month)
+        for month in MONTHS
+        for suite in ("inputs/merchants", "inputs/orders")
+    }
+    assert len(rows) == 12  # 2 months x 2 suites x 3 batches
+    assert {suite for _run, _batch, suite in rows} >= {"inputs.merchants.rows"}
+    ARTIFACTS.mkdir(exist_ok=True)
+    watched.page.screenshot(path=str(ARTIFACTS / "data_docs_index.png"), full_page=True)
+
+    watched.page.fill(".offline-table-filter", "2026-02 merchants")
+    assert {run for run, _b, _s in run_rows(watched)} == {"2026-02_inputs.merchants"}
+    assert watched.errors == [] and watched.requests == []
+    watched.page.close()
+
+
+@pytest.mark.browser
+def test_a_failed_runs_page_and_its_suite_page_work_offline(offline_browser, published):
+    _outputs, docs = published
+    failed = docs[2].pages["rows"]
+    watched = Watched(offline_browser, failed)
+    page = watched.page
+    assert "2026-02_inputs.merchants" in page.inner_text("body")
+    assert "zombie" in page.inner_text("body")
+    page.click("text=Show more info...")
+    assert page.is_visible("text=Run Name")
+    page.click("[data-validations=failed]")
+    passed = page.locator(".hide-succeeded-validation-target-child").first
+    assert passed.count() == 0 or not passed.is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "data_docs_failed_run.png"), full_page=True)
+    with page.expect_navigation():
+        page.click("a[href$='/expectations/inputs/merchants/rows.html']")
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.url.endswith("/expectations/inputs/merchants/rows.html")
+    assert "Expectation Suite" in page.inner_text("body")
+    assert watched.errors == [] and watched.requests == []
+    page.close()
+
+
+def test_a_site_built_before_the_offline_views_is_rebuilt_offline(published, tmp_path):
+    """A Data Docs project made by an earlier version has GE's default site (CDN links):
+    its first build here renders every page again, the old ones too."""
+    outputs, docs = published
+    copy = tmp_path / "outputs"
+    shutil.copytree(outputs, copy)
+    config = copy / "data_docs" / "gx" / "great_expectations.yml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("show_how_to_buttons: false", "show_how_to_buttons: true"))
+    old_page = copy / docs[0].pages["rows"].relative_to(outputs)
+    old_page.write_text('<script src="https://code.jquery.com/jquery-3.7.1.min.js"></script>')
+    publish_data_docs(copy, [])
+    assert "jquery" not in old_page.read_text(encoding="utf-8")
+    assert "2026-01_inputs.merchants" in old_page.read_text(encoding="utf-8")
+
+
+def test_loading_the_definitions_leaves_great_expectations_to_the_background_import():
+    """A run imports GE on a background thread while the first month is ingested
+    (pipelines.checks.validation.warm_up); the offline views subclass GE's, so their module
+    must load only when the docs are built, not with the definitions."""
+    probe = "import sys, assets.definitions; print('ge', 'great_expectations' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    # Imported eagerly here, GE's optional pyspark ended the process before the print.
+    assert result.stdout.split() == ["ge", "False"], result.stderr[-2000:]

@@ -99,7 +99,7 @@ def test_more_clean_orders_to_get_below(bad, assessed, bound, more):
     "good, total, bound, top, more",
     [
         (97, 100, "0.97", 1, 0),  # exactly at an inclusive bound: met
-        (96, 100, "0.97", 1, 34),  # 130/134 ≥ 0.97 > 129/133
+        (96, 100, "0.97", 1, 34),  # 130/134 ≥ 97% > 129/133
         (25, 26, "0.97", 1, 8),
         (469, 100, "4.7", 5, 4),  # four 5-star ratings: 489/104 ≥ 4.7 > 484/103
         (75, 16, "4.7", 5, 1),
@@ -177,10 +177,10 @@ def test_three_bad_of_hundred_is_one_fewer_bad_order_from_excellent():
     e = explain("good", bad_orders=3)
     assert e.next_tier == "excellent"
     assert e.misses == (
-        "bad_order_rate 0.0300 (3/100) is not below 0.03: 1 fewer bad order out of 100, "
+        "bad_order_rate 3.00% (3/100) is not below 3%: 1 fewer bad order out of 100, "
         "or 1 more assessed order without one, would have made it excellent",
     )
-    assert "✗ < 0.03" in e.text() and "✓ < 0.06" in e.text()
+    assert "✗ < 3%" in e.text() and "✓ < 6%" in e.text()
     assert e.notes == ()
 
 
@@ -305,3 +305,29 @@ def test_unknown_merchant_month_or_warehouse_is_a_clear_error(warehouse, tmp_pat
     with pytest.raises(ExplainError, match="no month has been published"):
         explain_text(empty, "M0000001")
     assert issubclass(ExplainError, ValueError)
+
+
+def test_rates_read_as_percentages_cut_not_rounded_toward_the_threshold():
+    """Issue 19: rates as percentages everywhere. 1799/1999 is 89.995%: rounded it would
+    read 90.00% next to "≥ 90%" and look met; cut, it reads 89.99%."""
+    from pipelines.reporting import explain as module
+
+    on_time = module.Ratio("on_time_ship_rate", "shipped_on_time", "shipped", 1)
+    row = {"shipped_on_time": 1799, "shipped": 1999}
+    assert module._value(row, on_time) == ("89.99% (1799/1999)", True)
+    assert module._show(Fraction(9, 10), "on_time_ship_rate") == "90%"
+    assert module._show(Fraction(1, 125), "seller_dispute_rate") == "0.8%"
+    assert module._show(Fraction(9, 2), "dsr_item_avg") == "4.5"
+
+
+def test_a_finer_threshold_gets_as_many_decimals():
+    """A threshold of 0.125% needs three decimals: 0.1251% must not read 0.12%, which would
+    look below it."""
+    from pipelines.reporting import explain as module
+    from pipelines.reporting.analysis import what_if_policy
+
+    policy = what_if_policy({"tiers.excellent.seller_dispute_rate_max": "0.00125"})
+    assert module._rate_decimals(policy, "seller_dispute_rate") == 3
+    dispute = module.Ratio("seller_dispute_rate", "seller_disputes", "assessed_orders", 1)
+    row = {"seller_disputes": 1251, "assessed_orders": 1_000_000}
+    assert module._value(row, dispute, 3) == ("0.125% (1251/1000000)", True)

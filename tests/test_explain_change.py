@@ -31,7 +31,7 @@ def test_a_drop_names_the_metric_that_decided_it():
     assert change_lines(before, after, "2026-02", TIERS) == (
         "Previous month 2026-02: excellent, L3 (50 credit points)",
         "Changed: tier excellent → failing (down); level unchanged, L3 (50 → 52 credit points)",
-        "  - seller_dispute_rate 0.0000 (0/100) → 0.0089 (1/112): now misses < 0.008 of excellent",
+        "  - seller_dispute_rate 0.00% (0/100) → 0.89% (1/112): now misses < 0.8% of excellent",
     )
 
 
@@ -41,7 +41,7 @@ def test_a_rise_names_the_conditions_now_met_and_the_new_level():
     assert change_lines(before, after, "2026-02", TIERS) == (
         "Previous month 2026-02: good, L4 (99 credit points)",
         "Changed: tier good → excellent (up); level L4 → L5 (99 → 100 credit points)",
-        "  - bad_order_rate 0.0300 (3/100) → 0.0200 (2/100): now meets < 0.03 of excellent",
+        "  - bad_order_rate 3.00% (3/100) → 2.00% (2/100): now meets < 3% of excellent",
     )
 
 
@@ -61,7 +61,7 @@ def test_leaving_the_provisional_state_is_said_with_the_failed_conditions():
     assert lines[1].startswith("Changed: tier passing (provisional) → failing (down); ")
     assert lines[2:] == (
         "  - no longer provisional: 40 assessed orders",
-        "  - bad_order_rate 0.0000 (0/20) → 0.1250 (5/40): now misses < 0.12 of passing",
+        "  - bad_order_rate 0.00% (0/20) → 12.50% (5/40): now misses < 12% of passing",
     )
 
 

@@ -38,7 +38,7 @@ def test_on_time_shipments_say_both_readings():
     """The issue's example: 1758/1896 against 95%."""
     e = explain("good", shipments_due=1896, shipments_on_time=1758)
     assert e.misses == (
-        "on_time_ship_rate 0.9272 (1758/1896) is below 0.95: 44 of your 138 late shipments "
+        "on_time_ship_rate 92.72% (1758/1896) is below 95%: 44 of your 138 late shipments "
         "on time, or 864 more shipments all on time, would have made it excellent",
     )
 
@@ -46,7 +46,7 @@ def test_on_time_shipments_say_both_readings():
 def test_messages_answered_say_both_readings():
     e = explain("good", messages_received=122, messages_replied_24h=97)
     assert e.misses == (
-        "response_rate_24h 0.7951 (97/122) is below 0.8: 1 of your 25 messages not answered "
+        "response_rate_24h 79.50% (97/122) is below 80%: 1 of your 25 messages not answered "
         "within 24h answered in time, or 3 more messages all answered within 24h, "
         "would have made it excellent",
     )
@@ -55,7 +55,7 @@ def test_messages_answered_say_both_readings():
 def test_positive_feedback_says_both_readings():
     e = explain("good", positive_feedback=182, negative_feedback=9)
     assert e.misses == (
-        "positive_feedback_rate 0.9529 (182/191) is below 0.97: 4 of your 9 negative feedback "
+        "positive_feedback_rate 95.28% (182/191) is below 97%: 4 of your 9 negative feedback "
         "positive instead, or 109 more feedback all positive, would have made it excellent",
     )
 
@@ -72,7 +72,7 @@ def test_equal_readings_are_said_once():
     """79/99 against 80%: one more answered message does it, an old one or a new one."""
     e = explain("good", messages_received=99, messages_replied_24h=79)
     assert e.misses == (
-        "response_rate_24h 0.7980 (79/99) is below 0.8: 1 more message answered within 24h "
+        "response_rate_24h 79.79% (79/99) is below 80%: 1 more message answered within 24h "
         "would have made it excellent",
     )
 
@@ -142,7 +142,7 @@ def test_fewer_bad_orders_say_which_disputes_must_go_conformance():
     )
     line = next(m for m in e.misses if m.startswith("bad_order_rate"))
     assert line == (
-        "bad_order_rate 0.1818 (2/11) is not below 0.06: 2 fewer bad orders out of 11, your 1 "
+        "bad_order_rate 18.18% (2/11) is not below 6%: 2 fewer bad orders out of 11, your 1 "
         "seller-responsible dispute among them (every dispute is a bad order too), or 23 more "
         "assessed orders without one, would meet the good threshold"
     )
@@ -182,9 +182,9 @@ def test_one_fewer_dispute_fixes_two_conditions_at_once():
     Two conditions missed, so it said "would meet" for both before."""
     e = explain("failing", bad_orders=12, seller_dispute_orders=1)
     assert e.misses == (
-        "bad_order_rate 0.1200 (12/100) is not below 0.12: 1 fewer bad order out of 100, or 1 "
+        "bad_order_rate 12.00% (12/100) is not below 12%: 1 fewer bad order out of 100, or 1 "
         "more assessed order without one, would meet the passing threshold",
-        "seller_dispute_rate 0.0100 (1/100) is not below 0.008: 1 fewer seller-responsible "
+        "seller_dispute_rate 1.00% (1/100) is not below 0.8%: 1 fewer seller-responsible "
         "dispute out of 100, or 26 more assessed orders without one, would have made it "
         "passing",
     )

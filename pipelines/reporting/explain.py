@@ -176,30 +176,69 @@ def _check_table(checks: tuple[MetricCheck, ...]) -> list[str]:
     ]
 
 
-def _show(value: Fraction) -> str:
-    return f"{float(value):g}"
+# Metrics that are averages (stars per rating), shown as numbers; every other ratio is a
+# rate, shown as a percentage (issue 19: "rates as percentages everywhere").
+AVERAGE_METRICS = frozenset({"dsr_item_avg"})
 
 
-def _value(row: dict, r: Ratio) -> tuple[str, bool]:
+def _show(value: Fraction, metric: str) -> str:
+    """A threshold exactly, with as many decimals as it has: 0.008 -> '0.8%', 4.5 -> '4.5'."""
+    if metric in AVERAGE_METRICS:
+        return f"{float(value):g}"
+    percent = Fraction(value) * 100
+    for decimals in range(0, 9):
+        text = f"{float(percent):.{decimals}f}"
+        if Fraction(text) == percent:
+            return text + "%"
+    return f"{float(percent):.8f}%"
+
+
+def _truncated(value: Fraction, decimals: int) -> str:
+    """``value`` cut (not rounded) to ``decimals``: a value just under a threshold never
+    reads as the threshold itself (1799/1999 is 89.99%, not 90.00%)."""
+    scaled = value.numerator * 10**decimals // value.denominator
+    sign = "-" if scaled < 0 else ""
+    whole, part = divmod(abs(scaled), 10**decimals)
+    return f"{sign}{whole}.{part:0{decimals}d}" if decimals else f"{sign}{whole}"
+
+
+def _rate_decimals(policy: Policy, metric: str) -> int:
+    """Decimals of a rate's percentage: two, or as many as its finest threshold has, so a
+    cut value is on the same side of every threshold as the exact one."""
+    bounds = [
+        bound
+        for rule in policy.tiers
+        for bound in (rule.max_rates.get(metric), rule.min_rates.get(metric))
+        if bound is not None
+    ]
+    shown = [_show(Fraction(b), metric).rstrip("%") for b in bounds]
+    return max([2, *(len(t.partition(".")[2]) for t in shown)])
+
+
+def _value(row: dict, r: Ratio, decimals: int = 2) -> tuple[str, bool]:
     n, d = row[r.numerator], row[r.denominator]
     if d < max(r.min_denominator, 1):
         return f"not defined ({r.denominator} {d} < {max(r.min_denominator, 1)})", False
-    return f"{n / d:.4f} ({n}/{d})", True
+    if r.name in AVERAGE_METRICS:
+        return f"{_truncated(Fraction(n, d), 4)} ({n}/{d})", True
+    return f"{_truncated(Fraction(n * 100, d), decimals)}% ({n}/{d})", True
 
 
-def _miss_text(row: dict, rule: TierRule, metric: str, found: list[dict], by_name: dict) -> str:
+def _miss_text(
+    row: dict, rule: TierRule, metric: str, found: list[dict], by_name: dict, decimals: int
+) -> str:
     """One missed condition of ``rule``, with every remedy's exact distance and outcome."""
     if metric == "assessed_orders":
         head = f"assessed_orders {row['assessed_orders']} is below {rule.min_assessed_orders}: "
         return head + remedies_text(row, None, metric, found, rule.name)
     r = by_name[metric]
-    value, _ = _value(row, r)
+    value, _ = _value(row, r, decimals)
     if metric in rule.max_rates:
-        head = f"{metric} {value} is not below {_show(rule.max_rates[metric])}: "
+        head = f"{metric} {value} is not below {_show(rule.max_rates[metric], metric)}: "
         if not found:
             return head + "cannot be met (the threshold is 0)"
     else:
-        head = f"{metric} {value} is below {_show(rule.min_rates[metric])}: "
+        head = f"{metric} {value} is below {_show(rule.min_rates[metric], metric)}: "
     return head + remedies_text(row, r, metric, found, rule.name)
 
 
@@ -222,13 +261,13 @@ def _explain_row(
         )
     ]
     for r in ratios(policy):
-        value, is_defined = _value(row, r)
+        value, is_defined = _value(row, r, _rate_decimals(policy, r.name))
         by_tier: dict[str, tuple[str, bool] | None] = {}
         for rule in policy.tiers:
             if r.name in rule.max_rates:
-                threshold = f"< {_show(rule.max_rates[r.name])}"
+                threshold = f"< {_show(rule.max_rates[r.name], r.name)}"
             elif r.name in rule.min_rates:
-                threshold = f"≥ {_show(rule.min_rates[r.name])}"
+                threshold = f"≥ {_show(rule.min_rates[r.name], r.name)}"
             else:
                 by_tier[rule.name] = None
                 continue
@@ -242,7 +281,10 @@ def _explain_row(
     if next_tier is not None:
         rule = next(t for t in policy.tiers if t.name == next_tier)
         missed = [c.metric for c in checks if (c.by_tier[next_tier] or ("", True))[1] is False]
-        misses = [_miss_text(row, rule, m, found.get(m, []), by_name) for m in missed]
+        misses = [
+            _miss_text(row, rule, m, found.get(m, []), by_name, _rate_decimals(policy, m))
+            for m in missed
+        ]
 
     points = row["credit_points"]
     level = level_of(points, policy)

@@ -410,14 +410,23 @@ def test_ui_shows_a_check_result_on_its_partition(ui_page, webserver):
 
 
 @pytest.mark.browser
-def test_materialize_on_the_job_page_launches_grade_month_for_the_partition(ui_page, webserver):
+def test_materialize_on_the_job_page_launches_grade_month_for_the_partition(
+    ui_page, webserver, graded
+):
     open_page(ui_page, f"{webserver}/locations/{LOCATION}/jobs/grade_month", "grade_month")
     ui_page.get_by_role("button", name="Materialize all…").click()
     dialog = ui_page.get_by_role("dialog")
     partitions = dialog.get_by_placeholder("ex:", exact=False)
     partitions.fill("2026-03")
     partitions.press("Enter")
-    dialog.get_by_role("button", name="Launch 1 run").click()
+    launch = dialog.get_by_role("button", name="Launch 1 run")
+    launch.wait_for(timeout=30_000)
+    ui_page.wait_for_timeout(1000)  # the selection settles before the launch reads it
+    launch.click()
+    try:
+        dialog.wait_for(state="hidden", timeout=60_000)
+    finally:
+        ui_page.screenshot(path=str(graded / "launched.png"), full_page=True)
     query = "{ runsOrError { ... on Runs { results { jobName tags { key value } } } } }"
     deadline = time.monotonic() + 60
     launched = []

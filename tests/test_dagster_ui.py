@@ -41,7 +41,7 @@ from assets.instance import INSTANCE_YAML, dagster_home
 from assets.ownership import GROUP_OWNERS
 from pipelines.warehouse import connect, fetch_rows
 from tests.helpers import CONFORMANCE
-from tests.test_dashboard import CHROMIUM, CHROMIUM_ARGS
+from tests.test_dashboard import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LANDING = CONFORMANCE / "landing"
@@ -397,7 +397,8 @@ def test_ui_shows_a_partitions_metadata_as_in_the_warehouse(ui_page, webserver, 
     rows = ui_page.locator("tr", has_text="tier_excellent").first.inner_text()
     assert str(tiers["excellent"]) in rows
     assert body.index("level_00") < body.index("level_01") < body.index("level_02")
-    ui_page.screenshot(path=str(graded / "partition.png"), full_page=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    ui_page.screenshot(path=str(ARTIFACTS / "dagster_partition.png"), full_page=True)
 
 
 @pytest.mark.browser
@@ -407,12 +408,12 @@ def test_ui_shows_a_check_result_on_its_partition(ui_page, webserver):
     assert "expectations" in panel and "Passed" in panel
     latest = re.search(r"^Partition\s*\n\s*(\S+)", panel, re.MULTILINE)
     assert latest and latest.group(1) == MONTHS[-1], panel
+    ARTIFACTS.mkdir(exist_ok=True)
+    ui_page.screenshot(path=str(ARTIFACTS / "dagster_check.png"), full_page=True)
 
 
 @pytest.mark.browser
-def test_materialize_on_the_job_page_launches_grade_month_for_the_partition(
-    ui_page, webserver, graded
-):
+def test_materialize_on_the_job_page_launches_grade_month_for_the_partition(ui_page, webserver):
     open_page(ui_page, f"{webserver}/locations/{LOCATION}/jobs/grade_month", "grade_month")
     ui_page.get_by_role("button", name="Materialize all…").click()
     dialog = ui_page.get_by_role("dialog")
@@ -426,7 +427,8 @@ def test_materialize_on_the_job_page_launches_grade_month_for_the_partition(
     try:
         dialog.wait_for(state="hidden", timeout=60_000)
     finally:
-        ui_page.screenshot(path=str(graded / "launched.png"), full_page=True)
+        ARTIFACTS.mkdir(exist_ok=True)
+        ui_page.screenshot(path=str(ARTIFACTS / "dagster_launched.png"), full_page=True)
     query = "{ runsOrError { ... on Runs { results { jobName tags { key value } } } } }"
     deadline = time.monotonic() + 60
     launched = []

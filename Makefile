@@ -15,8 +15,9 @@ DEMO_THROUGH ?= 2026-06
 DEMO_MERCHANTS ?= 2000
 DEMO_ORDERS ?= 100000
 # The demo's runs are recorded in this Dagster instance, so `make ui` shows their
-# history, partitions and stale months.
-DAGSTER_HOME_DIR := $(abspath $(DATA)/dagster_home)
+# history, partitions and stale months. `grading run` records its runs in the
+# dagster_home folder beside the warehouse by default: the same folder.
+DAGSTER_HOME_DIR := $(abspath $(dir $(WAREHOUSE))dagster_home)
 
 .PHONY: setup demo test lint format ui clean
 

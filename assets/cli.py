@@ -222,6 +222,7 @@ def fail(message: str) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    share_paths_with_code_location(args.landing, args.warehouse)
     from assets.runner import ExportsNotWritten, RunFailed, grade_months
     from pipelines.landing import LandingError
     from pipelines.locking import WarehouseBusy
@@ -297,6 +298,19 @@ def run_command(args: argparse.Namespace) -> int:
         f"tables in {args.warehouse}, Parquet exports in {outputs}"
     )
     return 0
+
+
+def share_paths_with_code_location(landing: Path, warehouse: Path) -> None:
+    """Build this process's code location over the run's own landing and warehouse.
+
+    The partitions start at their first month (assets/first_month.py), read from
+    GRADING_LANDING and GRADING_WAREHOUSE when the code location is imported; set here
+    first, the run's partitions are the ones ``make ui`` shows over the same paths.
+    Once imported (a second command in the same process) they are left as they are.
+    """
+    if "assets.partitions" not in sys.modules:
+        os.environ["GRADING_LANDING"] = str(landing)
+        os.environ["GRADING_WAREHOUSE"] = str(warehouse)
 
 
 def restatement_line(result) -> str:

@@ -14,31 +14,38 @@ import dagster as dg
 
 from assets.at_risk import at_risk_merchants
 from assets.dashboard import dashboard
+from assets.deadline import deadline_job, deadline_schedule, published_by_deadline
 from assets.exposure import exposure_weights, tier_distribution
 from assets.grading import credit_ledger, merchant_compliance, merchant_grades
 from assets.ingest import ingest_assets
+from assets.ownership import with_owners
 from assets.partitions import monthly_partitions
 from assets.publish import published_month
 from assets.resources import GradingSettings, WarehouseResource
 from pipelines.landing import IncompleteMonth, require_complete_month
 from pipelines.months import add_months, month_key
 
-ALL_ASSETS = [
-    *ingest_assets,
-    credit_ledger,
-    merchant_grades,
-    merchant_compliance,
-    exposure_weights,
-    tier_distribution,
-    published_month,
-    dashboard,
-]
+# Each asset's owner is its group's team (assets/ownership.py).
+ALL_ASSETS = with_owners(
+    [
+        *ingest_assets,
+        credit_ledger,
+        merchant_grades,
+        merchant_compliance,
+        exposure_weights,
+        tier_distribution,
+        published_month,
+        dashboard,
+    ]
+)
 
 
 # One DuckDB file has one writer: steps of a run go one after another in one process.
 grade_month_job = dg.define_asset_job(
     "grade_month",
-    selection=dg.AssetSelection.assets(*ALL_ASSETS),
+    # Every asset and its data checks (not the deadline check: it has its own daily job).
+    selection=dg.AssetSelection.assets(*ALL_ASSETS).without_checks()
+    | dg.AssetSelection.checks(*[key for asset in ALL_ASSETS for key in asset.check_keys]),
     partitions_def=monthly_partitions,
     executor_def=dg.in_process_executor,
     description="Ingest, grade and publish one month.",
@@ -77,9 +84,10 @@ def build_definitions(
     ``policy_override``: one policy file every month is graded under (a restatement)."""
     return dg.Definitions(
         # at_risk_merchants is materialized on its own, with an as-of day: not in the job
-        assets=[*ALL_ASSETS, at_risk_merchants],
-        jobs=[grade_month_job],
-        schedules=[monthly_grading_schedule],
+        assets=[*ALL_ASSETS, *with_owners([at_risk_merchants])],
+        asset_checks=[published_by_deadline],
+        jobs=[grade_month_job, deadline_job],
+        schedules=[monthly_grading_schedule, deadline_schedule],
         resources={
             "warehouse": WarehouseResource(path=warehouse),
             "settings": GradingSettings(

@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets.checks import run_suite_check, suite_check_spec
 from assets.ingest import raw_key
-from assets.metadata import count_metadata, markdown_preview, value_counts
+from assets.metadata import count_metadata, level_metadata, markdown_preview, value_counts
 from assets.partitions import (
     history_mapping,
     monthly_partitions,
@@ -77,7 +77,7 @@ def merchant_grades(
             "merchants_graded": grades.height,
             "provisional": int(grades["provisional"].sum()),
             **count_metadata("tier", value_counts(grades, "tier")),
-            **count_metadata("level", value_counts(grades, "level")),
+            **level_metadata(grades, settings.policy_for(context.partition_key)),
             "preview": markdown_preview(grades.drop("reasons")),
         },
     )

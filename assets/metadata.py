@@ -7,6 +7,8 @@ from collections.abc import Mapping
 import dagster as dg
 import polars as pl
 
+from pipelines.policy import Policy
+
 
 def markdown_preview(frame: pl.DataFrame, rows: int = 10) -> dg.MetadataValue:
     """The first rows as a markdown table (no pandas needed)."""
@@ -33,3 +35,11 @@ def value_counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
         return {}
     counted = frame.group_by(column).agg(pl.len().alias("n"))
     return {str(k): int(n) for k, n in counted.iter_rows()}
+
+
+def level_metadata(grades: pl.DataFrame, policy: Policy) -> dict[str, dg.MetadataValue]:
+    """Merchants per level as ``level_00`` .. ``level_10``: zero-padded to the width of the
+    policy's top level, so the UI's alphabetical order of keys is the numeric one."""
+    width = len(str(len(policy.level_lower_bounds)))
+    counts = value_counts(grades, "level")
+    return count_metadata("level", {key.zfill(width): n for key, n in counts.items()})

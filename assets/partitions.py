@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
-# The first gradeable month. Landing folders may start later; earlier partitions are
-# simply never materialized. Override with GRADING_PARTITIONS_START=YYYY-MM.
-PARTITIONS_START = os.environ.get("GRADING_PARTITIONS_START", "2024-01")
+from assets.first_month import first_month_from_environment
+
+# The first partition: GRADING_FIRST_MONTH, else the first month of the landing folder or
+# the warehouse (GRADING_LANDING, GRADING_WAREHOUSE); see assets/first_month.py.
+PARTITIONS_START = first_month_from_environment()
 
 monthly_partitions = dg.MonthlyPartitionsDefinition(
     start_date=PARTITIONS_START, timezone="UTC", fmt="%Y-%m"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.dagster_instance import run_instance
+from assets.instance import run_instance
 from assets.partitions import monthly_partitions
 from pipelines import month_journal
 from pipelines.exports import (
@@ -90,7 +90,7 @@ def months_to_grade(landing: Path, through: str, first: str | None = None) -> li
         raise ValueError(
             f"months {outside[0]}..{outside[-1]} are outside the gradeable "
             f"partitions {first}..{last} (a month is gradeable once it has ended; "
-            f"set GRADING_PARTITIONS_START for earlier months)"
+            f"set GRADING_FIRST_MONTH for earlier months)"
         )
     return wanted
 
@@ -141,9 +141,9 @@ def grade_months(
         str(policy_override) if policy_override else "",
     )
     job = defs.resolve_job_def("grade_month")
-    instance = run_instance()  # before the first progress line: no banner between them
     results = []
-    with exclusive_run(warehouse, wait_seconds):
+    # Runs are recorded in the instance `make ui` reads (assets/instance.py).
+    with exclusive_run(warehouse, wait_seconds), run_instance(warehouse) as instance:
         _roll_back_unpublished(warehouse)  # a killed run's month, before any skip decision
         clear_export_leftovers(outputs)  # every month's, whether or not it is regraded
         _clear_unpublished_exports(warehouse, outputs)

@@ -20,7 +20,7 @@ import pytest
 
 from assets.cli import build_parser
 from assets.cli import main as cli_main
-from assets.dagster_instance import quiet_instance
+from assets.instance import quiet_instance
 from assets.runner import grade_months
 from tests.helpers import CONFORMANCE, run_args
 from tests.test_restatement_log import flip_first_feedback_stars

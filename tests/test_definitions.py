@@ -70,7 +70,7 @@ def test_code_location_has_the_job_schedule_and_assets() -> None:
 
     assert repository.has_job("grade_month")
     schedules = {s.name: s for s in repository.schedule_defs}
-    assert set(schedules) == {"grade_month_schedule"}
+    assert set(schedules) == {"grade_month_schedule", "publication_deadline_schedule"}
     assert schedules["grade_month_schedule"].job_name == "grade_month"
     asset_keys = {k.to_user_string() for k in repository.asset_graph.get_all_asset_keys()}
     assert asset_keys == EXPECTED_ASSET_KEYS

@@ -1,0 +1,83 @@
+"""Where the monthly partitions start: the configured first month, else the data's.
+
+A partition range that starts years before the first landing month shows in the Dagster
+UI as a mostly empty bar ("17% filled") and looks broken. So the partitions start at
+``GRADING_FIRST_MONTH`` when it is set; otherwise at the earliest month of the landing
+folder or of the warehouse's published months, whichever is earlier (a landing folder
+pruned of old months keeps the months the warehouse has published). With neither, they
+start at the shipped policy calendar's first month.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from contextlib import closing
+from pathlib import Path
+
+import duckdb
+
+from pipelines.landing import LandingError, landing_months
+from pipelines.months import parse_month
+
+FIRST_MONTH_ENV = "GRADING_FIRST_MONTH"
+# The name this setting had before; still read so existing setups keep their start.
+LEGACY_FIRST_MONTH_ENV = "GRADING_PARTITIONS_START"
+# The shipped policy calendar's first effective month: the start with no data at all.
+CALENDAR_FIRST_MONTH = "2024-01"
+DEFAULT_LANDING = "data/landing"
+DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
+
+
+def configured_first_month(environ: Mapping[str, str]) -> str | None:
+    """The first month set in the environment, checked; None when unset."""
+    month = environ.get(FIRST_MONTH_ENV) or environ.get(LEGACY_FIRST_MONTH_ENV)
+    if not month:
+        return None
+    try:
+        parse_month(month)
+    except ValueError as exc:
+        raise ValueError(f"{FIRST_MONTH_ENV}: {exc}") from None
+    return month
+
+
+def first_landing_month(landing: Path) -> str | None:
+    """The landing folder's first month; None when there is no usable landing folder
+    (a broken one is reported by the run that reads it, not by the partitions)."""
+    try:
+        return landing_months(landing)[0]
+    except (LandingError, OSError):
+        return None
+
+
+def first_published_month(warehouse: Path) -> str | None:
+    """The warehouse's first published month, read-only; None when there is none or
+    the file cannot be read now (another process writing it holds DuckDB's lock)."""
+    if not Path(warehouse).is_file():
+        return None
+    try:
+        with closing(duckdb.connect(str(warehouse), read_only=True)) as con:
+            row = con.execute("SELECT min(month) FROM main.run_log").fetchone()
+    except duckdb.Error:
+        return None
+    return row[0] if row and row[0] else None
+
+
+def first_month(landing: Path, warehouse: Path, configured: str | None = None) -> str:
+    """The partitions' first month: ``configured``, else the earliest of the landing's
+    and the warehouse's, else the shipped calendar's first month."""
+    if configured:
+        parse_month(configured)
+        return configured
+    found = [m for m in (first_landing_month(landing), first_published_month(warehouse)) if m]
+    return min(found) if found else CALENDAR_FIRST_MONTH
+
+
+def first_month_from_environment(environ: Mapping[str, str] | None = None) -> str:
+    """The first month for the code location, from the same variables ``make ui`` sets."""
+    environ = os.environ if environ is None else environ
+    return first_month(
+        Path(environ.get("GRADING_LANDING", DEFAULT_LANDING)),
+        Path(environ.get("GRADING_WAREHOUSE", DEFAULT_WAREHOUSE)),
+        configured_first_month(environ),
+    )

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 ENGINES = ("duckdb", "spark")
 SPARK_MASTER_SCHEMES = ("spark://", "sc://", "local")
 # Small months: a few shuffle partitions; a large cluster sets its own (adaptive) value.
-DEFAULT_SHUFFLE_PARTITIONS = os.environ.get("GRADING_SPARK_SHUFFLE_PARTITIONS", "8")
+DEFAULT_SHUFFLE_PARTITIONS = os.environ.get("GRADING_SPARK_SHUFFLE_PARTITIONS", "4")
 
 _LOCK = threading.Lock()
 _SESSIONS: dict[str, SparkSession] = {}

@@ -31,12 +31,6 @@ def raw_columns(ds: Dataset) -> dict[str, str]:
     return {**ds.columns, **copied, "source_file": "str", "source_row": "int"}
 
 
-def quarantine_columns(ds: Dataset) -> dict[str, str]:
-    """A quarantined row in the lake: the typed row, where it came from, and why
-    (``quarantine_reason``: bad_orders has a column named ``reason``)."""
-    return {**ds.columns, "source_file": "str", "source_row": "int", "quarantine_reason": "str"}
-
-
 def _schema(columns: dict[str, str]) -> str:
     return ", ".join(f"`{c}` {SPARK_TYPES[t]}" for c, t in columns.items())
 
@@ -57,7 +51,7 @@ def lake_table(
         parts.append(
             spark.read.schema(_schema(columns)).parquet(path).withColumn("month", F.lit(other))
         )
-    if staged.is_dir():
+    if any(staged.glob("*.parquet")):
         parts.append(
             spark.read.schema(_schema(columns))
             .parquet(str(staged))

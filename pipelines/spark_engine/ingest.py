@@ -10,7 +10,8 @@ the checks, the merchant rules and publication read what Spark decided.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,14 +33,13 @@ from pipelines.months import grading_window, parse_month
 from pipelines.spark_engine.classify import classification_sql
 from pipelines.spark_engine.frames import (
     SPARK_TYPES,
-    quarantine_columns,
     raw_columns,
     register_raw_views,
 )
 from pipelines.spark_engine.lake import Lake
 from pipelines.spark_engine.transpile import to_spark
 from pipelines.sql_files import load_sql
-from pipelines.warehouse import fetch_value, transaction
+from pipelines.warehouse import fetch_rows, transaction
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -53,6 +53,7 @@ class SparkFile:
     rel: str
     rows: DataFrame
     source: list[SourceColumn]
+    mapping: dict[str, SourceColumn] = field(default_factory=dict)  # set by _typed_rows
 
 
 def spark_ingest_month(
@@ -71,25 +72,23 @@ def spark_ingest_month(
     report.files_digest = files_digest(files)
     report.files = [relative_path(path, landing) for path in files]
     register_raw_views(spark, lake, month)
-    stage = None
+    stage, files_by_no = None, {}
     for file_no, (path, rel) in enumerate(zip(files, report.files, strict=True), start=1):
-        typed = _typed_rows(spark, ds, _read_file(spark, path, rel), report, file_no)
+        files_by_no[file_no] = _read_file(spark, path, rel)
+        typed = _typed_rows(ds, files_by_no[file_no], report, file_no)
         stage = typed if stage is None else stage.unionByName(typed)
     if stage is None:  # no files: an empty month (require_complete_month allows some)
         stage = spark.createDataFrame(
             [],
             ", ".join(f"`{c}` {SPARK_TYPES[t]}" for c, t in ds.columns.items())
-            + ", _file INT, _row BIGINT",
+            + ", _file INT, _row BIGINT, _cast_error STRING",
         )
+    _raise_first_cast_error(ds, stage, files_by_no)
     stage.createOrReplaceTempView("_stage")
     window = grading_window(month, 1)
     params = {"month": month, "month_start": window.month_start, "cutoff": window.cutoff}
-    classified = spark.sql(to_spark(classification_sql(ds), params)).persist()
-    try:
-        _count(classified, report)
-        _write_staging(spark, lake, ds, month, classified, report.files)
-    finally:
-        classified.unpersist()
+    classified = spark.sql(to_spark(classification_sql(ds), params))
+    _write_staging(lake, ds, month, classified, report.files)
     _load_into_warehouse(con, lake, ds, month, report)
     return report
 
@@ -155,14 +154,9 @@ def _duckdb_type(spark_type: str) -> str:
     return simple.get(spark_type, spark_type.upper())
 
 
-def _typed_rows(
-    spark: SparkSession, ds: Dataset, file: SparkFile, report: IngestReport, file_no: int
-) -> DataFrame:
-    """The file's rows as the contract's typed columns, with ``_file`` and ``_row``.
-
-    A value that cannot be cast stops the month, naming the file, the column and the
-    first such row, as DuckDB's ingest does.
-    """
+def _typed_rows(ds: Dataset, file: SparkFile, report: IngestReport, file_no: int) -> DataFrame:
+    """The file's rows as the contract's typed columns, with ``_file``, ``_row`` and
+    ``_cast_error`` (the first column whose value cannot be cast, else NULL)."""
     from pyspark.sql import functions as F
 
     mapping = _match_columns(ds, file.source, file.rel, report)
@@ -173,25 +167,38 @@ def _typed_rows(
         typed.append(F.expr(_spark_expr(f"CAST({expr} AS {STORAGE_TYPES[logical]})")).alias(column))
         if failed != "FALSE":
             errors.append(f"CASE WHEN {failed} THEN '{column}' END")
-    rows = file.rows
-    if errors:  # one pass over the file finds its first value that cannot be cast
-        cast_error = F.expr(_spark_expr(f"coalesce({', '.join(errors)})"))
-        first = (
-            rows.select("_row", cast_error.alias("_column"))
-            .where("_column IS NOT NULL")
-            .orderBy("_row")
-            .limit(1)
-            .collect()
-        )
-        if first:
-            row, column = first[0]
-            shown_expr = F.expr(_spark_expr(mapping[column].ref)).cast("string")
-            shown = rows.where(F.col("_row") == row).select(shown_expr).collect()[0][0]
-            raise IngestError(
-                f"{file.rel}: column '{column}', row {row}: value {shown!r} cannot be "
-                f"read as {ds.columns[column]}"
-            )
-    return rows.select(*typed, F.lit(file_no).alias("_file"), F.col("_row").cast("bigint"))
+    cast_error = f"coalesce({', '.join(errors)})" if errors else "CAST(NULL AS VARCHAR)"
+    file.mapping.update(mapping)
+    return file.rows.select(
+        *typed,
+        F.lit(file_no).alias("_file"),
+        F.col("_row").cast("bigint"),
+        F.expr(_spark_expr(cast_error)).alias("_cast_error"),
+    )
+
+
+def _raise_first_cast_error(ds: Dataset, stage: DataFrame, files: dict[int, SparkFile]) -> None:
+    """Stop the month at its first value that cannot be cast (in file and row order),
+    naming the file, the column and the row, and showing the value as the file has it."""
+    from pyspark.sql import functions as F
+
+    first = (
+        stage.select("_file", "_row", "_cast_error")
+        .where("_cast_error IS NOT NULL")
+        .orderBy("_file", "_row")
+        .limit(1)
+        .collect()
+    )
+    if not first:
+        return
+    file_no, row, column = first[0]
+    file = files[file_no]
+    shown_expr = F.expr(_spark_expr(file.mapping[column].ref)).cast("string")
+    shown = file.rows.where(F.col("_row") == row).select(shown_expr).collect()[0][0]
+    raise IngestError(
+        f"{file.rel}: column '{column}', row {row}: value {shown!r} cannot be "
+        f"read as {ds.columns[column]}"
+    )
 
 
 def _spark_expr(duckdb_expr: str) -> str:
@@ -199,85 +206,75 @@ def _spark_expr(duckdb_expr: str) -> str:
     return to_spark(f"SELECT {duckdb_expr}").removeprefix("SELECT ")
 
 
-def _count(classified: DataFrame, report: IngestReport) -> None:
-    """The report's counts, as DuckDB's ingest counts them: rows read, copies collapsed
-    (an earlier month's same row counts as a copy), accepted and quarantined by reason."""
-    by_reason = classified.groupBy("_reason").agg({"*": "count", "_copies": "sum"}).collect()
-    counts = {r["_reason"]: (int(r["count(1)"]), int(r["sum(_copies)"])) for r in by_reason}
-    report.rows_read = sum(copies for _, copies in counts.values())
-    distinct = sum(n for n, _ in counts.values())
-    earlier = counts.get("earlier_copy", (0, 0))[0]
-    report.exact_copies = report.rows_read - distinct + earlier
-    report.quarantined = {
-        reason: n for reason, (n, _) in sorted(counts.items(), key=lambda i: str(i[0]))
-        if reason is not None and reason != "earlier_copy"
-    }  # fmt: skip
-    report.rows_accepted = counts.get(None, (0, 0))[0]
-
-
 def _write_staging(
-    spark: SparkSession,
-    lake: Lake,
-    ds: Dataset,
-    month: str,
-    classified: DataFrame,
-    files: list[str],
+    lake: Lake, ds: Dataset, month: str, classified: DataFrame, files: list[str]
 ) -> None:
-    """The month's accepted rows and quarantined rows, as Parquet in the lake's staging."""
+    """The classified month in one pass: its accepted rows to the staging of raw/<dataset>,
+    its quarantined rows (typed, with ``quarantine_reason``) to quarantine/<dataset>, and
+    the copies of rows earlier months accepted to neither (they are counted only)."""
     from pyspark.sql import functions as F
 
     file_names = F.element_at(F.array(*[F.lit(f) for f in files]), F.col("_file"))
-    stored = {
-        **{c: F.col(c) for c in ds.columns},
-        **{dst: F.col(f"_{dst}") for dst in ds.copied_from_order},
-        "source_file": file_names,
-        "source_row": F.col("_row"),
-    }
-    accepted = classified.where("_reason IS NULL").select(
-        *[expr.alias(name) for name, expr in stored.items()]
+    kind = (
+        F.when(F.col("_reason").isNull(), "raw")
+        .when(F.col("_reason") == "earlier_copy", "copy")
+        .otherwise("quarantine")
     )
-    assert list(stored) == list(raw_columns(ds))
-    rejected = classified.where("_reason <> 'earlier_copy'").select(
+    columns = [
         *[F.col(c) for c in ds.columns],
+        *[F.col(f"_{dst}").alias(dst) for dst in ds.copied_from_order],
         file_names.alias("source_file"),
         F.col("_row").alias("source_row"),
         F.col("_reason").alias("quarantine_reason"),
-    )
-    assert rejected.columns == list(quarantine_columns(ds))
-    for table, frame in (("raw", accepted), ("quarantine", rejected)):
-        lake.clear_staging(month, table, ds.name)
-        frame.coalesce(1).write.mode("overwrite").parquet(str(lake.staged(table, ds.name, month)))
+        F.col("_copies"),
+        kind.alias("_kind"),
+    ]
+    written = lake.staged("_classified", ds.name, month)
+    shutil.rmtree(written, ignore_errors=True)
+    classified.select(*columns).write.partitionBy("_kind").parquet(str(written))
+    for table, kind_name in (("raw", "raw"), ("quarantine", "quarantine"), ("copies", "copy")):
+        target = lake.staged(table, ds.name, month)
+        shutil.rmtree(target, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source = written / f"_kind={kind_name}"
+        if source.is_dir():
+            source.rename(target)
+        else:
+            target.mkdir()
+    shutil.rmtree(written.parent, ignore_errors=True)
 
 
 def _load_into_warehouse(
     con: duckdb.DuckDBPyConnection, lake: Lake, ds: Dataset, month: str, report: IngestReport
 ) -> None:
     """raw.<dataset> and raw.quarantine of the month from the lake's staging, with the
-    ingest log, in one transaction (the quarantine's JSON record made by DuckDB, so it
-    reads exactly as DuckDB's ingest writes it)."""
+    report's counts and the ingest log, in one transaction (the quarantine's JSON record
+    made by DuckDB, so it reads exactly as DuckDB's ingest writes it)."""
     raw_cols = raw_columns(ds)
-    raw_path = str(lake.staged("raw", ds.name, month) / "*.parquet")
-    quarantine_path = str(lake.staged("quarantine", ds.name, month) / "*.parquet")
     typed = {c: f"CAST({c} AS {STORAGE_TYPES[t]})" for c, t in raw_cols.items()}
     record = "to_json(struct_pack(" + ", ".join(f"{c} := {typed[c]}" for c in ds.columns) + "))"
+    paths = {t: _parquet_files(lake.staged(t, ds.name, month)) for t in TABLE_KINDS}
+    _count(con, paths, report)
     params = {"month": month, "dataset": ds.name}
     with transaction(con):
         con.execute(f"DELETE FROM raw.{ds.name} WHERE month = $month", {"month": month})
-        con.execute(
-            f"INSERT INTO raw.{ds.name} (month, {', '.join(raw_cols)}) "
-            f"SELECT $month, {', '.join(typed.values())} FROM read_parquet($path)",
-            {"month": month, "path": raw_path},
-        )
+        if paths["raw"]:
+            con.execute(
+                f"INSERT INTO raw.{ds.name} (month, {', '.join(raw_cols)}) "
+                f"SELECT $month, {', '.join(typed.values())} FROM read_parquet($paths)",
+                {"month": month, "paths": paths["raw"]},
+            )
         con.execute(
             "DELETE FROM raw.quarantine WHERE dataset = $dataset AND month = $month", params
         )
-        con.execute(
-            "INSERT INTO raw.quarantine (dataset, month, source_file, reason, record, source_row) "
-            f"SELECT $dataset, $month, source_file, quarantine_reason, {record}::VARCHAR, "
-            "source_row "
-            "FROM read_parquet($path) ORDER BY source_file, source_row",
-            {**params, "path": quarantine_path},
-        )
+        if paths["quarantine"]:
+            con.execute(
+                "INSERT INTO raw.quarantine (dataset, month, source_file, reason, record, "
+                f"source_row) SELECT $dataset, $month, source_file, quarantine_reason, "
+                f"{record}::VARCHAR, source_row FROM read_parquet($paths) "
+                "ORDER BY source_file, source_row",
+                {**params, "paths": paths["quarantine"]},
+            )
         report.fingerprint = dataset_fingerprint(con, ds, month)
         con.execute(
             load_sql("ingest/record_ingest.sql"),
@@ -292,11 +289,36 @@ def _load_into_warehouse(
                 "rows_digest": report.fingerprint,
             },
         )
-    stored = fetch_value(
-        con, f"SELECT count(*) FROM raw.{ds.name} WHERE month = $month", {"month": month}
-    )
-    if stored != report.rows_accepted:  # pragma: no cover - a broken staging write
-        raise IngestError(
-            f"{ds.name} {month}: Spark accepted {report.rows_accepted} rows but the lake "
-            f"holds {stored}"
+
+
+TABLE_KINDS = ("raw", "quarantine", "copies")
+
+
+def _parquet_files(folder: Path) -> list[str]:
+    return sorted(str(p) for p in folder.glob("*.parquet"))
+
+
+def _count(
+    con: duckdb.DuckDBPyConnection, paths: dict[str, list[str]], report: IngestReport
+) -> None:
+    """The report's counts, as DuckDB's ingest counts them: rows read, copies collapsed
+    (an earlier month's same row counts as a copy), accepted, quarantined by reason."""
+    counts: dict[str, list[tuple[object, int, int]]] = {}
+    for kind, files in paths.items():
+        counts[kind] = (
+            fetch_rows(
+                con,
+                "SELECT quarantine_reason, count(*), sum(_copies) FROM read_parquet($paths) "
+                "GROUP BY ALL ORDER BY 1",
+                {"paths": files},
+            )
+            if files
+            else []
         )
+    every = [row for rows in counts.values() for row in rows]
+    report.rows_read = int(sum(copies for _, _, copies in every))
+    distinct = sum(n for _, n, _ in every)
+    earlier = sum(n for _, n, _ in counts["copies"])
+    report.exact_copies = report.rows_read - distinct + earlier
+    report.quarantined = {str(reason): int(n) for reason, n, _ in counts["quarantine"]}
+    report.rows_accepted = sum(n for _, n, _ in counts["raw"])

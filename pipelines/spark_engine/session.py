@@ -67,9 +67,13 @@ def spark_session(master: str) -> SparkSession:
                 builder = builder.config("spark.driver.host", local_ip).config(
                     "spark.driver.bindAddress", local_ip
                 )
-            builder = builder.config(
-                "spark.executor.memory", os.environ.get("GRADING_SPARK_EXECUTOR_MEMORY", "768m")
-            ).config("spark.ui.enabled", "false")
+            builder = (
+                builder.config(
+                    "spark.executor.memory", os.environ.get("GRADING_SPARK_EXECUTOR_MEMORY", "768m")
+                )
+                .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
+            )
         for key, value in {
             "spark.sql.session.timeZone": "UTC",
             "spark.sql.shuffle.partitions": DEFAULT_SHUFFLE_PARTITIONS,

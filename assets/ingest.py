@@ -16,7 +16,6 @@ from pipelines.datasets import DATASETS, Dataset
 from pipelines.ingest import ingest_month
 from pipelines.landing import require_complete_month
 from pipelines.run_key import landing_digests, record_landing_seen
-from pipelines.spark_engine.ingest import spark_ingest_month
 
 # Which ingested datasets each dataset's rows are checked against.
 UPSTREAM = {
@@ -54,7 +53,9 @@ def build_ingest_asset(dataset: Dataset) -> dg.AssetsDefinition:
             record_landing_seen(
                 con, month, landing_digests(settings.landing, month, [dataset.name])
             )
-            if settings.uses_spark:
+            if settings.uses_spark:  # the optional spark extra, imported only then
+                from pipelines.spark_engine.ingest import spark_ingest_month
+
                 report = spark_ingest_month(
                     con, engine.spark(settings), engine.lake(settings, warehouse),
                     settings.landing, dataset, month,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -250,3 +252,16 @@ def test_lake_refuses_object_storage_without_a_table_format(tmp_path: Path) -> N
         Lake("s3://bucket/lake")
     assert Lake(f"file://{tmp_path}").root == tmp_path
     shutil.rmtree(tmp_path)
+
+
+def test_the_duckdb_engine_imports_neither_pyspark_nor_sqlglot() -> None:
+    """The spark extra is optional: loading the code location must not need it."""
+    code = (
+        "import sys, assets.definitions, assets.cli; "
+        "print(sorted({'pyspark', 'sqlglot'} & {m.split('.')[0] for m in sys.modules}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )  # fmt: skip
+    assert result.stdout.strip() == "[]"

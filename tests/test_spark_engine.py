@@ -265,3 +265,22 @@ def test_the_duckdb_engine_imports_neither_pyspark_nor_sqlglot() -> None:
         cwd=Path(__file__).resolve().parents[1],
     )  # fmt: skip
     assert result.stdout.strip() == "[]"
+
+
+def test_spark_ingest_refuses_a_lake_without_the_warehouse_history(con, tmp_path: Path) -> None:
+    """Months ingested by the DuckDB engine are not in the lake: Spark would take their
+    merchants and orders for unknown, so it stops and says how to go on."""
+    from pipelines.landing import IngestError
+    from pipelines.spark_engine.ingest import require_lake_history
+    from pipelines.spark_engine.lake import Lake
+
+    lake = Lake(str(tmp_path / "lake"))
+    con.execute(
+        "INSERT INTO raw.ingest_log (dataset, month, files, rows_read, exact_copies, "
+        "rows_accepted, rows_quarantined) VALUES ('orders', '2026-01', 1, 1, 0, 1, 0)"
+    )
+    require_lake_history(con, lake, "2026-01")  # the month itself is being replaced
+    with pytest.raises(IngestError, match="lacks months .*orders 2026-01"):
+        require_lake_history(con, lake, "2026-02")
+    lake.partition("raw", "orders", "2026-01").mkdir(parents=True)
+    require_lake_history(con, lake, "2026-02")

@@ -71,6 +71,7 @@ def spark_ingest_month(
     files = landing_files(landing, ds.name, month)
     report.files_digest = files_digest(files)
     report.files = [relative_path(path, landing) for path in files]
+    require_lake_history(con, lake, month)
     register_raw_views(spark, lake, month)
     stage, files_by_no = None, {}
     for file_no, (path, rel) in enumerate(zip(files, report.files, strict=True), start=1):
@@ -91,6 +92,28 @@ def spark_ingest_month(
     _write_staging(lake, ds, month, classified, report.files)
     _load_into_warehouse(con, lake, ds, month, report)
     return report
+
+
+def require_lake_history(con: duckdb.DuckDBPyConnection, lake: Lake, month: str) -> None:
+    """Refuse to ingest on Spark when the warehouse holds earlier months the lake lacks
+    (graded with the DuckDB engine, or another lake): their merchants, orders and keys
+    would be unknown to Spark, and rows wrongly quarantined."""
+    missing = [
+        f"{dataset} {earlier}"
+        for dataset, earlier in fetch_rows(
+            con,
+            "SELECT dataset, month FROM raw.ingest_log WHERE month < $month ORDER BY month, "
+            "dataset",
+            {"month": month},
+        )
+        if not lake.has_partition("raw", dataset, earlier)
+    ]
+    if missing:
+        raise IngestError(
+            f"the lake {lake.root} lacks months this warehouse has ingested ({missing[0]}"
+            f"{', ...' if len(missing) > 1 else ''}): grade from the first month with "
+            "--engine spark and --force into this lake, or use the lake those months went to"
+        )
 
 
 def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:

@@ -57,6 +57,10 @@ class Lake:
             if p.name.startswith("month=") and any(p.glob("*.parquet"))
         )
 
+    def has_partition(self, table: str, name: str, month: str) -> bool:
+        """Whether ``month`` of ``table``/``name`` was published here (an empty one too)."""
+        return self.partition(table, name, month).is_dir()
+
     def publish(self, month: str) -> list[str]:
         """Move every staged partition of ``month`` into place, each replaced whole.
 

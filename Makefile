@@ -23,11 +23,13 @@ DAGSTER_HOME_DIR := $(abspath $(dir $(WAREHOUSE))dagster_home)
 
 setup: $(STAMP)
 
-# Direct dependencies are pinned in pyproject.toml; constraints.txt pins the rest.
+# Direct dependencies are pinned in pyproject.toml; constraints.txt pins the rest. The
+# spark extra (pyspark, sqlglot) is installed too: `make test` runs the Spark engine's
+# tests on a local standalone cluster (Java 17+ needed; .ci/run installs it).
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,spark]'
 	touch $(STAMP)
 
 demo: setup

@@ -125,6 +125,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="grade every month of the run under this one policy file, whatever the "
         "calendar says: an explicit restatement, logged as one in main.run_log",
     )
+    run.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="engine of the row-level work: duckdb (one machine, the default) or spark "
+        "(a cluster: --spark-master, rows stored under --lake)",
+    )
+    run.add_argument(
+        "--spark-master",
+        default="",
+        metavar="URL",
+        help="the Spark cluster: spark://HOST:PORT (standalone master) or sc://HOST:PORT "
+        "(Spark Connect)",
+    )
+    run.add_argument(
+        "--lake",
+        default="",
+        metavar="PATH_OR_URI",
+        help="with --engine spark: where raw and quarantined rows are stored as Parquet "
+        "by month (default: 'lake' beside the warehouse)",
+    )
     run.add_argument("--timings", action="store_true", help="print each step's time")
     run.add_argument(
         "--force",
@@ -278,6 +299,9 @@ def run_command(args: argparse.Namespace) -> int:
             first=args.first,
             force=args.force,
             policy_override=args.policy_override,
+            engine=args.engine,
+            spark_master=args.spark_master,
+            lake=args.lake,
         )
     except ExportsNotWritten as exc:
         return fail(

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets import engine
 from assets.checks import run_suite_check, suite_check_spec
 from assets.ingest import raw_key
 from assets.metadata import count_metadata, level_metadata, markdown_preview, value_counts
@@ -29,7 +30,7 @@ from pipelines import grading
 def credit_ledger(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
 ) -> dg.MaterializeResult:
-    with warehouse.month_writer(context) as con:
+    with warehouse.month_writer(context) as con, engine.row_queries(settings, warehouse):
         ledger = grading.update_credit_ledger(
             con, context.partition_key, settings.policy_for(context.partition_key)
         )
@@ -66,7 +67,7 @@ def credit_ledger(
 def merchant_grades(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
 ) -> dg.MaterializeResult:
-    with warehouse.month_writer(context) as con:
+    with warehouse.month_writer(context) as con, engine.row_queries(settings, warehouse):
         grades = grading.grade_merchants(
             con, context.partition_key, settings.policy_for(context.partition_key)
         )

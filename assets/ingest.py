@@ -7,6 +7,7 @@ month is graded or published.
 
 import dagster as dg
 
+from assets import engine
 from assets.checks import run_suite_check, suite_check_spec
 from assets.metadata import count_metadata
 from assets.partitions import monthly_partitions
@@ -52,7 +53,15 @@ def build_ingest_asset(dataset: Dataset) -> dg.AssetsDefinition:
             record_landing_seen(
                 con, month, landing_digests(settings.landing, month, [dataset.name])
             )
-            report = ingest_month(con, settings.landing, dataset, month)
+            if settings.uses_spark:  # the optional spark extra, imported only then
+                from pipelines.spark_engine.ingest import spark_ingest_month
+
+                report = spark_ingest_month(
+                    con, engine.spark(settings), engine.lake(settings, warehouse),
+                    settings.landing, dataset, month,
+                )  # fmt: skip
+            else:
+                report = ingest_month(con, settings.landing, dataset, month)
             check = run_suite_check(context, con, settings, f"inputs/{dataset.name}", dataset.name)
         if absent:
             report.warnings.insert(0, absent)

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets import engine
 from assets.ingest import raw_key
 from assets.partitions import monthly_partitions, previous_month_mapping
 from assets.resources import GradingSettings, WarehouseResource
@@ -35,6 +36,8 @@ def published_month(
     policy = settings.policy_for(month)
     with warehouse.month_writer(context, compact=True) as con:  # the month's last write
         counts = publishing.publish_month(con, month, policy, bool(settings.policy_override))
+        if settings.uses_spark:  # the month's lake partitions, replaced once it is published
+            engine.lake(settings, warehouse).publish(month)
         restatement = publishing.restatement(con, month)
         try:
             files = export_month(con, month, settings.outputs)

@@ -82,6 +82,19 @@ class GradingSettings(dg.ConfigurableResource):
     policy_override: str = ""
     # Rows per Arrow chunk handed to Great Expectations: bounds the checks' memory.
     check_chunk_rows: int = DEFAULT_CHUNK_ROWS
+    # Which engine does the row-level work (docs/decisions/spark.md): "duckdb" (one
+    # machine, the default) or "spark" (a cluster at spark_master, rows under lake_dir).
+    engine: str = "duckdb"
+    spark_master: str = ""
+    lake_dir: str = ""
+
+    @property
+    def uses_spark(self) -> bool:
+        return self.engine == "spark"
+
+    def lake(self, warehouse: str) -> str:
+        """The lake's path or URI: as given, else ``lake`` beside the warehouse file."""
+        return self.lake_dir or str(Path(warehouse).parent / "lake")
 
     def calendar(self) -> PolicyCalendar:
         return load_calendar(self.policy_file or None)

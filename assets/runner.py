@@ -107,6 +107,9 @@ def grade_months(
     first: str | None = None,
     force: bool = False,
     policy_override: Path | None = None,
+    engine: str = "duckdb",
+    spark_master: str = "",
+    lake: str = "",
 ) -> list[MonthResult]:
     """Grade every month from the landing folder's first (or ``first``) through ``through``.
 
@@ -121,6 +124,8 @@ def grade_months(
     graded under the policy in force for it (the shipped calendar when None).
     ``policy_override`` grades every month of the run under that one policy instead, an
     explicit restatement that main.run_log records as one.
+    ``engine``: "spark" runs the row-level work on the cluster at ``spark_master`` and
+    keeps raw rows under ``lake`` (docs/decisions/spark.md); the tables are the same.
     A month whose merchants, orders or feedback folder is missing or empty stops the run
     before its job starts (pipelines.landing.require_complete_month): months before it
     stay published, nothing of it is written.
@@ -139,6 +144,9 @@ def grade_months(
         str(outputs),
         str(policy_file) if policy_file else "",
         str(policy_override) if policy_override else "",
+        engine=engine,
+        spark_master=spark_master,
+        lake=lake,
     )
     job = defs.resolve_job_def("grade_month")
     results = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable
+from contextvars import ContextVar
 
 import duckdb
 import polars as pl
@@ -90,12 +91,28 @@ DISTRIBUTION_COLUMNS = ("month", "main_category", "tier", "merchants", "policy_v
 FEEDBACK_ROWS_PER_PASS = int(os.environ.get("GRADING_FEEDBACK_ROWS_PER_PASS", "8000000"))
 
 
+# With the Spark engine: the names of the row queries it runs, and its runner
+# (pipelines/spark_engine/rows.py). None: every query runs on the DuckDB connection.
+ROW_QUERIES: ContextVar[
+    tuple[tuple[str, ...], Callable[[str, dict[str, object]], pl.DataFrame]] | None
+] = ContextVar("ROW_QUERIES", default=None)
+
+
+def _elsewhere(name: str) -> Callable[[str, dict[str, object]], pl.DataFrame] | None:
+    """The runner of ``sql/<name>`` when another engine runs it (the Spark engine)."""
+    engine = ROW_QUERIES.get()
+    return engine[1] if engine is not None and name in engine[0] else None
+
+
 class GradingError(RuntimeError):
     """The month cannot be graded as asked; the message says why and what to do."""
 
 
 def query(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> pl.DataFrame:
     """Run ``sql/<name>`` with named parameters (only those the statement uses)."""
+    runner = _elsewhere(name)
+    if runner is not None:
+        return runner(name, params)
     sql = load_sql(name)
     return fetch_frame(con, sql, bound_params(sql, params))
 
@@ -114,6 +131,9 @@ def in_passes(
     under FEEDBACK_ROWS_PER_PASS rows; as the rule is per merchant, the passes' results
     concatenated are the one-pass result.
     """
+    runner = _elsewhere(name)
+    if runner is not None:
+        return per_merchant(runner(name, params).lazy()).collect().lazy()
     sql = load_sql(name).strip().rstrip(";")
     used = bound_params(sql, params)
     rows = fetch_value(con, f"SELECT count(*) FROM (\n{sql}\n)", used)

@@ -56,3 +56,30 @@ def published_conformance(tmp_path_factory) -> Callable[[str], Path]:
         return graded[through]
 
     return published
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A standalone Spark master and two workers on 127.0.0.1, for the whole test session
+    (tests/spark_cluster.py); stopped by their process ids at the end."""
+    from tests.spark_cluster import java_available, standalone_cluster
+
+    pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    if not java_available():
+        pytest.fail("the Spark tests need Java 17+ (`.ci/run` installs openjdk-17-jre-headless)")
+    with standalone_cluster(tmp_path_factory.mktemp("spark-cluster")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def spark(spark_cluster):
+    """The one Spark session of the test session, on the local standalone cluster (sessions
+    take seconds to start). The engine's own session cache hands it to the pipeline."""
+    import os
+
+    from pipelines.spark_engine.session import spark_session, stop_sessions
+
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    session = spark_session(spark_cluster.master_url)
+    yield session
+    stop_sessions()

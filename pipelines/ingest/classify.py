@@ -51,7 +51,7 @@ def classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: str
     col_list = ", ".join(cols)
     key_using = ", ".join(ds.key)
     null_key = null_key_sql(ds)
-    row_reason = _row_reason_sql(ds, null_key)
+    row_reason = row_reason_sql(ds, null_key)
     window = grading_window(month, 1)
     params = {"month": month, "month_start": window.month_start, "cutoff": window.cutoff}
 
@@ -292,7 +292,7 @@ def null_key_sql(ds: Dataset) -> str:
     return " OR ".join(f"{k} IS NULL" for k in ds.key)
 
 
-def _row_reason_sql(ds: Dataset, null_key: str) -> str:
+def row_reason_sql(ds: Dataset, null_key: str) -> str:
     """CASE branches giving a row's own reason: null_key, bad_value, wrong_month."""
     bad_value = [f"{c} IS NULL" for c in ds.columns if c not in ds.key]
     for column, allowed in ds.enums.items():

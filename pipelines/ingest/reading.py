@@ -21,7 +21,7 @@ from pipelines.warehouse import fetch_rows, fetch_value
 
 # CSV is read with every setting given, nothing sniffed: DuckDB's sniffer may take '#'
 # for a comment character and silently drop rows whose id starts with it, or guess a
-# type that cuts a value. Columns are named by the header (read by _csv_header) and
+# type that cuts a value. Columns are named by the header (read by csv_header) and
 # read as text; strict mode refuses ragged rows, bad quoting and mixed line endings.
 CSV_OPTIONS = (
     "auto_detect = false, header = true, delim = ',', quote = '\"', escape = '\"', "
@@ -86,7 +86,7 @@ def typed_file(
     else:
         reader, source = PARQUET_READ, _parquet_columns(con, path, rel, params)
         row_expr = "file_row_number + 1"
-    mapping = _match_columns(dataset, source, rel, report)
+    mapping = match_columns(dataset, source, rel, report)
     _refuse_wide_decimals(mapping, rel)
     typed, errors, failures, missing = [], [], [], []
     for column, logical in dataset.columns.items():
@@ -120,13 +120,13 @@ def _csv_reader(path: Path, rel: str) -> tuple[str, list[SourceColumn]]:
     The columns are those of the header, each read as text under a positional name
     (c1, c2, ...), so no header spelling can break the SQL and DuckDB guesses nothing.
     """
-    header = _csv_header(path, rel)
+    header = csv_header(path, rel)
     source = [SourceColumn(name, f"c{i}", "VARCHAR") for i, name in enumerate(header, start=1)]
     columns = ", ".join(f"'{column.ref}': 'VARCHAR'" for column in source)
     return f"read_csv($path, {CSV_OPTIONS}, columns = {{{columns}}})", source
 
 
-def _csv_header(path: Path, rel: str) -> list[str]:
+def csv_header(path: Path, rel: str) -> list[str]:
     """The header record of a CSV file, parsed with the dialect DuckDB reads the rows
     with (a UTF-8 byte-order mark is dropped). Only the first record is decoded: bad
     bytes further down are DuckDB's to report, with their line."""
@@ -285,7 +285,7 @@ def raise_cast_error(
         )
 
 
-def _match_columns(
+def match_columns(
     dataset: Dataset, source: list[SourceColumn], rel: str, report: IngestReport
 ) -> dict[str, SourceColumn]:
     """Contract column -> the file's column of that name: the one spelled exactly so,

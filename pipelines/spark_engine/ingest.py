@@ -1,0 +1,347 @@
+"""A landing month folder ingested on Spark: read, cast, classified, stored in the lake.
+
+The same steps as DuckDB's ingest (pipelines/ingest/), from the same definitions:
+columns are matched by name (``match_columns``), cast by the same expressions
+(``cast_expr``, transpiled), classified by the portable classification (reasons in the
+spec's order), and the month's accepted and quarantined rows are written to the lake's
+staging for the month. DuckDB's ``raw.*`` then receives the month from that Parquet, so
+the checks, the merchant rules and publication read what Spark decided.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from pipelines.datasets import STORAGE_TYPES, Dataset
+from pipelines.ingest.casting import cast_expr, quote_identifier
+from pipelines.ingest.load import dataset_fingerprint
+from pipelines.ingest.reading import SourceColumn, csv_header, match_columns
+from pipelines.ingest.report import IngestReport
+from pipelines.landing import (
+    SUPPORTED_SUFFIXES,
+    IngestError,
+    files_digest,
+    landing_files,
+    relative_path,
+)
+from pipelines.months import grading_window, parse_month
+from pipelines.spark_engine.classify import classification_sql
+from pipelines.spark_engine.frames import (
+    SPARK_TYPES,
+    raw_columns,
+    register_raw_views,
+)
+from pipelines.spark_engine.lake import Lake
+from pipelines.spark_engine.transpile import to_spark
+from pipelines.sql_files import load_sql
+from pipelines.warehouse import fetch_rows, transaction
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+@dataclass(frozen=True)
+class SparkFile:
+    """One landing file as Spark reads it: its rows (with a 1-based ``_row``) and its
+    columns as ``SourceColumn`` (the names cast_expr refers to, with DuckDB type names)."""
+
+    rel: str
+    rows: DataFrame
+    source: list[SourceColumn]
+    mapping: dict[str, SourceColumn] = field(default_factory=dict)  # set by _typed_rows
+
+
+def spark_ingest_month(
+    con: duckdb.DuckDBPyConnection,
+    spark: SparkSession,
+    lake: Lake,
+    landing: Path,
+    ds: Dataset,
+    month: str,
+) -> IngestReport:
+    """Ingest ``ds`` for ``month`` on Spark into the lake's staging, then into raw.*."""
+    parse_month(month)
+    landing = Path(landing)
+    report = IngestReport(ds.name, month)
+    files = landing_files(landing, ds.name, month)
+    report.files_digest = files_digest(files)
+    report.files = [relative_path(path, landing) for path in files]
+    require_lake_history(con, lake, month)
+    register_raw_views(spark, lake, month)
+    stage, files_by_no = None, {}
+    for file_no, (path, rel) in enumerate(zip(files, report.files, strict=True), start=1):
+        files_by_no[file_no] = _read_file(spark, path, rel)
+        typed = _typed_rows(ds, files_by_no[file_no], report, file_no)
+        stage = typed if stage is None else stage.unionByName(typed)
+    if stage is None:  # no files: an empty month (require_complete_month allows some)
+        stage = spark.createDataFrame(
+            [],
+            ", ".join(f"`{c}` {SPARK_TYPES[t]}" for c, t in ds.columns.items())
+            + ", _file INT, _row BIGINT, _cast_error STRING",
+        )
+    _raise_first_cast_error(ds, stage, files_by_no)
+    stage.createOrReplaceTempView("_stage")
+    window = grading_window(month, 1)
+    params = {"month": month, "month_start": window.month_start, "cutoff": window.cutoff}
+    classified = spark.sql(to_spark(classification_sql(ds), params))
+    _write_staging(lake, ds, month, classified, report.files)
+    _load_into_warehouse(con, lake, ds, month, report)
+    return report
+
+
+def require_lake_history(con: duckdb.DuckDBPyConnection, lake: Lake, month: str) -> None:
+    """Refuse to ingest on Spark when the warehouse holds earlier months the lake lacks
+    (graded with the DuckDB engine, or another lake): their merchants, orders and keys
+    would be unknown to Spark, and rows wrongly quarantined."""
+    missing = [
+        f"{dataset} {earlier}"
+        for dataset, earlier in fetch_rows(
+            con,
+            "SELECT dataset, month FROM raw.ingest_log WHERE month < $month ORDER BY month, "
+            "dataset",
+            {"month": month},
+        )
+        if not lake.has_partition("raw", dataset, earlier)
+    ]
+    if missing:
+        raise IngestError(
+            f"the lake {lake.root} lacks months this warehouse has ingested ({missing[0]}"
+            f"{', ...' if len(missing) > 1 else ''}): grade from the first month with "
+            "--engine spark and --force into this lake, or use the lake those months went to"
+        )
+
+
+def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:
+    """A landing file's rows as Spark reads them, each with its 1-based row number.
+
+    CSV: every column as text under a positional name (c1, c2, ... as DuckDB's reader
+    names them), the header taken by the same parser DuckDB's ingest uses; multi-line
+    mode keeps a file in one partition, so the row number is its position in it.
+    Parquet: typed, the row number from Spark's row index.
+    """
+    from pyspark.sql import functions as F
+
+    if path.stat().st_size == 0:
+        raise IngestError(f"{rel}: empty file (0 bytes)")
+    kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
+    if kind == "csv":
+        header = csv_header(path, rel)
+        source = [SourceColumn(name, f"c{i}", "VARCHAR") for i, name in enumerate(header, 1)]
+        schema = ", ".join(f"{c.ref} STRING" for c in source)
+        rows = (
+            spark.read.schema(schema)
+            .options(
+                header=False, multiLine=True, quote='"', escape='"', mode="FAILFAST",
+                encoding="UTF-8", comment=None, ignoreLeadingWhiteSpace=False,
+                ignoreTrailingWhiteSpace=False,
+            )
+            .csv(str(path))
+            .withColumn("_row", F.monotonically_increasing_id())
+            .where("_row > 0")  # the header line
+        )  # fmt: skip
+        return SparkFile(rel, rows, source)
+    rows = spark.read.parquet(str(path))
+    source = [
+        SourceColumn(
+            field.name, quote_identifier(field.name), _duckdb_type(field.dataType.simpleString())
+        )
+        for field in rows.schema.fields
+    ]
+    rows = rows.select("*", (F.col("_metadata.row_index") + 1).alias("_row"))
+    return SparkFile(rel, rows, source)
+
+
+def _duckdb_type(spark_type: str) -> str:
+    """A Spark type's DuckDB name, as cast_expr takes it (the cast rules are DuckDB's)."""
+    simple = {
+        "string": "VARCHAR",
+        "binary": "VARCHAR",
+        "bigint": "BIGINT",
+        "int": "INTEGER",
+        "smallint": "SMALLINT",
+        "tinyint": "TINYINT",
+        "double": "DOUBLE",
+        "float": "FLOAT",
+        "boolean": "BOOLEAN",
+        "timestamp": "TIMESTAMP WITH TIME ZONE",
+        "timestamp_ntz": "TIMESTAMP",
+        "date": "DATE",
+    }
+    if spark_type.startswith("decimal"):
+        return spark_type.upper()
+    return simple.get(spark_type, spark_type.upper())
+
+
+def _typed_rows(ds: Dataset, file: SparkFile, report: IngestReport, file_no: int) -> DataFrame:
+    """The file's rows as the contract's typed columns, with ``_file``, ``_row`` and
+    ``_cast_error`` (the first column whose value cannot be cast, else NULL)."""
+    from pyspark.sql import functions as F
+
+    mapping = match_columns(ds, file.source, file.rel, report)
+    typed, errors = [], []
+    for column, logical in ds.columns.items():
+        source = mapping[column]
+        expr, failed = cast_expr(source.ref, source.type, logical)
+        typed.append(F.expr(_spark_expr(f"CAST({expr} AS {STORAGE_TYPES[logical]})")).alias(column))
+        if failed != "FALSE":
+            errors.append(f"CASE WHEN {failed} THEN '{column}' END")
+    cast_error = f"coalesce({', '.join(errors)})" if errors else "CAST(NULL AS VARCHAR)"
+    file.mapping.update(mapping)
+    return file.rows.select(
+        *typed,
+        F.lit(file_no).alias("_file"),
+        F.col("_row").cast("bigint"),
+        F.expr(_spark_expr(cast_error)).alias("_cast_error"),
+    )
+
+
+def _raise_first_cast_error(ds: Dataset, stage: DataFrame, files: dict[int, SparkFile]) -> None:
+    """Stop the month at its first value that cannot be cast (in file and row order),
+    naming the file, the column and the row, and showing the value as the file has it."""
+    from pyspark.sql import functions as F
+
+    first = (
+        stage.select("_file", "_row", "_cast_error")
+        .where("_cast_error IS NOT NULL")
+        .orderBy("_file", "_row")
+        .limit(1)
+        .collect()
+    )
+    if not first:
+        return
+    file_no, row, column = first[0]
+    file = files[file_no]
+    shown_expr = F.expr(_spark_expr(file.mapping[column].ref)).cast("string")
+    shown = file.rows.where(F.col("_row") == row).select(shown_expr).collect()[0][0]
+    raise IngestError(
+        f"{file.rel}: column '{column}', row {row}: value {shown!r} cannot be "
+        f"read as {ds.columns[column]}"
+    )
+
+
+def _spark_expr(duckdb_expr: str) -> str:
+    """A DuckDB expression as a Spark one (transpiled within a SELECT)."""
+    return to_spark(f"SELECT {duckdb_expr}").removeprefix("SELECT ")
+
+
+def _write_staging(
+    lake: Lake, ds: Dataset, month: str, classified: DataFrame, files: list[str]
+) -> None:
+    """The classified month in one pass: its accepted rows to the staging of raw/<dataset>,
+    its quarantined rows (typed, with ``quarantine_reason``) to quarantine/<dataset>, and
+    the copies of rows earlier months accepted to neither (they are counted only)."""
+    from pyspark.sql import functions as F
+
+    file_names = F.element_at(F.array(*[F.lit(f) for f in files]), F.col("_file"))
+    kind = (
+        F.when(F.col("_reason").isNull(), "raw")
+        .when(F.col("_reason") == "earlier_copy", "copy")
+        .otherwise("quarantine")
+    )
+    columns = [
+        *[F.col(c) for c in ds.columns],
+        *[F.col(f"_{dst}").alias(dst) for dst in ds.copied_from_order],
+        file_names.alias("source_file"),
+        F.col("_row").alias("source_row"),
+        F.col("_reason").alias("quarantine_reason"),
+        F.col("_copies"),
+        kind.alias("_kind"),
+    ]
+    written = lake.staged("_classified", ds.name, month)
+    shutil.rmtree(written, ignore_errors=True)
+    classified.select(*columns).write.partitionBy("_kind").parquet(str(written))
+    for table, kind_name in (("raw", "raw"), ("quarantine", "quarantine"), ("copies", "copy")):
+        target = lake.staged(table, ds.name, month)
+        shutil.rmtree(target, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source = written / f"_kind={kind_name}"
+        if source.is_dir():
+            source.rename(target)
+        else:
+            target.mkdir()
+    shutil.rmtree(written.parent, ignore_errors=True)
+
+
+def _load_into_warehouse(
+    con: duckdb.DuckDBPyConnection, lake: Lake, ds: Dataset, month: str, report: IngestReport
+) -> None:
+    """raw.<dataset> and raw.quarantine of the month from the lake's staging, with the
+    report's counts and the ingest log, in one transaction (the quarantine's JSON record
+    made by DuckDB, so it reads exactly as DuckDB's ingest writes it)."""
+    raw_cols = raw_columns(ds)
+    typed = {c: f"CAST({c} AS {STORAGE_TYPES[t]})" for c, t in raw_cols.items()}
+    record = "to_json(struct_pack(" + ", ".join(f"{c} := {typed[c]}" for c in ds.columns) + "))"
+    paths = {t: _parquet_files(lake.staged(t, ds.name, month)) for t in TABLE_KINDS}
+    _count(con, paths, report)
+    params = {"month": month, "dataset": ds.name}
+    with transaction(con):
+        con.execute(f"DELETE FROM raw.{ds.name} WHERE month = $month", {"month": month})
+        if paths["raw"]:
+            con.execute(
+                f"INSERT INTO raw.{ds.name} (month, {', '.join(raw_cols)}) "
+                f"SELECT $month, {', '.join(typed.values())} FROM read_parquet($paths)",
+                {"month": month, "paths": paths["raw"]},
+            )
+        con.execute(
+            "DELETE FROM raw.quarantine WHERE dataset = $dataset AND month = $month", params
+        )
+        if paths["quarantine"]:
+            con.execute(
+                "INSERT INTO raw.quarantine (dataset, month, source_file, reason, record, "
+                f"source_row) SELECT $dataset, $month, source_file, quarantine_reason, "
+                f"{record}::VARCHAR, source_row FROM read_parquet($paths) "
+                "ORDER BY source_file, source_row",
+                {**params, "paths": paths["quarantine"]},
+            )
+        report.fingerprint = dataset_fingerprint(con, ds, month)
+        con.execute(
+            load_sql("ingest/record_ingest.sql"),
+            {
+                **params,
+                "files": len(report.files),
+                "rows_read": report.rows_read,
+                "exact_copies": report.exact_copies,
+                "rows_accepted": report.rows_accepted,
+                "rows_quarantined": report.rows_quarantined,
+                "files_digest": report.files_digest,
+                "rows_digest": report.fingerprint,
+            },
+        )
+
+
+TABLE_KINDS = ("raw", "quarantine", "copies")
+
+
+def _parquet_files(folder: Path) -> list[str]:
+    return sorted(str(p) for p in folder.glob("*.parquet"))
+
+
+def _count(
+    con: duckdb.DuckDBPyConnection, paths: dict[str, list[str]], report: IngestReport
+) -> None:
+    """The report's counts, as DuckDB's ingest counts them: rows read, copies collapsed
+    (an earlier month's same row counts as a copy), accepted, quarantined by reason."""
+    counts: dict[str, list[tuple[object, int, int]]] = {}
+    for kind, files in paths.items():
+        counts[kind] = (
+            fetch_rows(
+                con,
+                "SELECT quarantine_reason, count(*), sum(_copies) FROM read_parquet($paths) "
+                "GROUP BY ALL ORDER BY 1",
+                {"paths": files},
+            )
+            if files
+            else []
+        )
+    every = [row for rows in counts.values() for row in rows]
+    report.rows_read = int(sum(copies for _, _, copies in every))
+    distinct = sum(n for _, n, _ in every)
+    earlier = sum(n for _, n, _ in counts["copies"])
+    report.exact_copies = report.rows_read - distinct + earlier
+    report.quarantined = {str(reason): int(n) for reason, n, _ in counts["quarantine"]}
+    report.rows_accepted = sum(n for _, n, _ in counts["raw"])

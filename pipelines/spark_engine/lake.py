@@ -1,0 +1,90 @@
+"""The lake: raw and quarantined rows as Parquet, partitioned by month.
+
+Layout under the lake root::
+
+    raw/<dataset>/month=YYYY-MM/*.parquet          accepted rows (raw.<dataset>'s columns)
+    quarantine/<dataset>/month=YYYY-MM/*.parquet   rejected rows, typed, with their reason
+    aggregates/<name>/month=YYYY-MM/*.parquet      per-merchant window aggregates
+    _staging/month=YYYY-MM/<table>/<name>/         a month being graded, not yet published
+
+A month is written to its staging folder while it is graded (later datasets of the month
+look their orders and merchants up there), and moved into place only when DuckDB has
+published it (``publish_month``): readers never see half a month, and a month that
+fails leaves the published one as it was. The move replaces each partition whole: the
+new one is renamed in, the old one renamed aside first and removed after.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+TABLES = ("raw", "quarantine", "aggregates")
+
+
+class Lake:
+    """A lake root: a local path (a ``file://`` URI too). Object-store URIs need a table
+    format's atomic commit (docs/decisions/spark.md) and are refused for now."""
+
+    def __init__(self, root: str) -> None:
+        if "://" in root and not root.startswith("file://"):
+            raise ValueError(
+                f"lake {root!r}: only a local path or file:// URI is supported so far "
+                "(object storage needs a table format, see docs/decisions/spark.md)"
+            )
+        self.root = Path(root.removeprefix("file://")).absolute()
+
+    def partition(self, table: str, name: str, month: str) -> Path:
+        """The published partition of ``table``/``name`` (e.g. raw/orders) for ``month``."""
+        return self.root / table / name / f"month={month}"
+
+    def staged(self, table: str, name: str, month: str) -> Path:
+        """Where ``month``'s partition is written while the month is graded."""
+        return self.root / "_staging" / f"month={month}" / table / name
+
+    def clear_staging(self, month: str, table: str, name: str) -> None:
+        shutil.rmtree(self.staged(table, name, month), ignore_errors=True)
+
+    def months(self, table: str, name: str) -> list[str]:
+        """The published months of ``table``/``name``, in order."""
+        folder = self.root / table / name
+        if not folder.is_dir():
+            return []
+        return sorted(
+            p.name.removeprefix("month=")
+            for p in folder.iterdir()
+            if p.name.startswith("month=") and any(p.glob("*.parquet"))
+        )
+
+    def has_partition(self, table: str, name: str, month: str) -> bool:
+        """Whether ``month`` of ``table``/``name`` was published here (an empty one too)."""
+        return self.partition(table, name, month).is_dir()
+
+    def publish(self, month: str) -> list[str]:
+        """Move every staged partition of ``month`` into place, each replaced whole.
+
+        Returns the partitions moved (``table/name``). A partition is swapped by two
+        renames on the same file system: the old one aside, the new one in; the old one
+        is removed only then.
+        """
+        staging = self.root / "_staging" / f"month={month}"
+        moved = []
+        if not staging.is_dir():
+            return moved
+        for table_dir in sorted(p for p in staging.iterdir() if p.is_dir()):
+            for staged in sorted(p for p in table_dir.iterdir() if p.is_dir()):
+                target = self.partition(table_dir.name, staged.name, month)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                aside = target.parent / f".replaced-{month}-{uuid.uuid4().hex}"
+                if target.exists():
+                    target.rename(aside)
+                staged.rename(target)
+                shutil.rmtree(aside, ignore_errors=True)
+                moved.append(f"{table_dir.name}/{staged.name}")
+        shutil.rmtree(staging, ignore_errors=True)
+        return moved
+
+    def discard(self, month: str) -> None:
+        """Drop a month's staging (a month that failed: the published one stays)."""
+        shutil.rmtree(self.root / "_staging" / f"month={month}", ignore_errors=True)

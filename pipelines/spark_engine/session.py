@@ -1,0 +1,94 @@
+"""One Spark session per process, for a cluster URL: ``spark://host:port`` (a standalone
+master, the driver runs here) or ``sc://host:port`` (Spark Connect: the driver runs on the
+cluster, this process is a thin client).
+
+Sessions take seconds to start, so the first one is kept and reused by every month of a
+run (and every test of a test session). pyspark is the optional ``spark`` extra: it is
+imported only when the Spark engine is asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+ENGINES = ("duckdb", "spark")
+SPARK_MASTER_SCHEMES = ("spark://", "sc://", "local")
+# Small months: a few shuffle partitions; a large cluster sets its own (adaptive) value.
+DEFAULT_SHUFFLE_PARTITIONS = os.environ.get("GRADING_SPARK_SHUFFLE_PARTITIONS", "4")
+
+_LOCK = threading.Lock()
+_SESSIONS: dict[str, SparkSession] = {}
+
+
+class SparkUnavailable(RuntimeError):
+    """The Spark engine was asked for but cannot run here; the message says what to install."""
+
+
+def check_engine(engine: str, spark_master: str) -> None:
+    """Refuse an unknown engine, or the Spark engine without a usable master URL."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
+    if engine == "spark" and not spark_master.startswith(SPARK_MASTER_SCHEMES):
+        raise ValueError(
+            f"--engine spark needs --spark-master spark://HOST:PORT or sc://HOST:PORT "
+            f"(GRADING_SPARK_MASTER), got {spark_master!r}"
+        )
+
+
+def spark_session(master: str) -> SparkSession:
+    """The process's session on ``master``, started on first use.
+
+    Timestamps are naive UTC throughout (the warehouse's convention), so the session's
+    time zone is UTC; Parquet timestamps are written as INT64 microseconds, which DuckDB
+    and every Parquet reader read as they are.
+    """
+    with _LOCK:
+        session = _SESSIONS.get(master)
+        if session is not None:
+            return session
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError as exc:  # pragma: no cover - the extra is installed in tests
+            raise SparkUnavailable(
+                "the Spark engine needs the spark extra: pip install 'merchant-grading[spark]'"
+            ) from exc
+        builder = SparkSession.builder.appName("merchant-grading")
+        if master.startswith("sc://"):
+            builder = builder.remote(master)
+        else:
+            builder = builder.master(master)
+            local_ip = os.environ.get("SPARK_LOCAL_IP")
+            if local_ip:  # the driver binds where the cluster does (the tests: 127.0.0.1)
+                builder = builder.config("spark.driver.host", local_ip).config(
+                    "spark.driver.bindAddress", local_ip
+                )
+            builder = (
+                builder.config(
+                    "spark.executor.memory", os.environ.get("GRADING_SPARK_EXECUTOR_MEMORY", "768m")
+                )
+                .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
+            )
+        for key, value in {
+            "spark.sql.session.timeZone": "UTC",
+            "spark.sql.shuffle.partitions": DEFAULT_SHUFFLE_PARTITIONS,
+            "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+            "spark.sql.ansi.enabled": "true",
+        }.items():
+            builder = builder.config(key, value)
+        session = builder.getOrCreate()
+        _SESSIONS[master] = session
+        return session
+
+
+def stop_sessions() -> None:
+    """Stop every session this process started (the tests' teardown)."""
+    with _LOCK:
+        for session in _SESSIONS.values():
+            session.stop()
+        _SESSIONS.clear()

@@ -1,0 +1,96 @@
+"""DuckDB SQL to Spark SQL, with sqlglot: one definition of each query, two engines.
+
+The warehouse's queries (``sql/``) and the ingest's generated SQL are written once, in
+DuckDB's dialect. The Spark engine runs them transpiled (``read="duckdb"``,
+``write="spark"``), with the few DuckDB functions sqlglot passes through unchanged
+mapped to their Spark equivalents here, and ``raw.<table>`` read from the lake's views.
+A function neither engine shares is an error here, not a wrong answer on the cluster.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlglot
+from sqlglot import exp
+
+from pipelines.sql_files import load_sql
+
+# DuckDB functions sqlglot leaves as they are -> the Spark function of the same meaning.
+RENAMED_FUNCTIONS = {
+    "strlen": "octet_length",  # bytes, as DuckDB's strlen counts them
+    "epoch_us": "unix_micros",
+}
+# Functions the Spark side cannot run: a query using one has no Spark form.
+UNSUPPORTED = {"getvariable", "struct_pack", "hash", "list", "quantile_disc"}
+
+
+class NotTranspilable(ValueError):
+    """A DuckDB query with no faithful Spark form (names the query and what is missing)."""
+
+
+def _spark_form(node: exp.Expression) -> exp.Expression:
+    """One node in its Spark form: anchored regular expressions, renamed functions,
+    ``raw.<table>`` as the lake view ``raw_<table>``."""
+    if isinstance(node, exp.RegexpFullMatch):
+        pattern = node.expression
+        if not isinstance(pattern, exp.Literal):
+            raise NotTranspilable("regexp_full_match needs a literal pattern")
+        anchored = exp.Literal.string(f"^(?:{pattern.this})$")
+        return exp.RegexpLike(this=node.this, expression=anchored)
+    if isinstance(node, exp.Anonymous):
+        name = node.name.lower()
+        if name in UNSUPPORTED:
+            raise NotTranspilable(f"{name}() has no Spark form")
+        if name in RENAMED_FUNCTIONS:
+            return exp.Anonymous(this=RENAMED_FUNCTIONS[name], expressions=node.expressions)
+    if isinstance(node, exp.Table) and node.db.lower() == "raw":
+        return exp.Table(this=exp.to_identifier(f"raw_{node.name}"), alias=node.args.get("alias"))
+    return node
+
+
+def to_spark(duckdb_sql: str, params: dict[str, object] | None = None) -> str:
+    """A DuckDB statement as Spark SQL, its ``$name`` parameters bound as typed literals
+    from ``params`` (a datetime as a naive-UTC timestamp, as DuckDB's are)."""
+    statements = sqlglot.parse(duckdb_sql.strip().rstrip(";"), read="duckdb")
+    if len(statements) != 1 or statements[0] is None:
+        raise NotTranspilable("one statement expected")
+    tree = statements[0]
+    if params is not None:
+        tree = tree.transform(lambda node: _bound(node, params))
+    return tree.transform(_spark_form).sql(dialect="spark")
+
+
+def _bound(node: exp.Expression, params: dict[str, object]) -> exp.Expression:
+    """A ``$name`` placeholder replaced by its value as a literal of its type."""
+    if not isinstance(node, exp.Placeholder) or not node.name:
+        return node
+    if node.name not in params:
+        raise NotTranspilable(f"parameter ${node.name} has no value")
+    return sql_literal(params[node.name])
+
+
+def sql_literal(value: object) -> exp.Expression:
+    """A Python value as a DuckDB literal of its type."""
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int):
+        return exp.Literal.number(value)
+    if isinstance(value, dt.datetime):
+        return exp.cast(
+            exp.Literal.string(value.isoformat(sep=" ")),
+            exp.DataType.build("TIMESTAMP", dialect="duckdb"),
+        )
+    if isinstance(value, dt.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    raise NotTranspilable(f"no literal for {type(value).__name__} {value!r}")
+
+
+def spark_query(name: str, params: dict[str, object] | None = None) -> str:
+    """``sql/<name>`` (DuckDB) as Spark SQL, its parameters bound."""
+    try:
+        return to_spark(load_sql(name), params)
+    except (NotTranspilable, sqlglot.errors.SqlglotError) as exc:
+        raise NotTranspilable(f"sql/{name}: {exc}") from exc

@@ -1,0 +1,286 @@
+"""The Spark engine gives the DuckDB engine's tables, on a local standalone cluster.
+
+Each case grades the same landing folder with ``--engine duckdb`` and ``--engine spark``
+(the cluster of tests/spark_cluster.py: a master and two workers on 127.0.0.1) and
+compares every published table value for value, and the ingest counts. The cases: the
+conformance fixture, generated data, a restated month and a blocked month.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+import sqlglot
+
+from assets.cli import build_parser
+from assets.definitions import build_definitions
+from assets.runner import RunFailed, grade_months
+from pipelines.datasets import DATASETS
+from pipelines.generate import generate_landing
+from pipelines.spark_engine.classify import classification_sql
+from pipelines.spark_engine.rows import SPARK_ROW_QUERIES
+from pipelines.spark_engine.transpile import spark_query, to_spark
+from pipelines.sql_files import SQL_DIR
+from pipelines.warehouse import connect, fetch_frame
+from tests.helpers import CONFORMANCE
+
+PUBLISHED = (
+    "merchant_grades",
+    "exposure_weights",
+    "merchant_compliance",
+    "tier_distribution",
+    "quarantine",
+)
+INGEST_COUNTS = (
+    "dataset, month, files, rows_read, exact_copies, rows_accepted, rows_quarantined, rows_digest"
+)
+
+
+def tables(warehouse: Path) -> dict[str, pl.DataFrame]:
+    """Every published table, and the ingest counts, in a fixed row order."""
+    con = connect(warehouse, read_only=True)
+    try:
+        found = {t: fetch_frame(con, f"SELECT * FROM main.{t} ORDER BY ALL") for t in PUBLISHED}
+        found["ingest_log"] = fetch_frame(
+            con, f"SELECT {INGEST_COUNTS} FROM raw.ingest_log ORDER BY ALL"
+        )
+        return found
+    finally:
+        con.close()
+
+
+def grade(landing: Path, root: Path, through: str, engine: str, master: str = "") -> None:
+    grade_months(
+        landing,
+        root / f"{engine}.duckdb",
+        root / f"{engine}-outputs",
+        through,
+        engine=engine,
+        spark_master=master,
+        lake=str(root / "lake") if engine == "spark" else "",
+    )
+
+
+def assert_same_tables(root: Path) -> dict[str, pl.DataFrame]:
+    duck, spark = tables(root / "duckdb.duckdb"), tables(root / "spark.duckdb")
+    for name, frame in duck.items():
+        assert spark[name].schema == frame.schema, name
+        assert spark[name].equals(frame), f"main.{name} differs between the engines"
+    return duck
+
+
+@pytest.mark.spark
+def test_conformance_fixture_on_spark_equals_duckdb(spark, spark_cluster, tmp_path: Path) -> None:
+    landing = CONFORMANCE / "landing"
+    grade(landing, tmp_path, "2026-03", "duckdb")
+    grade(landing, tmp_path, "2026-03", "spark", spark_cluster.master_url)
+    published = assert_same_tables(tmp_path)
+    assert published["merchant_grades"].height > 0
+    assert published["quarantine"].height > 0  # the fixture's bad rows, the same on both
+    for ds in DATASETS:  # the lake holds every month, published whole, no staging left
+        months = sorted(p.name for p in (tmp_path / "lake" / "raw" / ds.name).iterdir())
+        assert months == ["month=2026-01", "month=2026-02", "month=2026-03"]
+    assert list((tmp_path / "lake" / "_staging").glob("month=*")) == []
+
+
+def _extra_csv(folder: Path, name: str, header: list[str], rows: list[list[str]]) -> None:
+    with (folder / name).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _merchant_ids(warehouse: Path) -> list[str]:
+    con = connect(warehouse, read_only=True)
+    try:
+        return fetch_frame(
+            con, "SELECT DISTINCT merchant_id FROM raw.merchants ORDER BY 1 LIMIT 3"
+        )["merchant_id"].to_list()
+    finally:
+        con.close()
+
+
+ORDER_HEADER = ["order_id", "merchant_id", "buyer_id", "created_at", "ended_at", "status",
+                "amount_usd"]  # fmt: skip
+
+
+@pytest.mark.spark
+def test_generated_restated_and_blocked_months_on_spark_equal_duckdb(
+    spark, spark_cluster, tmp_path: Path
+) -> None:
+    landing = tmp_path / "landing"
+    generate_landing(landing, 50, ["2026-01", "2026-02"], 5000, seed=11)
+    master = spark_cluster.master_url
+    for engine in ("duckdb", "spark"):
+        grade(landing, tmp_path, "2026-02", engine, master)
+    first = assert_same_tables(tmp_path)
+
+    # Restated: January gains orders (valid ones, and copies of each other) and is regraded.
+    merchants = _merchant_ids(tmp_path / "duckdb.duckdb")
+    _extra_csv(
+        landing / "orders" / "month=2026-01",
+        "zz-late.csv",
+        ORDER_HEADER,
+        [
+            [f"LATE-{i}", merchants[i % len(merchants)], "B-late", "2026-01-20T10:00:00Z",
+             "2026-01-21T10:00:00Z", "completed", "12.50"]
+            for i in range(6)
+        ]
+        + [["LATE-0", merchants[0], "B-late", "2026-01-20T10:00:00Z", "2026-01-21T10:00:00Z",
+            "completed", "12.50"]],
+    )  # fmt: skip
+    for engine in ("duckdb", "spark"):
+        grade(landing, tmp_path, "2026-02", engine, master)
+    restated = assert_same_tables(tmp_path)
+    assert not restated["ingest_log"].equals(first["ingest_log"])  # January changed
+
+    # Blocked: February's orders get more bad rows than max_quarantine_ratio allows.
+    lake_february = tmp_path / "lake" / "raw" / "orders" / "month=2026-02"
+    files_before = {p.name: p.read_bytes() for p in lake_february.iterdir()}
+    _extra_csv(
+        landing / "orders" / "month=2026-02",
+        "zz-bad.csv",
+        ORDER_HEADER,
+        [
+            [f"BAD-{i}", merchants[0], "B-bad", "2026-02-02T10:00:00Z", "2026-02-03T10:00:00Z",
+             "completed", "-1.00"]
+            for i in range(200)
+        ],
+    )  # fmt: skip
+    for engine in ("duckdb", "spark"):
+        with pytest.raises(RunFailed, match="quarantine"):
+            grade(landing, tmp_path, "2026-02", engine, master)
+    blocked = assert_same_tables(tmp_path)
+    assert blocked["merchant_grades"].equals(restated["merchant_grades"])
+    # The failed month left the lake's published partition as it was.
+    assert {p.name: p.read_bytes() for p in lake_february.iterdir()} == files_before
+
+
+def _reads_raw_rows(name: str) -> bool:
+    tree = sqlglot.parse_one((SQL_DIR / name).read_text(), read="duckdb")
+    return any(t.db == "raw" and t.name != "ingest_log" for t in tree.find_all(sqlglot.exp.Table))
+
+
+def test_every_row_query_of_grading_has_its_spark_form() -> None:
+    """A grading query reading raw rows runs on both engines: it is in SPARK_ROW_QUERIES
+    and transpiles. (unfinished_ingests only lists the months present: warehouse
+    bookkeeping, DuckDB's.)"""
+    row_queries = {
+        f"grading/{p.name}"
+        for p in (SQL_DIR / "grading").glob("*.sql")
+        if _reads_raw_rows(f"grading/{p.name}")
+    }
+    bookkeeping = {
+        "grading/unfinished_ingests.sql",
+        "grading/graded_merchants.sql",
+        "grading/merchant_snapshot.sql",
+    }
+    assert row_queries - bookkeeping == set(SPARK_ROW_QUERIES)
+    params = {
+        "month": "2026-03",
+        "first_month": "2026-01",
+        "window_start": dt.datetime(2026, 1, 1),
+        "cutoff": dt.datetime(2026, 4, 1),
+        "period_end": dt.datetime(2026, 1, 11),
+    }
+    for name in SPARK_ROW_QUERIES:
+        tree = sqlglot.parse_one(spark_query(name, params), read="spark")
+        assert {t.name for t in tree.find_all(sqlglot.exp.Table)} <= {
+            f"raw_{d.name}" for d in DATASETS
+        }
+        assert not list(tree.find_all(sqlglot.exp.Placeholder)), name  # every value bound
+
+
+@pytest.mark.parametrize("dataset", DATASETS, ids=lambda d: d.name)
+def test_classification_transpiles_for_every_dataset(dataset) -> None:
+    params = {
+        "month": "2026-01",
+        "month_start": dt.datetime(2026, 1, 1),
+        "cutoff": dt.datetime(2026, 2, 1),
+    }
+    sql = to_spark(classification_sql(dataset), params)
+    for reason in ("null_key", "bad_value"):
+        assert reason in sql
+    assert "raw_" in sql or dataset.name == "merchants"
+
+
+def test_run_takes_the_engine_options() -> None:
+    args = build_parser().parse_args(
+        ["run", "--landing", "l", "--warehouse", "w.duckdb", "--through", "2026-01",
+         "--engine", "spark", "--spark-master", "sc://cluster:15002", "--lake", "/lake"]
+    )  # fmt: skip
+    assert (args.engine, args.spark_master, args.lake) == ("spark", "sc://cluster:15002", "/lake")
+    default = build_parser().parse_args(
+        ["run", "--landing", "l", "--warehouse", "w.duckdb", "--through", "2026-01"]
+    )
+    assert default.engine == "duckdb"
+
+
+def test_spark_engine_needs_a_master_url() -> None:
+    with pytest.raises(ValueError, match="--spark-master"):
+        build_definitions("l", "w.duckdb", "o", engine="spark", spark_master="")
+    with pytest.raises(ValueError, match="unknown engine"):
+        build_definitions("l", "w.duckdb", "o", engine="polars")
+
+
+def test_assets_show_the_spark_kind_when_spark_runs_them() -> None:
+    """The same asset graph for both engines; the row-level assets show ``spark``."""
+    kinds = {}
+    for engine, master in (("duckdb", ""), ("spark", "spark://127.0.0.1:7077")):
+        graph = build_definitions("l", "w.duckdb", "o", engine=engine, spark_master=master)
+        kinds[engine] = {
+            n.key.to_user_string(): set(n.kinds) for n in graph.resolve_asset_graph().asset_nodes
+        }
+    assert kinds["spark"].keys() == kinds["duckdb"].keys()
+    on_spark = {key for key, found in kinds["spark"].items() if "spark" in found}
+    assert on_spark == {f"raw_{d.name}" for d in DATASETS} | {"credit_ledger", "merchant_grades"}
+    assert not any("spark" in found for found in kinds["duckdb"].values())
+    assert kinds["spark"]["published_month"] == kinds["duckdb"]["published_month"]
+
+
+def test_lake_refuses_object_storage_without_a_table_format(tmp_path: Path) -> None:
+    from pipelines.spark_engine.lake import Lake
+
+    with pytest.raises(ValueError, match="table format"):
+        Lake("s3://bucket/lake")
+    assert Lake(f"file://{tmp_path}").root == tmp_path
+    shutil.rmtree(tmp_path)
+
+
+def test_the_duckdb_engine_imports_neither_pyspark_nor_sqlglot() -> None:
+    """The spark extra is optional: loading the code location must not need it."""
+    code = (
+        "import sys, assets.definitions, assets.cli; "
+        "print(sorted({'pyspark', 'sqlglot'} & {m.split('.')[0] for m in sys.modules}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )  # fmt: skip
+    assert result.stdout.strip() == "[]"
+
+
+def test_spark_ingest_refuses_a_lake_without_the_warehouse_history(con, tmp_path: Path) -> None:
+    """Months ingested by the DuckDB engine are not in the lake: Spark would take their
+    merchants and orders for unknown, so it stops and says how to go on."""
+    from pipelines.landing import IngestError
+    from pipelines.spark_engine.ingest import require_lake_history
+    from pipelines.spark_engine.lake import Lake
+
+    lake = Lake(str(tmp_path / "lake"))
+    con.execute(
+        "INSERT INTO raw.ingest_log (dataset, month, files, rows_read, exact_copies, "
+        "rows_accepted, rows_quarantined) VALUES ('orders', '2026-01', 1, 1, 0, 1, 0)"
+    )
+    require_lake_history(con, lake, "2026-01")  # the month itself is being replaced
+    with pytest.raises(IngestError, match="lacks months .*orders 2026-01"):
+        require_lake_history(con, lake, "2026-02")
+    lake.partition("raw", "orders", "2026-01").mkdir(parents=True)
+    require_lake_history(con, lake, "2026-02")

@@ -3,7 +3,6 @@
 import dagster as dg
 
 from assets import engine
-from assets.checks import run_suite_check, suite_check_spec
 from assets.ingest import raw_key
 from assets.metadata import count_metadata, level_metadata, markdown_preview, value_counts
 from assets.partitions import (
@@ -13,6 +12,7 @@ from assets.partitions import (
     window_mapping,
 )
 from assets.resources import GradingSettings, WarehouseResource
+from assets.staged_tables import staged_table_asset
 from pipelines import grading
 
 
@@ -47,8 +47,15 @@ def credit_ledger(
     )
 
 
-@dg.asset(
-    partitions_def=monthly_partitions,
+merchant_grades = staged_table_asset(
+    "merchant_grades",
+    compute=grading.grade_merchants,
+    summarize=lambda grades, policy: {
+        "merchants_graded": grades.height,
+        "provisional": int(grades["provisional"].sum()),
+        **count_metadata("tier", value_counts(grades, "tier")),
+        **level_metadata(grades, policy),
+    },
     deps=[
         raw_key("merchants"),
         dg.AssetDep(raw_key("orders"), partition_mapping=window_mapping),
@@ -59,53 +66,22 @@ def credit_ledger(
         "credit_ledger",
     ],
     group_name="grading",
-    kinds={"duckdb", "polars"},
-    check_specs=[suite_check_spec("merchant_grades", "outputs/merchant_grades")],
     description="Level, 90-day window metrics and service tier of every active merchant "
     "(staged in work.merchant_grades).",
+    reads_rows=True,
+    preview_drops=["reasons"],
 )
-def merchant_grades(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
-) -> dg.MaterializeResult:
-    with warehouse.month_writer(context) as con, engine.row_queries(settings, warehouse):
-        grades = grading.grade_merchants(
-            con, context.partition_key, settings.policy_for(context.partition_key)
-        )
-        check = run_suite_check(context, con, settings, "outputs/merchant_grades")
-    return dg.MaterializeResult(
-        check_results=[check],
-        metadata={
-            "merchants_graded": grades.height,
-            "provisional": int(grades["provisional"].sum()),
-            **count_metadata("tier", value_counts(grades, "tier")),
-            **level_metadata(grades, settings.policy_for(context.partition_key)),
-            "preview": markdown_preview(grades.drop("reasons")),
-        },
-    )
 
 
-@dg.asset(
-    partitions_def=monthly_partitions,
+merchant_compliance = staged_table_asset(
+    "merchant_compliance",
+    compute=grading.check_compliance,
+    summarize=lambda violations, _policy: {
+        "violations": violations.height,
+        **count_metadata("violation", value_counts(violations, "violation")),
+    },
     deps=[raw_key("merchants")],
     group_name="grading",
-    kinds={"duckdb", "polars"},
-    check_specs=[suite_check_spec("merchant_compliance", "outputs/merchant_compliance")],
     description="Breaches of the registration and operating rules, one row per breach "
     "(staged in work.merchant_compliance).",
 )
-def merchant_compliance(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
-) -> dg.MaterializeResult:
-    with warehouse.month_writer(context) as con:
-        violations = grading.check_compliance(
-            con, context.partition_key, settings.policy_for(context.partition_key)
-        )
-        check = run_suite_check(context, con, settings, "outputs/merchant_compliance")
-    return dg.MaterializeResult(
-        check_results=[check],
-        metadata={
-            "violations": violations.height,
-            **count_metadata("violation", value_counts(violations, "violation")),
-            "preview": markdown_preview(violations),
-        },
-    )

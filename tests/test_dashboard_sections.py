@@ -14,7 +14,8 @@ from pipelines.policy import load_policy
 from pipelines.reporting import dashboard_sections
 from pipelines.reporting.dashboard import build_dashboard
 from pipelines.reporting.dashboard_data import build_payload
-from pipelines.reporting.dashboard_sections import percent_text, section_payload, segment_names
+from pipelines.reporting.dashboard_metrics import percent_text
+from pipelines.reporting.dashboard_sections import section_payload, segment_names
 from pipelines.reporting.tier_palette import PROVISIONAL_COLOR, tier_colors
 from pipelines.warehouse import connect, fetch_rows
 from tests.test_dashboard import CHROMIUM, CHROMIUM_ARGS, Watched, page_data

@@ -113,3 +113,14 @@ def test_the_graph_sees_a_reporting_module_reaching_ingest():
         "pipelines.grading": {"pipelines.ingest"},
     }
     assert reachable(graph, "pipelines.reporting.x") == {"pipelines.grading", "pipelines.ingest"}
+
+
+def test_the_import_chain_is_no_longer_than_the_layers_need():
+    """Issue 21 measured 14 modules in one chain (cli -> runner -> definitions -> assets ->
+    dashboard -> ... -> grading -> run_key -> ingest). The layers now are: the CLI, the code
+    location (runner, definitions, an asset), reporting (dashboard, page, a section,
+    explain), the rules and the contract (policy, months): at most 13, and never through
+    ingest."""
+    chain = longest_chain(import_graph())
+    assert len(chain) <= 13, " -> ".join(chain)
+    assert not [m for m in chain if m.startswith("pipelines.ingest")], " -> ".join(chain)

@@ -22,7 +22,7 @@ import polars as pl
 from pipelines.months import add_months
 from pipelines.policy import Policy
 from pipelines.reporting.dashboard_at_risk import at_risk_payload
-from pipelines.reporting.dashboard_metrics import CHART_METRICS, HISTORY_METRICS
+from pipelines.reporting.dashboard_metrics import CHART_METRICS, HISTORY_METRICS, thresholds
 from pipelines.reporting.explain import (
     DSR_TOP_SCORE,
     UnknownMerchantError,
@@ -50,17 +50,6 @@ class Bins:
     @property
     def edges(self) -> list[float]:
         return [float(self.low + i * self.width) for i in range(self.count + 1)]
-
-
-def thresholds(policy: Policy, metric: str) -> list[tuple[str, str, Fraction]]:
-    """(tier, comparison, bound) of every tier with a condition on ``metric``."""
-    found = []
-    for rule in policy.tiers:
-        if metric in rule.max_rates:
-            found.append((rule.name, "<", rule.max_rates[metric]))
-        if metric in rule.min_rates:
-            found.append((rule.name, "≥", rule.min_rates[metric]))
-    return found
 
 
 def _nice_widths(start: Decimal) -> list[Decimal]:

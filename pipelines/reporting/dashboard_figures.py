@@ -9,31 +9,25 @@ the Policy object, so a changed policy file moves them without touching code.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from fractions import Fraction
 
 import plotly.graph_objects as go
 import plotly.io as pio
 
 from pipelines.policy import Policy
-from pipelines.reporting.dashboard_data import thresholds
-from pipelines.reporting.dashboard_metrics import METRIC_LABELS, RATE_METRICS
-from pipelines.reporting.dashboard_sections import percent_text
+from pipelines.reporting.dashboard_metrics import (
+    METRIC_LABELS,
+    RATE_METRICS,
+    Chart,
+    percent_text,
+    thresholds,
+)
 from pipelines.reporting.tier_palette import OTHER_COLOR, PROVISIONAL_COLOR
 from pipelines.reporting.tier_palette import tier_colors as palette_colors
 
 # The migration heatmap's colour scale: downgrades (negative) vermillion, upgrades
 # (positive) blue, staying put (0) a neutral grey; Okabe-Ito ends, colour-blind safe.
 MIGRATION_COLORSCALE = [[0.0, "#D55E00"], [0.5, "#F2F2F2"], [1.0, "#0072B2"]]
-
-
-@dataclass(frozen=True)
-class Chart:
-    """One chart div of the page: its id, the section it sits in, and its caption."""
-
-    id: str
-    section: str
-    caption: str
 
 
 def plotly_text(text: str) -> str:

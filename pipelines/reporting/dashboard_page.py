@@ -26,7 +26,7 @@ from importlib.resources import files
 from plotly.offline import get_plotlyjs
 
 from pipelines.reporting.dashboard_at_risk import section_html as at_risk_section_html
-from pipelines.reporting.dashboard_figures import Chart
+from pipelines.reporting.dashboard_metrics import Chart
 from pipelines.reporting.dashboard_movers import movers_section_html
 from pipelines.reporting.dashboard_tables import SECTION_TABLES, TABLE_SECTIONS
 

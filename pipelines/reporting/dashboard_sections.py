@@ -12,15 +12,13 @@ shown apart from "passing" in every tier chart and table.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import duckdb
 import numpy as np
 import polars as pl
 
 from pipelines.policy import Policy
 from pipelines.reporting.dashboard_data import Axes, _query, dense
-from pipelines.reporting.dashboard_metrics import RATE_METRICS
+from pipelines.reporting.dashboard_metrics import RATE_METRICS, percent_text
 
 # How many ineligible merchants per month and main category travel to the page.
 INELIGIBLE_PER_CATEGORY = 50
@@ -50,15 +48,6 @@ def segment_names(tiers: list[str], policy: Policy, provisional_tiers: list[str]
         if tier in with_provisional:
             names.append(segment_name(tier, True))
     return names
-
-
-def percent_text(value: Fraction) -> str:
-    """An exact fraction as a short percentage: 1/100 -> '1%', 1/800 -> '0.125%'."""
-    for decimals in range(0, 7):
-        text = f"{float(value * 100):.{decimals}f}"
-        if Fraction(text) == value * 100:
-            return text + "%"
-    return f"{float(value * 100):.6g}%"
 
 
 def section_payload(con: duckdb.DuckDBPyConnection, payload: dict, policy: Policy) -> dict:

@@ -12,7 +12,7 @@ formats "seller disputes 1/112 = 0.89% ≥ 0.8%" itself.
 The page embeds the movers column by column (merchant ids once, in a dictionary; tiers and
 categories as indices into the payload's lists; exposure shares as integer parts per
 billion), so a month of a million merchants fits. Two caps bound the size (see
-docs/decisions/dash-movers.md): ``MOVER_ROWS_CAP`` rows of movers, whole months newest
+docs/decisions/dashboard-movers.md): ``MOVER_ROWS_CAP`` rows of movers, whole months newest
 first, and ``EXPLAINED_CAP`` movers with a full explanation, newest month first and the
 largest exposure change first. What is left out is a ``grading explain`` away.
 """

@@ -297,7 +297,9 @@ def history_rows(
         "level",
         "credit_points",
         pl.col("provisional").cast(pl.Int8),
-        *(pl.col(m).round(4) for m in HISTORY_METRICS),
+        # Cut to 6 decimals, not rounded: the page cuts again to what it shows, so 3/112
+        # reads 2.67% as in the explanation (1e-6 keeps 0.29 from becoming 0.289999).
+        *(((pl.col(m) * 1_000_000 + 1e-6).floor() / 1_000_000).alias(m) for m in HISTORY_METRICS),
     )
     return history, texts
 

@@ -209,7 +209,10 @@
     line("credit points", merchant.credit_points, String);
     P.merchantMetrics.forEach(function (name) {
       line(labels[name] || name, merchant[name], function (v) {
-        return name === "dsr_item_avg" ? v.toFixed(2) : trimmed((100 * v).toFixed(2)) + "%";
+        // Cut, not rounded, like the explanation and the deciding metrics (3/112 is
+        // 2.67%); the 1e-7 keeps a float just under an exact value (0.29) from dropping.
+        var cut = Math.floor((name === "dsr_item_avg" ? 100 : 10000) * v + 1e-7) / 100;
+        return name === "dsr_item_avg" ? cut.toFixed(2) : trimmed(cut.toFixed(2)) + "%";
       });
     });
   }

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.warehouse import connect
-from tests.helpers import CONFORMANCE
+from tests.helpers import CONFORMANCE, headless_chromium
 
 warnings.filterwarnings("ignore", module="dagster")
 # The tests' code location starts its partitions at the shipped calendar's first month,
@@ -83,3 +83,10 @@ def spark(spark_cluster):
     session = spark_session(spark_cluster.master_url)
     yield session
     stop_sessions()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless chromium for a module's browser tests (tests.helpers.headless_chromium)."""
+    with headless_chromium() as launched:
+        yield launched

@@ -13,8 +13,11 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from pipelines.datasets import BAD_ORDERS, FEEDBACK, MERCHANTS, ORDERS, SERVICE_METRICS
 from pipelines.warehouse import connect, fetch_rows
@@ -182,3 +185,35 @@ def private_copy(published: Path, into: Path) -> tuple[Path, Path, Path]:
     its landing folder, warehouse and outputs."""
     shutil.copytree(published, into, dirs_exist_ok=True)
     return into / "landing", into / "w.duckdb", into / "out"
+
+
+# Debian's chromium, driven headless by Playwright (never `playwright install`).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@contextmanager
+def headless_chromium(*extra_args: str) -> Iterator[object]:
+    """A launched headless chromium, closed at the end; the test is skipped where chromium
+    or Playwright is missing (`.ci/run` installs chromium with apt-get)."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium) for the browser tests")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
+    )
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args], headless=True
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()

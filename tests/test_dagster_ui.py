@@ -41,7 +41,7 @@ from assets.instance import INSTANCE_YAML, dagster_home
 from assets.ownership import GROUP_OWNERS
 from pipelines.warehouse import connect, fetch_rows
 from tests.helpers import CONFORMANCE
-from tests.test_dashboard import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.test_dashboard import ARTIFACTS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LANDING = CONFORMANCE / "landing"
@@ -337,22 +337,10 @@ def webserver(graded: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def ui_page(webserver: str) -> Iterator[object]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium) for the browser tests")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
-    )
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.route("**/*", lambda route: _local_only(route, webserver))
-        try:
-            yield page
-        finally:
-            browser.close()
+def ui_page(browser, webserver: str) -> Iterator[object]:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.route("**/*", lambda route: _local_only(route, webserver))
+    yield page
 
 
 def _local_only(route, webserver: str) -> None:

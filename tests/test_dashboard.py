@@ -12,7 +12,6 @@ import re
 import shutil
 import subprocess
 import tomllib
-from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path, PurePosixPath
 
@@ -32,7 +31,6 @@ from pipelines.sql_files import load_sql
 from pipelines.warehouse import connect, fetch_rows
 from tests.test_explain import MONTHS, published_warehouse
 
-CHROMIUM = Path("/usr/bin/chromium")
 PYPROJECT = Path(__file__).parent.parent / "pyproject.toml"
 ASSET_TAGS = {
     "dashboard.css": "style",
@@ -45,15 +43,6 @@ ASSET_TAGS = {
 }
 # plotly.js, the JSON data block and one per script asset.
 SCRIPTS = 2 + sum(tag == "script" for tag in ASSET_TAGS.values())
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 EVIL_CATEGORY = "<script>alert(1)</script>"
 EVIL_MERCHANT = "<img src=x onerror=alert(2)>&amp;"
@@ -339,21 +328,6 @@ def test_write_dashboard_reports_what_it_wrote(warehouse, tmp_path):
 
 
 # --- in a real browser ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium) for the browser tests")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
-    )
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        launched.close()
 
 
 class Watched:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -37,8 +36,6 @@ from pipelines.rules.tiers import assign_tiers
 from pipelines.warehouse import fetch_rows
 from tests.helpers import EXCELLENT_COUNTS
 from tests.test_dashboard import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DATA_BLOCK,
     EVIL_CATEGORY,
     EVIL_MERCHANT,
@@ -60,21 +57,6 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def site(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_dashboard(warehouse, tmp_path_factory.mktemp("movers_site"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium) for the browser tests")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
-    )
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        launched.close()
 
 
 def synthetic_movers(merchants: int, months: list[str], share_moving: float) -> pl.DataFrame:

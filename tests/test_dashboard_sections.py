@@ -4,7 +4,6 @@ tier segments with provisional apart, compliance, exposure resources and data qu
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from pipelines.reporting.dashboard_metrics import percent_text
 from pipelines.reporting.dashboard_sections import section_payload, segment_names
 from pipelines.reporting.tier_palette import PROVISIONAL_COLOR, tier_colors
 from pipelines.warehouse import connect, fetch_rows
-from tests.test_dashboard import CHROMIUM, CHROMIUM_ARGS, Watched, page_data
+from tests.test_dashboard import Watched, page_data
 from tests.test_explain import MONTHS, published_warehouse
 
 
@@ -30,20 +29,6 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def site(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_dashboard(warehouse, tmp_path_factory.mktemp("site"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Headless chromium, as in tests/test_dashboard.py (skipped where it is missing)."""
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium) for the browser tests")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        launched.close()
 
 
 def payload_of(warehouse: Path) -> dict:

@@ -25,8 +25,8 @@ from pipelines.datasets import DATASETS, MERCHANTS
 from pipelines.ingest import ingest_month
 from pipelines.policy import load_policy
 from pipelines.warehouse import connect
-from tests.helpers import CONFORMANCE
-from tests.test_dashboard import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Watched
+from tests.helpers import CONFORMANCE, headless_chromium
+from tests.test_dashboard import ARTIFACTS, Watched
 
 MONTHS = ("2026-01", "2026-02")
 POLICY = load_policy()
@@ -125,17 +125,8 @@ def test_the_check_metadata_links_to_the_runs_page(tmp_path):
 
 @pytest.fixture(scope="module")
 def offline_browser() -> Iterator[object]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium) for the browser tests")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
-    )
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, NO_NAME_RESOLVES], headless=True
-        )
+    with headless_chromium(NO_NAME_RESOLVES) as launched:
         yield launched
-        launched.close()
 
 
 def run_rows(watched: Watched) -> list[tuple[str, str, str]]:

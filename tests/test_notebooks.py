@@ -17,7 +17,6 @@ import hashlib
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -57,7 +56,6 @@ PLOTLY_MIME = "application/vnd.plotly.v1+json"
 POLARS_DUMP = re.compile(r"<td>(str|f64|i64|i32|bool|list\[str\])</td>|shape: \(\d+, \d+\)")
 # nbconvert's own page template asks for these two scripts; the plots need neither.
 TEMPLATE_REQUESTS = ("/require.js/", "/mathjax/")
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
@@ -448,21 +446,6 @@ def test_facet_titles_are_short_and_spaced(executed: dict):
     layout = faceted[0]
     assert sorted(a["text"] for a in layout["annotations"]) == MONTHS
     assert layout["height"] >= 500
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium) for the browser tests")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-            headless=True,
-        )
-        yield launched
-        launched.close()
 
 
 def open_offline(browser, path: Path) -> tuple[object, dict[str, list[str]]]:

@@ -224,20 +224,7 @@ def _finish_month(
         "FROM _rejected WHERE _reason <> 'earlier_copy' ORDER BY _src",
         {**params, **file_params},
     )
-    report.fingerprint = dataset_fingerprint(con, ds, month)
-    con.execute(
-        load_sql("ingest/record_ingest.sql"),
-        {
-            **params,
-            "files": len(report.files),
-            "rows_read": report.rows_read,
-            "exact_copies": report.exact_copies,
-            "rows_accepted": report.rows_accepted,
-            "rows_quarantined": report.rows_quarantined,
-            "files_digest": report.files_digest,
-            "rows_digest": report.fingerprint,
-        },
-    )
+    record_ingest(con, ds, month, report)
     crash_point("ingest:before_commit", month)
 
 
@@ -262,3 +249,25 @@ def dataset_fingerprint(con: duckdb.DuckDBPyConnection, dataset: Dataset, month:
         {"dataset": dataset.name, "month": month},
     )[0]
     return hashlib.sha256(repr((dataset.name, kept, quarantined)).encode()).hexdigest()
+
+
+def record_ingest(
+    con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, report: IngestReport
+) -> None:
+    """Inside the month's transaction, once raw.* and raw.quarantine hold the month:
+    fingerprint it and log the ingest (raw.ingest_log), whichever engine read the rows."""
+    report.fingerprint = dataset_fingerprint(con, ds, month)
+    con.execute(
+        load_sql("ingest/record_ingest.sql"),
+        {
+            "month": month,
+            "dataset": ds.name,
+            "files": len(report.files),
+            "rows_read": report.rows_read,
+            "exact_copies": report.exact_copies,
+            "rows_accepted": report.rows_accepted,
+            "rows_quarantined": report.rows_quarantined,
+            "files_digest": report.files_digest,
+            "rows_digest": report.fingerprint,
+        },
+    )

@@ -19,7 +19,7 @@ import duckdb
 
 from pipelines.datasets import STORAGE_TYPES, Dataset
 from pipelines.ingest.casting import cast_expr, quote_identifier
-from pipelines.ingest.load import dataset_fingerprint
+from pipelines.ingest.load import record_ingest
 from pipelines.ingest.reading import SourceColumn, csv_header, match_columns
 from pipelines.ingest.report import IngestReport
 from pipelines.landing import (
@@ -38,7 +38,6 @@ from pipelines.spark_engine.frames import (
 )
 from pipelines.spark_engine.lake import Lake
 from pipelines.spark_engine.transpile import to_spark
-from pipelines.sql_files import load_sql
 from pipelines.warehouse import fetch_rows, transaction
 
 if TYPE_CHECKING:
@@ -298,20 +297,7 @@ def _load_into_warehouse(
                 "ORDER BY source_file, source_row",
                 {**params, "paths": paths["quarantine"]},
             )
-        report.fingerprint = dataset_fingerprint(con, ds, month)
-        con.execute(
-            load_sql("ingest/record_ingest.sql"),
-            {
-                **params,
-                "files": len(report.files),
-                "rows_read": report.rows_read,
-                "exact_copies": report.exact_copies,
-                "rows_accepted": report.rows_accepted,
-                "rows_quarantined": report.rows_quarantined,
-                "files_digest": report.files_digest,
-                "rows_digest": report.fingerprint,
-            },
-        )
+        record_ingest(con, ds, month, report)
 
 
 TABLE_KINDS = ("raw", "quarantine", "copies")

@@ -7,6 +7,7 @@ partition per month, stopping at the first month that cannot be published.
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 import threading
 from collections.abc import Callable
@@ -32,6 +33,10 @@ from pipelines.run_key import landing_digests, record_landing_seen, unchanged_si
 from pipelines.warehouse import connect, fetch_value
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+# Less free space than this where the Dagster instance lives reads as a full disk.
+FULL_DISK_BYTES = 1 << 20
 
 
 class RunFailed(RuntimeError):
@@ -177,9 +182,17 @@ def grade_months(
                 continue
             _start_background_imports()
             published_before = _latest_publication(warehouse, month)
-            result = job.execute_in_process(
-                partition_key=month, instance=instance, run_config=QUIET_LOGS, raise_on_error=False
-            )
+            try:
+                result = job.execute_in_process(
+                    partition_key=month,
+                    instance=instance,
+                    run_config=QUIET_LOGS,
+                    raise_on_error=False,
+                )
+            except Exception as exc:  # Dagster's own run storage failed, not a step
+                reason = _instance_failure(instance, exc) + _roll_back_after_failure(warehouse)
+                published = _published_since(warehouse, month, published_before)
+                raise RunFailed(month, reason, published) from exc
             reason = failure_reason(result)
             if reason:
                 reason += _roll_back_after_failure(warehouse)
@@ -267,6 +280,20 @@ def _published_since(warehouse: Path, month: str, before: object) -> bool:
         return _latest_publication(warehouse, month) != before
     except Exception:
         return False
+
+
+def _instance_failure(instance: dg.DagsterInstance, exc: Exception) -> str:
+    """Why the run could not be recorded in the Dagster instance beside the warehouse (its
+    SQLite run history), in one line. A full disk fails SQLite with a bare "disk I/O
+    error"; the free space says what it is."""
+    home = Path(instance.root_directory)
+    cause = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    try:
+        full = shutil.disk_usage(home).free < FULL_DISK_BYTES
+    except OSError:
+        full = False
+    space = ": No space left on device" if full else ""
+    return f"the run could not be recorded in the Dagster instance at {home} ({cause}){space}"
 
 
 def _roll_back_after_failure(warehouse: Path) -> str:

@@ -17,7 +17,7 @@ from pipelines.preview_store import store_blocked
 from pipelines.reporting.dashboard import build_dashboard
 from pipelines.warehouse import connect, fetch_frame
 from tests.helpers import CONFORMANCE
-from tests.test_dashboard import ARTIFACTS, Watched, browser, page_data  # noqa: F401
+from tests.test_dashboard import ARTIFACTS, Watched, page_data
 
 AS_OF = "2026-03-15"
 
@@ -117,7 +117,7 @@ def test_no_section_without_a_preview_and_a_blocked_preview_says_why(graded, tmp
 
 
 @pytest.mark.browser
-def test_at_risk_section_lists_them_and_follows_the_category(browser, site, previewed) -> None:  # noqa: F811
+def test_at_risk_section_lists_them_and_follows_the_category(browser, site, previewed) -> None:
     stored = stored_at_risk(previewed)
     watched = Watched(browser, site)
     watched.page.wait_for_selector("#section-at-risk[data-ready=true]", timeout=30_000)

@@ -182,18 +182,7 @@ def warehouse_state(warehouse: Path) -> dict:
         "mtime_ns": stat.st_mtime_ns,
         **published_state(warehouse, warehouse.parent / "outputs"),
     }
-    con = connect(warehouse, read_only=True)
-    try:
-        tables = fetch_rows(
-            con,
-            "SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL",
-        )
-        state["all_rows"] = {
-            f"{schema}.{table}": fetch_rows(con, f'SELECT * FROM {schema}."{table}" ORDER BY ALL')
-            for schema, table in tables
-        }
-    finally:
-        con.close()
+    state["all_rows"] = all_rows(warehouse)
     return state
 
 
@@ -201,20 +190,26 @@ def unpublished_state(warehouse: Path) -> dict:
     """Every row of every table outside the preview schema (main.* with run_log and the
     run keys, raw, work, journal) and the published exports: what a preview must not move."""
     state = published_state(warehouse, warehouse.parent / "outputs")
+    state["all_rows"] = all_rows(warehouse, but_schema="preview")
+    return state
+
+
+def all_rows(warehouse: Path, but_schema: str = "") -> dict[str, list[tuple]]:
+    """Every row of every table of the warehouse, sorted, except those of ``but_schema``."""
     con = connect(warehouse, read_only=True)
     try:
         tables = fetch_rows(
             con,
             "SELECT schema_name, table_name FROM duckdb_tables() "
-            "WHERE schema_name <> 'preview' ORDER BY ALL",
+            "WHERE schema_name <> $but ORDER BY ALL",
+            {"but": but_schema},
         )
-        state["all_rows"] = {
+        return {
             f"{schema}.{table}": fetch_rows(con, f'SELECT * FROM {schema}."{table}" ORDER BY ALL')
             for schema, table in tables
         }
     finally:
         con.close()
-    return state
 
 
 def test_preview_never_changes_a_published_table(landing, graded_feb, tmp_path, monkeypatch):

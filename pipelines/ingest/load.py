@@ -40,12 +40,7 @@ def ingest_month(
     classified with the order lookup, then inserted in one transaction
     (``_ingest_staged``).
     """
-    parse_month(month)
-    landing = Path(landing)
-    report = IngestReport(dataset.name, month)
-    files = landing_files(landing, dataset.name, month)
-    report.files_digest = files_digest(files)
-    report.files = [relative_path(path, landing) for path in files]
+    report, files = start_report(landing, dataset, month)
     try:
         if dataset.checks_order:
             _ingest_staged(con, dataset, month, files, report)
@@ -61,6 +56,18 @@ def ingest_month(
             "DROP TABLE IF EXISTS _rejected; DROP TABLE IF EXISTS _gone"
         )
     return report
+
+
+def start_report(landing: Path, ds: Dataset, month: str) -> tuple[IngestReport, list[Path]]:
+    """The month's landing files and a report naming them, with their digest (either
+    engine's ingest starts here, so both refuse the same folders and name files alike)."""
+    parse_month(month)
+    landing = Path(landing)
+    report = IngestReport(ds.name, month)
+    files = landing_files(landing, ds.name, month)
+    report.files_digest = files_digest(files)
+    report.files = [relative_path(path, landing) for path in files]
+    return report, files
 
 
 def _ingest_staged(

@@ -19,17 +19,14 @@ import duckdb
 
 from pipelines.datasets import STORAGE_TYPES, Dataset
 from pipelines.ingest.casting import cast_expr, quote_identifier
-from pipelines.ingest.load import record_ingest
+from pipelines.ingest.load import record_ingest, start_report
 from pipelines.ingest.reading import SourceColumn, csv_header, match_columns
 from pipelines.ingest.report import IngestReport
 from pipelines.landing import (
     SUPPORTED_SUFFIXES,
     IngestError,
-    files_digest,
-    landing_files,
-    relative_path,
 )
-from pipelines.months import grading_window, parse_month
+from pipelines.months import grading_window
 from pipelines.spark_engine.classify import classification_sql
 from pipelines.spark_engine.frames import (
     SPARK_TYPES,
@@ -64,12 +61,7 @@ def spark_ingest_month(
     month: str,
 ) -> IngestReport:
     """Ingest ``ds`` for ``month`` on Spark into the lake's staging, then into raw.*."""
-    parse_month(month)
-    landing = Path(landing)
-    report = IngestReport(ds.name, month)
-    files = landing_files(landing, ds.name, month)
-    report.files_digest = files_digest(files)
-    report.files = [relative_path(path, landing) for path in files]
+    report, files = start_report(landing, ds, month)
     require_lake_history(con, lake, month)
     register_raw_views(spark, lake, month)
     stage, files_by_no = None, {}

@@ -1,17 +1,18 @@
 """The Dagster code location: assets, checks, the monthly job and its schedule.
 
-``dagster dev`` loads ``defs`` (see [tool.dagster] in pyproject.toml); its paths come
-from GRADING_LANDING, GRADING_WAREHOUSE, GRADING_OUTPUTS and GRADING_POLICY. The CLI
-builds the same definitions with the paths it was given.
+``dagster dev`` loads ``defs`` (see [tool.dagster] in pyproject.toml); its resources take
+GRADING_LANDING, GRADING_WAREHOUSE, GRADING_OUTPUTS, GRADING_POLICY, GRADING_SPARK_MASTER
+and GRADING_LAKE as Dagster EnvVars, resolved when a run starts (assets/settings.py). The
+CLI builds the same definitions with the paths it was given.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 import dagster as dg
 
+from assets import settings as env
 from assets.at_risk import at_risk_merchants
 from assets.dashboard import dashboard
 from assets.deadline import deadline_job, deadline_schedule, published_by_deadline
@@ -114,8 +115,9 @@ def build_definitions(
     """``policy_file``: a policy folder (calendar) or file, empty for the shipped calendar;
     ``policy_override``: one policy file every month is graded under (a restatement);
     ``engine``: duckdb, or spark on the cluster at ``spark_master`` with its rows under
-    ``lake`` (the same asset graph; the assets Spark runs show the ``spark`` kind)."""
-    check_engine(engine, spark_master)
+    ``lake`` (the same asset graph; the assets Spark runs show the ``spark`` kind).
+    Any setting but ``engine`` may be a ``dg.EnvVar``, resolved when a run starts."""
+    check_engine(engine, _value_now(spark_master))
     return dg.Definitions(
         # at_risk_merchants is materialized on its own, with an as-of day: not in the job
         assets=[*assets_for_engine(engine), *with_owners([at_risk_merchants])],
@@ -138,12 +140,18 @@ def build_definitions(
     )
 
 
+def _value_now(setting: str) -> str:
+    """A setting's value for a check at load: an EnvVar's value, else the setting."""
+    return (setting.get_value() or "") if isinstance(setting, dg.EnvVar) else setting
+
+
 defs = build_definitions(
-    landing=os.environ.get("GRADING_LANDING", "data/landing"),
-    warehouse=os.environ.get("GRADING_WAREHOUSE", "data/warehouse.duckdb"),
-    outputs=os.environ.get("GRADING_OUTPUTS", "data/outputs"),
-    policy_file=os.environ.get("GRADING_POLICY", ""),
-    engine=os.environ.get("GRADING_ENGINE", "duckdb"),
-    spark_master=os.environ.get("GRADING_SPARK_MASTER", ""),
-    lake=os.environ.get("GRADING_LAKE", ""),
+    landing=env.LANDING.for_resource(),
+    warehouse=env.WAREHOUSE.for_resource(),
+    outputs=env.OUTPUTS.for_resource(),
+    policy_file=env.POLICY.for_resource(),
+    # The engine picks the assets' kinds: it is part of the graph, read at load.
+    engine=env.ENGINE.at_load(),
+    spark_master=env.SPARK_MASTER.for_resource(),
+    lake=env.LAKE.for_resource(),
 )

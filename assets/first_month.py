@@ -10,34 +10,28 @@ start at the shipped policy calendar's first month.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from contextlib import closing
 from pathlib import Path
 
 import duckdb
 
+from assets.settings import FIRST_MONTH, LANDING, LEGACY_FIRST_MONTH, WAREHOUSE
 from pipelines.landing import LandingError, landing_months
 from pipelines.months import parse_month
 
-FIRST_MONTH_ENV = "GRADING_FIRST_MONTH"
-# The name this setting had before; still read so existing setups keep their start.
-LEGACY_FIRST_MONTH_ENV = "GRADING_PARTITIONS_START"
 # The shipped policy calendar's first effective month: the start with no data at all.
 CALENDAR_FIRST_MONTH = "2024-01"
-DEFAULT_LANDING = "data/landing"
-DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 
 
-def configured_first_month(environ: Mapping[str, str]) -> str | None:
+def configured_first_month() -> str | None:
     """The first month set in the environment, checked; None when unset."""
-    month = environ.get(FIRST_MONTH_ENV) or environ.get(LEGACY_FIRST_MONTH_ENV)
+    month = FIRST_MONTH.at_load() or LEGACY_FIRST_MONTH.at_load()
     if not month:
         return None
     try:
         parse_month(month)
     except ValueError as exc:
-        raise ValueError(f"{FIRST_MONTH_ENV}: {exc}") from None
+        raise ValueError(f"{FIRST_MONTH.variable}: {exc}") from None
     return month
 
 
@@ -73,11 +67,7 @@ def first_month(landing: Path, warehouse: Path, configured: str | None = None) -
     return min(found) if found else CALENDAR_FIRST_MONTH
 
 
-def first_month_from_environment(environ: Mapping[str, str] | None = None) -> str:
-    """The first month for the code location, from the same variables ``make ui`` sets."""
-    environ = os.environ if environ is None else environ
-    return first_month(
-        Path(environ.get("GRADING_LANDING", DEFAULT_LANDING)),
-        Path(environ.get("GRADING_WAREHOUSE", DEFAULT_WAREHOUSE)),
-        configured_first_month(environ),
-    )
+def first_month_from_environment() -> str:
+    """The first month for the code location, from the same variables ``make ui`` sets,
+    read when the location loads (the partitions are part of the graph)."""
+    return first_month(Path(LANDING.at_load()), Path(WAREHOUSE.at_load()), configured_first_month())

@@ -7,14 +7,19 @@ dropped asset, job or schedule fails here rather than when someone opens the UI.
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
+import dagster as dg
+import pytest
 from dagster._core.definitions.reconstruct import repository_def_from_target_def
 from dagster._core.workspace.autodiscovery import loadable_targets_from_python_module
+
+from assets.resources import GradingSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DAGSTER_CLI = Path(sys.executable).parent / "dagster"
@@ -74,3 +79,61 @@ def test_code_location_has_the_job_schedule_and_assets() -> None:
     assert schedules["grade_month_schedule"].job_name == "grade_month"
     asset_keys = {k.to_user_string() for k in repository.asset_graph.get_all_asset_keys()}
     assert asset_keys == EXPECTED_ASSET_KEYS
+
+
+def _reloaded_code_location() -> dg.Definitions:
+    """``assets.definitions`` imported afresh under the current environment."""
+    import assets.definitions
+
+    return importlib.reload(assets.definitions).defs
+
+
+def test_settings_reach_the_resources_as_env_vars_resolved_when_a_run_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A set variable is a Dagster EnvVar in the resource (the UI shows where it comes
+    from), and a run reads its value when it starts, not the value at import."""
+    monkeypatch.setenv("GRADING_LANDING", str(tmp_path / "landing-at-load"))
+    monkeypatch.setenv("GRADING_LAKE", str(tmp_path / "lake"))
+    monkeypatch.delenv("GRADING_OUTPUTS", raising=False)
+    try:
+        resources = _reloaded_code_location().resources
+        settings = resources["settings"]
+        assert isinstance(settings.landing_dir, dg.EnvVar)
+        assert settings.landing_dir.env_var_name == "GRADING_LANDING"
+        assert isinstance(settings.lake_dir, dg.EnvVar)
+        # An unset variable takes its default rather than failing every launch.
+        assert settings.outputs_dir == "data/outputs"
+        assert not isinstance(settings.outputs_dir, dg.EnvVar)
+
+        @dg.asset
+        def where_the_run_reads(settings: GradingSettings) -> str:
+            return f"{settings.landing_dir}|{settings.lake(str(tmp_path / 'w.duckdb'))}"
+
+        monkeypatch.setenv("GRADING_LANDING", str(tmp_path / "landing-at-run"))
+        result = dg.materialize([where_the_run_reads], resources={"settings": settings})
+        assert result.output_for_node("where_the_run_reads") == (
+            f"{tmp_path / 'landing-at-run'}|{tmp_path / 'lake'}"
+        )
+    finally:
+        monkeypatch.undo()
+        _reloaded_code_location()
+
+
+def test_the_engine_shapes_the_graph_when_the_location_loads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GRADING_ENGINE picks the assets' kinds, so it is read at load, and checked there:
+    a Spark engine without a master fails loading with the variable's name."""
+    monkeypatch.setenv("GRADING_ENGINE", "spark")
+    monkeypatch.setenv("GRADING_SPARK_MASTER", "spark://127.0.0.1:7077")
+    try:
+        defs = _reloaded_code_location()
+        kinds = defs.resolve_asset_graph().get(dg.AssetKey("raw_orders")).kinds
+        assert "spark" in kinds
+        monkeypatch.delenv("GRADING_SPARK_MASTER")
+        with pytest.raises(ValueError, match="GRADING_SPARK_MASTER"):
+            _reloaded_code_location()
+    finally:
+        monkeypatch.undo()
+        _reloaded_code_location()

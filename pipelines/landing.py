@@ -153,7 +153,7 @@ def files_digest(files: list[Path]) -> str:
 def _content_digest(path: str, identity: tuple[int, ...]) -> bytes:
     """A file's SHA-256, read once per process while the file is unchanged.
 
-    A run hashes a month's files for its run key and again at ingest (1.3 GB at 10M
+    A run hashes a month's files for its run key and again at ingest (gigabytes at 10M
     orders); ``identity`` (inode, size, modification and change times) makes any
     rewrite of the file a new cache entry.
     """

@@ -35,9 +35,9 @@ def configure(
     con.execute("SET preserve_insertion_order = false")
     # No vacuum tasks at checkpoint, but at the month's last close when deleted rows
     # call for it (compact_on_close). They merge partly filled row groups and drop
-    # deleted rows: at every asset's close they rewrote the month's row groups again,
-    # 3.7 s of closes at 10M orders against 1.1 s without them. Row groups whose rows
-    # are all deleted are dropped either way.
+    # deleted rows: at every asset's close they rewrote the month's row groups again
+    # (measured in bench/README.md, "Measurements from code comments"). Row groups
+    # whose rows are all deleted are dropped either way.
     con.execute("SET max_vacuum_tasks = 0")
     if path is not None:
         con.execute("SET temp_directory = $dir", {"dir": str(path.with_name(path.name + ".tmp"))})
@@ -75,9 +75,9 @@ def compact_on_close(con: duckdb.DuckDBPyConnection) -> bool:
     replaced there (a rerun, a restatement) leaves its old rows behind as deleted rows
     until a vacuum drops them, or every other row of their row group is deleted too.
     The month's last writer asks. Below a row group of them (a first run deletes only
-    its few repeated and rejected rows) the vacuum is skipped: ~1.7 s at 10M orders,
-    spent merging partly filled row groups to drop fewer deleted rows than one row
-    group holds.
+    its few repeated and rejected rows) the vacuum is skipped: it would merge partly
+    filled row groups to drop fewer deleted rows than one row group holds (its cost is
+    in bench/README.md).
     """
     if deleted_rows(con) < ROW_GROUP_ROWS:
         return False

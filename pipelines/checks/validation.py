@@ -44,9 +44,8 @@ from pipelines.sql_files import SQL_DIR, load_sql
 from pipelines.warehouse import bound_params, fetch_value, statements
 
 EXPECTATIONS_DIR = shipped_dir("expectations")
-# GE spends ~0.1 s per validation (BASIC results; 0.14 s with SUMMARY) on building its
-# metric graph, whatever the rows; 2M-row chunks halve that against 1M for a few hundred
-# MB more.
+# GE's cost per validation is mostly building its metric graph, whatever the rows, so
+# larger chunks mean fewer validations, for some memory (bench/README.md has the numbers).
 DEFAULT_CHUNK_ROWS = 2_000_000
 SAMPLE_SIZE = 10
 INDEX_KEY = "expectation_index"

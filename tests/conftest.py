@@ -61,8 +61,8 @@ def published_conformance(tmp_path_factory) -> Callable[[str], Path]:
 @pytest.fixture(scope="session")
 def spark_cluster(tmp_path_factory: pytest.TempPathFactory):
     """A standalone Spark master and two workers on 127.0.0.1, for the whole test session
-    (tests/spark_cluster.py); stopped by their process ids at the end."""
-    from tests.spark_cluster import java_available, standalone_cluster
+    (pipelines/spark_engine/standalone.py); stopped by their process ids at the end."""
+    from pipelines.spark_engine.standalone import java_available, standalone_cluster
 
     pytest.importorskip("pyspark", reason="the spark extra is not installed")
     if not java_available():

@@ -1,7 +1,7 @@
 """The Spark engine gives the DuckDB engine's tables, on a local standalone cluster.
 
 Each case grades the same landing folder with ``--engine duckdb`` and ``--engine spark``
-(the cluster of tests/spark_cluster.py: a master and two workers on 127.0.0.1) and
+(the cluster of pipelines/spark_engine/standalone.py: a master and two workers on 127.0.0.1) and
 compares every published table value for value, and the ingest counts. The cases: the
 conformance fixture, generated data, a restated month and a blocked month.
 """

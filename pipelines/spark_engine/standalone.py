@@ -1,4 +1,8 @@
-"""A local standalone Spark cluster for the tests: one master, two workers, on 127.0.0.1.
+"""A local standalone Spark cluster: one master and N workers, on 127.0.0.1.
+
+The tests' cluster (tests/conftest.py: two workers, 1 core and 1 GB each) and the Spark
+benchmark's (bench/spark.py: one or two workers, with the memory a large month needs)
+are the same launcher, so the benchmark measures the cluster the tests trust.
 
 Started from the pyspark package's own launch script (``bin/spark-class``) with the
 standalone master and worker classes, each in its own process group, and stopped by
@@ -23,6 +27,8 @@ from pathlib import Path
 
 HOST = "127.0.0.1"
 WORKERS = 2
+WORKER_CORES = 1
+WORKER_MEMORY = "1g"
 START_TIMEOUT_SECONDS = 120.0
 
 
@@ -73,8 +79,14 @@ def cluster_env(work: Path) -> dict[str, str]:
 
 
 @contextmanager
-def standalone_cluster(work: Path, workers: int = WORKERS) -> Iterator[SparkCluster]:
-    """A master and ``workers`` workers (1 core, 1 GB each); stopped on exit by pid."""
+def standalone_cluster(
+    work: Path,
+    workers: int = WORKERS,
+    worker_memory: str = WORKER_MEMORY,
+    worker_cores: int = WORKER_CORES,
+) -> Iterator[SparkCluster]:
+    """A master and ``workers`` workers (``worker_cores`` cores and ``worker_memory`` each,
+    the most its executors may take); stopped on exit by pid."""
     work.mkdir(parents=True, exist_ok=True)
     env = cluster_env(work)
     spark_class = str(spark_home() / "bin" / "spark-class")
@@ -93,7 +105,8 @@ def standalone_cluster(work: Path, workers: int = WORKERS) -> Iterator[SparkClus
             cluster.processes.append(
                 _launch(
                     [spark_class, "org.apache.spark.deploy.worker.Worker", "--host", HOST,
-                     "--webui-port", str(free_port()), "--cores", "1", "--memory", "1g",
+                     "--webui-port", str(free_port()), "--cores", str(worker_cores),
+                     "--memory", worker_memory,
                      "--work-dir", str(work / f"worker-{index}"), master_url],
                     env, work / f"worker-{index}.log",
                 )

@@ -17,15 +17,18 @@ import duckdb
 import polars as pl
 
 from pipelines.faults import crash_point
+from pipelines.feedback_counts import (
+    FEEDBACK_COUNTS_QUERY,
+    FEEDBACK_ROWS_PARAM,
+    feedback_count_params,
+)
 from pipelines.months import GradingWindow, add_months, grading_window
 from pipelines.policy import Policy
 from pipelines.rules.compliance import compliance_violations
 from pipelines.rules.credit import (
     FEEDBACK_COUNT_COLUMNS,
     assign_levels,
-    count_feedback,
     count_feedback_by_period,
-    credit_points_earned,
     feedback_rule_key,
     period_after,
     points_from_counts,
@@ -163,6 +166,30 @@ def in_passes(
     return pl.concat(results).lazy()
 
 
+def feedback_counts(
+    con: duckdb.DuckDBPyConnection,
+    rows_query: str,
+    params: dict[str, object],
+    policy: Policy,
+    then: Callable[[pl.LazyFrame], pl.LazyFrame] = lambda counts: counts,
+) -> pl.LazyFrame:
+    """``then`` of the counted feedback per merchant and period (count_feedback_by_period)
+    of the rows of ``sql/<rows_query>``.
+
+    On DuckDB the rows reach polars a group of merchants at a time (in_passes). When
+    another engine holds the rows (Spark), the whole count runs there as one aggregation
+    (sql/grading/feedback_period_counts.sql over the rows query) and only the counts per
+    merchant and period come back.
+    """
+    runner = _elsewhere(rows_query)
+    if runner is None:
+        return in_passes(
+            con, rows_query, params, lambda rows: then(count_feedback_by_period(rows, policy))
+        )
+    count_params = {**params, **feedback_count_params(policy), FEEDBACK_ROWS_PARAM: rows_query}
+    return then(runner(FEEDBACK_COUNTS_QUERY, count_params).lazy()).collect().lazy()
+
+
 def update_credit_ledger(
     con: duckdb.DuckDBPyConnection, month: str, policy: Policy
 ) -> pl.DataFrame:
@@ -216,11 +243,8 @@ def month_credit(
             f"{history[1]} was ingested: grade {previous_month} before {month}"
         )
     period_counts = (
-        in_passes(
-            con,
-            "grading/month_feedback.sql",
-            {"month": month, "cutoff": window.cutoff},
-            lambda rows: count_feedback_by_period(rows, policy),
+        feedback_counts(
+            con, "grading/month_feedback.sql", {"month": month, "cutoff": window.cutoff}, policy
         )
         .collect()
         .with_columns(pl.lit(month).alias("month"))
@@ -247,8 +271,8 @@ def window_feedback_counts(
     """
     params = window.sql_params
     if not (reuse and stored_counts_cover(con, window, policy)):
-        return in_passes(
-            con, "grading/window_feedback.sql", params, lambda rows: count_feedback(rows, policy)
+        return feedback_counts(
+            con, "grading/window_feedback.sql", params, policy, then=sum_feedback_counts
         )
     parts = [query(con, "grading/window_period_counts.sql", **params).lazy()]
     start = window.window_start.date()
@@ -256,11 +280,11 @@ def window_feedback_counts(
         after = period_after(start, policy)
         period_end = dt.datetime(after.year, after.month, after.day)
         parts.append(
-            in_passes(
+            feedback_counts(
                 con,
                 "grading/partial_period_feedback.sql",
                 {**params, "period_end": period_end},
-                lambda rows: count_feedback_by_period(rows, policy),
+                policy,
             )
         )
     return sum_feedback_counts(pl.concat(parts, how="vertical_relaxed"))
@@ -409,11 +433,12 @@ def credit_under(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> 
     if fetch_value(con, load_sql("grading/ledger_rules_differ.sql"), params) == 0:
         return None
     cutoff = grading_window(month, policy.window_days).cutoff
-    earned = in_passes(
+    earned = feedback_counts(
         con,
         "grading/history_feedback.sql",
         {"month": month, "cutoff": cutoff},
-        lambda rows: credit_points_earned(rows, policy),
+        policy,
+        then=lambda counts: points_from_counts(sum_feedback_counts(counts)),
     )
     return earned.select("merchant_id", pl.col("points").alias("credit_points")).collect()
 

@@ -23,7 +23,10 @@ from assets.cli import build_parser
 from assets.definitions import build_definitions
 from assets.runner import RunFailed, grade_months
 from pipelines.datasets import DATASETS
+from pipelines.feedback_counts import feedback_count_params, feedback_counts_sql
 from pipelines.generate import generate_landing
+from pipelines.policy import load_policy
+from pipelines.rules.credit import FEEDBACK_COUNT_COLUMNS
 from pipelines.spark_engine.classify import classification_sql
 from pipelines.spark_engine.rows import SPARK_ROW_QUERIES
 from pipelines.spark_engine.transpile import spark_query, to_spark
@@ -196,6 +199,30 @@ def test_every_row_query_of_grading_has_its_spark_form() -> None:
             f"raw_{d.name}" for d in DATASETS
         }
         assert not list(tree.find_all(sqlglot.exp.Placeholder)), name  # every value bound
+
+
+def test_the_feedback_count_runs_on_spark_over_every_feedback_query() -> None:
+    """Each query whose rows the grading counts as feedback has a Spark form of its count
+    (sql/grading/feedback_period_counts.sql over it): an aggregation on the cluster whose
+    result is per merchant and period, not the feedback rows."""
+    policy = load_policy()
+    params = {
+        "month": "2026-03",
+        "first_month": "2026-01",
+        "window_start": dt.datetime(2026, 1, 1),
+        "cutoff": dt.datetime(2026, 4, 1),
+        "period_end": dt.datetime(2026, 1, 11),
+        **feedback_count_params(policy),
+    }
+    feedback_queries = [n for n in SPARK_ROW_QUERIES if n.endswith("feedback.sql")]
+    assert len(feedback_queries) == 4
+    for name in feedback_queries:
+        tree = sqlglot.parse_one(to_spark(feedback_counts_sql(name), params), read="spark")
+        assert tree.find(sqlglot.exp.Group) is not None, name
+        assert [s.alias_or_name for s in tree.selects] == [
+            "merchant_id", "period_start", *FEEDBACK_COUNT_COLUMNS
+        ], name  # fmt: skip
+        assert not list(tree.find_all(sqlglot.exp.Placeholder)), name
 
 
 @pytest.mark.parametrize("dataset", DATASETS, ids=lambda d: d.name)

@@ -13,11 +13,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import polars as pl
+import sqlglot
 
 from pipelines import grading
+from pipelines.feedback_counts import query_text
 from pipelines.spark_engine.frames import register_raw_views
 from pipelines.spark_engine.lake import Lake
-from pipelines.spark_engine.transpile import spark_query
+from pipelines.spark_engine.transpile import NotTranspilable, to_spark
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -39,13 +41,17 @@ SPARK_ROW_QUERIES = (
 
 
 def spark_rows(spark: SparkSession, lake: Lake) -> Callable[[str, dict[str, object]], pl.DataFrame]:
-    """A runner of SPARK_ROW_QUERIES on Spark, returning polars frames (through Arrow)."""
+    """A runner of SPARK_ROW_QUERIES, and of the feedback count over one of them
+    (pipelines/feedback_counts.py), on Spark, returning polars frames (through Arrow)."""
 
     def run(name: str, params: dict[str, object]) -> pl.DataFrame:
         month = str(params.get("month") or params.get("first_month"))
         register_raw_views(spark, lake, month)
-        frame = spark.sql(spark_query(name, params))
-        return pl.from_arrow(frame.toArrow())
+        try:
+            sql = to_spark(query_text(name, params), params)
+        except (NotTranspilable, sqlglot.errors.SqlglotError) as exc:
+            raise NotTranspilable(f"sql/{name}: {exc}") from exc
+        return pl.from_arrow(spark.sql(sql).toArrow())
 
     return run
 

@@ -154,3 +154,74 @@ def _stop(process: subprocess.Popen) -> None:
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+
+
+@dataclass
+class SparkConnectServer:
+    """A running Spark Connect server: its ``sc://`` URL and the process to stop."""
+
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+
+# The Python Connect client's own dependencies (pyspark's `connect` extra), beyond
+# pandas, pyarrow and grpcio: the import name of each and its package.
+CONNECT_CLIENT_MODULES = {
+    "grpc_status": "grpcio-status",
+    "google.rpc": "googleapis-common-protos",
+    "zstandard": "zstandard",
+}
+
+
+def missing_connect_client_packages() -> list[str]:
+    """The packages the Spark Connect client needs and cannot import here."""
+    import importlib
+
+    missing = []
+    for module, package in CONNECT_CLIENT_MODULES.items():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(package)
+    return missing
+
+
+@contextmanager
+def spark_connect_server(work: Path, master_url: str) -> Iterator[SparkConnectServer]:
+    """A Spark Connect server (pyspark's own spark-connect jar, through spark-submit)
+    whose driver runs on the standalone cluster at ``master_url``, listening on
+    127.0.0.1 only; stopped by its process group id on exit."""
+    work.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    command = [
+        str(spark_home() / "bin" / "spark-submit"),
+        "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+        "--name", "grading-tests-connect", "--master", master_url,
+        "--conf", f"spark.connect.grpc.binding.address={HOST}",
+        "--conf", f"spark.connect.grpc.binding.port={port}",
+        "--conf", f"spark.driver.host={HOST}",
+        "--conf", f"spark.driver.bindAddress={HOST}",
+        "--conf", "spark.ui.enabled=false",
+        "--conf", "spark.executor.memory=768m",
+        "--conf", f"spark.local.dir={work / 'local'}",
+    ]  # fmt: skip
+    log = work / "connect-server.log"
+    process = _launch(command, cluster_env(work), log)
+    try:
+        _wait_for_port(process, port, log)
+        yield SparkConnectServer(f"sc://{HOST}:{port}", process, log)
+    finally:
+        _stop(process)
+
+
+def _wait_for_port(process: subprocess.Popen, port: int, log: Path) -> None:
+    """Until the server accepts connections on ``port``; its exit stops the wait."""
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the Spark Connect server exited: see {log}")
+        with suppress(OSError), socket.create_connection((HOST, port), timeout=1):
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"the Spark Connect server did not listen in time: see {log}")

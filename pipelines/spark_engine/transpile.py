@@ -10,6 +10,7 @@ A function neither engine shares is an error here, not a wrong answer on the clu
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import sqlglot
 from sqlglot import exp
@@ -85,6 +86,10 @@ def sql_literal(value: object) -> exp.Expression:
         return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
     if isinstance(value, str):
         return exp.Literal.string(value)
+    if isinstance(value, Decimal):
+        return exp.Literal.number(str(value))
+    if isinstance(value, (list, tuple)):
+        return exp.Array(expressions=[sql_literal(item) for item in value])
     raise NotTranspilable(f"no literal for {type(value).__name__} {value!r}")
 
 

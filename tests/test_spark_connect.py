@@ -23,7 +23,7 @@ def spark_connect(tmp_path_factory: pytest.TempPathFactory):
     cluster; the server and the cluster are stopped by their process ids at the end."""
     pytest.importorskip("pyspark", reason="the spark extra is not installed")
     from pipelines.spark_engine.session import stop_session
-    from tests.spark_cluster import (
+    from pipelines.spark_engine.standalone import (
         java_available,
         missing_connect_client_packages,
         spark_connect_server,

@@ -17,7 +17,7 @@ from assets.partitions import monthly_partitions
 from assets.resources import GradingSettings
 from pipelines import month_journal
 from pipelines.checks.data_docs import PublishedDocs, publish_data_docs
-from pipelines.checks.validation import check_parameters, validate_suite
+from pipelines.checks.validation import BatchSource, check_parameters, validate_suite
 
 CHECK_NAME = "expectations"
 
@@ -43,12 +43,16 @@ def run_suite_check(
     settings: GradingSettings,
     suite: str,
     dataset: str = "",
+    batch_source: BatchSource | None = None,
 ) -> dg.AssetCheckResult:
+    """The suite's verdict on the month (``batch_source``: the Spark engine's lake, for the
+    batches it validates on GE's Spark engine); a failure rolls the month back."""
     month = context.partition_key
     sql_params, expectation_params = check_parameters(month, settings.policy_for(month), dataset)
     report = validate_suite(
-        con, suite, month, sql_params, expectation_params, chunk_rows=settings.check_chunk_rows
-    )
+        con, suite, month, sql_params, expectation_params,
+        chunk_rows=settings.check_chunk_rows, batch_source=batch_source,
+    )  # fmt: skip
     if not report.success:  # blocking: the month is not published, so nothing of it stays
         month_journal.roll_back(con, [month])
     docs = publish_data_docs(
@@ -65,6 +69,7 @@ def run_suite_check(
             "suite": suite,
             "expectations": len(report.outcomes),
             "failed_expectations": len(failures),
+            "execution_engines": dg.MetadataValue.json(report.engines),
             "failures": dg.MetadataValue.json(failures),
             "failures_table": dg.MetadataValue.md(_failure_table(failures)),
             **data_docs_links(docs, [f["batch"] for f in failures]),

@@ -16,6 +16,8 @@ from pipelines.spark_engine.lake import Lake
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from pipelines.checks.validation import BatchSource
+
 
 def lake(settings: GradingSettings, warehouse: WarehouseResource) -> Lake:
     return Lake(settings.lake(warehouse.path))
@@ -38,3 +40,13 @@ def row_queries(settings: GradingSettings, warehouse: WarehouseResource) -> Iter
 
     with rows_on_spark(spark(settings), lake(settings, warehouse)):
         yield
+
+
+def check_batches(settings: GradingSettings, warehouse: WarehouseResource) -> BatchSource | None:
+    """With the Spark engine, the lake: the input suites' row batches run on GE's Spark
+    engine (pipelines/spark_engine/checks.py); None, every batch on DuckDB."""
+    if not settings.uses_spark:
+        return None
+    from pipelines.spark_engine.checks import SparkBatches
+
+    return SparkBatches(spark(settings), lake(settings, warehouse))

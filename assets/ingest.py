@@ -62,7 +62,10 @@ def build_ingest_asset(dataset: Dataset) -> dg.AssetsDefinition:
                 )  # fmt: skip
             else:
                 report = ingest_month(con, settings.landing, dataset, month)
-            check = run_suite_check(context, con, settings, f"inputs/{dataset.name}", dataset.name)
+            check = run_suite_check(
+                context, con, settings, f"inputs/{dataset.name}", dataset.name,
+                batch_source=engine.check_batches(settings, warehouse),
+            )  # fmt: skip
         if absent:
             report.warnings.insert(0, absent)
         for warning in report.warnings:

@@ -15,12 +15,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
 import pytest
 import sqlglot
 
 from assets.cli import build_parser
 from assets.definitions import build_definitions
+from assets.instance import run_instance
 from assets.runner import RunFailed, grade_months
 from pipelines.datasets import DATASETS
 from pipelines.feedback_counts import feedback_count_params, feedback_counts_sql
@@ -100,6 +102,17 @@ def _extra_csv(folder: Path, name: str, header: list[str], rows: list[list[str]]
         writer.writerows(rows)
 
 
+def _latest_check(root: Path, asset: str) -> dg.AssetCheckEvaluation:
+    """``asset``'s last recorded check evaluation (both engines' runs record theirs in the
+    Dagster instance beside their warehouses)."""
+    with run_instance(root / "duckdb.duckdb") as instance:
+        records = instance.get_event_records(
+            dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+        )  # newest first
+    evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records]
+    return next(e for e in evaluations if e.asset_key == dg.AssetKey(asset))
+
+
 def _merchant_ids(warehouse: Path) -> list[str]:
     con = connect(warehouse, read_only=True)
     try:
@@ -157,9 +170,25 @@ def test_generated_restated_and_blocked_months_on_spark_equal_duckdb(
             for i in range(200)
         ],
     )  # fmt: skip
+    reasons, checks = {}, {}
     for engine in ("duckdb", "spark"):
-        with pytest.raises(RunFailed, match="quarantine"):
+        with pytest.raises(RunFailed, match="quarantine") as failed:
             grade(landing, tmp_path, "2026-02", engine, master)
+        reasons[engine] = failed.value.reason
+        checks[engine] = _latest_check(tmp_path, "raw_orders")
+    # The same check blocks the month with the same failures; on Spark the orders' row
+    # batch was validated by GE's Spark engine (the ratio and key batches stay DuckDB's).
+    assert reasons["spark"] == reasons["duckdb"]
+    for engine, row_engine in (("duckdb", "Pandas"), ("spark", "SparkDF")):
+        assert not checks[engine].passed
+        assert checks[engine].metadata["execution_engines"].value == {
+            "rows": f"{row_engine}ExecutionEngine",
+            "duplicate_keys": "PandasExecutionEngine",
+            "quarantine_ratio": "PandasExecutionEngine",
+        }
+    failed_expectations = [c.metadata["failures"].value for c in checks.values()]
+    assert failed_expectations[0] == failed_expectations[1]
+    assert [f["batch"] for f in failed_expectations[0]] == ["quarantine_ratio"]
     blocked = assert_same_tables(tmp_path)
     assert blocked["merchant_grades"].equals(restated["merchant_grades"])
     # The failed month left the lake's published partition as it was.

@@ -22,12 +22,12 @@ import datetime as dt
 import json
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pandas as pd
@@ -106,6 +106,8 @@ class SuiteReport:
     month: str
     outcomes: list[ExpectationOutcome]
     ge_results: list[Any] = field(default_factory=list, repr=False)
+    # The GE execution engine that validated each batch (e.g. rows: SparkDFExecutionEngine).
+    engines: dict[str, str] = field(default_factory=dict)
 
     @property
     def success(self) -> bool:
@@ -217,6 +219,21 @@ def _epoch_us(moment: dt.datetime) -> int:
     return int(moment.replace(tzinfo=dt.UTC).timestamp()) * 1_000_000
 
 
+class BatchSource(Protocol):
+    """Another engine's rows for a suite's batches (the Spark engine's: its lake).
+
+    ``validate`` validates the batch on that engine's GE datasource and returns the GE
+    result with the execution engine's name, or None when DuckDB runs the batch. Which
+    expectations form a batch, and the batch's query, stay validate_suite's (one
+    definition); only where the rows come from differs.
+    """
+
+    def validate(
+        self, suite: str, batch: str, ge_suite: Any, sql_params: dict[str, Any],
+        expectation_params: dict[str, Any], outcomes: list[ExpectationOutcome],
+    ) -> tuple[Any, str] | None: ...  # fmt: skip
+
+
 def validate_suite(
     con: duckdb.DuckDBPyConnection,
     suite: str,
@@ -225,57 +242,84 @@ def validate_suite(
     expectation_params: dict[str, Any] | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     prefilter: bool = True,
+    batch_source: BatchSource | None = None,
 ) -> SuiteReport:
     """Validate one suite for one month; never raises on a failed expectation.
 
     With ``prefilter``, GE sees only the rows that could fail (pipelines/checks/check_filter.py)
-    where the batch's expectations allow it; the outcomes are the same either way.
+    where the batch's expectations allow it; the outcomes are the same either way. With a
+    ``batch_source``, the batches it takes are validated on its engine, the rest on DuckDB.
     """
     expectation_params = expectation_params or {}
     prefilter = prefilter and _binary_collation(con)
     outcomes: list[ExpectationOutcome] = []
     ge_results: list[Any] = []
+    engines: dict[str, str] = {}
     for batch, sub_suite, expectations in _ge_suites(suite):
         batch_outcomes = [
             ExpectationOutcome(e["type"], batch, dict(e.get("kwargs", {}))) for e in expectations
         ]
-        *setup, sql = statements(batch_sql(suite, batch))
-        for statement in setup:  # e.g. SET VARIABLE of a key range the query prunes by
-            con.execute(statement, bound_params(statement, sql_params))
-        sql = sql.rstrip(";")
-        params = bound_params(sql, sql_params)
-        rows = con.sql(sql, params=params)
-        suspects = (
-            suspect_filter(expectations, expectation_params, column_types(rows))
-            if prefilter
-            else None
+        validated = batch_source and batch_source.validate(
+            suite, batch, sub_suite, sql_params, expectation_params, batch_outcomes
         )
-        if suspects:
-            condition, condition_params = suspects
-            if set(condition_params) & set(params):
-                raise ValueError(f"{batch_sql_name(suite, batch)}: parameter names clash")
-            total = fetch_value(con, f"SELECT count(*) FROM (\n{sql}\n)", params)
-            rows = con.sql(
-                f"SELECT * FROM (\n{sql}\n) AS batch WHERE {condition}",
-                params={**params, **condition_params},
-            )
-        reader = rows.to_arrow_reader(batch_size=chunk_rows)
-        first_result = None
-        for chunk in _chunks(reader, chunk_rows):
-            result = _validate_chunk(sub_suite, chunk, batch_outcomes, expectation_params)
-            if first_result is None:
-                first_result = result
-        if first_result is None:  # an empty batch is still validated (row counts need it)
-            empty = reader.schema.empty_table().to_pandas()
-            first_result = _validate_chunk(sub_suite, empty, batch_outcomes, expectation_params)
-        if suspects:  # every row left out passed: counted, not validated
-            for outcome in batch_outcomes:
-                outcome.element_count = total
+        if not validated:
+            validated = _validate_on_duckdb(
+                con, suite, batch, sub_suite, expectations, sql_params, expectation_params,
+                batch_outcomes, chunk_rows=chunk_rows, prefilter=prefilter,
+            )  # fmt: skip
+        first_result, engines[batch] = validated
         ge_results.append(_merged_result(first_result, batch_outcomes))
         if batch == QUARANTINE_RATIO_BATCH and not all(o.success for o in batch_outcomes):
             _explain_quarantine_ratio(con, month, sql_params, batch_outcomes)
         outcomes.extend(batch_outcomes)
-    return SuiteReport(suite, month, outcomes, ge_results)
+    return SuiteReport(suite, month, outcomes, ge_results, engines)
+
+
+def _validate_on_duckdb(
+    con: duckdb.DuckDBPyConnection,
+    suite: str,
+    batch: str,
+    sub_suite: Any,
+    expectations: list[dict[str, Any]],
+    sql_params: dict[str, Any],
+    expectation_params: dict[str, Any],
+    outcomes: list[ExpectationOutcome],
+    *,
+    chunk_rows: int,
+    prefilter: bool,
+) -> tuple[Any, str]:
+    """A batch's query on DuckDB, streamed to GE's pandas engine in chunks; the first
+    chunk's result and the engine's name."""
+    *setup, sql = statements(batch_sql(suite, batch))
+    for statement in setup:  # e.g. SET VARIABLE of a key range the query prunes by
+        con.execute(statement, bound_params(statement, sql_params))
+    sql = sql.rstrip(";")
+    params = bound_params(sql, sql_params)
+    rows = con.sql(sql, params=params)
+    suspects = (
+        suspect_filter(expectations, expectation_params, column_types(rows)) if prefilter else None
+    )
+    if suspects:
+        condition, condition_params = suspects
+        if set(condition_params) & set(params):
+            raise ValueError(f"{batch_sql_name(suite, batch)}: parameter names clash")
+        total = fetch_value(con, f"SELECT count(*) FROM (\n{sql}\n)", params)
+        rows = con.sql(
+            f"SELECT * FROM (\n{sql}\n) AS batch WHERE {condition}",
+            params={**params, **condition_params},
+        )
+    reader = rows.to_arrow_reader(batch_size=chunk_rows)
+    first = None
+    for chunk in _chunks(reader, chunk_rows):
+        validated = _validate_chunk(sub_suite, chunk, outcomes, expectation_params)
+        first = first or validated
+    if first is None:  # an empty batch is still validated (row counts need it)
+        empty = reader.schema.empty_table().to_pandas()
+        first = _validate_chunk(sub_suite, empty, outcomes, expectation_params)
+    if suspects:  # every row left out passed: counted, not validated
+        for outcome in outcomes:
+            outcome.element_count = total
+    return first
 
 
 def _explain_quarantine_ratio(
@@ -344,9 +388,32 @@ def _validate_chunk(
     frame: pd.DataFrame,
     outcomes: list[ExpectationOutcome],
     expectation_params: dict[str, Any] | None,
-) -> Any:
-    batch_definition = _pandas_batch_definition()
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+) -> tuple[Any, str]:
+    """One pandas chunk on GE's pandas engine, its outcomes added to ``outcomes``."""
+    return validate_ge_batch(
+        _pandas_batch_definition(), suite, frame, outcomes, expectation_params,
+        row_count=lambda: len(frame), head=frame.head,
+    )  # fmt: skip
+
+
+def validate_ge_batch(
+    batch_definition: Any,
+    suite: Any,
+    data: Any,
+    outcomes: list[ExpectationOutcome],
+    expectation_params: dict[str, Any] | None,
+    *,
+    row_count: Callable[[], int],
+    head: Callable[[int], pd.DataFrame],
+) -> tuple[Any, str]:
+    """Validate ``data`` (a frame of the batch definition's datasource: pandas, Spark) and
+    add each expectation's result to its outcome; the GE result and its execution engine.
+
+    ``row_count`` and ``head`` are asked only when needed: the element count of a
+    whole-batch expectation, the first rows as the samples of a failed row count.
+    """
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
+    engine = type(batch.data.execution_engine).__name__
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = batch.validate(
@@ -365,7 +432,7 @@ def _validate_chunk(
             outcome.error = str(item.exception_info.get("exception_message", "")).split("\n")[0]
             continue
         outcome.success = outcome.success and bool(item.success)
-        outcome.element_count += int(details.get("element_count") or len(frame))
+        outcome.element_count += int(details.get("element_count") or row_count())
         outcome.unexpected_count += int(details.get("unexpected_count") or 0)
         outcome.missing_count += int(details.get("missing_count") or 0)
         if "observed_value" in details:
@@ -374,8 +441,8 @@ def _validate_chunk(
         if room > 0:
             outcome.samples.extend(list(details.get("partial_unexpected_list") or [])[:room])
             if not item.success and outcome.expectation in ROW_COUNT_EXPECTATIONS:
-                outcome.samples.extend(_row_samples(frame, room))
-    return result
+                outcome.samples.extend(_row_samples(head(room), room))
+    return result, engine
 
 
 def _row_samples(frame: pd.DataFrame, rows: int) -> list[dict[str, Any]]:

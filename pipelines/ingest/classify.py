@@ -2,13 +2,23 @@
 
 Reasons are checked in the spec's order and keys are compared last, among rows passing
 every other rule, against earlier months only. Exact copies collapse into one row.
+
+Sized for 100 million rows: only rows whose key repeats in the month (usually a handful)
+can be exact copies or in-month duplicates, so only they are grouped on all columns; every
+other row is classified in one streaming pass. Earlier months' rows are found by a semi
+join on this month's keys, and the orders an event refers to by a join whose hash table
+holds this month's rows (a range of them, for a large month): history is streamed past
+either, so memory stays bounded as history grows, and DuckDB skips history row groups
+whose key range cannot match.
+
+``classify`` runs the steps in that order; the functions below build and run them.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 
@@ -38,38 +48,95 @@ def classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: str
     orders up, the classification is stored once (``_classified``); otherwise only the
     rows of repeated keys and without a key are (``_repeated_classified``), and the
     rest, nearly the whole month, is classified as it streams.
-
-    Sized for 100 million rows: only rows whose key repeats in the month (usually a
-    handful) can be exact copies or in-month duplicates, so only they are grouped on all
-    columns; every other row is classified in one streaming pass. Earlier months' rows
-    are found by a semi join on this month's keys, and the orders an event refers to by
-    a join whose hash table holds this month's rows (a range of them, for a large month):
-    history is streamed past either, so memory stays bounded as history grows, and
-    DuckDB skips history row groups whose key range cannot match.
     """
-    cols = list(ds.columns)
-    col_list = ", ".join(cols)
-    key_using = ", ".join(ds.key)
+    ctx = _context(con, ds, month, stage)
+    _store_repeated_keys(ctx)
+    _store_repeated_rows(ctx)
+    _store_duplicate_key_candidates(ctx)
+    _set_month_key_range(ctx)
+    earlier = _earlier_rows_filter(ctx) if ds.key_unique_across_months else None
+    lookups = _lookups(ds)
+    if ds.checks_order:
+        result = _classify_by_order_range(ctx, lookups, earlier)
+    else:
+        if earlier is not None:
+            _find_earlier(ctx, earlier)
+        result = _classify_direct(ctx, lookups)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _rejected AS FROM ({result.sql}) WHERE _reason IS NOT NULL",
+        result.params,
+    )
+    return result
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every statement of one classification shares: the connection, the dataset and
+    its staged rows, the SQL pieces built once from the dataset's contract, and the named
+    parameters (each statement is given exactly those it uses, as DuckDB requires)."""
+
+    con: duckdb.DuckDBPyConnection
+    ds: Dataset
+    month: str
+    stage: str
+    params: dict[str, object]
+    col_list: str
+    key_using: str
+    null_key: str
+    row_reason: str
+
+    def run(self, sql: str) -> None:
+        """Run one statement with the parameters it names."""
+        self.con.execute(sql, bound_params(sql, self.params))
+
+    def with_params(self, **params: object) -> _Context:
+        """The same context with more parameters (an order id range's bounds)."""
+        return replace(self, params={**self.params, **params})
+
+
+def _context(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: str) -> _Context:
+    """The shared context of classifying ``stage``: the month's window bounds the
+    wrong_month rule, and the key and column lists recur in nearly every statement."""
     null_key = null_key_sql(ds)
-    row_reason = row_reason_sql(ds, null_key)
     window = grading_window(month, 1)
-    params = {"month": month, "month_start": window.month_start, "cutoff": window.cutoff}
+    return _Context(
+        con=con,
+        ds=ds,
+        month=month,
+        stage=stage,
+        params={"month": month, "month_start": window.month_start, "cutoff": window.cutoff},
+        col_list=", ".join(ds.columns),
+        key_using=", ".join(ds.key),
+        null_key=null_key,
+        row_reason=row_reason_sql(ds, null_key),
+    )
 
-    def run(sql: str) -> None:
-        con.execute(sql, bound_params(sql, params))
 
-    # Keys whose hash repeats first (sorting 64-bit hashes and comparing neighbours is
-    # about twice as fast as grouping them, and much cheaper than grouping strings),
-    # then the keys among those that really repeat: exact.
+def _store_repeated_keys(ctx: _Context) -> None:
+    """``_repeated``: the complete keys held by more than one staged row. Only their rows
+    can be exact copies or in-month duplicates, so only they are grouped on all columns.
+
+    Keys whose hash repeats are found first (sorting 64-bit hashes and comparing
+    neighbours is about twice as fast as grouping them, and much cheaper than grouping
+    strings), then the keys among those that really repeat: exact.
+    """
+    key_using, stage, null_key = ctx.key_using, ctx.stage, ctx.null_key
     key_hash = f"hash({key_using})"
-    run(
+    ctx.run(
         f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT {key_using} FROM {stage} "
         f"WHERE NOT ({null_key}) AND {key_hash} IN (SELECT key_hash FROM ("
         f"SELECT key_hash, key_hash = lag(key_hash) OVER (ORDER BY key_hash) AS again "
         f"FROM (SELECT {key_hash} AS key_hash FROM {stage} WHERE NOT ({null_key}))) "
         f"WHERE again) GROUP BY ALL HAVING count(*) > 1"
     )
-    run(
+
+
+def _store_repeated_rows(ctx: _Context) -> None:
+    """``_repeated_rows``: the rows of repeated keys and those without a key, exact copies
+    collapsed into one (counted in ``_copies``, placed at the first copy's source), so
+    that each distinct row is classified once."""
+    col_list, stage = ctx.col_list, ctx.stage
+    ctx.run(
         f"""
         CREATE OR REPLACE TEMP TABLE _repeated_rows AS
         -- The first copy in file order: _file is the file's number in the sorted list,
@@ -77,147 +144,221 @@ def classify(con: duckdb.DuckDBPyConnection, ds: Dataset, month: str, stage: str
         SELECT {col_list}, min(struct_pack(f := _file, r := _row)) AS _src,
                count(*) AS _copies, TRUE AS _rep
         FROM (
-            SELECT * FROM {stage} SEMI JOIN _repeated USING ({key_using})
+            SELECT * FROM {stage} SEMI JOIN _repeated USING ({ctx.key_using})
             UNION ALL
-            SELECT * FROM {stage} WHERE {null_key}
+            SELECT * FROM {stage} WHERE {ctx.null_key}
         )
         GROUP BY {col_list}
         """
     )
-    # A key held by two distinct rows that pass every other rule is a duplicate key. The
-    # candidates: keys held by two distinct rows that pass their own rules (a few, found
-    # among the repeated rows); once the merchant and order rules have been applied too,
-    # _mark_duplicate_keys keeps those still held by two.
-    run(
-        f"CREATE OR REPLACE TEMP TABLE _duplicate_keys AS SELECT {key_using} "
-        f"FROM _repeated_rows WHERE (CASE {row_reason} END) IS NULL "
+
+
+def _store_duplicate_key_candidates(ctx: _Context) -> None:
+    """``_duplicate_keys``: the keys held by two distinct rows that pass their own rules (a
+    few, found among the repeated rows). A key held by two distinct rows that pass every
+    other rule is a duplicate key; once the merchant and order rules have been applied
+    too, ``_mark_duplicate_keys`` keeps those still held by two."""
+    ctx.run(
+        f"CREATE OR REPLACE TEMP TABLE _duplicate_keys AS SELECT {ctx.key_using} "
+        f"FROM _repeated_rows WHERE (CASE {ctx.row_reason} END) IS NULL "
         f"GROUP BY ALL HAVING count(*) > 1"
     )
 
-    # The month's key range as a constant: history rows outside it cannot match, and
-    # DuckDB skips their row groups by their statistics (ids that grow over time skip
-    # nearly all history) instead of joining them.
-    ranges = ", ".join(f"{k}: {{lo: min({k}), hi: max({k})}}" for k in ds.key)
-    run(f"SET VARIABLE _month_key_range = (SELECT {{{ranges}}} FROM {stage})")
 
-    def in_range(key: str) -> str:
-        bound = f"getvariable('_month_key_range').{key}"
-        return f"{key} BETWEEN {bound}.lo AND {bound}.hi"
+def _set_month_key_range(ctx: _Context) -> None:
+    """The month's key range as a constant (``_month_key_range``): history rows outside it
+    cannot match, and DuckDB skips their row groups by their statistics (ids that grow
+    over time skip nearly all history) instead of joining them."""
+    ranges = ", ".join(f"{k}: {{lo: min({k}), hi: max({k})}}" for k in ctx.ds.key)
+    ctx.run(f"SET VARIABLE _month_key_range = (SELECT {{{ranges}}} FROM {ctx.stage})")
 
-    joins = []
-    # The reasons in the order of spec §1: the row's own, its merchant's, its order's,
-    # then its key's, so that keys are compared only among rows passing every other rule.
-    reference_reasons: list[str] = []
-    key_reasons: list[str] = []
-    if ds.key_unique_across_months:
-        differ = " OR ".join(f"b.{c} IS DISTINCT FROM e.{c}" for c in cols)
-        # Earlier rows with this month's keys, found first on their own (a semi join
-        # whose hash table holds keys only), so the final pass joins a small table. When
-        # no earlier row lies in the month's key range (orders, whose ids grow), the join
-        # is skipped: DuckDB would still build its hash table on the month's keys.
-        earlier = f"month < $month AND {' AND '.join(in_range(k) for k in ds.key)}"
-        any_earlier = f"SELECT EXISTS (SELECT 1 FROM raw.{ds.name} WHERE {earlier})"
-        if not fetch_value(con, any_earlier, {"month": month}):
-            earlier = "FALSE"
 
-        def find_earlier(rows: str = "TRUE") -> None:
-            """Earlier rows with the keys of the staged ``rows``: their keys first, reading
-            only the key columns of history (10M feedback: 1.6 s -> 0.9 s), then the
-            whole rows of those few keys (none, usually: DuckDB then reads nothing)."""
-            run(
-                f"CREATE OR REPLACE TEMP TABLE _earlier_keys AS SELECT {key_using} "
-                f"FROM raw.{ds.name} SEMI JOIN (SELECT {key_using} FROM {stage} WHERE {rows}) "
-                f"USING ({key_using}) WHERE {earlier} AND {rows}"
-            )
-            run(
-                f"CREATE OR REPLACE TEMP TABLE _earlier AS SELECT {col_list}, TRUE AS _seen "
-                f"FROM raw.{ds.name} SEMI JOIN _earlier_keys USING ({key_using}) "
-                f"WHERE {earlier} AND {rows}"
-            )
+def _in_month_key_range(key: str) -> str:
+    """SQL: ``key`` lies within the month's range of it (see _set_month_key_range)."""
+    bound = f"getvariable('_month_key_range').{key}"
+    return f"{key} BETWEEN {bound}.lo AND {bound}.hi"
 
-        if not ds.checks_order:  # else found for each range of order ids, below
-            find_earlier()
-        joins.append(f"LEFT JOIN _earlier e USING ({key_using})")
-        key_reasons.append(f"WHEN e._seen AND ({differ}) THEN 'duplicate_key'")
-        key_reasons.append("WHEN e._seen THEN 'earlier_copy'")
-    if ds.checks_merchant:
-        joins.append(
-            "LEFT JOIN (SELECT DISTINCT merchant_id, TRUE AS _known FROM raw.merchants "
-            "WHERE month <= $month) m ON m.merchant_id = b.merchant_id"
-        )
-        reference_reasons.append("WHEN m._known IS NULL THEN 'unknown_merchant'")
-    extras = ""
-    if ds.checks_order:
-        # The join reads only the order columns this dataset checks or copies.
-        order_cols = ["order_id", "merchant_id"]
-        reference_reasons.append(
-            "WHEN o.order_id IS NULL OR o.merchant_id <> b.merchant_id THEN 'unknown_order'"
-        )
-        if ds.requires_completed_order:
-            order_cols.append("status")
-            reference_reasons.append("WHEN o.status <> 'completed' THEN 'order_not_completed'")
-        order_cols.extend(ds.copied_from_order.values())
-        extras = "".join(f", o.{src} AS _{dst}" for dst, src in ds.copied_from_order.items())
 
-    reasons = " ".join(
-        ["WHEN b._row_reason IS NOT NULL THEN b._row_reason", *reference_reasons, *key_reasons]
+def _earlier_rows_filter(ctx: _Context) -> str:
+    """SQL: a history row is from an earlier month and within the month's key range; or
+    ``FALSE`` when no such row exists (orders, whose ids grow), so that the lookup of
+    earlier rows is skipped: DuckDB would still build its hash table on the month's keys.
+    """
+    ds = ctx.ds
+    earlier = f"month < $month AND {' AND '.join(_in_month_key_range(k) for k in ds.key)}"
+    any_earlier = f"SELECT EXISTS (SELECT 1 FROM raw.{ds.name} WHERE {earlier})"
+    if not fetch_value(ctx.con, any_earlier, {"month": ctx.month}):
+        return "FALSE"
+    return earlier
+
+
+def _find_earlier(ctx: _Context, earlier: str, rows: str = "TRUE") -> None:
+    """``_earlier``: earlier rows with the keys of the staged ``rows``, found first on their
+    own (a semi join whose hash table holds keys only), so the final pass joins a small
+    table. Their keys first, reading only the key columns of history (10M feedback:
+    1.6 s -> 0.9 s), then the whole rows of those few keys (none, usually: DuckDB then
+    reads nothing). ``earlier`` is _earlier_rows_filter's."""
+    key_using, table = ctx.key_using, f"raw.{ctx.ds.name}"
+    ctx.run(
+        f"CREATE OR REPLACE TEMP TABLE _earlier_keys AS SELECT {key_using} "
+        f"FROM {table} SEMI JOIN (SELECT {key_using} FROM {ctx.stage} WHERE {rows}) "
+        f"USING ({key_using}) WHERE {earlier} AND {rows}"
+    )
+    ctx.run(
+        f"CREATE OR REPLACE TEMP TABLE _earlier AS SELECT {ctx.col_list}, TRUE AS _seen "
+        f"FROM {table} SEMI JOIN _earlier_keys USING ({key_using}) "
+        f"WHERE {earlier} AND {rows}"
     )
 
-    def classified(collapsed: str, order_join: str = "") -> str:
-        """The classification of ``collapsed``, but for keys repeated in the month: those
-        need every row's other reasons first (``_mark_duplicate_keys``)."""
-        return f"""
+
+@dataclass(frozen=True)
+class _Lookups:
+    """What the final pass looks each row up in, and the reasons it reads from them."""
+
+    joins: str  # joined for every row: earlier rows, merchants (orders join per range)
+    reasons: str  # the CASE branches giving _reason, in the order of spec §1
+    order_columns: tuple[str, ...]  # the columns of raw.orders the order join reads
+    copied: str  # select-list tail: the order values a row stores (_order_amount_usd...)
+
+
+def _lookups(ds: Dataset) -> _Lookups:
+    """The reasons in the order of spec §1: the row's own, its merchant's, its order's,
+    then its key's, so that keys are compared only among rows passing every other rule."""
+    key_joins, key_reasons = _earlier_row_rule(ds)
+    merchant_joins, merchant_reasons = _merchant_rule(ds)
+    reasons = [
+        "WHEN b._row_reason IS NOT NULL THEN b._row_reason",
+        *merchant_reasons,
+        *_order_reasons(ds),
+        *key_reasons,
+    ]
+    return _Lookups(
+        joins=" ".join([*key_joins, *merchant_joins]),
+        reasons=" ".join(reasons),
+        order_columns=_order_columns(ds),
+        copied=_copied_from_order_sql(ds),
+    )
+
+
+def _earlier_row_rule(ds: Dataset) -> tuple[list[str], list[str]]:
+    """The join to ``_earlier`` and its reasons: a key seen in an earlier month with other
+    values is a duplicate key, with the same values an earlier copy."""
+    if not ds.key_unique_across_months:
+        return [], []
+    differ = " OR ".join(f"b.{c} IS DISTINCT FROM e.{c}" for c in ds.columns)
+    return [f"LEFT JOIN _earlier e USING ({', '.join(ds.key)})"], [
+        f"WHEN e._seen AND ({differ}) THEN 'duplicate_key'",
+        "WHEN e._seen THEN 'earlier_copy'",
+    ]
+
+
+def _merchant_rule(ds: Dataset) -> tuple[list[str], list[str]]:
+    """The join to the merchants known by the month, and the unknown_merchant reason."""
+    if not ds.checks_merchant:
+        return [], []
+    join = (
+        "LEFT JOIN (SELECT DISTINCT merchant_id, TRUE AS _known FROM raw.merchants "
+        "WHERE month <= $month) m ON m.merchant_id = b.merchant_id"
+    )
+    return [join], ["WHEN m._known IS NULL THEN 'unknown_merchant'"]
+
+
+def _order_reasons(ds: Dataset) -> list[str]:
+    """The reasons read from a row's order (joined as ``o``, per range of order ids)."""
+    if not ds.checks_order:
+        return []
+    reasons = ["WHEN o.order_id IS NULL OR o.merchant_id <> b.merchant_id THEN 'unknown_order'"]
+    if ds.requires_completed_order:
+        reasons.append("WHEN o.status <> 'completed' THEN 'order_not_completed'")
+    return reasons
+
+
+def _order_columns(ds: Dataset) -> tuple[str, ...]:
+    """The order columns the join reads: only those this dataset checks or copies."""
+    if not ds.checks_order:
+        return ()
+    status = ["status"] if ds.requires_completed_order else []
+    return ("order_id", "merchant_id", *status, *ds.copied_from_order.values())
+
+
+def _copied_from_order_sql(ds: Dataset) -> str:
+    """Select-list tail: the values a row stores from its order, as ``_<column>``."""
+    if not ds.checks_order:
+        return ""
+    return "".join(f", o.{src} AS _{dst}" for dst, src in ds.copied_from_order.items())
+
+
+def _classified_sql(ctx: _Context, lookups: _Lookups, collapsed: str, order_join: str = "") -> str:
+    """The classification of ``collapsed``, but for keys repeated in the month: those
+    need every row's other reasons first (``_mark_duplicate_keys``)."""
+    return f"""
             WITH collapsed AS ({collapsed}),
-            base AS (SELECT *, CASE {row_reason} END AS _row_reason FROM collapsed)
-            SELECT b.*, CASE {reasons} END AS _reason{extras}
-            FROM base b {" ".join(joins)} {order_join}
+            base AS (SELECT *, CASE {ctx.row_reason} END AS _row_reason FROM collapsed)
+            SELECT b.*, CASE {lookups.reasons} END AS _reason{lookups.copied}
+            FROM base b {lookups.joins} {order_join}
             """
 
-    others = (
-        f"SELECT {col_list}, struct_pack(f := _file, r := _row) AS _src, "
-        f"CAST(1 AS BIGINT) AS _copies, FALSE AS _rep FROM {stage} "
-        f"ANTI JOIN _repeated USING ({key_using}) WHERE NOT ({null_key})"
+
+def _unrepeated_rows_sql(ctx: _Context) -> str:
+    """The rows of keys held once in the month, nearly all of them: each is its own
+    distinct row, so it is classified as it streams, never grouped."""
+    return (
+        f"SELECT {ctx.col_list}, struct_pack(f := _file, r := _row) AS _src, "
+        f"CAST(1 AS BIGINT) AS _copies, FALSE AS _rep FROM {ctx.stage} "
+        f"ANTI JOIN _repeated USING ({ctx.key_using}) WHERE NOT ({ctx.null_key})"
     )
-    if ds.checks_order:
-        # Each row's order is looked up by a left join on the order history, classified
-        # and kept, in ranges of order ids when the month is too large for the join to fit
-        # in memory. DuckDB builds the join's hash table on the month's rows and streams
-        # the orders of the range past it (one join: 10M orders, feedback ingest 17 s ->
-        # 13 s, against a semi join finding the orders first, then a join to those). The
-        # side it builds on comes from its estimates: the plans at 10M and 100M put the
-        # orders on the probe side; were they built, a range's orders would spill.
-        for index, (lo, hi) in enumerate(order_id_ranges(con, stage)):
-            params.update(range_lo=lo, range_hi=hi)
-            in_range_sql = _order_id_in_range(lo, hi)
-            if ds.key_unique_across_months:
-                find_earlier(in_range_sql)
-            order_join = (
-                f"LEFT JOIN (SELECT {', '.join(order_cols)} FROM raw.orders "
-                f"WHERE month <= $month AND {in_range_sql}) o ON o.order_id = b.order_id"
-            )
-            rows_in_range = (
-                f"{others} AND {in_range_sql} UNION ALL FROM _repeated_rows "
-                f"WHERE {_order_id_in_range(lo, hi, with_null=True)}"
-            )
-            into = "INSERT INTO _classified " if index else "CREATE TEMP TABLE _classified AS "
-            run(into + classified(rows_in_range, order_join=order_join))
-        _mark_duplicate_keys(con, ds, "_classified")
-        result = Classified("FROM _classified", {})
-    else:
-        # The repeated rows are kept on their own: the direct path puts their accepted
-        # copies back after deleting every row of their keys.
-        run(
-            "CREATE OR REPLACE TEMP TABLE _repeated_classified AS "
-            + classified("FROM _repeated_rows")
+
+
+def _classify_direct(ctx: _Context, lookups: _Lookups) -> Classified:
+    """For a dataset that looks no order up: the repeated rows are classified and kept on
+    their own (the direct path puts their accepted copies back after deleting every row
+    of their keys); the rest is left as a query, classified as it streams."""
+    ctx.run(
+        "CREATE OR REPLACE TEMP TABLE _repeated_classified AS "
+        + _classified_sql(ctx, lookups, "FROM _repeated_rows")
+    )
+    _mark_duplicate_keys(ctx.con, ctx.ds, "_repeated_classified")
+    streamed = _classified_sql(ctx, lookups, _unrepeated_rows_sql(ctx))
+    sql = f"{streamed} UNION ALL FROM _repeated_classified"
+    return Classified(sql, bound_params(sql, ctx.params))
+
+
+def _classify_by_order_range(ctx: _Context, lookups: _Lookups, earlier: str | None) -> Classified:
+    """For a dataset that looks orders up: each row's order is looked up by a left join on
+    the order history, classified and kept (``_classified``), in ranges of order ids
+    when the month is too large for the join to fit in memory.
+
+    DuckDB builds the join's hash table on the month's rows and streams the orders of the
+    range past it (one join: 10M orders, feedback ingest 17 s -> 13 s, against a semi join
+    finding the orders first, then a join to those). The side it builds on comes from its
+    estimates: the plans at 10M and 100M put the orders on the probe side; were they
+    built, a range's orders would spill. ``earlier`` is _earlier_rows_filter's, or None
+    when keys are not compared across months.
+    """
+    others = _unrepeated_rows_sql(ctx)
+    for index, (lo, hi) in enumerate(order_id_ranges(ctx.con, ctx.stage)):
+        in_range = ctx.with_params(range_lo=lo, range_hi=hi)
+        in_range_sql = _order_id_in_range(lo, hi)
+        if earlier is not None:
+            _find_earlier(in_range, earlier, in_range_sql)
+        rows_in_range = (
+            f"{others} AND {in_range_sql} UNION ALL FROM _repeated_rows "
+            f"WHERE {_order_id_in_range(lo, hi, with_null=True)}"
         )
-        _mark_duplicate_keys(con, ds, "_repeated_classified")
-        sql = f"{classified(others)} UNION ALL FROM _repeated_classified"
-        result = Classified(sql, bound_params(sql, params))
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _rejected AS FROM ({result.sql}) WHERE _reason IS NOT NULL",
-        result.params,
+        into = "INSERT INTO _classified " if index else "CREATE TEMP TABLE _classified AS "
+        in_range.run(
+            into + _classified_sql(ctx, lookups, rows_in_range, _order_join(lookups, in_range_sql))
+        )
+    _mark_duplicate_keys(ctx.con, ctx.ds, "_classified")
+    return Classified("FROM _classified", {})
+
+
+def _order_join(lookups: _Lookups, in_range_sql: str) -> str:
+    """The join to the orders of one range of order ids, known by the month."""
+    return (
+        f"LEFT JOIN (SELECT {', '.join(lookups.order_columns)} FROM raw.orders "
+        f"WHERE month <= $month AND {in_range_sql}) o ON o.order_id = b.order_id"
     )
-    return result
 
 
 def _mark_duplicate_keys(con: duckdb.DuckDBPyConnection, ds: Dataset, classified: str) -> None:

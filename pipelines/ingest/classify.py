@@ -195,8 +195,8 @@ def _earlier_rows_filter(ctx: _Context) -> str:
 def _find_earlier(ctx: _Context, earlier: str, rows: str = "TRUE") -> None:
     """``_earlier``: earlier rows with the keys of the staged ``rows``, found first on their
     own (a semi join whose hash table holds keys only), so the final pass joins a small
-    table. Their keys first, reading only the key columns of history (10M feedback:
-    1.6 s -> 0.9 s), then the whole rows of those few keys (none, usually: DuckDB then
+    table. Their keys first, reading only the key columns of history (faster: see
+    bench/README.md), then the whole rows of those few keys (none, usually: DuckDB then
     reads nothing). ``earlier`` is _earlier_rows_filter's."""
     key_using, table = ctx.key_using, f"raw.{ctx.ds.name}"
     ctx.run(
@@ -329,8 +329,8 @@ def _classify_by_order_range(ctx: _Context, lookups: _Lookups, earlier: str | No
     when the month is too large for the join to fit in memory.
 
     DuckDB builds the join's hash table on the month's rows and streams the orders of the
-    range past it (one join: 10M orders, feedback ingest 17 s -> 13 s, against a semi join
-    finding the orders first, then a join to those). The side it builds on comes from its
+    range past it: one join, faster than a semi join finding the orders first, then a
+    join to those (bench/README.md has the measurement). The side it builds on comes from its
     estimates: the plans at 10M and 100M put the orders on the probe side; were they
     built, a range's orders would spill. ``earlier`` is _earlier_rows_filter's, or None
     when keys are not compared across months.

@@ -62,29 +62,48 @@ class Lake:
         return self.partition(table, name, month).is_dir()
 
     def publish(self, month: str) -> list[str]:
-        """Move every staged partition of ``month`` into place, each replaced whole.
+        """Move every staged partition of ``month`` into place, each replaced whole, and
+        all of them or none.
 
         Returns the partitions moved (``table/name``). A partition is swapped by two
-        renames on the same file system: the old one aside, the new one in; the old one
-        is removed only then.
+        renames on the same file system: the old one aside, the new one in. The old ones
+        are removed only once every partition is in; if a rename fails half way, the
+        partitions already swapped are put back, so the lake keeps the previous month
+        whole, as the warehouse does when the publication fails (its journal puts the
+        month back).
         """
         staging = self.root / "_staging" / f"month={month}"
-        moved = []
         if not staging.is_dir():
-            return moved
-        for table_dir in sorted(p for p in staging.iterdir() if p.is_dir()):
-            for staged in sorted(p for p in table_dir.iterdir() if p.is_dir()):
-                target = self.partition(table_dir.name, staged.name, month)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                aside = target.parent / f".replaced-{month}-{uuid.uuid4().hex}"
-                if target.exists():
-                    target.rename(aside)
-                staged.rename(target)
-                shutil.rmtree(aside, ignore_errors=True)
-                moved.append(f"{table_dir.name}/{staged.name}")
+            return []
+        swapped: list[tuple[Path, Path, Path]] = []  # (staged, target, aside)
+        try:
+            for table_dir in sorted(p for p in staging.iterdir() if p.is_dir()):
+                for staged in sorted(p for p in table_dir.iterdir() if p.is_dir()):
+                    target = self.partition(table_dir.name, staged.name, month)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    aside = target.parent / f".replaced-{month}-{uuid.uuid4().hex}"
+                    if target.exists():
+                        target.rename(aside)
+                    swapped.append((staged, target, aside))
+                    staged.rename(target)
+        except BaseException:
+            _put_back(swapped)
+            raise
+        for _, _, aside in swapped:
+            shutil.rmtree(aside, ignore_errors=True)
         shutil.rmtree(staging, ignore_errors=True)
-        return moved
+        return [f"{target.parent.parent.name}/{target.parent.name}" for _, target, _ in swapped]
 
     def discard(self, month: str) -> None:
         """Drop a month's staging (a month that failed: the published one stays)."""
         shutil.rmtree(self.root / "_staging" / f"month={month}", ignore_errors=True)
+
+
+def _put_back(swapped: list[tuple[Path, Path, Path]]) -> None:
+    """Undo partition swaps, last first: each new partition back to its staging, the old
+    one (if there was one) back in place."""
+    for staged, target, aside in reversed(swapped):
+        if target.exists() and not staged.exists():
+            target.rename(staged)
+        if aside.exists():
+            aside.rename(target)

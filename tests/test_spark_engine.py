@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import shutil
 import subprocess
 import sys
@@ -340,3 +341,26 @@ def test_spark_ingest_refuses_a_lake_without_the_warehouse_history(con, tmp_path
         require_lake_history(con, lake, "2026-02")
     lake.partition("raw", "orders", "2026-01").mkdir(parents=True)
     require_lake_history(con, lake, "2026-02")
+
+
+@pytest.mark.spark
+def test_a_local_master_binds_its_driver_to_127_0_0_1() -> None:
+    """``--spark-master local[N]`` (make spark-demo) serves no one else: without
+    SPARK_LOCAL_IP its driver binds to 127.0.0.1, not the machine's public interface. In
+    a process of its own: one JVM holds one SparkContext, the test session's cluster one."""
+    from pipelines.spark_engine.standalone import java_available
+
+    if not java_available():
+        pytest.skip("no Java runtime")
+    code = (
+        "from pipelines.spark_engine.session import spark_session; "
+        "conf = spark_session('local[1]').sparkContext.getConf(); "
+        "print(conf.get('spark.driver.bindAddress'), conf.get('spark.driver.host'))"
+    )
+    environ = {k: v for k, v in os.environ.items() if k != "SPARK_LOCAL_IP"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environ,
+        cwd=Path(__file__).resolve().parents[1], timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-2:] == ["127.0.0.1", "127.0.0.1"], result.stdout

@@ -62,8 +62,12 @@ def spark_session(master: str) -> SparkSession:
             builder = builder.remote(master)
         else:
             builder = builder.master(master)
-            local_ip = os.environ.get("SPARK_LOCAL_IP")
-            if local_ip:  # the driver binds where the cluster does (the tests: 127.0.0.1)
+            # The driver binds where the cluster does (the tests: 127.0.0.1); a local
+            # master has no one else to reach it, so it stays on 127.0.0.1.
+            local_ip = os.environ.get("SPARK_LOCAL_IP") or (
+                "127.0.0.1" if master.startswith("local") else ""
+            )
+            if local_ip:
                 builder = builder.config("spark.driver.host", local_ip).config(
                     "spark.driver.bindAddress", local_ip
                 )

@@ -19,7 +19,7 @@ DEMO_ORDERS ?= 100000
 # dagster_home folder beside the warehouse by default: the same folder.
 DAGSTER_HOME_DIR := $(abspath $(dir $(WAREHOUSE))dagster_home)
 
-.PHONY: setup demo test lint format ui clean
+.PHONY: setup demo spark-demo test lint format ui clean
 
 setup: $(STAMP)
 
@@ -56,6 +56,16 @@ lint: setup
 format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The demo's landing graded again with --engine spark, on a local Spark (two cores, in
+# this process's JVM), into its own warehouse and lake: Java 17+ is needed.
+SPARK_DEMO := $(DATA)/spark
+spark-demo: setup
+	@test -d $(LANDING) || { echo "run make demo first (it generates $(LANDING))"; exit 1; }
+	rm -rf $(SPARK_DEMO)
+	$(BIN)/grading run --landing $(LANDING) --warehouse $(SPARK_DEMO)/warehouse.duckdb \
+		--create --through $(DEMO_THROUGH) --outputs $(SPARK_DEMO)/outputs \
+		--engine spark --spark-master 'local[2]' --lake $(SPARK_DEMO)/lake
 
 test: lint
 	$(BIN)/python -m pytest

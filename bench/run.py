@@ -38,6 +38,7 @@ from pipelines.warehouse import MEMORY_LIMIT, bound_params
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR_SQL = Path(__file__).with_name("floor.sql")
+RESULTS = ROOT / "bench" / "results"
 FLOOR_DATASETS = ("orders", "feedback", "bad_orders", "service_metrics")
 
 
@@ -308,13 +309,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.work is None:
         build_parser().error("--work is required")
     result = run_benchmark(args)
-    out = args.out or ROOT / "bench" / "results" / f"{args.orders}-orders.json"
+    write_result(result, args.out or RESULTS / f"{args.orders}-orders.json", markdown_row(result))
+    return 0
+
+
+def write_result(result: dict, out: Path, row: str) -> None:
+    """The result as JSON at ``out``; its ratios and Markdown row on stdout."""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result["ratios"]))
-    print(markdown_row(result))
+    print(row)
     print(f"wrote {out}")
-    return 0
 
 
 if __name__ == "__main__":

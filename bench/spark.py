@@ -39,7 +39,17 @@ from pathlib import Path
 
 import duckdb
 
-from bench.run import ROOT, grading, machine, month_rows, prepare, step_seconds, timed
+from bench.run import (
+    RESULTS,
+    grading,
+    machine,
+    month_rows,
+    prepare,
+    step_seconds,
+    timed,
+    write_result,
+)
+from pipelines.exports import OUTPUT_TABLES
 from pipelines.months import add_months
 from pipelines.spark_engine.standalone import (
     HOST,
@@ -50,13 +60,7 @@ from pipelines.spark_engine.standalone import (
 
 # The published tables of spec §8 (each has a month column) and the ingest counts: what
 # tests/test_spark_engine.py holds equal between the engines, here as one digest each.
-PUBLISHED_TABLES = (
-    "merchant_grades",
-    "exposure_weights",
-    "merchant_compliance",
-    "tier_distribution",
-    "quarantine",
-)
+PUBLISHED_TABLES = OUTPUT_TABLES
 INGEST_COUNTS = (
     "dataset, files, rows_read, exact_copies, rows_accepted, rows_quarantined, rows_digest"
 )
@@ -489,12 +493,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     result = run_benchmark(args)
-    out = args.out or ROOT / "bench" / "results" / f"spark-{args.orders}-orders.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result["ratios"]))
-    print(markdown_row(result))
-    print(f"wrote {out}")
+    out = args.out or RESULTS / f"spark-{args.orders}-orders.json"
+    write_result(result, out, markdown_row(result))
     same = result["same_tables_as_duckdb"]
     return 0 if same["1_worker"] and same["2_workers"] else 1
 

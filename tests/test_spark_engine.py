@@ -35,15 +35,8 @@ from pipelines.spark_engine.rows import SPARK_ROW_QUERIES
 from pipelines.spark_engine.transpile import spark_query, to_spark
 from pipelines.sql_files import SQL_DIR
 from pipelines.warehouse import connect, fetch_frame
-from tests.helpers import CONFORMANCE
+from tests.helpers import CONFORMANCE, PUBLISHED_TABLES
 
-PUBLISHED = (
-    "merchant_grades",
-    "exposure_weights",
-    "merchant_compliance",
-    "tier_distribution",
-    "quarantine",
-)
 INGEST_COUNTS = (
     "dataset, month, files, rows_read, exact_copies, rows_accepted, rows_quarantined, rows_digest"
 )
@@ -53,7 +46,9 @@ def tables(warehouse: Path) -> dict[str, pl.DataFrame]:
     """Every published table, and the ingest counts, in a fixed row order."""
     con = connect(warehouse, read_only=True)
     try:
-        found = {t: fetch_frame(con, f"SELECT * FROM main.{t} ORDER BY ALL") for t in PUBLISHED}
+        found = {
+            t: fetch_frame(con, f"SELECT * FROM main.{t} ORDER BY ALL") for t in PUBLISHED_TABLES
+        }
         found["ingest_log"] = fetch_frame(
             con, f"SELECT {INGEST_COUNTS} FROM raw.ingest_log ORDER BY ALL"
         )

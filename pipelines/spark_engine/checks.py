@@ -8,9 +8,10 @@ Spark datasource (``SparkDFExecutionEngine``): the metrics are Spark aggregation
 cluster, not rows pulled to the driver. The suite's grouping into batches, the outcomes,
 Data Docs and the blocking decision are validation.validate_suite's, as on DuckDB.
 
-The other batches of the input suites stay on DuckDB (docs/decisions/spark-ge.md):
-``duplicate_keys`` (the shared query is tuned for DuckDB: key hashes and a pruning
-variable with no Spark form) and ``quarantine_ratio`` (reads the ingest log, one row).
+The ``duplicate_keys`` batch runs there too: its DuckDB script's ``SET VARIABLE`` key
+range is computed on Spark first and bound as a literal (pipelines/spark_engine/
+variables.py). ``quarantine_ratio`` stays on DuckDB (reads the ingest log, one row;
+docs/decisions/spark-ge.md).
 """
 
 from __future__ import annotations
@@ -22,18 +23,17 @@ from typing import TYPE_CHECKING, Any
 from pipelines.checks.validation import ExpectationOutcome, batch_sql, validate_ge_batch
 from pipelines.spark_engine.frames import register_raw_views
 from pipelines.spark_engine.lake import Lake
-from pipelines.spark_engine.transpile import NotTranspilable, to_spark
+from pipelines.spark_engine.transpile import NotTranspilable
+from pipelines.spark_engine.variables import ScalarRunner, spark_scalar, spark_script
 
 if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
 
 # The batches of the input suites that read the month's raw rows: validated on Spark.
-SPARK_CHECK_BATCHES = ("rows",)
+SPARK_CHECK_BATCHES = ("rows", "duplicate_keys")
 # The input suites' other batches, and why DuckDB keeps them.
 DUCKDB_CHECK_BATCHES = {
-    "duplicate_keys": "the shared query prunes history with DuckDB's hash() and a SET "
-    "VARIABLE key range, which have no Spark form",
     "quarantine_ratio": "reads raw.ingest_log, one row per dataset and month",
 }
 
@@ -44,10 +44,13 @@ def runs_on_spark(suite: str, batch: str) -> bool:
     return suite.startswith("inputs/") and batch in SPARK_CHECK_BATCHES
 
 
-def spark_batch_query(suite: str, batch: str, sql_params: dict[str, Any]) -> str:
-    """The batch's DuckDB query (sql/checks/), as Spark SQL over the lake's views."""
+def spark_batch_query(
+    suite: str, batch: str, sql_params: dict[str, Any], scalar: ScalarRunner
+) -> str:
+    """The batch's DuckDB query (sql/checks/), as Spark SQL over the lake's views; its
+    setup statements (SET VARIABLE) evaluated with ``scalar`` and bound as literals."""
     try:
-        return to_spark(batch_sql(suite, batch), sql_params)
+        return spark_script(batch_sql(suite, batch), sql_params, scalar)
     except NotTranspilable as exc:
         raise NotTranspilable(f"check batch {suite}.{batch}: {exc}") from exc
 
@@ -62,7 +65,8 @@ class SparkBatches:
     def frame(self, suite: str, batch: str, sql_params: dict[str, Any]) -> DataFrame:
         """The batch's rows as a Spark DataFrame, the graded month read from its staging."""
         register_raw_views(self.spark, self.lake, str(sql_params["month"]))
-        return self.spark.sql(spark_batch_query(suite, batch, sql_params))
+        query = spark_batch_query(suite, batch, sql_params, spark_scalar(self.spark))
+        return self.spark.sql(query)
 
     def validate(
         self, suite: str, batch: str, ge_suite: Any, sql_params: dict[str, Any],

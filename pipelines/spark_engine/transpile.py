@@ -21,9 +21,12 @@ from pipelines.sql_files import load_sql
 RENAMED_FUNCTIONS = {
     "strlen": "octet_length",  # bytes, as DuckDB's strlen counts them
     "epoch_us": "unix_micros",
+    # A different hash function: right only where a hash is compared with hashes of the
+    # same query (sql/checks/duplicate_keys.sql), never where its value is kept or shown.
+    "hash": "xxhash64",
 }
 # Functions the Spark side cannot run: a query using one has no Spark form.
-UNSUPPORTED = {"getvariable", "struct_pack", "hash", "list", "quantile_disc"}
+UNSUPPORTED = {"getvariable", "struct_pack", "list", "quantile_disc"}
 
 
 class NotTranspilable(ValueError):
@@ -39,8 +42,12 @@ def _spark_form(node: exp.Expression) -> exp.Expression:
             raise NotTranspilable("regexp_full_match needs a literal pattern")
         anchored = exp.Literal.string(f"^(?:{pattern.this})$")
         return exp.RegexpLike(this=node.this, expression=anchored)
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+        node.set("materialized", None)  # a DuckDB plan hint: Spark's optimizer decides
     if isinstance(node, exp.Anonymous):
         name = node.name.lower()
+        if name == "getvariable":
+            raise NotTranspilable("getvariable() has no value: its SET VARIABLE did not run")
         if name in UNSUPPORTED:
             raise NotTranspilable(f"{name}() has no Spark form")
         if name in RENAMED_FUNCTIONS:
@@ -50,15 +57,25 @@ def _spark_form(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def to_spark(duckdb_sql: str, params: dict[str, object] | None = None) -> str:
+def to_spark(
+    duckdb_sql: str,
+    params: dict[str, object] | None = None,
+    variables: dict[str, object] | None = None,
+) -> str:
     """A DuckDB statement as Spark SQL, its ``$name`` parameters bound as typed literals
-    from ``params`` (a datetime as a naive-UTC timestamp, as DuckDB's are)."""
+    from ``params`` (a datetime as a naive-UTC timestamp, as DuckDB's are), and its
+    ``getvariable('name')`` as the literal value of ``variables`` (pipelines/spark_engine/
+    variables.py runs the SET VARIABLE statements that give them)."""
     statements = sqlglot.parse(duckdb_sql.strip().rstrip(";"), read="duckdb")
     if len(statements) != 1 or statements[0] is None:
         raise NotTranspilable("one statement expected")
     tree = statements[0]
     if params is not None:
         tree = tree.transform(lambda node: _bound(node, params))
+    if variables is not None:
+        from pipelines.spark_engine.variables import bound_variable
+
+        tree = tree.transform(lambda node: bound_variable(node, variables))
     return tree.transform(_spark_form).sql(dialect="spark")
 
 

@@ -96,12 +96,3 @@ def stop_sessions() -> None:
         for session in _SESSIONS.values():
             session.stop()
         _SESSIONS.clear()
-
-
-def stop_session(master: str) -> None:
-    """Stop this process's session on ``master``, if it started one (a test's teardown
-    that leaves the other masters' sessions running)."""
-    with _LOCK:
-        session = _SESSIONS.pop(master, None)
-        if session is not None:
-            session.stop()

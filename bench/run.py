@@ -238,14 +238,7 @@ def run_benchmark(args: argparse.Namespace) -> dict:
         pandas = {"seconds": baseline.seconds, "peak_rss_gb": baseline.peak_rss_gb}
 
     result = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": machine(),
-        "month": month,
-        "merchants": args.merchants,
-        "orders_per_month": args.orders,
-        "history_months": args.history,
-        "month_rows": month_rows(landing, month),
-        "setup": setup,
+        **result_header(args, landing, month, setup),
         "end_to_end": {
             "seconds": e2e.seconds,
             "peak_rss_gb": e2e.peak_rss_gb,
@@ -311,6 +304,20 @@ def main(argv: list[str] | None = None) -> int:
     result = run_benchmark(args)
     write_result(result, args.out or RESULTS / f"{args.orders}-orders.json", markdown_row(result))
     return 0
+
+
+def result_header(args: argparse.Namespace, landing: Path, month: str, setup: dict) -> dict:
+    """What every bench result starts with: when, where, and the month measured."""
+    return {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "month": month,
+        "merchants": args.merchants,
+        "orders_per_month": args.orders,
+        "history_months": args.history,
+        "month_rows": month_rows(landing, month),
+        "setup": setup,
+    }
 
 
 def write_result(result: dict, out: Path, row: str) -> None:

@@ -42,9 +42,8 @@ import duckdb
 from bench.run import (
     RESULTS,
     grading,
-    machine,
-    month_rows,
     prepare,
+    result_header,
     step_seconds,
     timed,
     write_result,
@@ -404,15 +403,8 @@ def run_benchmark(args: argparse.Namespace) -> dict:
 
     t1, t2 = runs[1]["seconds"], runs[2]["seconds"]
     return {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": machine(),
+        **result_header(args, landing, month, setup),
         "spark": _spark_version(),
-        "month": month,
-        "merchants": args.merchants,
-        "orders_per_month": args.orders,
-        "history_months": args.history,
-        "month_rows": month_rows(landing, month),
-        "setup": setup,
         "settings": asdict(settings),
         "duckdb": duck,
         "spark_1_worker": runs[1],

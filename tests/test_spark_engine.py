@@ -57,6 +57,16 @@ def tables(warehouse: Path) -> dict[str, pl.DataFrame]:
         con.close()
 
 
+# Every parameter the grading's row queries read, for month 2026-03's window.
+WINDOW_PARAMS: dict[str, object] = {
+    "month": "2026-03",
+    "first_month": "2026-01",
+    "window_start": dt.datetime(2026, 1, 1),
+    "cutoff": dt.datetime(2026, 4, 1),
+    "period_end": dt.datetime(2026, 1, 11),
+}
+
+
 def grade(landing: Path, root: Path, through: str, engine: str, master: str = "") -> None:
     grade_months(
         landing,
@@ -211,13 +221,7 @@ def test_every_row_query_of_grading_has_its_spark_form() -> None:
         "grading/merchant_snapshot.sql",
     }
     assert row_queries - bookkeeping == set(SPARK_ROW_QUERIES)
-    params = {
-        "month": "2026-03",
-        "first_month": "2026-01",
-        "window_start": dt.datetime(2026, 1, 1),
-        "cutoff": dt.datetime(2026, 4, 1),
-        "period_end": dt.datetime(2026, 1, 11),
-    }
+    params = WINDOW_PARAMS
     for name in SPARK_ROW_QUERIES:
         tree = sqlglot.parse_one(spark_query(name, params), read="spark")
         assert {t.name for t in tree.find_all(sqlglot.exp.Table)} <= {
@@ -232,11 +236,7 @@ def test_the_feedback_count_runs_on_spark_over_every_feedback_query() -> None:
     result is per merchant and period, not the feedback rows."""
     policy = load_policy()
     params = {
-        "month": "2026-03",
-        "first_month": "2026-01",
-        "window_start": dt.datetime(2026, 1, 1),
-        "cutoff": dt.datetime(2026, 4, 1),
-        "period_end": dt.datetime(2026, 1, 11),
+        **WINDOW_PARAMS,
         **feedback_count_params(policy),
     }
     feedback_queries = [n for n in SPARK_ROW_QUERIES if n.endswith("feedback.sql")]

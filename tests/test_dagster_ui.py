@@ -398,6 +398,9 @@ def test_ui_shows_a_partitions_metadata_as_in_the_warehouse(ui_page, webserver, 
 @pytest.mark.browser
 def test_ui_shows_a_check_result_on_its_partition(ui_page, webserver):
     open_page(ui_page, f"{webserver}/assets/merchant_grades?view=checks", "Evaluation result")
+    # The panel fills in after its header: a read too early sees a placeholder row
+    # ("Running", no partition). Waiting for the verdict still fails if it never shows.
+    ui_page.get_by_text("Passed", exact=True).first.wait_for(timeout=60_000)
     panel = ui_page.inner_text("body")
     assert "expectations" in panel and "Passed" in panel
     latest = re.search(r"^Partition\s*\n\s*(\S+)", panel, re.MULTILINE)

@@ -13,13 +13,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import polars as pl
-import sqlglot
 
 from pipelines import grading
 from pipelines.feedback_counts import query_text
 from pipelines.spark_engine.frames import register_raw_views
 from pipelines.spark_engine.lake import Lake
-from pipelines.spark_engine.transpile import NotTranspilable, to_spark
+from pipelines.spark_engine.transpile import spark_query
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -47,10 +46,7 @@ def spark_rows(spark: SparkSession, lake: Lake) -> Callable[[str, dict[str, obje
     def run(name: str, params: dict[str, object]) -> pl.DataFrame:
         month = str(params.get("month") or params.get("first_month"))
         register_raw_views(spark, lake, month)
-        try:
-            sql = to_spark(query_text(name, params), params)
-        except (NotTranspilable, sqlglot.errors.SqlglotError) as exc:
-            raise NotTranspilable(f"sql/{name}: {exc}") from exc
+        sql = spark_query(name, params, query_text(name, params))
         return pl.from_arrow(spark.sql(sql).toArrow())
 
     return run

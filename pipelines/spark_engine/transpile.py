@@ -110,9 +110,10 @@ def sql_literal(value: object) -> exp.Expression:
     raise NotTranspilable(f"no literal for {type(value).__name__} {value!r}")
 
 
-def spark_query(name: str, params: dict[str, object] | None = None) -> str:
-    """``sql/<name>`` (DuckDB) as Spark SQL, its parameters bound."""
+def spark_query(name: str, params: dict[str, object] | None = None, text: str | None = None) -> str:
+    """``sql/<name>`` (DuckDB) as Spark SQL, its parameters bound; ``text``: the query as
+    composed from that file (the feedback count over a rows query), when not the file."""
     try:
-        return to_spark(load_sql(name), params)
+        return to_spark(load_sql(name) if text is None else text, params)
     except (NotTranspilable, sqlglot.errors.SqlglotError) as exc:
         raise NotTranspilable(f"sql/{name}: {exc}") from exc

@@ -148,6 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--timings", action="store_true", help="print each step's time")
     run.add_argument(
+        "--no-dashboard",
+        dest="dashboard",
+        action="store_false",
+        help="do not rebuild <outputs>/dashboard/index.html (by default it is built once, "
+        "with the run's last graded month)",
+    )
+    run.add_argument(
         "--force",
         action="store_true",
         help="regrade months even when their inputs are unchanged since they were published",
@@ -302,6 +309,7 @@ def run_command(args: argparse.Namespace) -> int:
             engine=args.engine,
             spark_master=args.spark_master,
             lake=args.lake,
+            dashboard=args.dashboard,
         )
     except ExportsNotWritten as exc:
         return fail(

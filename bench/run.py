@@ -242,7 +242,9 @@ def run_benchmark(args: argparse.Namespace) -> dict:
         "end_to_end": {
             "seconds": e2e.seconds,
             "peak_rss_gb": e2e.peak_rss_gb,
-            "stages": step_seconds(e2e.stdout),
+            "stages": (stages := step_seconds(e2e.stdout)),
+            # process start, imports, Dagster's run and its events between the steps
+            "outside_steps_seconds": round(e2e.seconds - sum(stages.values()), 2),
         },
         "rerun_unchanged": {"seconds": rerun.seconds, "peak_rss_gb": rerun.peak_rss_gb},
         "floor": floor,
@@ -310,6 +312,7 @@ def result_header(args: argparse.Namespace, landing: Path, month: str, setup: di
     """What every bench result starts with: when, where, and the month measured."""
     return {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "commit": code_commit(),
         "machine": machine(),
         "month": month,
         "merchants": args.merchants,
@@ -318,6 +321,22 @@ def result_header(args: argparse.Namespace, landing: Path, month: str, setup: di
         "month_rows": month_rows(landing, month),
         "setup": setup,
     }
+
+
+def code_commit() -> str:
+    """The commit measured, with ``+changes`` when the working tree differs from it."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}+changes" if dirty else head
 
 
 def write_result(result: dict, out: Path, row: str) -> None:

@@ -7,6 +7,7 @@ bench/results/ and the README; this only proves the harness measures what it cla
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from bench.run import main, step_seconds
@@ -25,6 +26,11 @@ def test_benchmark_harness_measures_all_three_parts(tmp_path: Path) -> None:
         e2e["stages"]
     )
     assert sum(e2e["stages"].values()) <= e2e["seconds"]
+    assert e2e["outside_steps_seconds"] == round(e2e["seconds"] - sum(e2e["stages"].values()), 2)
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert result["commit"].split("+")[0] == head  # the code measured
     assert 0 < e2e["peak_rss_gb"] < 8
     # the rerun found the month unchanged (the harness refuses a rerun that regraded)
     assert result["rerun_unchanged"]["seconds"] < e2e["seconds"]

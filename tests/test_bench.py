@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 from bench.run import main, step_seconds
+from tests.helpers import CONFORMANCE
 
 
 def test_benchmark_harness_measures_all_three_parts(tmp_path: Path) -> None:
@@ -47,3 +48,26 @@ def test_step_seconds_reads_the_timings_line() -> None:
     output = "[1/1] 2026-03 grading ...\n        steps: raw_orders 1.5s, merchant_grades 0.25s\n"
     assert step_seconds(output) == {"raw_orders": 1.5, "merchant_grades": 0.25}
     assert step_seconds("no timings here") == {}
+
+
+def test_the_sampling_profile_charges_the_run_to_steps_and_lines(tmp_path: Path) -> None:
+    from bench.profile import main as profile
+
+    out = tmp_path / "profile.txt"
+    code = profile(
+        [
+            "--interval", "0.002", "--out", str(out), "--",
+            "run", "--landing", str(CONFORMANCE / "landing"), "--warehouse",
+            str(tmp_path / "w.duckdb"), "--through", "2026-01",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    text = out.read_text()
+    steps = dict(
+        (line.split(" s  ")[1], float(line.split(" s  ")[0]))
+        for line in text.split("by step:\n")[1].split("\n\n")[0].splitlines()
+    )
+    wall = float(text.split()[1])
+    assert {"raw_orders", "raw_feedback", "published_month", "(outside steps)"} <= set(steps)
+    assert abs(sum(steps.values()) - wall) < 0.1 * wall
+    assert "pipelines/" in text.split("lines:")[1]  # charged to lines of our code

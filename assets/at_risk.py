@@ -21,8 +21,6 @@ from assets.metadata import markdown_preview
 from assets.partitions import monthly_partitions
 from assets.resources import GradingSettings, WarehouseResource
 from pipelines.months import add_months, month_key
-from pipelines.preview import PreviewBlocked, PreviewError, parse_as_of, preview_month
-from pipelines.preview_store import store_blocked, store_preview
 
 # The columns the UI's preview table shows: who, from what to what, why, how far.
 SHOWN_COLUMNS = (
@@ -63,6 +61,11 @@ def at_risk_merchants(
     warehouse: WarehouseResource,
     settings: GradingSettings,
 ) -> dg.MaterializeResult:
+    # Imported here: a preview (its ingest, checks and summaries) is not loaded with the
+    # definitions, which every run and `dagster dev` load.
+    from pipelines.preview import PreviewBlocked, PreviewError, parse_as_of, preview_month
+    from pipelines.preview_store import store_blocked, store_preview
+
     published = context.partition_key
     running = add_months(published, 1)
     as_of = parse_as_of(config.as_of)

@@ -12,7 +12,6 @@ import dagster as dg
 
 from assets.partitions import monthly_partitions
 from assets.resources import GradingSettings, WarehouseResource
-from pipelines.reporting.dashboard import write_dashboard
 
 
 @dg.asset(
@@ -27,6 +26,10 @@ from pipelines.reporting.dashboard import write_dashboard
 def dashboard(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings
 ) -> dg.MaterializeResult:
+    # Imported here: plotly is not loaded with the definitions (a run warms it up in the
+    # background, assets.runner), and commands other than a run never need it.
+    from pipelines.reporting.dashboard import write_dashboard
+
     result = write_dashboard(
         Path(warehouse.path),
         settings.outputs / "dashboard",

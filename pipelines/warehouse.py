@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -41,9 +42,39 @@ def configure(
     con.execute("SET max_vacuum_tasks = 0")
     if path is not None:
         con.execute("SET temp_directory = $dir", {"dir": str(path.with_name(path.name + ".tmp"))})
-    con.execute(load_sql("warehouse/schema.sql"))
-    _widen_amounts(con)
+    if not _has_schema(con):
+        con.execute(load_sql("warehouse/schema.sql"))
+        _widen_amounts(con)
     return con
+
+
+def _has_schema(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse already holds every table, column (of its type) and view
+    that schema.sql makes. Then the script is not run again: its CREATE OR REPLACE VIEW
+    and ALTERs change the catalog, so every connection wrote and checkpointed it at its
+    close (a run opens about fifteen a month). Anything missing or different runs it."""
+    return _schema_sql_catalog() <= _catalog(con)
+
+
+@cache
+def _schema_sql_catalog() -> frozenset[tuple]:
+    """The catalog schema.sql makes in an empty database (in memory), once a process."""
+    with duckdb.connect(":memory:") as con:
+        con.execute(load_sql("warehouse/schema.sql"))
+        return frozenset(_catalog(con))
+
+
+def _catalog(con: duckdb.DuckDBPyConnection) -> set[tuple]:
+    """The database's own columns (with their types) and views (with their SQL)."""
+    return set(
+        fetch_rows(
+            con,
+            "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND NOT internal "
+            "UNION ALL SELECT schema_name, view_name, NULL, sql FROM duckdb_views() "
+            "WHERE database_name = current_database() AND NOT internal",
+        )
+    )
 
 
 def _widen_amounts(con: duckdb.DuckDBPyConnection) -> None:

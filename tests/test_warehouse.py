@@ -156,3 +156,57 @@ def test_amounts_of_an_older_warehouse_are_widened_to_the_exact_type(tmp_path):
         assert types == [("feedback", "DECIMAL(38,18)"), ("orders", "DECIMAL(38,18)")]
         assert fetch_rows(con, "SELECT amount_usd FROM raw.orders") == [(Decimal("4.5"),)]
         con.close()
+
+
+def schema_script_runs(monkeypatch) -> list[str]:
+    """The SQL files pipelines.warehouse loads from now on (schema.sql, when it runs it)."""
+    import pipelines.warehouse as warehouse
+
+    loaded: list[str] = []
+    real = warehouse.load_sql
+
+    def counting(name: str) -> str:
+        loaded.append(name)
+        return real(name)
+
+    monkeypatch.setattr(warehouse, "load_sql", counting)
+    return loaded
+
+
+def test_a_warehouse_with_the_current_schema_is_not_changed_by_a_connect(tmp_path, monkeypatch):
+    """schema.sql runs when something of it is missing, not at every connection: its
+    CREATE OR REPLACE VIEW rewrote the catalog at each of a run's many connections."""
+    path = tmp_path / "w.duckdb"
+    connect(path).close()
+    loaded = schema_script_runs(monkeypatch)
+    connect(path).close()
+    assert loaded == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "ALTER TABLE main.run_log DROP COLUMN policy_digest",
+        "DROP TABLE journal.landing_seen",
+        "CREATE OR REPLACE VIEW main.month_status AS SELECT 1 AS month",
+        "ALTER TABLE raw.feedback ALTER COLUMN order_amount_usd TYPE DECIMAL(38,10)",
+    ],
+)
+def test_a_warehouse_missing_part_of_the_schema_gets_it_back_at_connect(tmp_path, change):
+    """A warehouse from an older schema (a column, a table or the view's SQL differs)
+    is brought up to schema.sql as before."""
+    path = tmp_path / "w.duckdb"
+    con = connect(path)
+    before = fetch_rows(con, CATALOG)
+    con.execute(change)
+    con.close()
+    con = connect(path)
+    assert fetch_rows(con, CATALOG) == before
+    con.close()
+
+
+CATALOG = (
+    "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
+    "WHERE NOT internal UNION ALL SELECT schema_name, view_name, NULL, sql FROM duckdb_views() "
+    "WHERE NOT internal ORDER BY ALL"
+)

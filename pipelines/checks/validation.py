@@ -27,11 +27,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
-import pandas as pd
-import pyarrow as pa
 
 from pipelines.checks.check_filter import column_types, suspect_filter
 from pipelines.checks.quarantine_summary import quarantine_ratio
@@ -42,6 +40,11 @@ from pipelines.package_data import shipped_dir
 from pipelines.policy import Policy
 from pipelines.sql_files import SQL_DIR, load_sql
 from pipelines.warehouse import bound_params, fetch_value, statements
+
+if TYPE_CHECKING:  # imported where a check reads its rows: not with the definitions,
+    # whose loading leaves pandas (1/2 s) to the background import of GE (assets.runner)
+    import pandas as pd
+    import pyarrow as pa
 
 EXPECTATIONS_DIR = shipped_dir("expectations")
 # GE's cost per validation is mostly building its metric graph, whatever the rows, so
@@ -460,6 +463,8 @@ def _chunks(reader: pa.RecordBatchReader, chunk_rows: int) -> Iterator[pd.DataFr
     GE has a fixed cost per validation, so few large chunks beat many small ones; the
     memory held is one chunk.
     """
+    import pyarrow as pa
+
     pending: list[pa.RecordBatch] = []
     size = 0
     for record_batch in reader:
@@ -538,7 +543,7 @@ def _pandas_batch_definition() -> Any:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date | pd.Timestamp):
+    if isinstance(value, dt.datetime | dt.date):  # pandas' Timestamp is a datetime
         return value.isoformat()
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]

@@ -1,5 +1,6 @@
 """Great Expectations Data Docs: built offline, runs named for their suite and month, suite
-pages built, and the Dagster check linking to its run's page (issue 19, section 5).
+pages built, and the Dagster check linking to its run's page (issue 19, section 5); a
+passing check's pages rendered by the month's one build, whichever process makes it.
 
 The browser tests open the site in Debian's chromium with every request that is not a
 file:// one aborted and recorded (and no host name resolving), as the dashboard's do.
@@ -17,9 +18,16 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.definitions import ALL_ASSETS, grade_month_job
 from assets.ingest import build_ingest_asset
 from assets.resources import GradingSettings, WarehouseResource
-from pipelines.checks.data_docs import PublishedDocs, publish_data_docs, validation_run_name
+from pipelines.checks import data_docs
+from pipelines.checks.data_docs import (
+    PublishedDocs,
+    data_docs_index,
+    publish_data_docs,
+    validation_run_name,
+)
 from pipelines.checks.validation import SuiteReport, check_parameters, validate_suite
 from pipelines.datasets import DATASETS, MERCHANTS
 from pipelines.ingest import ingest_month
@@ -42,10 +50,10 @@ def validated(con, suite: str, month: str) -> SuiteReport:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory) -> tuple[Path, list[PublishedDocs]]:
+def reports(tmp_path_factory) -> list[SuiteReport]:
     """Two months of the conformance inputs checked, February's merchants with a bad
-    status, and every report published to the Data Docs of one outputs folder."""
-    root = tmp_path_factory.mktemp("data_docs")
+    status: January's merchants and orders, February's merchants (failed) and orders."""
+    root = tmp_path_factory.mktemp("checked")
     con = connect(root / "w.duckdb")
     reports = []
     try:
@@ -58,7 +66,13 @@ def published(tmp_path_factory) -> tuple[Path, list[PublishedDocs]]:
     finally:
         con.close()
     assert [r.success for r in reports] == [True, True, False, True]
-    outputs = root / "outputs"
+    return reports
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, reports) -> tuple[Path, list[PublishedDocs]]:
+    """Every report stored in the Data Docs of one outputs folder, then the site built."""
+    outputs = tmp_path_factory.mktemp("data_docs") / "outputs"
     docs = [publish_data_docs(outputs, [r], build=False) for r in reports]
     docs.append(publish_data_docs(outputs, []))  # the build a published month ends with
     return outputs, docs
@@ -115,9 +129,133 @@ def test_the_check_metadata_links_to_the_runs_page(tmp_path):
     assert link.url.startswith("file://") and link.url.endswith("/2026-01.html")
     assert "/2026-01_inputs.merchants/" in link.url
     page = Path(link.url.removeprefix("file://"))
+    # A passing check only stores its results: the month's build renders the page.
+    assert not page.exists()
+    publish_data_docs(tmp_path / "out", [])  # the build a published month ends with
     assert page.is_file() and "2026-01_inputs.merchants" in page.read_text(encoding="utf-8")
     index = evaluation.metadata["data_docs_index"]
     assert isinstance(index, dg.UrlMetadataValue) and index.url.endswith("/local_site/index.html")
+
+
+def test_a_month_builds_the_site_once_and_every_check_links_to_a_page(tmp_path, monkeypatch):
+    """Nine passing checks used to build the site once each (most of the docs' time),
+    and the published month again; now only the published month builds it."""
+    builds = []
+    build = data_docs._build
+    monkeypatch.setattr(data_docs, "_build", lambda *a, **k: builds.append(1) or build(*a, **k))
+    result = dg.materialize(
+        ALL_ASSETS,
+        partition_key="2026-01",
+        selection=grade_month_job.selection,
+        resources={
+            "warehouse": WarehouseResource(path=str(tmp_path / "w.duckdb")),
+            "settings": GradingSettings(
+                landing_dir=str(CONFORMANCE / "landing"), outputs_dir=str(tmp_path / "out")
+            ),
+        },
+    )
+    assert result.success and len(builds) == 1
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == 9 and all(c.passed for c in checks)
+    links = [v.url for c in checks for k, v in c.metadata.items() if k.startswith("data_docs_")]
+    pages = [Path(url.removeprefix("file://")) for url in links if url.endswith(".html")]
+    assert len(pages) > 18 and all(p.is_file() for p in pages), [p for p in pages if not p.exists()]
+
+
+def _fresh_project() -> None:
+    """Forget the process's open GE projects, as another process would."""
+    data_docs._docs_project.cache_clear()
+
+
+def test_results_stored_by_a_process_that_never_built_are_rendered_by_the_next(reports, tmp_path):
+    """A run that stops after its checks (a failed step, a process that died) leaves
+    results without pages: another process's build renders them, and the suites'."""
+    outputs = tmp_path / "outputs"
+    stored = publish_data_docs(outputs, reports[:2], build=False).pages
+    suite_page = data_docs_index(outputs).parent / "expectations/inputs/orders/rows.html"
+    assert not any(p.exists() for p in [*stored.values(), suite_page])
+    build = "from pathlib import Path; from pipelines.checks.data_docs import publish_data_docs; "
+    build += f"publish_data_docs(Path({str(outputs)!r}), [])"
+    done = subprocess.run(
+        [sys.executable, "-c", build],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert all(p.is_file() for p in [*stored.values(), suite_page])
+    assert "2026-01_inputs.orders" in data_docs_index(outputs).read_text(encoding="utf-8")
+
+
+def test_a_build_renders_only_the_pages_not_rendered_yet(published, tmp_path):
+    """A build with no page missing rebuilds the index only: GE renders every page when
+    given no list of pages, which each month's build used to do, the whole history."""
+    outputs, docs = published
+    copy = tmp_path / "outputs"
+    shutil.copytree(outputs, copy)
+    page = copy / docs[0].pages["rows"].relative_to(outputs)
+    page.write_text("rendered before", encoding="utf-8")
+    data_docs_index(copy).unlink()
+    publish_data_docs(copy, [])
+    assert page.read_text(encoding="utf-8") == "rendered before"
+    assert "2026-02_inputs.orders" in data_docs_index(copy).read_text(encoding="utf-8")
+
+
+def test_a_failed_check_renders_its_pages_and_the_index_at_once(reports, tmp_path):
+    """The failed month's run stops at its check: the failure's page must be there."""
+    outputs = tmp_path / "outputs"
+    passed = publish_data_docs(outputs, [reports[0]], build=False).pages
+    failed = publish_data_docs(outputs, [reports[2]], build=True).pages
+    assert all(p.is_file() for p in [*passed.values(), *failed.values()])
+    assert "zombie" in failed["rows"].read_text(encoding="utf-8")
+    index = data_docs_index(outputs).read_text(encoding="utf-8")
+    assert "2026-02_inputs.merchants" in index and "2026-01_inputs.merchants" in index
+
+
+def test_a_changed_suite_has_its_page_rendered_again(reports, tmp_path):
+    """Suite pages are rendered when missing: storing a changed suite removes its page."""
+    from great_expectations import ExpectationSuite
+
+    outputs = tmp_path / "outputs"
+    publish_data_docs(outputs, [reports[0]])
+    page = data_docs_index(outputs).parent / "expectations/inputs/merchants/rows.html"
+    page.write_text("old", encoding="utf-8")
+    _fresh_project()
+    publish_data_docs(outputs, [reports[0]], build=False)
+    assert page.read_text(encoding="utf-8") == "old"  # the same suite: its page is kept
+    project = data_docs._docs_project(str(outputs.resolve() / "data_docs"))
+    project.context.suites.add_or_update(ExpectationSuite(name="inputs.merchants.rows"))
+    _fresh_project()
+    publish_data_docs(outputs, [reports[0]])  # stores expectations/'s suite again
+    assert "Expectation Suite" in page.read_text(encoding="utf-8")
+
+
+def test_shared_compiled_templates_render_the_same_pages(published, tmp_path, monkeypatch):
+    """The views share compiled templates (data_docs_site): pages rendered with them are
+    those jinja2 renders from source, but for the element ids GE draws at random."""
+    from pipelines.checks import data_docs_site  # imports GE
+
+    outputs, docs = published
+    copy = tmp_path / "outputs"
+    shutil.copytree(outputs, copy)
+    site = data_docs_index(copy).parent
+    pages = [
+        copy / docs[2].pages["rows"].relative_to(outputs),
+        site / "expectations/inputs/merchants/rows.html",
+    ]
+
+    def rendered() -> list[str]:
+        for page in pages:
+            page.unlink()
+        publish_data_docs(copy, [])
+        uuid = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+        return [re.sub(uuid, "<uuid>", p.read_text(encoding="utf-8")) for p in pages]
+
+    shared = rendered()
+    assert data_docs_site._COMPILED_TEMPLATES._code  # compiled templates were shared
+    monkeypatch.setattr(data_docs_site, "_COMPILED_TEMPLATES", None)  # jinja2's default
+    assert rendered() == shared
 
 
 # --- in a real browser, offline ----------------------------------------------------------

@@ -1,15 +1,20 @@
 """Great Expectations Data Docs: static HTML of every validation, under the outputs folder.
 
 Validation runs on GE's pandas engine in an ephemeral context (see ``validation``); the
-results are then stored in a file-backed GE project at ``<outputs>/data_docs`` and the
-site is rebuilt, so ``<outputs>/data_docs/gx/uncommitted/data_docs/local_site/index.html``
-lists every run's results. Only the pages of new results are rendered on each build, so
-building stays cheap as history grows.
+results are then stored in a file-backed GE project at ``<outputs>/data_docs``. A build
+of the site (a failed check's, at once, and the published month's) renders every page
+not rendered yet and the index, so
+``<outputs>/data_docs/gx/uncommitted/data_docs/local_site/index.html`` lists every run's
+results. A passing check only stores its results: a month's pages are rendered in one
+build rather than one per check, and only the pages missing on disk, so building stays
+cheap as history grows. "Missing on disk" rather than a list kept in memory: results
+stored by a run that stopped before its build (a failed step, a process that died) are
+rendered by the next build, whichever process makes it.
 
 The site works offline (pipelines/checks/data_docs_site.py). Each validation run is named for
 its suite and month (``2026-01_inputs.orders``), and each of its results says so on its
-page; the pages of the suites are built with the first results of a process, so the
-index's and the result pages' links to them lead somewhere.
+page; a suite's page is rendered with the pages of results (when it is missing, or when
+the suite changed), so the index's and the result pages' links to it lead somewhere.
 """
 
 from __future__ import annotations
@@ -26,11 +31,15 @@ from pipelines.checks.validation import SuiteReport, _ge_suites
 DOCS_PROJECT = "data_docs"
 
 
+# GE renders every page for no list of pages (or an empty one); a list holding only this,
+# which equals no resource's key, renders none (a build of the index alone).
+_NO_PAGE = object()
+
+
 @dataclass
 class _DocsProject:
     context: Any
     suites: set[str] = field(default_factory=set)
-    unrendered: list[Any] = field(default_factory=list)
     # The site's configuration changed (a project made before the offline site): its
     # next build renders every page again, so none is left loading from CDNs.
     rebuild_all: bool = False
@@ -39,7 +48,7 @@ class _DocsProject:
 @dataclass(frozen=True)
 class PublishedDocs:
     """Where the Data Docs are: the index, and the pages of the results just stored
-    (by batch, e.g. ``rows``), rendered now or by the next build with the index."""
+    (by batch, e.g. ``rows``), rendered now or by the next build of the site."""
 
     index: Path
     pages: dict[str, Path] = field(default_factory=dict)
@@ -61,11 +70,13 @@ def data_docs_index(outputs: Path) -> Path:
 def publish_data_docs(
     outputs: Path, reports: list[SuiteReport], build: bool = True, run_label: str = ""
 ) -> PublishedDocs:
-    """Store the reports' GE results and render their pages; with ``build``, also every
-    page left to render and the index.
+    """Store the reports' GE results; with ``build``, also render every page not rendered
+    yet (theirs, those of results stored earlier, the suites') and the index.
 
-    ``run_label`` (a Dagster run id) is kept in each result's metadata, so a page can be
-    traced back to the run that checked it.
+    Without ``build`` (a passing check) the pages are rendered by the next build (the
+    published month's): the returned paths are where they will be. ``run_label`` (a
+    Dagster run id) is kept in each result's metadata, so a page can be traced back to
+    the run that checked it.
     """
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
@@ -78,9 +89,8 @@ def publish_data_docs(
         warnings.simplefilter("ignore")
         project = _docs_project(str(Path(outputs).resolve() / DOCS_PROJECT))
         run_time = dt.datetime.now(dt.UTC)
-        new_keys = []
         for report in reports:
-            _ensure_suite(project, report.suite)
+            _ensure_suite(project, outputs, report.suite)
             run_id = RunIdentifier(validation_run_name(report.suite, report.month), run_time)
             for batch, result in zip(_batches(report), report.ge_results, strict=True):
                 _label_result(result, report, batch, run_id, run_label)
@@ -90,28 +100,30 @@ def publish_data_docs(
                     batch_identifier=report.month,
                 )
                 project.context.validation_results_store.set(key, result)
-                new_keys.append(key)
                 pages[batch] = _page_path(outputs, key)
         if build:
-            _build(project, [*project.unrendered, *new_keys], with_index=True)
-            project.unrendered.clear()
-        elif new_keys:  # the pages now (the links to them must work), the index later
-            _build(project, [*project.unrendered, *new_keys], with_index=False)
-            project.unrendered.clear()
+            _build(project, outputs)
     return PublishedDocs(data_docs_index(outputs), pages)
 
 
-def _build(project: _DocsProject, keys: list[Any], with_index: bool) -> None:
-    """Render ``keys``' pages (all pages once after the site's configuration changed)."""
+def _build(project: _DocsProject, outputs: Path) -> None:
+    """Render the pages not rendered yet (all pages once after the site's configuration
+    changed) and the index, in one build of the site."""
     from pipelines.checks.data_docs_site import SITE_NAME  # imports GE: only once docs are built
 
-    everything = project.rebuild_all
+    keys = None if project.rebuild_all else (_unrendered(project, outputs) or [_NO_PAGE])
     project.context.build_data_docs(
-        site_names=[SITE_NAME],
-        resource_identifiers=None if everything else keys or None,
-        build_index=with_index or everything,
+        site_names=[SITE_NAME], resource_identifiers=keys, build_index=True
     )
     project.rebuild_all = False
+
+
+def _unrendered(project: _DocsProject, outputs: Path) -> list[Any]:
+    """The stored results and suites whose page is not on disk (a suite's page is removed
+    when the suite changes, see ``_ensure_suite``)."""
+    context = project.context
+    keys = [*context.validation_results_store.list_keys(), *context.expectations_store.list_keys()]
+    return [key for key in keys if not _page_path(outputs, key).is_file()]
 
 
 def _batches(report: SuiteReport) -> list[str]:
@@ -134,9 +146,15 @@ def _label_result(
 
 
 def _page_path(outputs: Path, key: Any) -> Path:
-    """The file a validation result's page is (or will be) rendered to."""
-    site = data_docs_index(outputs).parent
-    return site.joinpath("validations", *key.to_tuple()).with_suffix(".html")
+    """The file a validation result's or a suite's page is (or will be) rendered to: GE's
+    site keeps a key's parts as folders, the last one with ``.html`` appended."""
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
+    section = "expectations" if isinstance(key, ExpectationSuiteIdentifier) else "validations"
+    *folders, name = key.to_tuple()
+    return data_docs_index(outputs).parent.joinpath(section, *folders, f"{name}.html")
 
 
 @cache
@@ -150,8 +168,9 @@ def _docs_project(project_root: str) -> _DocsProject:
     return _DocsProject(context, rebuild_all=use_offline_site(context))
 
 
-def _ensure_suite(project: _DocsProject, suite: str) -> None:
-    """Keep the docs' copy of each suite (split by batch) in step with expectations/."""
+def _ensure_suite(project: _DocsProject, outputs: Path, suite: str) -> None:
+    """Keep the docs' copy of each suite (split by batch) in step with expectations/; a
+    suite that changed loses its page, so the next build renders it again."""
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
     )
@@ -159,7 +178,17 @@ def _ensure_suite(project: _DocsProject, suite: str) -> None:
     if suite in project.suites:
         return
     for _batch, ge_suite, _expectations in _ge_suites(suite):
+        before = _stored_suite(project.context, ge_suite.name)
         project.context.suites.add_or_update(ge_suite)
-        # its page too: result pages and the index link to it
-        project.unrendered.append(ExpectationSuiteIdentifier(name=ge_suite.name))
+        if _stored_suite(project.context, ge_suite.name) != before:
+            _page_path(outputs, ExpectationSuiteIdentifier(name=ge_suite.name)).unlink(
+                missing_ok=True
+            )
     project.suites.add(suite)
+
+
+def _stored_suite(context: Any, name: str) -> Any:
+    """The project's copy of a suite, as stored (None before its first store)."""
+    store = context.expectations_store
+    key = store.get_key(name=name, id=None)
+    return store.get(key) if store.has_key(key) else None

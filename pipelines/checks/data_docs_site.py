@@ -14,6 +14,14 @@ in ``data_docs_templates/``, which come first:
   from its package.
 
 Nothing is vendored: the pages need only what GE itself ships and these templates.
+
+GE's views each make their own jinja2 ``Environment``, and a build of the site makes
+four views, so each build compiled every template it used from source again (most of a
+build's time). The views below share one in-memory jinja2 bytecode cache: a template is
+compiled once per process, and each later load checks its source's checksum (a changed
+template is compiled again). Sharing is safe as every environment using the cache is made
+alike, by GE's ``DefaultJinjaView.__init__`` (the same autoescaping, extension and
+filters, on which compiled code depends); the cache keys templates by name and file.
 """
 
 from __future__ import annotations
@@ -22,21 +30,42 @@ from pathlib import Path
 from typing import Any
 
 from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
-from jinja2 import ChoiceLoader, FileSystemLoader
+from jinja2 import BytecodeCache, ChoiceLoader, FileSystemLoader
+from jinja2.bccache import Bucket
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "data_docs_templates"
 SITE_NAME = "local_site"
 SITE_DIRECTORY = "uncommitted/data_docs/local_site/"
 
 
+class _CompiledTemplates(BytecodeCache):
+    """jinja2's compiled templates, kept in memory for the process (module docstring)."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:  # jinja2 drops it if the template's source changed since
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED_TEMPLATES = _CompiledTemplates()
+
+
 class _OfflineTemplates:
     """Puts ``data_docs_templates/`` ahead of GE's templates (GE's loader searches its
-    package first and custom views last, so overriding one needs the order changed)."""
+    package first and custom views last, so overriding one needs the order changed), and
+    shares the process's compiled templates."""
 
     env: Any
 
     def _prefer_offline_templates(self) -> None:
         self.env.loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES_DIR)), self.env.loader])
+        self.env.bytecode_cache = _COMPILED_TEMPLATES
 
 
 class OfflinePageView(_OfflineTemplates, DefaultJinjaPageView):

@@ -157,6 +157,18 @@ def run_args(landing: Path, warehouse: Path, outputs: Path, through: str, *extra
     ]
 
 
+def run_python(code: str) -> subprocess.CompletedProcess:
+    """``code`` run by this interpreter in a fresh process from the repository's root (what
+    a module imports, or a build made by another process, cannot be seen in this one)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=300,
+    )
+
+
 def cli_command(*args: str) -> list[str]:
     """``grading <args>`` as a subprocess command of this interpreter."""
     return [sys.executable, "-m", "assets.cli", *args]

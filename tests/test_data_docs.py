@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,7 +31,7 @@ from pipelines.datasets import DATASETS, MERCHANTS
 from pipelines.ingest import ingest_month
 from pipelines.policy import load_policy
 from pipelines.warehouse import connect
-from tests.helpers import CONFORMANCE, headless_chromium
+from tests.helpers import CONFORMANCE, headless_chromium, run_python
 from tests.test_dashboard import ARTIFACTS, Watched
 
 MONTHS = ("2026-01", "2026-02")
@@ -176,13 +174,7 @@ def test_results_stored_by_a_process_that_never_built_are_rendered_by_the_next(r
     assert not any(p.exists() for p in [*stored.values(), suite_page])
     build = "from pathlib import Path; from pipelines.checks.data_docs import publish_data_docs; "
     build += f"publish_data_docs(Path({str(outputs)!r}), [])"
-    done = subprocess.run(
-        [sys.executable, "-c", build],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[1],
-        timeout=300,
-    )
+    done = run_python(build)
     assert done.returncode == 0, done.stderr[-2000:]
     assert all(p.is_file() for p in [*stored.values(), suite_page])
     assert "2026-01_inputs.orders" in data_docs_index(outputs).read_text(encoding="utf-8")
@@ -345,13 +337,7 @@ def test_loading_the_definitions_leaves_great_expectations_to_the_background_imp
     (pipelines.checks.validation.warm_up); the offline views subclass GE's, so their module
     must load only when the docs are built, not with the definitions."""
     probe = "import sys, assets.definitions; print('ge', 'great_expectations' in sys.modules)"
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[1],
-        timeout=300,
-    )
+    result = run_python(probe)
     assert result.returncode == 0, result.stderr[-2000:]
     # Imported eagerly here, GE's optional pyspark ended the process before the print.
     assert result.stdout.split() == ["ge", "False"], result.stderr[-2000:]

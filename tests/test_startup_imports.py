@@ -8,9 +8,7 @@ thread, assets.runner); Spark's modules only with ``--engine spark``.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
+from tests.helpers import run_python
 
 HEAVY = ("pandas", "pyarrow", "plotly", "sqlglot", "pyspark", "great_expectations")
 
@@ -27,12 +25,6 @@ print(sorted(m for m in {HEAVY!r} if m in sys.modules))
 
 
 def test_a_duckdb_run_loads_no_checks_dashboard_or_spark_modules_before_its_steps():
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[1],
-        timeout=300,
-    )
+    result = run_python(PROBE)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines()[-1] == "[]", result.stderr[-2000:]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.checks.check_filter import column_types, suspect_filter
+from pipelines.checks.check_filter import column_types, ge_columns_sql, suspect_filter
 from pipelines.checks.validation import _binary_collation, validate_frame
 
 PARAMS = {"top": 10, "names": ["a", "b"]}
@@ -133,7 +133,9 @@ def expect(kind: str, **kwargs) -> dict:
         (expect("column_pair_values_to_be_equal", column_A="a", column_B="b"),
          {"a": "VARCHAR", "b": "INTEGER"}),
         # values pandas and DuckDB compare differently
-        (expect("column_values_to_be_between", column="d", min_value=0.1),
+        (expect("column_pair_values_a_to_be_greater_than_b", column_A="a", column_B="b"),
+         {"a": "DECIMAL(38,18)", "b": "DECIMAL(38,18)"}),
+        (expect("column_values_to_be_in_set", column="d", value_set=[1]),
          {"d": "DECIMAL(18,2)"}),
         (expect("column_pair_values_to_be_equal", column_A="a", column_B="b"),
          {"a": "INTERVAL", "b": "INTERVAL"}),
@@ -183,3 +185,56 @@ def test_no_filter_when_strings_do_not_compare_byte_by_byte(con):
         assert not _binary_collation(con)
     finally:
         con.execute("RESET default_collation")
+
+
+# Decimals on and a hair beside each bound, below and above what a DOUBLE tells apart.
+DECIMAL_EXPECTATIONS = [
+    expect("column_values_to_be_between", column="d", min_value=0),
+    expect("column_values_to_be_between", column="e", min_value=0.1, max_value=5, strict_max=True),
+    expect("column_values_to_be_between", column="big", min_value=-3, max_value=2400),
+]
+DECIMAL_ROWS = """
+SELECT CAST(d AS DECIMAL(38,18)) AS d, CAST(e AS DECIMAL(38,18)) AS e,
+       CAST(big AS DECIMAL(38,18)) AS big
+FROM (VALUES ('-0.000000000000000001'), ('0'), ('0.000000000000000001'), ('0.0000000001'),
+             ('0.000000001'), ('5'), (NULL)) d(d),
+     (VALUES ('0.099999999999999999'), ('0.1'), ('0.100000000000000001'), ('0.1000000011'),
+             ('4.999999999999999999'), ('4.99999999'), ('5'), ('5.000000000000000001')) e(e),
+     (VALUES ('-3.000000000000000001'), ('-3'), ('2400'), ('2400.000000000000000001'),
+             ('99999999999999999999.999999999999999999'), ('-2.999999999')) b(big)
+"""
+
+
+def test_decimals_are_judged_as_the_doubles_ge_sees_and_cast_only_near_a_bound():
+    """GE compares DuckDB's DOUBLE of a decimal; the filter compares the decimal first,
+    with its bound moved inwards, so it must never leave out a row whose DOUBLE fails."""
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE decimals AS {DECIMAL_ROWS}")
+    types = column_types(con.table("decimals"))
+    condition, params = suspect_filter(DECIMAL_EXPECTATIONS, PARAMS, types)
+    as_ge = f"SELECT {ge_columns_sql(types)} FROM decimals"
+    whole = frame(con, as_ge)
+    selected = frame(con, f"{as_ge} WHERE {condition}", params)
+    left_out = frame(con, f"{as_ge} WHERE NOT ({condition})", params)
+    assert str(whole.dtypes["e"]) == "float64"  # GE meets doubles, not Decimal objects
+    assert len(selected) + len(left_out) == len(whole) == 7 * 8 * 6
+    assert 0 < len(left_out) < len(whole)
+
+    whole_outcomes = validate_frame(DECIMAL_EXPECTATIONS, whole, PARAMS)
+    assert not any(o.success for o in whole_outcomes)
+    selected_outcomes = validate_frame(DECIMAL_EXPECTATIONS, selected, PARAMS)
+    assert unexpected(selected_outcomes) == unexpected(whole_outcomes)
+    assert all(
+        o.success and not o.unexpected_count
+        for o in validate_frame(DECIMAL_EXPECTATIONS, left_out, PARAMS)
+    )
+    # 0.099999999999999999 is below 0.1 as a decimal, but its DOUBLE is 0.1: GE passes it,
+    # and so does the filter; -0.000000000000000001 fails as its DOUBLE does.
+    near = con.execute(
+        f"SELECT count(*) FROM decimals WHERE e = 0.099999999999999999 AND NOT ({condition})",
+        params,
+    ).fetchone()[0]
+    assert near > 0
+    assert con.execute(
+        f"SELECT bool_and({condition}) FROM decimals WHERE d < 0", params
+    ).fetchone()[0]

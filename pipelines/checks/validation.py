@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 
-from pipelines.checks.check_filter import column_types, suspect_filter
+from pipelines.checks.check_filter import column_types, ge_columns_sql, suspect_filter
 from pipelines.checks.quarantine_summary import quarantine_ratio
 from pipelines.datasets import DATASETS_BY_NAME, Dataset
 from pipelines.deferred_imports import deferred
@@ -298,19 +298,19 @@ def _validate_on_duckdb(
         con.execute(statement, bound_params(statement, sql_params))
     sql = sql.rstrip(";")
     params = bound_params(sql, sql_params)
-    rows = con.sql(sql, params=params)
-    suspects = (
-        suspect_filter(expectations, expectation_params, column_types(rows)) if prefilter else None
-    )
+    types = column_types(con.sql(sql, params=params))
+    suspects = suspect_filter(expectations, expectation_params, types) if prefilter else None
+    where, where_params = "", {}
     if suspects:
-        condition, condition_params = suspects
-        if set(condition_params) & set(params):
+        condition, where_params = suspects
+        if set(where_params) & set(params):
             raise ValueError(f"{batch_sql_name(suite, batch)}: parameter names clash")
         total = fetch_value(con, f"SELECT count(*) FROM (\n{sql}\n)", params)
-        rows = con.sql(
-            f"SELECT * FROM (\n{sql}\n) AS batch WHERE {condition}",
-            params={**params, **condition_params},
-        )
+        where = f" WHERE {condition}"
+    rows = con.sql(
+        f"SELECT {ge_columns_sql(types)} FROM (\n{sql}\n) AS batch{where}",
+        params={**params, **where_params},
+    )
     reader = rows.to_arrow_reader(batch_size=chunk_rows)
     first = None
     for chunk in _chunks(reader, chunk_rows):

@@ -66,7 +66,7 @@ class SparkBatches:
         """The batch's rows as a Spark DataFrame, the graded month read from its staging."""
         register_raw_views(self.spark, self.lake, str(sql_params["month"]))
         query = spark_batch_query(suite, batch, sql_params, spark_scalar(self.spark))
-        return self.spark.sql(query)
+        return decimals_as_doubles(self.spark.sql(query))
 
     def validate(
         self, suite: str, batch: str, ge_suite: Any, sql_params: dict[str, Any],
@@ -76,6 +76,22 @@ class SparkBatches:
             return None
         frame = self.frame(suite, batch, sql_params)
         return validate_spark_frame(ge_suite, frame, outcomes, expectation_params)
+
+
+def decimals_as_doubles(frame: DataFrame) -> DataFrame:
+    """The frame with each decimal column cast to double: GE compares a batch's decimals
+    as doubles on either engine (pipelines/checks/check_filter.py: ge_columns_sql)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DecimalType
+
+    return frame.select(
+        *(
+            F.col(f"`{field.name}`").cast("double").alias(field.name)
+            if isinstance(field.dataType, DecimalType)
+            else F.col(f"`{field.name}`")
+            for field in frame.schema.fields
+        )
+    )
 
 
 def validate_spark_frame(

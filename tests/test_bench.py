@@ -71,3 +71,28 @@ def test_the_sampling_profile_charges_the_run_to_steps_and_lines(tmp_path: Path)
     assert {"raw_orders", "raw_feedback", "published_month", "(outside steps)"} <= set(steps)
     assert abs(sum(steps.values()) - wall) < 0.1 * wall
     assert "pipelines/" in text.split("lines:")[1]  # charged to lines of our code
+
+
+def test_the_no_op_month_has_our_graph_shape_in_either_step_layout() -> None:
+    """bench/fixed_costs.py measures Dagster alone on our graph's shape: the same
+    partitioned assets and checks, materialised and evaluated, in one step or one each."""
+    import dagster as dg
+
+    from assets.definitions import defs
+    from bench.fixed_costs import no_op_job, our_graph_shape
+
+    keys, _, checks = our_graph_shape()
+    graph = defs.resolve_asset_graph()
+    ours = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def}
+    assert set(keys) == ours and len(keys) > 10
+    assert sum(map(len, checks.values())) >= 9
+    for one_step, steps in ((False, len(keys)), (True, 1)):
+        result = no_op_job(one_step).execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(), partition_key="2026-01"
+        )
+        assert result.success
+        materialised = {e.asset_key for e in result.get_asset_materialization_events()}
+        assert materialised == ours
+        evaluations = result.get_asset_check_evaluations()
+        assert len(evaluations) == sum(map(len, checks.values()))
+        assert len(result.get_step_success_events()) == steps

@@ -238,3 +238,41 @@ def test_decimals_are_judged_as_the_doubles_ge_sees_and_cast_only_near_a_bound()
     assert con.execute(
         f"SELECT bool_and({condition}) FROM decimals WHERE d < 0", params
     ).fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("column_type", "values", "bounds"),
+    [
+        # bounds of 1e10 and more: the moved bound needs more than 28 digits to 18 places
+        ("DECIMAL(38,18)", ["-9999999999.5", "-9999999999", "0", "1e12", "1000000000000.01"],
+         {"min_value": -9999999999.0, "max_value": 1e12}),
+        ("DECIMAL(38,18)", ["4503599627370495.5", "4503599627370495.6", "4503599627370497", "1"],
+         {"max_value": 4503599627370495.5}),
+        # other decimal types: compared as DOUBLEs only (a DECIMAL(38,18) bound would
+        # overflow them, or they it)
+        ("DECIMAL(38,2)", ["100000000000000000000", "-0.01", "0"], {"min_value": 0}),
+        ("DECIMAL(38,30)", ["1", "99999999.5", "-1"], {"min_value": 0, "max_value": 1e9}),
+    ],
+)  # fmt: skip
+def test_large_bounds_and_other_decimal_types_keep_ge_s_verdict(column_type, values, bounds):
+    """The filter's decimal shortcut is taken only where it is exact: a large bound or a
+    decimal of another scale gets a condition that runs, and hides no failing row."""
+    con = duckdb.connect()
+    rows = ", ".join([*(f"('{v}')" for v in values), "(NULL)"])
+    con.execute(
+        f"CREATE TABLE decimals AS SELECT CAST(d AS {column_type}) AS d FROM (VALUES {rows}) t(d)"
+    )
+    expectations = [expect("column_values_to_be_between", column="d", **bounds)]
+    types = column_types(con.table("decimals"))
+    condition, params = suspect_filter(expectations, {}, types)
+    # the decimal comparison is still made for the stored type, whatever the bound
+    assert ("CASE WHEN" in condition) == (column_type == "DECIMAL(38,18)")
+    as_ge = f"SELECT {ge_columns_sql(types)} FROM decimals"
+    whole = frame(con, as_ge)
+    selected = frame(con, f"{as_ge} WHERE {condition}", params)
+    left_out = frame(con, f"{as_ge} WHERE NOT ({condition})", params)
+    whole_outcomes = validate_frame(expectations, whole)
+    assert not whole_outcomes[0].success  # each case has a failing row
+    assert unexpected(validate_frame(expectations, selected)) == unexpected(whole_outcomes)
+    assert len(left_out) > 0
+    assert validate_frame(expectations, left_out)[0].unexpected_count == 0

@@ -32,7 +32,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 from typing import Any
 
 import duckdb
@@ -46,7 +46,12 @@ DECIMAL_TYPE = re.compile(r"^DECIMAL\(\d+,\s*\d+\)$")
 # A decimal this far inside a bound (relative to the bound, at least 1e-9 absolute) is on
 # the same side of it as DuckDB's DOUBLE of it: the cast errs by ~1e-16 of the value.
 DECIMAL_MARGIN = Decimal("1e-9")
+# The decimal comparison is made for the type amounts are stored as only, with a moved
+# bound that type holds: another scale, or a bound beyond it, would make DuckDB cast the
+# column or the bound to a decimal that may overflow (an error, not a verdict).
+STORED_DECIMAL = "DECIMAL(38,18)"
 DECIMAL_PLACES = Decimal("1e-18")
+STORED_DECIMAL_LIMIT = Decimal("1e20")
 TIME_TYPE = re.compile(r"^(DATE|TIMESTAMP|TIMESTAMP WITH TIME ZONE|TIMESTAMP_(S|MS|NS))$")
 OTHER_COMPARABLE_TYPES = {"VARCHAR", "BOOLEAN"}
 # Integers beyond 2^53 lose precision in pandas' float64 (an integer column with a NULL).
@@ -132,24 +137,31 @@ def _between(
     if max_value is not None:
         parts.append(f"{value} {'<' if strict_max else '<='} {c.value(max_value)}")
     within = " AND ".join(parts)
-    if c.decimal(column):
-        within = (
-            f"CASE WHEN {_well_inside(c, column, min_value, max_value)} THEN TRUE ELSE {within} END"
-        )
+    inside = _well_inside(c, column, min_value, max_value) if c.decimal(column) else None
+    if inside is not None:
+        within = f"CASE WHEN {inside} THEN TRUE ELSE {within} END"
     return f"{present} AND {within}"
 
 
-def _well_inside(c: _Condition, column: str, min_value: Any, max_value: Any) -> str:
+def _well_inside(c: _Condition, column: str, min_value: Any, max_value: Any) -> str | None:
     """SQL: the decimal lies inside the bounds by more than DECIMAL_MARGIN, compared as a
     decimal (cheap); its DOUBLE then certainly passes, strict bounds too. CASE evaluates
-    the DOUBLE comparison only for the other rows (an OR inside the condition would not)."""
+    the DOUBLE comparison only for the other rows (an OR inside the condition would not).
+    None (every row's DOUBLE is compared) for a column not of STORED_DECIMAL, or a bound
+    it cannot hold."""
+    if c.types.get(column, "").replace(" ", "") != STORED_DECIMAL:
+        return None
     parts = []
     for bound, operator, inward in ((min_value, ">=", 1), (max_value, "<=", -1)):
         if bound is not None:
-            exact = Decimal(bound)  # a float's exact value
-            moved = exact + inward * max(abs(exact), Decimal(1)) * DECIMAL_MARGIN
-            # to 18 places, further inwards: it binds as a DECIMAL, not a DOUBLE
-            moved = moved.quantize(DECIMAL_PLACES, ROUND_CEILING if inward > 0 else ROUND_FLOOR)
+            with localcontext() as exact_arithmetic:
+                exact_arithmetic.prec = 80  # a float's exact value to 18 places, unrounded
+                exact = Decimal(bound)
+                moved = exact + inward * max(abs(exact), Decimal(1)) * DECIMAL_MARGIN
+                # to 18 places, further inwards: it binds as a DECIMAL, not a DOUBLE
+                moved = moved.quantize(DECIMAL_PLACES, ROUND_CEILING if inward > 0 else ROUND_FLOOR)
+            if abs(moved) >= STORED_DECIMAL_LIMIT:
+                return None
             parts.append(f"{_quoted(column)} {operator} {c.value(moved)}")
     return " AND ".join(parts)
 

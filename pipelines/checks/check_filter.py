@@ -37,6 +37,8 @@ from typing import Any
 
 import duckdb
 
+from pipelines.datasets import AMOUNT_PRECISION, AMOUNT_SCALE, STORAGE_TYPES
+
 # Types whose values DuckDB and pandas (after Arrow) compare alike, and DECIMAL, which GE
 # sees as DOUBLE (ge_columns_sql). Not INTERVAL, LIST or STRUCT (DuckDB's equality is not
 # Python's).
@@ -49,9 +51,9 @@ DECIMAL_MARGIN = Decimal("1e-9")
 # The decimal comparison is made for the type amounts are stored as only, with a moved
 # bound that type holds: another scale, or a bound beyond it, would make DuckDB cast the
 # column or the bound to a decimal that may overflow (an error, not a verdict).
-STORED_DECIMAL = "DECIMAL(38,18)"
-DECIMAL_PLACES = Decimal("1e-18")
-STORED_DECIMAL_LIMIT = Decimal("1e20")
+STORED_DECIMAL = STORAGE_TYPES["decimal"]
+DECIMAL_PLACES = Decimal(1).scaleb(-AMOUNT_SCALE)
+STORED_DECIMAL_LIMIT = Decimal(10) ** (AMOUNT_PRECISION - AMOUNT_SCALE)
 TIME_TYPE = re.compile(r"^(DATE|TIMESTAMP|TIMESTAMP WITH TIME ZONE|TIMESTAMP_(S|MS|NS))$")
 OTHER_COMPARABLE_TYPES = {"VARCHAR", "BOOLEAN"}
 # Integers beyond 2^53 lose precision in pandas' float64 (an integer column with a NULL).
@@ -137,7 +139,7 @@ def _between(
     if max_value is not None:
         parts.append(f"{value} {'<' if strict_max else '<='} {c.value(max_value)}")
     within = " AND ".join(parts)
-    inside = _well_inside(c, column, min_value, max_value) if c.decimal(column) else None
+    inside = _well_inside(c, column, min_value, max_value)
     if inside is not None:
         within = f"CASE WHEN {inside} THEN TRUE ELSE {within} END"
     return f"{present} AND {within}"

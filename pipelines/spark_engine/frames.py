@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pipelines.datasets import DATASETS, Dataset
+from pipelines.datasets import AMOUNT_PRECISION, AMOUNT_SCALE, DATASETS, Dataset
 from pipelines.spark_engine.lake import Lake
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ SPARK_TYPES = {
     "str": "STRING",
     "bool": "BOOLEAN",
     "int": "BIGINT",
-    "decimal": "DECIMAL(38,18)",
+    "decimal": f"DECIMAL({AMOUNT_PRECISION},{AMOUNT_SCALE})",
     "timestamp": "TIMESTAMP_NTZ",
     "date": "DATE",
 }

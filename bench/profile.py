@@ -28,16 +28,21 @@ ROOT = Path(__file__).resolve().parent.parent
 OURS = (str(ROOT / "pipelines"), str(ROOT / "assets"))
 
 
-def charged_frame(frame: FrameType | None) -> str:
-    """The innermost frame of our code on the stack, else the outermost one there is."""
-    outermost = "?"
+def charged_frame(frame: FrameType | None, callers: int = 0) -> str:
+    """The innermost frame of our code on the stack, else the outermost one there is;
+    with ``callers``, that many more frames of ours that led to it, joined by " < ", so a
+    helper many lines call (a fetch, a connect) is split by who called it."""
+    outermost, ours = "?", []
     while frame is not None:
         path = frame.f_code.co_filename
         if path.startswith(OURS):
-            return f"{Path(path).relative_to(ROOT)}:{frame.f_lineno} {frame.f_code.co_name}"
-        outermost = f"{Path(path).name}:{frame.f_lineno} {frame.f_code.co_name}"
+            ours.append(f"{Path(path).relative_to(ROOT)}:{frame.f_lineno} {frame.f_code.co_name}")
+            if len(ours) > callers:
+                break
+        elif not ours:
+            outermost = f"{Path(path).name}:{frame.f_lineno} {frame.f_code.co_name}"
         frame = frame.f_back
-    return f"(library) {outermost}"
+    return " < ".join(ours) if ours else f"(library) {outermost}"
 
 
 def step_of(frame: FrameType | None) -> str:
@@ -53,9 +58,9 @@ def step_of(frame: FrameType | None) -> str:
 
 
 class Sampler(threading.Thread):
-    def __init__(self, target_thread: int, interval: float) -> None:
+    def __init__(self, target_thread: int, interval: float, callers: int = 0) -> None:
         super().__init__(daemon=True)
-        self.target, self.interval = target_thread, interval
+        self.target, self.interval, self.callers = target_thread, interval, callers
         self.lines: Counter[str] = Counter()
         self.steps: Counter[str] = Counter()
         self.done = threading.Event()
@@ -63,7 +68,7 @@ class Sampler(threading.Thread):
     def run(self) -> None:
         while not self.done.wait(self.interval):
             frame = sys._current_frames().get(self.target)
-            self.lines[charged_frame(frame)] += 1
+            self.lines[charged_frame(frame, self.callers)] += 1
             self.steps[step_of(frame)] += 1
 
 
@@ -81,12 +86,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     parser.add_argument("--interval", type=float, default=0.005)
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument(
+        "--callers", type=int, default=0, help="also name this many calling lines of ours"
+    )
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("grading_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     grading_args = [a for a in args.grading_args if a != "--"]
 
-    sampler = Sampler(threading.get_ident(), args.interval)
+    sampler = Sampler(threading.get_ident(), args.interval, args.callers)
     started = time.monotonic()
     sampler.start()
     from assets.cli import main as grading

@@ -96,3 +96,153 @@ def test_the_no_op_month_has_our_graph_shape_in_either_step_layout() -> None:
         evaluations = result.get_asset_check_evaluations()
         assert len(evaluations) == sum(map(len, checks.values()))
         assert len(result.get_step_success_events()) == steps
+
+
+def _parquet(path: Path, select: str) -> None:
+    """Write one landing file from a SELECT of literal rows."""
+    import duckdb
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.sql(f"COPY ({select}) TO '{path}' (FORMAT parquet)")
+
+
+def test_the_contract_floor_lookups_find_the_rows_spec_1_quarantines(tmp_path: Path) -> None:
+    """bench/contract_floor.py: on a landing with one planted row for each lookup, every
+    lookup finds exactly its row, so each does the join or grouping it is timed for."""
+    from bench.contract_floor import measure
+
+    landing = tmp_path / "landing"
+
+    def month_file(dataset: str, month: str, rows: str, columns: str) -> None:
+        _parquet(
+            landing / dataset / f"month={month}" / "part-0.parquet",
+            f"SELECT *, '{month}' AS month FROM (VALUES {rows}) t({columns})",
+        )
+
+    merchants = (
+        "merchant_id, account_type, auth_entity_id, real_name_verified, collection_account_set, "
+        "sales_plan, store_type, main_category, product_count, status, registered_at"
+    )
+    merchant_rows = ", ".join(
+        f"('{m}', 'individual', 'p{m}', true, true, 'basic', 'other', 'toys', 20, 'active', "
+        "TIMESTAMPTZ '2025-01-01 00:00:00+00')"
+        for m in ("m1", "m2")
+    )
+    orders = "order_id, merchant_id, buyer_id, created_at, ended_at, status, amount_usd"
+
+    def order(order_id: str, merchant: str, ended: str, status: str = "completed") -> str:
+        return (
+            f"('{order_id}', '{merchant}', 'b1', TIMESTAMPTZ '{ended} 00:00:00+00', "
+            f"TIMESTAMPTZ '{ended} 01:00:00+00', '{status}', 10.00::DECIMAL(12,2))"
+        )
+
+    def stars(order_id: str, merchant: str, day: str) -> str:
+        return f"('{order_id}', '{merchant}', 'b1', 5, TIMESTAMPTZ '{day} 00:00:00+00')"
+
+    def bad(order_id: str, day: str) -> str:
+        return f"('{order_id}', 'm1', 'late_shipment', TIMESTAMPTZ '{day} 00:00:00+00', false)"
+
+    def metrics(merchant: str, day: str) -> str:
+        return f"('{merchant}', DATE '{day}', 10, 9, 45, 10, 5, 5)"
+
+    feedback = "order_id, merchant_id, buyer_id, stars, feedback_at"
+    bad_orders = "order_id, merchant_id, reason, recorded_at, exempt"
+    service = (
+        "merchant_id, metric_date, messages_received, messages_replied_24h, dsr_item_sum, "
+        "dsr_item_count, shipments_due, shipments_on_time"
+    )
+    for month in ("2026-02", "2026-03"):
+        month_file("merchants", month, merchant_rows, merchants)
+    month_file("orders", "2026-02", order("O1", "m1", "2026-02-10"), orders)
+    month_file(
+        "orders",
+        "2026-03",
+        ", ".join(
+            [
+                order("O2", "m1", "2026-03-02"),
+                order("O3", "m2", "2026-03-03", "cancelled"),  # feedback on it: not completed
+                order("O4", "m1", "2026-03-04"),
+                order("O4", "m1", "2026-03-05"),  # O4 twice in the month
+                order("O5", "m9", "2026-03-06"),  # no snapshot has m9
+            ]
+        ),
+        orders,
+    )
+    month_file("feedback", "2026-02", stars("O1", "m1", "2026-02-11"), feedback)
+    month_file(
+        "feedback",
+        "2026-03",
+        ", ".join(
+            [
+                stars("O2", "m1", "2026-03-03"),
+                stars("O3", "m2", "2026-03-04"),  # its order was cancelled
+                stars("O9", "m1", "2026-03-05"),  # no such order
+                stars("O1", "m1", "2026-03-06"),  # O1's feedback came in February
+            ]
+        ),
+        feedback,
+    )
+    month_file("bad_orders", "2026-02", bad("O1", "2026-02-12"), bad_orders)
+    month_file(
+        "bad_orders",
+        "2026-03",
+        f"{bad('O1', '2026-03-07')}, {bad('O8', '2026-03-08')}",  # O1 again; O8 unknown
+        bad_orders,
+    )
+    month_file("service_metrics", "2026-02", metrics("m1", "2026-02-10"), service)
+    month_file(
+        "service_metrics",
+        "2026-03",
+        ", ".join(
+            [
+                metrics("m1", "2026-03-01"),
+                metrics("m1", "2026-03-01"),  # the same merchant and day twice
+                metrics("m1", "2026-02-10"),  # February's key again
+            ]
+        ),
+        service,
+    )
+
+    result = measure(tmp_path, "2026-03", history=1)
+
+    found = result["lookup_found"]
+    assert found["feedback_order_lookup"][:2] == [1, 1]  # O9 unknown, O3 not completed
+    assert found["bad_orders_order_lookup"] == [1]  # O8
+    assert found["merchant_lookup"] == [1]  # O5's m9
+    assert [found[f"keys_repeated_in_month.{n}"] for n in range(1, 6)] == [[1], [0], [0], [1], [0]]
+    assert [found[f"keys_taken_earlier.{n}"] for n in range(1, 5)] == [[False], [1], [1], [1]]
+    assert set(result["lookup_seconds"]) == set(found)
+    assert result["month_orders"] == 5
+    assert result["floor_seconds"] > 0
+    assert result["floor_plus_lookups_over_floor"] >= 1
+    assert not (tmp_path / "contract_floor.duckdb").exists()  # the tool cleans up its file
+
+
+def test_the_profile_names_the_callers_of_ours_it_is_asked_for() -> None:
+    """``--callers N``: a sample is charged to our innermost line and N lines of ours that
+    called it, skipping library frames between them; none of ours: the outermost frame."""
+    import sys
+
+    from bench.profile import ROOT, charged_frame
+
+    def ours(name: str, body: str) -> dict:
+        """A function whose code claims to be in pipelines/, as a frame of ours is."""
+        scope: dict = {"sys": sys}
+        exec(compile(body, str(ROOT / "pipelines" / f"{name}.py"), "exec"), scope)
+        return scope
+
+    inner = ours("inner", "def inner(library):\n    return library(sys._getframe())\n")
+    outer = ours("outer", "def outer(inner, library):\n    return inner(library)\n")
+
+    def library(frame):
+        return frame
+
+    # outer -> a lambda of this file (not ours: skipped) -> inner -> library, whose caller's
+    # frame is the sample
+    frame = outer["outer"](lambda _: inner["inner"](library), None)
+    assert charged_frame(frame) == "pipelines/inner.py:2 inner"
+    assert charged_frame(frame, callers=1) == (
+        "pipelines/inner.py:2 inner < pipelines/outer.py:2 outer"
+    )
+    assert charged_frame(frame, callers=5) == charged_frame(frame, callers=1)  # no more of ours
+    assert charged_frame(sys._getframe()).startswith("(library) ")

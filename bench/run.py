@@ -10,7 +10,9 @@ On one generated data set (three months, M-2..M) it times, one after the other:
 (b) the floor: DuckDB alone loading M's Parquet into tables that already hold M-2 and
     M-1, plus one hand-written query of the per-merchant 90-day aggregates
     (bench/floor.sql), with the same memory limit;
-(c) the pandas baseline (bench/pandas_baseline.py), the same grading written plainly.
+(c) the pandas baseline (bench/pandas_baseline.py), the same grading written plainly;
+(d) the contract floor (bench/contract_floor.py): the floor once more, then each lookup
+    spec §1 needs for every row and the floor skips, timed one by one.
 
 Each part runs in its own process, measured with wait4 (wall time, peak RSS). The
 result is a JSON file (default bench/results/<orders>-orders.json) and a Markdown row.
@@ -115,6 +117,16 @@ def run_floor(landing: Path, work: Path, month: str, history: int) -> dict[str, 
     ]  # fmt: skip
     result = timed(script)
     return {**json.loads(result.stdout.strip().splitlines()[-1]), "peak_rss_gb": result.peak_rss_gb}
+
+
+def run_contract_floor(work: Path, month: str, history: int) -> dict:
+    """(d) in a child process: the floor again, then the lookups spec §1 adds to it
+    (bench/contract_floor.py), so the ratio compares two measurements made together."""
+    script = [
+        sys.executable, "-m", "bench.contract_floor", "--work", str(work), "--month", month,
+        "--history", str(history),
+    ]  # fmt: skip
+    return json.loads(timed(script).stdout)
 
 
 def floor_child(landing: Path, work: Path, month: str, history: int) -> None:
@@ -222,6 +234,7 @@ def run_benchmark(args: argparse.Namespace) -> dict:
         raise RuntimeError(f"the rerun regraded the month:\n{rerun.stdout}")
 
     floor = run_floor(landing, work, month, args.history)
+    contract = run_contract_floor(work, month, args.history)
     pandas = None
     if args.pandas:
         baseline = timed(
@@ -248,12 +261,14 @@ def run_benchmark(args: argparse.Namespace) -> dict:
         },
         "rerun_unchanged": {"seconds": rerun.seconds, "peak_rss_gb": rerun.peak_rss_gb},
         "floor": floor,
+        "contract_floor": contract,
         "pandas": pandas,
     }
     result["ratios"] = {
         "end_to_end_over_floor": round(e2e.seconds / floor["seconds"], 2),
         "rerun_over_end_to_end": round(rerun.seconds / e2e.seconds, 3),
         "pandas_over_end_to_end": round(pandas["seconds"] / e2e.seconds, 2) if pandas else None,
+        "contract_floor_over_floor": contract["floor_plus_lookups_over_floor"],
     }
     return result
 

@@ -14,7 +14,7 @@ from bench.run import main, step_seconds
 from tests.helpers import CONFORMANCE
 
 
-def test_benchmark_harness_measures_all_three_parts(tmp_path: Path) -> None:
+def test_benchmark_harness_measures_all_four_parts(tmp_path: Path) -> None:
     out = tmp_path / "result.json"
     assert (
         main(["--merchants", "300", "--orders", "6000", "--work", str(tmp_path), "--out", str(out)])
@@ -38,10 +38,21 @@ def test_benchmark_harness_measures_all_three_parts(tmp_path: Path) -> None:
     # the floor's query graded (roughly) the same merchants as the pipeline's window
     assert result["floor"]["merchants"] > 0
     assert result["pandas"]["seconds"] > 0
+    contract = result["contract_floor"]
+    assert contract["month_orders"] == result["month_rows"]["orders"] - csv_orders(tmp_path)
+    assert result["ratios"]["contract_floor_over_floor"] >= 1
     assert result["month_rows"]["orders"] >= 6000
     assert result["ratios"]["end_to_end_over_floor"] == round(
         e2e["seconds"] / result["floor"]["seconds"], 2
     )
+
+
+def csv_orders(work: Path) -> int:
+    """The month's orders in CSV files: the floors read the Parquet files only."""
+    import duckdb
+
+    files = [str(p) for p in (work / "landing" / "orders" / "month=2026-03").glob("*.csv")]
+    return duckdb.sql("SELECT count(*) FROM read_csv($f)", params={"f": files}).fetchall()[0][0]
 
 
 def test_step_seconds_reads_the_timings_line() -> None:

@@ -22,14 +22,12 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
-
-from bench.run import FLOOR_DATASETS, FLOOR_SQL, parquet_files
-from pipelines.months import add_months, grading_window
-from pipelines.policy import load_policy
-from pipelines.warehouse import MEMORY_LIMIT, bound_params, statements
+from bench.run import floor_database, parquet_files, timed_floor
+from pipelines.months import add_months
+from pipelines.warehouse import bound_params, statements
 
 LOOKUPS_SQL = Path(__file__).with_name("contract_lookups.sql")
+NAME = "contract_floor"  # its DuckDB file and spill folder in the work folder
 
 
 def lookups() -> list[tuple[str, str]]:
@@ -47,34 +45,14 @@ def measure(work: Path, month: str, history: int) -> dict:
     """The floor's seconds, each lookup's and what it found (its one result row), and
     the floor plus the lookups as a multiple of the floor."""
     landing = work / "landing"
-    path = work / "contract_floor.duckdb"
-    for stale in (path, path.with_name(path.name + ".wal")):
-        stale.unlink(missing_ok=True)
-    con = duckdb.connect(str(path))
-    con.execute("SET memory_limit = $m", {"m": MEMORY_LIMIT})
-    con.execute("SET temp_directory = $d", {"d": str(work / "contract_floor.tmp")})
+    con, params = floor_database(landing, work, NAME, month, history)
     earlier = [add_months(month, -k) for k in range(history, 0, -1)]
-    for dataset in FLOOR_DATASETS:
-        files = parquet_files(landing, dataset, earlier)
-        con.execute(
-            f"CREATE TABLE {dataset} AS SELECT * FROM read_parquet($files)", {"files": files}
-        )
-    con.execute(
+    con.execute(  # every snapshot up to M, for the merchant lookup (M's is the floor's)
         "CREATE TABLE merchant_snapshots AS SELECT merchant_id, month FROM read_parquet($files)",
         {"files": parquet_files(landing, "merchants", [*earlier, month])},
     )
     con.execute("CHECKPOINT")
-    window = grading_window(month, load_policy().window_days)
-    params = {d: parquet_files(landing, d, [month]) for d in (*FLOOR_DATASETS, "merchants")} | {
-        "window_start": window.window_start,
-        "cutoff": window.cutoff,
-        "month": month,
-    }
-    started = time.monotonic()
-    for statement in statements(FLOOR_SQL.read_text()):
-        con.execute(statement, bound_params(statement, params))
-    con.execute("CHECKPOINT")
-    floor = time.monotonic() - started
+    floor = timed_floor(con, params)
     seconds: dict[str, float] = {}
     found: dict[str, list] = {}
     for name, statement in lookups():
@@ -86,7 +64,8 @@ def measure(work: Path, month: str, history: int) -> dict:
         "SELECT count(*) FROM orders WHERE month = $month", {"month": month}
     ).fetchone()
     con.close()
-    path.unlink(missing_ok=True)
+    for leftover in (work / f"{NAME}.duckdb", work / f"{NAME}.duckdb.wal"):
+        leftover.unlink(missing_ok=True)
     total = sum(seconds.values())
     return {
         "month": month,

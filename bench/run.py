@@ -36,7 +36,7 @@ import duckdb
 
 from pipelines.months import add_months, grading_window
 from pipelines.policy import load_policy
-from pipelines.warehouse import MEMORY_LIMIT, bound_params
+from pipelines.warehouse import MEMORY_LIMIT, bound_params, statements
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR_SQL = Path(__file__).with_name("floor.sql")
@@ -129,14 +129,17 @@ def run_contract_floor(work: Path, month: str, history: int) -> dict:
     return json.loads(timed(script).stdout)
 
 
-def floor_child(landing: Path, work: Path, month: str, history: int) -> None:
-    """The floor's process: earlier months loaded untimed, then month M timed."""
-    path = work / "floor.duckdb"
+def floor_database(
+    landing: Path, work: Path, name: str, month: str, history: int
+) -> tuple[duckdb.DuckDBPyConnection, dict[str, object]]:
+    """A fresh DuckDB file ``<work>/<name>.duckdb`` holding the earlier months (loaded
+    untimed), and the floor's parameters for month M: its Parquet files and window."""
+    path = work / f"{name}.duckdb"
     for stale in (path, path.with_name(path.name + ".wal")):
         stale.unlink(missing_ok=True)
     con = duckdb.connect(str(path))
     con.execute("SET memory_limit = $m", {"m": MEMORY_LIMIT})
-    con.execute("SET temp_directory = $d", {"d": str(work / "floor.tmp")})
+    con.execute("SET temp_directory = $d", {"d": str(work / f"{name}.tmp")})
     earlier = [add_months(month, -k) for k in range(history, 0, -1)]
     for dataset in FLOOR_DATASETS:
         files = parquet_files(landing, dataset, earlier)
@@ -148,14 +151,24 @@ def floor_child(landing: Path, work: Path, month: str, history: int) -> None:
     params = {d: parquet_files(landing, d, [month]) for d in (*FLOOR_DATASETS, "merchants")} | {
         "window_start": window.window_start,
         "cutoff": window.cutoff,
+        "month": month,
     }
+    return con, params
+
+
+def timed_floor(con: duckdb.DuckDBPyConnection, params: dict[str, object]) -> float:
+    """Seconds of the floor's statements (bench/floor.sql) and the checkpoint after them."""
     started = time.monotonic()
-    for statement in FLOOR_SQL.read_text().split(";"):
-        body = "\n".join(ln for ln in statement.splitlines() if not ln.startswith("--"))
-        if body.strip():
-            con.execute(body, bound_params(body, params))
+    for statement in statements(FLOOR_SQL.read_text()):
+        con.execute(statement, bound_params(statement, params))
     con.execute("CHECKPOINT")
-    seconds = time.monotonic() - started
+    return time.monotonic() - started
+
+
+def floor_child(landing: Path, work: Path, month: str, history: int) -> None:
+    """The floor's process: earlier months loaded untimed, then month M timed."""
+    con, params = floor_database(landing, work, "floor", month, history)
+    seconds = timed_floor(con, params)
     merchants = con.execute("SELECT count(*) FROM window_aggregates").fetchall()[0][0]
     con.close()
     print(json.dumps({"seconds": round(seconds, 2), "merchants": merchants}))

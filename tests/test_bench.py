@@ -124,21 +124,21 @@ def test_the_contract_floor_lookups_find_the_rows_spec_1_quarantines(tmp_path: P
 
     landing = tmp_path / "landing"
 
-    def month_file(dataset: str, month: str, rows: str, columns: str) -> None:
+    def month_file(dataset: str, month: str, rows: list[str], columns: str) -> None:
         _parquet(
             landing / dataset / f"month={month}" / "part-0.parquet",
-            f"SELECT *, '{month}' AS month FROM (VALUES {rows}) t({columns})",
+            f"SELECT *, '{month}' AS month FROM (VALUES {', '.join(rows)}) t({columns})",
         )
 
     merchants = (
         "merchant_id, account_type, auth_entity_id, real_name_verified, collection_account_set, "
         "sales_plan, store_type, main_category, product_count, status, registered_at"
     )
-    merchant_rows = ", ".join(
+    merchant_rows = [
         f"('{m}', 'individual', 'p{m}', true, true, 'basic', 'other', 'toys', 20, 'active', "
         "TIMESTAMPTZ '2025-01-01 00:00:00+00')"
         for m in ("m1", "m2")
-    )
+    ]
     orders = "order_id, merchant_id, buyer_id, created_at, ended_at, status, amount_usd"
 
     def order(order_id: str, merchant: str, ended: str, status: str = "completed") -> str:
@@ -164,53 +164,47 @@ def test_the_contract_floor_lookups_find_the_rows_spec_1_quarantines(tmp_path: P
     )
     for month in ("2026-02", "2026-03"):
         month_file("merchants", month, merchant_rows, merchants)
-    month_file("orders", "2026-02", order("O1", "m1", "2026-02-10"), orders)
+    month_file("orders", "2026-02", [order("O1", "m1", "2026-02-10")], orders)
     month_file(
         "orders",
         "2026-03",
-        ", ".join(
-            [
-                order("O2", "m1", "2026-03-02"),
-                order("O3", "m2", "2026-03-03", "cancelled"),  # feedback on it: not completed
-                order("O4", "m1", "2026-03-04"),
-                order("O4", "m1", "2026-03-05"),  # O4 twice in the month
-                order("O5", "m9", "2026-03-06"),  # no snapshot has m9
-            ]
-        ),
+        [
+            order("O2", "m1", "2026-03-02"),
+            order("O3", "m2", "2026-03-03", "cancelled"),  # feedback on it: not completed
+            order("O4", "m1", "2026-03-04"),
+            order("O4", "m1", "2026-03-05"),  # O4 twice in the month
+            order("O5", "m9", "2026-03-06"),  # no snapshot has m9
+        ],
         orders,
     )
-    month_file("feedback", "2026-02", stars("O1", "m1", "2026-02-11"), feedback)
+    month_file("feedback", "2026-02", [stars("O1", "m1", "2026-02-11")], feedback)
     month_file(
         "feedback",
         "2026-03",
-        ", ".join(
-            [
-                stars("O2", "m1", "2026-03-03"),
-                stars("O3", "m2", "2026-03-04"),  # its order was cancelled
-                stars("O9", "m1", "2026-03-05"),  # no such order
-                stars("O1", "m1", "2026-03-06"),  # O1's feedback came in February
-            ]
-        ),
+        [
+            stars("O2", "m1", "2026-03-03"),
+            stars("O3", "m2", "2026-03-04"),  # its order was cancelled
+            stars("O9", "m1", "2026-03-05"),  # no such order
+            stars("O1", "m1", "2026-03-06"),  # O1's feedback came in February
+        ],
         feedback,
     )
-    month_file("bad_orders", "2026-02", bad("O1", "2026-02-12"), bad_orders)
+    month_file("bad_orders", "2026-02", [bad("O1", "2026-02-12")], bad_orders)
     month_file(
         "bad_orders",
         "2026-03",
-        f"{bad('O1', '2026-03-07')}, {bad('O8', '2026-03-08')}",  # O1 again; O8 unknown
+        [bad("O1", "2026-03-07"), bad("O8", "2026-03-08")],  # O1 again; O8 unknown
         bad_orders,
     )
-    month_file("service_metrics", "2026-02", metrics("m1", "2026-02-10"), service)
+    month_file("service_metrics", "2026-02", [metrics("m1", "2026-02-10")], service)
     month_file(
         "service_metrics",
         "2026-03",
-        ", ".join(
-            [
-                metrics("m1", "2026-03-01"),
-                metrics("m1", "2026-03-01"),  # the same merchant and day twice
-                metrics("m1", "2026-02-10"),  # February's key again
-            ]
-        ),
+        [
+            metrics("m1", "2026-03-01"),
+            metrics("m1", "2026-03-01"),  # the same merchant and day twice
+            metrics("m1", "2026-02-10"),  # February's key again
+        ],
         service,
     )
 

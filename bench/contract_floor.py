@@ -22,8 +22,13 @@ import sys
 import time
 from pathlib import Path
 
-from bench.run import floor_database, parquet_files, timed_floor
-from pipelines.months import add_months
+from bench.run import (
+    earlier_months,
+    floor_database,
+    parquet_files,
+    remove_database,
+    timed_floor,
+)
 from pipelines.warehouse import bound_params, statements
 
 LOOKUPS_SQL = Path(__file__).with_name("contract_lookups.sql")
@@ -46,7 +51,7 @@ def measure(work: Path, month: str, history: int) -> dict:
     the floor plus the lookups as a multiple of the floor."""
     landing = work / "landing"
     con, params = floor_database(landing, work, NAME, month, history)
-    earlier = [add_months(month, -k) for k in range(history, 0, -1)]
+    earlier = earlier_months(month, history)
     con.execute(  # every snapshot up to M, for the merchant lookup (M's is the floor's)
         "CREATE TABLE merchant_snapshots AS SELECT merchant_id, month FROM read_parquet($files)",
         {"files": parquet_files(landing, "merchants", [*earlier, month])},
@@ -64,8 +69,7 @@ def measure(work: Path, month: str, history: int) -> dict:
         "SELECT count(*) FROM orders WHERE month = $month", {"month": month}
     ).fetchone()
     con.close()
-    for leftover in (work / f"{NAME}.duckdb", work / f"{NAME}.duckdb.wal"):
-        leftover.unlink(missing_ok=True)
+    remove_database(work, NAME)
     total = sum(seconds.values())
     return {
         "month": month,

@@ -129,18 +129,28 @@ def run_contract_floor(work: Path, month: str, history: int) -> dict:
     return json.loads(timed(script).stdout)
 
 
+def earlier_months(month: str, history: int) -> list[str]:
+    """The ``history`` months before M, oldest first."""
+    return [add_months(month, -k) for k in range(history, 0, -1)]
+
+
+def remove_database(work: Path, name: str) -> None:
+    """Delete ``<work>/<name>.duckdb`` and its WAL, if there."""
+    path = work / f"{name}.duckdb"
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
 def floor_database(
     landing: Path, work: Path, name: str, month: str, history: int
 ) -> tuple[duckdb.DuckDBPyConnection, dict[str, object]]:
     """A fresh DuckDB file ``<work>/<name>.duckdb`` holding the earlier months (loaded
     untimed), and the floor's parameters for month M: its Parquet files and window."""
-    path = work / f"{name}.duckdb"
-    for stale in (path, path.with_name(path.name + ".wal")):
-        stale.unlink(missing_ok=True)
-    con = duckdb.connect(str(path))
+    remove_database(work, name)
+    con = duckdb.connect(str(work / f"{name}.duckdb"))
     con.execute("SET memory_limit = $m", {"m": MEMORY_LIMIT})
     con.execute("SET temp_directory = $d", {"d": str(work / f"{name}.tmp")})
-    earlier = [add_months(month, -k) for k in range(history, 0, -1)]
+    earlier = earlier_months(month, history)
     for dataset in FLOOR_DATASETS:
         files = parquet_files(landing, dataset, earlier)
         con.execute(

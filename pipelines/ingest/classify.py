@@ -16,7 +16,6 @@ whose key range cannot match.
 
 from __future__ import annotations
 
-import itertools
 import os
 from dataclasses import dataclass, replace
 
@@ -24,6 +23,7 @@ import duckdb
 
 from pipelines.datasets import Dataset
 from pipelines.months import grading_window
+from pipelines.value_ranges import Bound, in_range_sql, range_params, value_ranges
 from pipelines.warehouse import bound_params, fetch_value
 
 # Staged rows looked up among the orders at once (see order_id_ranges).
@@ -337,27 +337,28 @@ def _classify_by_order_range(ctx: _Context, lookups: _Lookups, earlier: str | No
     """
     others = _unrepeated_rows_sql(ctx)
     for index, (lo, hi) in enumerate(order_id_ranges(ctx.con, ctx.stage)):
-        in_range = ctx.with_params(range_lo=lo, range_hi=hi)
-        in_range_sql = _order_id_in_range(lo, hi)
+        in_range = ctx.with_params(**range_params(lo, hi))
+        order_in_range = in_range_sql("order_id", lo, hi)
         if earlier is not None:
-            _find_earlier(in_range, earlier, in_range_sql)
+            _find_earlier(in_range, earlier, order_in_range)
         rows_in_range = (
-            f"{others} AND {in_range_sql} UNION ALL FROM _repeated_rows "
-            f"WHERE {_order_id_in_range(lo, hi, with_null=True)}"
+            f"{others} AND {order_in_range} UNION ALL FROM _repeated_rows "
+            f"WHERE {in_range_sql('order_id', lo, hi, with_null=True)}"
         )
         into = "INSERT INTO _classified " if index else "CREATE TEMP TABLE _classified AS "
         in_range.run(
-            into + _classified_sql(ctx, lookups, rows_in_range, _order_join(lookups, in_range_sql))
+            into
+            + _classified_sql(ctx, lookups, rows_in_range, _order_join(lookups, order_in_range))
         )
     _mark_duplicate_keys(ctx.con, ctx.ds, "_classified")
     return Classified("FROM _classified", {})
 
 
-def _order_join(lookups: _Lookups, in_range_sql: str) -> str:
+def _order_join(lookups: _Lookups, order_in_range: str) -> str:
     """The join to the orders of one range of order ids, known by the month."""
     return (
         f"LEFT JOIN (SELECT {', '.join(lookups.order_columns)} FROM raw.orders "
-        f"WHERE month <= $month AND {in_range_sql}) o ON o.order_id = b.order_id"
+        f"WHERE month <= $month AND {order_in_range}) o ON o.order_id = b.order_id"
     )
 
 
@@ -389,9 +390,7 @@ def _mark_duplicate_keys(con: duckdb.DuckDBPyConnection, ds: Dataset, classified
     )
 
 
-def order_id_ranges(
-    con: duckdb.DuckDBPyConnection, stage: str
-) -> list[tuple[str | None, str | None]]:
+def order_id_ranges(con: duckdb.DuckDBPyConnection, stage: str) -> list[tuple[Bound, Bound]]:
     """Consecutive ranges of the staged order ids, each of about ORDER_LOOKUP_ROWS rows
     (one open range when the stage is smaller).
 
@@ -399,33 +398,13 @@ def order_id_ranges(
     their joins' hash tables outgrow DuckDB's memory limit and spill. In ranges, each
     join fits, and the order history is read once in all: DuckDB skips every row group
     of raw.orders whose ids lie outside a range by their min/max, and ids that grow over
-    time keep each range to a few row groups. The bounds come from a sample of the ids;
-    any bounds give the same result, since every row of a key lands in one range.
+    time keep each range to a few row groups. Any bounds give the same result, since
+    every row of a key lands in one range (pipelines.value_ranges).
     """
     rows = fetch_value(con, f"SELECT count(*) FROM {stage}")
-    ranges = -(-rows // ORDER_LOOKUP_ROWS)
-    if ranges <= 1:
-        return [(None, None)]
-    bounds = fetch_value(
-        con,
-        "SELECT list(DISTINCT bound ORDER BY bound) FROM (SELECT unnest(quantile_disc("
-        f"order_id, $quantiles)) AS bound FROM (SELECT order_id FROM {stage} "
-        "WHERE order_id IS NOT NULL USING SAMPLE reservoir(100000 ROWS) REPEATABLE (1)))",
-        {"quantiles": [k / ranges for k in range(1, ranges)]},
+    return value_ranges(
+        con, f"SELECT order_id FROM {stage}", "order_id", -(-rows // ORDER_LOOKUP_ROWS)
     )
-    return list(itertools.pairwise([None, *(bounds or []), None]))
-
-
-def _order_id_in_range(lo: str | None, hi: str | None, with_null: bool = False) -> str:
-    """SQL: the order id lies in [$range_lo, $range_hi) (an absent bound is open). Rows
-    without an order id belong to the first range, when asked for."""
-    bounds = [
-        sql
-        for sql, bound in (("order_id >= $range_lo", lo), ("order_id < $range_hi", hi))
-        if bound is not None
-    ]
-    sql = " AND ".join(bounds) or "TRUE"
-    return f"(order_id IS NULL OR {sql})" if with_null and lo is None and bounds else sql
 
 
 def null_key_sql(ds: Dataset) -> str:

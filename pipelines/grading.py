@@ -149,7 +149,8 @@ def in_passes(
     # month's columns per pass, filtered as DuckDB reads them (pipelines.value_ranges).
     # Storing the rows once in a temp table ordered by pass (so that each pass read only
     # its row groups) sorted 55M rows at 100M orders: 21-35 s of a 48-77 s step, against
-    # 37-45 s by hash groups and ~13 s by ranges this way (bench/README.md).
+    # 37-45 s re-run by hash groups on the same machine; on another, by hash 47.4 s and by
+    # ranges 12.8 s (bench/README.md).
     results = []
     for lo, hi in value_ranges(con, sql, "merchant_id", passes, used):
         part = f"SELECT * FROM (\n{sql}\n) WHERE {in_range_sql('merchant_id', lo, hi, True)}"

@@ -16,8 +16,6 @@ import itertools
 
 import duckdb
 
-from pipelines.warehouse import bound_params, fetch_value
-
 # Rows sampled to place the bounds: any bounds give the same result, only the parts'
 # sizes depend on them.
 SAMPLE_ROWS = 100_000
@@ -37,6 +35,10 @@ def value_ranges(
     so each range holds about as many rows; fewer when values repeat, one open range when
     ``parts`` <= 1. Every value lies in exactly one range, so a rule applied per value
     (per merchant, per order) gives the same result range by range as in one pass.
+    ``params``: exactly the parameters ``rows_sql`` uses (DuckDB refuses others).
+
+    A leaf module (DuckDB only): the ingest and the grading both use it, and it must not
+    lengthen their import chains (tests/test_import_direction.py).
     """
     if parts <= 1:
         return [(None, None)]
@@ -46,7 +48,7 @@ def value_ranges(
         f"WHERE {column} IS NOT NULL USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (1)))"
     )
     quantiles = [k / parts for k in range(1, parts)]
-    bounds = fetch_value(con, sql, bound_params(sql, {**(params or {}), "quantiles": quantiles}))
+    [(bounds,)] = con.execute(sql, {**(params or {}), "quantiles": quantiles}).fetchall()
     return list(itertools.pairwise([None, *(bounds or []), None]))
 
 

@@ -153,7 +153,9 @@ def in_passes(
     # ranges 12.8 s (bench/README.md).
     results = []
     for lo, hi in value_ranges(con, sql, "merchant_id", passes, used):
-        part = f"SELECT * FROM (\n{sql}\n) WHERE {in_range_sql('merchant_id', lo, hi, True)}"
+        part = (
+            f"SELECT * FROM (\n{sql}\n) WHERE {in_range_sql('merchant_id', lo, hi, with_null=True)}"
+        )
         rows_of_part = fetch_frame(con, part, bound_params(part, {**used, **range_params(lo, hi)}))
         results.append(per_merchant(rows_of_part.lazy()).collect())
     return pl.concat(results).lazy()

@@ -353,13 +353,10 @@ def _local_only(route, webserver: str) -> None:
 
 
 def open_page(page, url: str, text: str) -> None:
-    """Go to ``url``, wait for ``text`` and close Dagster's community dialog if it shows
-    all the same (``dismiss_community_dialog`` should have kept it away)."""
+    """Go to ``url`` and wait for ``text`` (Dagster's community dialog no longer opens:
+    ``dismiss_community_dialog``)."""
     page.goto(url)
     page.get_by_text(text, exact=True).first.wait_for(timeout=90_000)
-    skip = page.get_by_role("button", name="Skip")
-    if skip.count():
-        skip.click()
 
 
 def dismiss_community_dialog(url: str) -> None:

@@ -10,6 +10,7 @@ from pipelines import publishing
 from pipelines.checks.data_docs import publish_data_docs
 from pipelines.datasets import DATASETS
 from pipelines.exports import OUTPUT_TABLES, ExportsFailed, export_month
+from pipelines.policy_rollback import refuse_policy_rollback
 
 
 @dg.asset(
@@ -35,6 +36,8 @@ def published_month(
     month = context.partition_key
     policy = settings.policy_for(month)
     with warehouse.month_writer(context, compact=True) as con:  # the month's last write
+        if not settings.policy_override:  # a UI or scheduled run given an older calendar
+            refuse_policy_rollback(con, [month], settings.calendar())
         counts = publishing.publish_month(con, month, policy, bool(settings.policy_override))
         if settings.uses_spark:  # the month's lake partitions, replaced once it is published
             engine.lake(settings, warehouse).publish(month)

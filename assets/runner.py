@@ -29,6 +29,7 @@ from pipelines.landing import IncompleteMonth, landing_months, require_complete_
 from pipelines.locking import exclusive_run
 from pipelines.months import month_range, parse_month
 from pipelines.policy import Policy, load_calendar, load_policy
+from pipelines.policy_rollback import refuse_policy_rollback
 from pipelines.run_key import landing_digests, record_landing_seen, unchanged_since
 from pipelines.warehouse import connect, fetch_value
 
@@ -167,6 +168,8 @@ def grade_months(
         _roll_back_unpublished(warehouse)  # a killed run's month, before any skip decision
         clear_export_leftovers(outputs)  # every month's, whether or not it is regraded
         _clear_unpublished_exports(warehouse, outputs)
+        if not policy_override:  # before any month: none is moved back to an older policy
+            _refuse_policy_rollback(warehouse, months, policy_file)
         for index, month in enumerate(months, start=1):
             if on_month:
                 on_month(index, len(months), month)
@@ -336,6 +339,15 @@ def month_policies(
         return dict.fromkeys(months, override)
     calendar = load_calendar(policy_file)
     return {month: calendar.policy_for(month) for month in months}
+
+
+def _refuse_policy_rollback(warehouse: Path, months: list[str], policy_file: Path | None) -> None:
+    """Refuse the run when its calendar would regrade a published month of it under an
+    older policy than the one it was published under (pipelines/policy_rollback.py)."""
+    if not Path(warehouse).is_file():
+        return
+    with closing(connect(warehouse)) as con:
+        refuse_policy_rollback(con, months, load_calendar(policy_file))
 
 
 def _unchanged_since(

@@ -20,7 +20,7 @@ from assets.partitions import monthly_partitions
 from assets.runner import grade_months
 from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError
 from pipelines.warehouse import connect, fetch_rows
-from tests.helpers import CONFORMANCE, published_state
+from tests.helpers import CONFORMANCE, published_state, run_args
 
 SHIPPED = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
 EXCELLENT_ORDERS = "min_assessed_orders = 90"
@@ -212,3 +212,87 @@ def test_a_policy_override_is_an_explicit_restatement_an_ordinary_run_keeps(
     versions = dict(query(warehouse, version_sql))
     assert versions == {"2026-01": "2026.2", "2026-02": "2026.1", "2026-03": "2026.1"}
     assert not any(dict(query(warehouse, "SELECT month, stale FROM main.month_status")).values())
+
+
+# --- a published month is never moved back to an older policy ----------------------------
+
+
+def newer_policy_calendar(folder: Path, start: str) -> Path:
+    """The shipped policy, and 2026.2 (no merchant excellent) from ``start``."""
+    write_policy(folder, "policy-2026.1.toml", SHIPPED)
+    write_policy(folder, "policy-2026.2.toml", policy_text("2026.2", start, no_excellent=True))
+    return folder
+
+
+def run_log(warehouse: Path) -> list[tuple]:
+    return query(warehouse, "SELECT * FROM main.run_log ORDER BY ALL")
+
+
+def test_a_calendar_without_a_month_s_newer_policy_is_refused_not_a_silent_restatement(
+    tmp_path: Path, landing: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = newer_policy_calendar(tmp_path / "policies", "2026-02")
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-02", policy_file=folder)
+    before, log_before = published_state(warehouse, outputs), run_log(warehouse)
+    version = "SELECT DISTINCT policy_version FROM main.merchant_grades WHERE month = '2026-02'"
+    assert query(warehouse, version) == [("2026.2",)]
+
+    # A routine run that forgot --policy (the shipped calendar lacks 2026.2) ...
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-02")) == 1
+    error = capsys.readouterr().err
+    assert "2026-02 was published under policy 2026.2" in error
+    assert "does not hold 2026.2" in error and "back to 2026.1" in error
+    assert "--policy-override" in error
+    # ... and a calendar that now starts 2026.2 after the month, with --force.
+    newer_policy_calendar(folder, "2026-03")
+    args = run_args(landing, warehouse, outputs, "2026-02", "--policy", str(folder), "--force")
+    assert cli_main(args) == 1
+    assert "starts 2026.2 only from 2026-03" in capsys.readouterr().err
+    assert published_state(warehouse, outputs) == before
+    assert run_log(warehouse) == log_before
+
+    # Moving it back on purpose is an override, logged as a restatement.
+    restate = ["--from", "2026-02", "--policy-override", str(DEFAULT_POLICY_PATH)]
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-02", *restate)) == 0
+    last = query(
+        warehouse,
+        "SELECT month, policy_version, restated, policy_override FROM main.run_log "
+        "ORDER BY published_at DESC LIMIT 1",
+    )
+    assert last == [("2026-02", "2026.1", True, True)]
+
+
+def test_the_publish_asset_refuses_an_older_policy_for_a_published_month(tmp_path: Path) -> None:
+    import dagster as dg
+
+    from assets.definitions import ALL_ASSETS
+    from assets.resources import GradingSettings, WarehouseResource
+
+    folder = newer_policy_calendar(tmp_path / "policies", "2026-01")
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+
+    def materialize(policy_file: str) -> dg.ExecuteInProcessResult:
+        settings = GradingSettings(
+            landing_dir=str(CONFORMANCE / "landing"),
+            outputs_dir=str(outputs),
+            policy_file=policy_file,
+        )
+        return dg.materialize(
+            ALL_ASSETS,
+            partition_key="2026-01",
+            raise_on_error=False,
+            resources={"warehouse": WarehouseResource(path=str(warehouse)), "settings": settings},
+        )
+
+    assert materialize(str(folder)).success
+    before, log_before = published_state(warehouse, outputs), run_log(warehouse)
+
+    result = materialize("")  # the schedule's default: the shipped calendar
+    assert not result.success
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert [e.step_key for e in failures] == ["published_month"]
+    message = failures[0].step_failure_data.error.cause.message
+    assert "2026-01 was published under policy 2026.2" in message
+    assert published_state(warehouse, outputs) == before
+    assert run_log(warehouse) == log_before

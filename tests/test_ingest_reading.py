@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.datasets import DATASETS, FEEDBACK, MERCHANTS, ORDERS
+from pipelines.datasets import DATASETS, FEEDBACK, MERCHANTS, ORDERS, SERVICE_METRICS
 from pipelines.ingest import IngestError, ingest_month
 from pipelines.policy import load_policy
 from pipelines.rules.credit import credit_points_earned
@@ -199,7 +200,10 @@ def test_mixed_line_endings_are_refused_naming_file_and_line(con, landing):
     with pytest.raises(IngestError) as caught:
         ingest_month(con, landing, ORDERS, JAN)
     message = str(caught.value)
-    assert message.startswith("orders/month=2026-01/part-0.csv: cannot be read as csv, line 4:")
+    assert message.startswith(
+        "orders/month=2026-01/part-0.csv: cannot be read as csv, line 4: "
+        "its line endings change on this line"
+    )
     assert "state machine reached an invalid state" in message
     assert "strict_mode = true" in message  # DuckDB's whole reason, not its first line
 
@@ -222,8 +226,10 @@ def test_ragged_row_is_refused_naming_file_and_line(con, landing):
     with pytest.raises(IngestError) as caught:
         ingest_month(con, landing, ORDERS, JAN)
     message = str(caught.value)
-    assert message.startswith("orders/month=2026-01/part-0.csv: cannot be read as csv, line 3:")
-    assert "Expected Number of Columns: 7 Found: 8" in message
+    assert message.startswith(  # what is wrong on the first line: a one-line report says it
+        "orders/month=2026-01/part-0.csv: cannot be read as csv, line 3: "
+        "Expected Number of Columns: 7 Found: 8\n"
+    )
 
 
 def test_non_utf8_bytes_are_refused_naming_file_and_line(con, landing):
@@ -234,8 +240,10 @@ def test_non_utf8_bytes_are_refused_naming_file_and_line(con, landing):
     with pytest.raises(IngestError) as caught:
         ingest_month(con, landing, ORDERS, JAN)
     message = str(caught.value)
-    assert message.startswith("orders/month=2026-01/part-0.csv: cannot be read as csv, line 3:")
-    assert "This file is not utf-8 encoded" in message
+    assert message.startswith(
+        "orders/month=2026-01/part-0.csv: cannot be read as csv, line 3: "
+        "Invalid unicode (byte sequence mismatch) detected. This file is not utf-8 encoded.\n"
+    )
 
 
 def test_a_column_named_twice_is_refused_not_picked(con, landing):
@@ -475,3 +483,52 @@ def test_line_ending_change_is_found_across_megabyte_chunks(tmp_path, ending):
         + ending
     )
     assert line_ending_change(path) == changed
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2026-01-10T12:00:00+08:00", "2026-01-10 04:00:00"),
+        ("2026-01-10T12:00:00+0800", "2026-01-10 04:00:00"),
+        ("2026-01-10T12:00:00+08", "2026-01-10 04:00:00"),
+        ("2026-01-10T12:00:00-05:30", "2026-01-10 17:30:00"),
+        ("2026-01-10T12:00:00+23:59", "2026-01-09 12:01:00"),
+        ("2026-01-10T12:00:00-00:00", "2026-01-10 12:00:00"),
+        ("2026-01-10 12:00:00 UTC", "2026-01-10 12:00:00"),
+        ("2026-01-10T12:00:00.5Z", "2026-01-10 12:00:00.500000"),
+        ("2026-01-10T12:00Z", "2026-01-10 12:00:00"),
+        ("2026-01-10", "2026-01-10 00:00:00"),
+    ],
+)
+def test_iso_timestamps_with_an_offset_are_read_as_their_utc_instant(con, landing, text, utc):
+    with_merchants(con, landing, "M1")
+    write_csv(landing, "orders", JAN, [order("O1", ended_at=text)], ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, JAN)
+    assert fetch_value(con, "SELECT ended_at FROM raw.orders") == datetime.fromisoformat(utc)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-01-10T12:00:00+99:00",  # DuckDB moved it by 99 hours
+        "2026-01-10T12:00:00+08:75",  # and this by 8h75m
+        "2026-01-10T12:00:00+24:00",
+        "2026-01-10T12:00:00+08:00:30",
+        "2026-01-10 12:00:00 Asia/Shanghai",
+        "2026-01-10 12:00:00 EST",
+        "2026-01-10 12:00:00 UTC+8",  # POSIX's sign: DuckDB read it as +08:00
+    ],
+)
+def test_a_timestamp_outside_iso_8601_is_refused_not_shifted(con, landing, text):
+    """Spec §1: ISO 8601, `Z`, no offset or a numeric one. DuckDB's own cast reads zone
+    names and applies offsets out of range; such a value stops the month, naming the
+    file, column and row, in a timestamp column and in the date column alike."""
+    with_merchants(con, landing, "M1")
+    write_csv(landing, "orders", JAN, [order("O1"), order("O2", ended_at=text)], ORDER_COLUMNS)
+    with pytest.raises(IngestError, match=r"part-0\.csv.*column 'ended_at', row 2"):
+        ingest_month(con, landing, ORDERS, JAN)
+    assert fetch_value(con, "SELECT count(*) FROM raw.orders") == 0
+    values = ["M1", text.replace("2026-01-10", "2026-01-31"), 1, 1, 5, 1, 1, 1]
+    write_csv(landing, "service_metrics", JAN, [values], list(SERVICE_METRICS.columns))
+    with pytest.raises(IngestError, match=r"column 'metric_date', row 1"):
+        ingest_month(con, landing, SERVICE_METRICS, JAN)

@@ -211,11 +211,27 @@ def _read_error(rel: str, kind: str, path: Path, exc: duckdb.Error) -> IngestErr
     change, and DuckDB's whole reason (which names the problem and the settings used)."""
     reason = str(exc).strip() or type(exc).__name__
     line: int | None = None
+    cause: str | None = None
     if kind == "csv":
         said = re.search(r"CSV Error on Line: (\d+)", reason)
-        line = int(said[1]) if said else line_ending_change(path)
+        if said:
+            line, cause = int(said[1]), _csv_error_cause(reason)
+        else:
+            line = line_ending_change(path)
+            if line is not None:
+                cause = "its line endings change on this line (the first line ends otherwise)"
     where = f", line {line}" if line is not None else ""
+    if cause:  # first, so a one-line report (the CLI's) says what is wrong, not just where
+        reason = f"{cause}\n{reason}"
     return IngestError(f"{rel}: cannot be read as {kind}{where}: {reason}")
+
+
+def _csv_error_cause(reason: str) -> str | None:
+    """What DuckDB's CSV error says is wrong (``Invalid unicode ... not utf-8 encoded``,
+    ``Expected Number of Columns: 7 Found: 8``): the line after where it happened
+    (``CSV Error on Line: N``, then ``Original Line: ...``)."""
+    lines = [line.strip() for line in reason.splitlines()]
+    return next((x for x in lines[1:] if x and not x.startswith("Original Line:")), None)
 
 
 _LINE_BREAK_OR_QUOTE = re.compile(rb'"|\r\n|\r|\n')

@@ -21,6 +21,7 @@ import pytest
 from assets.cli import main as cli_main
 from assets.runner import grade_months
 from pipelines import exports
+from pipelines.reporting.summary import tier_summary
 from pipelines.warehouse import connect, fetch_rows, fetch_value
 from tests.helpers import (
     CONFORMANCE,
@@ -90,14 +91,17 @@ def test_sigkill_while_a_restatement_is_exported_leaves_nothing_to_read_and_is_r
     command = cli_command(*run_args(landing, warehouse, outputs, "2026-02"))
     run_killed_at(point, "2026-02", command)
     assert folders_readers_glob(outputs) == []  # no temp folder where readers look
-    # The restatement committed; the old exports of February are still there.
+    # The restatement committed; the old exports of February are still there, and
+    # `grading summary` says so.
     assert "merchant_compliance" in disagreeing_tables(warehouse, outputs)
+    assert "Parquet exports not all written: 2026-02\n" in tier_summary(warehouse)
 
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert "2026-02 published" in rerun.stdout, rerun.stdout  # not "unchanged ... skipped"
     assert "2026-01 unchanged" in rerun.stdout
     assert disagreeing_tables(warehouse, outputs) == []
+    assert "Parquet exports not all written" not in tier_summary(warehouse)
     assert folders_readers_glob(outputs) == []
     assert not (outputs / STAGING).exists()
 

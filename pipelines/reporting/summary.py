@@ -8,10 +8,19 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.exports import OUTPUT_TABLES
 from pipelines.policy import load_policy
 from pipelines.warehouse import connect, fetch_frame, fetch_rows
 
 STALE_MONTHS_SQL = "SELECT month FROM main.month_status WHERE stale ORDER BY month"
+# Published months without a record of all their exports (main.export_log, written once
+# every table's folder is in place): a run stopped or failed while writing them, so some
+# table folders may still hold the month's earlier publication, or none.
+EXPORTS_PENDING_SQL = """
+SELECT r.month FROM (SELECT DISTINCT month FROM main.run_log) r
+LEFT JOIN main.export_log e ON e.month = r.month AND list_contains($tables, e.table_name)
+GROUP BY r.month HAVING count(DISTINCT e.table_name) < $table_count ORDER BY r.month
+"""
 # Per restated month: how often, and the latest restatement's time and reason.
 RESTATED_MONTHS_SQL = """
 SELECT month, count(*), max(published_at), arg_max(coalesce(restatement_reason, ''), published_at)
@@ -49,12 +58,21 @@ def month_state_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
     ones a reader saw."""
     stale = [m for (m,) in fetch_rows(con, STALE_MONTHS_SQL)]
     restated = fetch_rows(con, RESTATED_MONTHS_SQL)
+    tables = {"tables": list(OUTPUT_TABLES), "table_count": len(OUTPUT_TABLES)}
+    pending = [m for (m,) in fetch_rows(con, EXPORTS_PENDING_SQL, tables)]
     lines = ["stale months: " + (", ".join(stale) if stale else "none")]
     if stale:
         lines.append(
             "  (an earlier month or the landing files changed after they were graded; "
             f"grade them again: grading run --through {stale[-1]})"
         )
+    if pending:
+        lines += [
+            "Parquet exports not all written: " + ", ".join(pending),
+            "  (a run stopped while writing them: their table folders may hold an earlier "
+            "publication or none; read the warehouse, or rewrite them: grading run "
+            f"--through {pending[-1]})",
+        ]
     lines.append("restated months:" if restated else "restated months: none")
     lines += [
         f"  {month}  {times} time(s), last at {last:%Y-%m-%d %H:%M:%S} UTC: {reason}"

@@ -37,7 +37,7 @@ def published_month(
     policy = settings.policy_for(month)
     with warehouse.month_writer(context, compact=True) as con:  # the month's last write
         if not settings.policy_override:  # a UI or scheduled run given an older calendar
-            refuse_policy_rollback(con, [month], settings.calendar())
+            refuse_policy_rollback(con, month, settings.calendar())
         counts = publishing.publish_month(con, month, policy, bool(settings.policy_override))
         if settings.uses_spark:  # the month's lake partitions, replaced once it is published
             engine.lake(settings, warehouse).publish(month)

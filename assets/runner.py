@@ -28,7 +28,7 @@ from pipelines.exports import (
 from pipelines.landing import IncompleteMonth, landing_months, require_complete_month
 from pipelines.locking import exclusive_run
 from pipelines.months import month_range, parse_month
-from pipelines.policy import Policy, load_calendar, load_policy
+from pipelines.policy import Policy, PolicyCalendar, load_calendar, load_policy
 from pipelines.policy_rollback import refuse_policy_rollback
 from pipelines.run_key import landing_digests, record_landing_seen, unchanged_since
 from pipelines.warehouse import connect, fetch_value
@@ -150,6 +150,7 @@ def grade_months(
     months = months_to_grade(landing, through, first)
     # A broken policy, or a month no policy is in force for, is refused before anything runs.
     policies = month_policies(months, policy_file, policy_override)
+    calendar = None if policy_override else load_calendar(policy_file)
     defs = build_definitions(
         str(landing),
         str(warehouse),
@@ -168,8 +169,6 @@ def grade_months(
         _roll_back_unpublished(warehouse)  # a killed run's month, before any skip decision
         clear_export_leftovers(outputs)  # every month's, whether or not it is regraded
         _clear_unpublished_exports(warehouse, outputs)
-        if not policy_override:  # before any month: none is moved back to an older policy
-            _refuse_policy_rollback(warehouse, months, policy_file)
         for index, month in enumerate(months, start=1):
             if on_month:
                 on_month(index, len(months), month)
@@ -190,6 +189,8 @@ def grade_months(
                 if on_done:
                     on_done(month_result)
                 continue
+            if calendar:  # a month regraded is not moved off its policy but forward
+                _refuse_policy_rollback(warehouse, month, calendar)
             _start_background_imports()
             published_before = _latest_publication(warehouse, month)
             month_job = job if dashboard and month == months[-1] else without_dashboard
@@ -341,13 +342,13 @@ def month_policies(
     return {month: calendar.policy_for(month) for month in months}
 
 
-def _refuse_policy_rollback(warehouse: Path, months: list[str], policy_file: Path | None) -> None:
-    """Refuse the run when its calendar would regrade a published month of it under an
-    older policy than the one it was published under (pipelines/policy_rollback.py)."""
+def _refuse_policy_rollback(warehouse: Path, month: str, calendar: PolicyCalendar) -> None:
+    """Refuse a month whose regrade under the run's calendar would move it off the policy
+    it was last published under, other than forward (pipelines/policy_rollback.py)."""
     if not Path(warehouse).is_file():
         return
     with closing(connect(warehouse)) as con:
-        refuse_policy_rollback(con, months, load_calendar(policy_file))
+        refuse_policy_rollback(con, month, calendar)
 
 
 def _unchanged_since(

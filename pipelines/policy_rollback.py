@@ -1,4 +1,4 @@
-"""A routine run never moves a published month back to an older policy (spec §10).
+"""A routine run never moves a published month off its policy, except forward (spec §10).
 
 A month is graded under its calendar's policy, and the calendar is whatever the run is
 given (``--policy DIR``, ``GRADING_POLICY``, the Dagster resource's ``policy_file``), not
@@ -31,19 +31,21 @@ class PolicyRollback(PolicyError):
 def policy_rollback(
     con: duckdb.DuckDBPyConnection, month: str, calendar: PolicyCalendar
 ) -> str | None:
-    """Why grading the published ``month`` under ``calendar`` would move it back to an
-    older policy than it was published under; None when it would not.
+    """Why regrading the published ``month`` under ``calendar`` would move it off the
+    policy it was last published under, other than forward; None when it would not.
 
-    The move is forward, and allowed, when the calendar still holds the published
-    version and starts it on or before the month: the calendar's policy for the month is
-    then one that takes effect later, a newer one. A month last published under
-    ``--policy-override`` is left to the run key's own rule (an ordinary run keeps it
-    while its inputs are unchanged), and a month never published has nothing to move.
+    The move is forward, and allowed, when the calendar holds the published version and
+    starts it on or before the month: the calendar's policy for the month then takes
+    effect later, a newer one. A month last restated under ``--policy-override`` is held
+    to the same rule when it is regraded (an ordinary run skips it while its inputs are
+    unchanged): the restatement was asked for, and only another one may undo it. When
+    the calendar lacks the published version, which of the two is newer is unknown
+    (run_log keeps a version, not its start), so that is refused as well.
     """
     rows = fetch_rows(con, LATEST_PUBLICATION, {"month": month})
-    if not rows or rows[0][0] is None or rows[0][1]:
+    if not rows or rows[0][0] is None:
         return None
-    published = rows[0][0]
+    published, overridden = rows[0]
     chosen = calendar.policy_for(month)
     if chosen.version == published:
         return None
@@ -55,19 +57,20 @@ def policy_rollback(
         if kept is None
         else f"starts {published} only from {kept.effective_from}"
     )
+    how = "restated, on purpose, under" if overridden else "published under"
     return (
-        f"{month} was published under policy {published}, and the policy calendar "
-        f"{calendar.source} {where}: grading it now would move it back to {chosen.version}. "
-        f"Pass the calendar it was published under (--policy DIR), or restate {month} "
-        f"under {chosen.version} on purpose with --policy-override {chosen.source}"
+        f"{month} was {how} policy {published}, and the policy calendar {calendar.source} "
+        f"{where}: this run would regrade it under {chosen.version} instead. Pass the "
+        f"calendar it was graded under (--policy DIR), or regrade it under "
+        f"{chosen.version} on purpose, as a restatement: grading run --from {month} "
+        f"--through {month} --policy-override {chosen.source}"
     )
 
 
 def refuse_policy_rollback(
-    con: duckdb.DuckDBPyConnection, months: list[str], calendar: PolicyCalendar
+    con: duckdb.DuckDBPyConnection, month: str, calendar: PolicyCalendar
 ) -> None:
-    """Raise PolicyRollback for the first of ``months`` the calendar would move back."""
-    for month in months:
-        reason = policy_rollback(con, month, calendar)
-        if reason:
-            raise PolicyRollback(reason)
+    """Raise PolicyRollback when regrading ``month`` under ``calendar`` would move it."""
+    reason = policy_rollback(con, month, calendar)
+    if reason:
+        raise PolicyRollback(reason)

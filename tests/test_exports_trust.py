@@ -94,14 +94,14 @@ def test_sigkill_while_a_restatement_is_exported_leaves_nothing_to_read_and_is_r
     # The restatement committed; the old exports of February are still there, and
     # `grading summary` says so.
     assert "merchant_compliance" in disagreeing_tables(warehouse, outputs)
-    assert "Parquet exports not all written: 2026-02\n" in tier_summary(warehouse)
+    assert "Parquet exports not recorded as complete: 2026-02\n" in tier_summary(warehouse)
 
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert "2026-02 published" in rerun.stdout, rerun.stdout  # not "unchanged ... skipped"
     assert "2026-01 unchanged" in rerun.stdout
     assert disagreeing_tables(warehouse, outputs) == []
-    assert "Parquet exports not all written" not in tier_summary(warehouse)
+    assert "Parquet exports not recorded" not in tier_summary(warehouse)
     assert folders_readers_glob(outputs) == []
     assert not (outputs / STAGING).exists()
 

@@ -19,6 +19,7 @@ from assets.cli import main as cli_main
 from assets.partitions import monthly_partitions
 from assets.runner import grade_months
 from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError
+from pipelines.policy_rollback import PolicyRollback
 from pipelines.warehouse import connect, fetch_rows
 from tests.helpers import CONFORMANCE, published_state, run_args
 
@@ -213,6 +214,15 @@ def test_a_policy_override_is_an_explicit_restatement_an_ordinary_run_keeps(
     assert versions == {"2026-01": "2026.2", "2026-02": "2026.1", "2026-03": "2026.1"}
     assert not any(dict(query(warehouse, "SELECT month, stale FROM main.month_status")).values())
 
+    # Regrading January (--force here; changed files would do the same) would undo the
+    # restatement: refused, as only another restatement may move it.
+    before = published_state(warehouse, outputs)
+    with pytest.raises(
+        PolicyRollback, match=r"2026-01 was restated, on purpose, under policy 2026\.2"
+    ):
+        grade_months(landing, warehouse, outputs, "2026-03", force=True)
+    assert published_state(warehouse, outputs) == before
+
 
 # --- a published month is never moved back to an older policy ----------------------------
 
@@ -242,11 +252,12 @@ def test_a_calendar_without_a_month_s_newer_policy_is_refused_not_a_silent_resta
     assert cli_main(run_args(landing, warehouse, outputs, "2026-02")) == 1
     error = capsys.readouterr().err
     assert "2026-02 was published under policy 2026.2" in error
-    assert "does not hold 2026.2" in error and "back to 2026.1" in error
-    assert "--policy-override" in error
+    assert "does not hold 2026.2" in error and "regrade it under 2026.1 instead" in error
+    assert "grading run --from 2026-02 --through 2026-02 --policy-override" in error
     # ... and a calendar that now starts 2026.2 after the month, with --force.
     newer_policy_calendar(folder, "2026-03")
-    args = run_args(landing, warehouse, outputs, "2026-02", "--policy", str(folder), "--force")
+    args = run_args(landing, warehouse, outputs, "2026-02", "--policy", str(folder))
+    args += ["--from", "2026-02", "--force"]
     assert cli_main(args) == 1
     assert "starts 2026.2 only from 2026-03" in capsys.readouterr().err
     assert published_state(warehouse, outputs) == before

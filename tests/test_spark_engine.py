@@ -359,3 +359,53 @@ def test_a_local_master_binds_its_driver_to_127_0_0_1() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split()[-2:] == ["127.0.0.1", "127.0.0.1"], result.stdout
+
+
+TIMESTAMP_TEXTS = [
+    "2026-01-10T12:00:00Z",
+    "2026-01-10 12:00:00",
+    "2026-01-10T12:00:00.123456Z",
+    "2026-01-10T12:00:00+08:00",
+    "2026-01-10T12:00:00.5-05:30",
+    "2026-01-10T12:00:00+0800",
+    "2026-01-10T12:00:00+08",
+    "2026-01-10T12:00:00+18:00",
+    "2026-01-10 12:00:00 UTC",
+    "2026-01-10",
+    # refused by both: zone names, offsets out of range or where ISO 8601 has none
+    "2026-01-10T12:00:00+18:01",
+    "2026-01-10T12:00:00+23:59",
+    "2026-01-10T12:00:00+99:00",
+    "2026-01-10T12:00Z",
+    "2026-01-10T12:00:00 +08:00",
+    "2026-01-10T12:00:00UTC",
+    "2026-01-10 12:00:00 Asia/Shanghai",
+    "2026-01-10T12:00:00Z\n",
+    "2026-01-10T25:00:00",
+]
+
+
+def test_text_timestamps_read_as_the_same_instant_or_refused_by_both_engines(spark) -> None:
+    """The ingest's cast (pipelines/ingest/casting.py) runs as DuckDB SQL and, transpiled,
+    as Spark SQL: a text timestamp must give the same instant in both, or be a cast error
+    (NULL here) in both, so a month never stops on one engine only or moves."""
+    import duckdb
+    from pyspark.sql import functions as F
+
+    from pipelines.ingest.casting import cast_expr
+    from pipelines.spark_engine.ingest import _spark_expr
+
+    expr, _ = cast_expr('"v"', "VARCHAR", "timestamp")
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT unnest($v) AS v", {"v": TIMESTAMP_TEXTS})
+        in_duckdb = dict(con.execute(f"SELECT v, {expr} FROM t").fetchall())
+    finally:
+        con.close()
+    frame = spark.createDataFrame([(v,) for v in TIMESTAMP_TEXTS], "v string")
+    rows = frame.select("v", F.expr(_spark_expr(expr)).alias("t")).collect()
+    in_spark = {row.v: row.t for row in rows}
+    assert in_spark == in_duckdb
+    refused = {v for v, t in in_duckdb.items() if t is None}
+    assert refused == set(TIMESTAMP_TEXTS[TIMESTAMP_TEXTS.index("2026-01-10T12:00:00+18:01") :])
+    assert in_duckdb["2026-01-10T12:00:00+08:00"] == dt.datetime(2026, 1, 10, 4, 0)

@@ -228,10 +228,15 @@ def _read_error(rel: str, kind: str, path: Path, exc: duckdb.Error) -> IngestErr
 
 def _csv_error_cause(reason: str) -> str | None:
     """What DuckDB's CSV error says is wrong (``Invalid unicode ... not utf-8 encoded``,
-    ``Expected Number of Columns: 7 Found: 8``): the line after where it happened
-    (``CSV Error on Line: N``, then ``Original Line: ...``)."""
-    lines = [line.strip() for line in reason.splitlines()]
-    return next((x for x in lines[1:] if x and not x.startswith("Original Line:")), None)
+    ``Expected Number of Columns: 7 Found: 8``, ``Value with unterminated quote found``):
+    the last line before its first ``Possible ...`` advice. Not the line after ``Original
+    Line:``, which is the row itself and may span lines (a quoted line break). Split on
+    ``\n`` only: a row may hold ``\r`` or other line separators."""
+    lines = [line.strip() for line in reason.split("\n")]
+    advice = next((i for i, line in enumerate(lines) if line.startswith("Possible ")), None)
+    if advice is None:
+        return None
+    return next((line for line in reversed(lines[:advice]) if line), None)
 
 
 _LINE_BREAK_OR_QUOTE = re.compile(rb'"|\r\n|\r|\n')

@@ -14,8 +14,10 @@ from pipelines.warehouse import connect, fetch_frame, fetch_rows
 
 STALE_MONTHS_SQL = "SELECT month FROM main.month_status WHERE stale ORDER BY month"
 # Published months without a record of all their exports (main.export_log, written once
-# every table's folder is in place): a run stopped or failed while writing them, so some
-# table folders may still hold the month's earlier publication, or none.
+# every table's folder is in place): a run stopped or failed while writing them (or they
+# were written before the record existed), so some table folders may still hold the
+# month's earlier publication, or none. The run key's check (exports.exports_match) also
+# reads the files; the summary, which is not given the outputs folder, reads the record.
 EXPORTS_PENDING_SQL = """
 SELECT r.month FROM (SELECT DISTINCT month FROM main.run_log) r
 LEFT JOIN main.export_log e ON e.month = r.month AND list_contains($tables, e.table_name)
@@ -68,10 +70,10 @@ def month_state_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
         )
     if pending:
         lines += [
-            "Parquet exports not all written: " + ", ".join(pending),
-            "  (a run stopped while writing them: their table folders may hold an earlier "
-            "publication or none; read the warehouse, or rewrite them: grading run "
-            f"--through {pending[-1]})",
+            "Parquet exports not recorded as complete: " + ", ".join(pending),
+            "  (a run stopped while writing them, or they predate the record: a table "
+            "folder may hold an earlier publication or none; read the warehouse, or "
+            f"rewrite them: grading run --through {pending[-1]})",
         ]
     lines.append("restated months:" if restated else "restated months: none")
     lines += [

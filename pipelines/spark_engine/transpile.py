@@ -40,7 +40,8 @@ def _spark_form(node: exp.Expression) -> exp.Expression:
         pattern = node.expression
         if not isinstance(pattern, exp.Literal):
             raise NotTranspilable("regexp_full_match needs a literal pattern")
-        anchored = exp.Literal.string(f"^(?:{pattern.this})$")
+        # \z, not $: Java's $ also matches before a final line break ("5\n" is no number)
+        anchored = exp.Literal.string(f"^(?:{pattern.this})\\z")
         return exp.RegexpLike(this=node.this, expression=anchored)
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node.set("materialized", None)  # a DuckDB plan hint: Spark's optimizer decides

@@ -177,3 +177,13 @@ def test_hash_is_spark_xxhash64_and_not_materialized_is_dropped() -> None:
     )
     assert spark_sql == "WITH k AS (SELECT XXHASH64(a, b) AS h FROM raw_t) SELECT h FROM k"
     assert sqlglot.parse_one(spark_sql, read="spark")  # valid Spark SQL
+
+
+def test_the_arguments_of_a_renamed_function_are_transpiled_too() -> None:
+    spark_sql = to_spark(
+        "SELECT epoch_us(CASE WHEN regexp_full_match(v, '[0-9]+') THEN t END), "
+        "strlen((SELECT max(a) FROM raw.t)) FROM x"
+    )
+    assert "RLIKE '^(?:[0-9]+)\\\\z'" in spark_sql, spark_sql
+    assert "REGEXP_FULL_MATCH" not in spark_sql.upper() and "raw_t" in spark_sql
+    assert sqlglot.parse_one(spark_sql, read="spark")

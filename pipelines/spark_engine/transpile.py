@@ -51,8 +51,10 @@ def _spark_form(node: exp.Expression) -> exp.Expression:
             raise NotTranspilable("getvariable() has no value: its SET VARIABLE did not run")
         if name in UNSUPPORTED:
             raise NotTranspilable(f"{name}() has no Spark form")
-        if name in RENAMED_FUNCTIONS:
-            return exp.Anonymous(this=RENAMED_FUNCTIONS[name], expressions=node.expressions)
+        if name in RENAMED_FUNCTIONS:  # its arguments too: transform does not enter a
+            # node it replaced, so a regexp_full_match inside would stay DuckDB's
+            arguments = [argument.transform(_spark_form) for argument in node.expressions]
+            return exp.Anonymous(this=RENAMED_FUNCTIONS[name], expressions=arguments)
     if isinstance(node, exp.Table) and node.db.lower() == "raw":
         return exp.Table(this=exp.to_identifier(f"raw_{node.name}"), alias=node.args.get("alias"))
     return node

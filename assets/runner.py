@@ -149,8 +149,8 @@ def grade_months(
 
     months = months_to_grade(landing, through, first)
     # A broken policy, or a month no policy is in force for, is refused before anything runs.
-    policies = month_policies(months, policy_file, policy_override)
     calendar = None if policy_override else load_calendar(policy_file)
+    policies = month_policies(months, calendar, policy_override)
     defs = build_definitions(
         str(landing),
         str(warehouse),
@@ -189,10 +189,9 @@ def grade_months(
                 if on_done:
                     on_done(month_result)
                 continue
-            if calendar:  # a month regraded is not moved off its policy but forward
-                _refuse_policy_rollback(warehouse, month, calendar)
             _start_background_imports()
-            published_before = _latest_publication(warehouse, month)
+            # A month regraded is not moved off its policy but forward (refused here).
+            published_before = _latest_publication(warehouse, month, calendar)
             month_job = job if dashboard and month == months[-1] else without_dashboard
             try:
                 result = month_job.execute_in_process(
@@ -285,12 +284,19 @@ def _clear_unpublished_exports(warehouse: Path, outputs: Path) -> None:
         clear_unpublished_months(outputs, published)
 
 
-def _latest_publication(warehouse: Path, month: str) -> object:
+def _latest_publication(
+    warehouse: Path, month: str, calendar: PolicyCalendar | None = None
+) -> object:
     """When the month was last published (None when never): compared after a failed job
-    to tell whether its publication committed before the step failed."""
+    to tell whether its publication committed before the step failed. With the run's
+    ``calendar``, before a regrade: first refuse the month when that calendar would move
+    it off the policy it was published under, other than forward
+    (pipelines/policy_rollback.py), on the same connection."""
     if not Path(warehouse).is_file():
         return None
     with closing(connect(warehouse)) as con:
+        if calendar:
+            refuse_policy_rollback(con, month, calendar)
         return fetch_value(
             con, "SELECT max(published_at) FROM main.run_log WHERE month = $month", {"month": month}
         )
@@ -332,23 +338,13 @@ def _roll_back_after_failure(warehouse: Path) -> str:
 
 
 def month_policies(
-    months: list[str], policy_file: Path | None, policy_override: Path | None
+    months: list[str], calendar: PolicyCalendar | None, policy_override: Path | None
 ) -> dict[str, Policy]:
     """The policy each month is graded under: the override, else the calendar's."""
     if policy_override:
         override = load_policy(policy_override)
         return dict.fromkeys(months, override)
-    calendar = load_calendar(policy_file)
     return {month: calendar.policy_for(month) for month in months}
-
-
-def _refuse_policy_rollback(warehouse: Path, month: str, calendar: PolicyCalendar) -> None:
-    """Refuse a month whose regrade under the run's calendar would move it off the policy
-    it was last published under, other than forward (pipelines/policy_rollback.py)."""
-    if not Path(warehouse).is_file():
-        return
-    with closing(connect(warehouse)) as con:
-        refuse_policy_rollback(con, month, calendar)
 
 
 def _unchanged_since(

@@ -104,6 +104,26 @@ def published_months(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {month for (month,) in fetch_rows(con, "SELECT DISTINCT month FROM main.run_log")}
 
 
+def months_without_export_record(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Published months whose exports are not all recorded in main.export_log, which is
+    written once every table's folder is in place: a run stopped or failed while writing
+    them (or they predate the record), so a table folder may still hold the month's
+    earlier publication, or none. Reads the record only; ``exports_match`` also reads
+    the files, for one month."""
+    return [
+        month
+        for (month,) in fetch_rows(
+            con,
+            "SELECT r.month FROM (SELECT DISTINCT month FROM main.run_log) r "
+            "LEFT JOIN main.export_log e "
+            "ON e.month = r.month AND list_contains($tables, e.table_name) "
+            "GROUP BY r.month HAVING count(DISTINCT e.table_name) < $table_count "
+            "ORDER BY r.month",
+            {"tables": list(OUTPUT_TABLES), "table_count": len(OUTPUT_TABLES)},
+        )
+    ]
+
+
 def clear_unpublished_months(outputs: Path, published: set[str]) -> list[Path]:
     """Delete the ``month=YYYY-MM`` folders of the export tables whose month is not in
     ``published`` (the warehouse's published months); returns them.

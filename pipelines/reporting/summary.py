@@ -8,21 +8,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.exports import OUTPUT_TABLES
+from pipelines.exports import months_without_export_record
 from pipelines.policy import load_policy
 from pipelines.warehouse import connect, fetch_frame, fetch_rows
 
 STALE_MONTHS_SQL = "SELECT month FROM main.month_status WHERE stale ORDER BY month"
-# Published months without a record of all their exports (main.export_log, written once
-# every table's folder is in place): a run stopped or failed while writing them (or they
-# were written before the record existed), so some table folders may still hold the
-# month's earlier publication, or none. The run key's check (exports.exports_match) also
-# reads the files; the summary, which is not given the outputs folder, reads the record.
-EXPORTS_PENDING_SQL = """
-SELECT r.month FROM (SELECT DISTINCT month FROM main.run_log) r
-LEFT JOIN main.export_log e ON e.month = r.month AND list_contains($tables, e.table_name)
-GROUP BY r.month HAVING count(DISTINCT e.table_name) < $table_count ORDER BY r.month
-"""
 # Per restated month: how often, and the latest restatement's time and reason.
 RESTATED_MONTHS_SQL = """
 SELECT month, count(*), max(published_at), arg_max(coalesce(restatement_reason, ''), published_at)
@@ -60,8 +50,7 @@ def month_state_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
     ones a reader saw."""
     stale = [m for (m,) in fetch_rows(con, STALE_MONTHS_SQL)]
     restated = fetch_rows(con, RESTATED_MONTHS_SQL)
-    tables = {"tables": list(OUTPUT_TABLES), "table_count": len(OUTPUT_TABLES)}
-    pending = [m for (m,) in fetch_rows(con, EXPORTS_PENDING_SQL, tables)]
+    pending = months_without_export_record(con)
     lines = ["stale months: " + (", ".join(stale) if stale else "none")]
     if stale:
         lines.append(

@@ -6,11 +6,23 @@ from assets import engine
 from assets.ingest import raw_key
 from assets.partitions import monthly_partitions, previous_month_mapping
 from assets.resources import GradingSettings, WarehouseResource
-from pipelines import publishing
+from pipelines import month_journal, publishing
 from pipelines.checks.data_docs import publish_data_docs
 from pipelines.datasets import DATASETS
 from pipelines.exports import OUTPUT_TABLES, ExportsFailed, export_month
+from pipelines.landing import LandingError, landing_months
 from pipelines.policy_rollback import refuse_policy_rollback
+
+# The month's steps whose results are published (or feed them): each must have been
+# built by the publishing run itself (month_journal.refuse_steps_not_in_run).
+MONTH_STEPS = [
+    *[raw_key(d.name).to_user_string() for d in DATASETS],
+    "credit_ledger",
+    "merchant_grades",
+    "exposure_weights",
+    "merchant_compliance",
+    "tier_distribution",
+]
 
 
 @dg.asset(
@@ -35,10 +47,13 @@ def published_month(
 ) -> dg.MaterializeResult:
     month = context.partition_key
     policy = settings.policy_for(month)
-    with warehouse.month_writer(context, compact=True) as con:  # the month's last write
+    with warehouse.month_writer(context, compact=True, publishes=True) as con:  # last write
         if not settings.policy_override:  # a UI or scheduled run given an older calendar
             refuse_policy_rollback(con, month, settings.calendar())
-        counts = publishing.publish_month(con, month, policy, bool(settings.policy_override))
+        month_journal.refuse_steps_not_in_run(con, month, context.run.run_id, MONTH_STEPS)
+        counts = publishing.publish_month(
+            con, month, policy, bool(settings.policy_override), _first_landing_month(settings)
+        )
         if settings.uses_spark:  # the month's lake partitions, replaced once it is published
             engine.lake(settings, warehouse).publish(month)
         restatement = publishing.restatement(con, month)
@@ -64,3 +79,13 @@ def published_month(
             "data_docs": dg.MetadataValue.path(str(docs)),
         }
     )
+
+
+def _first_landing_month(settings: GradingSettings) -> str | None:
+    """The landing folder's first month (None: no usable landing folder), which alone
+    may be published with nothing published before it."""
+    try:
+        months = landing_months(settings.landing)
+    except (LandingError, OSError):
+        return None
+    return months[0] if months else None

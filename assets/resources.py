@@ -47,7 +47,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def month_writer(
-        self, context: dg.AssetExecutionContext, compact: bool = False
+        self, context: dg.AssetExecutionContext, compact: bool = False, publishes: bool = False
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection for a step that writes the run's month.
 
@@ -56,6 +56,9 @@ class WarehouseResource(dg.ConfigurableResource):
         puts them back too (``assets.checks.run_suite_check``). So a run that does not
         publish leaves the warehouse as it found it, however it was launched: the CLI,
         the job, or a selection materialized in the UI.
+
+        A step that finishes is recorded for the run (``month_journal.record_step``), so
+        the publishing step (``publishes``) can refuse results this run did not build.
         """
         month, run_id = context.partition_key, context.run.run_id
         with self.connection(compact) as con:
@@ -65,6 +68,8 @@ class WarehouseResource(dg.ConfigurableResource):
             except BaseException:
                 month_journal.roll_back_after_failure(con, month, context.log)
                 raise
+            if not publishes:
+                month_journal.record_step(con, month, run_id, context.asset_key.to_user_string())
 
 
 class GradingSettings(dg.ConfigurableResource):

@@ -135,3 +135,47 @@ def discard(con: duckdb.DuckDBPyConnection, month: str) -> None:
     for table in MONTH_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {_copy(table, month)}")
     con.execute("DELETE FROM journal.pending WHERE month = $month", {"month": month})
+    con.execute("DELETE FROM journal.steps WHERE month = $month", {"month": month})
+
+
+class StepsNotInRun(RuntimeError):
+    """A month would be published with step results another run left behind."""
+
+
+def record_step(con: duckdb.DuckDBPyConnection, month: str, run_id: str, step: str) -> None:
+    """``step`` of ``run_id`` finished writing ``month`` (its own transactions committed)."""
+    con.execute(
+        "INSERT OR REPLACE INTO journal.steps VALUES ($month, $run_id, $step, "
+        "CAST(now() AS TIMESTAMP))",
+        {"month": month, "run_id": run_id, "step": step},
+    )
+
+
+def refuse_steps_not_in_run(
+    con: duckdb.DuckDBPyConnection, month: str, run_id: str, steps: list[str]
+) -> None:
+    """Refuse to publish ``month`` unless ``run_id`` itself ran every step of ``steps``.
+
+    A step's staged result (a month's raw rows, its credit ledger, its grades) is only
+    as current as the run that built it. A run that selects some of a month's assets
+    (the UI's "materialize selected", a partial backfill) would otherwise publish the
+    others' results as an earlier run left them: grades of data since corrected, or
+    credit points rolled on a previous month's ledger since regraded. The run key would
+    then call the month unchanged, so nothing would ever regrade it.
+    """
+    done = {
+        step
+        for (step,) in fetch_rows(
+            con,
+            "SELECT step FROM journal.steps WHERE month = $month AND run_id = $run_id",
+            {"month": month, "run_id": run_id},
+        )
+    }
+    missing = [step for step in steps if step not in done]
+    if missing:
+        raise StepsNotInRun(
+            f"{month} is published only from results its own run built, and this run did "
+            f"not build {', '.join(missing)}: materialize the whole month (the grade_month "
+            f"job, or every asset of the partition), or run grading run --from {month} "
+            f"--through {month} --force"
+        )

@@ -43,13 +43,18 @@ def input_fingerprint(con: duckdb.DuckDBPyConnection, month: str) -> str:
 
 
 def publish_month(
-    con: duckdb.DuckDBPyConnection, month: str, policy: Policy, policy_override: bool = False
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    policy: Policy,
+    policy_override: bool = False,
+    first_landing_month: str | None = None,
 ) -> dict[str, int]:
     """Move the month's staged tables and its quarantine into main.*, all or nothing.
 
     ``policy_override``: ``policy`` is not the calendar's for the month but one asked for
     explicitly (``--policy-override``); main.run_log records the publication as a
-    restatement under it.
+    restatement under it. ``first_landing_month``: the landing folder's first month
+    (None when unknown); see ``refuse_unpublished_previous``.
     """
     if not fetch_value(
         con,
@@ -57,17 +62,7 @@ def publish_month(
         {"month": month},
     ):
         raise GradingError(f"{month} has not been ingested")
-    previous = add_months(month, -1)
-    if fetch_value(
-        con,
-        "SELECT count(*) FROM raw.ingest_log WHERE month = $previous AND dataset = 'merchants' "
-        "AND NOT EXISTS (SELECT 1 FROM main.run_log WHERE month = $previous)",
-        {"previous": previous},
-    ):
-        raise GradingError(
-            f"{previous} was ingested but never published (a failed month?): a later month "
-            f"builds on it, so publish {previous} before {month}"
-        )
+    refuse_unpublished_previous(con, month, first_landing_month)
     unfinished_sql = load_sql("grading/unfinished_ingests.sql")
     window = grading_window(month, policy.window_days).sql_params
     unfinished = fetch_rows(con, unfinished_sql, bound_params(unfinished_sql, window))
@@ -105,6 +100,36 @@ def publish_month(
             con, f"SELECT count(*) FROM main.{table} WHERE month = $month", {"month": month}
         )
     return counts
+
+
+def refuse_unpublished_previous(
+    con: duckdb.DuckDBPyConnection, month: str, first_landing_month: str | None
+) -> None:
+    """Refuse ``month`` while the month before it is not published, unless nothing
+    comes before it: no earlier landing month, and none ingested or published.
+
+    Credit points add up month by month and the 90-day window reaches back two months
+    (spec §2, §3), so a month graded with its predecessor missing (never run, or run and
+    failed, which leaves nothing of it) counts too few points and too few orders. Spec
+    §9 grades months in order; a UI or backfill run of a later month alone must not
+    publish either.
+    """
+    previous = add_months(month, -1)
+    published, earlier = fetch_rows(
+        con,
+        "SELECT EXISTS (SELECT 1 FROM main.run_log WHERE month = $previous), "
+        "EXISTS (SELECT 1 FROM main.run_log WHERE month < $month) "
+        "OR EXISTS (SELECT 1 FROM raw.ingest_log WHERE month < $month)",
+        {"previous": previous, "month": month},
+    )[0]
+    if published:
+        return
+    if earlier or (first_landing_month is not None and first_landing_month < month):
+        raise GradingError(
+            f"{previous} is not published, and {month} builds on it (credit points add up "
+            f"month by month; the 90-day window reaches back into it): publish {previous} "
+            f"before {month}"
+        )
 
 
 def restatement(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, object]:

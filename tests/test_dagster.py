@@ -279,6 +279,6 @@ def test_publish_refuses_a_month_after_an_unpublished_one(tmp_path):
         "VALUES ('merchants', '2026-01', 1, 1, 0, 1, 0, now()),"
         " ('merchants', '2026-02', 1, 1, 0, 1, 0, now())"
     )
-    with pytest.raises(GradingError, match="2026-01 was ingested but never published"):
+    with pytest.raises(GradingError, match="2026-01 is not published, and 2026-02 builds on it"):
         publish_month(con, "2026-02", load_policy())
     con.close()

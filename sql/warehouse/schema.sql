@@ -9,6 +9,12 @@ CREATE TABLE IF NOT EXISTS journal.pending (
     month VARCHAR PRIMARY KEY, run_id VARCHAR NOT NULL, state VARCHAR NOT NULL,
     opened_at TIMESTAMP NOT NULL
 );
+-- The month's steps each run finished (pipelines/month_journal.py, record_step):
+-- publishing moves only what its own run built, never a step's result left by another.
+CREATE TABLE IF NOT EXISTS journal.steps (
+    month VARCHAR NOT NULL, run_id VARCHAR NOT NULL, step VARCHAR NOT NULL,
+    finished_at TIMESTAMP NOT NULL, PRIMARY KEY (month, run_id, step)
+);
 
 CREATE TABLE IF NOT EXISTS raw.merchants (
     month VARCHAR NOT NULL, merchant_id VARCHAR NOT NULL, account_type VARCHAR,

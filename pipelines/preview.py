@@ -95,6 +95,9 @@ class Preview:
     at_risk: pl.DataFrame = field(default_factory=pl.DataFrame)
     compared_month: str | None = None
     checks_run: int = 0
+    # Datasets with no file for the month yet, each with why: graded as empty so far, which
+    # leaves out bad orders or feedback still to come (the run refuses such a month).
+    not_landed: tuple[str, ...] = ()
 
     @property
     def rows_quarantined(self) -> int:
@@ -191,6 +194,7 @@ def _project(con: duckdb.DuckDBPyConnection, landing: Path, as_of: date, policy:
         at_risk,
         compared_month,
         checks_run=len(DATASETS) + len(STAGED_COLUMNS),
+        not_landed=tuple(month_gaps(landing, window.month).values()),
     )
 
 
@@ -321,4 +325,11 @@ def preview_text(preview: Preview) -> str:
         if compared
         else "at risk: no published month before it to compare with"
     )
-    return header + "\n" + table + "\n" + at_risk
+    lines = [header, table, at_risk]
+    if preview.not_landed:
+        lines.append(
+            "not landed yet, counted as empty: "
+            + "; ".join(preview.not_landed)
+            + " (their records may still change these grades)"
+        )
+    return "\n".join(lines)

@@ -260,9 +260,27 @@ def test_preview_prints_a_projected_checked_summary(landing, graded_feb, tmp_pat
     assert "at risk: " in printed and "merchants projected below their 2026-02 tier" in printed
     assert "records before 2026-03-16 00:00 UTC; window 2025-12-16..2026-03-15" in printed
     assert "2026-03       169" in printed
+    assert "not landed yet" not in printed
     written = pl.read_csv(out)
     assert written.columns == list(GRADE_COLUMNS)
     assert written.height == 169
+
+
+def test_preview_names_the_datasets_not_landed_yet(landing, graded_feb, tmp_path, capsys):
+    """A month part landed is projected from what is there (spec §11), and says what is
+    not: missing bad orders or feedback would otherwise look like none."""
+    partial = tmp_path / "landing"
+    shutil.copytree(landing, partial)
+    for dataset in ("bad_orders", "service_metrics"):
+        shutil.rmtree(partial / dataset / "month=2026-03")
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copyfile(graded_feb, warehouse)
+    args = ["preview", "--landing", str(partial), "--warehouse", str(warehouse)]
+    assert main([*args, "--as-of", "2026-03-15"]) == 0
+    assert (
+        "not landed yet, counted as empty: bad_orders/month=2026-03 is missing; "
+        "service_metrics/month=2026-03 is missing"
+    ) in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("as_of", ["2026-3-15", "2026-02-30", "tomorrow", ""])

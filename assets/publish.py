@@ -3,6 +3,7 @@
 import dagster as dg
 
 from assets import engine
+from assets.first_month import first_landing_month
 from assets.ingest import raw_key
 from assets.partitions import monthly_partitions, previous_month_mapping
 from assets.resources import GradingSettings, WarehouseResource
@@ -10,7 +11,6 @@ from pipelines import month_journal, publishing
 from pipelines.checks.data_docs import publish_data_docs
 from pipelines.datasets import DATASETS
 from pipelines.exports import OUTPUT_TABLES, ExportsFailed, export_month
-from pipelines.landing import LandingError, landing_months
 from pipelines.policy_rollback import refuse_policy_rollback
 
 # The month's steps whose results are published (or feed them): each must have been
@@ -52,7 +52,11 @@ def published_month(
             refuse_policy_rollback(con, month, settings.calendar())
         month_journal.refuse_steps_not_in_run(con, month, context.run.run_id, MONTH_STEPS)
         counts = publishing.publish_month(
-            con, month, policy, bool(settings.policy_override), _first_landing_month(settings)
+            con,
+            month,
+            policy,
+            bool(settings.policy_override),
+            first_landing_month(settings.landing),
         )
         if settings.uses_spark:  # the month's lake partitions, replaced once it is published
             engine.lake(settings, warehouse).publish(month)
@@ -79,13 +83,3 @@ def published_month(
             "data_docs": dg.MetadataValue.path(str(docs)),
         }
     )
-
-
-def _first_landing_month(settings: GradingSettings) -> str | None:
-    """The landing folder's first month (None: no usable landing folder), which alone
-    may be published with nothing published before it."""
-    try:
-        months = landing_months(settings.landing)
-    except (LandingError, OSError):
-        return None
-    return months[0] if months else None

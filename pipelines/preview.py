@@ -120,13 +120,13 @@ def preview_month(
     as_of = parse_as_of(as_of_text)
     month = month_key(as_of)
     policy = load_calendar(policy_path).policy_for(month)
-    _require_snapshot(Path(landing), month)
+    not_landed = _require_snapshot(Path(landing), month)
     with tempfile.TemporaryDirectory(prefix="grading-preview-") as scratch:
         copy = Path(scratch) / "warehouse.duckdb"
         _copy_warehouse(Path(warehouse), copy, wait_seconds)
         con = connect(copy)
         try:
-            return _project(con, Path(landing), as_of, policy)
+            return _project(con, Path(landing), as_of, policy, not_landed)
         finally:
             con.close()
 
@@ -139,9 +139,10 @@ def parse_as_of(text: str) -> date:
         raise PreviewError(f"--as-of: {exc}") from None
 
 
-def _require_snapshot(landing: Path, month: str) -> None:
+def _require_snapshot(landing: Path, month: str) -> tuple[str, ...]:
     """Refuse a month with nothing landed, or without its merchants snapshot (the graded
-    merchants are unknown until it lands). Only the folder listing is read."""
+    merchants are unknown until it lands); else each dataset not landed yet, with why.
+    Only the folder listing is read."""
     gaps = month_gaps(landing, month)
     if len(gaps) == len(DATASETS):
         raise PreviewError(
@@ -153,6 +154,7 @@ def _require_snapshot(landing: Path, month: str) -> None:
             f"{gaps['merchants']}: {month} cannot be previewed before its merchants "
             f"snapshot lands (it says which merchants are graded)"
         )
+    return tuple(gaps.values())
 
 
 def _copy_warehouse(warehouse: Path, copy: Path, wait_seconds: float) -> None:
@@ -169,7 +171,13 @@ def _copy_warehouse(warehouse: Path, copy: Path, wait_seconds: float) -> None:
             shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
 
 
-def _project(con: duckdb.DuckDBPyConnection, landing: Path, as_of: date, policy: Policy) -> Preview:
+def _project(
+    con: duckdb.DuckDBPyConnection,
+    landing: Path,
+    as_of: date,
+    policy: Policy,
+    not_landed: tuple[str, ...],
+) -> Preview:
     """On the copy: ingest the month as landed and check each dataset, roll credit to the
     as-of cutoff, grade, stage and check each table as the month's run does."""
     window = grading_window(month_key(as_of), policy.window_days, as_of)
@@ -194,7 +202,7 @@ def _project(con: duckdb.DuckDBPyConnection, landing: Path, as_of: date, policy:
         at_risk,
         compared_month,
         checks_run=len(DATASETS) + len(STAGED_COLUMNS),
-        not_landed=tuple(month_gaps(landing, window.month).values()),
+        not_landed=not_landed,
     )
 
 

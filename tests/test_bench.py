@@ -7,6 +7,7 @@ bench/results/ and the README; this only proves the harness measures what it cla
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -251,3 +252,29 @@ def test_the_profile_names_the_callers_of_ours_it_is_asked_for() -> None:
     )
     assert charged_frame(frame, callers=5) == charged_frame(frame, callers=1)  # no more of ours
     assert charged_frame(sys._getframe()).startswith("(library) ")
+
+
+def test_month_parts_splits_each_later_month_and_the_parts_add_up(tmp_path: Path, capsys) -> None:
+    """bench/month_parts.py: the first month (which waits for the GE import) is left out;
+    each later month's sampled compute is split into parts that add up to it, and
+    Dagster's own share is what the steps took beyond it."""
+    from bench.month_parts import INTERVAL
+    from bench.month_parts import main as month_parts
+
+    landing = str(CONFORMANCE / "landing")
+    code = month_parts(["--landing", landing, "--through", "2026-02", "--work", str(tmp_path)])
+    assert code == 0
+    lines = capsys.readouterr().out.splitlines()
+    heading = [line for line in lines if line.startswith("2026-")]
+    assert [line.split(":")[0] for line in heading] == ["2026-02"]
+    steps, sampled = (float(x) for x in re.findall(r"([0-9.]+) s", heading[0])[:2])
+    parts = dict(
+        (line.split(" s  ")[1], float(line.split(" s  ")[0]))
+        for line in lines
+        if line.startswith("  ")
+    )
+    own = parts.pop("Dagster's own, per step (the difference)")
+    assert {"opening and closing the warehouse", "our statements and Python"} <= set(parts)
+    assert {"GE validation (the library)", "Data Docs (store and build)"} <= set(parts)
+    assert abs(sum(parts.values()) - sampled) <= len(parts) * 0.005 + INTERVAL
+    assert abs(steps - sampled - own) <= 0.011 and 0 < sampled < steps

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -497,6 +497,14 @@ def test_line_ending_change_is_found_across_megabyte_chunks(tmp_path, ending):
         ("2026-01-10 12:00:00 UTC", "2026-01-10 12:00:00"),
         ("2026-01-10T12:00:00.5Z", "2026-01-10 12:00:00.500000"),
         ("2026-01-10", "2026-01-10 00:00:00"),
+        # ISO 8601 to the minute, with a zone (Spark reads these once ':00' is put in)
+        ("2026-01-10T12:00Z", "2026-01-10 12:00:00"),
+        ("2026-01-10 12:00Z", "2026-01-10 12:00:00"),
+        ("2026-01-10T14:00+02:00", "2026-01-10 12:00:00"),
+        ("2026-01-10T06:30-0530", "2026-01-10 12:00:00"),
+        ("2026-01-10T20:00+08", "2026-01-10 12:00:00"),
+        ("2026-01-10 12:00 UTC", "2026-01-10 12:00:00"),
+        ("2026-01-10T12:00", "2026-01-10 12:00:00"),
     ],
 )
 def test_iso_timestamps_with_an_offset_are_read_as_their_utc_instant(con, landing, text, utc):
@@ -506,6 +514,16 @@ def test_iso_timestamps_with_an_offset_are_read_as_their_utc_instant(con, landin
     assert fetch_value(con, "SELECT ended_at FROM raw.orders") == datetime.fromisoformat(utc)
 
 
+def test_a_metric_date_to_the_minute_with_an_offset_is_its_utc_day(con, landing):
+    """A date column given as an instant takes its UTC day, to the minute as well: 01:30
+    on 1 February at +02:00 is 31 January in UTC, so it belongs to January's folder."""
+    with_merchants(con, landing, "M1")
+    values = ["M1", "2026-02-01T01:30+02:00", 1, 1, 5, 1, 1, 1]
+    write_csv(landing, "service_metrics", JAN, [values], list(SERVICE_METRICS.columns))
+    ingest_month(con, landing, SERVICE_METRICS, JAN)
+    assert fetch_value(con, "SELECT metric_date FROM raw.service_metrics") == date(2026, 1, 31)
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -513,7 +531,10 @@ def test_iso_timestamps_with_an_offset_are_read_as_their_utc_instant(con, landin
         "2026-01-10T12:00:00+08:75",  # and this by 8h75m
         "2026-01-10T12:00:00+24:00",
         "2026-01-10T12:00:00+18:01",  # beyond ±18:00, which Spark refuses
-        "2026-01-10T12:00Z",  # a zone after minutes, which Spark refuses
+        "2026-01-10T12:00+18:01",
+        "2026-1-10T12:00Z",  # to the minute with a zone: zero-padded only, as Spark reads it
+        "2026-01-10T12:00z",
+        "2026-01-10T24:00Z",
         "2026-01-10T12:00:00 +08:00",
         "2026-01-10T12:00:00+08:00:30",
         "2026-01-10 12:00:00 Asia/Shanghai",

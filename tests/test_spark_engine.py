@@ -372,11 +372,18 @@ TIMESTAMP_TEXTS = [
     "2026-01-10T12:00:00+18:00",
     "2026-01-10 12:00:00 UTC",
     "2026-01-10",
+    # to the minute with a zone: Spark reads it once ':00' is put in (casting._iso_instant)
+    "2026-01-10T12:00Z",
+    "2026-01-10T14:00+02:00",
+    "2026-01-10T14:00+0200",
+    "2026-01-10 12:00 UTC",
+    "2026-01-10T12:00",
     # refused by both: zone names, offsets out of range or where ISO 8601 has none
     "2026-01-10T12:00:00+18:01",
     "2026-01-10T12:00:00+23:59",
     "2026-01-10T12:00:00+99:00",
-    "2026-01-10T12:00Z",
+    "2026-01-10T12:00+18:01",
+    "2026-1-10T12:00Z",
     "2026-01-10T12:00:00 +08:00",
     "2026-01-10T12:00:00UTC",
     "2026-01-10 12:00:00 Asia/Shanghai",
@@ -409,3 +416,19 @@ def test_text_timestamps_read_as_the_same_instant_or_refused_by_both_engines(spa
     refused = {v for v, t in in_duckdb.items() if t is None}
     assert refused == set(TIMESTAMP_TEXTS[TIMESTAMP_TEXTS.index("2026-01-10T12:00:00+18:01") :])
     assert in_duckdb["2026-01-10T12:00:00+08:00"] == dt.datetime(2026, 1, 10, 4, 0)
+    noon = dt.datetime(2026, 1, 10, 12, 0)
+    assert [in_duckdb[v] for v in TIMESTAMP_TEXTS[10:15]] == [noon] * 5
+
+    # A date column given as such a text takes its UTC day, on both engines alike.
+    day_expr, _ = cast_expr('"v"', "VARCHAR", "date")
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("CREATE TABLE t AS SELECT unnest($v) AS v", {"v": TIMESTAMP_TEXTS})
+        days_in_duckdb = dict(con.execute(f"SELECT v, {day_expr} FROM t").fetchall())
+    finally:
+        con.close()
+    rows = frame.select("v", F.expr(_spark_expr(day_expr)).alias("d")).collect()
+    assert {row.v: row.d for row in rows} == days_in_duckdb
+    assert days_in_duckdb["2026-01-10T14:00+02:00"] == dt.date(2026, 1, 10)
+    assert days_in_duckdb["2026-01-10T12:00:00+18:00"] == dt.date(2026, 1, 9)

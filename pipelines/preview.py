@@ -279,8 +279,12 @@ def _require_previous_month(con: duckdb.DuckDBPyConnection, landing: Path, month
     a ledger is refused by month_credit, with the message a run gives.)
     """
     previous = add_months(month, -1)
+    # Published (main.run_log), or graded: a month without feedback has no ledger rows.
     graded = fetch_value(
-        con, "SELECT count(*) FROM work.credit_ledger WHERE month = $month", {"month": previous}
+        con,
+        "SELECT EXISTS (SELECT 1 FROM main.run_log WHERE month = $month) "
+        "OR EXISTS (SELECT 1 FROM work.credit_ledger WHERE month = $month)",
+        {"month": previous},
     )
     earlier = [m for m in landing_months(landing) if m < month]
     if earlier and not graded:

@@ -315,6 +315,22 @@ def test_month_before_not_graded_is_refused(landing, tmp_path) -> None:
     assert not empty.with_name("none.duckdb.lock").exists()
 
 
+def test_a_month_before_without_feedback_is_graded_all_the_same(landing, tmp_path) -> None:
+    """January published with no feedback at all has no credit-ledger rows: it is still
+    graded, and February can be previewed."""
+    quiet = tmp_path / "landing"
+    shutil.copytree(landing, quiet)
+    january = quiet / "feedback" / "month=2026-01"
+    header = (january / "part-a.csv").read_text().splitlines()[0]
+    shutil.rmtree(january)
+    january.mkdir()
+    (january / "part-a.csv").write_text(header + "\n")
+    warehouse = tmp_path / "w.duckdb"
+    grade_months(quiet, warehouse, tmp_path / "outputs", "2026-01")
+    preview = preview_month(quiet, warehouse, "2026-02-15")
+    assert preview.grades.height > 0
+
+
 def test_summary_prints_the_same_table_after_its_refactor(graded_feb, capsys) -> None:
     assert main(["summary", "--warehouse", str(graded_feb)]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -70,16 +70,15 @@ class IncompleteMonth(LandingError):
 def month_gaps(landing: Path, month: str) -> dict[str, str]:
     """Each dataset whose month folder is missing or holds no data file, with why.
 
-    Only the folder listing is read. Hidden files and markers such as ``_SUCCESS`` are
-    not data, as in the ingest; a file of another type, or a folder, is (the ingest
-    refuses it by name).
+    Only the folder listing is read. Markers (``is_marker``) are not data, as in the
+    ingest; a file of another type, or a folder, is (the ingest refuses it by name).
     """
     gaps: dict[str, str] = {}
     for dataset in DATASETS_BY_NAME:
         folder = Path(landing) / dataset / f"month={month}"
         if not folder.is_dir():
             gaps[dataset] = f"{dataset}/month={month} is missing"
-        elif not any(not entry.name.startswith((".", "_")) for entry in folder.iterdir()):
+        elif all(is_marker(entry) for entry in folder.iterdir()):
             gaps[dataset] = f"{dataset}/month={month} is empty"
     return gaps
 
@@ -110,6 +109,17 @@ def month_folder(landing: Path, dataset: str, month: str) -> Path:
     return Path(landing) / dataset / f"month={month}"
 
 
+def is_marker(entry: Path) -> bool:
+    """Whether a month folder's entry is a writer's marker or a hidden file, not data: its
+    name starts with '.' or '_' (``_SUCCESS``, ``.part-0.csv.crc``, Spark's
+    ``_temporary/``, ``.DS_Store``), and it is not a .csv or .parquet file. Spec §1 reads
+    any file name, so ``_late.csv`` is data, and a hidden ``.orders.csv`` too: read, or
+    refused by name when it cannot be, never skipped in silence."""
+    return entry.name.startswith((".", "_")) and not (
+        entry.suffix.lower() in SUPPORTED_SUFFIXES and entry.is_file()
+    )
+
+
 def landing_files(landing: Path, dataset: str, month: str) -> list[Path]:
     """The month folder's data files, sorted; other files, and folders, are refused, not
     skipped: rows a writer put in a deeper folder (``day=02/``) would be lost in silence."""
@@ -118,8 +128,8 @@ def landing_files(landing: Path, dataset: str, month: str) -> list[Path]:
         return []
     files = []
     for path in sorted(folder.iterdir()):
-        if path.name.startswith((".", "_")):
-            continue  # hidden files and markers such as _SUCCESS or Spark's _temporary
+        if is_marker(path):
+            continue
         if path.is_dir():
             raise IngestError(
                 f"{relative_path(path, landing)}: a folder inside a month folder is not read "

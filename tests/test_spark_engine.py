@@ -432,3 +432,19 @@ def test_text_timestamps_read_as_the_same_instant_or_refused_by_both_engines(spa
     assert {row.v: row.d for row in rows} == days_in_duckdb
     assert days_in_duckdb["2026-01-10T14:00+02:00"] == dt.date(2026, 1, 10)
     assert days_in_duckdb["2026-01-10T12:00:00+18:00"] == dt.date(2026, 1, 9)
+
+
+def test_a_file_spark_would_read_as_hidden_is_refused_by_name(spark, tmp_path: Path) -> None:
+    """Spec §1 reads any file name, and the DuckDB engine reads `_late.csv`; Spark lists a
+    name starting with '_' or '.' as hidden and reads no rows from it, even named
+    explicitly. The Spark engine refuses such a file by name instead of grading the month
+    without its rows."""
+    from pipelines.ingest import IngestError
+    from pipelines.spark_engine.ingest import _read_file
+
+    hidden = tmp_path / "_late.csv"
+    shutil.copy(CONFORMANCE / "landing" / "orders" / "month=2026-01" / "part-a.csv", hidden)
+    assert spark.read.schema("line STRING").text(str(hidden)).count() == 0  # Spark's listing
+    rel = "orders/month=2026-01/_late.csv"
+    with pytest.raises(IngestError, match=r"^orders/month=2026-01/_late\.csv: the Spark engine"):
+        _read_file(spark, hidden, rel)

@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -182,6 +183,30 @@ def test_a_folder_inside_a_month_folder_is_refused_not_skipped(con, landing):
     assert str(caught.value).startswith(f"orders/month={JAN}/day=02: a folder")
     (landing / "orders" / f"month={JAN}" / "part-0.csv").unlink()
     assert "orders" not in month_gaps(landing, JAN)  # present: the ingest refuses it by name
+
+
+def test_a_data_file_named_like_a_marker_is_read_not_skipped(con, landing):
+    """Spec §1 reads any file name: `_late.csv` and a hidden `.more.parquet` hold rows. Only
+    markers and hidden files that are not .csv or .parquet (`_SUCCESS`, `.part-0.csv.crc`)
+    are left out; a month folder holding only `_late.csv` is not empty."""
+    from pipelines.landing import month_gaps
+
+    with_merchant(con, landing)
+    folder = landing / "orders" / f"month={JAN}"
+    plain = write_csv(landing, "orders", JAN, [order("O1")], ORDER_COLUMNS)
+    (folder / "_late.csv").write_text(plain.read_text().replace("O1", "O2"))
+    duckdb.sql(
+        f"COPY (SELECT * REPLACE ('O3' AS order_id) FROM read_csv('{plain}', all_varchar=true)) "
+        f"TO '{folder / '.more.parquet'}' (FORMAT parquet)"
+    )
+    (folder / "_SUCCESS").write_text("")
+    (folder / ".part-0.csv.crc").write_bytes(b"\x00crc")
+    ingest_month(con, landing, ORDERS, JAN)
+    ids = fetch_rows(con, "SELECT order_id FROM raw.orders ORDER BY order_id")
+    assert ids == [("O1",), ("O2",), ("O3",)]
+    plain.unlink()
+    (folder / ".more.parquet").unlink()
+    assert "orders" not in month_gaps(landing, JAN)
 
 
 def test_csv_whose_first_line_is_blank_is_not_called_empty(con, landing):

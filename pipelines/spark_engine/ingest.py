@@ -115,6 +115,14 @@ def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:
     mode keeps a file in one partition, so the row number is its position in it.
     Parquet: typed, the row number from Spark's row index.
     """
+    if path.name.startswith((".", "_")):
+        # Spark lists such a file as hidden and reads no rows from it, even named
+        # explicitly (Spark 4.3 has no option against it): refused, never read as empty.
+        raise IngestError(
+            f"{rel}: the Spark engine cannot read a file whose name starts with "
+            f"'{path.name[0]}' (Spark treats it as hidden and reads no rows): rename it, or "
+            "grade with --engine duckdb"
+        )
     from pyspark.sql import functions as F
 
     if path.stat().st_size == 0:

@@ -380,3 +380,31 @@ def test_tier_distribution_counts() -> None:
     }
     assert out["merchants"].sum() == 7
     assert out.schema["merchants"] == pl.Int64
+
+
+def test_each_share_is_the_nearest_float_to_its_exact_fraction() -> None:
+    """Spec §7: raw_weight / Σ raw_weight of the category. With three passing merchants at
+    level 0 and one at level 1 the share is 1 / 4.02 = 50/201; polars' division by a
+    broadcast total gave 0.24875621890547261, one ulp off float(50/201). Swept over many
+    categories of mixed tiers and levels, every share is the float nearest the fraction."""
+    from fractions import Fraction
+
+    rows = _weights(
+        _grades(*(("m" + c, "toys", "passing", 0) for c in "abc"), ("md", "toys", "passing", 1))
+    )
+    assert rows["ma"]["exposure_share"] == float(Fraction(50, 201)) == 0.24875621890547264
+
+    tiers = ("excellent", "good", "passing", "failing")
+    multiplier, step = POLICY.tier_multiplier, POLICY.level_step  # Fractions
+    merchants = [(f"m{i}", f"cat{i % 37}", tiers[(i * 7) % 4], (i * 5) % 11) for i in range(1, 700)]
+    rows = _weights(_grades(*merchants))
+    exact = {m: multiplier[t] * (1 + step * level) for m, _, t, level in merchants}
+    totals: dict[str, Fraction] = {}
+    for m, category, _, _ in merchants:
+        totals[category] = totals.get(category, Fraction(0)) + exact[m]
+    wrong = [
+        m
+        for m, category, _, _ in merchants
+        if rows[m]["exposure_share"] != float(exact[m] / totals[category])
+    ]
+    assert wrong == []

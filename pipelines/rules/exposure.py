@@ -67,7 +67,13 @@ def exposure_weights(
             pl.when(pl.col("eligible")).then(pl.col("weight_units")).otherwise(0).alias("units"),
         )
     )
-    category_total = pl.col("units").sum().over("main_category")
+    # Each category's total joined on, not broadcast with .over(): polars divides a column
+    # by a broadcast value as a product with its reciprocal, 1 ulp off the fraction
+    # (500/2010 came out 0.24875621890547261, not ...264); a division of two columns is
+    # the nearest float to the exact share, as the integer units make it.
+    totals = weighted.group_by("main_category").agg(pl.col("units").sum().alias("category_total"))
+    weighted = weighted.join(totals, on="main_category", how="left")
+    category_total = pl.col("category_total")
     eligible = pl.col("eligible")
     return weighted.select(
         "merchant_id",

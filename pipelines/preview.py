@@ -44,6 +44,7 @@ from pipelines.grading import (
 from pipelines.ingest import IngestReport, ingest_month
 from pipelines.landing import landing_months, month_gaps
 from pipelines.locking import exclusive_run
+from pipelines.month_journal import roll_back
 from pipelines.months import GradingWindow, add_months, grading_window, month_key, parse_day
 from pipelines.policy import Policy, load_calendar
 from pipelines.preview_checks import input_check_failure, output_check_failure
@@ -181,6 +182,10 @@ def _project(
     """On the copy: ingest the month as landed and check each dataset, roll credit to the
     as-of cutoff, grade, stage and check each table as the month's run does."""
     window = grading_window(month_key(as_of), policy.window_days, as_of)
+    # A killed run leaves its month open in the journal, with its unpublished rows in
+    # raw.* and work.*: put back what was published, as the next run would, so the
+    # projection builds on published months only.
+    roll_back(con)
     _require_previous_month(con, landing, window.month)
     ingests = []
     for dataset in DATASETS:  # a failed check stops the datasets after it, as in the job
@@ -279,11 +284,12 @@ def _require_previous_month(con: duckdb.DuckDBPyConnection, landing: Path, month
     a ledger is refused by month_credit, with the message a run gives.)
     """
     previous = add_months(month, -1)
-    # Published (main.run_log), or graded: a month without feedback has no ledger rows.
+    # Published, not merely graded: the ledger rows of a month whose run was killed
+    # before publishing are rolled back first (_project), and a month without feedback
+    # has no ledger rows at all. main.run_log holds every publication.
     graded = fetch_value(
         con,
-        "SELECT EXISTS (SELECT 1 FROM main.run_log WHERE month = $month) "
-        "OR EXISTS (SELECT 1 FROM work.credit_ledger WHERE month = $month)",
+        "SELECT EXISTS (SELECT 1 FROM main.run_log WHERE month = $month)",
         {"month": previous},
     )
     earlier = [m for m in landing_months(landing) if m < month]

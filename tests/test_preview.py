@@ -22,7 +22,7 @@ from pipelines.preview_store import ORDER_BY, PROJECTED_TABLES
 from pipelines.reporting.summary import tier_table
 from pipelines.rules.credit import credit_points_earned
 from pipelines.warehouse import connect, fetch_frame, fetch_rows
-from tests.helpers import CONFORMANCE, published_state
+from tests.helpers import CONFORMANCE, cli_command, published_state, run_killed_at
 
 MONTH = "2026-03"
 
@@ -329,6 +329,26 @@ def test_a_month_before_without_feedback_is_graded_all_the_same(landing, tmp_pat
     grade_months(quiet, warehouse, tmp_path / "outputs", "2026-01")
     preview = preview_month(quiet, warehouse, "2026-02-15")
     assert preview.grades.height > 0
+
+
+def test_a_month_before_left_by_a_killed_run_is_not_graded(landing, tmp_path) -> None:
+    """A run killed after grading January leaves January open in the journal, with its
+    unpublished ledger rows: February's preview rolls them back on its copy and refuses,
+    as the next run would put January back before grading anything."""
+    warehouse = tmp_path / "w.duckdb"
+    command = cli_command(
+        "run", "--landing", str(landing), "--warehouse", str(warehouse),
+        "--out", str(tmp_path / "outputs"), "--through", "2026-01",
+    )  # fmt: skip
+    run_killed_at("grading:after_grades", "2026-01", command)
+    con = connect(warehouse, read_only=True)
+    try:
+        assert fetch_rows(con, "SELECT count(*) FROM work.credit_ledger")[0][0] > 0
+        assert fetch_rows(con, "SELECT count(*) FROM main.run_log")[0][0] == 0
+    finally:
+        con.close()
+    with pytest.raises(GradingError, match="2026-01 is not graded in the warehouse"):
+        preview_month(landing, warehouse, "2026-02-15")
 
 
 def test_summary_prints_the_same_table_after_its_refactor(graded_feb, capsys) -> None:

@@ -448,3 +448,56 @@ def test_a_file_spark_would_read_as_hidden_is_refused_by_name(spark, tmp_path: P
     rel = "orders/month=2026-01/_late.csv"
     with pytest.raises(IngestError, match=r"^orders/month=2026-01/_late\.csv: the Spark engine"):
         _read_file(spark, hidden, rel)
+
+
+# Text values around which a file may hold spaces or other white space: each must give
+# the same value, or the same refusal, on both engines.
+PADDED_TEXTS = [
+    "7",
+    " 7 ",
+    "7\u00a0",
+    "\u00a07",
+    " 7\u00a0",
+    "\u30007 ",
+    "\t7",
+    "7\n",
+    " ",
+    "\u00a0",
+    "true",
+    " false ",
+    "true\u00a0",
+    "4.50",
+    " 4.50 ",
+    "4.50\u00a0",
+    " 4.500000000000000000001 ",
+    "\t4.5",
+    " M1\u00a0",
+]
+
+
+@pytest.mark.parametrize("logical", ["str", "int", "decimal", "bool"])
+def test_padded_texts_read_alike_on_both_engines(spark, logical) -> None:
+    """Only spaces (U+0020) around a value are trimmed (docs/decisions/reading-files.md),
+    on both engines: DuckDB's plain trim also takes Unicode spaces (U+00A0, U+3000) that
+    Spark's keeps, so one engine read " M1\\u00a0" as merchant M1 and the other did not."""
+    import duckdb
+    from pyspark.sql import functions as F
+
+    from pipelines.ingest.casting import cast_expr
+    from pipelines.spark_engine.ingest import _spark_expr
+
+    expr, failed = cast_expr('"v"', "VARCHAR", logical)
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT unnest($v) AS v", {"v": PADDED_TEXTS})
+        rows = con.execute(f"SELECT v, {expr}, {failed} FROM t").fetchall()
+        in_duckdb = {v: (value, bad) for v, value, bad in rows}
+    finally:
+        con.close()
+    frame = spark.createDataFrame([(v,) for v in PADDED_TEXTS], "v string")
+    selected = frame.select(
+        "v", F.expr(_spark_expr(expr)).alias("x"), F.expr(_spark_expr(failed)).alias("f")
+    )
+    in_spark = {row.v: (row.x, row.f) for row in selected.collect()}
+    assert in_spark == in_duckdb
+    assert in_duckdb[" "][0] is None and in_duckdb[" "][1] is False  # blank is missing

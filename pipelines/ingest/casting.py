@@ -73,7 +73,7 @@ def cast_expr(col: str, source_type: str, logical: str) -> tuple[str, str]:
     """
     source_type = source_type.upper()
     is_text = source_type == "VARCHAR"
-    text = f"trim(CAST({col} AS VARCHAR))"
+    text = f"trim(CAST({col} AS VARCHAR), ' ')"
     if logical == "str":
         if is_text:
             return _trimmed_text(col), "FALSE"
@@ -171,7 +171,7 @@ def _trimmed_text(col: str) -> str:
     """
     return (
         f"CASE WHEN {col} LIKE ' %' OR {col} LIKE '% ' OR {col} = '' "
-        f"THEN nullif(trim({col}), '') ELSE {col} END"
+        f"THEN nullif(trim({col}, ' '), '') ELSE {col} END"
     )
 
 
@@ -202,7 +202,7 @@ def _exact_decimal(value: str) -> str:
         f"NOT contains({value}, 'e') AND NOT contains({value}, 'E') AND (strlen({value}) "
         f"<= {scale + 1} OR {point} = 0 OR strlen({value}) - {point} <= {scale})"
     )
-    text = f"trim({value})"
+    text = f"trim({value}, ' ')"
     decimals = f"length(regexp_extract({text}, '\\.([0-9]*?)0*([eE]|$)', 1))"
     exponent = f"coalesce(TRY_CAST(regexp_extract({text}, '[eE]([+-]?[0-9]+)$', 1) AS INTEGER), 0)"
     # Measured only when written plainly: DuckDB's cast also skips tabs and line breaks

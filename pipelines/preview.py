@@ -45,6 +45,7 @@ from pipelines.ingest import IngestReport, ingest_month
 from pipelines.landing import landing_months, month_gaps
 from pipelines.locking import exclusive_run
 from pipelines.month_journal import roll_back
+from pipelines.month_order import refuse_unpublished_previous
 from pipelines.months import GradingWindow, add_months, grading_window, month_key, parse_day
 from pipelines.policy import Policy, load_calendar
 from pipelines.preview_checks import input_check_failure, output_check_failure
@@ -277,28 +278,25 @@ def _at_risk(
 
 
 def _require_previous_month(con: duckdb.DuckDBPyConnection, landing: Path, month: str) -> None:
-    """Refuse when the landing holds earlier months but the month before is not graded.
+    """Refuse when the month before is not published while an earlier month is landed,
+    ingested or published: the rule a run follows (``refuse_unpublished_previous``).
 
     Credit and the window's earlier days come from the warehouse: without the month
-    before, the projection would silently miss them. (Earlier feedback ingested without
-    a ledger is refused by month_credit, with the message a run gives.)
+    before, the projection would silently miss them. Published, not merely graded: the
+    rows a killed run left are rolled back first (_project), and a month without
+    feedback has no ledger rows at all. (Earlier feedback ingested without a ledger is
+    refused by month_credit, with the message a run gives.)
     """
-    previous = add_months(month, -1)
-    # Published, not merely graded: the ledger rows of a month whose run was killed
-    # before publishing are rolled back first (_project), and a month without feedback
-    # has no ledger rows at all. main.run_log holds every publication.
-    graded = fetch_value(
-        con,
-        "SELECT EXISTS (SELECT 1 FROM main.run_log WHERE month = $month)",
-        {"month": previous},
-    )
-    earlier = [m for m in landing_months(landing) if m < month]
-    if earlier and not graded:
+    landed = landing_months(landing)
+    try:
+        refuse_unpublished_previous(con, month, landed[0] if landed else None)
+    except GradingError:
+        previous = add_months(month, -1)
         raise GradingError(
-            f"{previous} is not graded in the warehouse while the landing holds months "
-            f"from {earlier[0]}: grade through {previous} (grading run --through {previous}) "
+            f"{previous} is not graded in the warehouse while earlier months are landed "
+            f"or graded: grade through {previous} (grading run --through {previous}) "
             f"before previewing {month}"
-        )
+        ) from None
 
 
 def output_format(out: Path) -> str:

@@ -18,7 +18,8 @@ from pipelines.datasets import DATASETS
 from pipelines.faults import crash_point
 from pipelines.grading import GradingError
 from pipelines.ingest import dataset_fingerprint
-from pipelines.months import add_months, grading_window
+from pipelines.month_order import refuse_unpublished_previous
+from pipelines.months import grading_window
 from pipelines.policy import Policy
 from pipelines.run_key import ingested_digests, month_run_key, policy_digest
 from pipelines.sql_files import load_sql
@@ -100,36 +101,6 @@ def publish_month(
             con, f"SELECT count(*) FROM main.{table} WHERE month = $month", {"month": month}
         )
     return counts
-
-
-def refuse_unpublished_previous(
-    con: duckdb.DuckDBPyConnection, month: str, first_landing_month: str | None
-) -> None:
-    """Refuse ``month`` while the month before it is not published, unless nothing
-    comes before it: no earlier landing month, and none ingested or published.
-
-    Credit points add up month by month and the 90-day window reaches back two months
-    (spec §2, §3), so a month graded with its predecessor missing (never run, or run and
-    failed, which leaves nothing of it) counts too few points and too few orders. Spec
-    §9 grades months in order; a UI or backfill run of a later month alone must not
-    publish either.
-    """
-    previous = add_months(month, -1)
-    published, earlier = fetch_rows(
-        con,
-        "SELECT EXISTS (SELECT 1 FROM main.run_log WHERE month = $previous), "
-        "EXISTS (SELECT 1 FROM main.run_log WHERE month < $month) "
-        "OR EXISTS (SELECT 1 FROM raw.ingest_log WHERE month < $month)",
-        {"previous": previous, "month": month},
-    )[0]
-    if published:
-        return
-    if earlier or (first_landing_month is not None and first_landing_month < month):
-        raise GradingError(
-            f"{previous} is not published, and {month} builds on it (credit points add up "
-            f"month by month; the 90-day window reaches back into it): publish {previous} "
-            f"before {month}"
-        )
 
 
 def restatement(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, object]:

@@ -351,6 +351,21 @@ def test_a_month_before_left_by_a_killed_run_is_not_graded(landing, tmp_path) ->
         preview_month(landing, warehouse, "2026-02-15")
 
 
+def test_a_gap_in_the_warehouse_is_refused_when_the_landing_holds_only_the_month(
+    landing, tmp_path
+) -> None:
+    """January is published, February never was, and the landing now holds March alone:
+    March would be projected without February's credit and window days. A run refuses
+    that, and so does the preview."""
+    warehouse = tmp_path / "w.duckdb"
+    grade_months(landing, warehouse, tmp_path / "outputs", "2026-01")
+    march_only = tmp_path / "landing"
+    for dataset in (d for d in landing.iterdir() if d.is_dir()):
+        shutil.copytree(dataset / "month=2026-03", march_only / dataset.name / "month=2026-03")
+    with pytest.raises(GradingError, match="2026-02 is not graded in the warehouse"):
+        preview_month(march_only, warehouse, "2026-03-10")
+
+
 def test_summary_prints_the_same_table_after_its_refactor(graded_feb, capsys) -> None:
     assert main(["summary", "--warehouse", str(graded_feb)]) == 0
     lines = capsys.readouterr().out.splitlines()

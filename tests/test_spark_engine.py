@@ -472,14 +472,23 @@ PADDED_TEXTS = [
     " 4.500000000000000000001 ",
     "\t4.5",
     " M1\u00a0",
+    "2026-01-05",
+    " 2026-1-5 ",
+    "2026-01-05\u00a0",
+    "2026-01-05\x1f",
+    "2026",
+    "2026-01",
+    "2026/01/05",
+    "2026-01-05\t",
 ]
 
 
-@pytest.mark.parametrize("logical", ["str", "int", "decimal", "bool"])
+@pytest.mark.parametrize("logical", ["str", "int", "decimal", "bool", "date", "timestamp"])
 def test_padded_texts_read_alike_on_both_engines(spark, logical) -> None:
-    """Only spaces (U+0020) around a value are trimmed (docs/decisions/reading-files.md),
-    on both engines: DuckDB's plain trim also takes Unicode spaces (U+00A0, U+3000) that
-    Spark's keeps, so one engine read " M1\\u00a0" as merchant M1 and the other did not."""
+    """Only spaces (U+0020) around a value are trimmed, and a date alone is year-month-day
+    in digits (docs/decisions/reading-files.md), on both engines: DuckDB's plain trim also
+    took Unicode spaces (U+00A0, U+3000) that Spark's keeps, so one engine read
+    " M1\\u00a0" as merchant M1 and the other did not; Spark read "2026-01" as a date."""
     import duckdb
     from pyspark.sql import functions as F
 

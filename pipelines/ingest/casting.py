@@ -58,6 +58,10 @@ PLAIN_TIMESTAMP_LAYOUTS = (
 )
 
 
+# A date alone, as both engines' casts read it alike (see _text_date).
+DATE_TEXT = "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+
+
 def quote_identifier(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
@@ -137,9 +141,14 @@ def _microsecond_timestamp(col: str, source_type: str) -> str:
 def _text_date(text: str) -> str:
     """SQL: the day a text date names. A date alone is that day; a date with a time and
     an offset is an instant, and its day is the UTC day (as a Parquet TIMESTAMPTZ's is):
-    DuckDB's date cast would drop the offset and keep the local day."""
+    DuckDB's date cast would drop the offset and keep the local day.
+
+    A date alone must be year-month-day in digits: Spark's cast also reads '2026' and
+    '2026-01' (as the 1st) and skips control characters around the value, DuckDB's reads
+    '2026/01/05'; the pattern keeps both engines to the one form."""
     return (
-        f"CASE WHEN strlen({text}) <= 10 THEN TRY_CAST({text} AS DATE) "
+        f"CASE WHEN strlen({text}) <= 10 THEN CASE WHEN regexp_full_match({text}, "
+        f"'{DATE_TEXT}') THEN TRY_CAST({text} AS DATE) END "
         f"ELSE {_iso_instant(text, 'CAST(TRY_CAST({} AS TIMESTAMPTZ) AS DATE)')} END"
     )
 

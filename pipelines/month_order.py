@@ -13,29 +13,38 @@ from pipelines.months import add_months
 from pipelines.warehouse import fetch_rows
 
 
-def refuse_unpublished_previous(
+def previous_month_missing(
     con: duckdb.DuckDBPyConnection, month: str, first_landing_month: str | None
-) -> None:
-    """Refuse ``month`` while the month before it is not published, unless nothing
-    comes before it: no earlier landing month, and none ingested or published.
+) -> bool:
+    """Whether ``month`` must wait for the month before it: that month is not published,
+    and something comes before ``month`` (an earlier landing month, or one ingested or
+    published).
 
     Credit points add up month by month and the 90-day window reaches back two months
     (spec §2, §3), so a month graded with its predecessor missing (never run, or run and
     failed, which leaves nothing of it) counts too few points and too few orders. Spec
     §9 grades months in order; a UI or backfill run of a later month alone must not
-    publish either.
+    publish either, and a preview must not project one.
     """
-    previous = add_months(month, -1)
     published, earlier = fetch_rows(
         con,
         "SELECT EXISTS (SELECT 1 FROM main.run_log WHERE month = $previous), "
         "EXISTS (SELECT 1 FROM main.run_log WHERE month < $month) "
         "OR EXISTS (SELECT 1 FROM raw.ingest_log WHERE month < $month)",
-        {"previous": previous, "month": month},
+        {"previous": add_months(month, -1), "month": month},
     )[0]
     if published:
-        return
-    if earlier or (first_landing_month is not None and first_landing_month < month):
+        return False
+    return bool(earlier) or (first_landing_month is not None and first_landing_month < month)
+
+
+def refuse_unpublished_previous(
+    con: duckdb.DuckDBPyConnection, month: str, first_landing_month: str | None
+) -> None:
+    """Refuse to publish ``month`` while the month before it is missing
+    (``previous_month_missing``)."""
+    if previous_month_missing(con, month, first_landing_month):
+        previous = add_months(month, -1)
         raise GradingError(
             f"{previous} is not published, and {month} builds on it (credit points add up "
             f"month by month; the 90-day window reaches back into it): publish {previous} "

@@ -45,7 +45,7 @@ from pipelines.ingest import IngestReport, ingest_month
 from pipelines.landing import landing_months, month_gaps
 from pipelines.locking import exclusive_run
 from pipelines.month_journal import roll_back
-from pipelines.month_order import refuse_unpublished_previous
+from pipelines.month_order import previous_month_missing
 from pipelines.months import GradingWindow, add_months, grading_window, month_key, parse_day
 from pipelines.policy import Policy, load_calendar
 from pipelines.preview_checks import input_check_failure, output_check_failure
@@ -279,7 +279,7 @@ def _at_risk(
 
 def _require_previous_month(con: duckdb.DuckDBPyConnection, landing: Path, month: str) -> None:
     """Refuse when the month before is not published while an earlier month is landed,
-    ingested or published: the rule a run follows (``refuse_unpublished_previous``).
+    ingested or published: the rule a run follows (``previous_month_missing``).
 
     Credit and the window's earlier days come from the warehouse: without the month
     before, the projection would silently miss them. Published, not merely graded: the
@@ -288,15 +288,13 @@ def _require_previous_month(con: duckdb.DuckDBPyConnection, landing: Path, month
     refused by month_credit, with the message a run gives.)
     """
     landed = landing_months(landing)
-    try:
-        refuse_unpublished_previous(con, month, landed[0] if landed else None)
-    except GradingError:
+    if previous_month_missing(con, month, landed[0] if landed else None):
         previous = add_months(month, -1)
         raise GradingError(
             f"{previous} is not graded in the warehouse while earlier months are landed "
             f"or graded: grade through {previous} (grading run --through {previous}) "
             f"before previewing {month}"
-        ) from None
+        )
 
 
 def output_format(out: Path) -> str:

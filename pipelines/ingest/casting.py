@@ -29,14 +29,16 @@ DECIMAL_PRECISION, DECIMAL_SCALE = map(
 )
 # A number as written in plain or exponent notation, nothing else (no '_', no tab).
 PLAIN_NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+# A date alone, as both engines' casts read it alike (see _text_date).
+DATE_TEXT = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
 # A text timestamp as spec §1 writes it: ISO 8601 with `Z`, no offset or a numeric offset
 # (±hh, ±hhmm, ±hh:mm, up to ±18:00) after the seconds, or " UTC". DuckDB's cast alone
 # also takes zone names (`Asia/Shanghai`, `EST`, `UTC+8` with POSIX's inverted sign) and
 # applies offsets out of range (`+99:00` moved a time by 99 hours, `+08:75` by 8h75m):
 # those are cast errors, naming the file, column and row. The forms allowed are the ones
 # DuckDB and Spark both read, as the same instant (tests/test_spark_engine.py).
-ISO_TIMESTAMP = (
-    r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T ]([01]?[0-9]|2[0-3]):[0-5][0-9]"
+ISO_TIMESTAMP = DATE_TEXT + (
+    r"([T ]([01]?[0-9]|2[0-3]):[0-5][0-9]"
     r"(:[0-5][0-9](\.[0-9]+)?(Z| UTC|[+-](0[0-9]|1[0-7])(:?[0-5][0-9])?|[+-]18(:?00)?)?)?)?"
 )
 # ISO 8601 also writes a time to the minute with a zone (`2026-01-10T12:00Z`,
@@ -56,10 +58,6 @@ PLAIN_TIMESTAMP_LAYOUTS = (
     "____-__-__ __:__:__Z",
     "____-__-__",
 )
-
-
-# A date alone, as both engines' casts read it alike (see _text_date).
-DATE_TEXT = "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
 
 
 def quote_identifier(identifier: str) -> str:

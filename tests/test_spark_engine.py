@@ -392,44 +392,49 @@ TIMESTAMP_TEXTS = [
 ]
 
 
+def _read_on_both_engines(
+    spark, exprs: list[str], values: list[str]
+) -> tuple[dict[str, tuple], dict[str, tuple]]:
+    """Each text value's results of ``exprs`` (DuckDB SQL over a text column "v"), in
+    DuckDB with the warehouse's UTC session and, transpiled as the Spark engine does, in
+    Spark: (DuckDB's, Spark's), each {value: results}."""
+    import duckdb
+    from pyspark.sql import functions as F
+
+    from pipelines.spark_engine.ingest import _spark_expr
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("CREATE TABLE t AS SELECT unnest($v) AS v", {"v": values})
+        rows = con.execute(f"SELECT v, {', '.join(exprs)} FROM t").fetchall()
+    finally:
+        con.close()
+    frame = spark.createDataFrame([(v,) for v in values], "v string")
+    columns = [F.expr(_spark_expr(e)).alias(f"c{i}") for i, e in enumerate(exprs)]
+    spark_rows = frame.select("v", *columns).collect()
+    return {r[0]: tuple(r[1:]) for r in rows}, {r[0]: tuple(r[1:]) for r in spark_rows}
+
+
 def test_text_timestamps_read_as_the_same_instant_or_refused_by_both_engines(spark) -> None:
     """The ingest's cast (pipelines/ingest/casting.py) runs as DuckDB SQL and, transpiled,
     as Spark SQL: a text timestamp must give the same instant in both, or be a cast error
     (NULL here) in both, so a month never stops on one engine only or moves."""
-    import duckdb
-    from pyspark.sql import functions as F
-
     from pipelines.ingest.casting import cast_expr
-    from pipelines.spark_engine.ingest import _spark_expr
 
     expr, _ = cast_expr('"v"', "VARCHAR", "timestamp")
-    con = duckdb.connect()
-    try:
-        con.execute("CREATE TABLE t AS SELECT unnest($v) AS v", {"v": TIMESTAMP_TEXTS})
-        in_duckdb = dict(con.execute(f"SELECT v, {expr} FROM t").fetchall())
-    finally:
-        con.close()
-    frame = spark.createDataFrame([(v,) for v in TIMESTAMP_TEXTS], "v string")
-    rows = frame.select("v", F.expr(_spark_expr(expr)).alias("t")).collect()
-    in_spark = {row.v: row.t for row in rows}
+    day_expr, _ = cast_expr('"v"', "VARCHAR", "date")
+    in_duckdb, in_spark = _read_on_both_engines(spark, [expr, day_expr], TIMESTAMP_TEXTS)
     assert in_spark == in_duckdb
-    refused = {v for v, t in in_duckdb.items() if t is None}
+    instants = {v: instant for v, (instant, _) in in_duckdb.items()}
+    refused = {v for v, t in instants.items() if t is None}
     assert refused == set(TIMESTAMP_TEXTS[TIMESTAMP_TEXTS.index("2026-01-10T12:00:00+18:01") :])
-    assert in_duckdb["2026-01-10T12:00:00+08:00"] == dt.datetime(2026, 1, 10, 4, 0)
+    assert instants["2026-01-10T12:00:00+08:00"] == dt.datetime(2026, 1, 10, 4, 0)
     noon = dt.datetime(2026, 1, 10, 12, 0)
-    assert [in_duckdb[v] for v in TIMESTAMP_TEXTS[10:15]] == [noon] * 5
+    assert [instants[v] for v in TIMESTAMP_TEXTS[10:15]] == [noon] * 5
 
     # A date column given as such a text takes its UTC day, on both engines alike.
-    day_expr, _ = cast_expr('"v"', "VARCHAR", "date")
-    con = duckdb.connect()
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute("CREATE TABLE t AS SELECT unnest($v) AS v", {"v": TIMESTAMP_TEXTS})
-        days_in_duckdb = dict(con.execute(f"SELECT v, {day_expr} FROM t").fetchall())
-    finally:
-        con.close()
-    rows = frame.select("v", F.expr(_spark_expr(day_expr)).alias("d")).collect()
-    assert {row.v: row.d for row in rows} == days_in_duckdb
+    days_in_duckdb = {v: day for v, (_, day) in in_duckdb.items()}
     assert days_in_duckdb["2026-01-10T14:00+02:00"] == dt.date(2026, 1, 10)
     assert days_in_duckdb["2026-01-10T12:00:00+18:00"] == dt.date(2026, 1, 9)
 
@@ -489,24 +494,9 @@ def test_padded_texts_read_alike_on_both_engines(spark, logical) -> None:
     in digits (docs/decisions/reading-files.md), on both engines: DuckDB's plain trim also
     took Unicode spaces (U+00A0, U+3000) that Spark's keeps, so one engine read
     " M1\\u00a0" as merchant M1 and the other did not; Spark read "2026-01" as a date."""
-    import duckdb
-    from pyspark.sql import functions as F
-
     from pipelines.ingest.casting import cast_expr
-    from pipelines.spark_engine.ingest import _spark_expr
 
     expr, failed = cast_expr('"v"', "VARCHAR", logical)
-    con = duckdb.connect()
-    try:
-        con.execute("CREATE TABLE t AS SELECT unnest($v) AS v", {"v": PADDED_TEXTS})
-        rows = con.execute(f"SELECT v, {expr}, {failed} FROM t").fetchall()
-        in_duckdb = {v: (value, bad) for v, value, bad in rows}
-    finally:
-        con.close()
-    frame = spark.createDataFrame([(v,) for v in PADDED_TEXTS], "v string")
-    selected = frame.select(
-        "v", F.expr(_spark_expr(expr)).alias("x"), F.expr(_spark_expr(failed)).alias("f")
-    )
-    in_spark = {row.v: (row.x, row.f) for row in selected.collect()}
+    in_duckdb, in_spark = _read_on_both_engines(spark, [expr, failed], PADDED_TEXTS)
     assert in_spark == in_duckdb
     assert in_duckdb[" "][0] is None and in_duckdb[" "][1] is False  # blank is missing

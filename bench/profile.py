@@ -8,7 +8,9 @@ of this project's code (pipelines/, assets/) on the stack: a DuckDB statement re
 the GIL, so the line that runs it collects the statement's wall time; time in Dagster or
 Great Expectations is charged to the line of ours that called into them, and time with
 no frame of ours (start-up, Dagster between steps) to the outermost library frame. The
-report lists the lines with most samples, as seconds, and the totals by step.
+report lists the lines with most samples, as seconds, and the totals by step; with
+``--step-top N``, each step's own N top lines too (a line several steps run, like
+``read_rows``, is then split by step).
 
 Sampling is wall time on one thread: a background thread's work (the GE import) shows
 only where the main thread waits for it. The profiler adds ~1% at 5 ms.
@@ -63,22 +65,29 @@ class Sampler(threading.Thread):
         self.target, self.interval, self.callers = target_thread, interval, callers
         self.lines: Counter[str] = Counter()
         self.steps: Counter[str] = Counter()
+        self.step_lines: Counter[tuple[str, str]] = Counter()
         self.done = threading.Event()
 
     def run(self) -> None:
         while not self.done.wait(self.interval):
             frame = sys._current_frames().get(self.target)
-            self.lines[charged_frame(frame, self.callers)] += 1
-            self.steps[step_of(frame)] += 1
+            line, step = charged_frame(frame, self.callers), step_of(frame)
+            self.lines[line] += 1
+            self.steps[step] += 1
+            self.step_lines[step, line] += 1
 
 
-def report(sampler: Sampler, seconds: float, top: int) -> str:
+def report(sampler: Sampler, seconds: float, top: int, step_top: int = 0) -> str:
     total = sum(sampler.lines.values()) or 1
     scale = seconds / total
     out = [f"wall {seconds:.1f} s, {total} samples", "", "by step:"]
     out += [f"  {n * scale:7.2f} s  {step}" for step, n in sampler.steps.most_common()]
     out += ["", f"top {top} lines:"]
     out += [f"  {n * scale:7.2f} s  {line}" for line, n in sampler.lines.most_common(top)]
+    for step, _ in sampler.steps.most_common() if step_top else ():
+        lines = Counter({ln: n for (st, ln), n in sampler.step_lines.items() if st == step})
+        out += ["", f"top {step_top} lines of {step}:"]
+        out += [f"  {n * scale:7.2f} s  {ln}" for ln, n in lines.most_common(step_top)]
     return "\n".join(out)
 
 
@@ -88,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument(
         "--callers", type=int, default=0, help="also name this many calling lines of ours"
+    )
+    parser.add_argument(
+        "--step-top", type=int, default=0, help="also list each step's this many top lines"
     )
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("grading_args", nargs=argparse.REMAINDER)
@@ -102,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     code = grading(grading_args)
     sampler.done.set()
     sampler.join()
-    text = report(sampler, time.monotonic() - started, args.top)
+    text = report(sampler, time.monotonic() - started, args.top, args.step_top)
     if args.out:
         args.out.write_text(text + "\n")
     print(text)

@@ -68,7 +68,7 @@ def test_the_sampling_profile_charges_the_run_to_steps_and_lines(tmp_path: Path)
     out = tmp_path / "profile.txt"
     code = profile(
         [
-            "--interval", "0.002", "--out", str(out), "--",
+            "--interval", "0.002", "--step-top", "3", "--out", str(out), "--",
             "run", "--landing", str(CONFORMANCE / "landing"), "--warehouse",
             str(tmp_path / "w.duckdb"), "--through", "2026-01",
         ]
@@ -83,6 +83,10 @@ def test_the_sampling_profile_charges_the_run_to_steps_and_lines(tmp_path: Path)
     assert {"raw_orders", "raw_feedback", "published_month", "(outside steps)"} <= set(steps)
     assert abs(sum(steps.values()) - wall) < 0.1 * wall
     assert "pipelines/" in text.split("lines:")[1]  # charged to lines of our code
+    # each step's own top lines: at most three, and no more time than the step had
+    raw_orders = text.split("top 3 lines of raw_orders:\n")[1].split("\n\n")[0].splitlines()
+    assert 1 <= len(raw_orders) <= 3
+    assert sum(float(line.split(" s  ")[0]) for line in raw_orders) <= steps["raw_orders"] + 0.02
 
 
 def test_the_no_op_month_has_our_graph_shape_in_either_step_layout() -> None:

@@ -246,14 +246,89 @@ def test_non_utf8_bytes_are_refused_naming_file_and_line(con, landing):
     )
 
 
-def test_a_column_named_twice_is_refused_not_picked(con, landing):
+@pytest.mark.parametrize("names", ["Buyer_ID,buyer_ID ", "buyer_id,Buyer_ID", "Buyer_ID,buyer_id"])
+def test_a_column_named_twice_is_refused_not_picked(con, landing, names):
+    """In any spelling: the exact one is not picked over the other either."""
     with_merchants(con, landing, "M1")
     lines = order_lines("O1")
-    lines[0] = lines[0].replace("buyer_id", "Buyer_ID,buyer_ID ")
+    lines[0] = lines[0].replace("buyer_id", names)
     lines[1] = lines[1].replace(",B1,", ",B1,B2,")
     write_bytes(landing, "".join(lines).encode())
     with pytest.raises(IngestError, match=r"required column 'buyer_id' appears 2 times"):
         ingest_month(con, landing, ORDERS, JAN)
+
+
+@pytest.mark.parametrize("second", ["stars", "Stars"])
+def test_a_parquet_column_named_twice_is_refused_not_picked(con, landing, second):
+    """DuckDB names a repeated Parquet column ``stars_1`` (``Stars_1``); the file's own
+    names are what the columns are matched by, so the second copy is seen."""
+    with_merchants(con, landing, "M1")
+    orders_parquet(landing, ["O1"], ["M1"], pa.array([Decimal("20.00")], pa.decimal128(12, 2)))
+    ingest_month(con, landing, ORDERS, JAN)
+    names = ["order_id", "merchant_id", "buyer_id", "stars", second, "feedback_at"]
+    arrays = [["O1"], ["M1"], ["B1"], [1], [5], pa.array([ENDED], pa.timestamp("us", "UTC"))]
+    pq.write_table(
+        pa.Table.from_arrays(arrays, names=names), month_folder(landing, "feedback") / "f.parquet"
+    )
+    with pytest.raises(IngestError, match=r"f\.parquet: required column 'stars' appears 2 times"):
+        ingest_month(con, landing, FEEDBACK, JAN)
+    assert fetch_value(con, "SELECT count(*) FROM raw.feedback") == 0
+
+
+@pytest.mark.parametrize("name", ["file_row_number", "File_Row_Number"])
+def test_a_parquet_column_named_file_row_number_is_an_extra_column(con, landing, name):
+    """DuckDB cannot add its row number beside a column of that name (a binder error):
+    such a file's rows are numbered in the order they are read, and the column is an
+    extra one, ignored with a warning. Many row groups, so the order is put to the test."""
+    with_merchants(con, landing, "M1")
+    n = 30_000
+    ids = [f"O{i:06d}" for i in range(n)]
+    table = pa.table(
+        {
+            "order_id": ids,
+            "merchant_id": ["M1"] * n,
+            "buyer_id": ["B1"] * n,
+            "created_at": pa.array([CREATED] * n, pa.timestamp("us", "UTC")),
+            "ended_at": pa.array([ENDED] * n, pa.timestamp("us", "UTC")),
+            "status": ["completed"] * n,
+            "amount_usd": ["-1.00" if i == 20_001 else "20.00" for i in range(n)],
+            name: [f"x{i}" for i in range(n)],
+        }
+    )
+    pq.write_table(table, month_folder(landing, "orders") / "part-0.parquet", row_group_size=1000)
+    report = ingest_month(con, landing, ORDERS, JAN)
+    assert f"part-0.parquet: extra columns ignored: {name}" in " ".join(report.warnings)
+    rows = fetch_rows(con, "SELECT order_id, source_row FROM raw.orders")
+    assert len(rows) == n - 1
+    assert all(row == int(order_id[1:]) + 1 for order_id, row in rows)
+    quarantined = fetch_rows(con, "SELECT reason, source_row FROM raw.quarantine")
+    assert quarantined == [("bad_value", 20_002)]
+
+
+@pytest.mark.parametrize(
+    "buyer",
+    [
+        pa.array([["B1"]]),
+        pa.array([{"id": "B1"}]),
+        pa.array([[("k", "B1")]], pa.map_(pa.string(), pa.string())),
+    ],
+    ids=["list", "struct", "map"],
+)
+def test_a_nested_parquet_column_is_refused_not_cast_to_text(con, landing, buyer):
+    """A list of one id is not that id: its cast to text (``[B1]``) would be stored."""
+    with_merchants(con, landing, "M1")
+    orders_parquet(landing, ["O1"], ["M1"], pa.array([Decimal("20.00")], pa.decimal128(12, 2)))
+    ingest_month(con, landing, ORDERS, JAN)
+    columns = {
+        "order_id": ["O1"],
+        "merchant_id": ["M1"],
+        "buyer_id": buyer,
+        "stars": [5],
+        "feedback_at": pa.array([ENDED], pa.timestamp("us", "UTC")),
+    }
+    write_parquet(landing, "feedback", columns)
+    with pytest.raises(IngestError, match=r"part-0\.parquet: column 'buyer_id' cannot be cast"):
+        ingest_month(con, landing, FEEDBACK, JAN)
 
 
 # --- 6. Exact money --------------------------------------------------------------------
@@ -341,6 +416,22 @@ def test_csv_amount_notations_are_read_exactly(con, landing, text, stored):
     write_csv(landing, "orders", JAN, [order("O1", amount_usd=text)], ORDER_COLUMNS)
     ingest_month(con, landing, ORDERS, JAN)
     assert fetch_value(con, "SELECT amount_usd FROM raw.orders") == Decimal(stored)
+
+
+@pytest.mark.parametrize("text", ["4_99", "1_000.50", "0_5"])
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_an_amount_with_an_underscore_is_refused_not_read(con, landing, text, kind):
+    """DuckDB's cast reads '_' between digits (4_99 as 499, 0_5 as 5, which would earn
+    credit); like an integer's 1_0, it stops the month, naming file, column and row."""
+    with_merchants(con, landing, "M1")
+    if kind == "csv":
+        rows = [order("O1"), order("O2", amount_usd=text)]
+        write_csv(landing, "orders", JAN, rows, ORDER_COLUMNS)
+    else:
+        orders_parquet(landing, ["O1", "O2"], ["M1", "M1"], pa.array(["20.00", text]))
+    with pytest.raises(IngestError, match=r"column 'amount_usd', row 2: value '"):
+        ingest_month(con, landing, ORDERS, JAN)
+    assert fetch_value(con, "SELECT count(*) FROM raw.orders") == 0
 
 
 def test_csv_amount_in_exponent_notation_finer_than_the_scale_is_refused(con, landing):
@@ -535,6 +626,8 @@ def test_a_metric_date_to_the_minute_with_an_offset_is_its_utc_day(con, landing)
         "2026-1-10T12:00Z",  # to the minute with a zone: zero-padded only, as Spark reads it
         "2026-01-10T12:00z",
         "2026-01-10T24:00Z",
+        "2026-01-10T24:00:00",  # DuckDB's cast read these as the next day's midnight
+        "2026-01-10 24:00:00Z",
         "2026-01-10T12:00:00 +08:00",
         "2026-01-10T12:00:00+08:00:30",
         "2026-01-10 12:00:00 Asia/Shanghai",

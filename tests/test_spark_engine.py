@@ -389,6 +389,8 @@ TIMESTAMP_TEXTS = [
     "2026-01-10 12:00:00 Asia/Shanghai",
     "2026-01-10T12:00:00Z\n",
     "2026-01-10T25:00:00",
+    "2026-01-10T24:00:00",  # DuckDB's cast read it as the next day's midnight
+    "2026-01-10 24:00:00Z",
 ]
 
 
@@ -485,6 +487,8 @@ PADDED_TEXTS = [
     "2026-01",
     "2026/01/05",
     "2026-01-05\t",
+    "4_99",  # DuckDB's decimal cast read it as 499
+    " 0_5 ",
 ]
 
 

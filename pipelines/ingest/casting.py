@@ -158,7 +158,10 @@ def _iso_instant(text: str, convert: str) -> str:
     The plain layouts and ISO_TIMESTAMP go as written; a time to the minute with a zone
     (MINUTE_ZONED_TIMESTAMP) gets ':00' after its minutes. Its branch comes last, so the
     common texts never reach its test."""
-    plain = " OR ".join(f"{text} LIKE '{layout}'" for layout in PLAIN_TIMESTAMP_LAYOUTS)
+    layouts = " OR ".join(f"{text} LIKE '{layout}'" for layout in PLAIN_TIMESTAMP_LAYOUTS)
+    # The layouts' hour is any two characters; the cast rejects all but 00-23 and 24,
+    # which it reads as the next day's midnight (ISO_TIMESTAMP, like Spark, refuses it).
+    plain = f"(({layouts}) AND {text} NOT LIKE '___________24%')"
     with_seconds = f"substr({text}, 1, 16) || ':00' || substr({text}, 17)"
     return (
         f"CASE WHEN {plain} OR regexp_full_match({text}, '{ISO_TIMESTAMP}') "
@@ -205,9 +208,12 @@ def _exact_decimal(value: str) -> str:
     """
     scale = DECIMAL_SCALE
     point = f"instr({value}, '.')"
+    # DuckDB's cast reads '_' between digits (4_99 as 499): such a text is measured,
+    # and refused by PLAIN_NUMBER, as the integer rule refuses 1_0.
     short = (
-        f"NOT contains({value}, 'e') AND NOT contains({value}, 'E') AND (strlen({value}) "
-        f"<= {scale + 1} OR {point} = 0 OR strlen({value}) - {point} <= {scale})"
+        f"NOT contains({value}, 'e') AND NOT contains({value}, 'E') AND NOT contains("
+        f"{value}, '_') AND (strlen({value}) <= {scale + 1} OR {point} = 0 OR "
+        f"strlen({value}) - {point} <= {scale})"
     )
     text = f"trim({value}, ' ')"
     decimals = f"length(regexp_extract({text}, '\\.([0-9]*?)0*([eE]|$)', 1))"

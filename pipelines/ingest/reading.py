@@ -36,6 +36,13 @@ PARQUET_READ = (
     "read_parquet($path, hive_partitioning = false, file_row_number = true, "
     "binary_as_string = true)"
 )
+# A file with a column of its own named file_row_number (in any case) cannot be read
+# with DuckDB's row number next to it (a binder error), and the column hides DuckDB's
+# virtual one; such a file's rows are numbered in the order they are read, as a CSV's.
+PARQUET_READ_NUMBERED_BY_ORDER = (
+    "read_parquet($path, hive_partitioning = false, binary_as_string = true)"
+)
+ROW_NUMBER_COLUMN = "file_row_number"
 # DuckDB reads a Parquet DECIMAL wider than its own 38 digits as a DOUBLE (rounded).
 MAX_DECIMAL_DIGITS = 38
 
@@ -84,10 +91,10 @@ def typed_file(
         reader, source = _csv_reader(path, rel)
         row_expr = "row_number() OVER ()"
     else:
-        reader, source = PARQUET_READ, _parquet_columns(con, path, rel, params)
-        row_expr = "file_row_number + 1"
+        reader, source, row_expr = _parquet_reader(con, path, rel, params)
     mapping = match_columns(dataset, source, rel, report)
     _refuse_wide_decimals(mapping, rel)
+    refuse_nested_types(mapping, rel)
     typed, errors, failures, missing = [], [], [], []
     for column, logical in dataset.columns.items():
         expr, failed = cast_expr(mapping[column].ref, mapping[column].type, logical)
@@ -152,14 +159,69 @@ def csv_header(path: Path, rel: str) -> list[str]:
     return header
 
 
-def _parquet_columns(
+def _parquet_reader(
     con: duckdb.DuckDBPyConnection, path: Path, rel: str, params: dict[str, object]
-) -> list[SourceColumn]:
-    """A Parquet file's columns with their types (the row number DuckDB adds left out)."""
+) -> tuple[str, list[SourceColumn], str]:
+    """A Parquet file's read_parquet call, its columns and its 1-based row number SQL.
+
+    Columns are named as the file writes them (``parquet_schema``), not as DuckDB
+    renames a repeated name (``stars``, ``stars_1``), so that a name written twice is
+    seen as such by match_columns."""
+    names = _parquet_top_level_names(con, path, rel, params)
+    if any(name.lower() == ROW_NUMBER_COLUMN for name in names):
+        reader, row_expr = PARQUET_READ_NUMBERED_BY_ORDER, "row_number() OVER ()"
+    else:
+        reader, row_expr = PARQUET_READ, f"{ROW_NUMBER_COLUMN} + 1"
+    return reader, _parquet_columns(con, reader, names, path, rel, params), row_expr
+
+
+def _parquet_top_level_names(
+    con: duckdb.DuckDBPyConnection, path: Path, rel: str, params: dict[str, object]
+) -> list[str]:
+    """The names of a Parquet file's top-level columns, as written, in order.
+
+    ``parquet_schema`` lists the schema's elements depth first: the root, then each
+    column followed by the elements nested in it (a list's or struct's children), so a
+    column's subtree is skipped by its ``num_children``. The walk is over the schema's
+    few elements, not over rows."""
     try:
-        described = fetch_rows(con, f"DESCRIBE SELECT * FROM {PARQUET_READ}", params)
+        elements = fetch_rows(con, "SELECT name, num_children FROM parquet_schema($path)", params)
     except duckdb.Error as exc:
         raise _read_error(rel, "parquet", path, exc) from exc
+    names, index = [], 1
+    for _ in range((elements[0][1] or 0) if elements else 0):
+        names.append(elements[index][0])
+        index = _after_subtree(elements, index)
+    return names
+
+
+def _after_subtree(elements: list[tuple], index: int) -> int:
+    """The index of the schema element after the one at ``index`` and its descendants."""
+    pending = 1
+    while pending:
+        pending += (elements[index][1] or 0) - 1
+        index += 1
+    return index
+
+
+def _parquet_columns(
+    con: duckdb.DuckDBPyConnection,
+    reader: str,
+    names: list[str],
+    path: Path,
+    rel: str,
+    params: dict[str, object],
+) -> list[SourceColumn]:
+    """A Parquet file's columns with their types (the row number DuckDB adds left out),
+    each named as the file writes it (``names``) and referenced as DuckDB names it."""
+    try:
+        described = fetch_rows(con, f"DESCRIBE SELECT * FROM {reader}", params)
+    except duckdb.Error as exc:
+        raise _read_error(rel, "parquet", path, exc) from exc
+    if reader == PARQUET_READ:
+        described = [row for row in described if row[0] != ROW_NUMBER_COLUMN]
+    if len(described) != len(names):  # not expected: then DuckDB's names are all there is
+        names = [row[0] for row in described]
     try:
         wide = dict(
             fetch_rows(
@@ -174,10 +236,12 @@ def _parquet_columns(
         raise _read_error(rel, "parquet", path, exc) from exc
     return [
         SourceColumn(
-            name, quote_identifier(name), type_, wide.get(name, "") if type_ == "DOUBLE" else ""
-        )
-        for name, type_, *_ in described
-        if name != "file_row_number"
+            name,
+            quote_identifier(duckdb_name),
+            type_,
+            wide.get(name, "") if type_ == "DOUBLE" else "",
+        )  # fmt: skip
+        for name, (duckdb_name, type_, *_) in zip(names, described, strict=True)
     ]
 
 
@@ -191,6 +255,20 @@ def _refuse_wide_decimals(mapping: dict[str, SourceColumn], rel: str) -> None:
                 f"{rel}: column '{column}' is a Parquet {source.wide_decimal}, wider than "
                 f"the {MAX_DECIMAL_DIGITS} digits DuckDB reads exactly (it would read a "
                 "rounded float); write it as DECIMAL(38,18) or narrower, or as text"
+            )
+
+
+def refuse_nested_types(mapping: dict[str, SourceColumn], rel: str) -> None:
+    """Stop the month at a column the contract reads from a Parquet list, struct, map or
+    union: its cast to text would store ``[B15032]`` as an id, and no other type of the
+    contract can hold it either. Types as DuckDB names them (``VARCHAR[]``, ``STRUCT(..)``)
+    or as the Spark engine passes them on (``ARRAY<STRING>``, ``STRUCT<..>``)."""
+    nested = ("STRUCT", "MAP", "UNION", "ARRAY")
+    for column, source in mapping.items():
+        if source.type.endswith("]") or source.type.upper().startswith(nested):
+            raise IngestError(
+                f"{rel}: column '{column}' cannot be cast: the file holds a nested "
+                f"{source.type} there, not a single value per row"
             )
 
 
@@ -309,16 +387,15 @@ def raise_cast_error(
 def match_columns(
     dataset: Dataset, source: list[SourceColumn], rel: str, report: IngestReport
 ) -> dict[str, SourceColumn]:
-    """Contract column -> the file's column of that name: the one spelled exactly so,
-    else the one equal to it ignoring case and surrounding spaces. A name the file
-    writes twice is ambiguous and stops the month rather than one copy being picked."""
+    """Contract column -> the file's column of that name, ignoring case and surrounding
+    spaces. A name the file writes twice, in any spelling (``stars`` and ``Stars``), is
+    ambiguous and stops the month: no copy is picked, the exact spelling included."""
     mapping = {}
     found = ", ".join(c.name for c in source) or "no columns"
     for column in dataset.columns:
         matches = [c for c in source if c.name.strip().lower() == column]
-        exact = [c for c in matches if c.name == column]
-        if len(exact) == 1 or len(matches) == 1:
-            mapping[column] = (exact or matches)[0]
+        if len(matches) == 1:
+            mapping[column] = matches[0]
         elif not matches:
             raise IngestError(
                 f"{rel}: required column '{column}' is missing (found: {found})"

@@ -20,7 +20,12 @@ import duckdb
 from pipelines.datasets import STORAGE_TYPES, Dataset
 from pipelines.ingest.casting import cast_expr, quote_identifier
 from pipelines.ingest.load import record_ingest, start_report
-from pipelines.ingest.reading import SourceColumn, csv_header, match_columns
+from pipelines.ingest.reading import (
+    SourceColumn,
+    csv_header,
+    match_columns,
+    refuse_nested_types,
+)
 from pipelines.ingest.report import IngestReport
 from pipelines.landing import (
     SUPPORTED_SUFFIXES,
@@ -182,6 +187,7 @@ def _typed_rows(ds: Dataset, file: SparkFile, report: IngestReport, file_no: int
     from pyspark.sql import functions as F
 
     mapping = match_columns(ds, file.source, file.rel, report)
+    refuse_nested_types(mapping, file.rel)
     typed, errors = [], []
     for column, logical in ds.columns.items():
         source = mapping[column]

@@ -502,3 +502,35 @@ def test_orders_looked_up_in_ranges_give_the_same_months(tmp_path, monkeypatch):
         assert {(dataset, "duplicate_key"), (dataset, "null_key")} <= reasons
     assert ("feedback", "unknown_order") in reasons
     assert in_ranges == whole
+
+
+def test_orders_at_both_ends_of_the_months_ids_are_found(con, landing):
+    """The order lookup is bounded by the staged rows' smallest and largest order id
+    (the join skips history outside them): the orders at those very ids, one in an
+    earlier month, are found and their values copied; ids outside every order are not."""
+    feb = "2026-02"
+    with_merchants(con, landing, "M1")
+    with_merchants(con, landing, "M1", month=feb)
+    write_csv(landing, "orders", JAN, [order("O100"), order("O200")], ORDER_COLUMNS)
+    feb_orders = [
+        order(i, ended_at="2026-02-10T12:00:00Z", amount_usd=a)
+        for i, a in (("O300", "30.00"), ("O400", "40.00"))
+    ]
+    write_csv(landing, "orders", feb, feb_orders, ORDER_COLUMNS)
+    for month in (JAN, feb):
+        ingest_month(con, landing, ORDERS, month)
+    ids = ["O050", "O100", "O250", "O400", "O999"]
+    rows = [[i, "M1", f"B{n}", 5, "2026-02-20T00:00:00Z"] for n, i in enumerate(ids)]
+    write_csv(landing, "feedback", feb, rows, FEEDBACK_COLUMNS)
+    ingest_month(con, landing, FEEDBACK, feb)
+    bad = [[i, "M1", "late_shipment", "2026-02-20T00:00:00Z", "false"] for i in ids]
+    write_csv(landing, "bad_orders", feb, bad, BAD_ORDER_COLUMNS)
+    ingest_month(con, landing, BAD_ORDERS, feb)
+    amounts = fetch_rows(
+        con, "SELECT order_id, order_amount_usd FROM raw.feedback WHERE month = $m", {"m": feb}
+    )
+    assert sorted((o, float(a)) for o, a in amounts) == [("O100", 20.0), ("O400", 40.0)]
+    assert accepted(con, "bad_orders", "order_id", feb) == ["O100", "O400"]
+    for dataset in ("feedback", "bad_orders"):
+        unknown = [(r, rec["order_id"]) for r, rec in quarantined(con, dataset, feb)]
+        assert unknown == [("unknown_order", i) for i in ("O050", "O250", "O999")]

@@ -190,8 +190,10 @@ def update_credit_ledger(
 ) -> pl.DataFrame:
     """Cumulative credit at month end = last month's ledger + points earned this month.
 
-    Credit history is the stored ledger, never a re-read of old raw files. Refuses to
-    run when earlier feedback exists but last month's ledger does not.
+    Credit history is the stored ledger, not a re-read of old raw files, unless that
+    ledger was counted under another counting rule (a new policy's first month: the
+    history is then counted again once). Refuses to run when earlier feedback exists but
+    last month's ledger does not.
     """
     ledger, period_counts = month_credit(con, grading_window(month, policy.window_days), policy)
     replace_month(
@@ -223,6 +225,12 @@ def month_credit(
     Counts the month's feedback before the window's cutoff (the month end, or the day
     after a preview's as-of day) on top of last month's stored ledger. Refuses when
     earlier feedback exists but last month's ledger does not.
+
+    Every point is counted under this month's policy (spec §10: a month is graded under
+    the policy in force for it, and §3's credit sums all history): when last month's
+    ledger was counted under another counting rule (a policy that changes the stars,
+    the minimum amount or the periods took effect), the history before this month is
+    counted again under this one, a group of merchants at a time, instead of rolled on.
     """
     month = window.month
     previous_month = add_months(month, -1)
@@ -237,6 +245,8 @@ def month_credit(
             f"credit history for {previous_month} is missing while feedback up to "
             f"{history[1]} was ingested: grade {previous_month} before {month}"
         )
+    if has_previous and _ledger_rule(con, previous_month) != feedback_rule_key(policy):
+        previous = history_credit(con, previous_month, window.month_start, policy)
     period_counts = (
         feedback_counts(
             con, "grading/month_feedback.sql", {"month": month, "cutoff": window.cutoff}, policy
@@ -251,6 +261,28 @@ def month_credit(
         .with_columns(pl.lit(month).alias("month"))
     )
     return ledger, period_counts
+
+
+def _ledger_rule(con: duckdb.DuckDBPyConnection, month: str) -> str | None:
+    """The counting rule (feedback_rule_key) ``month``'s stored ledger was counted under."""
+    return fetch_value(
+        con, "SELECT rule_key FROM work.feedback_counts_log WHERE month = $month", {"month": month}
+    )
+
+
+def history_credit(
+    con: duckdb.DuckDBPyConnection, month: str, cutoff: dt.datetime, policy: Policy
+) -> pl.DataFrame:
+    """merchant_id, credit_points: all feedback of the months up to ``month`` before
+    ``cutoff``, counted under ``policy``'s rule, a group of merchants at a time."""
+    earned = feedback_counts(
+        con,
+        "grading/history_feedback.sql",
+        {"month": month, "cutoff": cutoff},
+        policy,
+        then=lambda counts: points_from_counts(sum_feedback_counts(counts)),
+    )
+    return earned.select("merchant_id", pl.col("points").alias("credit_points")).collect()
 
 
 def window_feedback_counts(
@@ -418,24 +450,16 @@ def regrade_month(
 def credit_under(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> pl.DataFrame | None:
     """Credit points at ``month`` under ``policy``'s credit rules; None: the stored ledger's.
 
-    The ledger rolls each month's points counted under that month's policy. When every
-    feedback month up to ``month`` was counted from the rows now ingested under this
-    policy's rule (``feedback_rule_key``), the ledger is right as it stands; otherwise the
-    whole history is counted again with the pipeline's own rule (a group of merchants at
-    a time), which gives what a full run under ``policy`` would have stored.
+    A month's stored ledger holds all its history counted under its policy's rule (see
+    month_credit). When every feedback month up to ``month`` was counted from the rows
+    now ingested under this policy's rule (``feedback_rule_key``), the ledger is right as
+    it stands; otherwise the whole history is counted again with the pipeline's own rule
+    (a group of merchants at a time), which gives what a run under ``policy`` stores.
     """
     params = {"month": month, "rule_key": feedback_rule_key(policy)}
     if fetch_value(con, load_sql("grading/ledger_rules_differ.sql"), params) == 0:
         return None
-    cutoff = grading_window(month, policy.window_days).cutoff
-    earned = feedback_counts(
-        con,
-        "grading/history_feedback.sql",
-        {"month": month, "cutoff": cutoff},
-        policy,
-        then=lambda counts: points_from_counts(sum_feedback_counts(counts)),
-    )
-    return earned.select("merchant_id", pl.col("points").alias("credit_points")).collect()
+    return history_credit(con, month, grading_window(month, policy.window_days).cutoff, policy)
 
 
 def staged(con: duckdb.DuckDBPyConnection, table: str, month: str) -> pl.DataFrame:

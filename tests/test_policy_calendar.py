@@ -307,3 +307,78 @@ def test_the_publish_asset_refuses_an_older_policy_for_a_published_month(tmp_pat
     assert "2026-01 was published under policy 2026.2" in message
     assert published_state(warehouse, outputs) == before
     assert run_log(warehouse) == log_before
+
+
+# --- credit under a policy that counts feedback otherwise --------------------------------
+
+
+def credit_policy_text(version: str, effective_from: str) -> str:
+    """The shipped policy under another version and start, counting feedback otherwise:
+    only 5 stars is positive, orders under $20 earn nothing, two periods a month."""
+    text = policy_text(version, effective_from)
+    for old, new in (
+        ("positive_min_stars = 4", "positive_min_stars = 5"),
+        ('min_order_amount_usd = "5.00"', 'min_order_amount_usd = "20.00"'),
+        ("period_start_days = [1, 11, 21]", "period_start_days = [1, 16]"),
+    ):
+        assert old in text, f"test setup: {old!r} is not in the shipped policy"
+        text = text.replace(old, new)
+    return text
+
+
+def test_a_month_counts_all_its_credit_history_under_its_own_policy(
+    tmp_path: Path, landing: Path
+) -> None:
+    """Spec §10 and §3: from the month a policy that counts feedback otherwise takes
+    effect, a month's credit points are all feedback history before its cutoff counted
+    under that policy, January's included, not January's points as 2026.1 counted them
+    plus the rest; January itself keeps 2026.1's. The grades equal a fresh warehouse's,
+    and a month published before the change (graded again as its policy changed) too."""
+    from pipelines.months import grading_window
+    from pipelines.rules.credit import credit_points_earned
+    from pipelines.warehouse import fetch_frame
+
+    def recounted(con, month: str, policy) -> dict[str, int]:
+        """All feedback before the month's cutoff, counted by the rules under ``policy``."""
+        cutoff = grading_window(month, policy.window_days).cutoff
+        rows = fetch_frame(
+            con,
+            "SELECT merchant_id, buyer_id, stars, feedback_at, order_amount_usd "
+            "FROM raw.feedback WHERE month <= $m AND feedback_at < $cutoff",
+            {"m": month, "cutoff": cutoff},
+        )
+        points = credit_points_earned(rows.lazy(), policy).collect()
+        return dict(points.select("merchant_id", "points").iter_rows())
+
+    from pipelines.policy import load_policy
+
+    folder = tmp_path / "policies"
+    write_policy(folder, "policy-2026.1.toml", SHIPPED)
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-03", policy_file=folder)
+    text = credit_policy_text("2026.2", "2026-02")
+    write_policy(folder, "policy-2026.2.toml", text)
+    grade_months(landing, warehouse, outputs, "2026-03", policy_file=folder)
+    fresh = tmp_path / "fresh"
+    grade_months(landing, fresh / "w.duckdb", fresh / "out", "2026-03", policy_file=folder)
+
+    shipped = load_policy(folder / "policy-2026.1.toml")
+    newer = load_policy(folder / "policy-2026.2.toml")
+    con = connect(warehouse, read_only=True)
+    try:
+        for month, policy in (("2026-01", shipped), ("2026-02", newer), ("2026-03", newer)):
+            expected = recounted(con, month, policy)
+            published = dict(
+                fetch_rows(
+                    con,
+                    "SELECT merchant_id, credit_points FROM main.merchant_grades WHERE month = $m",
+                    {"m": month},
+                )
+            )
+            assert published == {m: expected.get(m, 0) for m in published}, month
+        # the rule change moves points: March under 2026.1's rule would differ
+        assert recounted(con, "2026-03", shipped) != recounted(con, "2026-03", newer)
+    finally:
+        con.close()
+    grades = "SELECT * EXCLUDE (policy_version) FROM main.merchant_grades ORDER BY ALL"
+    assert query(warehouse, grades) == query(fresh / "w.duckdb", grades)

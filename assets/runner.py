@@ -189,6 +189,8 @@ def grade_months(
                 if on_done:
                     on_done(month_result)
                 continue
+            if not any(r.unchanged_since is None for r in results):  # the run's first
+                _refuse_a_gap_before(warehouse, landing, month)
             _start_background_imports()
             # A month regraded is not moved off its policy but forward (refused here).
             published_before = _latest_publication(warehouse, month, calendar)
@@ -345,6 +347,32 @@ def month_policies(
         override = load_policy(policy_override)
         return dict.fromkeys(months, override)
     return {month: calendar.policy_for(month) for month in months}
+
+
+def _refuse_a_gap_before(warehouse: Path, landing: Path, month: str) -> None:
+    """Stop before the first month a run grades when the month before it is missing: the
+    month would fail at publication anyway (``refuse_unpublished_previous``), but its
+    ingest's data checks come first, and one of them (feedback on the missing month's
+    orders is ``unknown_order``) would give the wrong reason. Later months of the run
+    follow a month it has just published."""
+    from assets.first_month import first_landing_month
+    from pipelines.month_order import previous_month_missing
+    from pipelines.months import add_months
+
+    first = first_landing_month(landing)
+    if not Path(warehouse).is_file():
+        missing = first is not None and first < month
+    else:
+        with closing(connect(warehouse)) as con:
+            missing = previous_month_missing(con, month, first)
+    if missing:
+        previous = add_months(month, -1)
+        raise RunFailed(
+            month,
+            f"{previous} is not published, and {month} builds on it (credit points add up "
+            f"month by month; the 90-day window reaches back into it): grade {previous} "
+            f"first (--from {previous}, or without --from)",
+        )
 
 
 def _unchanged_since(

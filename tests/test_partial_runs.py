@@ -154,3 +154,27 @@ def test_a_month_is_not_published_before_the_month_before_it(tmp_path):
     for month in ("2026-01", "2026-02"):
         assert run_month(root, landing, month, policy=str(lenient)).success
     assert grades(root, "2026-02")
+
+
+def test_a_run_from_a_month_whose_month_before_is_missing_says_so_first(tmp_path):
+    """`grading run --from M` with M-1 not published stops before M's job, with the
+    reason, not with the data check M's feedback on M-1's orders fails first
+    (``unknown_order`` over the quarantine limit, as the conformance February's does)."""
+    import pytest
+
+    from assets.runner import RunFailed, grade_months
+
+    landing, warehouse, outputs = CONFORMANCE / "landing", tmp_path / "w.duckdb", tmp_path / "o"
+    with pytest.raises(RunFailed, match=r"2026-01 is not published, and 2026-02 builds on it"):
+        grade_months(landing, warehouse, outputs, "2026-02", first="2026-02")
+    grade_months(landing, warehouse, outputs, "2026-01")
+    before = published_state(warehouse, outputs)
+    with pytest.raises(RunFailed, match=r"2026-02 is not published, and 2026-03 builds on it"):
+        grade_months(landing, warehouse, outputs, "2026-03", first="2026-03")
+    assert published_state(warehouse, outputs) == before
+    con = connect(warehouse, read_only=True)
+    try:
+        ingested = fetch_rows(con, "SELECT DISTINCT month FROM raw.ingest_log ORDER BY 1")
+    finally:
+        con.close()
+    assert ingested == [("2026-01",)]  # nothing of March was read

@@ -628,6 +628,9 @@ def test_a_metric_date_to_the_minute_with_an_offset_is_its_utc_day(con, landing)
         "2026-01-10T24:00Z",
         "2026-01-10T24:00:00",  # DuckDB's cast read these as the next day's midnight
         "2026-01-10 24:00:00Z",
+        "2026-01-10T 1:00:00",  # and these as 01:00, year 26, and 12:00:05
+        "\t026-01-10T12:00:00",
+        "2026-01-10T12:00:5.",
         "2026-01-10T12:00:00 +08:00",
         "2026-01-10T12:00:00+08:00:30",
         "2026-01-10 12:00:00 Asia/Shanghai",

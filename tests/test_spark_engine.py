@@ -391,6 +391,9 @@ TIMESTAMP_TEXTS = [
     "2026-01-10T25:00:00",
     "2026-01-10T24:00:00",  # DuckDB's cast read it as the next day's midnight
     "2026-01-10 24:00:00Z",
+    "2026-01-10T 1:00:00",  # DuckDB's cast read these as 01:00, year 26, and 12:00:05
+    "\t026-01-10T12:00:00",
+    "2026-01-10T12:00:5.",
 ]
 
 

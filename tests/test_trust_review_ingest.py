@@ -79,6 +79,19 @@ def test_parquet_decimal_wider_than_38_digits_is_refused_not_read_as_a_float(con
     assert fetch_rows(con, "SELECT * FROM raw.orders") == []
 
 
+def test_a_wide_decimal_nested_in_another_column_does_not_answer_for_its_name(con, landing):
+    """Only a top-level column is a file's column: an extra struct holding a field named
+    ``amount_usd`` of DECIMAL(50,25) leaves the float ``amount_usd`` column readable."""
+    with_merchant(con, landing)
+    nested = pa.array(
+        [{"amount_usd": Decimal("4.99")}], pa.struct([("amount_usd", pa.decimal256(50, 25))])
+    )
+    orders_parquet(landing, amount_usd=pa.array([20.5]), extra=nested)
+    report = ingest_month(con, landing, ORDERS, JAN)
+    assert fetch_rows(con, "SELECT amount_usd FROM raw.orders") == [(Decimal("20.5"),)]
+    assert "extra columns ignored: extra" in " ".join(report.warnings)
+
+
 # --- 10. One rule for timestamps in both formats ---------------------------------------
 
 

@@ -167,32 +167,40 @@ def _parquet_reader(
     Columns are named as the file writes them (``parquet_schema``), not as DuckDB
     renames a repeated name (``stars``, ``stars_1``), so that a name written twice is
     seen as such by match_columns."""
-    names = _parquet_top_level_names(con, path, rel, params)
-    if any(name.lower() == ROW_NUMBER_COLUMN for name in names):
+    top_level = _parquet_top_level(con, path, rel, params)
+    if any(name.lower() == ROW_NUMBER_COLUMN for name, _ in top_level):
         reader, row_expr = PARQUET_READ_NUMBERED_BY_ORDER, "row_number() OVER ()"
     else:
         reader, row_expr = PARQUET_READ, f"{ROW_NUMBER_COLUMN} + 1"
-    return reader, _parquet_columns(con, reader, names, path, rel, params), row_expr
+    return reader, _parquet_columns(con, reader, top_level, path, rel, params), row_expr
 
 
-def _parquet_top_level_names(
+def _parquet_top_level(
     con: duckdb.DuckDBPyConnection, path: Path, rel: str, params: dict[str, object]
-) -> list[str]:
-    """The names of a Parquet file's top-level columns, as written, in order.
+) -> list[tuple[str, str]]:
+    """A Parquet file's top-level columns, in order: each name as written, and its
+    ``DECIMAL(p,s)`` when it is a decimal wider than DuckDB reads exactly (else "").
 
     ``parquet_schema`` lists the schema's elements depth first: the root, then each
     column followed by the elements nested in it (a list's or struct's children), so a
-    column's subtree is skipped by its ``num_children``. The walk is over the schema's
-    few elements, not over rows."""
+    column's subtree is skipped by its ``num_children``, and a nested field never
+    answers for a top-level column of its name. The walk is over the schema's few
+    elements, not over rows."""
     try:
-        elements = fetch_rows(con, "SELECT name, num_children FROM parquet_schema($path)", params)
+        elements = fetch_rows(
+            con,
+            "SELECT name, num_children, CASE WHEN precision > $digits AND (converted_type = "
+            "'DECIMAL' OR logical_type LIKE 'DecimalType%') THEN printf('DECIMAL(%d,%d)', "
+            "precision, scale) ELSE '' END FROM parquet_schema($path)",
+            {**params, "digits": MAX_DECIMAL_DIGITS},
+        )
     except duckdb.Error as exc:
         raise _read_error(rel, "parquet", path, exc) from exc
-    names, index = [], 1
+    columns, index = [], 1
     for _ in range((elements[0][1] or 0) if elements else 0):
-        names.append(elements[index][0])
+        columns.append((elements[index][0], elements[index][2]))
         index = _after_subtree(elements, index)
-    return names
+    return columns
 
 
 def _after_subtree(elements: list[tuple], index: int) -> int:
@@ -207,41 +215,24 @@ def _after_subtree(elements: list[tuple], index: int) -> int:
 def _parquet_columns(
     con: duckdb.DuckDBPyConnection,
     reader: str,
-    names: list[str],
+    top_level: list[tuple[str, str]],
     path: Path,
     rel: str,
     params: dict[str, object],
 ) -> list[SourceColumn]:
     """A Parquet file's columns with their types (the row number DuckDB adds left out),
-    each named as the file writes it (``names``) and referenced as DuckDB names it."""
+    each named as the file writes it (``top_level``) and referenced as DuckDB names it."""
     try:
         described = fetch_rows(con, f"DESCRIBE SELECT * FROM {reader}", params)
     except duckdb.Error as exc:
         raise _read_error(rel, "parquet", path, exc) from exc
     if reader == PARQUET_READ:
         described = [row for row in described if row[0] != ROW_NUMBER_COLUMN]
-    if len(described) != len(names):  # not expected: then DuckDB's names are all there is
-        names = [row[0] for row in described]
-    try:
-        wide = dict(
-            fetch_rows(
-                con,
-                "SELECT name, printf('DECIMAL(%d,%d)', precision, scale) "
-                "FROM parquet_schema($path) WHERE precision > $digits "
-                "AND (converted_type = 'DECIMAL' OR logical_type LIKE 'DecimalType%')",
-                {**params, "digits": MAX_DECIMAL_DIGITS},
-            )
-        )
-    except duckdb.Error as exc:
-        raise _read_error(rel, "parquet", path, exc) from exc
+    if len(described) != len(top_level):  # not expected: then DuckDB's names are all
+        top_level = [(row[0], "") for row in described]
     return [
-        SourceColumn(
-            name,
-            quote_identifier(duckdb_name),
-            type_,
-            wide.get(name, "") if type_ == "DOUBLE" else "",
-        )  # fmt: skip
-        for name, (duckdb_name, type_, *_) in zip(names, described, strict=True)
+        SourceColumn(name, quote_identifier(duckdb_name), type_, wide if type_ == "DOUBLE" else "")
+        for (name, wide), (duckdb_name, type_, *_) in zip(top_level, described, strict=True)
     ]
 
 

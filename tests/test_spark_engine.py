@@ -460,6 +460,25 @@ def test_a_file_spark_would_read_as_hidden_is_refused_by_name(spark, tmp_path: P
         _read_file(spark, hidden, rel)
 
 
+def test_a_parquet_file_with_columns_differing_in_case_is_refused_by_name(
+    spark, tmp_path: Path
+) -> None:
+    """Spark takes `note` and `Note` for one column and fails without naming the file;
+    the Spark engine names it (DuckDB's engine reads such a file, warning of the extra
+    columns)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.ingest import IngestError
+    from pipelines.spark_engine.ingest import _read_file
+
+    path = tmp_path / "part-0.parquet"
+    pq.write_table(pa.table({"order_id": ["O1"], "note": ["a"], "Note": ["b"]}), path)
+    rel = "orders/month=2026-01/part-0.parquet"
+    with pytest.raises(IngestError, match=r"^orders/month=2026-01/part-0\.parquet: the Spark"):
+        _read_file(spark, path, rel)
+
+
 # Text values around which a file may hold spaces or other white space: each must give
 # the same value, or the same refusal, on both engines.
 PADDED_TEXTS = [

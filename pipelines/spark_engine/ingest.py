@@ -149,7 +149,21 @@ def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:
             .where("_row > 0")  # the header line
         )  # fmt: skip
         return SparkFile(rel, rows, source)
-    rows = spark.read.parquet(str(path))
+    from pyspark.errors import AnalysisException
+
+    try:
+        rows = spark.read.parquet(str(path))
+    except AnalysisException as exc:
+        if "COLUMN_ALREADY_EXISTS" not in str(exc):
+            raise
+        # Spark reads column names ignoring case: `note` and `Note` are one name to it.
+        # DuckDB's engine reads such a file, refusing it only when a contract column is
+        # written twice; this engine cannot, and says so rather than fail unnamed.
+        raise IngestError(
+            f"{rel}: the Spark engine cannot read a file with two columns whose names "
+            f"differ only in case ({str(exc).splitlines()[0]}): rename one, or grade with "
+            "--engine duckdb"
+        ) from exc
     source = [
         SourceColumn(
             field.name, quote_identifier(field.name), _duckdb_type(field.dataType.simpleString())

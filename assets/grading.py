@@ -24,8 +24,10 @@ from pipelines import grading
     ],
     group_name="grading",
     kinds={"duckdb", "polars"},
-    description="Cumulative credit points per merchant at month end: the previous month's "
-    "ledger plus the points earned from this month's feedback.",
+    description="Cumulative credit points per merchant at month end: the points earned "
+    "from this month's feedback on top of the previous month's ledger, or, when that "
+    "ledger was counted under another counting rule, on top of all earlier feedback "
+    "counted again under this month's policy.",
 )
 def credit_ledger(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: GradingSettings

@@ -264,10 +264,10 @@ def month_credit(
 
 
 def _ledger_rule(con: duckdb.DuckDBPyConnection, month: str) -> str | None:
-    """The counting rule (feedback_rule_key) ``month``'s stored ledger was counted under."""
-    return fetch_value(
-        con, "SELECT rule_key FROM work.feedback_counts_log WHERE month = $month", {"month": month}
-    )
+    """The counting rule (feedback_rule_key) all of ``month``'s stored ledger was counted
+    under; None when unknown or mixed (a ledger stored before 2026-12-04 that rolled on
+    months counted under another rule)."""
+    return fetch_value(con, load_sql("grading/ledger_rule.sql"), {"month": month})
 
 
 def history_credit(

@@ -382,3 +382,51 @@ def test_a_month_counts_all_its_credit_history_under_its_own_policy(
         con.close()
     grades = "SELECT * EXCLUDE (policy_version) FROM main.merchant_grades ORDER BY ALL"
     assert query(warehouse, grades) == query(fresh / "w.duckdb", grades)
+
+
+def test_a_ledger_stored_before_the_recount_rule_is_not_built_on_when_its_history_mixed_rules(
+    tmp_path: Path, landing: Path
+) -> None:
+    """A warehouse graded before 2026-12-04 rolled February's ledger on January's points
+    as 2026.1 counted them, though February was counted under 2026.2's rule, and logged
+    February under 2026.2 all the same. Its ledger has no ledger_rule_key. Regrading March
+    alone (``--from``) must count the history again under 2026.2, not build on that mixed
+    ledger: March then equals a fresh warehouse's."""
+    folder = tmp_path / "policies"
+    write_policy(folder, "policy-2026.1.toml", SHIPPED)
+    write_policy(folder, "policy-2026.2.toml", credit_policy_text("2026.2", "2026-02"))
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-03", policy_file=folder)
+    fresh = tmp_path / "fresh"
+    grade_months(landing, fresh / "w.duckdb", fresh / "out", "2026-03", policy_file=folder)
+
+    # What the earlier code stored: February = January's ledger + February's points.
+    con = connect(warehouse)
+    try:
+        con.execute("UPDATE work.feedback_counts_log SET ledger_rule_key = NULL")
+        con.execute(
+            "CREATE TEMP TABLE old_february AS "
+            "SELECT '2026-02' AS month, merchant_id, sum(delta) AS points_delta, "
+            "sum(points) AS credit_points FROM ("
+            "  SELECT merchant_id, 0 AS delta, credit_points AS points "
+            "  FROM work.credit_ledger WHERE month = '2026-01' "
+            "  UNION ALL SELECT merchant_id, points_delta, points_delta "
+            "  FROM work.credit_ledger WHERE month = '2026-02') GROUP BY merchant_id"
+        )
+        stored = "SELECT merchant_id, credit_points FROM {} WHERE month = '2026-02' ORDER BY 1"
+        assert fetch_rows(con, stored.format("old_february")) != fetch_rows(
+            con, stored.format("work.credit_ledger")
+        ), "the rule change must move February's points for this test to mean anything"
+        con.execute("DELETE FROM work.credit_ledger WHERE month = '2026-02'")
+        con.execute("INSERT INTO work.credit_ledger BY NAME SELECT * FROM old_february")
+    finally:
+        con.close()
+
+    grade_months(
+        landing, warehouse, outputs, "2026-03", policy_file=folder, first="2026-03", force=True
+    )
+    march = (
+        "SELECT * EXCLUDE (policy_version) FROM main.merchant_grades "
+        "WHERE month = '2026-03' ORDER BY ALL"
+    )
+    assert query(warehouse, march) == query(fresh / "w.duckdb", march)

@@ -86,6 +86,10 @@ CREATE TABLE IF NOT EXISTS work.feedback_counts_log (
     month VARCHAR PRIMARY KEY, feedback_digest VARCHAR, rule_key VARCHAR NOT NULL,
     counted_at TIMESTAMP
 );
+-- The counting rule the month's whole credit ledger (all its history) is counted under.
+-- Ledgers stored before 2026-12-04 have none: they rolled on whatever the month before
+-- had stored, so they hold one rule only when every month up to them was counted under it.
+ALTER TABLE work.feedback_counts_log ADD COLUMN IF NOT EXISTS ledger_rule_key VARCHAR;
 
 -- The published tables (spec §8). Staged copies in work.* have the same columns and are
 -- moved here for one month at a time, in one transaction.

@@ -331,6 +331,21 @@ def test_a_nested_parquet_column_is_refused_not_cast_to_text(con, landing, buyer
         ingest_month(con, landing, FEEDBACK, JAN)
 
 
+def test_a_parquet_variant_column_is_refused_not_cast_to_text(con, landing):
+    """A Parquet VARIANT can hold anything, a list or an object too: not one value of the
+    contract's type, so it is refused like the nested types."""
+    with_merchants(con, landing, "M1")
+    orders_parquet(landing, ["O1"], ["M1"], pa.array([Decimal("20.00")], pa.decimal128(12, 2)))
+    ingest_month(con, landing, ORDERS, JAN)
+    path = month_folder(landing, "feedback") / "part-0.parquet"
+    con.execute(
+        f"COPY (SELECT 'O1' AS order_id, 'M1' AS merchant_id, 'B1'::VARIANT AS buyer_id, "
+        f"5 AS stars, make_timestamptz({ENDED}) AS feedback_at) TO '{path}'"
+    )
+    with pytest.raises(IngestError, match=r"part-0\.parquet: column 'buyer_id' cannot be cast"):
+        ingest_month(con, landing, FEEDBACK, JAN)
+
+
 # --- 6. Exact money --------------------------------------------------------------------
 
 # The issue's case: 4.99999999999 was rounded to 5.0000000000 and earned credit.

@@ -228,8 +228,11 @@ def _parquet_columns(
         raise _read_error(rel, "parquet", path, exc) from exc
     if reader == PARQUET_READ:
         described = [row for row in described if row[0] != ROW_NUMBER_COLUMN]
-    if len(described) != len(top_level):  # not expected: then DuckDB's names are all
-        top_level = [(row[0], "") for row in described]
+    if len(described) != len(top_level):  # not expected; never judge the file without them
+        raise IngestError(
+            f"{rel}: cannot be read as parquet: its schema lists {len(top_level)} top-level "
+            f"columns and DuckDB reads {len(described)}"
+        )
     return [
         SourceColumn(name, quote_identifier(duckdb_name), type_, wide if type_ == "DOUBLE" else "")
         for (name, wide), (duckdb_name, type_, *_) in zip(top_level, described, strict=True)
@@ -250,11 +253,11 @@ def _refuse_wide_decimals(mapping: dict[str, SourceColumn], rel: str) -> None:
 
 
 def refuse_nested_types(mapping: dict[str, SourceColumn], rel: str) -> None:
-    """Stop the month at a column the contract reads from a Parquet list, struct, map or
-    union: its cast to text would store ``[B15032]`` as an id, and no other type of the
+    """Stop the month at a column the contract reads from a Parquet list, struct, map,
+    union or variant: its cast to text would store ``[B15032]`` as an id, and no other type of the
     contract can hold it either. Types as DuckDB names them (``VARCHAR[]``, ``STRUCT(..)``)
     or as the Spark engine passes them on (``ARRAY<STRING>``, ``STRUCT<..>``)."""
-    nested = ("STRUCT", "MAP", "UNION", "ARRAY")
+    nested = ("STRUCT", "MAP", "UNION", "ARRAY", "VARIANT")
     for column, source in mapping.items():
         if source.type.endswith("]") or source.type.upper().startswith(nested):
             raise IngestError(

@@ -160,8 +160,8 @@ def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:
         # DuckDB's engine reads such a file, refusing it only when a contract column is
         # written twice; this engine cannot, and says so rather than fail unnamed.
         raise IngestError(
-            f"{rel}: the Spark engine cannot read a file with two columns whose names "
-            f"differ only in case ({str(exc).splitlines()[0]}): rename one, or grade with "
+            f"{rel}: the Spark engine cannot read a file with two columns of the same name, "
+            f"ignoring case ({str(exc).splitlines()[0]}): rename one, or grade with "
             "--engine duckdb"
         ) from exc
     source = [

@@ -79,3 +79,42 @@ def test_a_month_whose_previous_month_never_ran_is_still_refused(con, landing):
     grading.update_credit_ledger(con, MONTHS[0], SHIPPED)
     with pytest.raises(grading.GradingError, match="credit history for 2026-02 is missing"):
         grading.update_credit_ledger(con, MONTHS[2], SHIPPED)
+
+
+@pytest.mark.parametrize("january_regraded_by", ["this code", "the earlier code"])
+def test_a_mixed_ledger_of_the_earlier_code_is_not_built_on_after_january_is_regraded(
+    con, landing, january_regraded_by
+):
+    """The earlier code stored February under $20-only on top of January's point as the
+    shipped policy counted it (2 where the rule gives 1), logging only February's rule and
+    no ledger_rule_key. January is then regraded alone under February's rule, so every
+    month's log names one rule: March must still count its history again (2), not build
+    on February's mixed 2 (3)."""
+    for month, amount in zip(MONTHS, ("10.00", "30.00", "30.00"), strict=True):
+        land_month(con, landing, month, amount)
+    grading.update_credit_ledger(con, MONTHS[0], SHIPPED)
+    grading.update_credit_ledger(con, MONTHS[1], TWENTY_DOLLARS)
+    con.execute("UPDATE work.feedback_counts_log SET ledger_rule_key = NULL")
+    con.execute(
+        "UPDATE work.credit_ledger SET credit_points = 2 WHERE month = $m", {"m": MONTHS[1]}
+    )
+    grading.update_credit_ledger(con, MONTHS[0], TWENTY_DOLLARS)
+    if january_regraded_by == "the earlier code":
+        con.execute("UPDATE work.feedback_counts_log SET ledger_rule_key = NULL")
+    grading.update_credit_ledger(con, MONTHS[2], TWENTY_DOLLARS)
+    assert ledger(con, MONTHS[2]) == [("M1", 1, 2)]
+
+
+def test_a_ledger_of_the_earlier_code_under_one_rule_throughout_is_built_on(con, landing):
+    """A warehouse that never changed its counting rule is not recounted after the
+    upgrade: March rolls on February's stored ledger (here made 5, to tell the two apart)."""
+    for month in MONTHS:
+        land_month(con, landing, month, "10.00")
+    for month in MONTHS[:2]:
+        grading.update_credit_ledger(con, month, SHIPPED)
+    con.execute("UPDATE work.feedback_counts_log SET ledger_rule_key = NULL")
+    con.execute(
+        "UPDATE work.credit_ledger SET credit_points = 5 WHERE month = $m", {"m": MONTHS[1]}
+    )
+    grading.update_credit_ledger(con, MONTHS[2], SHIPPED)
+    assert ledger(con, MONTHS[2]) == [("M1", 1, 6)]

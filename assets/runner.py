@@ -356,11 +356,11 @@ def _refuse_a_gap_before(warehouse: Path, landing: Path, month: str) -> None:
     orders is ``unknown_order``) would give the wrong reason. Later months of the run
     follow a month it has just published."""
     from assets.first_month import first_landing_month
-    from pipelines.month_order import previous_month_missing
+    from pipelines.month_order import previous_month_missing, unpublished_previous
     from pipelines.months import add_months
 
     first = first_landing_month(landing)
-    if not Path(warehouse).is_file():
+    if not Path(warehouse).is_file():  # nothing published or ingested: only the landing
         missing = first is not None and first < month
     else:
         with closing(connect(warehouse)) as con:
@@ -369,9 +369,8 @@ def _refuse_a_gap_before(warehouse: Path, landing: Path, month: str) -> None:
         previous = add_months(month, -1)
         raise RunFailed(
             month,
-            f"{previous} is not published, and {month} builds on it (credit points add up "
-            f"month by month; the 90-day window reaches back into it): grade {previous} "
-            f"first (--from {previous}, or without --from)",
+            f"{unpublished_previous(month)}: grade {previous} first (--from {previous}, or "
+            "without --from)",
         )
 
 

@@ -45,8 +45,13 @@ def refuse_unpublished_previous(
     (``previous_month_missing``)."""
     if previous_month_missing(con, month, first_landing_month):
         previous = add_months(month, -1)
-        raise GradingError(
-            f"{previous} is not published, and {month} builds on it (credit points add up "
-            f"month by month; the 90-day window reaches back into it): publish {previous} "
-            f"before {month}"
-        )
+        raise GradingError(f"{unpublished_previous(month)}: publish {previous} before {month}")
+
+
+def unpublished_previous(month: str) -> str:
+    """Why ``month`` waits for the month before it: the refusal's reason, which the run
+    and the publication each end with their own way out."""
+    return (
+        f"{add_months(month, -1)} is not published, and {month} builds on it (credit "
+        "points add up month by month; the 90-day window reaches back into it)"
+    )

@@ -235,7 +235,6 @@ def month_credit(
     month = window.month
     previous_month = add_months(month, -1)
     history = fetch_rows(con, load_sql("grading/history_months.sql"), {"month": month})[0]
-    previous = query(con, "grading/previous_credit.sql", previous_month=previous_month)
     has_previous = (
         fetch_value(con, load_sql("grading/ledger_months.sql"), {"previous_month": previous_month})
         > 0
@@ -247,6 +246,8 @@ def month_credit(
         )
     if has_previous and _ledger_rule(con, previous_month) != feedback_rule_key(policy):
         previous = history_credit(con, previous_month, window.month_start, policy)
+    else:  # the stored ledger is rolled on as it stands
+        previous = query(con, "grading/previous_credit.sql", previous_month=previous_month)
     period_counts = (
         feedback_counts(
             con, "grading/month_feedback.sql", {"month": month, "cutoff": window.cutoff}, policy

@@ -258,13 +258,18 @@ def test_a_column_named_twice_is_refused_not_picked(con, landing, names):
         ingest_month(con, landing, ORDERS, JAN)
 
 
+def order_o1_ingested(con, landing: Path) -> None:
+    """Merchant M1 and its order O1, ingested: a feedback file's rows then find them."""
+    with_merchants(con, landing, "M1")
+    orders_parquet(landing, ["O1"], ["M1"], pa.array([Decimal("20.00")], pa.decimal128(12, 2)))
+    ingest_month(con, landing, ORDERS, JAN)
+
+
 @pytest.mark.parametrize("second", ["stars", "Stars"])
 def test_a_parquet_column_named_twice_is_refused_not_picked(con, landing, second):
     """DuckDB names a repeated Parquet column ``stars_1`` (``Stars_1``); the file's own
     names are what the columns are matched by, so the second copy is seen."""
-    with_merchants(con, landing, "M1")
-    orders_parquet(landing, ["O1"], ["M1"], pa.array([Decimal("20.00")], pa.decimal128(12, 2)))
-    ingest_month(con, landing, ORDERS, JAN)
+    order_o1_ingested(con, landing)
     names = ["order_id", "merchant_id", "buyer_id", "stars", second, "feedback_at"]
     arrays = [["O1"], ["M1"], ["B1"], [1], [5], pa.array([ENDED], pa.timestamp("us", "UTC"))]
     pq.write_table(
@@ -316,9 +321,7 @@ def test_a_parquet_column_named_file_row_number_is_an_extra_column(con, landing,
 )
 def test_a_nested_parquet_column_is_refused_not_cast_to_text(con, landing, buyer):
     """A list of one id is not that id: its cast to text (``[B1]``) would be stored."""
-    with_merchants(con, landing, "M1")
-    orders_parquet(landing, ["O1"], ["M1"], pa.array([Decimal("20.00")], pa.decimal128(12, 2)))
-    ingest_month(con, landing, ORDERS, JAN)
+    order_o1_ingested(con, landing)
     columns = {
         "order_id": ["O1"],
         "merchant_id": ["M1"],
@@ -334,9 +337,7 @@ def test_a_nested_parquet_column_is_refused_not_cast_to_text(con, landing, buyer
 def test_a_parquet_variant_column_is_refused_not_cast_to_text(con, landing):
     """A Parquet VARIANT can hold anything, a list or an object too: not one value of the
     contract's type, so it is refused like the nested types."""
-    with_merchants(con, landing, "M1")
-    orders_parquet(landing, ["O1"], ["M1"], pa.array([Decimal("20.00")], pa.decimal128(12, 2)))
-    ingest_month(con, landing, ORDERS, JAN)
+    order_o1_ingested(con, landing)
     path = month_folder(landing, "feedback") / "part-0.parquet"
     con.execute(
         f"COPY (SELECT 'O1' AS order_id, 'M1' AS merchant_id, 'B1'::VARIANT AS buyer_id, "

@@ -254,9 +254,9 @@ def _refuse_wide_decimals(mapping: dict[str, SourceColumn], rel: str) -> None:
 
 def refuse_nested_types(mapping: dict[str, SourceColumn], rel: str) -> None:
     """Stop the month at a column the contract reads from a Parquet list, struct, map,
-    union or variant: its cast to text would store ``[B15032]`` as an id, and no other type of the
-    contract can hold it either. Types as DuckDB names them (``VARCHAR[]``, ``STRUCT(..)``)
-    or as the Spark engine passes them on (``ARRAY<STRING>``, ``STRUCT<..>``)."""
+    union or variant: its cast to text would store ``[B15032]`` as an id, and no other
+    type of the contract can hold it either. Types as DuckDB names them (``VARCHAR[]``,
+    ``STRUCT(..)``) or as the Spark engine passes them on (``ARRAY<STRING>``, ``STRUCT<..>``)."""
     nested = ("STRUCT", "MAP", "UNION", "ARRAY", "VARIANT")
     for column, source in mapping.items():
         if source.type.endswith("]") or source.type.upper().startswith(nested):

@@ -185,10 +185,23 @@ def _files_fingerprint(con: duckdb.DuckDBPyConnection, folder: Path) -> Fingerpr
 
 
 def _copy_table(con: duckdb.DuckDBPyConnection, table: str, month: str, target: Path) -> None:
-    con.execute(
-        f"COPY (SELECT * FROM main.{table} WHERE month = $month ORDER BY {ORDER_BY[table]}) "
-        f"TO '{_sql_path(target)}' (FORMAT parquet)",
-        {"month": month},
+    con.execute(copy_month_sql(f"main.{table}", ORDER_BY[table], target), {"month": month})
+
+
+def copy_month_sql(table: str, order_by: str, target: Path) -> str:
+    """SQL: COPY the ``$month`` rows of ``table`` to Parquet file ``target``, in ``order_by``
+    order, every column declared optional (nullable).
+
+    DuckDB 2.0 declares a Parquet column required when its statistics show no NULL, and
+    those are the whole table's: a month's file schema then depended on the other months
+    (the same month, regraded or graded fresh, came out required or optional), and a
+    consumer that appends months under a fixed mode, such as BigQuery, refuses a mode
+    that changes. A NULL row that is never produced (its volatile condition is false)
+    makes every column's statistics nullable; the rows written are the same."""
+    return (
+        f"COPY (SELECT * FROM (SELECT * FROM {table} WHERE month = $month "
+        f"UNION ALL BY NAME SELECT NULL AS month WHERE random() < 0) "
+        f"ORDER BY {order_by}) TO '{_sql_path(target)}' (FORMAT parquet)"
     )
 
 

@@ -23,6 +23,7 @@ import duckdb
 import polars as pl
 
 from pipelines.at_risk import AT_RISK_COLUMNS
+from pipelines.exports import copy_month_sql
 from pipelines.locking import exclusive_run
 from pipelines.months import GradingWindow
 from pipelines.preview import Preview, PreviewBlocked
@@ -161,10 +162,8 @@ def _export(con: duckdb.DuckDBPyConnection, outputs: Path, month: str) -> list[P
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / "part-0.parquet"
         partial = folder / ".part-0.parquet.tmp"
-        path = str(partial).replace("'", "''")
         con.execute(
-            f"COPY (SELECT * FROM {PREVIEW_SCHEMA}.{table} WHERE month = $month "
-            f"ORDER BY {ORDER_BY[table]}) TO '{path}' (FORMAT parquet)",
+            copy_month_sql(f"{PREVIEW_SCHEMA}.{table}", ORDER_BY[table], partial),
             {"month": month},
         )
         os.replace(partial, target)

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 from polars.testing import assert_frame_equal
 
@@ -117,8 +118,11 @@ def test_stored_preview_as_of_the_last_day_equals_the_published_month(
         expected = published_table(graded_mar, table, MONTH)
         stored = published_table(warehouse, table, MONTH, schema="preview")
         assert_frame_equal(stored, expected)
-        exported = pl.read_parquet(outputs / "preview" / table / f"month={MONTH}" / "*.parquet")
+        folder = outputs / "preview" / table / f"month={MONTH}"
+        exported = pl.read_parquet(folder / "*.parquet")
         assert_frame_equal(exported, expected, check_dtypes=False)
+        # declared as the published exports are: every column optional
+        assert all(f.nullable for f in pq.read_schema(folder / "part-0.parquet")), table
 
 
 def test_preview_mid_month_counts_only_records_before_the_next_day(

@@ -17,7 +17,6 @@ schema and ``<outputs>/preview/``.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -50,7 +49,11 @@ from pipelines.months import GradingWindow, add_months, grading_window, month_ke
 from pipelines.policy import Policy, load_calendar
 from pipelines.preview_checks import input_check_failure, output_check_failure
 from pipelines.reporting.summary import tier_table
+from pipelines.scratch import make_scratch_folder
 from pipelines.warehouse import connect, fetch_frame, fetch_value, replace_month
+
+# The temporary folder of a preview's warehouse copy: <prefix><pid>-<random>.
+SCRATCH_PREFIX = "grading-preview-"
 
 # The projected tables, as the published ones of spec §8, with the columns staged in work.*
 # (the table the month's output checks read) in the order they are graded and checked.
@@ -123,14 +126,19 @@ def preview_month(
     month = month_key(as_of)
     policy = load_calendar(policy_path).policy_for(month)
     not_landed = _require_snapshot(Path(landing), month)
-    with tempfile.TemporaryDirectory(prefix="grading-preview-") as scratch:
-        copy = Path(scratch) / "warehouse.duckdb"
+    # Named for this process: a preview killed before it deletes its copy leaves it for
+    # the next one to delete (pipelines/scratch.py), not for good.
+    scratch = make_scratch_folder(SCRATCH_PREFIX)
+    try:
+        copy = scratch / "warehouse.duckdb"
         _copy_warehouse(Path(warehouse), copy, wait_seconds)
         con = connect(copy)
         try:
             return _project(con, Path(landing), as_of, policy, not_landed)
         finally:
             con.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def parse_as_of(text: str) -> date:

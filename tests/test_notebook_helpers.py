@@ -6,6 +6,7 @@ themselves and checks what their HTML export shows.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import plotly.express as px
@@ -179,7 +180,7 @@ def test_good_parameters_pass(warehouse_file: Path):
 
 
 def test_private_copy_is_deleted_when_the_copy_fails(monkeypatch, tmp_path: Path, warehouse_file):
-    monkeypatch.setattr(what_if_session.tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
 
     def fail(*args, **kwargs):
@@ -192,7 +193,7 @@ def test_private_copy_is_deleted_when_the_copy_fails(monkeypatch, tmp_path: Path
 
 
 def test_private_copy_registers_its_removal_at_exit(monkeypatch, tmp_path: Path, warehouse_file):
-    monkeypatch.setattr(what_if_session.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     hooks = []
     monkeypatch.setattr(what_if_session.atexit, "register", lambda *a, **k: hooks.append((a, k)))
     copied = private_copy(warehouse_file)

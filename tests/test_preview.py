@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
 from datetime import date, datetime
@@ -18,7 +19,7 @@ from assets.runner import grade_months
 from pipelines.grading import GRADE_COLUMNS, GradingError
 from pipelines.months import grading_window
 from pipelines.policy import load_policy
-from pipelines.preview import PreviewError, preview_month
+from pipelines.preview import SCRATCH_PREFIX, PreviewError, preview_month
 from pipelines.preview_store import ORDER_BY, PROJECTED_TABLES
 from pipelines.reporting.summary import tier_table
 from pipelines.rules.credit import credit_points_earned
@@ -475,3 +476,28 @@ def test_out_of_another_type_is_refused_before_any_work(tmp_path, capsys) -> Non
     assert main([*args, "--as-of", "2026-03-10", "--out", str(out)]) == 1
     assert f"--out {out}: expected a .parquet or .csv file name" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_killed_preview_s_warehouse_copy_is_deleted_by_the_next_preview(
+    landing, graded_feb, tmp_path, monkeypatch
+) -> None:
+    """SIGKILL leaves the preview's copy of the warehouse in the temporary folder (no
+    cleanup runs); the next preview deletes it. A folder of a process still running, and
+    one not named by this module, stay."""
+    scratch_root = tmp_path / "tmp"
+    scratch_root.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch_root))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_root))
+    command = cli_command(
+        "preview", "--landing", str(landing), "--warehouse", str(graded_feb),
+        "--as-of", "2026-03-15",
+    )  # fmt: skip
+    run_killed_at("ingest:rows_stored", "2026-03", command)
+    left = list(scratch_root.glob(f"{SCRATCH_PREFIX}*"))
+    assert len(left) == 1 and (left[0] / "warehouse.duckdb").is_file()
+    running = scratch_root / f"{SCRATCH_PREFIX}{os.getpid()}-abc"
+    other = scratch_root / f"{SCRATCH_PREFIX}kept"
+    running.mkdir()
+    other.mkdir()
+    assert preview_month(landing, graded_feb, "2026-03-15").grades.height > 0
+    assert sorted(scratch_root.iterdir()) == sorted([running, other])

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import atexit
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import polars as pl
 from pipelines.months import parse_month
 from pipelines.policy import load_calendar
 from pipelines.reporting.analysis import COPY_PREFIX, readonly_copy, resolve_path, what_if_policy
+from pipelines.scratch import make_scratch_folder
 
 
 class WhatIfParameterError(ValueError):
@@ -73,7 +73,7 @@ def _base_policy(month: str, base_policy: str | Path) -> str | Path:
 def private_copy(warehouse: str | Path) -> Path:
     """A read-only copy of ``warehouse`` in a private temporary folder, deleted when the
     kernel exits (or now, when copying fails); return the copy's path."""
-    folder = Path(tempfile.mkdtemp(prefix=COPY_PREFIX))
+    folder = make_scratch_folder(COPY_PREFIX)  # a killed kernel's is deleted by the next
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     try:
         return readonly_copy(warehouse, into=folder)

@@ -1,5 +1,7 @@
 """Publishing a month: the five tables of spec §8 in main.*, then their Parquet exports."""
 
+from pathlib import Path
+
 import dagster as dg
 
 from assets import engine
@@ -11,6 +13,7 @@ from pipelines import month_journal, publishing
 from pipelines.checks.data_docs import publish_data_docs
 from pipelines.datasets import DATASETS
 from pipelines.exports import OUTPUT_TABLES, ExportsFailed, export_month
+from pipelines.outputs_claim import check_claim, warehouse_id
 from pipelines.policy_rollback import refuse_policy_rollback
 
 # The month's steps whose results are published (or feed them): each must have been
@@ -51,6 +54,8 @@ def published_month(
         if not settings.policy_override:  # a UI or scheduled run given an older calendar
             refuse_policy_rollback(con, month, settings.calendar())
         month_journal.refuse_steps_not_in_run(con, month, context.run.run_id, MONTH_STEPS)
+        # Before publishing: exporting into another warehouse's folder is refused anyway.
+        check_claim(settings.outputs, Path(warehouse.path), warehouse_id(con))
         counts = publishing.publish_month(
             con,
             month,

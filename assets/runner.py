@@ -28,6 +28,7 @@ from pipelines.exports import (
 from pipelines.landing import IncompleteMonth, landing_months, require_complete_month
 from pipelines.locking import exclusive_run
 from pipelines.months import month_range, parse_month
+from pipelines.outputs_claim import check_claim, claim_outputs, warehouse_id
 from pipelines.policy import Policy, PolicyCalendar, load_calendar, load_policy
 from pipelines.policy_rollback import refuse_policy_rollback
 from pipelines.run_key import landing_digests, record_landing_seen, unchanged_since
@@ -166,6 +167,7 @@ def grade_months(
     results = []
     # Runs are recorded in the instance `make ui` reads (assets/instance.py).
     with exclusive_run(warehouse, wait_seconds), run_instance(warehouse) as instance:
+        _refuse_outputs_of_another_warehouse(warehouse, outputs)  # before anything is touched
         _roll_back_unpublished(warehouse)  # a killed run's month, before any skip decision
         clear_export_leftovers(outputs)  # every month's, whether or not it is regraded
         _clear_unpublished_exports(warehouse, outputs)
@@ -269,6 +271,19 @@ def _roll_back_unpublished(warehouse: Path) -> list[str]:
         return []
     with closing(connect(warehouse)) as con:
         return month_journal.roll_back(con)
+
+
+def _refuse_outputs_of_another_warehouse(warehouse: Path, outputs: Path) -> None:
+    """OutputsClaimed when ``outputs`` holds the exports of another warehouse that still
+    exists (pipelines/outputs_claim.py): its months would be deleted as never published
+    by this one. A warehouse not made yet has no identity, and is refused all the same;
+    an existing one records itself as the folder's (its path may have moved)."""
+    if not Path(warehouse).is_file():
+        check_claim(outputs, warehouse, None)
+        return
+    with closing(connect(warehouse)) as con:
+        identity = warehouse_id(con)
+    claim_outputs(outputs, warehouse, identity)
 
 
 def _clear_unpublished_exports(warehouse: Path, outputs: Path) -> None:

@@ -18,7 +18,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines.faults import crash_point
-from pipelines.warehouse import fetch_rows, transaction
+from pipelines.outputs_claim import claim_outputs, warehouse_id
+from pipelines.warehouse import database_path, fetch_rows, transaction
 
 OUTPUT_TABLES = (
     "merchant_grades",
@@ -57,6 +58,7 @@ def export_month(con: duckdb.DuckDBPyConnection, month: str, outputs: Path) -> l
     record leaves the month without one, so the next run rewrites its exports.
     """
     outputs = Path(outputs)
+    claim_outputs(outputs, database_path(con), warehouse_id(con))  # before deleting any
     clear_export_leftovers(outputs)
     clear_unpublished_months(outputs, published_months(con))
     staging_root = outputs / STAGING_DIR / uuid.uuid4().hex

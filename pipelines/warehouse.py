@@ -167,6 +167,15 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     return configure(con, path)
 
 
+def database_path(con: duckdb.DuckDBPyConnection) -> Path:
+    """The file of the connection's database."""
+    return Path(
+        fetch_value(
+            con, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+        )
+    )
+
+
 def replace_month(
     con: duckdb.DuckDBPyConnection,
     table: str,

@@ -9,6 +9,10 @@ CREATE TABLE IF NOT EXISTS journal.pending (
     month VARCHAR PRIMARY KEY, run_id VARCHAR NOT NULL, state VARCHAR NOT NULL,
     opened_at TIMESTAMP NOT NULL
 );
+-- The warehouse's identity (one row, made on first use and copied with the file): its
+-- outputs folder records it, so another warehouse is refused that folder
+-- (pipelines/outputs_claim.py).
+CREATE TABLE IF NOT EXISTS journal.warehouse_identity (warehouse_id VARCHAR NOT NULL);
 -- The month's steps each run finished (pipelines/month_journal.py, record_step):
 -- publishing moves only what its own run built, never a step's result left by another.
 CREATE TABLE IF NOT EXISTS journal.steps (

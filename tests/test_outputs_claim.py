@@ -1,0 +1,106 @@
+"""An outputs folder is its warehouse's: another warehouse given it is refused, before it
+deletes the months it never published (found by an audit: a mistyped --warehouse with
+the real --outputs deleted the real warehouse's February and March exports)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assets.cli import main as cli_main
+from pipelines import exports
+from pipelines.outputs_claim import CLAIM_FILE, OutputsClaimed, warehouse_id
+from pipelines.warehouse import connect
+from tests.helpers import private_copy, published_state, run_args
+
+
+@pytest.fixture
+def graded(published_conformance, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A private copy of three published months: landing, warehouse, outputs."""
+    return private_copy(published_conformance("2026-03"), tmp_path / "graded")
+
+
+def claim(outputs: Path) -> dict[str, str]:
+    return json.loads((outputs / CLAIM_FILE).read_text())
+
+
+def identity(warehouse: Path) -> str:
+    con = connect(warehouse)
+    try:
+        return warehouse_id(con)
+    finally:
+        con.close()
+
+
+def test_a_copied_warehouse_keeps_its_outputs_and_they_name_it(graded):
+    landing, warehouse, outputs = graded
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-03", "--no-dashboard")) == 0
+    assert claim(outputs) == {
+        "warehouse_id": identity(warehouse),  # the copy's identity is the original's
+        "warehouse": str(warehouse.resolve()),
+    }
+
+
+def test_a_mistyped_new_warehouse_is_refused_the_outputs_and_nothing_moves(
+    graded, tmp_path, capsys
+):
+    landing, warehouse, outputs = graded
+    before = published_state(warehouse, outputs)
+    typo = tmp_path / "typo.duckdb"  # a new file in an existing folder needs no --create
+    assert cli_main(run_args(landing, typo, outputs, "2026-01", "--no-dashboard")) == 1
+    message = capsys.readouterr().err
+    assert f"{outputs} holds the Parquet exports of another warehouse" in message
+    assert f"Give {typo} its own --outputs" in message
+    assert published_state(warehouse, outputs) == before
+    assert not typo.exists()
+
+
+def test_another_existing_warehouse_is_refused_the_outputs_and_nothing_moves(
+    graded, tmp_path, capsys
+):
+    """A second warehouse that published January into its own folder, then pointed at the
+    first one's: refused by the run, and by the export itself (any way in)."""
+    landing, warehouse, outputs = graded
+    before = published_state(warehouse, outputs)
+    other, other_outputs = tmp_path / "other.duckdb", tmp_path / "other_out"
+    assert cli_main(run_args(landing, other, other_outputs, "2026-01", "--no-dashboard")) == 0
+    assert cli_main(run_args(landing, other, outputs, "2026-01", "--no-dashboard")) == 1
+    assert "holds the Parquet exports of another warehouse" in capsys.readouterr().err
+    con = connect(other)
+    try:
+        with pytest.raises(OutputsClaimed, match="holds the Parquet exports of another"):
+            exports.export_month(con, "2026-01", outputs)
+    finally:
+        con.close()
+    assert published_state(warehouse, outputs) == before
+
+
+def test_a_warehouse_deleted_to_start_over_takes_its_outputs_back(graded):
+    """The recorded warehouse gone, the folder is the new one's, and the months it has not
+    published are deleted as before (readers would take them as published)."""
+    landing, warehouse, outputs = graded
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-03", "--no-dashboard")) == 0
+    old = claim(outputs)["warehouse_id"]
+    warehouse.unlink()
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-01", "--no-dashboard")) == 0
+    assert claim(outputs)["warehouse_id"] == identity(warehouse) != old
+    assert sorted(p.name for p in (outputs / "merchant_grades").iterdir()) == ["month=2026-01"]
+
+
+def test_a_moved_warehouse_keeps_its_outputs(graded, tmp_path):
+    landing, warehouse, outputs = graded
+    moved = tmp_path / "moved" / "w.duckdb"
+    moved.parent.mkdir()
+    shutil.move(warehouse, moved)
+    assert cli_main(run_args(landing, moved, outputs, "2026-03", "--no-dashboard")) == 0
+    assert claim(outputs)["warehouse"] == str(moved.resolve())
+
+
+def test_an_unreadable_record_is_refused_by_name(graded, capsys):
+    landing, warehouse, outputs = graded
+    (outputs / CLAIM_FILE).write_text("{not json")
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-03", "--no-dashboard")) == 1
+    assert f"{outputs / CLAIM_FILE}: cannot read which warehouse" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import duckdb
 
+from pipelines.exports import OUTPUT_TABLES
 from pipelines.policy import PolicyCalendar, PolicyError
 from pipelines.warehouse import fetch_rows
 
@@ -64,6 +65,30 @@ def policy_rollback(
         f"calendar it was graded under (--policy DIR), or regrade it under "
         f"{chosen.version} on purpose, as a restatement: grading run --from {month} "
         f"--through {month} --policy-override {chosen.source}"
+    ) + _unfinished_exports_note(con, month, published, bool(overridden))
+
+
+def _unfinished_exports_note(
+    con: duckdb.DuckDBPyConnection, month: str, published: str, overridden: bool
+) -> str:
+    """When the month's exports are not recorded as complete (a run stopped while writing
+    them), which is why it is regraded: how to finish them without moving its grades.
+    Found by an audit: after a restatement killed in its exports, the refusal only
+    offered to undo the restatement."""
+    recorded = fetch_rows(
+        con, "SELECT count(*) FROM main.export_log WHERE month = $month", {"month": month}
+    )[0][0]
+    if recorded >= len(OUTPUT_TABLES):
+        return ""
+    again = (
+        f"--policy-override with the file of policy {published}"
+        if overridden
+        else f"--policy with a calendar holding {published} from {month} or earlier"
+    )
+    return (
+        f". Its Parquet exports are not recorded as complete (a run stopped while writing "
+        f"them): to write them and keep its grades, rerun it as it was published: "
+        f"grading run --from {month} --through {month} {again}"
     )
 
 

@@ -21,7 +21,7 @@ from assets.runner import grade_months
 from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError
 from pipelines.policy_rollback import PolicyRollback
 from pipelines.warehouse import connect, fetch_rows
-from tests.helpers import CONFORMANCE, published_state, run_args
+from tests.helpers import CONFORMANCE, cli_command, published_state, run_args, run_killed_at
 
 SHIPPED = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
 EXCELLENT_ORDERS = "min_assessed_orders = 90"
@@ -222,6 +222,37 @@ def test_a_policy_override_is_an_explicit_restatement_an_ordinary_run_keeps(
     ):
         grade_months(landing, warehouse, outputs, "2026-03", force=True)
     assert published_state(warehouse, outputs) == before
+
+
+def test_a_restatement_killed_in_its_exports_is_refused_with_how_to_finish_them(
+    tmp_path: Path, landing: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """January restated under an override and killed between two exports: a routine run
+    regrades it (its exports are not complete), which would undo the restatement, so it
+    is refused, and the refusal says how to finish the exports without moving the grades."""
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-02")
+    newer = write_policy(tmp_path, "p.toml", policy_text("2026.2", "2026-07", no_excellent=True))
+    restate = run_args(landing, warehouse, outputs, "2026-01", "--from", "2026-01")
+    restate += ["--policy-override", str(newer), "--no-dashboard"]
+    run_killed_at("exports:between_swaps", "2026-01", cli_command(*restate))
+
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-02")) == 1
+    error = capsys.readouterr().err
+    assert "2026-01 was restated, on purpose, under policy 2026.2" in error
+    assert "Its Parquet exports are not recorded as complete" in error
+    assert (
+        "grading run --from 2026-01 --through 2026-01 --policy-override with the file of "
+        "policy 2026.2"
+    ) in error
+    assert cli_main(restate) == 0  # what the note says: the restatement, again
+    results = grade_months(landing, warehouse, outputs, "2026-02")
+    assert skipped(results) == ["2026-01"]
+    exported = query(
+        warehouse,
+        f"SELECT DISTINCT policy_version FROM '{outputs}/merchant_grades/month=2026-01/*.parquet'",
+    )
+    assert exported == [("2026.2",)]
 
 
 # --- a published month is never moved back to an older policy ----------------------------

@@ -277,7 +277,10 @@ def _refuse_outputs_of_another_warehouse(warehouse: Path, outputs: Path) -> None
     """OutputsClaimed when ``outputs`` holds the exports of another warehouse that still
     exists (pipelines/outputs_claim.py): its months would be deleted as never published
     by this one. A warehouse not made yet has no identity, and is refused all the same;
-    an existing one records itself as the folder's (its path may have moved)."""
+    an existing one records itself as the folder's (its path may have moved). An outputs
+    folder not made yet is left so: the month's export makes it, and records the claim."""
+    if not Path(outputs).is_dir():
+        return
     if not Path(warehouse).is_file():
         check_claim(outputs, warehouse, None)
         return

@@ -18,6 +18,7 @@ from assets import publish as publish_module
 from assets.cli import main as cli_main
 from assets.runner import grade_months
 from pipelines import warehouse as warehouse_module
+from pipelines.outputs_claim import OutputsClaimed
 from pipelines.warehouse import connect, fetch_rows
 from tests.helpers import CONFORMANCE, private_copy, published_state, run_args
 from tests.test_exports_trust import disagreeing_tables
@@ -72,12 +73,17 @@ def test_a_refused_file_in_a_published_month_is_named_not_a_traceback(
 def test_exports_of_months_the_warehouse_never_published_are_not_left_to_read(tmp_path):
     """Start over with a new warehouse and the old outputs folder: the old warehouse's
     February folders used to stay, so `<outputs>/<table>/*/*.parquet` read February
-    rows that main.* does not hold."""
+    rows that main.* does not hold. (While the old warehouse is still there, the folder
+    is its own and the new one is refused it: tests/test_outputs_claim.py.)"""
     landing, outputs = tmp_path / "landing", tmp_path / "out"
     shutil.copytree(CONFORMANCE / "landing", landing)
-    grade_months(landing, tmp_path / "old.duckdb", outputs, "2026-02")
-
+    old = tmp_path / "old.duckdb"
+    grade_months(landing, old, outputs, "2026-02")
     warehouse = tmp_path / "new.duckdb"
+    with pytest.raises(OutputsClaimed, match="holds the Parquet exports of another warehouse"):
+        grade_months(landing, warehouse, outputs, "2026-01")
+
+    old.unlink()  # started over: the old warehouse is given up
     grade_months(landing, warehouse, outputs, "2026-01")
 
     assert disagreeing_tables(warehouse, outputs) == []

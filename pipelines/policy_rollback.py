@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.exports import OUTPUT_TABLES
+from pipelines.exports import months_without_export_record
 from pipelines.policy import PolicyCalendar, PolicyError
 from pipelines.warehouse import fetch_rows
 
@@ -75,10 +75,7 @@ def _unfinished_exports_note(
     them), which is why it is regraded: how to finish them without moving its grades.
     Found by an audit: after a restatement killed in its exports, the refusal only
     offered to undo the restatement."""
-    recorded = fetch_rows(
-        con, "SELECT count(*) FROM main.export_log WHERE month = $month", {"month": month}
-    )[0][0]
-    if recorded >= len(OUTPUT_TABLES):
+    if month not in months_without_export_record(con):
         return ""
     again = (
         f"--policy-override with the file of policy {published}"

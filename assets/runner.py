@@ -167,10 +167,7 @@ def grade_months(
     results = []
     # Runs are recorded in the instance `make ui` reads (assets/instance.py).
     with exclusive_run(warehouse, wait_seconds), run_instance(warehouse) as instance:
-        _refuse_outputs_of_another_warehouse(warehouse, outputs)  # before anything is touched
-        _roll_back_unpublished(warehouse)  # a killed run's month, before any skip decision
-        clear_export_leftovers(outputs)  # every month's, whether or not it is regraded
-        _clear_unpublished_exports(warehouse, outputs)
+        _start_run(warehouse, outputs)
         for index, month in enumerate(months, start=1):
             if on_month:
                 on_month(index, len(months), month)
@@ -273,34 +270,36 @@ def _roll_back_unpublished(warehouse: Path) -> list[str]:
         return month_journal.roll_back(con)
 
 
-def _refuse_outputs_of_another_warehouse(warehouse: Path, outputs: Path) -> None:
-    """OutputsClaimed when ``outputs`` holds the exports of another warehouse that still
-    exists (pipelines/outputs_claim.py): its months would be deleted as never published
-    by this one. A warehouse not made yet has no identity, and is refused all the same;
-    an existing one records itself as the folder's (its path may have moved). An outputs
-    folder not made yet is left so: the month's export makes it, and records the claim."""
-    if not Path(outputs).is_dir():
-        return
-    if not Path(warehouse).is_file():
-        check_claim(outputs, warehouse, None)
-        return
-    with closing(connect(warehouse)) as con:
-        identity = warehouse_id(con)
-    claim_outputs(outputs, warehouse, identity)
+def _start_run(warehouse: Path, outputs: Path) -> None:
+    """Before any month, on one connection to the warehouse (each open and close costs
+    tens of milliseconds):
 
-
-def _clear_unpublished_exports(warehouse: Path, outputs: Path) -> None:
-    """Month folders of the exports that this warehouse never published (a warehouse
-    deleted to start over leaves its outputs): readers would read them as published.
-
-    Not while the warehouse has published nothing (a new one, or a mistyped path): the
-    outputs are then left as they are until a month is published and exported.
+    - refuse ``outputs`` when it holds the exports of another warehouse that still exists
+      (pipelines/outputs_claim.py), before anything is touched: its months would be
+      deleted below as never published by this one. A warehouse not made yet has no
+      identity and is refused all the same; an existing one records itself as the
+      folder's (its path may have moved). An outputs folder not made yet is left so: the
+      month's export makes it, and records the claim;
+    - put back a killed run's month, before any skip decision;
+    - delete what crashed exports left, of every month, regraded or not;
+    - delete the month folders this warehouse never published (a warehouse deleted to
+      start over leaves its outputs): readers would take them as published. Not while
+      it has published nothing (a new one): the outputs are then left as they are until
+      a month is published and exported.
     """
-    if not Path(outputs).is_dir() or not Path(warehouse).is_file():
-        return
-    with closing(connect(warehouse)) as con:
-        published = published_months(con)
-    if published:
+    outputs_made = Path(outputs).is_dir()
+    published: set[str] = set()
+    if not Path(warehouse).is_file():
+        if outputs_made:
+            check_claim(outputs, warehouse, None)
+    else:
+        with closing(connect(warehouse)) as con:
+            if outputs_made:
+                claim_outputs(outputs, warehouse, warehouse_id(con))
+            month_journal.roll_back(con)
+            published = published_months(con)
+    clear_export_leftovers(outputs)
+    if outputs_made and published:
         clear_unpublished_months(outputs, published)
 
 

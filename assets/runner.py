@@ -167,7 +167,7 @@ def grade_months(
     results = []
     # Runs are recorded in the instance `make ui` reads (assets/instance.py).
     with exclusive_run(warehouse, wait_seconds), run_instance(warehouse) as instance:
-        _start_run(warehouse, outputs)
+        _start_run(warehouse, outputs, landing, months[0])
         for index, month in enumerate(months, start=1):
             if on_month:
                 on_month(index, len(months), month)
@@ -270,7 +270,7 @@ def _roll_back_unpublished(warehouse: Path) -> list[str]:
         return month_journal.roll_back(con)
 
 
-def _start_run(warehouse: Path, outputs: Path) -> None:
+def _start_run(warehouse: Path, outputs: Path, landing: Path, first_month: str) -> None:
     """Before any month, on one connection to the warehouse (each open and close costs
     tens of milliseconds):
 
@@ -285,8 +285,14 @@ def _start_run(warehouse: Path, outputs: Path) -> None:
     - delete the month folders this warehouse never published (a warehouse deleted to
       start over leaves its outputs): readers would take them as published. Not while
       it has published nothing (a new one): the outputs are then left as they are until
-      a month is published and exported.
+      a month is published and exported;
+    - refuse a run from ``first_month`` (``--from``) when a landing month before it is not
+      as the warehouse holds it: changed since it was graded, not graded, or stale
+      (pipelines.month_order.outdated_earlier_month). Its months would be built on an
+      outdated past, or skipped as unchanged.
     """
+    from pipelines.month_order import outdated_earlier_month
+
     outputs_made = Path(outputs).is_dir()
     published: set[str] = set()
     if not Path(warehouse).is_file():
@@ -298,6 +304,15 @@ def _start_run(warehouse: Path, outputs: Path) -> None:
                 claim_outputs(outputs, warehouse, warehouse_id(con))
             month_journal.roll_back(con)
             published = published_months(con)
+            outdated = outdated_earlier_month(con, landing, first_month)
+            if outdated:
+                earlier, reason = outdated
+                raise RunFailed(
+                    first_month,
+                    f"{reason}, and {first_month} builds on it (credit points add up month "
+                    f"by month; the 90-day window reaches back): grade from {earlier} "
+                    f"(--from {earlier}, or without --from)",
+                )
     clear_export_leftovers(outputs)
     if outputs_made and published:
         clear_unpublished_months(outputs, published)

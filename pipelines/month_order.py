@@ -6,6 +6,8 @@ which follows the same rule, does not reach the ingest through it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
 from pipelines.grading import GradingError
@@ -48,6 +50,35 @@ def refuse_unpublished_previous(
         raise GradingError(f"{unpublished_previous(month)}: publish {previous} before {month}")
 
 
+def refuse_stale_previous(con: duckdb.DuckDBPyConnection, month: str) -> None:
+    """Refuse to publish ``month`` on a stale month before it (main.month_status): a
+    month whose regrade failed after its landing files changed, or one built on such a
+    month. ``month`` would roll its credit points on that month's outdated ledger, so a
+    run of it alone (the schedule, the UI, ``--from``) must wait for the months before
+    it to be graded again."""
+    stale = earliest_stale_before(con, month)
+    if stale:
+        raise GradingError(
+            f"{stale_reason(stale)}, and {month} builds on it: publish {stale} again before {month}"
+        )
+
+
+def earliest_stale_before(con: duckdb.DuckDBPyConnection, month: str) -> str | None:
+    """The first published month before ``month`` that main.month_status calls stale."""
+    return fetch_rows(
+        con,
+        "SELECT min(month) FROM main.month_status WHERE stale AND month < $month",
+        {"month": month},
+    )[0][0]
+
+
+def stale_reason(month: str) -> str:
+    return (
+        f"{month} is stale (a month before it, or its landing files, changed after it was "
+        "published, and its regrade is not published)"
+    )
+
+
 def unpublished_previous(month: str) -> str:
     """Why ``month`` waits for the month before it: the refusal's reason, which the run
     and the publication each end with their own way out."""
@@ -55,3 +86,43 @@ def unpublished_previous(month: str) -> str:
         f"{add_months(month, -1)} is not published, and {month} builds on it (credit "
         "points add up month by month; the 90-day window reaches back into it)"
     )
+
+
+def outdated_earlier_month(
+    con: duckdb.DuckDBPyConnection, landing: Path, month: str
+) -> tuple[str, str] | None:
+    """The first month before ``month`` that is no base to grade it on, and why; None
+    when every one is.
+
+    A run that starts after the landing folder's first month (``--from``) builds on what
+    the warehouse holds for the months before it: their credit history, the window's
+    orders, the keys they took. When a month before it was corrected in the landing
+    folder since it was ingested, or is not ingested at all, or is stale (its regrade
+    failed, or a month before it moved), grading ``month`` on it would publish grades
+    that a run over the same landing from its first month would not give, and an
+    unchanged ``month`` would even be skipped as current. A month whose landing folders
+    are all gone (archived) is taken as graded: its ingested rows stand.
+
+    A changed month's files are recorded as seen (journal.landing_seen), so
+    main.month_status shows the months built on it as stale although no run regraded it.
+    """
+    from pipelines.landing import IngestError, landing_months
+    from pipelines.run_key import ingested_digests, landing_digests, record_landing_seen
+
+    earlier_months = [m for m in landing_months(landing) if m < month]
+    for earlier in earlier_months:
+        ingested = ingested_digests(con, earlier)
+        if not ingested:
+            return earlier, f"{earlier} is not published"
+        try:
+            digests = landing_digests(landing, earlier)
+        except (IngestError, OSError) as exc:
+            return earlier, f"{earlier}'s landing files cannot be read as graded ({exc})"
+        changed = sorted(d for d in digests if digests[d] != ingested.get(d))
+        if changed:
+            record_landing_seen(con, earlier, digests)
+            return earlier, (
+                f"{earlier}'s landing files changed after it was graded ({', '.join(changed)})"
+            )
+    stale = earliest_stale_before(con, month)
+    return (stale, stale_reason(stale)) if stale else None

@@ -18,7 +18,7 @@ from pipelines.datasets import DATASETS
 from pipelines.faults import crash_point
 from pipelines.grading import GradingError
 from pipelines.ingest import dataset_fingerprint
-from pipelines.month_order import refuse_unpublished_previous
+from pipelines.month_order import refuse_stale_previous, refuse_unpublished_previous
 from pipelines.months import grading_window
 from pipelines.policy import Policy
 from pipelines.run_key import ingested_digests, month_run_key, policy_digest
@@ -64,6 +64,7 @@ def publish_month(
     ):
         raise GradingError(f"{month} has not been ingested")
     refuse_unpublished_previous(con, month, first_landing_month)
+    refuse_stale_previous(con, month)
     unfinished_sql = load_sql("grading/unfinished_ingests.sql")
     window = grading_window(month, policy.window_days).sql_params
     unfinished = fetch_rows(con, unfinished_sql, bound_params(unfinished_sql, window))

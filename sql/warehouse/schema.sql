@@ -168,7 +168,8 @@ CREATE TABLE IF NOT EXISTS journal.landing_seen (
 -- policy and earlier months, such as a forced rerun or rewritten exports, changes
 -- nothing), or the landing files of the month or of an earlier month, as last seen by a
 -- run, differ from those the publications it was built on were graded from (even when
--- that earlier month's regrade then failed). Grade through it again to bring it up to date.
+-- that earlier month's regrade then failed), or a month before it is stale. Grade through
+-- it again to bring it up to date.
 CREATE OR REPLACE VIEW main.month_status AS
 WITH latest AS (
     SELECT month, max(published_at) AS published_at FROM main.run_log GROUP BY month
@@ -193,8 +194,15 @@ inputs_moved AS (
     FROM built_on b
     JOIN journal.landing_seen s ON s.month = b.earlier
     WHERE s.files_digest <> json_extract_string(b.landing_digests, '$.' || s.dataset)
+),
+own AS (
+    SELECT l.month, l.published_at,
+           l.month IN (SELECT month FROM earlier_moved)
+           OR l.month IN (SELECT month FROM inputs_moved) AS own_stale
+    FROM latest l
 )
-SELECT l.month, l.published_at,
-       l.month IN (SELECT month FROM earlier_moved)
-       OR l.month IN (SELECT month FROM inputs_moved) AS stale
-FROM latest l;
+-- A month after a stale one is stale too: it builds on that month's credit ledger, window
+-- and keys (a month republished on a stale one is not current, whatever its own inputs).
+SELECT month, published_at,
+       bool_or(own_stale) OVER (ORDER BY month ROWS UNBOUNDED PRECEDING) AS stale
+FROM own;

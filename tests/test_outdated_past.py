@@ -1,0 +1,158 @@
+"""A month is never graded on an outdated past: a corrected or stale month before it.
+
+Found by an audit of corrections: `grading run --from M` built M on what the warehouse
+held for the months before it, even after one of them was corrected in the landing
+folder (its new files never ingested) or was stale (its regrade had failed, or a month
+before it had moved). M was then published, or skipped as unchanged, with grades a run
+over the same landing from its first month does not give, and the summary called it
+current. The same held for a month run alone through Dagster (the schedule, the UI).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from assets.definitions import ALL_ASSETS
+from assets.runner import RunFailed, grade_months
+from pipelines.warehouse import connect, fetch_rows
+from tests.helpers import private_copy, published_state
+
+
+def correct_a_star(landing: Path, month: str) -> None:
+    """A buyer's 4-star feedback of ``month`` corrected to 1 star: the merchant's credit
+    points move, so the months from ``month`` on grade differently."""
+    feedback = landing / "feedback" / f"month={month}" / "part-a.csv"
+    header, first, *rest = feedback.read_text().splitlines()
+    cells = first.split(",")
+    stars = header.split(",").index("stars")
+    assert cells[stars] in ("4", "5"), first
+    cells[stars] = "1"
+    feedback.write_text("\n".join([header, ",".join(cells), *rest]) + "\n")
+
+
+def stale(warehouse: Path) -> dict[str, bool]:
+    con = connect(warehouse, read_only=True)
+    try:
+        return dict(fetch_rows(con, "SELECT month, stale FROM main.month_status"))
+    finally:
+        con.close()
+
+
+def fresh_tables(landing: Path, root: Path, through: str) -> dict:
+    """The published tables of a new warehouse graded on ``landing`` from its first month."""
+    grade_months(landing, root / "w.duckdb", root / "out", through)
+    return published_state(root / "w.duckdb", root / "out")["tables"]
+
+
+def run_month_in_dagster(landing: Path, warehouse: Path, outputs: Path, month: str):
+    """One month alone, as the schedule or the UI runs it."""
+    from assets.resources import GradingSettings, WarehouseResource
+
+    return dg.materialize(
+        ALL_ASSETS,
+        partition_key=month,
+        resources={
+            "warehouse": WarehouseResource(path=str(warehouse)),
+            "settings": GradingSettings(landing_dir=str(landing), outputs_dir=str(outputs)),
+        },
+        raise_on_error=False,
+    )
+
+
+def failure(result: dg.ExecuteInProcessResult) -> str:
+    return " ".join(
+        str(e.step_failure_data.error)
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.STEP_FAILURE
+    )
+
+
+def test_a_run_from_a_month_after_a_corrected_month_is_refused(published_conformance, tmp_path):
+    """January corrected, then `--from 2026-02`: February and March were skipped as
+    unchanged (their keys chain January's publication, not its files) and the summary
+    said nothing was stale. Now the run stops, naming January and the way out, leaves
+    every published row and export as it was, and the months built on January show
+    stale until a run from January brings them to what a fresh run gives."""
+    landing, warehouse, outputs = private_copy(published_conformance("2026-03"), tmp_path / "g")
+    before = published_state(warehouse, outputs)
+    correct_a_star(landing, "2026-01")
+
+    with pytest.raises(
+        RunFailed,
+        match=r"2026-01's landing files changed after it was graded \(feedback\), and 2026-02 "
+        r"builds on it .*grade from 2026-01 \(--from 2026-01, or without --from\)",
+    ):
+        grade_months(landing, warehouse, outputs, "2026-03", first="2026-02")
+
+    assert published_state(warehouse, outputs) == before
+    assert stale(warehouse) == {"2026-01": True, "2026-02": True, "2026-03": True}
+
+    grade_months(landing, warehouse, outputs, "2026-03")
+    corrected = fresh_tables(landing, tmp_path / "fresh", "2026-03")
+    assert published_state(warehouse, outputs)["tables"] == corrected
+    assert corrected != before["tables"]  # the correction changes grades
+    assert stale(warehouse) == {"2026-01": False, "2026-02": False, "2026-03": False}
+
+
+def test_a_month_is_not_graded_on_a_stale_month_before_it(published_conformance, tmp_path):
+    """January corrected and regraded alone leaves February and March stale. March
+    corrected and run `--from 2026-03` was published on February's ledger from before
+    January's correction, and reported current. Now it is refused, by the CLI before
+    its job and by the publication when run alone in Dagster."""
+    landing, warehouse, outputs = private_copy(published_conformance("2026-03"), tmp_path / "g")
+    correct_a_star(landing, "2026-01")
+    grade_months(landing, warehouse, outputs, "2026-01", first="2026-01")
+    assert stale(warehouse) == {"2026-01": False, "2026-02": True, "2026-03": True}
+    before = published_state(warehouse, outputs)
+    correct_a_star(landing, "2026-03")
+
+    with pytest.raises(
+        RunFailed,
+        match=r"2026-02 is stale .*, and 2026-03 builds on it .*grade from 2026-02 "
+        r"\(--from 2026-02, or without --from\)",
+    ):
+        grade_months(landing, warehouse, outputs, "2026-03", first="2026-03")
+    assert published_state(warehouse, outputs) == before
+
+    alone = run_month_in_dagster(landing, warehouse, outputs, "2026-03")
+    assert not alone.success
+    assert "2026-02 is stale" in failure(alone)
+    assert "publish 2026-02 again before 2026-03" in failure(alone)
+    assert published_state(warehouse, outputs)["tables"] == before["tables"]
+
+    grade_months(landing, warehouse, outputs, "2026-03")
+    assert published_state(warehouse, outputs)["tables"] == fresh_tables(
+        landing, tmp_path / "fresh", "2026-03"
+    )
+
+
+def test_a_month_published_on_a_stale_month_is_stale(published_conformance, tmp_path, monkeypatch):
+    """A warehouse where March was published on a stale February (as the code before
+    the refusal allowed): March's own inputs and the months before it did not move after
+    its publication, but it rolled February's outdated ledger on, so it is stale too."""
+    landing, warehouse, outputs = private_copy(published_conformance("2026-03"), tmp_path / "g")
+    correct_a_star(landing, "2026-01")
+    grade_months(landing, warehouse, outputs, "2026-01", first="2026-01")
+    monkeypatch.setattr("pipelines.publishing.refuse_stale_previous", lambda con, month: None)
+
+    assert run_month_in_dagster(landing, warehouse, outputs, "2026-03").success
+
+    assert stale(warehouse) == {"2026-01": False, "2026-02": True, "2026-03": True}
+
+
+def test_an_archived_month_before_the_run_is_taken_as_graded(published_conformance, tmp_path):
+    """A month whose landing folders are all gone (archived after it was graded) is no
+    correction: a run from the month after it grades on its ingested rows."""
+    landing, warehouse, outputs = private_copy(published_conformance("2026-03"), tmp_path / "g")
+    before = published_state(warehouse, outputs)
+    for dataset in landing.iterdir():
+        shutil.rmtree(dataset / "month=2026-01")
+
+    results = grade_months(landing, warehouse, outputs, "2026-03", first="2026-02")
+
+    assert [r.unchanged_since is not None for r in results] == [True, True]
+    assert published_state(warehouse, outputs) == before

@@ -232,17 +232,38 @@ def test_ragged_row_is_refused_naming_file_and_line(con, landing):
     )
 
 
-def test_non_utf8_bytes_are_refused_naming_file_and_line(con, landing):
+def test_non_utf8_bytes_are_refused_naming_file_line_column_and_row(con, landing):
+    """DuckDB names the line only; the error names the column and the row too (found by
+    an audit), past valid multi-byte text and a quoted line break. (DuckDB's line counts
+    the header and the records: the quoted line break does not move it.)"""
     with_merchants(con, landing, "M1")
     lines = order_lines("O1", "O2", "O3")
-    data = "".join(lines).replace("O2,M1,B1", "O2,M1,Jos\u00e9").encode("latin-1")
+    lines[1] = lines[1].replace(",B1,", ',"B\u00e9\nB",')
+    data = "".join(lines).encode().replace(b"O3,M1,B1", b"O3,M1,Jos\xe9")
     write_bytes(landing, data)
     with pytest.raises(IngestError) as caught:
         ingest_month(con, landing, ORDERS, JAN)
     message = str(caught.value)
     assert message.startswith(
-        "orders/month=2026-01/part-0.csv: cannot be read as csv, line 3: "
-        "Invalid unicode (byte sequence mismatch) detected. This file is not utf-8 encoded.\n"
+        "orders/month=2026-01/part-0.csv: cannot be read as csv, line 4: "
+        "column 'buyer_id', row 3: value 'Jos\\xe9' is not UTF-8 text (Invalid unicode "
+        "(byte sequence mismatch) detected. This file is not utf-8 encoded.)\n"
+    )
+
+
+def test_non_utf8_bytes_in_parquet_text_are_refused_naming_column_and_row(con, landing):
+    """DuckDB's error names neither (found by an audit)."""
+    with_merchants(con, landing, "M1")
+    buyers = pa.array([b"B1", "B\u00e9".encode(), b"B\xe9\xff1"], pa.binary()).view(pa.string())
+    orders_parquet(landing, ["O1", "O2", "O3"], ["M1"] * 3, pa.array([Decimal("20.00")] * 3))
+    table = pq.read_table(month_folder(landing, "orders") / "part-0.parquet")
+    table = table.set_column(table.schema.get_field_index("buyer_id"), "buyer_id", buyers)
+    pq.write_table(table, month_folder(landing, "orders") / "part-0.parquet")
+    with pytest.raises(IngestError) as caught:
+        ingest_month(con, landing, ORDERS, JAN)
+    assert str(caught.value).startswith(
+        "orders/month=2026-01/part-0.parquet: cannot be read as parquet: "
+        "column 'buyer_id', row 3: value 'B\\xe9\\xff1' is not UTF-8 text\n"
     )
 
 

@@ -292,10 +292,103 @@ def _read_error(rel: str, kind: str, path: Path, exc: duckdb.Error) -> IngestErr
             line = line_ending_change(path)
             if line is not None:
                 cause = "its line endings change on this line (the first line ends otherwise)"
+    if _NOT_UTF8.search(reason):
+        found = first_value_not_utf8(path, kind, rel)
+        if found:  # the column and row of the bad bytes, which DuckDB does not name
+            cause = f"{found}{f' ({cause})' if cause else ''}"
     where = f", line {line}" if line is not None else ""
     if cause:  # first, so a one-line report (the CLI's) says what is wrong, not just where
         reason = f"{cause}\n{reason}"
     return IngestError(f"{rel}: cannot be read as {kind}{where}: {reason}")
+
+
+# DuckDB's errors for text that is not UTF-8: a CSV's, and a Parquet string's.
+_NOT_UTF8 = re.compile(r"Invalid unicode|not utf-8 encoded|Invalid string encoding", re.I)
+# One UTF-8 character, with each byte read as the Latin-1 character of its value: a
+# value read as Latin-1 is UTF-8 exactly when it is a run of these.
+_UTF8_AS_LATIN1 = (
+    r"(?:[\x{00}-\x{7F}]|[\x{C2}-\x{DF}][\x{80}-\x{BF}]|\x{E0}[\x{A0}-\x{BF}][\x{80}-\x{BF}]"
+    r"|[\x{E1}-\x{EC}\x{EE}\x{EF}][\x{80}-\x{BF}]{2}|\x{ED}[\x{80}-\x{9F}][\x{80}-\x{BF}]"
+    r"|\x{F0}[\x{90}-\x{BF}][\x{80}-\x{BF}]{2}|[\x{F1}-\x{F3}][\x{80}-\x{BF}]{3}"
+    r"|\x{F4}[\x{80}-\x{8F}][\x{80}-\x{BF}]{2})*"
+)
+
+
+def first_value_not_utf8(path: Path, kind: str, rel: str) -> str | None:
+    """``column 'c', row n: value '...' is not UTF-8 text`` for the file's first value
+    whose bytes are not UTF-8 (None when none is found), so the error names the column
+    and the row as a cast error does. Only called once a read has failed.
+
+    A CSV is read again as Latin-1, where every byte is a character, and its values
+    matched against UTF-8's byte patterns; a Parquet file's text columns are read one
+    at a time (DuckDB refuses the one that holds the bytes) and that column's rows
+    checked as bytes."""
+    try:
+        if kind == "csv":
+            return _csv_value_not_utf8(path, rel)
+        return _parquet_value_not_utf8(path)
+    except (duckdb.Error, OSError, IngestError, ValueError):
+        return None  # the error keeps DuckDB's own words
+
+
+def _csv_value_not_utf8(path: Path, rel: str) -> str | None:
+    header = csv_header(path, rel)
+    latin1 = CSV_OPTIONS.replace("encoding = 'utf-8'", "encoding = 'latin-1'")
+    refs = [f"c{i}" for i in range(1, len(header) + 1)]
+    columns = ", ".join(f"'{ref}': 'VARCHAR'" for ref in refs)
+    bad = [f"NOT coalesce(regexp_full_match({ref}, $utf8), TRUE)" for ref in refs]
+    which = " ".join(f"WHEN {test} THEN {i}" for i, test in enumerate(bad))
+    with duckdb.connect() as con:
+        found = fetch_rows(
+            con,
+            f"SELECT CASE {which} END, _row, [{', '.join(refs)}] FROM ("
+            f"SELECT *, row_number() OVER () AS _row "
+            f"FROM read_csv($path, {latin1}, columns = {{{columns}}})) "
+            f"WHERE {' OR '.join(bad)} ORDER BY _row LIMIT 1",
+            {"path": str(path), "utf8": _UTF8_AS_LATIN1},
+        )
+    if not found:
+        return None
+    index, row, values = found[0]
+    shown = values[index].encode("latin-1").decode("utf-8", errors="backslashreplace")
+    return f"column '{header[index].strip()}', row {row}: value '{shown}' is not UTF-8 text"
+
+
+def _parquet_value_not_utf8(path: Path) -> str | None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(path)
+    schema = parquet.schema_arrow
+    text = (
+        pa.types.is_string,
+        pa.types.is_large_string,
+        pa.types.is_binary,
+        pa.types.is_large_binary,
+    )
+    for name in schema.names:
+        if not any(is_text(schema.field(name).type) for is_text in text):
+            continue
+        values = parquet.read(columns=[name]).column(name).cast(pa.large_binary())
+        if _valid_utf8(values):
+            continue
+        low, high = 0, len(values)  # the first bad row, by halving: each check is vectorised
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (low, middle) if not _valid_utf8(values[low:middle]) else (middle, high)
+        shown = values[low].as_py().decode("utf-8", errors="backslashreplace")
+        return f"column '{name}', row {low + 1}: value '{shown}' is not UTF-8 text"
+    return None
+
+
+def _valid_utf8(values: object) -> bool:
+    import pyarrow as pa
+
+    try:
+        values.cast(pa.large_string()).validate(full=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return False
+    return True
 
 
 def _csv_error_cause(reason: str) -> str | None:

@@ -526,3 +526,54 @@ def test_padded_texts_read_alike_on_both_engines(spark, logical) -> None:
     in_duckdb, in_spark = _read_on_both_engines(spark, [expr, failed], PADDED_TEXTS)
     assert in_spark == in_duckdb
     assert in_duckdb[" "][0] is None and in_duckdb[" "][1] is False  # blank is missing
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_text_that_is_not_utf8_stops_the_file_on_both_engines(spark, con, landing, kind) -> None:
+    """Spark read a CSV's bytes that are not UTF-8 as U+FFFD and graded the file with its
+    text changed, and kept a Parquet string's as they were, where DuckDB's engine stops
+    the file (found in review). Both now stop it, naming the column and the row, past a
+    valid multi-byte value."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.datasets import ORDERS
+    from pipelines.ingest import IngestError, ingest_month
+    from pipelines.ingest.load import start_report
+    from pipelines.spark_engine.ingest import _raise_first_cast_error, _read_file, _typed_rows
+
+    folder = landing / "orders" / "month=2026-01"
+    folder.mkdir(parents=True)
+    buyers = [b"B1", "B\u00e9".encode(), b"Jos\xe9"]
+    columns = {
+        "order_id": [b"O1", b"O2", b"O3"],
+        "merchant_id": [b"M1"] * 3,
+        "buyer_id": buyers,
+        "created_at": [b"2026-01-01T00:00:00Z"] * 3,
+        "ended_at": [b"2026-01-10T12:00:00Z"] * 3,
+        "status": [b"completed"] * 3,
+        "amount_usd": [b"20.00"] * 3,
+    }
+    if kind == "csv":
+        lines = [b",".join(c.encode() for c in columns)] + [
+            b",".join(v[i] for v in columns.values()) for i in range(3)
+        ]
+        (folder / "part-0.csv").write_bytes(b"\n".join(lines) + b"\n")
+    else:
+        table = pa.table(
+            {c: pa.array(v, pa.binary()).view(pa.string()) for c, v in columns.items()}
+        )
+        pq.write_table(table, folder / "part-0.parquet")
+    rel = f"orders/month=2026-01/part-0.{kind}"
+    said = "column 'buyer_id', row 3: value 'Jos\\xe9' is not UTF-8 text"
+
+    with pytest.raises(IngestError) as on_duckdb:
+        ingest_month(con, landing, ORDERS, "2026-01")
+    report, files = start_report(landing, ORDERS, "2026-01")
+    read = _read_file(spark, files[0], rel)
+    with pytest.raises(IngestError) as on_spark:
+        _raise_first_cast_error(ORDERS, _typed_rows(ORDERS, read, report, 1), {1: read})
+
+    assert str(on_duckdb.value).startswith(f"{rel}: cannot be read as {kind}")
+    assert said in str(on_duckdb.value).splitlines()[0]
+    assert str(on_spark.value) == f"{rel}: cannot be read as {kind}: {said}"

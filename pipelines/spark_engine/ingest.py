@@ -78,7 +78,7 @@ def spark_ingest_month(
         stage = spark.createDataFrame(
             [],
             ", ".join(f"`{c}` {SPARK_TYPES[t]}" for c, t in ds.columns.items())
-            + ", _file INT, _row BIGINT, _cast_error STRING",
+            + ", _file INT, _row BIGINT, _cast_error STRING, _text_error STRING",
         )
     _raise_first_cast_error(ds, stage, files_by_no)
     stage.createOrReplaceTempView("_stage")
@@ -141,14 +141,21 @@ def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:
             spark.read.schema(schema)
             .options(
                 header=False, multiLine=True, quote='"', escape='"', mode="FAILFAST",
-                encoding="UTF-8", comment=None, ignoreLeadingWhiteSpace=False,
+                encoding="ISO-8859-1", comment=None, ignoreLeadingWhiteSpace=False,
                 ignoreTrailingWhiteSpace=False,
             )
             .csv(str(path))
             .withColumn("_row", F.monotonically_increasing_id())
             .where("_row > 0")  # the header line
         )  # fmt: skip
-        return SparkFile(rel, rows, source)
+        # Read as Latin-1 (every byte a character) and each value taken back to its bytes:
+        # a UTF-8 read puts U+FFFD for bytes that are not UTF-8, and the file would be
+        # graded with its text changed, where DuckDB's ingest stops it.
+        as_written = [
+            F.expr(f"CAST(encode({c.ref}, 'ISO-8859-1') AS STRING)").alias(c.ref) for c in source
+        ]
+        rows = rows.select(*as_written, "_row")
+        return SparkFile(rel, _with_text_error(rows, source), source)
     from pyspark.errors import AnalysisException
 
     try:
@@ -171,7 +178,22 @@ def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:
         for field in rows.schema.fields
     ]
     rows = rows.select("*", (F.col("_metadata.row_index") + 1).alias("_row"))
-    return SparkFile(rel, rows, source)
+    return SparkFile(rel, _with_text_error(rows, source), source)
+
+
+def _with_text_error(rows: DataFrame, source: list[SourceColumn]) -> DataFrame:
+    """``rows`` with ``_text_error``: the name of the row's first text column whose bytes
+    are not UTF-8, else NULL. Spark keeps such bytes as they are (a Parquet string) or
+    reads them as they are (a CSV read as Latin-1); DuckDB's ingest stops the file."""
+    from pyspark.sql import functions as F
+
+    checks = [
+        F.when(~F.expr(f"is_valid_utf8(CAST({_spark_expr(c.ref)} AS STRING))"), F.lit(c.name))
+        for c in source
+        if c.type == "VARCHAR"
+    ]
+    error = F.coalesce(*checks) if checks else F.lit(None).cast("string")
+    return rows.withColumn("_text_error", error)
 
 
 def _duckdb_type(spark_type: str) -> str:
@@ -216,6 +238,7 @@ def _typed_rows(ds: Dataset, file: SparkFile, report: IngestReport, file_no: int
         F.lit(file_no).alias("_file"),
         F.col("_row").cast("bigint"),
         F.expr(_spark_expr(cast_error)).alias("_cast_error"),
+        F.col("_text_error"),
     )
 
 
@@ -225,16 +248,25 @@ def _raise_first_cast_error(ds: Dataset, stage: DataFrame, files: dict[int, Spar
     from pyspark.sql import functions as F
 
     first = (
-        stage.select("_file", "_row", "_cast_error")
-        .where("_cast_error IS NOT NULL")
+        stage.select("_file", "_row", "_cast_error", "_text_error")
+        .where("_cast_error IS NOT NULL OR _text_error IS NOT NULL")
         .orderBy("_file", "_row")
         .limit(1)
         .collect()
     )
     if not first:
         return
-    file_no, row, column = first[0]
+    file_no, row, column, text_column = first[0]
     file = files[file_no]
+    if text_column is not None:  # as DuckDB's ingest words it (pipelines/ingest/reading.py)
+        ref = _spark_expr(next(c.ref for c in file.source if c.name == text_column))
+        raw = file.rows.where(F.col("_row") == row).select(F.expr(f"CAST({ref} AS BINARY)"))
+        shown = bytes(raw.collect()[0][0]).decode("utf-8", errors="backslashreplace")
+        raise IngestError(
+            f"{file.rel}: cannot be read as {SUPPORTED_SUFFIXES[Path(file.rel).suffix.lower()]}: "
+            f"column '{text_column.strip()}', "
+            f"row {row}: value '{shown}' is not UTF-8 text"
+        )
     shown_expr = F.expr(_spark_expr(file.mapping[column].ref)).cast("string")
     shown = file.rows.where(F.col("_row") == row).select(shown_expr).collect()[0][0]
     raise IngestError(

@@ -44,7 +44,7 @@ from pipelines.ingest import IngestReport, ingest_month
 from pipelines.landing import landing_months, month_gaps
 from pipelines.locking import exclusive_run
 from pipelines.month_journal import roll_back
-from pipelines.month_order import previous_month_missing
+from pipelines.month_order import outdated_earlier_month, previous_month_missing
 from pipelines.months import GradingWindow, add_months, grading_window, month_key, parse_day
 from pipelines.policy import Policy, load_calendar
 from pipelines.preview_checks import input_check_failure, output_check_failure
@@ -296,12 +296,20 @@ def _require_previous_month(con: duckdb.DuckDBPyConnection, landing: Path, month
     refused by month_credit, with the message a run gives.)
     """
     landed = landing_months(landing)
+    previous = add_months(month, -1)
     if previous_month_missing(con, month, landed[0] if landed else None):
-        previous = add_months(month, -1)
         raise GradingError(
             f"{previous} is not graded in the warehouse while earlier months are landed "
             f"or graded: grade through {previous} (grading run --through {previous}) "
             f"before previewing {month}"
+        )
+    # Nor on a month before it that was corrected in the landing since it was graded, or
+    # is stale: the projection would build on an outdated past, as a run would not.
+    outdated = outdated_earlier_month(con, landing, month)
+    if outdated:
+        raise GradingError(
+            f"{outdated[1]}, and {month} builds on it: grade through {previous} "
+            f"(grading run --through {previous}) before previewing {month}"
         )
 
 

@@ -371,6 +371,25 @@ def test_a_gap_in_the_warehouse_is_refused_when_the_landing_holds_only_the_month
         preview_month(march_only, warehouse, "2026-03-10")
 
 
+def test_a_preview_on_a_corrected_month_not_graded_again_is_refused(
+    landing, graded_feb, tmp_path
+) -> None:
+    """January corrected in the landing folder after it was graded: March's projection
+    would roll on January's outdated credit, so it is refused, naming January, as a
+    run from March is."""
+    corrected = tmp_path / "landing"
+    shutil.copytree(landing, corrected)
+    feedback = corrected / "feedback" / "month=2026-01" / "part-a.csv"
+    header, first, *rest = feedback.read_text().splitlines()
+    feedback.write_text("\n".join([header, first.replace(",4,", ",1,"), *rest]) + "\n")
+    with pytest.raises(
+        GradingError,
+        match=r"2026-01's landing files changed after it was graded \(feedback\), and 2026-03 "
+        r"builds on it: grade through 2026-02 \(grading run --through 2026-02\)",
+    ):
+        preview_month(corrected, graded_feb, "2026-03-10")
+
+
 def test_summary_prints_the_same_table_after_its_refactor(graded_feb, capsys) -> None:
     assert main(["summary", "--warehouse", str(graded_feb)]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -166,10 +166,14 @@ def test_parquet_text_stored_as_plain_bytes_is_read_as_text(con, landing):
     assert fetch_rows(con, "SELECT order_id, merchant_id FROM raw.orders") == [("O1", "Mé1")]
 
 
-def test_parquet_plain_bytes_that_are_not_utf8_are_refused_naming_the_file(con, landing):
+def test_parquet_plain_bytes_that_are_not_utf8_are_refused_naming_file_column_and_row(con, landing):
     with_merchant(con, landing)
     orders_parquet(landing, buyer_id=pa.array([b"Jos\xe9"], pa.binary()))
-    with pytest.raises(IngestError, match=r"^orders/month=2026-01/part-0\.parquet: .*UTF8"):
+    with pytest.raises(
+        IngestError,
+        match=r"^orders/month=2026-01/part-0\.parquet: cannot be read as parquet: column "
+        r"'buyer_id', row 1: value 'Jos\\xe9' is not UTF-8 text\n",
+    ):
         ingest_month(con, landing, ORDERS, JAN)
 
 

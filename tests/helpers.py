@@ -140,6 +140,27 @@ def published_state(
     return {"tables": rows, "files": files}
 
 
+def stale_months(warehouse: Path) -> dict[str, bool]:
+    """Each published month and whether main.month_status calls it stale."""
+    con = connect(warehouse, read_only=True)
+    try:
+        return dict(fetch_rows(con, "SELECT month, stale FROM main.month_status"))
+    finally:
+        con.close()
+
+
+def step_failures(result: object) -> str:
+    """The errors of a Dagster run's failed steps, joined (``result``: an
+    ExecuteInProcessResult)."""
+    import dagster as dg
+
+    return " ".join(
+        str(e.step_failure_data.error)
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.STEP_FAILURE
+    )
+
+
 def run_args(landing: Path, warehouse: Path, outputs: Path, through: str, *extra: str) -> list[str]:
     """The arguments of ``grading run`` on a landing folder, a warehouse and an outputs
     folder, through ``through`` (``extra`` such as ``--from M`` follow)."""

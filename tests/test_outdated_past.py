@@ -18,8 +18,7 @@ import pytest
 
 from assets.definitions import ALL_ASSETS
 from assets.runner import RunFailed, grade_months
-from pipelines.warehouse import connect, fetch_rows
-from tests.helpers import private_copy, published_state
+from tests.helpers import private_copy, published_state, stale_months, step_failures
 
 
 def correct_a_star(landing: Path, month: str) -> None:
@@ -32,14 +31,6 @@ def correct_a_star(landing: Path, month: str) -> None:
     assert cells[stars] in ("4", "5"), first
     cells[stars] = "1"
     feedback.write_text("\n".join([header, ",".join(cells), *rest]) + "\n")
-
-
-def stale(warehouse: Path) -> dict[str, bool]:
-    con = connect(warehouse, read_only=True)
-    try:
-        return dict(fetch_rows(con, "SELECT month, stale FROM main.month_status"))
-    finally:
-        con.close()
 
 
 def fresh_tables(landing: Path, root: Path, through: str) -> dict:
@@ -63,12 +54,14 @@ def run_month_in_dagster(landing: Path, warehouse: Path, outputs: Path, month: s
     )
 
 
-def failure(result: dg.ExecuteInProcessResult) -> str:
-    return " ".join(
-        str(e.step_failure_data.error)
-        for e in result.all_events
-        if e.event_type == dg.DagsterEventType.STEP_FAILURE
-    )
+def refused_from(landing: Path, warehouse: Path, outputs: Path, first: str, reason: str) -> dict:
+    """`grading run --from first --through 2026-03` stops with ``reason`` and moves
+    nothing published; returns what stayed published."""
+    before = published_state(warehouse, outputs)
+    with pytest.raises(RunFailed, match=reason):
+        grade_months(landing, warehouse, outputs, "2026-03", first=first)
+    assert published_state(warehouse, outputs) == before
+    return before
 
 
 def test_a_run_from_a_month_after_a_corrected_month_is_refused(published_conformance, tmp_path):
@@ -78,24 +71,24 @@ def test_a_run_from_a_month_after_a_corrected_month_is_refused(published_conform
     every published row and export as it was, and the months built on January show
     stale until a run from January brings them to what a fresh run gives."""
     landing, warehouse, outputs = private_copy(published_conformance("2026-03"), tmp_path / "g")
-    before = published_state(warehouse, outputs)
     correct_a_star(landing, "2026-01")
 
-    with pytest.raises(
-        RunFailed,
-        match=r"2026-01's landing files changed after it was graded \(feedback\), and 2026-02 "
+    before = refused_from(
+        landing,
+        warehouse,
+        outputs,
+        "2026-02",
+        r"2026-01's landing files changed after it was graded \(feedback\), and 2026-02 "
         r"builds on it .*grade from 2026-01 \(--from 2026-01, or without --from\)",
-    ):
-        grade_months(landing, warehouse, outputs, "2026-03", first="2026-02")
+    )
 
-    assert published_state(warehouse, outputs) == before
-    assert stale(warehouse) == {"2026-01": True, "2026-02": True, "2026-03": True}
+    assert stale_months(warehouse) == {"2026-01": True, "2026-02": True, "2026-03": True}
 
     grade_months(landing, warehouse, outputs, "2026-03")
     corrected = fresh_tables(landing, tmp_path / "fresh", "2026-03")
     assert published_state(warehouse, outputs)["tables"] == corrected
     assert corrected != before["tables"]  # the correction changes grades
-    assert stale(warehouse) == {"2026-01": False, "2026-02": False, "2026-03": False}
+    assert stale_months(warehouse) == {"2026-01": False, "2026-02": False, "2026-03": False}
 
 
 def test_a_month_is_not_graded_on_a_stale_month_before_it(published_conformance, tmp_path):
@@ -106,22 +99,22 @@ def test_a_month_is_not_graded_on_a_stale_month_before_it(published_conformance,
     landing, warehouse, outputs = private_copy(published_conformance("2026-03"), tmp_path / "g")
     correct_a_star(landing, "2026-01")
     grade_months(landing, warehouse, outputs, "2026-01", first="2026-01")
-    assert stale(warehouse) == {"2026-01": False, "2026-02": True, "2026-03": True}
-    before = published_state(warehouse, outputs)
+    assert stale_months(warehouse) == {"2026-01": False, "2026-02": True, "2026-03": True}
     correct_a_star(landing, "2026-03")
 
-    with pytest.raises(
-        RunFailed,
-        match=r"2026-02 is stale .*, and 2026-03 builds on it .*grade from 2026-02 "
+    before = refused_from(
+        landing,
+        warehouse,
+        outputs,
+        "2026-03",
+        r"2026-02 is stale .*, and 2026-03 builds on it .*grade from 2026-02 "
         r"\(--from 2026-02, or without --from\)",
-    ):
-        grade_months(landing, warehouse, outputs, "2026-03", first="2026-03")
-    assert published_state(warehouse, outputs) == before
+    )
 
     alone = run_month_in_dagster(landing, warehouse, outputs, "2026-03")
     assert not alone.success
-    assert "2026-02 is stale" in failure(alone)
-    assert "publish 2026-02 again before 2026-03" in failure(alone)
+    assert "2026-02 is stale" in step_failures(alone)
+    assert "publish 2026-02 again before 2026-03" in step_failures(alone)
     assert published_state(warehouse, outputs)["tables"] == before["tables"]
 
     grade_months(landing, warehouse, outputs, "2026-03")
@@ -141,7 +134,7 @@ def test_a_month_published_on_a_stale_month_is_stale(published_conformance, tmp_
 
     assert run_month_in_dagster(landing, warehouse, outputs, "2026-03").success
 
-    assert stale(warehouse) == {"2026-01": False, "2026-02": True, "2026-03": True}
+    assert stale_months(warehouse) == {"2026-01": False, "2026-02": True, "2026-03": True}
 
 
 def test_an_archived_month_before_the_run_is_taken_as_graded(published_conformance, tmp_path):

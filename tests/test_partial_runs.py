@@ -17,7 +17,7 @@ import dagster as dg
 
 from assets.definitions import ALL_ASSETS
 from pipelines.warehouse import connect, fetch_rows
-from tests.helpers import CONFORMANCE, published_state
+from tests.helpers import CONFORMANCE, published_state, step_failures
 
 MONTHS = ("2026-01", "2026-02", "2026-03")
 
@@ -40,14 +40,6 @@ def run_month(root: Path, landing: Path, month: str, selection=None, policy: str
         partition_key=month,
         resources=resources(root, landing, policy),
         raise_on_error=False,
-    )
-
-
-def failure(result: dg.ExecuteInProcessResult) -> str:
-    return " ".join(
-        str(e.step_failure_data.error)
-        for e in result.all_events
-        if e.event_type == dg.DagsterEventType.STEP_FAILURE
     )
 
 
@@ -92,7 +84,7 @@ def test_a_partial_run_never_publishes_results_another_run_left(tmp_path):
     # March's results as the run before the correction left them.
     alone = run_month(graded, landing, "2026-03", selection=["published_month"])
     assert not alone.success
-    assert "2026-03 is published only from results its own run built" in failure(alone)
+    assert "2026-03 is published only from results its own run built" in step_failures(alone)
     partial = run_month(
         graded,
         landing,
@@ -106,8 +98,8 @@ def test_a_partial_run_never_publishes_results_another_run_left(tmp_path):
         ],
     )
     assert not partial.success
-    assert "did not build raw_merchants" in failure(partial)
-    assert "credit_ledger" in failure(partial)
+    assert "did not build raw_merchants" in step_failures(partial)
+    assert "credit_ledger" in step_failures(partial)
     assert published_state(graded / "warehouse.duckdb", graded / "outputs") == before
 
     # The whole month is published, and gives what an in-order grading of the corrected
@@ -133,7 +125,7 @@ def test_a_month_is_not_published_before_the_month_before_it(tmp_path):
 
     early = run_month(root, landing, "2026-02", policy=str(lenient))
     assert not early.success
-    assert "2026-01 is not published, and 2026-02 builds on it" in failure(early)
+    assert "2026-01 is not published, and 2026-02 builds on it" in step_failures(early)
     assert grades(root, "2026-02") == []
 
     # January's run fails (an unreadable amount): rolled back, it leaves nothing, and
@@ -147,7 +139,7 @@ def test_a_month_is_not_published_before_the_month_before_it(tmp_path):
     orders.write_text("\n".join([header, ",".join(cells), *rest]) + "\n")
     assert not run_month(root, broken, "2026-01", policy=str(lenient)).success
     refused = run_month(root, broken, "2026-02", policy=str(lenient))
-    assert "2026-01 is not published" in failure(refused)
+    assert "2026-01 is not published" in step_failures(refused)
     assert grades(root, "2026-02") == []
 
     # In order, both publish.

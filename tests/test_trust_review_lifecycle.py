@@ -19,8 +19,7 @@ from assets.cli import main as cli_main
 from assets.runner import grade_months
 from pipelines import warehouse as warehouse_module
 from pipelines.outputs_claim import OutputsClaimed
-from pipelines.warehouse import connect, fetch_rows
-from tests.helpers import CONFORMANCE, private_copy, published_state, run_args
+from tests.helpers import CONFORMANCE, private_copy, published_state, run_args, stale_months
 from tests.test_exports_trust import disagreeing_tables
 from tests.test_failed_month import warehouse_state
 
@@ -156,19 +155,11 @@ def test_rerunning_an_earlier_month_from_the_same_files_leaves_later_months_curr
 
     grade_months(landing, warehouse, outputs, "2026-01", force=True)
 
-    assert stale(warehouse) == {"2026-01": False, "2026-02": False}
+    assert stale_months(warehouse) == {"2026-01": False, "2026-02": False}
     results = grade_months(landing, warehouse, outputs, "2026-02")
     assert [r.unchanged_since is not None for r in results] == [True, True]
-    assert stale(warehouse) == {"2026-01": False, "2026-02": False}
+    assert stale_months(warehouse) == {"2026-01": False, "2026-02": False}
     assert published_state(warehouse, outputs) == published
-
-
-def stale(warehouse: Path) -> dict[str, bool]:
-    con = connect(warehouse, read_only=True)
-    try:
-        return dict(fetch_rows(con, "SELECT month, stale FROM main.month_status"))
-    finally:
-        con.close()
 
 
 def test_a_month_folder_dropped_into_the_exports_is_cleared_by_a_run_that_skips(january):

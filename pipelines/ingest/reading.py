@@ -321,8 +321,7 @@ def first_value_not_utf8(path: Path, kind: str, rel: str) -> str | None:
 
     A CSV is read again as Latin-1, where every byte is a character, and its values
     matched against UTF-8's byte patterns; a Parquet file's text columns are read one
-    at a time (DuckDB refuses the one that holds the bytes) and that column's rows
-    checked as bytes."""
+    at a time with pyarrow, which keeps the bytes as written, and checked as bytes."""
     try:
         if kind == "csv":
             return _csv_value_not_utf8(path, rel)
@@ -332,18 +331,16 @@ def first_value_not_utf8(path: Path, kind: str, rel: str) -> str | None:
 
 
 def _csv_value_not_utf8(path: Path, rel: str) -> str | None:
-    header = csv_header(path, rel)
-    latin1 = CSV_OPTIONS.replace("encoding = 'utf-8'", "encoding = 'latin-1'")
-    refs = [f"c{i}" for i in range(1, len(header) + 1)]
-    columns = ", ".join(f"'{ref}': 'VARCHAR'" for ref in refs)
+    reader, source = _csv_reader(path, rel)
+    latin1 = reader.replace("encoding = 'utf-8'", "encoding = 'latin-1'")
+    refs = [column.ref for column in source]
     bad = [f"NOT coalesce(regexp_full_match({ref}, $utf8), TRUE)" for ref in refs]
     which = " ".join(f"WHEN {test} THEN {i}" for i, test in enumerate(bad))
     with duckdb.connect() as con:
         found = fetch_rows(
             con,
             f"SELECT CASE {which} END, _row, [{', '.join(refs)}] FROM ("
-            f"SELECT *, row_number() OVER () AS _row "
-            f"FROM read_csv($path, {latin1}, columns = {{{columns}}})) "
+            f"SELECT *, row_number() OVER () AS _row FROM {latin1}) "
             f"WHERE {' OR '.join(bad)} ORDER BY _row LIMIT 1",
             {"path": str(path), "utf8": _UTF8_AS_LATIN1},
         )
@@ -351,7 +348,8 @@ def _csv_value_not_utf8(path: Path, rel: str) -> str | None:
         return None
     index, row, values = found[0]
     shown = values[index].encode("latin-1").decode("utf-8", errors="backslashreplace")
-    return f"column '{header[index].strip()}', row {row}: value '{shown}' is not UTF-8 text"
+    name = source[index].name.strip()
+    return f"column '{name}', row {row}: value '{shown}' is not UTF-8 text"
 
 
 def _parquet_value_not_utf8(path: Path) -> str | None:

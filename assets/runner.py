@@ -291,7 +291,7 @@ def _start_run(warehouse: Path, outputs: Path, landing: Path, first_month: str) 
       (pipelines.month_order.outdated_earlier_month). Its months would be built on an
       outdated past, or skipped as unchanged.
     """
-    from pipelines.month_order import outdated_earlier_month
+    from pipelines.month_order import builds_on, outdated_earlier_month
 
     outputs_made = Path(outputs).is_dir()
     published: set[str] = set()
@@ -309,8 +309,7 @@ def _start_run(warehouse: Path, outputs: Path, landing: Path, first_month: str) 
                 earlier, reason = outdated
                 raise RunFailed(
                     first_month,
-                    f"{reason}, and {first_month} builds on it (credit points add up month "
-                    f"by month; the 90-day window reaches back): grade from {earlier} "
+                    f"{reason}, and {builds_on(first_month)}: grade from {earlier} "
                     f"(--from {earlier}, or without --from)",
                 )
     clear_export_leftovers(outputs)

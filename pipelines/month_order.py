@@ -82,9 +82,14 @@ def stale_reason(month: str) -> str:
 def unpublished_previous(month: str) -> str:
     """Why ``month`` waits for the month before it: the refusal's reason, which the run
     and the publication each end with their own way out."""
+    return f"{add_months(month, -1)} is not published, and {builds_on(month)}"
+
+
+def builds_on(month: str) -> str:
+    """Why a month needs the months before it, for a refusal's reason."""
     return (
-        f"{add_months(month, -1)} is not published, and {month} builds on it (credit "
-        "points add up month by month; the 90-day window reaches back into it)"
+        f"{month} builds on it (credit points add up month by month; the 90-day window "
+        "reaches back into it)"
     )
 
 

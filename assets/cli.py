@@ -277,8 +277,13 @@ def run_command(args: argparse.Namespace) -> int:
                 flush=True,
             )
             return
+        counted = [  # tiers of the month's policy that the shipped one lacks, too
+            key.removeprefix("tier_")
+            for key in result.metadata.get("merchant_grades", {})
+            if key.startswith("tier_") and key.removeprefix("tier_") not in tiers_shown
+        ]
         tiers = ", ".join(
-            f"{t} {result.value('merchant_grades', f'tier_{t}')}" for t in tiers_shown
+            f"{t} {result.value('merchant_grades', f'tier_{t}')}" for t in (*tiers_shown, *counted)
         )
         graded = result.value("merchant_grades", "merchants_graded")
         quarantined = result.value("published_month", "rows_quarantine")

@@ -14,7 +14,7 @@ from pipelines.checks.data_docs import publish_data_docs
 from pipelines.datasets import DATASETS
 from pipelines.exports import OUTPUT_TABLES, ExportsFailed, export_month
 from pipelines.outputs_claim import check_claim, warehouse_id
-from pipelines.policy_rollback import refuse_policy_rollback
+from pipelines.policy_rollback import refuse_policy_rollback, refuse_redefined_version
 
 # The month's steps whose results are published (or feed them): each must have been
 # built by the publishing run itself (month_journal.refuse_steps_not_in_run).
@@ -51,6 +51,7 @@ def published_month(
     month = context.partition_key
     policy = settings.policy_for(month)
     with warehouse.month_writer(context, compact=True, publishes=True) as con:  # last write
+        refuse_redefined_version(con, policy)  # a policy file edited in place
         if not settings.policy_override:  # a UI or scheduled run given an older calendar
             refuse_policy_rollback(con, month, settings.calendar())
         month_journal.refuse_steps_not_in_run(con, month, context.run.run_id, MONTH_STEPS)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from assets.instance import run_instance
 from assets.partitions import monthly_partitions
@@ -30,8 +31,18 @@ from pipelines.locking import exclusive_run
 from pipelines.months import month_range, parse_month
 from pipelines.outputs_claim import check_claim, claim_outputs, warehouse_id
 from pipelines.policy import Policy, PolicyCalendar, load_calendar, load_policy
-from pipelines.policy_rollback import refuse_policy_rollback
-from pipelines.run_key import landing_digests, record_landing_seen, unchanged_since
+from pipelines.policy_rollback import (
+    PolicyRollback,
+    policy_rollback,
+    refuse_policy_rollback,
+    refuse_redefined_version,
+)
+from pipelines.run_key import (
+    landing_digests,
+    months_regraded,
+    record_landing_seen,
+    unchanged_since,
+)
 from pipelines.warehouse import connect, fetch_value
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -149,8 +160,10 @@ def grade_months(
     from assets.definitions import build_definitions
 
     months = months_to_grade(landing, through, first)
-    # A broken policy, or a month no policy is in force for, is refused before anything runs.
-    calendar = None if policy_override else load_calendar(policy_file)
+    # A broken policy, or a month no policy is in force for, is refused before anything
+    # runs: the calendar's files too under --policy-override, which does not use them.
+    checked = load_calendar(policy_file)
+    calendar = None if policy_override else checked
     policies = month_policies(months, calendar, policy_override)
     defs = build_definitions(
         str(landing),
@@ -167,7 +180,7 @@ def grade_months(
     results = []
     # Runs are recorded in the instance `make ui` reads (assets/instance.py).
     with exclusive_run(warehouse, wait_seconds), run_instance(warehouse) as instance:
-        _start_run(warehouse, outputs, landing, months[0])
+        _start_run(warehouse, outputs, landing, RunPlan(months, policies, calendar, force))
         for index, month in enumerate(months, start=1):
             if on_month:
                 on_month(index, len(months), month)
@@ -270,7 +283,17 @@ def _roll_back_unpublished(warehouse: Path) -> list[str]:
         return month_journal.roll_back(con)
 
 
-def _start_run(warehouse: Path, outputs: Path, landing: Path, first_month: str) -> None:
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run is asked to grade, for the checks made before its first month."""
+
+    months: list[str]
+    policies: dict[str, Policy]
+    calendar: PolicyCalendar | None  # None under --policy-override
+    force: bool = False
+
+
+def _start_run(warehouse: Path, outputs: Path, landing: Path, plan: RunPlan) -> None:
     """Before any month, on one connection to the warehouse (each open and close costs
     tens of milliseconds):
 
@@ -289,7 +312,9 @@ def _start_run(warehouse: Path, outputs: Path, landing: Path, first_month: str) 
     - refuse a run from ``first_month`` (``--from``) when a landing month before it is not
       as the warehouse holds it: changed since it was graded, not graded, or stale
       (pipelines.month_order.outdated_earlier_month). Its months would be built on an
-      outdated past, or skipped as unchanged.
+      outdated past, or skipped as unchanged;
+    - refuse the run's policies when they would move a month it regrades off its policy
+      (``_refuse_policy_changes``), before the months before that one are published.
     """
     from pipelines.month_order import builds_on, outdated_earlier_month
 
@@ -304,6 +329,7 @@ def _start_run(warehouse: Path, outputs: Path, landing: Path, first_month: str) 
                 claim_outputs(outputs, warehouse, warehouse_id(con))
             month_journal.roll_back(con)
             published = published_months(con)
+            first_month = plan.months[0]
             outdated = outdated_earlier_month(con, landing, first_month)
             if outdated:
                 earlier, reason = outdated
@@ -312,9 +338,42 @@ def _start_run(warehouse: Path, outputs: Path, landing: Path, first_month: str) 
                     f"{reason}, and {builds_on(first_month)}: grade from {earlier} "
                     f"(--from {earlier}, or without --from)",
                 )
+            _refuse_policy_changes(con, landing, outputs, plan)
     clear_export_leftovers(outputs)
     if outputs_made and published:
         clear_unpublished_months(outputs, published)
+
+
+def _refuse_policy_changes(
+    con: duckdb.DuckDBPyConnection, landing: Path, outputs: Path, plan: RunPlan
+) -> None:
+    """Before any month, refuse what the run's policies would do to published months:
+
+    - a policy whose version graded months under other rules (a file edited in place:
+      ``refuse_redefined_version``);
+    - a calendar that would move a month the run regrades off the policy it was published
+      under, other than forward (pipelines/policy_rollback.py). Each month is refused
+      again as it comes (``_latest_publication``), but a refusal there came after the
+      months before it were published: a run refused at March had already regraded
+      February under the calendar it was refused for (found by an audit, 2026-12-05).
+      A month the run will skip as unchanged is not refused (a month restated under
+      ``--policy-override`` keeps its policy while its inputs are unchanged).
+    """
+    for policy in {p.version: p for p in plan.policies.values()}.values():
+        refuse_redefined_version(con, policy)
+    if plan.calendar is None:
+        return
+    moves = {m: why for m in plan.months if (why := policy_rollback(con, m, plan.calendar))}
+    if not moves:
+        return
+    regraded = (
+        plan.months
+        if plan.force
+        else months_regraded(con, landing, outputs, plan.months, plan.policies)
+    )
+    refused = next((m for m in regraded if m in moves), None)
+    if refused:
+        raise PolicyRollback(moves[refused])
 
 
 def _latest_publication(

@@ -99,10 +99,17 @@ class Policy:
 def load_policy(path: str | Path | None = None) -> Policy:
     """Read and validate a policy file (the shipped default when ``path`` is None)."""
     path = Path(path) if path is not None else DEFAULT_POLICY_PATH
+    if path.is_dir():
+        raise PolicyError(
+            f"{path} is a folder, not a policy file (a folder of policy files is a "
+            "calendar: --policy DIR)"
+        )
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise PolicyError(f"policy file {path} does not exist") from exc
+    except OSError as exc:
+        raise PolicyError(f"policy file {path} cannot be read: {exc.strerror or exc}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PolicyError(f"policy file {path} is not valid TOML: {exc}") from exc
     return parse_policy(raw, source=str(path))
@@ -160,6 +167,11 @@ def _read_policy(r: _Reader, source: str) -> Policy:
     if any(b <= a for a, b in zip(bounds, bounds[1:], strict=False)):
         raise PolicyError(
             f"{source}: credit.level_lower_bounds must strictly increase: {list(bounds)}"
+        )
+    if bounds[0] < 0:
+        raise PolicyError(
+            f"{source}: credit.level_lower_bounds[0] must not be negative, got {bounds[0]}: "
+            "negative credit points are L0"
         )
     periods = tuple(
         r.integer(f"credit.period_start_days[{i}]", v)
@@ -291,7 +303,20 @@ def load_calendar(path: str | Path | None = None) -> PolicyCalendar:
 
 
 def _check_calendar(policies: list[Policy]) -> None:
-    """Refuse a calendar where a month or a version would be ambiguous."""
+    """Refuse a calendar where a month or a version would be ambiguous.
+
+    In a calendar of several files, each names its first month: one without
+    ``effective_from`` would be in force only before the others, most likely for no month
+    graded at all, and a file added that way would never apply (found by an audit).
+    """
+    undated = [p for p in policies if p.effective_from is None]
+    dated = [p for p in policies if p.effective_from is not None]
+    if undated and dated:
+        raise PolicyError(
+            f"{undated[0].source} has no effective_from: in a policy folder of several files "
+            f'each says the month it takes effect from (effective_from = "YYYY-MM"); '
+            f"without it, it would be in force only before {dated[0].effective_from}"
+        )
     for earlier, later in zip(policies, policies[1:], strict=False):
         if earlier.effective_from == later.effective_from:
             start = later.effective_from or "the start (no effective_from)"
@@ -326,7 +351,18 @@ def _tier(r: _Reader, name: str) -> TierRule:
         if f"{m}_min" in table:
             key = f"tiers.{name}.{m}_min"
             min_rates[m] = r.fraction(key) if m == "dsr_item_avg" else r.rate(key)
-    return TierRule(name, r.integer(f"tiers.{name}.min_assessed_orders"), max_rates, min_rates)
+    dsr_min = min_rates.get("dsr_item_avg")
+    if dsr_min is not None and not 1 <= dsr_min <= 5:
+        raise PolicyError(
+            f"{r.source}: 'tiers.{name}.dsr_item_avg_min' is an average of 1 to 5 stars "
+            f"and must lie in [1, 5], got {float(dsr_min)}"
+        )
+    min_orders = r.integer(f"tiers.{name}.min_assessed_orders")
+    if min_orders < 0:
+        raise PolicyError(
+            f"{r.source}: 'tiers.{name}.min_assessed_orders' must not be negative, got {min_orders}"
+        )
+    return TierRule(name, min_orders, max_rates, min_rates)
 
 
 def _check_semantics(p: Policy, source: str) -> None:
@@ -373,11 +409,15 @@ def _check_semantics(p: Policy, source: str) -> None:
         ("exposure.level_step", p.level_step),
         ("credit.min_order_amount_usd", p.min_order_amount_usd),
         ("compliance.min_product_count_exclusive", p.min_product_count_exclusive),
-        ("compliance.individual_account_limit", p.individual_account_limit),
-        ("compliance.enterprise_account_limit", p.enterprise_account_limit),
     ):
         if number < 0:
             raise PolicyError(f"{source}: {key} must not be negative, got {float(number):g}")
+    for key, limit in (
+        ("compliance.individual_account_limit", p.individual_account_limit),
+        ("compliance.enterprise_account_limit", p.enterprise_account_limit),
+    ):
+        if limit < 1:  # the account itself is one: a limit of 0 breaks every account
+            raise PolicyError(f"{source}: {key} must be at least 1, got {limit}")
 
 
 def _show(value: Fraction | None) -> str:

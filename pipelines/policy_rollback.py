@@ -15,8 +15,9 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.exports import months_without_export_record
-from pipelines.policy import PolicyCalendar, PolicyError
-from pipelines.warehouse import fetch_rows
+from pipelines.policy import Policy, PolicyCalendar, PolicyError
+from pipelines.run_key import policy_digest
+from pipelines.warehouse import fetch_rows, fetch_value
 
 LATEST_PUBLICATION = """
 SELECT policy_version, coalesce(policy_override, false)
@@ -27,6 +28,39 @@ ORDER BY published_at DESC LIMIT 1
 
 class PolicyRollback(PolicyError):
     """The calendar would regrade a published month under an older policy."""
+
+
+class PolicyRedefined(PolicyError):
+    """A policy file holds other rules under a version that has already graded months."""
+
+
+MONTHS_OF_OTHER_RULES = """
+SELECT string_agg(DISTINCT month, ', ' ORDER BY month) FROM main.run_log
+WHERE policy_version = $version AND policy_digest IS NOT NULL AND policy_digest <> $digest
+"""
+
+
+def refuse_redefined_version(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
+    """Refuse ``policy`` when its version graded months under other rules or numbers.
+
+    Every published row names its policy by version alone, so a version must mean one set
+    of rules: a file edited in place under the same ``policy_version`` would otherwise
+    regrade its published months with the new numbers, with nobody having asked for a
+    restatement, and stamp them with a version that no longer says which rules made them
+    (found by an audit, 2026-12-05). Publications recorded before policy digests were
+    kept (``policy_digest`` null) are not compared.
+    """
+    months = fetch_value(
+        con, MONTHS_OF_OTHER_RULES, {"version": policy.version, "digest": policy_digest(policy)}
+    )
+    if months:
+        raise PolicyRedefined(
+            f"{policy.source}: policy {policy.version} graded {months} with other rules or "
+            f"numbers than this file holds. A published row names its policy by version, so "
+            f"a version's rules stay as they were once it has graded a month: give the "
+            f"changed rules a new policy_version (with the effective_from to use them from), "
+            f"or put the file back as it was"
+        )
 
 
 def policy_rollback(

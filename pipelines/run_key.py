@@ -85,14 +85,19 @@ def latest_run_key(con: duckdb.DuckDBPyConnection, month: str) -> str:
 
 
 def month_run_key(
-    con: duckdb.DuckDBPyConnection, month: str, digests: dict[str, str], policy: Policy | str
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    digests: dict[str, str],
+    policy: Policy | str,
+    previous: str | None = None,
 ) -> str:
-    """The key of grading ``month`` from these files under ``policy`` (or a policy digest)."""
+    """The key of grading ``month`` from these files under ``policy`` (or a policy digest),
+    after the previous month's latest publication (or after its key ``previous``)."""
     payload = {
         "rules": RULES_VERSION,
         "files": dict(sorted(digests.items())),
         "policy": policy if isinstance(policy, str) else policy_digest(policy),
-        "previous": latest_run_key(con, add_months(month, -1)),
+        "previous": (latest_run_key(con, add_months(month, -1)) if previous is None else previous),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
@@ -116,8 +121,12 @@ def unchanged_since(
     month: str,
     policy: Policy,
     policy_override: bool = False,
+    previous: str | None = None,
 ) -> str | None:
     """When the month was published from exactly these inputs, that time; else None.
+
+    ``previous``: the previous month's key as a run will have published it (see
+    ``months_regraded``); None takes its latest publication's.
 
     Also None when the month's exports are not exactly what was recorded when they were
     written and what main.* holds (missing, edited, or never finished), so they are
@@ -143,12 +152,12 @@ def unchanged_since(
     # kept by a run that then failed would otherwise pass as unchanged).
     if ingested_digests(con, month) != digests:
         return None
-    if month_run_key(con, month, digests, policy) != recorded:
+    if month_run_key(con, month, digests, policy, previous) != recorded:
         overridden = override_policy_digest(con, month)
         if (
             policy_override
             or not overridden
-            or month_run_key(con, month, digests, overridden) != recorded
+            or month_run_key(con, month, digests, overridden, previous) != recorded
         ):
             return None
     published = fetch_value(
@@ -157,3 +166,36 @@ def unchanged_since(
         {"month": month},
     )
     return str(published)
+
+
+def months_regraded(
+    con: duckdb.DuckDBPyConnection,
+    landing: Path,
+    outputs: Path,
+    months: list[str],
+    policies: dict[str, Policy],
+    policy_override: bool = False,
+) -> list[str]:
+    """The months of a run (in order) that it will grade rather than skip as unchanged.
+
+    Worked out before anything runs, so that a run can refuse a month it would regrade
+    before it has published the months before it (a refusal half-way leaves those
+    published). A month regraded publishes a new key, which the next month's key chains;
+    so each month is judged against the key its previous month will have by then.
+    """
+    regraded: list[str] = []
+    previous: str | None = None  # None: the previous month's latest publication
+    for month in months:
+        if unchanged_since(
+            con, landing, outputs, month, policies[month], policy_override, previous
+        ):
+            previous = None
+            continue
+        regraded.append(month)
+        try:
+            digests = landing_digests(landing, month)
+        except (IngestError, OSError):
+            previous = "(not readable)"  # the month's ingest stops the run; no key to chain
+            continue
+        previous = month_run_key(con, month, digests, policies[month], previous)
+    return regraded

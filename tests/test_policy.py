@@ -177,6 +177,47 @@ def test_level_bounds_that_do_not_strictly_increase_are_refused(default_raw, bou
 
 
 @pytest.mark.parametrize(
+    "key, value, message",
+    [
+        # Negative credit points are L0 (spec §3): a first bound below 0 would make them L1.
+        (
+            "credit.level_lower_bounds",
+            [-2, 10, 30, 100, 200, 500, 1000, 2000, 5000, 10000],
+            r"credit\.level_lower_bounds\[0\] must not be negative, got -2",
+        ),
+        (
+            "tiers.excellent.dsr_item_avg_min",
+            "-4.7",
+            r"tiers\.excellent\.dsr_item_avg_min.*\[1, 5\]",
+        ),
+        ("tiers.good.dsr_item_avg_min", "5.01", r"tiers\.good\.dsr_item_avg_min.*\[1, 5\]"),
+        ("tiers.passing.min_assessed_orders", -90, r"tiers\.passing\.min_assessed_orders.*-90"),
+        ("compliance.individual_account_limit", 0, r"individual_account_limit must be at least 1"),
+        ("compliance.enterprise_account_limit", -1, r"enterprise_account_limit must be at least 1"),
+    ],
+)
+def test_numbers_outside_what_they_measure_are_refused(default_raw, key, value, message) -> None:
+    """Found by an audit (2026-12-05): these were accepted, and a level bound of -2 graded
+    a merchant with -2 points as L1."""
+    with pytest.raises(PolicyError, match=message):
+        parse_policy(_modified(default_raw, key, value), "broken.toml")
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("credit.level_lower_bounds", [0, 10, 30, 100, 200, 500, 1000, 2000, 5000, 10000]),
+        ("tiers.excellent.dsr_item_avg_min", "5"),
+        ("tiers.good.dsr_item_avg_min", 1),
+        ("tiers.passing.min_assessed_orders", 0),
+        ("compliance.enterprise_account_limit", 1),
+    ],
+)
+def test_numbers_at_the_edge_of_what_they_measure_are_accepted(default_raw, key, value) -> None:
+    parse_policy(_modified(default_raw, key, value))
+
+
+@pytest.mark.parametrize(
     "key, value",
     [
         ("ingest.max_quarantine_ratio", "1.01"),
@@ -257,6 +298,13 @@ def test_non_existent_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="does not exist") as info:
         load_policy(missing)
     assert str(missing) in str(info.value)
+
+
+def test_a_folder_given_as_a_policy_file_is_refused_not_a_traceback(tmp_path: Path) -> None:
+    """``--policy-override DIR`` raised IsADirectoryError (found by an audit)."""
+    with pytest.raises(PolicyError, match=r"is a folder, not a policy file") as info:
+        load_policy(tmp_path)
+    assert str(tmp_path) in str(info.value)
 
 
 def test_invalid_toml_is_refused(tmp_path: Path) -> None:

@@ -73,15 +73,22 @@ def test_a_changed_later_month_keeps_earlier_months_skipped(graded) -> None:
 def test_a_changed_policy_or_a_missing_export_regrades(graded, tmp_path: Path) -> None:
     landing, warehouse, outputs = graded
     text = DEFAULT_POLICY_PATH.read_text()
-    line = 'max_quarantine_ratio = "0.01"'
-    assert line in text, "test setup: policy key not found"
-    looser = tmp_path / "policy.toml"
-    looser.write_text(text.replace(line, 'max_quarantine_ratio = "0.02"'))
+    changes = {
+        'max_quarantine_ratio = "0.01"': 'max_quarantine_ratio = "0.02"',
+        'policy_version = "2026.1"': 'policy_version = "2026.2"',
+        'effective_from = "2024-01"': 'effective_from = "2026-01"',
+    }
+    for line, changed in changes.items():
+        assert line in text, "test setup: policy key not found"
+        text = text.replace(line, changed)
+    looser = tmp_path / "calendar"  # the shipped policy, and a looser one from 2026-01
+    shutil.copytree(DEFAULT_POLICY_PATH.parent, looser)
+    (looser / "policy-2026.2.toml").write_text(text)
     results = grade_months(landing, warehouse, outputs, "2026-03", policy_file=looser)
     assert skipped(results) == []
 
-    same_rules_elsewhere = tmp_path / "copy.toml"
-    same_rules_elsewhere.write_text(looser.read_text())
+    same_rules_elsewhere = tmp_path / "copy"
+    shutil.copytree(looser, same_rules_elsewhere)
     again = grade_months(landing, warehouse, outputs, "2026-03", policy_file=same_rules_elsewhere)
     assert skipped(again) == ["2026-01", "2026-02", "2026-03"]
 

@@ -79,8 +79,11 @@ def tier_table(
     (month, tier, merchants), with its provisional count; also used by ``grading preview``.
 
     The columns are ``tiers`` (default: the shipped policy's, top first), so the tier
-    names live in the policy only."""
+    names live in the policy only, then any other tier ``frame`` holds (a month graded
+    under a policy with tiers of its own), so that a month's columns add up to its
+    merchants."""
     tier_order = tuple(tiers) if tiers else load_policy().tier_names
+    tier_order += tuple(sorted(set(frame["tier"]) - set(tier_order)))
     header = f"{'month':<8} {'graded':>8}  " + "  ".join(f"{t:>17}" for t in tier_order)
     lines = [header + f"  {'provisional':>11}"]
     for (month,), rows in frame.sort("month").group_by("month", maintain_order=True):

@@ -1,0 +1,287 @@
+"""What a run's policies may not do to published months (spec §10), refused before anything
+runs; each case was found by an audit (2026-12-05) and went through before:
+
+- a calendar refused at a later month had already regraded the months before it;
+- a policy file edited in place, under the same version, restated its months;
+- ``--policy-override`` skipped checking the calendar, and a folder given to it crashed;
+- a policy file without ``effective_from`` in a dated folder silently never applied;
+- a policy with a tier of its own was graded, and left out of the run's and the
+  summary's counts.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assets.cli import main as cli_main
+from assets.runner import grade_months
+from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError, load_calendar
+from pipelines.policy_rollback import PolicyRedefined, PolicyRollback
+from pipelines.run_key import policy_digest
+from tests.helpers import CONFORMANCE, published_state, run_args
+from tests.test_policy_calendar import SHIPPED, policy_text, query, skipped, write_policy
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    path = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", path)
+    return path
+
+
+def run_log(warehouse: Path) -> list[tuple]:
+    return query(warehouse, "SELECT * FROM main.run_log ORDER BY ALL")
+
+
+def calendar(folder: Path, *later: tuple[str, str]) -> Path:
+    """A policy folder: the shipped policy, and each (version, effective_from) of ``later``
+    with the shipped numbers but for excellent, which no merchant can reach."""
+    shutil.rmtree(folder, ignore_errors=True)
+    write_policy(folder, "policy-2026.1.toml", SHIPPED)
+    for version, start in later:
+        write_policy(folder, f"policy-{version}.toml", policy_text(version, start, True))
+    return folder
+
+
+def versions(warehouse: Path) -> dict[str, str]:
+    sql = "SELECT month, any_value(policy_version) FROM main.merchant_grades GROUP BY ALL"
+    return dict(query(warehouse, sql))
+
+
+# --- a refusal comes before any month of the run ------------------------------------------
+
+
+def test_a_calendar_refused_at_a_later_month_regrades_no_earlier_one(
+    tmp_path: Path, landing: Path
+) -> None:
+    """March was published under 2026.3; a calendar of 2026.1 and 2026.2 (from February)
+    would move February forward to 2026.2, then refuse March. The run used to publish
+    February first, leaving March stale and every way on refused."""
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    folder = tmp_path / "policies"
+    grade_months(landing, warehouse, outputs, "2026-03", calendar(folder, ("2026.3", "2026-03")))
+    assert versions(warehouse) == {"2026-01": "2026.1", "2026-02": "2026.1", "2026-03": "2026.3"}
+    before, log_before = published_state(warehouse, outputs), run_log(warehouse)
+
+    calendar(folder, ("2026.2", "2026-02"))
+    with pytest.raises(PolicyRollback, match=r"2026-03 was published under policy 2026\.3"):
+        grade_months(landing, warehouse, outputs, "2026-03", folder)
+
+    assert published_state(warehouse, outputs) == before
+    assert run_log(warehouse) == log_before
+    stale = query(warehouse, "SELECT month FROM main.month_status WHERE stale")
+    assert stale == []
+
+
+def test_a_restated_month_after_a_regraded_one_is_refused_before_the_regrade(
+    tmp_path: Path, landing: Path
+) -> None:
+    """February restated under an override; January's files then change. Regrading January
+    changes February's key, so February would be regraded under the calendar, undoing its
+    restatement: refused before January is published again."""
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-02")
+    newer = write_policy(tmp_path, "p.toml", policy_text("2026.2", "2026-07", no_excellent=True))
+    grade_months(landing, warehouse, outputs, "2026-02", first="2026-02", policy_override=newer)
+    before, log_before = published_state(warehouse, outputs), run_log(warehouse)
+
+    orders = next((landing / "orders" / "month=2026-01").iterdir())
+    orders.write_text(orders.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    with pytest.raises(PolicyRollback, match=r"2026-02 was restated, on purpose, under policy"):
+        grade_months(landing, warehouse, outputs, "2026-02")
+
+    assert published_state(warehouse, outputs) == before
+    assert run_log(warehouse) == log_before
+
+
+def test_a_restated_month_after_a_month_whose_key_stays_is_kept_not_refused(
+    tmp_path: Path, landing: Path
+) -> None:
+    """January is regraded only to write its missing exports: its key stays, so February,
+    restated under an override, is skipped as before, not refused."""
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-02")
+    newer = write_policy(tmp_path, "p.toml", policy_text("2026.2", "2026-07", no_excellent=True))
+    grade_months(landing, warehouse, outputs, "2026-02", first="2026-02", policy_override=newer)
+    (outputs / "tier_distribution" / "month=2026-01" / "part-0.parquet").unlink()
+
+    results = grade_months(landing, warehouse, outputs, "2026-02")
+
+    assert skipped(results) == ["2026-02"]
+    assert versions(warehouse) == {"2026-01": "2026.1", "2026-02": "2026.2"}
+    assert (outputs / "tier_distribution" / "month=2026-01" / "part-0.parquet").is_file()
+
+
+# --- a version means one set of rules -----------------------------------------------------
+
+
+def test_a_policy_edited_in_place_is_refused_not_a_silent_restatement(
+    tmp_path: Path, landing: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    folder = calendar(tmp_path / "policies")
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-02", "--policy", str(folder))) == 0
+    before, log_before = published_state(warehouse, outputs), run_log(warehouse)
+
+    edited = SHIPPED.replace("min_assessed_orders = 90", "min_assessed_orders = 91")
+    assert edited != SHIPPED
+    write_policy(folder, "policy-2026.1.toml", edited)
+    for extra in (
+        ["--policy", str(folder)],
+        ["--policy-override", str(folder / "policy-2026.1.toml")],
+    ):
+        assert cli_main(run_args(landing, warehouse, outputs, "2026-03", *extra)) == 1
+        error = capsys.readouterr().err
+        assert "policy 2026.1 graded 2026-01, 2026-02 with other rules or numbers" in error
+        assert "give the changed rules a new policy_version" in error
+        assert published_state(warehouse, outputs) == before
+        assert run_log(warehouse) == log_before
+
+    # Under a new version the change is a new policy: from its month on.
+    write_policy(folder, "policy-2026.1.toml", SHIPPED)
+    newer = edited.replace('policy_version = "2026.1"', 'policy_version = "2026.2"')
+    write_policy(folder, "policy-2026.2.toml", newer.replace("2024-01", "2026-03"))
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-03", "--policy", str(folder))) == 0
+    assert versions(warehouse) == {"2026-01": "2026.1", "2026-02": "2026.1", "2026-03": "2026.2"}
+
+
+def test_the_publish_asset_refuses_a_policy_edited_in_place(tmp_path: Path) -> None:
+    """The schedule's and the UI's path: one month materialized by Dagster."""
+    import dagster as dg
+
+    from assets.definitions import ALL_ASSETS
+    from assets.resources import GradingSettings, WarehouseResource
+
+    folder = calendar(tmp_path / "policies")
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+
+    def materialize(month: str) -> dg.ExecuteInProcessResult:
+        settings = GradingSettings(
+            landing_dir=str(CONFORMANCE / "landing"),
+            outputs_dir=str(outputs),
+            policy_file=str(folder),
+        )
+        return dg.materialize(
+            ALL_ASSETS,
+            partition_key=month,
+            raise_on_error=False,
+            resources={"warehouse": WarehouseResource(path=str(warehouse)), "settings": settings},
+        )
+
+    assert materialize("2026-01").success
+    before, log_before = published_state(warehouse, outputs), run_log(warehouse)
+    write_policy(
+        folder, "policy-2026.1.toml", SHIPPED.replace('level_step = "0.02"', 'level_step = "0.03"')
+    )
+
+    result = materialize("2026-02")
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert [e.step_key for e in failures] == ["published_month"]
+    assert (
+        "policy 2026.1 graded 2026-01 with other rules"
+        in failures[0].step_failure_data.error.cause.message
+    )
+    assert published_state(warehouse, outputs) == before
+    assert run_log(warehouse) == log_before
+
+
+def test_the_digest_that_names_a_version_s_rules_is_stable() -> None:
+    """Published months keep the digest of the rules that graded them, and a run refuses a
+    version whose rules' digest differs (PolicyRedefined). A change of how the digest is
+    made (a field added to Policy changes its repr) would therefore refuse every existing
+    warehouse's own policy: it needs a migration of main.run_log.policy_digest, and this
+    value changed with it on purpose."""
+    shipped = load_calendar().policy_for("2026-01")
+    assert policy_digest(shipped) == (
+        "b8ba4f65852e113eb797604b6d8589fec6897795c4ae523d0fa34155f82b0954"
+    )
+    assert issubclass(PolicyRedefined, PolicyError)
+
+
+# --- the calendar is checked whatever the run ---------------------------------------------
+
+
+def test_an_override_run_still_refuses_a_broken_calendar(tmp_path: Path, landing: Path) -> None:
+    folder = calendar(tmp_path / "policies")
+    write_policy(
+        folder,
+        "policy-2026.2.toml",
+        policy_text("2026.2", "2026-03").replace("days = 90", "days = 0"),
+    )
+    warehouse = tmp_path / "w.duckdb"
+    with pytest.raises(PolicyError, match=r"policy-2026\.2\.toml: window\.days must be positive"):
+        grade_months(
+            landing, warehouse, tmp_path / "out", "2026-01", folder,
+            policy_override=DEFAULT_POLICY_PATH,
+        )  # fmt: skip
+    assert not warehouse.exists()
+
+
+def test_a_folder_given_to_policy_override_is_refused_with_a_message(
+    tmp_path: Path, landing: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = calendar(tmp_path / "policies")
+    args = run_args(landing, tmp_path / "w.duckdb", tmp_path / "out", "2026-01", "--create")
+    assert cli_main([*args, "--policy-override", str(folder)]) == 1
+    error = capsys.readouterr().err
+    assert f"{folder} is a folder, not a policy file" in error
+    assert "Traceback" not in error
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_a_file_without_effective_from_in_a_dated_folder_is_refused(tmp_path: Path) -> None:
+    folder = calendar(tmp_path / "policies")
+    write_policy(folder, "policy-2026.2.toml", policy_text("2026.2", None, no_excellent=True))
+    with pytest.raises(
+        PolicyError, match=r"policy-2026\.2\.toml has no effective_from.*only before 2024-01"
+    ):
+        load_calendar(folder)
+
+
+# --- a policy's own tiers are counted -----------------------------------------------------
+
+
+def test_a_tier_the_shipped_policy_lacks_is_counted_in_the_run_and_the_summary(
+    tmp_path: Path, landing: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A policy with a tier above excellent (the same numbers and 85 assessed orders, so
+    excellent merchants become platinum) grades fine; its tier was missing from the counts,
+    which then added up to fewer merchants than were graded."""
+    platinum = SHIPPED.replace(
+        "[tiers.excellent]",
+        '[tiers.platinum]\nmin_assessed_orders = 90\nbad_order_rate_max = "0.03"\n'
+        'seller_dispute_rate_max = "0.008"\npositive_feedback_rate_min = "0.97"\n'
+        'dsr_item_avg_min = "4.7"\non_time_ship_rate_min = "0.95"\n'
+        'response_rate_24h_min = "0.80"\n\n[tiers.excellent]',
+    )
+    for table, value in (
+        ("tier_multiplier", '"1.6"'), ("showcase_slots", "4"),
+        ("promotion_eligible", "true"), ("email_quota", "3000"),
+    ):  # fmt: skip
+        platinum = platinum.replace(
+            f"[exposure.{table}]\n", f"[exposure.{table}]\nplatinum = {value}\n"
+        )
+    policy = write_policy(tmp_path, "platinum.toml", platinum)
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+
+    args = run_args(landing, warehouse, outputs, "2026-01", "--policy", str(policy), "--create")
+    assert cli_main(args) == 0
+    out = capsys.readouterr().out
+    counts = dict(query(
+        warehouse, "SELECT tier, count(*) FROM main.merchant_grades GROUP BY ALL"
+    ))  # fmt: skip
+    assert counts.get("platinum", 0) > 0
+    published = next(line for line in out.splitlines() if "2026-01 published" in line)
+    assert f"platinum {counts['platinum']}" in published
+
+    assert cli_main(["summary", "--warehouse", str(warehouse)]) == 0
+    header, row = capsys.readouterr().out.splitlines()[:2]
+    assert header.split()[-2:] == ["platinum", "provisional"]
+    graded = int(row.split()[1])
+    by_tier = [int(n) for n in re.findall(r"(\d+) \(\s*[\d.]+%\)", row)]
+    assert len(by_tier) == 5
+    assert graded == sum(counts.values()) == sum(by_tier)

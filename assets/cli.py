@@ -112,10 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--policy",
-        type=Path,
-        default=None,
-        help="policy calendar: a folder of policy TOML files, each in force from its "
-        "effective_from, or one policy file (default: the shipped folder)",
+        **path_option(
+            "--policy",
+            "policy calendar: a folder of policy TOML files, each in force from its "
+            "effective_from, or one policy file",
+            required=False,
+            otherwise="the shipped folder",
+        ),
     )
     run.add_argument(
         "--policy-override",
@@ -180,9 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview.add_argument(
         "--policy",
-        type=Path,
-        default=None,
-        help="policy calendar folder or one policy file (default: the shipped folder)",
+        **path_option(
+            "--policy",
+            "policy calendar folder or one policy file",
+            required=False,
+            otherwise="the shipped folder",
+        ),
     )
     preview.add_argument(
         "--out",

@@ -1,9 +1,12 @@
 """Shared pieces of the ``grading`` command line's options: the version, the path options
 that default to the GRADING_* environment variables, and the warehouse path check.
 
-The Dagster code location reads GRADING_LANDING, GRADING_WAREHOUSE and GRADING_OUTPUTS
-(assets/definitions.py); the command line takes the same variables as the defaults of
-its --landing, --warehouse and --outputs, so one shell setup serves both.
+The Dagster code location reads GRADING_LANDING, GRADING_WAREHOUSE, GRADING_OUTPUTS and
+GRADING_POLICY (assets/definitions.py); the command line takes the same variables as the
+defaults of its --landing, --warehouse, --outputs and (run, preview) --policy, so one
+shell setup serves both: a shell that exports GRADING_POLICY for Dagster and runs
+``grading run`` without --policy used to grade under the shipped calendar (found by an
+audit, 2026-12-05).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ PATH_VARIABLES = {
     "--landing": "GRADING_LANDING",
     "--warehouse": "GRADING_WAREHOUSE",
     "--outputs": "GRADING_OUTPUTS",
+    "--policy": "GRADING_POLICY",
 }
 
 

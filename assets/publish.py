@@ -14,7 +14,11 @@ from pipelines.checks.data_docs import publish_data_docs
 from pipelines.datasets import DATASETS
 from pipelines.exports import OUTPUT_TABLES, ExportsFailed, export_month
 from pipelines.outputs_claim import check_claim, warehouse_id
-from pipelines.policy_rollback import refuse_policy_rollback, refuse_redefined_version
+from pipelines.policy_rollback import (
+    refuse_calendar_behind_previous,
+    refuse_policy_rollback,
+    refuse_redefined_version,
+)
 
 # The month's steps whose results are published (or feed them): each must have been
 # built by the publishing run itself (month_journal.refuse_steps_not_in_run).
@@ -54,6 +58,7 @@ def published_month(
         refuse_redefined_version(con, policy)  # a policy file edited in place
         if not settings.policy_override:  # a UI or scheduled run given an older calendar
             refuse_policy_rollback(con, month, settings.calendar())
+            refuse_calendar_behind_previous(con, month, settings.calendar())
         month_journal.refuse_steps_not_in_run(con, month, context.run.run_id, MONTH_STEPS)
         # Before publishing: exporting into another warehouse's folder is refused anyway.
         check_claim(settings.outputs, Path(warehouse.path), warehouse_id(con))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.exports import months_without_export_record
+from pipelines.months import add_months
 from pipelines.policy import Policy, PolicyCalendar, PolicyError
 from pipelines.run_key import policy_digest
 from pipelines.warehouse import fetch_rows, fetch_value
@@ -77,6 +78,26 @@ def policy_rollback(
     the calendar lacks the published version, which of the two is newer is unknown
     (run_log keeps a version, not its start), so that is refused as well.
     """
+    move = _backward_move(con, month, calendar)
+    if move is None:
+        return None
+    published, overridden, chosen, where = move
+    how = "restated, on purpose, under" if overridden else "published under"
+    return (
+        f"{month} was {how} policy {published}, and the policy calendar {calendar.source} "
+        f"{where}: this run would regrade it under {chosen.version} instead. Pass the "
+        f"calendar it was graded under (--policy DIR), or regrade it under "
+        f"{chosen.version} on purpose, as a restatement: grading run --from {month} "
+        f"--through {month} --policy-override {chosen.source}"
+    ) + _unfinished_exports_note(con, month, published, overridden)
+
+
+def _backward_move(
+    con: duckdb.DuckDBPyConnection, month: str, calendar: PolicyCalendar
+) -> tuple[str, bool, Policy, str] | None:
+    """(published version, whether under an override, the calendar's policy, where the
+    calendar stands on the published version) when ``calendar`` would move the published
+    ``month`` off its policy other than forward; None when it would not."""
     rows = fetch_rows(con, LATEST_PUBLICATION, {"month": month})
     if not rows or rows[0][0] is None:
         return None
@@ -92,14 +113,36 @@ def policy_rollback(
         if kept is None
         else f"starts {published} only from {kept.effective_from}"
     )
-    how = "restated, on purpose, under" if overridden else "published under"
-    return (
-        f"{month} was {how} policy {published}, and the policy calendar {calendar.source} "
-        f"{where}: this run would regrade it under {chosen.version} instead. Pass the "
-        f"calendar it was graded under (--policy DIR), or regrade it under "
-        f"{chosen.version} on purpose, as a restatement: grading run --from {month} "
-        f"--through {month} --policy-override {chosen.source}"
-    ) + _unfinished_exports_note(con, month, published, bool(overridden))
+    return published, bool(overridden), chosen, where
+
+
+def refuse_calendar_behind_previous(
+    con: duckdb.DuckDBPyConnection, month: str, calendar: PolicyCalendar
+) -> None:
+    """Refuse grading ``month`` under ``calendar`` when the calendar is not the one the
+    month before was graded under: it would give that month an older policy, or none
+    that it holds. A run of one month (the schedule, the UI, ``--from``) given another
+    calendar than the CLI's (``GRADING_POLICY`` unset in the code location, an old
+    checkout) would otherwise grade it under an older policy than the month before, with
+    nothing refused: the checks above only compare a month with its own publication
+    (found by an audit, 2026-12-05). A month before restated under ``--policy-override``
+    says nothing of the calendar, and one the calendar does not reach is not judged.
+    """
+    previous = add_months(month, -1)
+    try:
+        move = _backward_move(con, previous, calendar)
+    except PolicyError:  # the calendar starts after the month before
+        return
+    if move is None or move[1]:
+        return
+    published, _, chosen, where = move
+    raise PolicyRollback(
+        f"{month} cannot be graded under the policy calendar {calendar.source}: "
+        f"{previous} was published under policy {published}, which that calendar {where} "
+        f"(it would give {previous} {chosen.version}), so it is not the calendar the "
+        f"months before were graded under. Pass that calendar (--policy DIR, or "
+        f"GRADING_POLICY where Dagster runs)"
+    )
 
 
 def _unfinished_exports_note(

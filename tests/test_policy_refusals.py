@@ -285,3 +285,70 @@ def test_a_tier_the_shipped_policy_lacks_is_counted_in_the_run_and_the_summary(
     by_tier = [int(n) for n in re.findall(r"(\d+) \(\s*[\d.]+%\)", row)]
     assert len(by_tier) == 5
     assert graded == sum(counts.values()) == sum(by_tier)
+
+
+# --- one calendar for the CLI, the schedule and the dashboard -----------------------------
+
+
+def test_a_month_is_not_graded_under_a_calendar_the_month_before_was_not(
+    tmp_path: Path, landing: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """February was graded under 2026.2 (the CLI's --policy); the code location, without
+    GRADING_POLICY, would grade March under the shipped 2026.1: refused on both paths."""
+    import dagster as dg
+
+    from assets.definitions import ALL_ASSETS
+    from assets.resources import GradingSettings, WarehouseResource
+
+    folder = calendar(tmp_path / "policies", ("2026.2", "2026-02"))
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-02", folder)
+    before, log_before = published_state(warehouse, outputs), run_log(warehouse)
+
+    settings = GradingSettings(landing_dir=str(landing), outputs_dir=str(outputs))
+    result = dg.materialize(
+        ALL_ASSETS,
+        partition_key="2026-03",
+        raise_on_error=False,
+        resources={"warehouse": WarehouseResource(path=str(warehouse)), "settings": settings},
+    )
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert [e.step_key for e in failures] == ["published_month"]
+    message = failures[0].step_failure_data.error.cause.message
+    assert "2026-03 cannot be graded under the policy calendar" in message
+    assert "2026-02 was published under policy 2026.2, which that calendar does not hold" in message
+
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-03", "--from", "2026-03")) == 1
+    assert "2026-03 cannot be graded under the policy calendar" in capsys.readouterr().err
+    assert published_state(warehouse, outputs) == before
+    assert run_log(warehouse) == log_before
+
+    args = run_args(landing, warehouse, outputs, "2026-03", "--from", "2026-03")
+    assert cli_main([*args, "--policy", str(folder)]) == 0
+    assert versions(warehouse)["2026-03"] == "2026.2"
+
+
+def test_grading_run_takes_its_calendar_from_grading_policy(
+    tmp_path: Path, landing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The variable the Dagster code location reads: a shell that exports it for Dagster
+    and runs ``grading run`` without --policy grades under the same calendar."""
+    folder = calendar(tmp_path / "policies", ("2026.2", "2026-02"))
+    monkeypatch.setenv("GRADING_POLICY", str(folder))
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-02", "--create")) == 0
+    assert versions(warehouse) == {"2026-01": "2026.1", "2026-02": "2026.2"}
+
+
+def test_the_dashboard_takes_the_policy_of_the_latest_month_it_shows(
+    tmp_path: Path, landing: Path
+) -> None:
+    """Regrading January alone builds the dashboard with the run's last month, January;
+    it shows March, graded under 2026.2, and is drawn against 2026.2's thresholds."""
+    folder = calendar(tmp_path / "policies", ("2026.2", "2026-03"))
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-03", folder, dashboard=False)
+    grade_months(landing, warehouse, outputs, "2026-01", folder, first="2026-01", force=True)
+    page = (outputs / "dashboard" / "index.html").read_text(encoding="utf-8")
+    assert "months: <b>2026-01..2026-03</b>" in page
+    assert "policy: <b>2026.2</b>" in page

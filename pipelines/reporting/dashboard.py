@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,9 +63,11 @@ def write_dashboard(
     policy: Policy | None = None,
     merchants: list[str] | None = None,
     months_shown: int = MONTHS_SHOWN,
+    policy_for: Callable[[str], Policy] | None = None,
 ) -> DashboardResult:
     """``build_dashboard`` with the details of what it wrote; ``policy`` defaults to the
-    shipped calendar's policy for the latest month shown."""
+    policy of the latest month shown, by ``policy_for`` (default: the shipped
+    calendar's)."""
     warehouse = Path(warehouse)
     try:
         con = open_read_only(warehouse)
@@ -74,7 +77,7 @@ def write_dashboard(
         months = shown_months(con, months_shown)
         if not months:
             raise DashboardError(f"no month has been published in {warehouse} yet")
-        policy = policy or load_calendar().policy_for(months[-1])
+        policy = policy or (policy_for or load_calendar().policy_for)(months[-1])
         payload = build_payload(con, months, policy, merchants)
         payload.update(section_payload(con, payload, policy))
         payload["movers"] = movers_payload(

@@ -16,8 +16,9 @@ from assets.cli_options import missing_warehouse_folder, package_version, path_o
 # Shown by `grading --help`: plain words, where the module docstring is reStructuredText.
 DESCRIPTION = (
     "Merchant grading: grade landing months into a DuckDB warehouse, and explain, "
-    "preview, summarise and chart the published grades. --landing, --warehouse and "
-    "--outputs default to $GRADING_LANDING, $GRADING_WAREHOUSE and $GRADING_OUTPUTS."
+    "preview, summarise and chart the published grades. --landing, --warehouse, "
+    "--outputs and --policy default to $GRADING_LANDING, $GRADING_WAREHOUSE, "
+    "$GRADING_OUTPUTS and $GRADING_POLICY."
 )
 
 

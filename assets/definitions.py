@@ -148,7 +148,7 @@ def _value_now(setting: str) -> str:
 defs = build_definitions(
     landing=env.LANDING.for_resource(),
     warehouse=env.WAREHOUSE.for_resource(),
-    outputs=env.OUTPUTS.for_resource(),
+    outputs=env.outputs_for_resource(),
     policy_file=env.POLICY.for_resource(),
     # The engine picks the assets' kinds: it is part of the graph, read at load.
     engine=env.ENGINE.at_load(),

@@ -19,6 +19,7 @@ given (``build_definitions``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 
@@ -42,7 +43,7 @@ class Setting:
 
 LANDING = Setting("GRADING_LANDING", "data/landing")
 WAREHOUSE = Setting("GRADING_WAREHOUSE", "data/warehouse.duckdb")
-OUTPUTS = Setting("GRADING_OUTPUTS", "data/outputs")
+OUTPUTS = Setting("GRADING_OUTPUTS", "data/outputs")  # default: see outputs_for_resource
 POLICY = Setting("GRADING_POLICY", "")
 ENGINE = Setting("GRADING_ENGINE", "duckdb")
 SPARK_MASTER = Setting("GRADING_SPARK_MASTER", "")
@@ -50,3 +51,14 @@ LAKE = Setting("GRADING_LAKE", "")
 FIRST_MONTH = Setting("GRADING_FIRST_MONTH", "")
 # The name GRADING_FIRST_MONTH had before; still read so existing setups keep their start.
 LEGACY_FIRST_MONTH = Setting("GRADING_PARTITIONS_START", "")
+
+
+def outputs_for_resource() -> str:
+    """``GRADING_OUTPUTS``, else ``outputs`` beside the warehouse, as ``grading run``'s
+    ``--outputs`` defaults: with only ``GRADING_WAREHOUSE`` set, the code location wrote
+    to ``data/outputs`` under its working folder and the CLI beside the warehouse, so one
+    warehouse had two export folders, one of them left behind by every correction the
+    other got (found by an audit, 2026-12-05). The warehouse is read at load here."""
+    if dg.EnvVar(OUTPUTS.variable).get_value():
+        return OUTPUTS.for_resource()
+    return str(Path(WAREHOUSE.at_load()).parent / "outputs")

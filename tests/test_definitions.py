@@ -120,6 +120,27 @@ def test_settings_reach_the_resources_as_env_vars_resolved_when_a_run_starts(
         _reloaded_code_location()
 
 
+def test_outputs_default_to_beside_the_warehouse_as_the_cli_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With only GRADING_WAREHOUSE set, the code location exported to data/outputs under
+    its working folder while ``grading run`` exported beside the warehouse: one warehouse,
+    two export folders (found by an audit)."""
+    from assets.cli import build_parser
+
+    warehouse = tmp_path / "prod" / "warehouse.duckdb"
+    monkeypatch.setenv("GRADING_WAREHOUSE", str(warehouse))
+    monkeypatch.delenv("GRADING_OUTPUTS", raising=False)
+    try:
+        settings = _reloaded_code_location().resources["settings"]
+        assert Path(settings.outputs_dir) == warehouse.parent / "outputs"
+        args = build_parser().parse_args(["run", "--through", "2026-01", "--landing", "l"])
+        assert args.outputs is None  # grading run: outputs beside the warehouse
+    finally:
+        monkeypatch.undo()
+        _reloaded_code_location()
+
+
 def test_the_engine_shapes_the_graph_when_the_location_loads(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -577,3 +577,47 @@ def test_text_that_is_not_utf8_stops_the_file_on_both_engines(spark, con, landin
     assert str(on_duckdb.value).startswith(f"{rel}: cannot be read as {kind}")
     assert said in str(on_duckdb.value).splitlines()[0]
     assert str(on_spark.value) == f"{rel}: cannot be read as {kind}: {said}"
+
+
+@pytest.mark.parametrize("ending", [b"\r\n", b"\r", b"\n"])
+def test_a_quoted_line_break_is_graded_as_written_or_the_file_stopped(
+    spark, con, landing, ending
+) -> None:
+    """Spark's CSV parser turns a line break inside a quoted value into LF when the file's
+    lines end in CRLF (or CR): "home\\r\\ngarden" was published as "home\\ngarden" (found by
+    an audit). With LF endings Spark keeps the value as DuckDB does; otherwise the Spark
+    engine stops the file, naming the column and the row, rather than grade it changed."""
+    from pipelines.datasets import MERCHANTS
+    from pipelines.ingest import IngestError, ingest_month
+    from pipelines.ingest.load import start_report
+    from pipelines.spark_engine.ingest import _raise_first_cast_error, _read_file, _typed_rows
+
+    folder = landing / "merchants" / "month=2026-01"
+    folder.mkdir(parents=True)
+    header = (
+        b"merchant_id,account_type,auth_entity_id,real_name_verified,collection_account_set,"
+        b"sales_plan,store_type,main_category,product_count,status,registered_at"
+    )
+    row = b"M%d,individual,A%d,true,true,basic,other,%s,20,active,2025-01-01T00:00:00Z"
+    category = b'"home' + ending + b'garden"'
+    lines = [header, row % (1, 1, b"toys"), row % (2, 2, category)]
+    (folder / "part-0.csv").write_bytes(ending.join(lines) + ending)
+    rel = "merchants/month=2026-01/part-0.csv"
+
+    ingest_month(con, landing, MERCHANTS, "2026-01")
+    stored = con.execute("SELECT main_category FROM raw.merchants ORDER BY merchant_id").fetchall()
+    assert stored == [("toys",), ("home" + ending.decode() + "garden",)]  # as written
+
+    report, files = start_report(landing, MERCHANTS, "2026-01")
+    read = _read_file(spark, files[0], rel)
+    typed = _typed_rows(MERCHANTS, read, report, 1)
+    if ending == b"\n":
+        _raise_first_cast_error(MERCHANTS, typed, {1: read})  # nothing to stop
+        values = sorted(r[0] for r in typed.select("main_category").collect())
+        assert values == ["home\ngarden", "toys"]
+        return
+    with pytest.raises(IngestError) as on_spark:
+        _raise_first_cast_error(MERCHANTS, typed, {1: read})
+    assert str(on_spark.value).startswith(
+        f"{rel}: column 'main_category', row 2: a quoted value holds a line break"
+    )

@@ -155,7 +155,7 @@ def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:
             F.expr(f"CAST(encode({c.ref}, 'ISO-8859-1') AS STRING)").alias(c.ref) for c in source
         ]
         rows = rows.select(*as_written, "_row")
-        return SparkFile(rel, _with_text_error(rows, source), source)
+        return SparkFile(rel, _with_text_error(rows, source, _breaks_lines_with_cr(path)), source)
     from pyspark.errors import AnalysisException
 
     try:
@@ -181,17 +181,42 @@ def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:
     return SparkFile(rel, _with_text_error(rows, source), source)
 
 
-def _with_text_error(rows: DataFrame, source: list[SourceColumn]) -> DataFrame:
+# Marks a ``_text_error`` that is a line break Spark changed, not bytes that are not UTF-8.
+LINE_BREAK = "line break:"
+
+
+def _breaks_lines_with_cr(path: Path) -> bool:
+    """Whether a CSV file's first line ends in CR or CRLF rather than LF."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    ends = [i for i in (head.find(b"\r"), head.find(b"\n")) if i >= 0]
+    return bool(ends) and head[min(ends)] == ord("\r")
+
+
+def _with_text_error(
+    rows: DataFrame, source: list[SourceColumn], cr_line_ends: bool = False
+) -> DataFrame:
     """``rows`` with ``_text_error``: the name of the row's first text column whose bytes
     are not UTF-8, else NULL. Spark keeps such bytes as they are (a Parquet string) or
-    reads them as they are (a CSV read as Latin-1); DuckDB's ingest stops the file."""
+    reads them as they are (a CSV read as Latin-1); DuckDB's ingest stops the file.
+
+    ``cr_line_ends``: the CSV file ends its lines in CRLF or CR. Spark's parser then
+    turns a line break inside a quoted value into a plain LF ("home\r\ngarden" became
+    "home\ngarden", and that category was published; found by an audit, 2026-12-05),
+    with no option against it, so a text value holding a line break is flagged too
+    (``LINE_BREAK`` and the column), and the file is stopped rather than graded changed.
+    """
     from pyspark.sql import functions as F
 
+    texts = [c for c in source if c.type == "VARCHAR"]
     checks = [
         F.when(~F.expr(f"is_valid_utf8(CAST({_spark_expr(c.ref)} AS STRING))"), F.lit(c.name))
-        for c in source
-        if c.type == "VARCHAR"
+        for c in texts
     ]
+    if cr_line_ends:
+        checks += [
+            F.when(F.col(c.ref).rlike("[\\r\\n]"), F.lit(LINE_BREAK + c.name)) for c in texts
+        ]
     error = F.coalesce(*checks) if checks else F.lit(None).cast("string")
     return rows.withColumn("_text_error", error)
 
@@ -258,6 +283,14 @@ def _raise_first_cast_error(ds: Dataset, stage: DataFrame, files: dict[int, Spar
         return
     file_no, row, column, text_column = first[0]
     file = files[file_no]
+    if text_column is not None and text_column.startswith(LINE_BREAK):
+        raise IngestError(
+            f"{file.rel}: column '{text_column.removeprefix(LINE_BREAK).strip()}', row {row}: "
+            "a quoted value holds a line break, in a file whose lines end in CRLF or CR: "
+            "Spark's CSV parser turns such a line break into LF, so the Spark engine stops "
+            "the file rather than grade a changed value (write the file with LF line "
+            "endings, or grade with --engine duckdb)"
+        )
     if text_column is not None:  # as DuckDB's ingest words it (pipelines/ingest/reading.py)
         ref = _spark_expr(next(c.ref for c in file.source if c.name == text_column))
         raw = file.rows.where(F.col("_row") == row).select(F.expr(f"CAST({ref} AS BINARY)"))

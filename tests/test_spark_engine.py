@@ -511,6 +511,13 @@ PADDED_TEXTS = [
     "2026-01-05\t",
     "4_99",  # DuckDB's decimal cast read it as 499
     " 0_5 ",
+    # Whole numbers written with a point: Spark's cast to BIGINT refused them (an audit)
+    "5.0",
+    " 1. ",
+    "-0.0",
+    "+01.00",
+    "5.01",
+    "99999999999999999999.0",
 ]
 
 
@@ -526,6 +533,11 @@ def test_padded_texts_read_alike_on_both_engines(spark, logical) -> None:
     in_duckdb, in_spark = _read_on_both_engines(spark, [expr, failed], PADDED_TEXTS)
     assert in_spark == in_duckdb
     assert in_duckdb[" "][0] is None and in_duckdb[" "][1] is False  # blank is missing
+    if logical == "int":
+        whole = {v: in_duckdb[v][0] for v in ("5.0", " 1. ", "-0.0", "+01.00")}
+        assert whole == {"5.0": 5, " 1. ": 1, "-0.0": 0, "+01.00": 1}
+        assert in_duckdb["5.01"] == (None, True)
+        assert in_duckdb["99999999999999999999.0"] == (None, True)
 
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])

@@ -76,10 +76,12 @@ def cast_expr(col: str, source_type: str, logical: str) -> tuple[str, str]:
             expr = f"CAST({col} AS BIGINT)"
         elif source_type.startswith(("DECIMAL", "DOUBLE", "FLOAT")):
             expr = f"CASE WHEN {col} = trunc({col}) THEN TRY_CAST({col} AS BIGINT) END"
-        else:  # a whole number, its fraction (if written) all zeros, as a DOUBLE 4.0 is
+        else:  # a whole number, its fraction (if written) all zeros, as a DOUBLE 4.0 is;
+            # the digits before the point are cast: Spark's cast of '4.0' to BIGINT is NULL
+            # where DuckDB's is 4, and the Spark engine refused the value (found by an audit)
             expr = (
                 f"CASE WHEN regexp_full_match({text}, '[+-]?[0-9]+(\\.0*)?') "
-                f"THEN TRY_CAST({text} AS BIGINT) END"
+                f"THEN TRY_CAST(split_part({text}, '.', 1) AS BIGINT) END"
             )
     elif logical == "decimal":
         if source_type in INTEGER_TYPES or _decimal_fits(source_type):

@@ -633,3 +633,22 @@ def test_a_quoted_line_break_is_graded_as_written_or_the_file_stopped(
     assert str(on_spark.value).startswith(
         f"{rel}: column 'main_category', row 2: a quoted value holds a line break"
     )
+
+
+def test_file_names_spark_would_take_for_patterns_are_read_as_named(spark, tmp_path) -> None:
+    """Spark's reader takes a path as a glob: ``part[1].csv`` and ``{a}.csv`` were not
+    found, and ``b*.csv`` could have read its neighbours too (found by an audit). A name
+    holding ':' Hadoop cannot take at all: refused, naming the file."""
+    from pipelines.ingest import IngestError
+    from pipelines.spark_engine.ingest import _read_file
+
+    names = ["part[1].csv", "{a}.csv", "b*.csv", "c?.csv", "cx.csv", "b1.csv"]
+    for number, name in enumerate(names):
+        (tmp_path / name).write_text(f"order_id\nO{number}\n", encoding="utf-8")
+    for number, name in enumerate(names[:4]):
+        read = _read_file(spark, tmp_path / name, f"orders/month=2026-01/{name}")
+        assert [r[0] for r in read.rows.select("c1").collect()] == [f"O{number}"], name
+
+    (tmp_path / "x:3.csv").write_text("order_id\nO9\n", encoding="utf-8")
+    with pytest.raises(IngestError, match=r"^orders/month=2026-01/x:3\.csv: the Spark engine"):
+        _read_file(spark, tmp_path / "x:3.csv", "orders/month=2026-01/x:3.csv")

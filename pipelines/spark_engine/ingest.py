@@ -10,6 +10,7 @@ the checks, the merchant rules and publication read what Spark decided.
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,11 +129,18 @@ def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:
             f"'{path.name[0]}' (Spark treats it as hidden and reads no rows): rename it, or "
             "grade with --engine duckdb"
         )
+    if ":" in path.name:
+        # Hadoop's paths take "x:3.csv" for a URI with a scheme, and fail unnamed.
+        raise IngestError(
+            f"{rel}: the Spark engine cannot read a file whose name holds ':' (Hadoop "
+            "reads it as a URI): rename it, or grade with --engine duckdb"
+        )
     from pyspark.sql import functions as F
 
     if path.stat().st_size == 0:
         raise IngestError(f"{rel}: empty file (0 bytes)")
     kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
+    literal = _literal_path(path)
     if kind == "csv":
         header = csv_header(path, rel)
         source = [SourceColumn(name, f"c{i}", "VARCHAR") for i, name in enumerate(header, 1)]
@@ -144,7 +152,7 @@ def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:
                 encoding="ISO-8859-1", comment=None, ignoreLeadingWhiteSpace=False,
                 ignoreTrailingWhiteSpace=False,
             )
-            .csv(str(path))
+            .csv(literal)
             .withColumn("_row", F.monotonically_increasing_id())
             .where("_row > 0")  # the header line
         )  # fmt: skip
@@ -159,7 +167,7 @@ def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:
     from pyspark.errors import AnalysisException
 
     try:
-        rows = spark.read.parquet(str(path))
+        rows = spark.read.parquet(literal)
     except AnalysisException as exc:
         if "COLUMN_ALREADY_EXISTS" not in str(exc):
             raise
@@ -191,6 +199,13 @@ def _breaks_lines_with_cr(path: Path) -> bool:
         head = handle.read(1 << 16)
     ends = [i for i in (head.find(b"\r"), head.find(b"\n")) if i >= 0]
     return bool(ends) and head[min(ends)] == ord("\r")
+
+
+def _literal_path(path: Path) -> str:
+    """``path`` for Spark's reader, which takes a path as a glob pattern: a file named
+    ``part[1].csv`` or ``{a}.csv`` was not found (found by an audit), and ``*`` or ``?``
+    could match other files. Hadoop's patterns escape a character with a backslash."""
+    return re.sub(r"([\\\[\]{}*?])", r"\\\1", str(path))
 
 
 def _with_text_error(

@@ -111,8 +111,10 @@ def build_definitions(
     engine: str = "duckdb",
     spark_master: str = "",
     lake: str = "",
+    lock_wait_seconds: float = 0.0,
 ) -> dg.Definitions:
     """``policy_file``: a policy folder (calendar) or file, empty for the shipped calendar;
+    ``lock_wait_seconds``: how long a run waits for another to release the warehouse;
     ``policy_override``: one policy file every month is graded under (a restatement);
     ``engine``: duckdb, or spark on the cluster at ``spark_master`` with its rows under
     ``lake`` (the same asset graph; the assets Spark runs show the ``spark`` kind).
@@ -125,7 +127,7 @@ def build_definitions(
         jobs=[grade_month_job, deadline_job],
         schedules=[monthly_grading_schedule, deadline_schedule],
         resources={
-            "warehouse": WarehouseResource(path=warehouse),
+            "warehouse": WarehouseResource(path=warehouse, lock_wait_seconds=lock_wait_seconds),
             "settings": GradingSettings(
                 landing_dir=landing,
                 outputs_dir=outputs,
@@ -138,6 +140,10 @@ def build_definitions(
         },
         executor=dg.in_process_executor,
     )
+
+
+# How long a run launched by the code location waits for the warehouse's run lock.
+LAUNCHED_RUN_LOCK_WAIT_SECONDS = 1800.0
 
 
 def _value_now(setting: str) -> str:
@@ -154,4 +160,8 @@ defs = build_definitions(
     engine=env.ENGINE.at_load(),
     spark_master=env.SPARK_MASTER.for_resource(),
     lake=env.LAKE.for_resource(),
+    # The schedule's run of a month has no retry: a CLI run or a preview holding the
+    # warehouse at its tick failed it outright (found by an audit, 2026-12-05). A run
+    # launched here (the schedule, the UI, a backfill) waits for it instead.
+    lock_wait_seconds=LAUNCHED_RUN_LOCK_WAIT_SECONDS,
 )

@@ -19,7 +19,7 @@ import pytest
 from dagster._core.definitions.reconstruct import repository_def_from_target_def
 from dagster._core.workspace.autodiscovery import loadable_targets_from_python_module
 
-from assets.resources import GradingSettings
+from assets.resources import GradingSettings, WarehouseResource
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DAGSTER_CLI = Path(sys.executable).parent / "dagster"
@@ -137,6 +137,41 @@ def test_outputs_default_to_beside_the_warehouse_as_the_cli_s(
         args = build_parser().parse_args(["run", "--through", "2026-01", "--landing", "l"])
         assert args.outputs is None  # grading run: outputs beside the warehouse
     finally:
+        monkeypatch.undo()
+        _reloaded_code_location()
+
+
+def test_a_run_launched_by_the_code_location_waits_for_a_cli_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The schedule's run of a month is not retried: at its tick a CLI run or a preview
+    holding the warehouse failed it outright (found by an audit). It now waits for the
+    lock, as ``grading run --wait`` does."""
+    import subprocess
+
+    warehouse = tmp_path / "w.duckdb"
+    monkeypatch.setenv("GRADING_WAREHOUSE", str(warehouse))
+    holder = subprocess.Popen(
+        [
+            sys.executable, "-c",
+            "import sys, time; from pipelines.locking import exclusive_run\n"
+            "with exclusive_run(sys.argv[1]):\n    print('held', flush=True); time.sleep(3)",
+            str(warehouse),
+        ],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        resource = _reloaded_code_location().resources["warehouse"]
+
+        @dg.asset
+        def waited(warehouse: WarehouseResource) -> None:
+            assert holder.poll() is not None, "ran while the other run held the warehouse"
+
+        assert dg.materialize([waited], resources={"warehouse": resource}).success
+    finally:
+        holder.kill()
+        holder.wait()
         monkeypatch.undo()
         _reloaded_code_location()
 

@@ -182,64 +182,87 @@ def grade_months(
     # Runs are recorded in the instance `make ui` reads (assets/instance.py).
     with exclusive_run(warehouse, wait_seconds), run_instance(warehouse) as instance:
         _start_run(warehouse, outputs, landing, RunPlan(months, policies, calendar, force))
-        for index, month in enumerate(months, start=1):
-            if on_month:
-                on_month(index, len(months), month)
-            try:  # before the month's job: an incomplete month writes nothing
-                require_complete_month(landing, month)
-            except IncompleteMonth as exc:
-                raise RunFailed(month, str(exc)) from exc
-            since = (
-                None
-                if force
-                else _unchanged_since(
-                    warehouse, landing, outputs, month, policies[month], bool(policy_override)
+        try:
+            for index, month in enumerate(months, start=1):
+                if on_month:
+                    on_month(index, len(months), month)
+                try:  # before the month's job: an incomplete month writes nothing
+                    require_complete_month(landing, month)
+                except IncompleteMonth as exc:
+                    raise RunFailed(month, str(exc)) from exc
+                since = (
+                    None
+                    if force
+                    else _unchanged_since(
+                        warehouse, landing, outputs, month, policies[month], bool(policy_override)
+                    )
                 )
-            )
-            if since:
-                month_result = MonthResult(month, unchanged_since=since)
+                if since:
+                    month_result = MonthResult(month, unchanged_since=since)
+                    results.append(month_result)
+                    if on_done:
+                        on_done(month_result)
+                    continue
+                if not any(r.unchanged_since is None for r in results):  # the run's first
+                    _refuse_a_gap_before(warehouse, landing, month)
+                _start_background_imports()
+                # A month regraded is not moved off its policy but forward (refused here).
+                published_before = _latest_publication(warehouse, month, calendar)
+                month_job = job if dashboard and month == months[-1] else without_dashboard
+                try:
+                    result = month_job.execute_in_process(
+                        partition_key=month,
+                        instance=instance,
+                        run_config=QUIET_LOGS,
+                        raise_on_error=False,
+                    )
+                except Exception as exc:  # Dagster's own run storage failed, not a step
+                    reason = _instance_failure(instance, exc) + _roll_back_after_failure(warehouse)
+                    published = _published_since(warehouse, month, published_before)
+                    raise RunFailed(month, reason, published) from exc
+                reason = failure_reason(result)
+                if reason:
+                    reason += _roll_back_after_failure(warehouse)
+                    if exports_failed(result):
+                        raise ExportsNotWritten(month, reason)
+                    published = any(
+                        e.event_type == dg.DagsterEventType.STEP_SUCCESS
+                        and e.step_key == "published_month"
+                        for e in result.all_events
+                    ) or _published_since(warehouse, month, published_before)
+                    raise RunFailed(month, reason, published)
+                month_result = MonthResult(
+                    month, materialization_metadata(result), step_seconds(result)
+                )
                 results.append(month_result)
                 if on_done:
                     on_done(month_result)
-                continue
-            if not any(r.unchanged_since is None for r in results):  # the run's first
-                _refuse_a_gap_before(warehouse, landing, month)
-            _start_background_imports()
-            # A month regraded is not moved off its policy but forward (refused here).
-            published_before = _latest_publication(warehouse, month, calendar)
-            month_job = job if dashboard and month == months[-1] else without_dashboard
-            try:
-                result = month_job.execute_in_process(
-                    partition_key=month,
-                    instance=instance,
-                    run_config=QUIET_LOGS,
-                    raise_on_error=False,
+        except RunFailed as failed:
+            if dashboard and (failed.published or any(not r.unchanged_since for r in results)):
+                _dashboard_after_failure(
+                    warehouse, outputs, failed, lambda m: policies.get(m) or checked.policy_for(m)
                 )
-            except Exception as exc:  # Dagster's own run storage failed, not a step
-                reason = _instance_failure(instance, exc) + _roll_back_after_failure(warehouse)
-                published = _published_since(warehouse, month, published_before)
-                raise RunFailed(month, reason, published) from exc
-            reason = failure_reason(result)
-            if reason:
-                reason += _roll_back_after_failure(warehouse)
-                if exports_failed(result):
-                    raise ExportsNotWritten(month, reason)
-                published = any(
-                    e.event_type == dg.DagsterEventType.STEP_SUCCESS
-                    and e.step_key == "published_month"
-                    for e in result.all_events
-                ) or _published_since(warehouse, month, published_before)
-                raise RunFailed(month, reason, published)
-            month_result = MonthResult(
-                month, materialization_metadata(result), step_seconds(result)
-            )
-            results.append(month_result)
-            if on_done:
-                on_done(month_result)
+            raise
     return results
 
 
 DASHBOARD = dg.AssetKey("dashboard")
+
+
+def _dashboard_after_failure(
+    warehouse: Path, outputs: Path, failed: RunFailed, policy_for: Callable[[str], Policy]
+) -> None:
+    """Rebuild the dashboard when a run published months and then failed: it is built
+    with the run's last month, which did not come, and went on showing what the run had
+    restated, or was not written at all on a new warehouse (found by an audit,
+    2026-12-05). When that fails too, the run's error says so."""
+    from pipelines.reporting.dashboard import write_dashboard
+
+    try:
+        write_dashboard(warehouse, outputs / "dashboard", policy_for=policy_for)
+    except Exception as exc:
+        failed.reason += f" (the dashboard was not rebuilt: {str(exc).splitlines()[0]})"
+        failed.args = (f"{failed.month}: {failed.reason}",)
 
 
 def job_without(job: dg.JobDefinition, asset: dg.AssetKey) -> dg.JobDefinition:

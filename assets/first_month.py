@@ -18,9 +18,10 @@ import duckdb
 from assets.settings import FIRST_MONTH, LANDING, LEGACY_FIRST_MONTH, WAREHOUSE
 from pipelines.landing import LandingError, landing_months
 from pipelines.months import parse_month
+from pipelines.policy import FIRST_GRADEABLE_MONTH
 
 # The shipped policy calendar's first effective month: the start with no data at all.
-CALENDAR_FIRST_MONTH = "2024-01"
+CALENDAR_FIRST_MONTH = FIRST_GRADEABLE_MONTH
 
 
 def configured_first_month() -> str | None:

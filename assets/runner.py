@@ -399,8 +399,19 @@ def _refuse_policy_changes(
         else months_regraded(con, landing, outputs, plan.months, plan.policies)
     )
     refused = next((m for m in regraded if m in moves), None)
-    if refused:
-        raise PolicyRollback(moves[refused])
+    if refused is None:
+        return
+    why = moves[refused]
+    if refused != regraded[0] and not plan.force:
+        # Its own inputs may be unchanged: it is regraded because an earlier month is.
+        earlier = regraded[0]
+        why += (
+            f". The run regrades {refused} because it regrades {earlier} first, and every "
+            f"month after a regraded one is regraded: grade through {earlier} alone "
+            f"(grading run --through {earlier}), then {refused} as above (to keep a "
+            f"restatement, --policy-override with the file it was restated under)"
+        )
+    raise PolicyRollback(why)
 
 
 def _latest_publication(

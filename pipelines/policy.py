@@ -23,6 +23,9 @@ from pipelines.months import parse_month
 # The shipped calendar: every policy file of this folder, each from its effective_from.
 DEFAULT_POLICY_DIR = Path(__file__).parent / "policies"
 DEFAULT_POLICY_PATH = DEFAULT_POLICY_DIR / "policy-2026.1.toml"
+# The shipped calendar's first month, where the monthly partitions start when neither the
+# landing folder nor the warehouse holds an earlier month (assets/first_month.py).
+FIRST_GRADEABLE_MONTH = "2024-01"
 # Top-level keys a policy file may hold that the rules themselves do not read:
 # ``effective_from`` dates a policy in the policy calendar.
 KNOWN_UNREAD_KEYS = frozenset({"effective_from"})
@@ -305,17 +308,19 @@ def load_calendar(path: str | Path | None = None) -> PolicyCalendar:
 def _check_calendar(policies: list[Policy]) -> None:
     """Refuse a calendar where a month or a version would be ambiguous.
 
-    In a calendar of several files, each names its first month: one without
-    ``effective_from`` would be in force only before the others, most likely for no month
-    graded at all, and a file added that way would never apply (found by an audit).
+    A file without ``effective_from`` is in force from the start, until the first dated
+    one: a base policy. When that dated one starts at or before the first gradeable
+    month, the undated file grades no month, and a file added that way would silently
+    never apply (found by an audit): refused.
     """
     undated = [p for p in policies if p.effective_from is None]
     dated = [p for p in policies if p.effective_from is not None]
-    if undated and dated:
+    if undated and dated and dated[0].effective_from <= FIRST_GRADEABLE_MONTH:
         raise PolicyError(
-            f"{undated[0].source} has no effective_from: in a policy folder of several files "
-            f'each says the month it takes effect from (effective_from = "YYYY-MM"); '
-            f"without it, it would be in force only before {dated[0].effective_from}"
+            f"{undated[0].source} has no effective_from, so it is in force only before "
+            f"{dated[0].effective_from}, the first month of {dated[0].source}: for no month "
+            f"from {FIRST_GRADEABLE_MONTH}, the calendar's first. Say the month it takes "
+            f'effect from (effective_from = "YYYY-MM"), an earlier one for months before'
         )
     for earlier, later in zip(policies, policies[1:], strict=False):
         if earlier.effective_from == later.effective_from:

@@ -35,8 +35,15 @@ class PolicyRedefined(PolicyError):
     """A policy file holds other rules under a version that has already graded months."""
 
 
+# Each month's latest publication only: a warehouse whose file was edited in place before
+# this was refused keeps both digests in its history, and the file as the months now
+# stand must pass.
 MONTHS_OF_OTHER_RULES = """
-SELECT string_agg(DISTINCT month, ', ' ORDER BY month) FROM main.run_log
+WITH latest AS (
+    FROM main.run_log
+    QUALIFY row_number() OVER (PARTITION BY month ORDER BY published_at DESC) = 1
+)
+SELECT string_agg(month, ', ' ORDER BY month) FROM latest
 WHERE policy_version = $version AND policy_digest IS NOT NULL AND policy_digest <> $digest
 """
 
@@ -138,7 +145,7 @@ def refuse_calendar_behind_previous(
     published, _, chosen, where = move
     raise PolicyRollback(
         f"{month} cannot be graded under the policy calendar {calendar.source}: "
-        f"{previous} was published under policy {published}, which that calendar {where} "
+        f"{previous} was published under policy {published}, and that calendar {where} "
         f"(it would give {previous} {chosen.version}), so it is not the calendar the "
         f"months before were graded under. Pass that calendar (--policy DIR, or "
         f"GRADING_POLICY where Dagster runs)"

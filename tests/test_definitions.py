@@ -154,8 +154,11 @@ def test_a_run_launched_by_the_code_location_waits_for_a_cli_run(
     holder = subprocess.Popen(
         [
             sys.executable, "-c",
-            "import sys, time; from pipelines.locking import exclusive_run\n"
-            "with exclusive_run(sys.argv[1]):\n    print('held', flush=True); time.sleep(3)",
+            # The lock goes with the process (os._exit), so the run cannot take it while
+            # the holder is still alive.
+            "import os, sys, time; from pipelines.locking import exclusive_run\n"
+            "with exclusive_run(sys.argv[1]):\n"
+            "    print('held', flush=True); time.sleep(3); os._exit(0)",
             str(warehouse),
         ],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,

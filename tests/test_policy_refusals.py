@@ -237,9 +237,21 @@ def test_a_file_without_effective_from_in_a_dated_folder_is_refused(tmp_path: Pa
     folder = calendar(tmp_path / "policies")
     write_policy(folder, "policy-2026.2.toml", policy_text("2026.2", None, no_excellent=True))
     with pytest.raises(
-        PolicyError, match=r"policy-2026\.2\.toml has no effective_from.*only before 2024-01"
+        PolicyError,
+        match=r"policy-2026\.2\.toml has no effective_from, so it is in force only "
+        r"before 2024-01, the first month of .*policy-2026\.1\.toml: for no month from 2024-01",
     ):
         load_calendar(folder)
+
+
+def test_an_undated_base_policy_before_a_later_dated_one_stays_in_force_from_the_start(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "policies"
+    write_policy(folder, "base.toml", policy_text("2025.9", None))
+    write_policy(folder, "later.toml", policy_text("2026.2", "2026-03"))
+    months = load_calendar(folder)
+    assert [months.policy_for(m).version for m in ("2024-01", "2026-03")] == ["2025.9", "2026.2"]
 
 
 # --- a policy's own tiers are counted -----------------------------------------------------
@@ -316,7 +328,10 @@ def test_a_month_is_not_graded_under_a_calendar_the_month_before_was_not(
     assert [e.step_key for e in failures] == ["published_month"]
     message = failures[0].step_failure_data.error.cause.message
     assert "2026-03 cannot be graded under the policy calendar" in message
-    assert "2026-02 was published under policy 2026.2, which that calendar does not hold" in message
+    assert (
+        "2026-02 was published under policy 2026.2, and that calendar does not hold 2026.2"
+        in message
+    )
 
     assert cli_main(run_args(landing, warehouse, outputs, "2026-03", "--from", "2026-03")) == 1
     assert "2026-03 cannot be graded under the policy calendar" in capsys.readouterr().err
@@ -352,3 +367,46 @@ def test_the_dashboard_takes_the_policy_of_the_latest_month_it_shows(
     page = (outputs / "dashboard" / "index.html").read_text(encoding="utf-8")
     assert "months: <b>2026-01..2026-03</b>" in page
     assert "policy: <b>2026.2</b>" in page
+
+
+def test_a_version_edited_before_the_refusal_passes_as_its_months_now_stand(
+    tmp_path: Path, landing: Path
+) -> None:
+    """A warehouse whose policy file was edited in place before this was refused holds both
+    digests in its history: the file its months were last published under passes, the
+    earlier one is refused (found in review)."""
+    import duckdb
+
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    folder = calendar(tmp_path / "policies")
+    grade_months(landing, warehouse, outputs, "2026-01", folder)
+    # History as the old code left it: January first published under other numbers.
+    con = duckdb.connect(str(warehouse))
+    con.execute(
+        "INSERT INTO main.run_log BY NAME SELECT * REPLACE ("
+        "published_at - INTERVAL 1 DAY AS published_at, 'edited-earlier' AS policy_digest) "
+        "FROM main.run_log"
+    )
+    con.close()
+    assert skipped(grade_months(landing, warehouse, outputs, "2026-01", folder)) == ["2026-01"]
+
+
+def test_a_month_regraded_after_an_earlier_one_is_refused_naming_it(
+    tmp_path: Path, landing: Path
+) -> None:
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-02")
+    newer = write_policy(tmp_path, "p.toml", policy_text("2026.2", "2026-07", no_excellent=True))
+    grade_months(landing, warehouse, outputs, "2026-02", first="2026-02", policy_override=newer)
+    orders = next((landing / "orders" / "month=2026-01").iterdir())
+    orders.write_text(orders.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+
+    with pytest.raises(PolicyRollback) as refused:
+        grade_months(landing, warehouse, outputs, "2026-02")
+    assert "regrades 2026-02 because it regrades 2026-01 first" in str(refused.value)
+    assert "grading run --through 2026-01" in str(refused.value)
+
+    # The way out it names: January alone, then February's restatement again.
+    assert skipped(grade_months(landing, warehouse, outputs, "2026-01")) == []
+    grade_months(landing, warehouse, outputs, "2026-02", first="2026-02", policy_override=newer)
+    assert versions(warehouse) == {"2026-01": "2026.1", "2026-02": "2026.2"}

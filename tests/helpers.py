@@ -161,6 +161,27 @@ def step_failures(result: object) -> str:
     )
 
 
+def materialize_month(
+    landing: Path, warehouse: Path, outputs: Path, month: str, policy_file: str = ""
+) -> object:
+    """One month of every asset materialized by Dagster, as the schedule or the UI runs it
+    (``policy_file`` empty: the shipped calendar); the ExecuteInProcessResult."""
+    import dagster as dg
+
+    from assets.definitions import ALL_ASSETS
+    from assets.resources import GradingSettings, WarehouseResource
+
+    settings = GradingSettings(
+        landing_dir=str(landing), outputs_dir=str(outputs), policy_file=policy_file
+    )
+    return dg.materialize(
+        ALL_ASSETS,
+        partition_key=month,
+        raise_on_error=False,
+        resources={"warehouse": WarehouseResource(path=str(warehouse)), "settings": settings},
+    )
+
+
 def run_args(landing: Path, warehouse: Path, outputs: Path, through: str, *extra: str) -> list[str]:
     """The arguments of ``grading run`` on a landing folder, a warehouse and an outputs
     folder, through ``through`` (``extra`` such as ``--from M`` follow)."""

@@ -21,7 +21,14 @@ from assets.runner import grade_months
 from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError
 from pipelines.policy_rollback import PolicyRollback
 from pipelines.warehouse import connect, fetch_rows
-from tests.helpers import CONFORMANCE, cli_command, published_state, run_args, run_killed_at
+from tests.helpers import (
+    CONFORMANCE,
+    cli_command,
+    materialize_month,
+    published_state,
+    run_args,
+    run_killed_at,
+)
 
 SHIPPED = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
 EXCELLENT_ORDERS = "min_assessed_orders = 90"
@@ -306,26 +313,12 @@ def test_a_calendar_without_a_month_s_newer_policy_is_refused_not_a_silent_resta
 
 
 def test_the_publish_asset_refuses_an_older_policy_for_a_published_month(tmp_path: Path) -> None:
-    import dagster as dg
-
-    from assets.definitions import ALL_ASSETS
-    from assets.resources import GradingSettings, WarehouseResource
-
     folder = newer_policy_calendar(tmp_path / "policies", "2026-01")
     warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
 
-    def materialize(policy_file: str) -> dg.ExecuteInProcessResult:
-        settings = GradingSettings(
-            landing_dir=str(CONFORMANCE / "landing"),
-            outputs_dir=str(outputs),
-            policy_file=policy_file,
-        )
-        return dg.materialize(
-            ALL_ASSETS,
-            partition_key="2026-01",
-            raise_on_error=False,
-            resources={"warehouse": WarehouseResource(path=str(warehouse)), "settings": settings},
-        )
+    def materialize(policy_file: str):
+        landing = CONFORMANCE / "landing"
+        return materialize_month(landing, warehouse, outputs, "2026-01", policy_file)
 
     assert materialize(str(folder)).success
     before, log_before = published_state(warehouse, outputs), run_log(warehouse)

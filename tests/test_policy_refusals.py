@@ -22,7 +22,7 @@ from assets.runner import grade_months
 from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError, load_calendar
 from pipelines.policy_rollback import PolicyRedefined, PolicyRollback
 from pipelines.run_key import policy_digest
-from tests.helpers import CONFORMANCE, published_state, run_args
+from tests.helpers import CONFORMANCE, materialize_month, published_state, run_args
 from tests.test_policy_calendar import SHIPPED, policy_text, query, skipped, write_policy
 
 
@@ -151,26 +151,11 @@ def test_a_policy_edited_in_place_is_refused_not_a_silent_restatement(
 
 def test_the_publish_asset_refuses_a_policy_edited_in_place(tmp_path: Path) -> None:
     """The schedule's and the UI's path: one month materialized by Dagster."""
-    import dagster as dg
-
-    from assets.definitions import ALL_ASSETS
-    from assets.resources import GradingSettings, WarehouseResource
-
     folder = calendar(tmp_path / "policies")
     warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
 
-    def materialize(month: str) -> dg.ExecuteInProcessResult:
-        settings = GradingSettings(
-            landing_dir=str(CONFORMANCE / "landing"),
-            outputs_dir=str(outputs),
-            policy_file=str(folder),
-        )
-        return dg.materialize(
-            ALL_ASSETS,
-            partition_key=month,
-            raise_on_error=False,
-            resources={"warehouse": WarehouseResource(path=str(warehouse)), "settings": settings},
-        )
+    def materialize(month: str):
+        return materialize_month(CONFORMANCE / "landing", warehouse, outputs, month, str(folder))
 
     assert materialize("2026-01").success
     before, log_before = published_state(warehouse, outputs), run_log(warehouse)
@@ -307,23 +292,12 @@ def test_a_month_is_not_graded_under_a_calendar_the_month_before_was_not(
 ) -> None:
     """February was graded under 2026.2 (the CLI's --policy); the code location, without
     GRADING_POLICY, would grade March under the shipped 2026.1: refused on both paths."""
-    import dagster as dg
-
-    from assets.definitions import ALL_ASSETS
-    from assets.resources import GradingSettings, WarehouseResource
-
     folder = calendar(tmp_path / "policies", ("2026.2", "2026-02"))
     warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
     grade_months(landing, warehouse, outputs, "2026-02", folder)
     before, log_before = published_state(warehouse, outputs), run_log(warehouse)
 
-    settings = GradingSettings(landing_dir=str(landing), outputs_dir=str(outputs))
-    result = dg.materialize(
-        ALL_ASSETS,
-        partition_key="2026-03",
-        raise_on_error=False,
-        resources={"warehouse": WarehouseResource(path=str(warehouse)), "settings": settings},
-    )
+    result = materialize_month(landing, warehouse, outputs, "2026-03")
     failures = [e for e in result.all_events if e.is_step_failure]
     assert [e.step_key for e in failures] == ["published_month"]
     message = failures[0].step_failure_data.error.cause.message

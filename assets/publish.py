@@ -57,8 +57,9 @@ def published_month(
     with warehouse.month_writer(context, compact=True, publishes=True) as con:  # last write
         refuse_redefined_version(con, policy)  # a policy file edited in place
         if not settings.policy_override:  # a UI or scheduled run given an older calendar
-            refuse_policy_rollback(con, month, settings.calendar())
-            refuse_calendar_behind_previous(con, month, settings.calendar())
+            calendar = settings.calendar()
+            refuse_policy_rollback(con, month, calendar)
+            refuse_calendar_behind_previous(con, month, calendar)
         month_journal.refuse_steps_not_in_run(con, month, context.run.run_id, MONTH_STEPS)
         # Before publishing: exporting into another warehouse's folder is refused anyway.
         check_claim(settings.outputs, Path(warehouse.path), warehouse_id(con))

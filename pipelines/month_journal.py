@@ -17,6 +17,7 @@ there before the run.
 from __future__ import annotations
 
 import logging
+import re
 
 import duckdb
 
@@ -42,6 +43,9 @@ MONTH_TABLES = (
 )
 
 
+_MONTH = re.compile(r"\d{4}-\d{2}")
+
+
 def _copy_name(table: str) -> str:
     """journal.<schema>__<table>_<month>: the month's rows of ``table`` before the run."""
     return table.replace(".", "__")
@@ -58,6 +62,26 @@ class RunRolledBack(RuntimeError):
 def pending_months(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """(month, run id) of every month whose run wrote and neither published nor rolled back."""
     return fetch_rows(con, "SELECT month, run_id FROM journal.pending WHERE state = 'open'")
+
+
+def as_published_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """A query of ``table``'s rows as they stand published: a month a run has written and
+    not yet published (a partial selection in the UI, a killed run not yet put back) reads
+    from its kept copy, so a reader never mixes the pending run's rows with published ones.
+
+    The copies' names hold the months of journal.pending, which runs write as YYYY-MM.
+    """
+    if table not in MONTH_TABLES:
+        raise ValueError(f"{table} is not a table a month's run writes")
+    pending = sorted(m for m, _ in pending_months(con))
+    if any(not _MONTH.fullmatch(m) for m in pending):
+        raise ValueError(f"journal.pending holds a month that is not YYYY-MM: {pending}")
+    if not pending:
+        return f"SELECT * FROM {table}"
+    listed = ", ".join(f"'{m}'" for m in pending)
+    parts = [f"SELECT * FROM {table} WHERE month NOT IN ({listed})"]
+    parts += [f"SELECT * FROM {_copy(table, m)}" for m in pending]
+    return " UNION ALL BY NAME ".join(parts)
 
 
 def open_month(con: duckdb.DuckDBPyConnection, month: str, run_id: str) -> bool:

@@ -217,6 +217,53 @@ def test_blocked_and_restated_months_come_from_the_run_log(warehouse, tmp_path):
     ]
 
 
+def test_a_month_written_and_not_published_shows_its_published_counts(warehouse, tmp_path):
+    """A run that has ingested a month and not published it (a partial selection in the
+    UI, a killed run not yet put back) has rewritten the month's raw.ingest_log rows; the
+    page shows the counts of the month as published, beside its published reasons."""
+    from pipelines.month_journal import as_published_sql, open_month
+
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, copy)
+    published = [
+        (q["month"], q["dataset"], q["read"], q["quarantined"], q["over"])
+        for q in payload_of(copy)["quality"]["quarantine"]
+    ]
+    month = MONTHS[-1]
+    con = connect(copy)
+    try:
+        assert open_month(con, month, "pending-run")
+        con.execute(
+            "UPDATE raw.ingest_log SET rows_read = 10, rows_quarantined = 9 WHERE month = $m",
+            {"m": month},
+        )
+        assert "journal." in as_published_sql(con, "raw.ingest_log")
+    finally:
+        con.close()
+    pending = rows(
+        copy, "SELECT DISTINCT rows_read FROM raw.ingest_log WHERE month = $m", {"m": month}
+    )
+    assert pending == [(10,)]
+    shown = [
+        (q["month"], q["dataset"], q["read"], q["quarantined"], q["over"])
+        for q in payload_of(copy)["quality"]["quarantine"]
+    ]
+    assert shown == published
+    assert any(m == month for m, *_ in shown)
+
+
+def test_as_published_refuses_a_table_no_run_writes(warehouse):
+    from pipelines.month_journal import as_published_sql
+
+    con = connect(warehouse, read_only=True)
+    try:
+        assert as_published_sql(con, "raw.ingest_log") == "SELECT * FROM raw.ingest_log"
+        with pytest.raises(ValueError, match="main.run_log is not a table"):
+            as_published_sql(con, "main.run_log")
+    finally:
+        con.close()
+
+
 # --- in a real browser ---------------------------------------------------------------------
 
 

@@ -150,8 +150,17 @@ def dense(frame: pl.DataFrame, index: list[str], value: str, shape: tuple[int, .
     return array
 
 
-def _query(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> pl.DataFrame:
+def _query(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    tables: dict[str, str] | None = None,
+    **params: object,
+) -> pl.DataFrame:
+    """Run ``sql/dashboard/<name>.sql``; ``tables`` fills its ``__NAME__`` placeholders
+    with queries (a table as published, say), which parameters cannot stand for."""
     sql = load_sql(f"dashboard/{name}.sql")
+    for placeholder, query in (tables or {}).items():
+        sql = sql.replace(f"__{placeholder}__", query)
     return fetch_frame(con, sql, bound_params(sql, params))
 
 

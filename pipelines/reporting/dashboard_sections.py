@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from pipelines.month_journal import as_published_sql
 from pipelines.policy import Policy
 from pipelines.reporting.dashboard_data import Axes, _query, dense
 from pipelines.reporting.dashboard_metrics import RATE_METRICS, percent_text
@@ -139,11 +140,14 @@ def compliance(con: duckdb.DuckDBPyConnection, axes: Axes) -> dict:
 
 def data_quality(con: duckdb.DuckDBPyConnection, months: list[str], policy: Policy) -> dict:
     """Quarantined rows per month and dataset against the policy's limit, the months whose
-    latest run did not publish (blocked or failed), and the restated months."""
+    latest run did not publish (blocked or failed), and the restated months. The counts
+    are the published ones: a run that has written a month and not published it (yet, or
+    ever) has already rewritten its raw.ingest_log rows."""
     limit = policy.max_quarantine_ratio
     quarantine = _query(
         con,
         "quarantine_months",
+        {"INGEST_LOG": as_published_sql(con, "raw.ingest_log")},
         months=months,
         limit_num=limit.numerator,
         limit_den=limit.denominator,

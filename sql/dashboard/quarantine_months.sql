@@ -1,4 +1,5 @@
--- Per shown month and dataset: rows read and quarantined (raw.ingest_log), whether the
+-- Per shown month and dataset: rows read and quarantined (raw.ingest_log as published:
+-- a month a run has written and not published reads its kept copy), whether the
 -- quarantined share is over the policy's limit ($limit_num / $limit_den, compared exactly
 -- by cross-multiplication, as the blocking check does), and the quarantined rows per
 -- reason as published (main.quarantine).
@@ -18,7 +19,7 @@ SELECT l.month, l.dataset, l.rows_read::BIGINT AS rows_read,
        l.rows_quarantined::BIGINT AS rows_quarantined,
        l.rows_quarantined * $limit_den > l.rows_read * $limit_num AS over_limit,
        coalesce(r.reasons, []) AS reasons
-FROM raw.ingest_log AS l
+FROM (__INGEST_LOG__) AS l
 LEFT JOIN by_dataset AS r USING (month, dataset)
 WHERE list_contains($months, l.month)
 ORDER BY l.month, l.dataset;

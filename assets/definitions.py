@@ -23,6 +23,7 @@ from assets.ownership import with_owners
 from assets.partitions import monthly_partitions
 from assets.publish import published_month
 from assets.resources import GradingSettings, WarehouseResource
+from assets.run_limits import month_run_tags
 from pipelines.landing import IncompleteMonth, require_complete_month
 from pipelines.months import add_months, month_key
 from pipelines.spark_engine.session import check_engine
@@ -74,6 +75,8 @@ grade_month_job = dg.define_asset_job(
     partitions_def=monthly_partitions,
     executor_def=dg.in_process_executor,
     description="Ingest, grade and publish one month.",
+    # The daemon cancels a run past this, so a killed run does not hold the queue.
+    tags=month_run_tags(),
 )
 
 

@@ -35,6 +35,11 @@ INSTANCE_YAML = """\
 # writer, so runs (including each month of a backfill) are queued one at a time.
 run_queue:
   max_concurrent_runs: 1
+# A run whose process was killed outright (kill -9, the OOM killer) stays STARTED and
+# would hold that one place for ever: the daemon cancels a run past its job's
+# dagster/max_runtime tag (assets/run_limits.py), which frees the queue.
+run_monitoring:
+  enabled: true
 telemetry:
   enabled: false
 """

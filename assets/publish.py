@@ -69,6 +69,7 @@ def published_month(
             policy,
             bool(settings.policy_override),
             first_landing_month(settings.landing),
+            settings.landing,
         )
         if settings.uses_spark:  # the month's lake partitions, replaced once it is published
             engine.lake(settings, warehouse).publish(month)

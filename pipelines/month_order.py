@@ -63,6 +63,26 @@ def refuse_stale_previous(con: duckdb.DuckDBPyConnection, month: str) -> None:
         )
 
 
+def refuse_outdated_past(con: duckdb.DuckDBPyConnection, landing: Path, month: str) -> None:
+    """Refuse to publish ``month`` on a month before it whose landing files changed after
+    it was graded, that was never graded, or whose files cannot be read as graded
+    (``outdated_earlier_month``).
+
+    A `grading run --from` checks this before its first month; a month run alone by the
+    schedule or the UI did not, so a correction landed for an earlier month and not yet
+    read by any run was built on as if it were not there: ``month`` published grades a
+    run from the landing's first month does not give. Each earlier month's files are
+    hashed (once per process: the CLI's own check has read them already).
+    """
+    outdated = outdated_earlier_month(con, landing, month)
+    if outdated:
+        earlier, reason = outdated
+        raise GradingError(
+            f"{reason}, and {builds_on(month)}: grade {earlier} again before {month} "
+            f"(grading run --from {earlier} --through {month} grades each month in order)"
+        )
+
+
 def earliest_stale_before(con: duckdb.DuckDBPyConnection, month: str) -> str | None:
     """The first published month before ``month`` that main.month_status calls stale."""
     return fetch_rows(

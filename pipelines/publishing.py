@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import duckdb
 
@@ -18,7 +19,11 @@ from pipelines.datasets import DATASETS
 from pipelines.faults import crash_point
 from pipelines.grading import GradingError
 from pipelines.ingest import dataset_fingerprint
-from pipelines.month_order import refuse_stale_previous, refuse_unpublished_previous
+from pipelines.month_order import (
+    refuse_outdated_past,
+    refuse_stale_previous,
+    refuse_unpublished_previous,
+)
 from pipelines.months import grading_window
 from pipelines.policy import Policy
 from pipelines.run_key import ingested_digests, month_run_key, policy_digest
@@ -49,13 +54,16 @@ def publish_month(
     policy: Policy,
     policy_override: bool = False,
     first_landing_month: str | None = None,
+    landing: Path | None = None,
 ) -> dict[str, int]:
     """Move the month's staged tables and its quarantine into main.*, all or nothing.
 
     ``policy_override``: ``policy`` is not the calendar's for the month but one asked for
     explicitly (``--policy-override``); main.run_log records the publication as a
     restatement under it. ``first_landing_month``: the landing folder's first month
-    (None when unknown); see ``refuse_unpublished_previous``.
+    (None when unknown); see ``refuse_unpublished_previous``. ``landing``: the landing
+    folder, whose months before ``month`` must be as the warehouse ingested them
+    (``refuse_outdated_past``); None skips that check (a caller that made it).
     """
     if not fetch_value(
         con,
@@ -74,6 +82,8 @@ def publish_month(
             f"{month} cannot be published: the ingest of {named} stopped before it "
             f"finished; rerun that month first"
         )
+    if landing is not None:
+        refuse_outdated_past(con, landing, month)
     fingerprint = input_fingerprint(con, month)
     digests = ingested_digests(con, month)
     params = {

@@ -18,7 +18,13 @@ import pytest
 
 from assets.definitions import ALL_ASSETS
 from assets.runner import RunFailed, grade_months
-from tests.helpers import private_copy, published_state, stale_months, step_failures
+from tests.helpers import (
+    materialize_month,
+    private_copy,
+    published_state,
+    stale_months,
+    step_failures,
+)
 
 
 def correct_a_star(landing: Path, month: str) -> None:
@@ -91,6 +97,55 @@ def test_a_run_from_a_month_after_a_corrected_month_is_refused(published_conform
     assert stale_months(warehouse) == {"2026-01": False, "2026-02": False, "2026-03": False}
 
 
+def test_a_month_run_alone_after_a_correction_no_run_has_read_is_refused(
+    published_conformance, tmp_path
+):
+    """January corrected after February was published, then March run alone by the
+    schedule or the UI: it was published on January's old rows, as no run had read the
+    correction. Now its publication stops, naming January and the way out; nothing
+    published moves, the months built on January show stale, and grading from January
+    gives what a fresh run gives."""
+    landing, warehouse, outputs = private_copy(published_conformance("2026-02"), tmp_path / "g")
+    correct_a_star(landing, "2026-01")
+    before = published_state(warehouse, outputs)
+
+    alone = materialize_month(landing, warehouse, outputs, "2026-03")
+
+    assert not alone.success
+    failures = step_failures(alone)
+    assert (
+        "2026-01's landing files changed after it was graded (feedback), and 2026-03 builds "
+        "on it" in failures
+    )
+    assert "grade 2026-01 again before 2026-03 (grading run --from 2026-01 --through 2026-03" in (
+        failures
+    )
+    assert published_state(warehouse, outputs) == before
+    assert stale_months(warehouse) == {"2026-01": True, "2026-02": True}
+
+    grade_months(landing, warehouse, outputs, "2026-03")
+    assert published_state(warehouse, outputs)["tables"] == fresh_tables(
+        landing, tmp_path / "fresh", "2026-03"
+    )
+
+
+def test_a_month_run_alone_after_an_earlier_month_was_added_is_refused(
+    published_conformance, tmp_path
+):
+    """A landing month older than every graded one, added later, was not graded: March
+    run alone would publish without its keys and credit, and is refused."""
+    landing, warehouse, outputs = private_copy(published_conformance("2026-02"), tmp_path / "g")
+    for dataset in landing.iterdir():
+        shutil.copytree(dataset / "month=2026-01", dataset / "month=2025-12")
+    before = published_state(warehouse, outputs)
+
+    alone = materialize_month(landing, warehouse, outputs, "2026-03")
+
+    assert not alone.success
+    assert "2025-12 is not published, and 2026-03 builds on it" in step_failures(alone)
+    assert published_state(warehouse, outputs) == before
+
+
 def test_a_month_is_not_graded_on_a_stale_month_before_it(published_conformance, tmp_path):
     """January corrected and regraded alone leaves February and March stale. March
     corrected and run `--from 2026-03` was published on February's ledger from before
@@ -131,6 +186,7 @@ def test_a_month_published_on_a_stale_month_is_stale(published_conformance, tmp_
     correct_a_star(landing, "2026-01")
     grade_months(landing, warehouse, outputs, "2026-01", first="2026-01")
     monkeypatch.setattr("pipelines.publishing.refuse_stale_previous", lambda con, month: None)
+    monkeypatch.setattr("pipelines.publishing.refuse_outdated_past", lambda *args: None)
 
     assert run_month_in_dagster(landing, warehouse, outputs, "2026-03").success
 

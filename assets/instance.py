@@ -36,10 +36,12 @@ INSTANCE_YAML = """\
 run_queue:
   max_concurrent_runs: 1
 # A run whose process was killed outright (kill -9, the OOM killer) stays STARTED and
-# would hold that one place for ever: the daemon cancels a run past its job's
-# dagster/max_runtime tag (assets/run_limits.py), which frees the queue.
+# would hold that one place for ever: the daemon ends a run started longer ago than
+# max_runtime_seconds (grade_month's own dagster/max_runtime tag, from
+# GRADING_RUN_MAX_SECONDS, wins: assets/run_limits.py), which frees the queue.
 run_monitoring:
   enabled: true
+  max_runtime_seconds: 10800
 telemetry:
   enabled: false
 """

@@ -159,7 +159,7 @@ def files_digest(files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1 << 16)
 def _content_digest(path: str, identity: tuple[int, ...]) -> bytes:
     """A file's SHA-256, read once per process while the file is unchanged.
 

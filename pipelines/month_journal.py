@@ -43,7 +43,7 @@ MONTH_TABLES = (
 )
 
 
-_MONTH = re.compile(r"\d{4}-\d{2}")
+_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 
 def _copy_name(table: str) -> str:

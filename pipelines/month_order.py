@@ -78,8 +78,8 @@ def refuse_outdated_past(con: duckdb.DuckDBPyConnection, landing: Path, month: s
     if outdated:
         earlier, reason = outdated
         raise GradingError(
-            f"{reason}, and {builds_on(month)}: grade {earlier} again before {month} "
-            f"(grading run --from {earlier} --through {month} grades each month in order)"
+            f"{reason}, and {builds_on(month)}: grade from {earlier} (grading run --from "
+            f"{earlier} --through {month} grades each month from it in order)"
         )
 
 
@@ -126,12 +126,14 @@ def outdated_earlier_month(
     failed, or a month before it moved), grading ``month`` on it would publish grades
     that a run over the same landing from its first month would not give, and an
     unchanged ``month`` would even be skipped as current. A month whose landing folders
-    are all gone (archived) is taken as graded: its ingested rows stand.
+    are all gone (archived) is taken as graded: its ingested rows stand; so is a dataset
+    whose month folder is gone.
 
     A changed month's files are recorded as seen (journal.landing_seen), so
     main.month_status shows the months built on it as stale although no run regraded it.
     """
-    from pipelines.landing import IngestError, landing_months
+    from pipelines.datasets import DATASETS
+    from pipelines.landing import IngestError, landing_months, month_folder
     from pipelines.run_key import ingested_digests, landing_digests, record_landing_seen
 
     earlier_months = [m for m in landing_months(landing) if m < month]
@@ -139,8 +141,13 @@ def outdated_earlier_month(
         ingested = ingested_digests(con, earlier)
         if not ingested:
             return earlier, f"{earlier} is not published"
+        # A dataset's month folder removed whole is archived, as a whole month is; an
+        # emptied one is a change.
+        present = [
+            ds.name for ds in DATASETS if month_folder(landing, ds.name, earlier).is_dir()
+        ]
         try:
-            digests = landing_digests(landing, earlier)
+            digests = landing_digests(landing, earlier, present)
         except (IngestError, OSError) as exc:
             return earlier, f"{earlier}'s landing files cannot be read as graded ({exc})"
         changed = sorted(d for d in digests if digests[d] != ingested.get(d))

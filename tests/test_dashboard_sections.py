@@ -264,6 +264,21 @@ def test_as_published_refuses_a_table_no_run_writes(warehouse):
         con.close()
 
 
+def test_a_month_put_back_reads_as_it_stands(warehouse, tmp_path):
+    """A month whose run was rolled back has its rows back and no kept copy."""
+    from pipelines.month_journal import as_published_sql, open_month, roll_back
+
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, copy)
+    con = connect(copy)
+    try:
+        assert open_month(con, MONTHS[-1], "failed-run")
+        assert roll_back(con) == [MONTHS[-1]]
+        assert as_published_sql(con, "raw.ingest_log") == "SELECT * FROM raw.ingest_log"
+    finally:
+        con.close()
+
+
 # --- in a real browser ---------------------------------------------------------------------
 
 

@@ -275,6 +275,35 @@ def test_every_published_grade_is_explained_consistently(warehouse):
         assert e.next_tier is None or e.misses, e.text()
 
 
+def test_a_month_written_and_not_published_is_explained_as_published(warehouse, tmp_path):
+    """A run that has ingested a month and not published it has rewritten the month's
+    raw.service_metrics: the explanation still recomputes the published sums, with no
+    "raw data changed" note."""
+    import shutil
+
+    from pipelines.month_journal import open_month
+
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, copy)
+    con = connect(copy)
+    try:
+        merchants = [
+            m for (m,) in fetch_rows(con, "SELECT DISTINCT merchant_id FROM main.merchant_grades")
+        ]
+        before = load_counts(con, merchants, MONTHS, POLICY)
+        assert open_month(con, MONTHS[-1], "pending-run")
+        con.execute(
+            "UPDATE raw.service_metrics SET messages_received = messages_received + 7, "
+            "messages_replied_24h = 0 WHERE month = $m",
+            {"m": MONTHS[-1]},
+        )
+        after = load_counts(con, merchants, MONTHS, POLICY)
+    finally:
+        con.close()
+    assert after.equals(before)
+    assert [e for e in explain_counts(after, POLICY) if e.notes] == []
+
+
 def test_explain_text_defaults_to_the_latest_month(warehouse):
     con = connect(warehouse, read_only=True)
     try:

@@ -13,10 +13,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
-from assets.definitions import ALL_ASSETS
 from assets.runner import RunFailed, grade_months
 from tests.helpers import (
     materialize_month,
@@ -43,21 +41,6 @@ def fresh_tables(landing: Path, root: Path, through: str) -> dict:
     """The published tables of a new warehouse graded on ``landing`` from its first month."""
     grade_months(landing, root / "w.duckdb", root / "out", through)
     return published_state(root / "w.duckdb", root / "out")["tables"]
-
-
-def run_month_in_dagster(landing: Path, warehouse: Path, outputs: Path, month: str):
-    """One month alone, as the schedule or the UI runs it."""
-    from assets.resources import GradingSettings, WarehouseResource
-
-    return dg.materialize(
-        ALL_ASSETS,
-        partition_key=month,
-        resources={
-            "warehouse": WarehouseResource(path=str(warehouse)),
-            "settings": GradingSettings(landing_dir=str(landing), outputs_dir=str(outputs)),
-        },
-        raise_on_error=False,
-    )
 
 
 def refused_from(landing: Path, warehouse: Path, outputs: Path, first: str, reason: str) -> dict:
@@ -117,9 +100,7 @@ def test_a_month_run_alone_after_a_correction_no_run_has_read_is_refused(
         "2026-01's landing files changed after it was graded (feedback), and 2026-03 builds "
         "on it" in failures
     )
-    assert "grade 2026-01 again before 2026-03 (grading run --from 2026-01 --through 2026-03" in (
-        failures
-    )
+    assert "grade from 2026-01 (grading run --from 2026-01 --through 2026-03 grades" in failures
     assert published_state(warehouse, outputs) == before
     assert stale_months(warehouse) == {"2026-01": True, "2026-02": True}
 
@@ -142,8 +123,48 @@ def test_a_month_run_alone_after_an_earlier_month_was_added_is_refused(
     alone = materialize_month(landing, warehouse, outputs, "2026-03")
 
     assert not alone.success
-    assert "2025-12 is not published, and 2026-03 builds on it" in step_failures(alone)
+    assert (
+        "2025-12 is not published, and 2026-03 builds on it (credit points add up month by "
+        "month; the 90-day window reaches back into it): grade from 2025-12 (grading run "
+        "--from 2025-12 --through 2026-03" in step_failures(alone)
+    )
     assert published_state(warehouse, outputs) == before
+
+
+@pytest.mark.parametrize("archived", [["orders"], ["merchants", "orders", "feedback"]])
+def test_a_month_run_alone_after_an_earlier_datasets_folder_was_archived_publishes(
+    published_conformance, tmp_path, archived
+):
+    """A dataset's month folder removed whole after it was graded is archived, as a whole
+    month is: March run alone publishes on January's ingested rows, as graded with them,
+    and nothing is marked stale. (It was refused as a change, and January marked stale.)"""
+    landing, warehouse, outputs = private_copy(published_conformance("2026-02"), tmp_path / "g")
+    for dataset in archived:
+        shutil.rmtree(landing / dataset / "month=2026-01")
+
+    assert materialize_month(landing, warehouse, outputs, "2026-03").success
+
+    graded_whole = published_conformance("2026-03")
+    assert (
+        published_state(warehouse, outputs)["tables"]
+        == published_state(graded_whole / "w.duckdb", graded_whole / "out")["tables"]
+    )
+    assert stale_months(warehouse) == {"2026-01": False, "2026-02": False, "2026-03": False}
+
+
+def test_an_emptied_month_folder_is_a_change(published_conformance, tmp_path):
+    """A dataset's month folder left empty is a correction (its rows deleted), not an
+    archive."""
+    landing, warehouse, outputs = private_copy(published_conformance("2026-02"), tmp_path / "g")
+    for path in (landing / "bad_orders" / "month=2026-01").iterdir():
+        path.unlink()
+
+    alone = materialize_month(landing, warehouse, outputs, "2026-03")
+
+    assert not alone.success
+    assert "2026-01's landing files changed after it was graded (bad_orders)" in (
+        step_failures(alone)
+    )
 
 
 def test_a_month_is_not_graded_on_a_stale_month_before_it(published_conformance, tmp_path):
@@ -166,7 +187,7 @@ def test_a_month_is_not_graded_on_a_stale_month_before_it(published_conformance,
         r"\(--from 2026-02, or without --from\)",
     )
 
-    alone = run_month_in_dagster(landing, warehouse, outputs, "2026-03")
+    alone = materialize_month(landing, warehouse, outputs, "2026-03")
     assert not alone.success
     assert "2026-02 is stale" in step_failures(alone)
     assert "publish 2026-02 again before 2026-03" in step_failures(alone)
@@ -188,7 +209,7 @@ def test_a_month_published_on_a_stale_month_is_stale(published_conformance, tmp_
     monkeypatch.setattr("pipelines.publishing.refuse_stale_previous", lambda con, month: None)
     monkeypatch.setattr("pipelines.publishing.refuse_outdated_past", lambda *args: None)
 
-    assert run_month_in_dagster(landing, warehouse, outputs, "2026-03").success
+    assert materialize_month(landing, warehouse, outputs, "2026-03").success
 
     assert stale_months(warehouse) == {"2026-01": False, "2026-02": True, "2026-03": True}
 

@@ -45,16 +45,25 @@ def test_grade_month_carries_the_run_limit():
     assert month_run_tags({RUN_MAX_SECONDS_VARIABLE: " 600 "}) == {MAX_RUNTIME_TAG: "600"}
 
 
-@pytest.mark.parametrize("text", ["0", "-5", "1.5", "soon"])
+@pytest.mark.parametrize("text", ["-5", "1.5", "soon", "\u0663"])
 def test_a_run_limit_that_is_not_a_whole_number_of_seconds_is_refused(text):
-    with pytest.raises(ValueError, match=f"{RUN_MAX_SECONDS_VARIABLE}='{text}'"):
+    with pytest.raises(ValueError, match=f"{RUN_MAX_SECONDS_VARIABLE}='{text}' \\(environment"):
         run_max_seconds({RUN_MAX_SECONDS_VARIABLE: text})
 
 
-def test_the_instance_settings_turn_run_monitoring_on():
-    settings = yaml.safe_load(INSTANCE_YAML)
-    assert settings["run_monitoring"]["enabled"] is True
-    assert settings["run_queue"]["max_concurrent_runs"] == 1
+def test_a_run_limit_of_0_is_none():
+    """Dagster reads a limit of 0 as no limit: the way to turn it off for grade_month."""
+    assert month_run_tags({RUN_MAX_SECONDS_VARIABLE: "0"}) == {MAX_RUNTIME_TAG: "0"}
+
+
+def test_the_instance_limits_every_run_as_grade_month_by_default(tmp_path):
+    """Runs of other jobs (an asset page's, a backfill's, the deadline's) hold the one
+    place in the queue too: the instance's own limit covers them."""
+    (tmp_path / "dagster.yaml").write_text(INSTANCE_YAML)
+    with quiet_instance(tmp_path) as instance:
+        assert instance.run_monitoring_enabled
+        assert instance.run_monitoring_max_runtime_seconds == DEFAULT_RUN_MAX_SECONDS
+    assert yaml.safe_load(INSTANCE_YAML)["run_queue"]["max_concurrent_runs"] == 1
 
 
 def _runs(home: Path) -> list[dg.DagsterRun]:
@@ -150,6 +159,7 @@ def test_a_killed_run_is_cancelled_by_the_daemon_and_the_queue_goes_on(tmp_path)
         assert ended.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
         queued = next(r for r in _runs(home) if r.run_id != dead.run_id)
         assert queued.tags["dagster/partition"] == "2026-02"
+        assert queued.tags[MAX_RUNTIME_TAG] == str(DEFAULT_RUN_MAX_SECONDS)
         done = _wait_for("the queued run did not end", 300, lambda: finished(queued.run_id), log)
         assert done.status == dg.DagsterRunStatus.SUCCESS, log.read_text()[-4000:]
     finally:

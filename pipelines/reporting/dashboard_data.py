@@ -11,6 +11,7 @@ only picks a slice for the month and category chosen.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -160,7 +161,12 @@ def _query(
     with queries (a table as published, say), which parameters cannot stand for."""
     sql = load_sql(f"dashboard/{name}.sql")
     for placeholder, query in (tables or {}).items():
+        if f"__{placeholder}__" not in sql:
+            raise ValueError(f"sql/dashboard/{name}.sql has no __{placeholder}__ to fill")
         sql = sql.replace(f"__{placeholder}__", query)
+    left = re.search(r"__[A-Z_]+__", sql)
+    if left:
+        raise ValueError(f"sql/dashboard/{name}.sql: {left.group()} is not filled")
     return fetch_frame(con, sql, bound_params(sql, params))
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.month_journal import as_published_sql
 from pipelines.months import add_months, grading_window, parse_month
 from pipelines.policy import Policy, TierRule, load_calendar
 from pipelines.reporting.explain_change import change_lines
@@ -433,7 +434,9 @@ def load_counts(
     windows = [grading_window(m, policy.window_days).sql_params for m in months]
     sums = fetch_frame(
         con,
-        load_sql("explain/service_sums.sql"),
+        load_sql("explain/service_sums.sql").replace(
+            "__SERVICE_METRICS__", as_published_sql(con, "raw.service_metrics")
+        ),
         {
             **params,
             "first_months": [w["first_month"] for w in windows],

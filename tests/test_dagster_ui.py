@@ -281,6 +281,20 @@ def wait_until_serving(url: str, process: subprocess.Popen, log: Path, seconds: 
     pytest.fail(f"dagster-webserver did not answer within {seconds}s:\n{log.read_text()}")
 
 
+def start_in_repository(command: list[str], environ: dict[str, str], log: Path) -> subprocess.Popen:
+    """A Dagster process (webserver, daemon) run from the repository in a session of its
+    own, its output in ``log``; stop it with ``stop_process_group``."""
+    with log.open("w") as output:
+        return subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=environ,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def stop_process_group(process: subprocess.Popen) -> None:
     """SIGTERM to the server's process group (it and its code server), SIGKILL to what is
     left after a grace period."""
@@ -320,15 +334,9 @@ def webserver(graded: Path) -> Iterator[str]:
         PYTHONPATH=str(REPO_ROOT),
     )
     log = graded / "webserver.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [str(WEBSERVER), "-m", LOCATION, "-h", "127.0.0.1", "-p", str(port)],
-            cwd=REPO_ROOT,
-            env=environ,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = start_in_repository(
+        [str(WEBSERVER), "-m", LOCATION, "-h", "127.0.0.1", "-p", str(port)], environ, log
+    )
     try:
         wait_until_serving(url, process, log, seconds=300)
         dismiss_community_dialog(url)

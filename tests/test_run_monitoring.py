@@ -33,7 +33,13 @@ from assets.run_limits import (
 )
 from pipelines.warehouse import connect, fetch_rows
 from tests.helpers import CONFORMANCE
-from tests.test_dagster_ui import LOCATION, REPO_ROOT, stop_process_group, without_configured_start
+from tests.test_dagster_ui import (
+    LOCATION,
+    REPO_ROOT,
+    start_in_repository,
+    stop_process_group,
+    without_configured_start,
+)
 
 BIN = Path(sys.executable).parent
 LANDING = CONFORMANCE / "landing"
@@ -138,15 +144,7 @@ def test_a_killed_run_is_cancelled_by_the_daemon_and_the_queue_goes_on(tmp_path)
         text=True,
     )
     assert launch.returncode == 0, launch.stderr
-    with log.open("w") as output:
-        daemon = subprocess.Popen(
-            [str(BIN / "dagster-daemon"), "run", "-m", LOCATION],
-            env=environ,
-            cwd=REPO_ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    daemon = start_in_repository([str(BIN / "dagster-daemon"), "run", "-m", LOCATION], environ, log)
     try:
 
         def finished(run_id: str) -> dg.DagsterRun | None:

@@ -143,9 +143,7 @@ def outdated_earlier_month(
             return earlier, f"{earlier} is not published"
         # A dataset's month folder removed whole is archived, as a whole month is; an
         # emptied one is a change.
-        present = [
-            ds.name for ds in DATASETS if month_folder(landing, ds.name, earlier).is_dir()
-        ]
+        present = [ds.name for ds in DATASETS if month_folder(landing, ds.name, earlier).is_dir()]
         try:
             digests = landing_digests(landing, earlier, present)
         except (IngestError, OSError) as exc:

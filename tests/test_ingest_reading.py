@@ -267,6 +267,32 @@ def test_non_utf8_bytes_in_parquet_text_are_refused_naming_column_and_row(con, l
     )
 
 
+def test_a_parquet_encoding_duckdb_cannot_read_names_the_column(con, landing):
+    """A decimal written as fixed-length bytes with BYTE_STREAM_SPLIT (valid Parquet since
+    format 2.11): DuckDB cannot read it, and its error names neither the column nor its
+    type (found by an audit). A double with the same encoding is read."""
+    with_merchants(con, landing, "M1")
+    orders_parquet(landing, ["O1", "O2"], ["M1"] * 2, pa.array([Decimal("20.00")] * 2))
+    path = month_folder(landing, "orders") / "part-0.parquet"
+    table = pq.read_table(path)
+    table = table.set_column(
+        table.schema.get_field_index("amount_usd"),
+        "amount_usd",
+        pa.array([Decimal("20.00"), Decimal("5.00")], pa.decimal128(12, 2)),
+    ).append_column("weight", pa.array([1.5, 2.5]))
+    pq.write_table(
+        table, path, use_dictionary=False, use_byte_stream_split=["amount_usd", "weight"]
+    )
+    with pytest.raises(IngestError) as caught:
+        ingest_month(con, landing, ORDERS, JAN)
+    assert str(caught.value).startswith(
+        "orders/month=2026-01/part-0.parquet: cannot be read as parquet: column "
+        "'amount_usd' (FIXED_LEN_BYTE_ARRAY) is stored with the BYTE_STREAM_SPLIT encoding, "
+        "which DuckDB cannot read for that type; write it with another encoding (PLAIN, "
+        "say)\nBYTE_STREAM_SPLIT encoding is only supported for"
+    )
+
+
 @pytest.mark.parametrize("names", ["Buyer_ID,buyer_ID ", "buyer_id,Buyer_ID", "Buyer_ID,buyer_id"])
 def test_a_column_named_twice_is_refused_not_picked(con, landing, names):
     """In any spelling: the exact one is not picked over the other either."""

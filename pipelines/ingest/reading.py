@@ -292,6 +292,8 @@ def _read_error(rel: str, kind: str, path: Path, exc: duckdb.Error) -> IngestErr
             line = line_ending_change(path)
             if line is not None:
                 cause = "its line endings change on this line (the first line ends otherwise)"
+    if kind == "parquet":
+        cause = _columns_stored_with(path, reason)
     if _NOT_UTF8.search(reason):
         found = first_value_not_utf8(path, kind, rel)
         if found:  # the column and row of the bad bytes, which DuckDB does not name
@@ -300,6 +302,46 @@ def _read_error(rel: str, kind: str, path: Path, exc: duckdb.Error) -> IngestErr
     if cause:  # first, so a one-line report (the CLI's) says what is wrong, not just where
         reason = f"{cause}\n{reason}"
     return IngestError(f"{rel}: cannot be read as {kind}{where}: {reason}")
+
+
+# Parquet encodings DuckDB's reason may name when it cannot decode one for a column's type.
+_PARQUET_ENCODINGS = (
+    "BYTE_STREAM_SPLIT",
+    "DELTA_LENGTH_BYTE_ARRAY",
+    "DELTA_BYTE_ARRAY",
+    "DELTA_BINARY_PACKED",
+    "RLE_DICTIONARY",
+    "PLAIN_DICTIONARY",
+)
+
+
+def _columns_stored_with(path: Path, reason: str) -> str | None:
+    """The columns a Parquet file stores with the encoding DuckDB's reason names and says
+    it cannot read for their type (``BYTE_STREAM_SPLIT encoding is only supported for
+    FLOAT, DOUBLE, INT32 or INT64 data``, for a decimal written as fixed-length bytes):
+    DuckDB names neither the column nor its type. None when the reason names no
+    encoding, or the file's metadata cannot be read."""
+    encoding = next((e for e in _PARQUET_ENCODINGS if e in reason), None)
+    if encoding is None:
+        return None
+    supported = re.search(r"only supported for (.+?) data", reason)
+    types = set(re.findall(r"[A-Z][A-Z_0-9]*", supported[1])) if supported else set()
+    try:
+        with duckdb.connect() as con:
+            stored = con.execute(
+                "SELECT DISTINCT path_in_schema, type FROM parquet_metadata($path) "
+                "WHERE list_contains(string_split(encodings, ', '), $encoding) ORDER BY ALL",
+                {"path": str(path), "encoding": encoding},
+            ).fetchall()
+    except duckdb.Error:
+        return None
+    named = [f"'{column}' ({kind})" for column, kind in stored if kind not in types]
+    if not named:
+        return None
+    return (
+        f"column {', '.join(named)} is stored with the {encoding} encoding, which DuckDB "
+        "cannot read for that type; write it with another encoding (PLAIN, say)"
+    )
 
 
 # DuckDB's errors for text that is not UTF-8: a CSV's, and a Parquet string's.

@@ -11,7 +11,6 @@ only picks a slice for the month and category chosen.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -31,7 +30,7 @@ from pipelines.reporting.explain import (
     load_counts,
     published_months,
 )
-from pipelines.sql_files import load_sql
+from pipelines.sql_files import fill_sql
 from pipelines.warehouse import bound_params, fetch_frame
 
 TARGET_BINS = 40
@@ -159,14 +158,7 @@ def _query(
 ) -> pl.DataFrame:
     """Run ``sql/dashboard/<name>.sql``; ``tables`` fills its ``__NAME__`` placeholders
     with queries (a table as published, say), which parameters cannot stand for."""
-    sql = load_sql(f"dashboard/{name}.sql")
-    for placeholder, query in (tables or {}).items():
-        if f"__{placeholder}__" not in sql:
-            raise ValueError(f"sql/dashboard/{name}.sql has no __{placeholder}__ to fill")
-        sql = sql.replace(f"__{placeholder}__", query)
-    left = re.search(r"__[A-Z_]+__", sql)
-    if left:
-        raise ValueError(f"sql/dashboard/{name}.sql: {left.group()} is not filled")
+    sql = fill_sql(f"dashboard/{name}.sql", **(tables or {}))
     return fetch_frame(con, sql, bound_params(sql, params))
 
 

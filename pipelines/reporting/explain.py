@@ -25,7 +25,7 @@ from pipelines.reporting.explain_remedies import DSR_TOP_SCORE as DSR_TOP_SCORE
 from pipelines.reporting.explain_remedies import remedies, remedies_text
 from pipelines.rules.metrics import WINDOW_COUNT_COLUMNS, Ratio, ratios
 from pipelines.rules.tiers import assign_tiers, tier_conditions
-from pipelines.sql_files import load_sql
+from pipelines.sql_files import fill_sql, load_sql
 from pipelines.warehouse import WarehouseLocked, connect, fetch_frame, fetch_rows
 
 COUNT_COLUMNS = WINDOW_COUNT_COLUMNS
@@ -434,8 +434,9 @@ def load_counts(
     windows = [grading_window(m, policy.window_days).sql_params for m in months]
     sums = fetch_frame(
         con,
-        load_sql("explain/service_sums.sql").replace(
-            "__SERVICE_METRICS__", as_published_sql(con, "raw.service_metrics")
+        fill_sql(
+            "explain/service_sums.sql",
+            SERVICE_METRICS=as_published_sql(con, "raw.service_metrics"),
         ),
         {
             **params,

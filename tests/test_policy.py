@@ -204,17 +204,34 @@ def test_numbers_outside_what_they_measure_are_refused(default_raw, key, value, 
 
 
 @pytest.mark.parametrize(
-    "key, value",
+    "key, value, parsed",
     [
-        ("credit.level_lower_bounds", [0, 10, 30, 100, 200, 500, 1000, 2000, 5000, 10000]),
-        ("tiers.excellent.dsr_item_avg_min", "5"),
-        ("tiers.good.dsr_item_avg_min", 1),
-        ("tiers.passing.min_assessed_orders", 0),
-        ("compliance.enterprise_account_limit", 1),
+        (
+            "credit.level_lower_bounds",
+            [0, 10, 30, 100, 200, 500, 1000, 2000, 5000, 10000],
+            lambda p: p.level_lower_bounds[0],
+        ),
+        (
+            "tiers.excellent.dsr_item_avg_min",
+            "5",
+            lambda p: _tier(p, "excellent").min_rates["dsr_item_avg"],
+        ),
+        ("tiers.good.dsr_item_avg_min", 1, lambda p: _tier(p, "good").min_rates["dsr_item_avg"]),
+        (
+            "tiers.passing.min_assessed_orders",
+            0,
+            lambda p: _tier(p, "passing").min_assessed_orders,
+        ),
+        ("compliance.enterprise_account_limit", 1, lambda p: p.enterprise_account_limit),
     ],
 )
-def test_numbers_at_the_edge_of_what_they_measure_are_accepted(default_raw, key, value) -> None:
-    parse_policy(_modified(default_raw, key, value))
+def test_numbers_at_the_edge_of_what_they_measure_are_accepted(
+    default_raw, key, value, parsed
+) -> None:
+    """Accepted, and graded with exactly the number written (not clamped or defaulted)."""
+    policy = parse_policy(_modified(default_raw, key, value))
+    expected = Fraction(value[0] if isinstance(value, list) else value)
+    assert parsed(policy) == expected
 
 
 @pytest.mark.parametrize(

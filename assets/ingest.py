@@ -9,12 +9,14 @@ import dagster as dg
 
 from assets import engine
 from assets.checks import run_suite_check, suite_check_spec
+from assets.first_month import first_landing_month
 from assets.metadata import count_metadata
 from assets.partitions import monthly_partitions
 from assets.resources import GradingSettings, WarehouseResource
 from pipelines.datasets import DATASETS, Dataset
 from pipelines.ingest import ingest_month
 from pipelines.landing import require_complete_month
+from pipelines.month_order import refuse_out_of_order
 from pipelines.run_key import landing_digests, record_landing_seen
 
 # Which ingested datasets each dataset's rows are checked against.
@@ -50,6 +52,12 @@ def build_ingest_asset(dataset: Dataset) -> dg.AssetsDefinition:
         # incomplete month (a UI launch too) fails and nothing of the month is written.
         absent = require_complete_month(settings.landing, month).get(dataset.name)
         with warehouse.month_writer(context) as con:
+            # After the journal has put back any other run's unpublished months, and
+            # before a row is read: a month run out of order stops here with its reason.
+            refuse_out_of_order(
+                con, settings.landing, month, first_landing_month(settings.landing),
+                settings.policy_for(month).window_days,
+            )  # fmt: skip
             record_landing_seen(
                 con, month, landing_digests(settings.landing, month, [dataset.name])
             )

@@ -11,8 +11,9 @@ from pathlib import Path
 import duckdb
 
 from pipelines.grading import GradingError
-from pipelines.months import add_months
-from pipelines.warehouse import fetch_rows
+from pipelines.months import add_months, grading_window
+from pipelines.sql_files import load_sql
+from pipelines.warehouse import bound_params, fetch_rows
 
 
 def previous_month_missing(
@@ -81,6 +82,48 @@ def refuse_outdated_past(con: duckdb.DuckDBPyConnection, landing: Path, month: s
             f"{reason}, and {builds_on(month)}: grade from {earlier} (grading run --from "
             f"{earlier} --through {month} grades each month from it in order)"
         )
+
+
+def refuse_unfinished_ingests(
+    con: duckdb.DuckDBPyConnection, month: str, window_days: int, *, before_month: bool = False
+) -> None:
+    """Refuse to build on a dataset-month of ``month``'s window (``before_month``: of the
+    months before it) whose ingest stored its rows and stopped before it finished
+    (raw rows, no raw.ingest_log row; ``grading/unfinished_ingests.sql``)."""
+    sql = load_sql("grading/unfinished_ingests.sql")
+    rows = fetch_rows(con, sql, bound_params(sql, grading_window(month, window_days).sql_params))
+    unfinished = [(dataset, m) for dataset, m in rows if not before_month or m < month]
+    if unfinished:
+        named = ", ".join(f"{dataset} {ingested}" for dataset, ingested in unfinished)
+        raise GradingError(
+            f"{month} cannot be published: the ingest of {named} stopped before it "
+            f"finished; rerun that month first"
+        )
+
+
+def refuse_out_of_order(
+    con: duckdb.DuckDBPyConnection,
+    landing: Path,
+    month: str,
+    first_landing_month: str | None,
+    window_days: int,
+) -> None:
+    """Refuse to write ``month`` on a past it cannot be graded on: the month before it
+    missing, a stale month before it, an unfinished ingest of a month of its window
+    before it, or an earlier landing month corrected since it was graded (the refusals
+    its publication makes, in the same order).
+
+    Made by a month's ingests before they read a row, so that a month the schedule or the
+    UI runs out of order stops at once with the reason and the month to grade first.
+    Left to its publication, the month first read its rows against the missing or
+    outdated past, and one of its data checks (feedback on a missing month's orders is
+    ``unknown_order``, over the quarantine limit) failed it with a reason that was not
+    the one to act on.
+    """
+    refuse_unpublished_previous(con, month, first_landing_month)
+    refuse_stale_previous(con, month)
+    refuse_unfinished_ingests(con, month, window_days, before_month=True)
+    refuse_outdated_past(con, landing, month)
 
 
 def earliest_stale_before(con: duckdb.DuckDBPyConnection, month: str) -> str | None:

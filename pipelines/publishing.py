@@ -22,13 +22,13 @@ from pipelines.ingest import dataset_fingerprint
 from pipelines.month_order import (
     refuse_outdated_past,
     refuse_stale_previous,
+    refuse_unfinished_ingests,
     refuse_unpublished_previous,
 )
-from pipelines.months import grading_window
 from pipelines.policy import Policy
 from pipelines.run_key import ingested_digests, month_run_key, policy_digest
 from pipelines.sql_files import load_sql
-from pipelines.warehouse import bound_params, fetch_rows, fetch_value, run_script, transaction
+from pipelines.warehouse import fetch_rows, fetch_value, run_script, transaction
 
 
 def input_fingerprint(con: duckdb.DuckDBPyConnection, month: str) -> str:
@@ -73,15 +73,7 @@ def publish_month(
         raise GradingError(f"{month} has not been ingested")
     refuse_unpublished_previous(con, month, first_landing_month)
     refuse_stale_previous(con, month)
-    unfinished_sql = load_sql("grading/unfinished_ingests.sql")
-    window = grading_window(month, policy.window_days).sql_params
-    unfinished = fetch_rows(con, unfinished_sql, bound_params(unfinished_sql, window))
-    if unfinished:
-        named = ", ".join(f"{dataset} {ingested}" for dataset, ingested in unfinished)
-        raise GradingError(
-            f"{month} cannot be published: the ingest of {named} stopped before it "
-            f"finished; rerun that month first"
-        )
+    refuse_unfinished_ingests(con, month, policy.window_days)
     if landing is not None:
         refuse_outdated_past(con, landing, month)
     fingerprint = input_fingerprint(con, month)

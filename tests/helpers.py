@@ -161,6 +161,16 @@ def step_failures(result: object) -> str:
     )
 
 
+def failed_steps(result: object) -> list[str]:
+    """The keys of a Dagster run's failed steps, in order (``result``: an
+    ExecuteInProcessResult)."""
+    import dagster as dg
+
+    return [
+        e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE
+    ]
+
+
 def materialize_month(
     landing: Path, warehouse: Path, outputs: Path, month: str, policy_file: str = ""
 ) -> object:

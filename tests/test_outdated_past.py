@@ -17,6 +17,7 @@ import pytest
 
 from assets.runner import RunFailed, grade_months
 from tests.helpers import (
+    failed_steps,
     materialize_month,
     private_copy,
     published_state,
@@ -95,6 +96,9 @@ def test_a_month_run_alone_after_a_correction_no_run_has_read_is_refused(
     alone = materialize_month(landing, warehouse, outputs, "2026-03")
 
     assert not alone.success
+    # Refused at its first step, before a row of March is read (it used to be refused
+    # only at its publication, after all its grading work).
+    assert failed_steps(alone) == ["raw_merchants"]
     failures = step_failures(alone)
     assert (
         "2026-01's landing files changed after it was graded (feedback), and 2026-03 builds "
@@ -208,6 +212,7 @@ def test_a_month_published_on_a_stale_month_is_stale(published_conformance, tmp_
     grade_months(landing, warehouse, outputs, "2026-01", first="2026-01")
     monkeypatch.setattr("pipelines.publishing.refuse_stale_previous", lambda con, month: None)
     monkeypatch.setattr("pipelines.publishing.refuse_outdated_past", lambda *args: None)
+    monkeypatch.setattr("assets.ingest.refuse_out_of_order", lambda *args: None)
 
     assert materialize_month(landing, warehouse, outputs, "2026-03").success
 

@@ -177,7 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview.add_argument("--landing", **path_option("--landing", "landing folder (spec §1)"))
     preview.add_argument(
-        "--warehouse", **path_option("--warehouse", "DuckDB warehouse file (read only)")
+        "--warehouse",
+        **path_option(
+            "--warehouse",
+            "DuckDB warehouse file (its published tables are read, never changed; the "
+            "projection is stored in its preview schema)",
+        ),
     )
     preview.add_argument(
         "--as-of", required=True, help="YYYY-MM-DD: grade its month as if it closed that day"
@@ -233,13 +238,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = commands.add_parser("generate", help="write a realistic landing folder")
     gen.add_argument("--out", required=True, type=Path, help="landing folder to write")
-    gen.add_argument("--merchants", required=True, type=int, help="how many merchants")
+    gen.add_argument(
+        "--merchants", required=True, type=int, help="how many merchants (at least 50)"
+    )
     gen.add_argument("--months", required=True, help="months to write: YYYY-MM..YYYY-MM or YYYY-MM")
     gen.add_argument(
         "--orders-per-month",
         type=int,
         default=None,
-        help="orders in each month (default: 50 per merchant)",
+        help="orders in each month, at least 5,000 (default: 50 per merchant, at least 5,000)",
     )
     gen.add_argument(
         "--seed", type=int, default=0, help="random seed: the same seed writes the same files"

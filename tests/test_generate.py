@@ -20,6 +20,7 @@ from pipelines.generate import (
     generate_landing,
     parse_month_range,
 )
+from pipelines.generate.entry import MIN_MERCHANTS, MIN_ORDERS_PER_MONTH
 
 MONTHS = ["2026-01", "2026-02"]
 ARGS = {"merchants": 200, "months": MONTHS, "orders_per_month": 5_000, "seed": 11}
@@ -218,12 +219,54 @@ def test_bad_arguments() -> None:
         generate_landing("/nonexistent", 200, ["2026-01", "2026-03"], 5_000)
     with pytest.raises(ValueError, match="merchants"):
         generate_landing("/nonexistent", 10, ["2026-01"], 5_000)
+    with pytest.raises(ValueError, match="at least 5000, got 4999 .*quarantine limit"):
+        generate_landing("/nonexistent", 200, ["2026-01"], MIN_ORDERS_PER_MONTH - 1)
 
 
-def test_default_orders_per_month(tmp_path: Path) -> None:
-    counts = generate_landing(tmp_path, 60, ["2026-01"], None)
+@pytest.mark.parametrize("merchants, expected", [(60, MIN_ORDERS_PER_MONTH), (120, 120 * 50)])
+def test_default_orders_per_month(tmp_path: Path, merchants: int, expected: int) -> None:
+    """50 a merchant, and never below the minimum (60 merchants would be 3,000)."""
+    counts = generate_landing(tmp_path, merchants, ["2026-01"], None)
     crafted = sum(BAD_ROWS_PER_MONTH["orders"].values())
-    assert counts["orders"] == 60 * 50 + crafted
+    assert counts["orders"] == expected + crafted
+
+
+def test_the_cli_help_states_the_minimums(capsys: pytest.CaptureFixture[str]) -> None:
+    from assets.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["generate", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"at least {MIN_MERCHANTS})" in help_text
+    assert f"at least {MIN_ORDERS_PER_MONTH:,} (default" in help_text
+
+
+@pytest.mark.parametrize("merchants, seed", [(MIN_MERCHANTS, 1), (200, 2)])
+def test_a_landing_of_the_smallest_size_grades_every_month(
+    tmp_path: Path, merchants: int, seed: int
+) -> None:
+    """Found by an audit: 200 merchants and 3,000 orders a month (then allowed) gave a
+    month whose two crafted bad orders were 1.49% of its bad orders, over the 1%
+    quarantine limit, so `grading run` on a "realistic landing folder" failed. At the
+    minimum every month publishes, every dataset under the limit."""
+    from assets.runner import grade_months
+    from pipelines.warehouse import connect, fetch_rows
+
+    months = ["2026-01", "2026-02", "2026-03"]
+    generate_landing(tmp_path / "landing", merchants, months, MIN_ORDERS_PER_MONTH, seed=seed)
+    warehouse = tmp_path / "w.duckdb"
+    grade_months(tmp_path / "landing", warehouse, tmp_path / "out", months[-1], dashboard=False)
+    con = connect(warehouse, read_only=True)
+    try:
+        published = fetch_rows(con, "SELECT DISTINCT month FROM main.run_log ORDER BY 1")
+        worst = fetch_rows(
+            con,
+            "SELECT max(rows_quarantined / rows_read) FROM raw.ingest_log WHERE rows_read > 0",
+        )[0][0]
+    finally:
+        con.close()
+    assert [m for (m,) in published] == months
+    assert 0 < worst < 0.01
 
 
 # The content of the ``landing`` fixture, pinned when the generator became a subpackage: the

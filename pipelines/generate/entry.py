@@ -20,8 +20,12 @@ from pipelines.generate.writers import (
 CHUNK_ORDERS = 5_000_000  # orders per Parquet file: bounds memory at ~1-2 GB
 MIN_CHUNK_ORDERS = 1_000
 MIN_MERCHANTS = 50  # room for the crafted compliance cases
-MIN_ORDERS_PER_MONTH = 1_000  # room for the crafted bad rows
-ORDERS_PER_MERCHANT = 50  # default orders_per_month = 50 * merchants
+# Enough rows that the crafted bad rows (BAD_ROWS_PER_MONTH) stay under the default 1%
+# quarantine limit in every dataset: the bad orders, 4.5-6% of orders, carry two
+# quarantined rows a month (0.7-0.9% at 5,000 orders; at 3,000 orders a month was over the
+# limit and could not be published, found by an audit).
+MIN_ORDERS_PER_MONTH = 5_000
+ORDERS_PER_MERCHANT = 50  # default orders_per_month = 50 * merchants, at least the minimum
 
 
 def _prepare(root: Path, cal: Calendar, overwrite: bool) -> None:
@@ -32,7 +36,8 @@ def _prepare(root: Path, cal: Calendar, overwrite: bool) -> None:
             if folder.exists() and any(folder.iterdir()):
                 if not overwrite:
                     raise FileExistsError(
-                        f"{folder} already holds files; pass overwrite=True to replace them"
+                        f"{folder} already holds files; regenerate with --overwrite "
+                        "(overwrite=True) to replace them"
                     )
                 shutil.rmtree(folder)
             folder.mkdir(parents=True, exist_ok=True)
@@ -54,11 +59,17 @@ def generate_landing(
 
     ``months`` are consecutive 'YYYY-MM' strings (see ``parse_month_range``). The output is a
     pure function of the arguments: the same arguments give byte-identical files.
-    ``orders_per_month`` defaults to 50 * merchants. Folders of the requested months that
-    already hold files are refused unless ``overwrite`` is set, which deletes them first.
+    ``orders_per_month`` defaults to 50 * merchants, and at least ``MIN_ORDERS_PER_MONTH``
+    (fewer would put the crafted bad rows over the 1% quarantine limit). Folders of the
+    requested months that already hold files are refused unless ``overwrite`` is set,
+    which deletes them first.
     """
     cal = Calendar.of(list(months))
-    n_orders = ORDERS_PER_MERCHANT * merchants if orders_per_month is None else orders_per_month
+    n_orders = (
+        max(ORDERS_PER_MERCHANT * merchants, MIN_ORDERS_PER_MONTH)
+        if orders_per_month is None
+        else orders_per_month
+    )
     _validate(merchants, n_orders, seed, chunk_orders)
     root = Path(out)
     _prepare(root, cal, overwrite)
@@ -84,7 +95,9 @@ def _validate(merchants: int, orders_per_month: int, seed: int, chunk_orders: in
         raise ValueError(f"merchants must be at least {MIN_MERCHANTS}, got {merchants}")
     if orders_per_month < MIN_ORDERS_PER_MONTH:
         raise ValueError(
-            f"orders_per_month must be at least {MIN_ORDERS_PER_MONTH}, got {orders_per_month}"
+            f"orders_per_month must be at least {MIN_ORDERS_PER_MONTH}, got "
+            f"{orders_per_month} (fewer would put the crafted bad rows over the 1% "
+            "quarantine limit, and the months could not be published)"
         )
     if orders_per_month >= FRESH_SEQ:
         raise ValueError(f"orders_per_month must be below {FRESH_SEQ:,}")

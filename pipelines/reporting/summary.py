@@ -55,7 +55,8 @@ def month_state_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
     if stale:
         lines.append(
             "  (an earlier month or the landing files changed after they were graded; "
-            f"grade them again: grading run --through {stale[-1]})"
+            f"grade them again: grading run --through {stale[-1]}, with the --landing and "
+            "--policy they were graded with)"
         )
     if pending:
         lines += [

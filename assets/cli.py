@@ -308,6 +308,8 @@ def run_command(args: argparse.Namespace) -> int:
         )
         if result.value("published_month", "restated", False):
             print(f"        {result.month} {restatement_line(result)}", flush=True)
+        for warning in ingest_warnings(result):
+            print(f"        {result.month} warning: {warning}", flush=True)
         if args.timings:
             steps = ", ".join(f"{k} {v:.1f}s" for k, v in result.step_seconds.items())
             print(f"        steps: {steps}", flush=True)
@@ -338,6 +340,11 @@ def run_command(args: argparse.Namespace) -> int:
     except RunFailed as exc:
         if exc.published:
             return fail(f"month {exc.month} was published, but a later step failed: {exc.reason}")
+        if published_before(args.warehouse, exc.month):  # a refused or failed regrade
+            return fail(
+                f"month {exc.month} was not published again (its earlier publication "
+                f"stands): {exc.reason}"
+            )
         return fail(f"month {exc.month} was not published: {exc.reason}")
     except (PolicyError, LandingError, WarehouseBusy, WarehouseLocked, ValueError) as exc:
         return fail(str(exc))
@@ -362,6 +369,39 @@ def share_paths_with_code_location(landing: Path, warehouse: Path) -> None:
     if "assets.partitions" not in sys.modules:
         os.environ["GRADING_LANDING"] = str(landing)
         os.environ["GRADING_WAREHOUSE"] = str(warehouse)
+
+
+def published_before(warehouse: Path, month: str) -> bool:
+    """Whether ``month`` has a publication in the warehouse (read-only; False when the
+    file cannot be read), so a refused regrade does not read as if the month had none."""
+    import duckdb
+
+    if not warehouse.is_file():
+        return False
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            row = con.execute(
+                "SELECT count(*) FROM main.run_log WHERE month = $month", {"month": month}
+            ).fetchone()
+        finally:
+            con.close()
+    except duckdb.Error:
+        return False
+    return bool(row and row[0])
+
+
+def ingest_warnings(result) -> list[str]:
+    """The month's ingest warnings (extra columns ignored, an optional dataset graded
+    without), in dataset order: printed, not only kept in the Dagster event log, so the
+    operator of a `grading run` sees what was left out."""
+    from pipelines.datasets import DATASETS
+
+    return [
+        warning
+        for dataset in DATASETS
+        for warning in result.value(f"raw_{dataset.name}", "warnings", None) or []
+    ]
 
 
 def restatement_line(result) -> str:

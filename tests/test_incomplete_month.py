@@ -187,6 +187,31 @@ def test_a_month_without_bad_orders_or_service_metrics_is_graded_with_a_warning(
     assert result.value("raw_orders", "warnings") == []
 
 
+def test_grading_run_prints_the_ingest_warnings(tmp_path, capsys):
+    """Found by an audit: the README says extra columns are ignored with a warning, but
+    `grading run` printed none; the warnings were only in the Dagster event log."""
+    landing = landing_copy(tmp_path, (JAN,))
+    shutil.rmtree(landing / "bad_orders" / f"month={JAN}")
+    orders = landing / "orders" / f"month={JAN}" / "part-a.csv"
+    header, *rows = orders.read_text().splitlines()
+    orders.write_text("\n".join([header + ",coupon", *(r + ",X1" for r in rows)]) + "\n")
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+
+    code = cli_main(
+        ["run", "--landing", str(landing), "--warehouse", str(warehouse), "--create",
+         "--outputs", str(outputs), "--through", JAN, "--no-dashboard"]
+    )  # fmt: skip
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"{JAN} warning: orders/month={JAN}/part-a.csv: extra columns ignored: coupon\n" in out
+    assert (
+        f"{JAN} warning: bad_orders/month={JAN} is missing: the month is graded without "
+        "bad_orders records\n" in out
+    )
+    assert out.index("warning: orders/") < out.index("warning: bad_orders/")  # dataset order
+
+
 def tick(landing: Path, when: dt.datetime) -> dg.ScheduleExecutionData:
     """The schedule's evaluation at ``when``, as the Dagster daemon runs it."""
     defs = build_definitions(str(landing), str(landing.parent / "w.duckdb"), "")

@@ -63,7 +63,9 @@ def test_a_refused_file_in_a_published_month_is_named_not_a_traceback(
     assert run_cli(landing, warehouse, outputs, "2026-01") == 1
 
     error = capsys.readouterr().err
-    assert "month 2026-01 was not published" in error
+    # January was published before: the refusal says its publication stands (it read
+    # "was not published", as if January had none; found by an audit).
+    assert "month 2026-01 was not published again (its earlier publication stands): " in error
     assert named in error
     assert warehouse_state(warehouse) == before
     assert published_state(warehouse, outputs) == exports

@@ -293,6 +293,35 @@ def test_a_parquet_encoding_duckdb_cannot_read_names_the_column(con, landing):
     )
 
 
+def test_a_damaged_parquet_page_names_its_column(con, landing):
+    """A data page damaged in storage: DuckDB says only "Snappy decompression failure",
+    naming no column (found by an audit); each column is then read alone to find it.
+    Nothing of the month is stored."""
+    with_merchants(con, landing, "M1")
+    n = 3000
+    orders_parquet(landing, [f"O{i}" for i in range(n)], ["M1"] * n,
+                   pa.array([Decimal("20.00")] * n))  # fmt: skip
+    path = month_folder(landing, "orders") / "part-0.parquet"
+    pq.write_table(pq.read_table(path), path, compression="snappy", use_dictionary=False)
+    chunk = pq.ParquetFile(path).metadata.row_group(0).column(0)
+    assert chunk.path_in_schema == "order_id"
+    data = bytearray(path.read_bytes())
+    middle = chunk.data_page_offset + chunk.total_compressed_size // 2
+    data[middle : middle + 40] = bytes(b ^ 0xFF for b in data[middle : middle + 40])
+    path.write_bytes(bytes(data))
+
+    with pytest.raises(IngestError) as caught:
+        ingest_month(con, landing, ORDERS, JAN)
+
+    assert str(caught.value).startswith(
+        "orders/month=2026-01/part-0.parquet: cannot be read as parquet: column 'order_id' "
+        "cannot be decoded: its stored data is damaged or written in a form DuckDB cannot "
+        "read\n"
+    )
+    assert "Snappy decompression failure" in str(caught.value)
+    assert con.execute("SELECT count(*) FROM raw.orders").fetchone() == (0,)
+
+
 @pytest.mark.parametrize("names", ["Buyer_ID,buyer_ID ", "buyer_id,Buyer_ID", "Buyer_ID,buyer_id"])
 def test_a_column_named_twice_is_refused_not_picked(con, landing, names):
     """In any spelling: the exact one is not picked over the other either."""

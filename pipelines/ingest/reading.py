@@ -294,6 +294,8 @@ def _read_error(rel: str, kind: str, path: Path, exc: duckdb.Error) -> IngestErr
                 cause = "its line endings change on this line (the first line ends otherwise)"
     if kind == "parquet":
         cause = _columns_stored_with(path, reason)
+        if cause is None and not _NOT_UTF8.search(reason):
+            cause = _column_that_cannot_be_decoded(path)
     if _NOT_UTF8.search(reason):
         found = first_value_not_utf8(path, kind, rel)
         if found:  # the column and row of the bad bytes, which DuckDB does not name
@@ -342,6 +344,37 @@ def _columns_stored_with(path: Path, reason: str) -> str | None:
         f"column {', '.join(named)} is stored with the {encoding} encoding, which DuckDB "
         "cannot read for that type; write it with another encoding (PLAIN, say)"
     )
+
+
+def _column_that_cannot_be_decoded(path: Path) -> str | None:
+    """The first column of a Parquet file that DuckDB cannot decode when read alone (a
+    damaged data page: ``Snappy decompression failure`` names neither column nor page),
+    found by reading each column on its own; only a file that already failed pays it.
+    None when the schema cannot be read (a damaged footer: the file is named) or every
+    column reads alone."""
+    try:
+        with duckdb.connect() as con:
+            columns = [
+                row[0]
+                for row in con.execute(
+                    "DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(path)}
+                ).fetchall()
+            ]
+            for column in columns:
+                quoted = '"' + column.replace('"', '""') + '"'
+                try:  # hash() decodes every value; a count could come from the metadata
+                    con.execute(
+                        f"SELECT min(hash({quoted})) FROM read_parquet($path)",
+                        {"path": str(path)},
+                    ).fetchall()
+                except duckdb.Error:
+                    return (
+                        f"column '{column}' cannot be decoded: its stored data is damaged "
+                        "or written in a form DuckDB cannot read"
+                    )
+    except duckdb.Error:
+        return None
+    return None
 
 
 # DuckDB's errors for text that is not UTF-8: a CSV's, and a Parquet string's.

@@ -14,6 +14,7 @@ from assets.metadata import count_metadata
 from assets.partitions import monthly_partitions
 from assets.resources import GradingSettings, WarehouseResource
 from pipelines.datasets import DATASETS, Dataset
+from pipelines.grading import GradingError
 from pipelines.ingest import ingest_month
 from pipelines.landing import require_complete_month
 from pipelines.month_order import refuse_out_of_order
@@ -52,15 +53,21 @@ def build_ingest_asset(dataset: Dataset) -> dg.AssetsDefinition:
         # incomplete month (a UI launch too) fails and nothing of the month is written.
         absent = require_complete_month(settings.landing, month).get(dataset.name)
         with warehouse.month_writer(context) as con:
-            # After the journal has put back any other run's unpublished months, and
-            # before a row is read: a month run out of order stops here with its reason.
-            refuse_out_of_order(
-                con, settings.landing, month, first_landing_month(settings.landing),
-                settings.policy_for(month).window_days,
-            )  # fmt: skip
             record_landing_seen(
                 con, month, landing_digests(settings.landing, month, [dataset.name])
             )
+            # After the journal has put back any other run's unpublished months, and
+            # before a row is read: a month run out of order stops here with its reason.
+            try:
+                refuse_out_of_order(
+                    con, settings.landing, month, first_landing_month(settings.landing),
+                    settings.policy_for(month).window_days,
+                )  # fmt: skip
+            except GradingError:
+                # The month's other ingests will not run to note their files: noted here,
+                # so a month refused with its own files changed shows stale.
+                record_landing_seen(con, month, landing_digests(settings.landing, month))
+                raise
             if settings.uses_spark:  # the optional spark extra, imported only then
                 from pipelines.spark_engine.ingest import spark_ingest_month
 

@@ -315,10 +315,9 @@ def test_a_damaged_parquet_page_names_its_column(con, landing):
 
     assert str(caught.value).startswith(
         "orders/month=2026-01/part-0.parquet: cannot be read as parquet: column 'order_id' "
-        "cannot be decoded: its stored data is damaged or written in a form DuckDB cannot "
-        "read\n"
+        "cannot be read on its own: "
     )
-    assert "Snappy decompression failure" in str(caught.value)
+    assert str(caught.value).splitlines()[0].endswith("Snappy decompression failure")
     assert con.execute("SELECT count(*) FROM raw.orders").fetchone() == (0,)
 
 

@@ -135,6 +135,25 @@ def test_a_month_run_alone_after_an_earlier_month_was_added_is_refused(
     assert published_state(warehouse, outputs) == before
 
 
+def test_a_month_refused_at_its_first_step_still_shows_its_own_files_changed(
+    published_conformance, tmp_path
+):
+    """February corrected, and an older month added to the landing: February run alone
+    is refused at its first step (2025-12 is not graded), before the ingest of its
+    feedback has noted the corrected file. The refusal notes every dataset's files, so
+    February shows stale as its own files say (found by a review)."""
+    landing, warehouse, outputs = private_copy(published_conformance("2026-02"), tmp_path / "g")
+    for dataset in landing.iterdir():
+        shutil.copytree(dataset / "month=2026-01", dataset / "month=2025-12")
+    correct_a_star(landing, "2026-02")
+
+    alone = materialize_month(landing, warehouse, outputs, "2026-02")
+
+    assert failed_steps(alone) == ["raw_merchants"]
+    assert "2025-12 is not published" in step_failures(alone)
+    assert stale_months(warehouse) == {"2026-01": False, "2026-02": True}
+
+
 @pytest.mark.parametrize("archived", [["orders"], ["merchants", "orders", "feedback"]])
 def test_a_month_run_alone_after_an_earlier_datasets_folder_was_archived_publishes(
     published_conformance, tmp_path, archived

@@ -347,9 +347,10 @@ def _columns_stored_with(path: Path, reason: str) -> str | None:
 
 
 def _column_that_cannot_be_decoded(path: Path) -> str | None:
-    """The first column of a Parquet file that DuckDB cannot decode when read alone (a
-    damaged data page: ``Snappy decompression failure`` names neither column nor page),
-    found by reading each column on its own; only a file that already failed pays it.
+    """The first column of a Parquet file that DuckDB cannot read alone, with the reason
+    that read gives (a damaged data page: ``Snappy decompression failure`` names neither
+    column nor page), found by reading each column on its own; only a file that already
+    failed pays it.
     None when the schema cannot be read (a damaged footer: the file is named) or every
     column reads alone."""
     try:
@@ -367,11 +368,10 @@ def _column_that_cannot_be_decoded(path: Path) -> str | None:
                         f"SELECT min(hash({quoted})) FROM read_parquet($path)",
                         {"path": str(path)},
                     ).fetchall()
-                except duckdb.Error:
-                    return (
-                        f"column '{column}' cannot be decoded: its stored data is damaged "
-                        "or written in a form DuckDB cannot read"
-                    )
+                except duckdb.Error as exc:  # its own reason: damage, or anything else
+                    said = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    return f"column '{column}' cannot be read on its own: {said}"
+
     except duckdb.Error:
         return None
     return None

@@ -350,9 +350,8 @@ def _column_that_cannot_be_decoded(path: Path) -> str | None:
     """The first column of a Parquet file that DuckDB cannot read alone, with the reason
     that read gives (a damaged data page: ``Snappy decompression failure`` names neither
     column nor page), found by reading each column on its own; only a file that already
-    failed pays it.
-    None when the schema cannot be read (a damaged footer: the file is named) or every
-    column reads alone."""
+    failed pays it. None when the schema cannot be read (a damaged footer: the file is
+    named) or every column reads alone."""
     try:
         with duckdb.connect() as con:
             columns = [
@@ -371,7 +370,6 @@ def _column_that_cannot_be_decoded(path: Path) -> str | None:
                 except duckdb.Error as exc:  # its own reason: damage, or anything else
                     said = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                     return f"column '{column}' cannot be read on its own: {said}"
-
     except duckdb.Error:
         return None
     return None

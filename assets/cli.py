@@ -374,21 +374,10 @@ def share_paths_with_code_location(landing: Path, warehouse: Path) -> None:
 def published_before(warehouse: Path, month: str) -> bool:
     """Whether ``month`` has a publication in the warehouse (read-only; False when the
     file cannot be read), so a refused regrade does not read as if the month had none."""
-    import duckdb
+    from pipelines.warehouse import read_value_if_readable
 
-    if not warehouse.is_file():
-        return False
-    try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-        try:
-            row = con.execute(
-                "SELECT count(*) FROM main.run_log WHERE month = $month", {"month": month}
-            ).fetchone()
-        finally:
-            con.close()
-    except duckdb.Error:
-        return False
-    return bool(row and row[0])
+    sql = "SELECT count(*) FROM main.run_log WHERE month = $month"
+    return bool(read_value_if_readable(warehouse, sql, {"month": month}))
 
 
 def ingest_warnings(result) -> list[str]:

@@ -10,15 +10,13 @@ start at the shipped policy calendar's first month.
 
 from __future__ import annotations
 
-from contextlib import closing
 from pathlib import Path
-
-import duckdb
 
 from assets.settings import FIRST_MONTH, LANDING, LEGACY_FIRST_MONTH, WAREHOUSE
 from pipelines.landing import LandingError, landing_months
 from pipelines.months import parse_month
 from pipelines.policy import FIRST_GRADEABLE_MONTH
+from pipelines.warehouse import read_value_if_readable
 
 # The shipped policy calendar's first effective month: the start with no data at all.
 CALENDAR_FIRST_MONTH = FIRST_GRADEABLE_MONTH
@@ -48,14 +46,7 @@ def first_landing_month(landing: Path) -> str | None:
 def first_published_month(warehouse: Path) -> str | None:
     """The warehouse's first published month, read-only; None when there is none or
     the file cannot be read now (another process writing it holds DuckDB's lock)."""
-    if not Path(warehouse).is_file():
-        return None
-    try:
-        with closing(duckdb.connect(str(warehouse), read_only=True)) as con:
-            row = con.execute("SELECT min(month) FROM main.run_log").fetchone()
-    except duckdb.Error:
-        return None
-    return row[0] if row and row[0] else None
+    return read_value_if_readable(warehouse, "SELECT min(month) FROM main.run_log") or None
 
 
 def first_month(landing: Path, warehouse: Path, configured: str | None = None) -> str:

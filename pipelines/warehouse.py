@@ -6,7 +6,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -251,6 +251,22 @@ def fetch_value(
     """The first column of the first row, or None when there is no row."""
     rows = fetch_rows(con, sql, params)
     return rows[0][0] if rows else None
+
+
+def read_value_if_readable(
+    path: str | Path, sql: str, params: dict[str, object] | None = None
+) -> object:
+    """``fetch_value`` on the warehouse file opened read-only as it is (no schema set-up);
+    None when the file does not exist or cannot be read now (another process writing it
+    holds DuckDB's lock). For a caller that must go on either way: the partitions'
+    first month, the wording of a refusal."""
+    if not Path(path).is_file():
+        return None
+    try:
+        with closing(duckdb.connect(str(path), read_only=True)) as con:
+            return fetch_value(con, sql, params)
+    except duckdb.Error:
+        return None
 
 
 def statements(sql: str) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from pipelines.generate.files import write_parquet
 from pipelines.generate.schema import FRAME_SCHEMAS
@@ -24,16 +25,26 @@ TOP_UP_FILE = "part-top-up.parquet"
 TOP_UP_REASON = "late_shipment"
 
 
-def _rows(folder: Path, columns: list[str]) -> pl.DataFrame:
-    """The month folder's rows, CSV and Parquet, as text columns (only to count and match)."""
+def _order_ids(folder: Path) -> pl.Series:
+    """The order ids of the month folder's records, CSV and Parquet, as text."""
     frames = [
-        pl.read_parquet(p, columns=columns).select(pl.col(c).cast(pl.String) for c in columns)
-        for p in sorted(folder.glob("*.parquet"))
+        pl.read_parquet(p, columns=["order_id"]) for p in sorted(folder.glob("*.parquet"))
     ] + [
-        pl.read_csv(p, infer_schema=False, columns=columns).select(columns)
+        pl.read_csv(p, infer_schema=False, columns=["order_id"])
         for p in sorted(folder.glob("*.csv"))
     ]
-    return pl.concat(frames) if frames else pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
+    return pl.concat(frames)["order_id"]
+
+
+def _record_count(folder: Path) -> int:
+    """The month folder's records: the Parquet files' from their footers, so a month of
+    millions is counted without being read; the CSV file is small."""
+    parquet = sum(pq.ParquetFile(p).metadata.num_rows for p in folder.glob("*.parquet"))
+    csv = sum(
+        pl.read_csv(p, infer_schema=False, columns=["order_id"]).height
+        for p in folder.glob("*.csv")
+    )
+    return parquet + csv
 
 
 def top_up_bad_orders(root: Path, month: str) -> int:
@@ -41,15 +52,14 @@ def top_up_bad_orders(root: Path, month: str) -> int:
     (recorded when the order ended, so in the same month, not exempt); returns how many.
     Deterministic: the orders without a record, in order-id order."""
     folder = root / "bad_orders" / f"month={month}"
-    records = _rows(folder, ["order_id"])
-    need = MIN_BAD_ORDER_RECORDS - records.height
+    need = MIN_BAD_ORDER_RECORDS - _record_count(folder)
     if need <= 0:
         return 0
     orders = pl.concat(
         pl.read_parquet(p, columns=["order_id", "merchant_id", "ended_at"])
         for p in sorted((root / "orders" / f"month={month}").glob("*.parquet"))
     )
-    taken = records["order_id"].drop_nulls()
+    taken = _order_ids(folder).drop_nulls()
     chosen = orders.filter(~pl.col("order_id").is_in(taken.implode())).sort("order_id").head(need)
     frame = chosen.select(
         "order_id",

@@ -384,12 +384,13 @@ def ingest_warnings(result) -> list[str]:
     """The month's ingest warnings (extra columns ignored, an optional dataset graded
     without), in dataset order: printed, not only kept in the Dagster event log, so the
     operator of a `grading run` sees what was left out."""
+    from assets.ingest import raw_key
     from pipelines.datasets import DATASETS
 
     return [
         warning
         for dataset in DATASETS
-        for warning in result.value(f"raw_{dataset.name}", "warnings", None) or []
+        for warning in result.value(raw_key(dataset.name).to_user_string(), "warnings", None) or []
     ]
 
 

@@ -208,15 +208,14 @@ def _reads_raw_rows(name: str) -> bool:
 
 def test_every_row_query_of_grading_has_its_spark_form() -> None:
     """A grading query reading raw rows runs on both engines: it is in SPARK_ROW_QUERIES
-    and transpiles. (unfinished_ingests only lists the months present: warehouse
-    bookkeeping, DuckDB's.)"""
+    and transpiles. (The snapshot and graded-merchant lookups are warehouse bookkeeping,
+    DuckDB's.)"""
     row_queries = {
         f"grading/{p.name}"
         for p in (SQL_DIR / "grading").glob("*.sql")
         if _reads_raw_rows(f"grading/{p.name}")
     }
     bookkeeping = {
-        "grading/unfinished_ingests.sql",
         "grading/graded_merchants.sql",
         "grading/merchant_snapshot.sql",
     }

@@ -99,9 +99,9 @@ def unfinished_ingests(
     grew with the month (three months of raw.orders at 100M)."""
     months = grading_window(month, window_days).window_months
     months = [m for m in months if m < month] if before_month else months
-    direct = [ds.name for ds in DATASETS if not ds.checks_order]
     if not months:
         return []
+    direct = [ds.name for ds in DATASETS if not ds.checks_order]
     unlogged = fetch_rows(
         con, load_sql("grading/unlogged_ingests.sql"), {"datasets": direct, "months": months}
     )

@@ -78,15 +78,14 @@ def test_each_directly_ingested_dataset_month_of_the_window_is_found(
 
 
 def test_a_month_before_the_window_is_not_looked_at(graded) -> None:
-    """February's window starts in December: January's log row missing is found for
-    February, and for March too (its window reaches back to January)."""
+    """January's log row missing is found for February, whose 90-day window starts in
+    December; not for March under a 31-day window, which starts on March 1st."""
     con = connect(graded)
     con.execute("DELETE FROM raw.ingest_log WHERE dataset = 'orders' AND month = '2026-01'")
     assert unfinished_ingests(con, "2026-02", WINDOW_DAYS) == [("orders", "2026-01")]
     assert unfinished_ingests(con, "2026-02", WINDOW_DAYS) == every_row_answer(
         con, "2026-02", before_month=False
     )
-    # A 31-day window of March starts on March 1st: January is not in it.
     assert unfinished_ingests(con, "2026-03", 31) == []
     con.close()
 

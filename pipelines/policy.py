@@ -382,15 +382,26 @@ def _check_semantics(p: Policy, source: str) -> None:
         raise PolicyError(
             f"{source}: credit stars must satisfy 1 <= negative_max_stars < positive_min_stars <= 5"
         )
+    if p.window_days < 1:
+        raise PolicyError(f"{source}: window.days must be positive, got {p.window_days}")
+    if p.provisional_min_assessed_orders < 0:
+        raise PolicyError(
+            f"{source}: provisional.min_assessed_orders must not be negative, "
+            f"got {p.provisional_min_assessed_orders}"
+        )
+    # A rate's minimum denominator: at 0, a merchant with none would have a rate of 0/0
+    # "defined" (found by an audit, 2026-12-05: accepted, then every month failed its
+    # merchant_grades check, which expects a value wherever the minimum is reached).
     for key, value in (
-        ("window.days", p.window_days),
         ("window.min_dsr_item_count", p.min_dsr_item_count),
         ("window.min_shipments_due", p.min_shipments_due),
         ("window.min_messages_received", p.min_messages_received),
-        ("provisional.min_assessed_orders", p.provisional_min_assessed_orders),
     ):
-        if value < (1 if key == "window.days" else 0):
-            raise PolicyError(f"{source}: {key} must be positive, got {value}")
+        if value < 1:
+            raise PolicyError(
+                f"{source}: {key} must be at least 1 (the rate is defined from that many on, "
+                f"and over 0 it has no value), got {value}"
+            )
     for upper, lower in zip(p.tiers, p.tiers[1:], strict=False):
         where = f"{source}: tiers.{upper.name} must be at least as strict as tiers.{lower.name}"
         if upper.min_assessed_orders < lower.min_assessed_orders:

@@ -194,6 +194,20 @@ def test_level_bounds_that_do_not_strictly_increase_are_refused(default_raw, bou
         ("tiers.passing.min_assessed_orders", -90, r"tiers\.passing\.min_assessed_orders.*-90"),
         ("compliance.individual_account_limit", 0, r"individual_account_limit must be at least 1"),
         ("compliance.enterprise_account_limit", -1, r"enterprise_account_limit must be at least 1"),
+        # A rate over a denominator of 0 has no value: 0 would make 0/0 "defined".
+        ("window.min_dsr_item_count", 0, r"window\.min_dsr_item_count must be at least 1.*got 0"),
+        ("window.min_shipments_due", 0, r"window\.min_shipments_due must be at least 1.*got 0"),
+        (
+            "window.min_messages_received",
+            -3,
+            r"window\.min_messages_received must be at least 1.*got -3",
+        ),
+        ("window.days", 0, r"window\.days must be positive, got 0"),
+        (
+            "provisional.min_assessed_orders",
+            -1,
+            r"provisional\.min_assessed_orders must not be negative, got -1",
+        ),
     ],
 )
 def test_numbers_outside_what_they_measure_are_refused(default_raw, key, value, message) -> None:
@@ -223,6 +237,10 @@ def test_numbers_outside_what_they_measure_are_refused(default_raw, key, value, 
             lambda p: _tier(p, "passing").min_assessed_orders,
         ),
         ("compliance.enterprise_account_limit", 1, lambda p: p.enterprise_account_limit),
+        ("window.min_dsr_item_count", 1, lambda p: p.min_dsr_item_count),
+        ("window.min_shipments_due", 1, lambda p: p.min_shipments_due),
+        ("window.min_messages_received", 1, lambda p: p.min_messages_received),
+        ("provisional.min_assessed_orders", 0, lambda p: p.provisional_min_assessed_orders),
     ],
 )
 def test_numbers_at_the_edge_of_what_they_measure_are_accepted(

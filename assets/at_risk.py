@@ -76,8 +76,11 @@ def at_risk_merchants(
         )
     path = Path(warehouse.path)
     policy = Path(settings.policy_file) if settings.policy_file else None
+    override = Path(settings.policy_override) if settings.policy_override else None
     try:
-        preview = preview_month(settings.landing, path, config.as_of, policy)
+        preview = preview_month(
+            settings.landing, path, config.as_of, policy, policy_override=override
+        )
     except PreviewBlocked as blocked:  # as a month is: logged, nothing of it kept
         store_blocked(path, settings.outputs, blocked)
         raise

@@ -197,6 +197,14 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     preview.add_argument(
+        "--policy-override",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="project the month under this one policy file, whatever the calendar says "
+        "(as grading run --policy-override; nothing is published or logged)",
+    )
+    preview.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -419,7 +427,13 @@ def preview_command(args: argparse.Namespace) -> int:
         if args.out is not None:
             output_format(args.out)  # a wrong suffix is refused before any work
         try:
-            preview = preview_month(args.landing, args.warehouse, args.as_of, args.policy)
+            preview = preview_month(
+                args.landing,
+                args.warehouse,
+                args.as_of,
+                args.policy,
+                policy_override=args.policy_override,
+            )
         except PreviewBlocked as blocked:  # as a month is: logged, nothing of it kept
             store_blocked(args.warehouse, args.outputs, blocked)
             raise

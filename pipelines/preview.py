@@ -46,11 +46,11 @@ from pipelines.locking import exclusive_run
 from pipelines.month_journal import roll_back
 from pipelines.month_order import outdated_earlier_month, previous_month_missing
 from pipelines.months import GradingWindow, add_months, grading_window, month_key, parse_day
-from pipelines.policy import Policy, load_calendar
+from pipelines.policy import Policy, load_calendar, load_policy
 from pipelines.preview_checks import input_check_failure, output_check_failure
 from pipelines.reporting.summary import tier_table
 from pipelines.scratch import make_scratch_folder
-from pipelines.warehouse import connect, fetch_frame, fetch_value, replace_month
+from pipelines.warehouse import connect, fetch_frame, fetch_rows, fetch_value, replace_month
 
 # The temporary folder of a preview's warehouse copy: <prefix><pid>-<random>.
 SCRATCH_PREFIX = "grading-preview-"
@@ -103,6 +103,9 @@ class Preview:
     # Datasets with no file for the month yet, each with why: graded as empty so far, which
     # leaves out bad orders or feedback still to come (the run refuses such a month).
     not_landed: tuple[str, ...] = ()
+    # The policy the month's latest publication was graded under, and whether by an
+    # override, when it is not the preview's: the projection then differs from it.
+    published_policy: tuple[str, bool] | None = None
 
     @property
     def rows_quarantined(self) -> int:
@@ -115,8 +118,13 @@ def preview_month(
     as_of_text: str,
     policy_path: Path | None = None,
     wait_seconds: float = 0.0,
+    policy_override: Path | None = None,
 ) -> Preview:
     """Grade the month holding ``as_of_text`` (YYYY-MM-DD) as of that day, on a copy.
+
+    Under the calendar's policy for the month, or ``policy_override`` (one policy file,
+    as ``grading run --policy-override``: a month restated under an override is then
+    projected as it was published). The calendar is checked either way, as a run does.
 
     Raises PreviewError for a bad date or a month with nothing landed, PreviewBlocked
     when a data check fails, GradingError when the month before is not graded,
@@ -124,7 +132,8 @@ def preview_month(
     """
     as_of = parse_as_of(as_of_text)
     month = month_key(as_of)
-    policy = load_calendar(policy_path).policy_for(month)
+    calendar = load_calendar(policy_path)
+    policy = load_policy(policy_override) if policy_override else calendar.policy_for(month)
     not_landed = _require_snapshot(Path(landing), month)
     # Named for this process: a preview killed before it deletes its copy leaves it for
     # the next one to delete (pipelines/scratch.py), not for good.
@@ -217,7 +226,26 @@ def _project(
         compared_month,
         checks_run=len(DATASETS) + len(STAGED_COLUMNS),
         not_landed=not_landed,
+        published_policy=_published_under_another_policy(con, window.month, policy),
     )
+
+
+def _published_under_another_policy(
+    con: duckdb.DuckDBPyConnection, month: str, policy: Policy
+) -> tuple[str, bool] | None:
+    """The policy version of ``month``'s latest publication, and whether it was an
+    override (a restatement), when it is not ``policy``'s; else None. A month restated
+    under an override and previewed under the calendar is projected under another policy
+    than its published grades (found by an audit, 2026-12-05): the preview says so."""
+    rows = fetch_rows(
+        con,
+        "SELECT policy_version, coalesce(policy_override, FALSE) FROM main.run_log "
+        "WHERE month = $month ORDER BY published_at DESC LIMIT 1",
+        {"month": month},
+    )
+    if not rows or rows[0][0] == policy.version:
+        return None
+    return rows[0][0], bool(rows[0][1])
 
 
 def _blocked_by(failure: str | None, window: GradingWindow, policy: Policy) -> None:
@@ -361,5 +389,17 @@ def preview_text(preview: Preview) -> str:
             "not landed yet, counted as empty: "
             + "; ".join(preview.not_landed)
             + " (their records may still change these grades)"
+        )
+    if preview.published_policy:
+        version, override = preview.published_policy
+        how = (
+            " by --policy-override (a restatement): preview with --policy-override and that "
+            "policy's file to project it as published"
+            if override
+            else ""
+        )
+        lines.append(
+            f"note: {window.month} was published under policy {version}{how}; this "
+            f"projection is under {preview.policy_version}"
         )
     return "\n".join(lines)

@@ -25,6 +25,7 @@ from pipelines.reporting.summary import tier_table
 from pipelines.rules.credit import credit_points_earned
 from pipelines.warehouse import connect, fetch_frame, fetch_rows
 from tests.helpers import CONFORMANCE, cli_command, published_state, run_killed_at
+from tests.test_policy_calendar import policy_text, write_policy
 
 MONTH = "2026-03"
 
@@ -103,6 +104,42 @@ def test_preview_as_of_the_last_day_gives_the_final_grades(
         assert expected.height > 0, table
         projected = preview.tables[table].sort(ORDER_BY[table].split(", "))
         assert_frame_equal(projected, expected, check_dtypes=False)
+
+
+def test_a_month_restated_under_an_override_is_previewed_as_published_under_it(
+    landing, tmp_path, capsys
+) -> None:
+    """February restated under an override that puts excellent out of reach. Found by an
+    audit (2026-12-05): a preview as of its last day took the calendar's policy, and
+    differed from the published grades with nothing said. The preview names the policy
+    the month was published under, and ``--policy-override`` projects it as published."""
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-02")
+    override = write_policy(tmp_path, "p.toml", policy_text("2026.9", None, no_excellent=True))
+    grade_months(landing, warehouse, outputs, "2026-02", first="2026-02", policy_override=override)
+    published = published_grades(warehouse, "2026-02")
+    assert "excellent" not in published["tier"].to_list()
+
+    calendar = preview_month(landing, warehouse, "2026-02-28")
+    assert calendar.policy_version == "2026.1"
+    assert "excellent" in calendar.grades["tier"].to_list()
+    assert calendar.published_policy == ("2026.9", True)
+
+    as_published = preview_month(landing, warehouse, "2026-02-28", policy_override=override)
+    assert as_published.policy_version == "2026.9"
+    assert as_published.published_policy is None
+    assert_frame_equal(as_published.grades, published, check_dtypes=False)
+
+    args = ["preview", "--landing", str(landing), "--warehouse", str(warehouse)]
+    assert main([*args, "--as-of", "2026-02-28"]) == 0
+    assert (
+        "note: 2026-02 was published under policy 2026.9 by --policy-override (a "
+        "restatement): preview with --policy-override and that policy's file to project it "
+        "as published; this projection is under 2026.1"
+    ) in capsys.readouterr().out
+    assert main([*args, "--as-of", "2026-02-28", "--policy-override", str(override)]) == 0
+    out = capsys.readouterr().out
+    assert "policy 2026.9)" in out and "note:" not in out
 
 
 def test_stored_preview_as_of_the_last_day_equals_the_published_month(

@@ -15,6 +15,7 @@ import pytest
 
 from pipelines.datasets import DATASETS, FEEDBACK, MERCHANTS, ORDERS, SERVICE_METRICS
 from pipelines.ingest import IngestError, ingest_month
+from pipelines.ingest.reading import CSV_MAX_LINE_BYTES
 from pipelines.policy import load_policy
 from pipelines.rules.credit import credit_points_earned
 from pipelines.warehouse import fetch_frame, fetch_rows, fetch_value
@@ -190,6 +191,37 @@ def order_lines(*ids: str, end: str = "\n") -> list[str]:
     header = ",".join(ORDER_COLUMNS)
     rows = [f"{i},M1,B1,2026-01-01T00:00:00Z,2026-01-10T12:00:00Z,completed,20.00" for i in ids]
     return [line + end for line in (header, *rows)]
+
+
+def orders_with_a_long_note(landing: Path, note_bytes: int) -> Path:
+    """Three orders with an extra ``note`` column; the second's note is ``note_bytes`` long
+    and holds a quoted comma and line break."""
+    header = ",".join([*ORDER_COLUMNS, "note"])
+    row = "{},M1,B1,2026-01-01T00:00:00Z,2026-01-10T12:00:00Z,completed,20.00,{}"
+    long_note = '"' + "x" * (note_bytes - 6) + ',\nx"'
+    lines = [header, row.format("O1", "short"), row.format("O2", long_note), row.format("O3", "")]
+    return write_bytes(landing, ("\n".join(lines) + "\n").encode())
+
+
+def test_a_value_of_several_megabytes_is_read(con, landing):
+    """Found by an audit (2026-12-05): DuckDB's default limit of 2,000,000 bytes a line
+    refused this valid file; the reader now takes lines up to CSV_MAX_LINE_BYTES."""
+    with_merchants(con, landing, "M1")
+    orders_with_a_long_note(landing, 3_000_000)
+    report = ingest_month(con, landing, ORDERS, JAN)
+    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (3, 3, 0)
+    assert any("note" in warning for warning in report.warnings)
+
+
+def test_a_line_over_the_reader_s_limit_is_refused_naming_file_and_line(con, landing):
+    with_merchants(con, landing, "M1")
+    orders_with_a_long_note(landing, CSV_MAX_LINE_BYTES + 10)
+    with pytest.raises(IngestError) as caught:
+        ingest_month(con, landing, ORDERS, JAN)
+    message = str(caught.value)
+    assert message.startswith("orders/month=2026-01/part-0.csv: cannot be read as csv, line 3")
+    assert f"Maximum line size of {CSV_MAX_LINE_BYTES} bytes exceeded" in message
+    assert fetch_value(con, "SELECT count(*) FROM raw.orders") == 0
 
 
 def test_mixed_line_endings_are_refused_naming_file_and_line(con, landing):

@@ -23,10 +23,15 @@ from pipelines.warehouse import fetch_rows, fetch_value
 # for a comment character and silently drop rows whose id starts with it, or guess a
 # type that cuts a value. Columns are named by the header (read by csv_header) and
 # read as text; strict mode refuses ragged rows, bad quoting and mixed line endings.
+# The longest CSV line read, in bytes (a record with its quoted line breaks). DuckDB's
+# default, 2,000,000, refused a valid file holding one 2.5 MB value (found by an audit,
+# 2026-12-05). The spec sets no limit, but a reader needs one: its buffers grow with it
+# (~+100 MB a read at this size). A longer line stops the month naming file and line.
+CSV_MAX_LINE_BYTES = 16 * 1024 * 1024
 CSV_OPTIONS = (
     "auto_detect = false, header = true, delim = ',', quote = '\"', escape = '\"', "
     "comment = '', strict_mode = true, null_padding = false, encoding = 'utf-8', "
-    "hive_partitioning = false"
+    f"hive_partitioning = false, max_line_size = {CSV_MAX_LINE_BYTES}"
 )
 CSV_DIALECT = {"delimiter": ",", "quotechar": '"', "doublequote": True, "strict": True}
 # Strings some writers store as bytes without the UTF8 annotation are text (DuckDB would

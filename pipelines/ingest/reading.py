@@ -26,7 +26,8 @@ from pipelines.warehouse import fetch_rows, fetch_value
 # The longest CSV line read, in bytes (a record with its quoted line breaks). DuckDB's
 # default, 2,000,000, refused a valid file holding one 2.5 MB value (found by an audit,
 # 2026-12-05). The spec sets no limit, but a reader needs one: its buffers grow with it
-# (~+100 MB a read at this size). A longer line stops the month naming file and line.
+# (a 300 MB CSV read in 380 MB instead of 194 MB). A longer line stops the month naming
+# file and line.
 CSV_MAX_LINE_BYTES = 16 * 1024 * 1024
 CSV_OPTIONS = (
     "auto_detect = false, header = true, delim = ',', quote = '\"', escape = '\"', "

@@ -673,6 +673,20 @@ def test_csv_reader_reads_quoted_fields_like_pythons_csv_module(con, landing):
     ]
 
 
+def test_a_header_s_trailing_comma_is_an_extra_column_named_by_its_number(con, landing):
+    """Spreadsheets end each line with a comma: the header's last column has no name. Its
+    warning said "extra columns ignored: " with nothing after it (found by an audit)."""
+    with_merchants(con, landing, "M1")
+    lines = [line.rstrip("\n") + ",\n" for line in order_lines("O1", "O2")]
+    write_bytes(landing, "".join(lines).encode())
+    report = ingest_month(con, landing, ORDERS, JAN)
+    assert report.rows_accepted == 2
+    assert report.warnings == [
+        "orders/month=2026-01/part-0.csv: extra columns ignored: "
+        "(a column without a name, number 8)"
+    ]
+
+
 @pytest.mark.parametrize("ending", [b"\n", b"\r\n"])
 def test_line_ending_change_is_found_across_megabyte_chunks(tmp_path, ending):
     """The search reads a megabyte at a time: a \\r\\n split by a chunk boundary is one

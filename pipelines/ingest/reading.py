@@ -570,7 +570,12 @@ def match_columns(
                 f"{rel}: required column '{column}' appears {len(matches)} times (found: {found})"
             )
     used = set(mapping.values())
-    extra = sorted(c.name for c in source if c not in used)
+    # A header's trailing comma (as spreadsheets write it) makes a column without a name.
+    extra = sorted(
+        c.name if c.name.strip() else f"(a column without a name, number {number})"
+        for number, c in enumerate(source, start=1)
+        if c not in used
+    )
     if extra:
         report.warnings.append(f"{rel}: extra columns ignored: {', '.join(extra)}")
     return mapping

@@ -63,7 +63,13 @@ def at_risk_merchants(
 ) -> dg.MaterializeResult:
     # Imported here: a preview (its ingest, checks and summaries) is not loaded with the
     # definitions, which every run and `dagster dev` load.
-    from pipelines.preview import PreviewBlocked, PreviewError, parse_as_of, preview_month
+    from pipelines.preview import (
+        PreviewBlocked,
+        PreviewError,
+        parse_as_of,
+        preview_month,
+        published_policy_note,
+    )
     from pipelines.preview_store import store_blocked, store_preview
 
     published = context.partition_key
@@ -93,6 +99,8 @@ def at_risk_merchants(
             "as_of": as_of.isoformat(),
             "compared_with": preview.compared_month or "",
             "merchants_projected": preview.grades.height,
+            "policy_version": preview.policy_version,
+            "note": published_policy_note(preview) or "",
             **{f"at_risk_from_{tier}": n for tier, n in _counts(risk).items()},
             "exports": dg.MetadataValue.json([str(f) for f in stored.files] if stored else []),
             "preview": markdown_preview(

@@ -202,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="FILE",
         help="project the month under this one policy file, whatever the calendar says "
-        "(as grading run --policy-override; nothing is published or logged)",
+        "(as grading run --policy-override; nothing is published, and the run log is not "
+        "written: the preview is logged in preview.preview_log as every preview is)",
     )
     preview.add_argument(
         "--out",

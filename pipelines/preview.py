@@ -47,6 +47,7 @@ from pipelines.month_journal import roll_back
 from pipelines.month_order import outdated_earlier_month, previous_month_missing
 from pipelines.months import GradingWindow, add_months, grading_window, month_key, parse_day
 from pipelines.policy import Policy, load_calendar, load_policy
+from pipelines.policy_rollback import LATEST_PUBLICATION, refuse_redefined_version
 from pipelines.preview_checks import input_check_failure, output_check_failure
 from pipelines.reporting.summary import tier_table
 from pipelines.scratch import make_scratch_folder
@@ -205,6 +206,10 @@ def _project(
     # projection builds on published months only.
     roll_back(con)
     _require_previous_month(con, landing, window.month)
+    # As a run refuses it: a version that graded months under other rules (a file edited
+    # in place, or an override file reusing a version) would project under rules no
+    # published row names, and the note below would not see it.
+    refuse_redefined_version(con, policy)
     ingests = []
     for dataset in DATASETS:  # a failed check stops the datasets after it, as in the job
         ingests.append(ingest_month(con, landing, dataset, window.month))
@@ -237,14 +242,9 @@ def _published_under_another_policy(
     override (a restatement), when it is not ``policy``'s; else None. A month restated
     under an override and previewed under the calendar is projected under another policy
     than its published grades (found by an audit, 2026-12-05): the preview says so."""
-    rows = fetch_rows(
-        con,
-        "SELECT policy_version, coalesce(policy_override, FALSE) FROM main.run_log "
-        "WHERE month = $month ORDER BY published_at DESC LIMIT 1",
-        {"month": month},
-    )
-    if not rows or rows[0][0] == policy.version:
-        return None
+    rows = fetch_rows(con, LATEST_PUBLICATION, {"month": month})
+    if not rows or rows[0][0] is None or rows[0][0] == policy.version:
+        return None  # unpublished, published before versions were logged, or the same
     return rows[0][0], bool(rows[0][1])
 
 
@@ -390,16 +390,25 @@ def preview_text(preview: Preview) -> str:
             + "; ".join(preview.not_landed)
             + " (their records may still change these grades)"
         )
-    if preview.published_policy:
-        version, override = preview.published_policy
-        how = (
-            " by --policy-override (a restatement): preview with --policy-override and that "
-            "policy's file to project it as published"
-            if override
-            else ""
-        )
-        lines.append(
-            f"note: {window.month} was published under policy {version}{how}; this "
-            f"projection is under {preview.policy_version}"
-        )
+    note = published_policy_note(preview)
+    if note:
+        lines.append(f"note: {note}")
     return "\n".join(lines)
+
+
+def published_policy_note(preview: Preview) -> str | None:
+    """When the month was published under another policy than the preview's: which, and
+    how to project it as published (the CLI prints it, the at_risk asset shows it)."""
+    if not preview.published_policy:
+        return None
+    version, override = preview.published_policy
+    how = (
+        " by --policy-override (a restatement): preview with --policy-override and that "
+        "policy's file to project it as published"
+        if override
+        else ""
+    )
+    return (
+        f"{preview.window.month} was published under policy {version}{how}; this "
+        f"projection is under {preview.policy_version}"
+    )

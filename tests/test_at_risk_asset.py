@@ -17,6 +17,7 @@ from assets.runner import grade_months
 from pipelines.preview import preview_month
 from pipelines.warehouse import connect, fetch_frame
 from tests.helpers import CONFORMANCE, published_state
+from tests.test_policy_calendar import policy_text, write_policy
 
 PUBLISHED = "2026-02"
 
@@ -75,6 +76,28 @@ def test_materialized_asset_stores_the_at_risk_list_and_publishes_nothing(graded
     exported = pl.read_parquet(outputs / "preview" / "at_risk" / "month=2026-03" / "*.parquet")
     assert exported.height == expected.height
     assert published_state(warehouse, outputs) == before
+
+
+def test_the_asset_projects_under_the_run_s_policy_override(graded, tmp_path) -> None:
+    """A code location run with ``policy_override`` projects under it, as its months are
+    graded under it: here a policy putting excellent out of reach, so February's
+    excellent merchants are at risk too. The policy is shown in the metadata."""
+    landing, warehouse, outputs = graded
+    override = write_policy(tmp_path, "p.toml", policy_text("2026.9", None, no_excellent=True))
+    defs = build_definitions(str(landing), str(warehouse), str(outputs), "", str(override))
+    result = dg.materialize(
+        [at_risk_merchants],
+        partition_key=PUBLISHED,
+        resources=defs.resources,
+        run_config=dg.RunConfig({"at_risk_merchants": AtRiskConfig(as_of="2026-03-15")}),
+    )
+    metadata = result.asset_materializations_for_node("at_risk_merchants")[0].metadata
+    assert metadata["policy_version"].value == "2026.9"
+    assert metadata["note"].value == ""  # March is not published: nothing to compare
+    expected = preview_month(landing, warehouse, "2026-03-15", policy_override=override).at_risk
+    calendar = preview_month(landing, warehouse, "2026-03-15").at_risk
+    assert expected.height > calendar.height
+    assert metadata["rows"].value == expected.height
 
 
 def test_as_of_outside_the_month_after_the_partition_fails_the_asset(graded) -> None:

@@ -19,13 +19,14 @@ from assets.runner import grade_months
 from pipelines.grading import GRADE_COLUMNS, GradingError
 from pipelines.months import grading_window
 from pipelines.policy import load_policy
-from pipelines.preview import SCRATCH_PREFIX, PreviewError, preview_month
+from pipelines.policy_rollback import PolicyRedefined
+from pipelines.preview import SCRATCH_PREFIX, PreviewError, preview_month, preview_text
 from pipelines.preview_store import ORDER_BY, PROJECTED_TABLES
 from pipelines.reporting.summary import tier_table
 from pipelines.rules.credit import credit_points_earned
 from pipelines.warehouse import connect, fetch_frame, fetch_rows
 from tests.helpers import CONFORMANCE, cli_command, published_state, run_killed_at
-from tests.test_policy_calendar import policy_text, write_policy
+from tests.test_policy_calendar import SHIPPED, policy_text, write_policy
 
 MONTH = "2026-03"
 
@@ -140,6 +141,33 @@ def test_a_month_restated_under_an_override_is_previewed_as_published_under_it(
     assert main([*args, "--as-of", "2026-02-28", "--policy-override", str(override)]) == 0
     out = capsys.readouterr().out
     assert "policy 2026.9)" in out and "note:" not in out
+
+
+def test_a_month_whose_calendar_moved_on_is_previewed_under_the_new_policy_with_a_note(
+    landing, graded_feb, tmp_path
+) -> None:
+    """February was published under 2026.1; a calendar with 2026.2 from February on
+    projects it under 2026.2 (the policy its next run would grade it under), and says
+    which policy the published grades are under."""
+    folder = tmp_path / "calendar"
+    write_policy(folder, "policy-2026.1.toml", SHIPPED)
+    write_policy(folder, "policy-2026.2.toml", policy_text("2026.2", "2026-02", no_excellent=True))
+    preview = preview_month(landing, graded_feb, "2026-02-28", folder)
+    assert preview.policy_version == "2026.2"
+    assert preview.published_policy == ("2026.1", False)
+    assert (
+        "note: 2026-02 was published under policy 2026.1; this projection is under 2026.2"
+    ) in preview_text(preview)
+
+
+def test_an_override_reusing_a_published_version_with_other_rules_is_refused(
+    landing, graded_feb, tmp_path
+) -> None:
+    """As a run refuses it (found in review): 2026.1 with other numbers would project
+    under rules no published row names, and a note comparing versions would not see it."""
+    edited = write_policy(tmp_path, "p.toml", policy_text("2026.1", None, no_excellent=True))
+    with pytest.raises(PolicyRedefined, match=r"policy 2026\.1 graded 2026-01, 2026-02"):
+        preview_month(landing, graded_feb, "2026-03-15", policy_override=edited)
 
 
 def test_stored_preview_as_of_the_last_day_equals_the_published_month(

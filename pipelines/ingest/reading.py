@@ -19,16 +19,16 @@ from pipelines.ingest.report import IngestReport
 from pipelines.landing import SUPPORTED_SUFFIXES, IngestError
 from pipelines.warehouse import fetch_rows, fetch_value
 
-# CSV is read with every setting given, nothing sniffed: DuckDB's sniffer may take '#'
-# for a comment character and silently drop rows whose id starts with it, or guess a
-# type that cuts a value. Columns are named by the header (read by csv_header) and
-# read as text; strict mode refuses ragged rows, bad quoting and mixed line endings.
 # The longest CSV line read, in bytes (a record with its quoted line breaks). DuckDB's
 # default, 2,000,000, refused a valid file holding one 2.5 MB value (found by an audit,
 # 2026-12-05). The spec sets no limit, but a reader needs one: its buffers grow with it
 # (a 300 MB CSV read in 380 MB instead of 194 MB). A longer line stops the month naming
 # file and line.
 CSV_MAX_LINE_BYTES = 16 * 1024 * 1024
+# CSV is read with every setting given, nothing sniffed: DuckDB's sniffer may take '#'
+# for a comment character and silently drop rows whose id starts with it, or guess a
+# type that cuts a value. Columns are named by the header (read by csv_header) and
+# read as text; strict mode refuses ragged rows, bad quoting and mixed line endings.
 CSV_OPTIONS = (
     "auto_detect = false, header = true, delim = ',', quote = '\"', escape = '\"', "
     "comment = '', strict_mode = true, null_padding = false, encoding = 'utf-8', "

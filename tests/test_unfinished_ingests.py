@@ -12,6 +12,7 @@ import pytest
 from pipelines.datasets import DATASETS
 from pipelines.grading import GradingError
 from pipelines.month_order import refuse_unfinished_ingests, unfinished_ingests
+from pipelines.months import grading_window
 from pipelines.warehouse import connect, fetch_rows
 from tests.helpers import private_copy
 
@@ -19,10 +20,12 @@ WINDOW_DAYS = 90
 DIRECT = [ds.name for ds in DATASETS if not ds.checks_order]
 
 
-def every_row_answer(con, month: str, *, before_month: bool) -> list[tuple[str, str]]:
+def every_row_answer(
+    con, month: str, *, before_month: bool, window_days: int = WINDOW_DAYS
+) -> list[tuple[str, str]]:
     """The months present in each directly ingested raw.<dataset>, from every row of the
     window, less those the log has: the question asked the slow way."""
-    first = "2026-01" if month == "2026-03" else "2025-12"
+    first = grading_window(month, window_days).window_months[0]
     present = " UNION ALL ".join(
         f"SELECT DISTINCT '{name}' AS dataset, month FROM raw.{name} "
         f"WHERE month BETWEEN $first AND $month"
@@ -87,6 +90,24 @@ def test_a_month_before_the_window_is_not_looked_at(graded) -> None:
         con, "2026-02", before_month=False
     )
     assert unfinished_ingests(con, "2026-03", 31) == []
+    assert every_row_answer(con, "2026-03", before_month=False, window_days=31) == []
+    con.close()
+
+
+def test_a_month_after_the_graded_one_is_not_looked_at(graded) -> None:
+    """April's orders stored without a log row (an ingest of April killed midway) are
+    not March's to refuse: only the months of March's window count."""
+    con = connect(graded)
+    con.execute(
+        "INSERT INTO raw.orders SELECT * REPLACE ('2026-04' AS month, order_id || '-apr' "
+        "AS order_id) FROM raw.orders WHERE month = '2026-03' LIMIT 5"
+    )
+    for before_month in (False, True):
+        assert unfinished_ingests(con, "2026-03", WINDOW_DAYS, before_month=before_month) == []
+    assert unfinished_ingests(con, "2026-05", WINDOW_DAYS) == [("orders", "2026-04")]
+    assert unfinished_ingests(con, "2026-05", WINDOW_DAYS) == every_row_answer(
+        con, "2026-05", before_month=False
+    )
     con.close()
 
 

@@ -4,6 +4,7 @@ columns, clean-row invariants, and exactly the deliberate bad rows (no accidenta
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -21,7 +22,7 @@ from pipelines.generate import (
     parse_month_range,
 )
 from pipelines.generate.entry import MIN_MERCHANTS, MIN_ORDERS_PER_MONTH
-from pipelines.generate.top_up import MIN_BAD_ORDER_RECORDS
+from pipelines.generate.top_up import MIN_BAD_ORDER_RECORDS, TOP_UP_FILE, top_up_bad_orders
 
 MONTHS = ["2026-01", "2026-02"]
 ARGS = {"merchants": 200, "months": MONTHS, "orders_per_month": 5_000, "seed": 11}
@@ -352,3 +353,23 @@ def test_enum_values_are_the_contracts(landing: tuple[Path, dict[str, int]]) -> 
         frame = pl.concat([_month(root, dataset.name, m) for m in MONTHS]).filter(~pl.col("csv"))
         for column, labels in dataset.enums.items():
             assert set(frame[column].unique()) == set(labels), (dataset.name, column)
+
+
+def test_a_month_without_bad_order_files_is_topped_up_from_its_orders(tmp_path) -> None:
+    """The top-up reads the month's records to skip their orders; with none written (an
+    empty month folder) it takes the first orders. 4b6b73b's rewrite of that read lost the
+    empty case, and stopped with "cannot concat empty list" (found in review)."""
+    orders = pl.DataFrame(
+        {
+            "order_id": [f"O{i:04d}" for i in range(MIN_BAD_ORDER_RECORDS + 5)],
+            "merchant_id": "M1",
+            "ended_at": datetime(2026, 1, 10, tzinfo=UTC),
+        }
+    )
+    folder = tmp_path / "orders" / "month=2026-01"
+    folder.mkdir(parents=True)
+    orders.write_parquet(folder / "part-0.parquet")
+    (tmp_path / "bad_orders" / "month=2026-01").mkdir(parents=True)
+    assert top_up_bad_orders(tmp_path, "2026-01") == MIN_BAD_ORDER_RECORDS
+    written = pl.read_parquet(tmp_path / "bad_orders" / "month=2026-01" / TOP_UP_FILE)
+    assert written["order_id"].to_list() == orders["order_id"].head(MIN_BAD_ORDER_RECORDS).to_list()

@@ -26,14 +26,16 @@ TOP_UP_REASON = "late_shipment"
 
 
 def _order_ids(folder: Path) -> pl.Series:
-    """The order ids of the month folder's records, CSV and Parquet, as text."""
+    """The order ids of the month folder's records, CSV and Parquet, as text (none when
+    the folder holds no file)."""
     frames = [
-        pl.read_parquet(p, columns=["order_id"]) for p in sorted(folder.glob("*.parquet"))
+        pl.read_parquet(p, columns=["order_id"]).select(pl.col("order_id").cast(pl.String))
+        for p in sorted(folder.glob("*.parquet"))
     ] + [
         pl.read_csv(p, infer_schema=False, columns=["order_id"])
         for p in sorted(folder.glob("*.csv"))
     ]
-    return pl.concat(frames)["order_id"]
+    return pl.concat(frames)["order_id"] if frames else pl.Series("order_id", [], pl.String)
 
 
 def _record_count(folder: Path) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -64,10 +65,14 @@ def test_second_run_waits_for_the_first(tmp_path):
 def test_lock_is_released_when_the_holder_dies(tmp_path):
     warehouse = tmp_path / "w.duckdb"
     holder = hold_lock(warehouse, 60)
+    try_lock = [sys.executable, "-c", TRY_LOCK, str(warehouse)]
+    assert subprocess.run(try_lock, capture_output=True, text=True).stdout.strip() == "busy"
     holder.kill()  # SIGKILL: the kernel drops the flock with the process
-    holder.wait()
-    with exclusive_run(warehouse):
-        pass
+    assert holder.wait() == -signal.SIGKILL
+    with exclusive_run(warehouse):  # taken at once, no wait: the dead holder left it free
+        # and held now by this process, so another one is refused
+        assert subprocess.run(try_lock, capture_output=True, text=True).stdout.strip() == "busy"
+    assert subprocess.run(try_lock, capture_output=True, text=True).stdout.strip() == "free"
 
 
 # --- one lock per real file, and every launch path takes it (issue item 7) --------------

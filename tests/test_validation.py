@@ -117,11 +117,14 @@ BAD_BATCHES = [
         "AND merchant_id = (SELECT min(merchant_id) FROM raw.merchants WHERE " + M + ")",
         ("expect_column_values_to_be_between", "rows", "product_count"),
     ),
-    (
-        "inputs/merchants",
-        "UPDATE raw.ingest_log SET rows_quarantined = 2, rows_read = 150 "
-        f"WHERE dataset = 'merchants' AND {M}",
-        ("expect_column_values_to_be_in_set", "quarantine_ratio", "within_limit"),
+    *(
+        (  # 2 of 150 is over 1%: every input suite's ratio check can fail
+            f"inputs/{dataset.name}",
+            "UPDATE raw.ingest_log SET rows_quarantined = 2, rows_read = 150 "
+            f"WHERE dataset = '{dataset.name}' AND {M}",
+            ("expect_column_values_to_be_in_set", "quarantine_ratio", "within_limit"),
+        )
+        for dataset in DATASETS
     ),
     (
         "inputs/orders",
@@ -285,6 +288,12 @@ BAD_BATCHES = [
         f"exposure_share * 0.5 WHERE {M} AND main_category = 'home'",
         ("expect_column_values_to_be_between", "category_shares", "share_sum"),
     ),
+    (  # and shares that sum to more than 1
+        "outputs/exposure_weights",
+        f"UPDATE work.exposure_weights SET exposure_share = "
+        f"exposure_share * 1.5 WHERE {M} AND main_category = 'home'",
+        ("expect_column_values_to_be_between", "category_shares", "share_sum"),
+    ),
     (
         "outputs/exposure_weights",
         f"UPDATE work.exposure_weights SET eligible = TRUE WHERE {M} "
@@ -337,6 +346,28 @@ def test_bad_batch_fails_on_the_expected_expectation(
     assert not report.success
     failed = {(f.expectation, f.batch, f.column) for f in report.failures}
     assert expected in failed, report.summary()
+
+
+@pytest.mark.parametrize("dataset", [d.name for d in DATASETS])
+def test_a_quarantine_ratio_exactly_at_the_limit_passes(good_warehouse, tmp_path, dataset):
+    """Spec §1 blocks a month only when *more than* the limit is quarantined: exactly the
+    limit (2 of 200 at 1%) passes, and one row more of quarantine fails."""
+    limit = POLICY.max_quarantine_ratio
+    quarantined, read = 2 * limit.numerator, 2 * limit.denominator
+    suite = f"inputs/{dataset}"
+    set_counts = (
+        f"UPDATE raw.ingest_log SET rows_quarantined = {{}}, rows_read = {read} "
+        f"WHERE dataset = '{dataset}' AND {M}"
+    )
+    at_limit = validate(
+        with_defect(good_warehouse, tmp_path, set_counts.format(quarantined)), suite
+    )
+    assert at_limit.success, at_limit.summary()
+    over = validate(
+        with_defect(good_warehouse, tmp_path, set_counts.format(quarantined + 1)), suite
+    )
+    failed = {(f.batch, f.column) for f in over.failures}
+    assert failed == {("quarantine_ratio", "within_limit")}, over.summary()
 
 
 def test_a_collision_of_two_other_months_does_not_fail_this_month(good_warehouse, tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from assets.runner import RunFailed, grade_months
+from pipelines import month_journal
 from pipelines.month_journal import MONTH_TABLES, pending_months
 from pipelines.warehouse import connect, fetch_rows
 from tests.helpers import (
@@ -152,3 +153,36 @@ def test_a_ui_launched_run_that_fails_rolls_back_its_month(tmp_path):
     result = job.execute_in_process(partition_key="2026-01", raise_on_error=False)
     assert not result.success
     assert warehouse_state(warehouse) == before
+
+
+def test_every_table_a_month_writes_is_kept_and_put_back_exactly(tmp_path):
+    """The journal keeps every raw.* and work.* table that has months (one left out of
+    MONTH_TABLES would keep a failed run's rows), and roll_back puts each one's rows of
+    the month back as they were, whatever the run did to them."""
+    warehouse = tmp_path / "w.duckdb"
+    grade_months(CONFORMANCE / "landing", warehouse, tmp_path / "out", "2026-03")
+    month = "2026-02"
+    con = connect(warehouse)
+    try:
+        with_months = fetch_rows(
+            con,
+            "SELECT DISTINCT table_schema || '.' || table_name FROM information_schema.columns "
+            "WHERE column_name = 'month' AND table_schema IN ('raw', 'work') ORDER BY 1",
+        )
+        assert {t for (t,) in with_months} == set(MONTH_TABLES)
+        select = "SELECT * FROM {} WHERE month = $month ORDER BY ALL"
+        before = {t: fetch_rows(con, select.format(t), {"month": month}) for t in MONTH_TABLES}
+        assert month_journal.open_month(con, month, "test-run")
+        for table in MONTH_TABLES:  # what a failed run may leave: other rows of the month
+            con.execute(f"DELETE FROM {table} WHERE month = $month", {"month": month})
+            con.execute(
+                f"INSERT INTO {table} SELECT * REPLACE ($month AS month) FROM {table} "
+                "WHERE month <> $month LIMIT 1",
+                {"month": month},
+            )
+            assert fetch_rows(con, select.format(table), {"month": month}) != before[table]
+        month_journal.roll_back(con, [month])
+        after = {t: fetch_rows(con, select.format(t), {"month": month}) for t in MONTH_TABLES}
+    finally:
+        con.close()
+    assert after == before

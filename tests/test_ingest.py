@@ -263,6 +263,7 @@ def test_each_row_names_its_own_file_among_several(con, landing):
         rows = [order(f"O-{name}"), order(f"Q-{name}", status="lost"), order("O-copy")]
         write_csv(landing, "orders", JAN, rows, ORDER_COLUMNS, name)
         events = [[o, "M1", "B1", 5, "2026-01-20T00:00:00Z"] for o in (f"O-{name}", "O-copy")]
+        events.append([f"Q-{name}", "M1", "B1", 9, "2026-01-20T00:00:00Z"])  # bad_value
         write_csv(landing, "feedback", JAN, events, FEEDBACK_COLUMNS, name)
     ingest_month(con, landing, ORDERS, JAN)
     ingest_month(con, landing, FEEDBACK, JAN)
@@ -282,6 +283,15 @@ def test_each_row_names_its_own_file_among_several(con, landing):
     )
     assert [(f, json.loads(r)["order_id"]) for f, r in rejected] == [
         (folder + name, f"Q-{name}") for name in files
+    ]
+    rejected = fetch_rows(  # the staged path names a quarantined row's own file too
+        con,
+        "SELECT source_file, source_row, reason, record FROM raw.quarantine "
+        "WHERE dataset = 'feedback' ORDER BY 1",
+    )
+    folder = "feedback/month=2026-01/"
+    assert [(f, n, why, json.loads(r)["order_id"]) for f, n, why, r in rejected] == [
+        (folder + name, 3, "bad_value", f"Q-{name}") for name in files
     ]
 
 

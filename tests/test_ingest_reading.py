@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -47,11 +48,24 @@ def with_merchants(con, landing: Path, *ids: str) -> None:
     ingest_month(con, landing, MERCHANTS, JAN)
 
 
-def write_parquet(landing: Path, dataset: str, columns: dict, name: str = "part-0.parquet"):
-    pq.write_table(pa.table(columns), month_folder(landing, dataset) / name)
+def write_parquet(
+    landing: Path,
+    dataset: str,
+    columns: dict,
+    name: str = "part-0.parquet",
+    row_group_size: int | None = None,
+):
+    table = pa.table(columns)
+    pq.write_table(table, month_folder(landing, dataset) / name, row_group_size=row_group_size)
 
 
-def orders_parquet(landing: Path, ids: list[str], merchants: list[str], amounts: pa.Array):
+def orders_parquet(
+    landing: Path,
+    ids: list[str],
+    merchants: list[str],
+    amounts: pa.Array,
+    row_group_size: int | None = None,
+):
     n = len(ids)
     write_parquet(
         landing,
@@ -65,6 +79,7 @@ def orders_parquet(landing: Path, ids: list[str], merchants: list[str], amounts:
             "status": ["completed"] * n,
             "amount_usd": amounts,
         },
+        row_group_size=row_group_size,
     )
 
 
@@ -532,7 +547,14 @@ def test_amount_finer_than_the_storage_scale_is_refused_not_rounded(
 
 @pytest.mark.parametrize(
     ("text", "stored"),
-    [("1.5e-06", "0.0000015"), ("2E+3", "2000"), ("0.10000000000000", "0.1"), (" 7 ", "7")],
+    [
+        ("1.5e-06", "0.0000015"),
+        ("2E+3", "2000"),
+        ("0.10000000000000", "0.1"),
+        (" 7 ", "7"),
+        # 19 decimals written, 17 once the exponent moves the point: within the scale
+        ("1.2345678901234567891e2", "123.45678901234567891"),
+    ],
 )
 def test_csv_amount_notations_are_read_exactly(con, landing, text, stored):
     with_merchants(con, landing, "M1")
@@ -555,6 +577,28 @@ def test_an_amount_with_an_underscore_is_refused_not_read(con, landing, text, ki
     with pytest.raises(IngestError, match=r"column 'amount_usd', row 2: value '"):
         ingest_month(con, landing, ORDERS, JAN)
     assert fetch_value(con, "SELECT count(*) FROM raw.orders") == 0
+
+
+def test_a_negative_exponent_adds_decimals_and_is_refused_past_the_scale(con, landing):
+    """49.9999999999999999999e-1 is 4.99999999999999999999: 20 decimals, which the
+    storage scale (18) would round to 5.00, enough to earn credit."""
+    with_merchants(con, landing, "M1")
+    rows = [order("O1"), order("O2", amount_usd="49.9999999999999999999e-1")]
+    write_csv(landing, "orders", JAN, rows, ORDER_COLUMNS)
+    with pytest.raises(IngestError, match=r"column 'amount_usd', row 2: value '"):
+        ingest_month(con, landing, ORDERS, JAN)
+    assert fetch_value(con, "SELECT count(*) FROM raw.orders") == 0
+
+
+def test_an_amount_of_spaces_only_is_empty_and_quarantined(con, landing):
+    """Spaces only is an empty value, not one that cannot be cast: the row is a
+    bad_value (an amount is required) and the month goes on."""
+    with_merchants(con, landing, "M1")
+    write_csv(landing, "orders", JAN, [order("O1"), order("O2", amount_usd="   ")], ORDER_COLUMNS)
+    ingest_month(con, landing, ORDERS, JAN)
+    assert fetch_rows(con, "SELECT order_id FROM raw.orders") == [("O1",)]
+    rejected = fetch_rows(con, "SELECT reason, record FROM raw.quarantine")
+    assert [(why, json.loads(r)["order_id"]) for why, r in rejected] == [("bad_value", "O2")]
 
 
 def test_csv_amount_in_exponent_notation_finer_than_the_scale_is_refused(con, landing):
@@ -808,3 +852,23 @@ def test_a_csv_read_error_says_its_cause_first_not_a_row_of_data(con, landing, r
         ingest_month(con, landing, ORDERS, JAN)
     first = str(caught.value).split("\n")[0]
     assert first == f"orders/month=2026-01/part-0.csv: cannot be read as csv, line 3: {cause}"
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_the_first_bad_value_of_a_large_file_is_the_one_named(con, landing, kind):
+    """Rows are read in parallel (a Parquet file's row groups at once), not in file
+    order: the error still names the file's first bad row, here row 3 of 300,000, not
+    one of the many bad rows near the end."""
+    with_merchants(con, landing, "M1")
+    n = 300_000
+    amounts = ["20.00"] * n
+    for row in (3, *range(250_000, n + 1, 7)):
+        amounts[row - 1] = "not a number"
+    ids = [f"O{i}" for i in range(1, n + 1)]
+    if kind == "csv":
+        rows = [order(oid, amount_usd=amount) for oid, amount in zip(ids, amounts, strict=True)]
+        write_csv(landing, "orders", JAN, rows, ORDER_COLUMNS)
+    else:
+        orders_parquet(landing, ids, ["M1"] * n, pa.array(amounts), row_group_size=10_000)
+    with pytest.raises(IngestError, match=r"column 'amount_usd', row 3: value 'not a number'"):
+        ingest_month(con, landing, ORDERS, JAN)

@@ -191,6 +191,23 @@ def test_level_bounds_that_do_not_strictly_increase_are_refused(default_raw, bou
             r"tiers\.excellent\.dsr_item_avg_min.*\[1, 5\]",
         ),
         ("tiers.good.dsr_item_avg_min", "5.01", r"tiers\.good\.dsr_item_avg_min.*\[1, 5\]"),
+        ("tiers.good.dsr_item_avg_min", "0.5", r"tiers\.good\.dsr_item_avg_min.*\[1, 5\]"),
+        (  # a period starting on the 29th would not exist in February
+            "credit.period_start_days",
+            [1, 11, 29],
+            r"credit\.period_start_days must start at 1.*stay within day 28: \[1, 11, 29\]",
+        ),
+        (
+            "exposure.showcase_slots.good",
+            -1,
+            r"exposure\.showcase_slots\.good must not be negative",
+        ),
+        ("exposure.email_quota.passing", -500, r"exposure\.email_quota\.passing must not be"),
+        (
+            "exposure.tier_multiplier.failing",
+            "-0.5",
+            r"exposure\.tier_multiplier\.failing must not",
+        ),
         ("tiers.passing.min_assessed_orders", -90, r"tiers\.passing\.min_assessed_orders.*-90"),
         ("compliance.individual_account_limit", 0, r"individual_account_limit must be at least 1"),
         ("compliance.enterprise_account_limit", -1, r"enterprise_account_limit must be at least 1"),
@@ -241,6 +258,8 @@ def test_numbers_outside_what_they_measure_are_refused(default_raw, key, value, 
         ("window.min_shipments_due", 1, lambda p: p.min_shipments_due),
         ("window.min_messages_received", 1, lambda p: p.min_messages_received),
         ("provisional.min_assessed_orders", 0, lambda p: p.provisional_min_assessed_orders),
+        ("exposure.showcase_slots.good", 0, lambda p: p.showcase_slots["good"]),
+        ("exposure.tier_multiplier.failing", "0", lambda p: p.tier_multiplier["failing"]),
     ],
 )
 def test_numbers_at_the_edge_of_what_they_measure_are_accepted(

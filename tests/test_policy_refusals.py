@@ -384,3 +384,24 @@ def test_a_month_regraded_after_an_earlier_one_is_refused_naming_it(
     assert skipped(grade_months(landing, warehouse, outputs, "2026-01")) == []
     grade_months(landing, warehouse, outputs, "2026-02", first="2026-02", policy_override=newer)
     assert versions(warehouse) == {"2026-01": "2026.1", "2026-02": "2026.2"}
+
+
+def test_a_month_restated_under_one_override_is_regraded_under_another(
+    tmp_path: Path, landing: Path
+) -> None:
+    """February restated under override A, then run again under override B (other rules,
+    the same inputs): its key under A no longer speaks for it, so it is regraded under B,
+    not skipped as unchanged."""
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-02")
+    first = write_policy(tmp_path, "a.toml", policy_text("2026.2", "2026-07", no_excellent=True))
+    grade_months(landing, warehouse, outputs, "2026-02", first="2026-02", policy_override=first)
+    assert versions(warehouse) == {"2026-01": "2026.1", "2026-02": "2026.2"}
+
+    second = write_policy(tmp_path, "b.toml", policy_text("2026.3", "2026-07"))
+    results = grade_months(
+        landing, warehouse, outputs, "2026-02", first="2026-02", policy_override=second
+    )
+
+    assert skipped(results) == []
+    assert versions(warehouse) == {"2026-01": "2026.1", "2026-02": "2026.3"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from assets.runner import grade_months
@@ -68,6 +70,22 @@ def test_a_changed_later_month_keeps_earlier_months_skipped(graded) -> None:
     path.write_bytes(data + data.splitlines(keepends=True)[-1])  # an exact copy of a row
     results = grade_months(landing, warehouse, outputs, "2026-03")
     assert skipped(results) == ["2026-01", "2026-02"]
+
+
+def test_a_change_to_the_last_file_of_a_month_regrades_it(graded) -> None:
+    """Every file of a month is in its run key, the last in name order too: a corrected
+    value in March's part-b.parquet (after part-a.csv) regrades March."""
+    landing, warehouse, outputs = graded
+    path = landing / "feedback" / "month=2026-03" / "part-b.parquet"
+    assert sorted(p.name for p in path.parent.iterdir())[-1] == path.name
+    table = pq.read_table(path)
+    stars = table.column("stars").to_pylist()
+    stars[0] = 3 if stars[0] != 3 else 4  # still a valid value: only the content moved
+    column = pa.array(stars, type=table.schema.field("stars").type)
+    pq.write_table(table.set_column(table.schema.get_field_index("stars"), "stars", column), path)
+    results = grade_months(landing, warehouse, outputs, "2026-03")
+    assert skipped(results) == ["2026-01", "2026-02"]
+    assert publications(warehouse) == 4
 
 
 def test_a_changed_policy_or_a_missing_export_regrades(graded, tmp_path: Path) -> None:

@@ -222,3 +222,34 @@ def test_summary_shows_stale_and_restated_months(restated_and_stale, monkeypatch
         restated,
     )
     assert not any(line.startswith("  2026-02  ") for line in lines)
+
+
+def test_summary_names_a_month_s_latest_restatement_and_the_last_stale_month(
+    tmp_path, monkeypatch, capsys
+):
+    """January restated twice (corrected stars, then an override) after March was
+    published: the summary gives January's latest reason, not its first, and the way out
+    grades through the LAST stale month (March), which brings every stale month back."""
+    from tests.test_policy_calendar import policy_text, write_policy
+
+    landing = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-03")
+    flip_first_feedback_stars(landing, "2026-01")
+    grade_months(landing, warehouse, outputs, "2026-01")
+    override = write_policy(tmp_path, "p.toml", policy_text("2026.9", None, no_excellent=True))
+    grade_months(landing, warehouse, outputs, "2026-01", first="2026-01", policy_override=override)
+
+    monkeypatch.setenv("GRADING_WAREHOUSE", str(warehouse))
+    assert cli_main(["summary"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "stale months: 2026-02, 2026-03" in lines
+    (hint,) = (line for line in lines if "grade them again" in line)
+    assert "grading run --through 2026-03," in hint
+    (restated,) = (line for line in lines if line.startswith("  2026-01  "))
+    assert re.match(
+        r"  2026-01  2 time\(s\), last at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: "
+        r"policy override 2026\.9; grades changed$",
+        restated,
+    )

@@ -230,6 +230,86 @@ def test_aggregates_match_the_published_tables(site, warehouse):
         )
 
 
+def test_migration_goes_from_the_previous_month_s_tier_to_this_month_s(site, warehouse):
+    """Each migration matrix counts a merchant at row = its published tier of the month
+    before (last row: new this month) and column = its tier of this month (last column:
+    not graded this month), all categories together."""
+    p = page_data(site.read_text(encoding="utf-8"))["payload"]
+    tiers = p["tiers"]
+    con = connect(warehouse, read_only=True)
+    try:
+        graded = {
+            month: dict(
+                fetch_rows(
+                    con,
+                    "SELECT merchant_id, tier FROM main.merchant_grades WHERE month = $month",
+                    {"month": month},
+                )
+            )
+            for month in MONTHS
+        }
+    finally:
+        con.close()
+    for m, month in enumerate(MONTHS[1:], start=1):
+        before, now = graded[MONTHS[m - 1]], graded[month]
+        expected = [[0] * (len(tiers) + 1) for _ in range(len(tiers) + 1)]
+        for merchant in before.keys() | now.keys():
+            row = tiers.index(before[merchant]) if merchant in before else len(tiers)
+            column = tiers.index(now[merchant]) if merchant in now else len(tiers)
+            expected[row][column] += 1
+        assert expected != [list(r) for r in zip(*expected, strict=True)], "moves both ways"
+        assert p["migration"][m][0] == expected, month
+
+
+def test_a_merchant_that_changed_category_migrates_under_this_month_s_category(tmp_path):
+    """M0500001's March snapshot moves it from apparel to electronics: March's migration
+    counts it under electronics (this month's category), and every category's matrix is
+    its merchants' moves from their February tier to their March tier."""
+    from assets.runner import grade_months
+    from tests.helpers import CONFORMANCE
+
+    landing = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    snapshot = landing / "merchants" / "month=2026-03" / "part-a.csv"
+    text = snapshot.read_text()
+    assert ",exclusive,apparel,1789," in text
+    snapshot.write_text(text.replace(",exclusive,apparel,1789,", ",exclusive,electronics,1789,"))
+    warehouse = tmp_path / "w.duckdb"
+    grade_months(landing, warehouse, tmp_path / "out", "2026-03", dashboard=False)
+    p = page_data(build_dashboard(warehouse, tmp_path / "site").read_text(encoding="utf-8"))[
+        "payload"
+    ]
+    tiers, categories = p["tiers"], p["categories"]
+    con = connect(warehouse, read_only=True)
+    try:
+        graded = {
+            month: {
+                merchant: (tier, category or "(none)")
+                for merchant, tier, category in fetch_rows(
+                    con,
+                    "SELECT merchant_id, tier, main_category FROM main.exposure_weights "
+                    "WHERE month = $month",
+                    {"month": month},
+                )
+            }
+            for month in ("2026-02", "2026-03")
+        }
+    finally:
+        con.close()
+    before, now = graded["2026-02"], graded["2026-03"]
+    assert before["M0500001"][1] == "apparel" and now["M0500001"][1] == "electronics"
+    march = p["months"].index("2026-03")
+    for c, category in enumerate(categories, start=1):
+        expected = [[0] * (len(tiers) + 1) for _ in range(len(tiers) + 1)]
+        for merchant in before.keys() | now.keys():
+            if (now.get(merchant) or before[merchant])[1] != category:
+                continue
+            row = tiers.index(before[merchant][0]) if merchant in before else len(tiers)
+            column = tiers.index(now[merchant][0]) if merchant in now else len(tiers)
+            expected[row][column] += 1
+        assert p["migration"][march][c] == expected, category
+
+
 def test_only_the_explained_merchants_and_the_movers_are_embedded(site, warehouse):
     """...and the ineligible ones the compliance section lists (issue 19)."""
     html = site.read_text(encoding="utf-8")

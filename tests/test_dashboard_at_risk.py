@@ -116,6 +116,83 @@ def test_no_section_without_a_preview_and_a_blocked_preview_says_why(graded, tmp
     assert (risk["status"], risk["reason"], risk["rows"]) == ("blocked", reason, [])
 
 
+def test_the_page_shows_only_the_current_month_s_preview_worst_fall_first(graded, tmp_path) -> None:
+    """A preview of February, a published month, is not current: the page has no at-risk
+    section. Once March is previewed, the page lists March's at-risk merchants only (not
+    February's, still stored), the largest fall in tiers first, then by published tier
+    (top first) and merchant."""
+    landing, warehouse = graded
+    copy = tmp_path / "w.duckdb"
+    shutil.copyfile(warehouse, copy)
+    args = ["preview", "--landing", str(landing), "--warehouse", str(copy), "--as-of"]
+
+    assert main([*args, "2026-02-20"]) == 0
+    assert stored_at_risk(copy)["month"].unique().to_list() == ["2026-02"]
+    page = page_data(build_dashboard(copy, tmp_path / "feb").read_text(encoding="utf-8"))
+    assert page["payload"]["atRisk"] is None
+
+    assert main([*args, AS_OF]) == 0
+    stored = stored_at_risk(copy)
+    assert set(stored["month"]) == {"2026-02", "2026-03"}
+    payload = page_data(build_dashboard(copy, tmp_path / "mar").read_text(encoding="utf-8"))[
+        "payload"
+    ]
+    rank = {tier: i for i, tier in enumerate(payload["tiers"])}
+    march = [r for r in stored.iter_rows(named=True) if r["month"] == "2026-03"]
+    expected = sorted(
+        march,
+        key=lambda r: (
+            rank[r["published_tier"]] - rank[r["projected_tier"]],
+            rank[r["published_tier"]],
+            r["merchant_id"],
+        ),
+    )
+    assert len({r["published_tier"] for r in march}) > 1, "falls from more than one tier"
+    risk = payload["atRisk"]
+    assert risk["month"] == "2026-03"
+    assert [r["id"] for r in risk["rows"]] == [r["merchant_id"] for r in expected]
+
+
+def test_a_merchant_falling_two_tiers_is_listed_before_one_falling_one(previewed, tmp_path) -> None:
+    """The page keeps the MAX_ROWS merchants falling furthest, so the fall is the first
+    sort key. In the fixture every at-risk merchant falls one tier; here one that would
+    not come first by its published tier and id is made to fall to the bottom tier (its
+    stored row edited on a copy), so it must come first, ahead of every one-tier fall."""
+    from pipelines.policy import load_policy
+    from pipelines.reporting.dashboard_at_risk import at_risk_payload
+
+    tiers = list(load_policy().tier_names)
+    copy = tmp_path / "w.duckdb"
+    shutil.copyfile(previewed, copy)
+    march = stored_at_risk(copy).filter(pl.col("month") == "2026-03")
+    rank = {t: i for i, t in enumerate(tiers)}
+    one_tier = march.filter(
+        pl.col("published_tier").replace_strict(rank) + 1
+        == pl.col("projected_tier").replace_strict(rank)
+    )
+    assert one_tier.height == march.height > 2, "the fixture's falls are all one tier"
+    candidates = march.filter(pl.col("published_tier").is_in(tiers[:-2]))
+    assert candidates.height > 0, "someone can fall two tiers or more"
+    furthest = candidates["merchant_id"].max()
+    by_tier_then_id = march.sort(
+        pl.col("published_tier").replace_strict(rank), pl.col("merchant_id")
+    )
+    assert by_tier_then_id["merchant_id"][0] != furthest, "first only by its fall"
+    con = connect(copy)
+    try:
+        con.execute(
+            "UPDATE preview.at_risk SET projected_tier = $bottom "
+            "WHERE month = '2026-03' AND merchant_id = $id",
+            {"bottom": tiers[-1], "id": furthest},
+        )
+        payload = at_risk_payload(con, ["2026-01", "2026-02"], tiers)
+    finally:
+        con.close()
+    ids = [row["id"] for row in payload["rows"]]
+    assert ids[0] == furthest
+    assert sorted(ids[1:]) == sorted(set(march["merchant_id"]) - {furthest})
+
+
 @pytest.mark.browser
 def test_at_risk_section_lists_them_and_follows_the_category(browser, site, previewed) -> None:
     stored = stored_at_risk(previewed)

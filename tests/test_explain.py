@@ -33,7 +33,7 @@ from pipelines.reporting.explain import (
     published_months,
 )
 from pipelines.warehouse import connect, fetch_rows
-from tests.helpers import EXCELLENT_COUNTS
+from tests.helpers import EXCELLENT_COUNTS, private_copy
 
 POLICY = load_policy()
 MONTHS = ["2026-01", "2026-02", "2026-03"]
@@ -334,6 +334,43 @@ def test_unknown_merchant_month_or_warehouse_is_a_clear_error(warehouse, tmp_pat
     with pytest.raises(ExplainError, match="no month has been published"):
         explain_text(empty, "M0000001")
     assert issubclass(ExplainError, ValueError)
+
+
+def test_service_metrics_changed_under_a_published_month_are_noted(published_conformance, tmp_path):
+    """January's DSR of M0500001 on 2026-01-02 corrected (4 stars of 1 rating -> 9 of 2)
+    and January regraded alone: February, not graded again (stale), keeps the dsr_item_avg
+    it was published with, while its 90-day window now sums the corrected January day.
+    The explanation of February says its recomputed DSR differs from the published one;
+    January, published from the corrected file, has no such note."""
+    from assets.runner import grade_months
+
+    landing, warehouse, outputs = private_copy(published_conformance("2026-02"), tmp_path / "g")
+    metrics = landing / "service_metrics" / "month=2026-01" / "part-a.csv"
+    text = metrics.read_text()
+    assert "\nM0500001,2026-01-02,4,2,4,1,0,0\n" in text
+    metrics.write_text(
+        text.replace("\nM0500001,2026-01-02,4,2,4,1,0,0\n", "\nM0500001,2026-01-02,4,2,9,2,0,0\n")
+    )
+    grade_months(landing, warehouse, outputs, "2026-01")
+
+    con = connect(warehouse, read_only=True)
+    try:
+        ((published,),) = fetch_rows(
+            con,
+            "SELECT dsr_item_avg FROM main.merchant_grades "
+            "WHERE month = '2026-02' AND merchant_id = 'M0500001'",
+        )
+    finally:
+        con.close()
+    assert published is not None
+    february = explain_text(warehouse, "M0500001", "2026-02")
+    assert (
+        f"Note: dsr_item_avg recomputed from raw.service_metrics differs from the published "
+        f"{published}: raw data changed after the month was published"
+    ) in february
+    assert "recomputed from raw.service_metrics" not in explain_text(
+        warehouse, "M0500001", "2026-01"
+    )
 
 
 def test_rates_read_as_percentages_cut_not_rounded_toward_the_threshold():

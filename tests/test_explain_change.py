@@ -65,6 +65,20 @@ def test_leaving_the_provisional_state_is_said_with_the_failed_conditions():
     )
 
 
+def test_leaving_the_provisional_state_in_the_same_tier_is_a_change():
+    """Provisional in passing, then assessed and passing on its metrics: the tier name is
+    the same, the grade is not (spec §5: a provisional grade is not an assessed one), so
+    the change says so rather than "tier unchanged"."""
+    before = explain("passing", provisional=True, assessed_orders=20)
+    after = explain("passing", assessed_orders=40, bad_orders=4)
+    assert change_lines(before, after, "2026-02", TIERS) == (
+        "Previous month 2026-02: passing (provisional), L3 (50 credit points)",
+        "Changed: tier passing (provisional) → passing; level unchanged, L3 (50 → 50 credit "
+        "points)",
+        "  - no longer provisional: 40 assessed orders",
+    )
+
+
 def test_no_previous_grade_is_said():
     assert change_lines(None, explain("good", bad_orders=3), "2026-02", TIERS) == (
         "Previous month 2026-02: no published grade for this merchant",

@@ -17,6 +17,7 @@ import pytest
 
 from assets.runner import RunFailed, grade_months
 from tests.helpers import (
+    CONFORMANCE,
     failed_steps,
     materialize_month,
     private_copy,
@@ -188,6 +189,31 @@ def test_an_emptied_month_folder_is_a_change(published_conformance, tmp_path):
     assert "2026-01's landing files changed after it was graded (bad_orders)" in (
         step_failures(alone)
     )
+
+
+def test_a_dataset_folder_added_to_a_graded_month_is_a_change(tmp_path):
+    """January graded without a bad_orders folder (none had landed: graded without bad
+    orders), then its bad_orders folder lands: January's bad orders now count against
+    its merchants, so a run from February must not build on January as graded. The run
+    is refused naming January's new dataset, and January shows stale."""
+    landing = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    held = tmp_path / "held-bad-orders"
+    shutil.move(landing / "bad_orders" / "month=2026-01", held)
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-01")
+    shutil.move(held, landing / "bad_orders" / "month=2026-01")
+
+    refused_from(
+        landing,
+        warehouse,
+        outputs,
+        "2026-02",
+        r"2026-01's landing files changed after it was graded \(bad_orders\), and 2026-02 "
+        r"builds on it .*grade from 2026-01 \(--from 2026-01, or without --from\)",
+    )
+
+    assert stale_months(warehouse) == {"2026-01": True}
 
 
 def test_a_month_is_not_graded_on_a_stale_month_before_it(published_conformance, tmp_path):

@@ -170,3 +170,24 @@ def test_a_run_from_a_month_whose_month_before_is_missing_says_so_first(tmp_path
     finally:
         con.close()
     assert ingested == [("2026-01",)]  # nothing of March was read
+
+
+def test_a_first_run_from_a_later_month_stops_before_its_job_on_a_new_warehouse(tmp_path):
+    """No warehouse yet and `grading run --from 2026-02`: the landing's first month,
+    2026-01, comes before it, so the run stops before February's job with the reason and
+    the way out (grade January first), and creates no warehouse: nothing of February is
+    read into one."""
+    import pytest
+
+    from assets.runner import RunFailed, grade_months
+
+    landing, warehouse, outputs = CONFORMANCE / "landing", tmp_path / "w.duckdb", tmp_path / "o"
+    with pytest.raises(
+        RunFailed,
+        match=r"2026-01 is not published, and 2026-02 builds on it .*: grade 2026-01 first "
+        r"\(--from 2026-01, or without --from\)",
+    ) as failed:
+        grade_months(landing, warehouse, outputs, "2026-02", first="2026-02")
+    assert failed.value.month == "2026-02"
+    assert not failed.value.published
+    assert not warehouse.exists()

@@ -336,6 +336,21 @@ def test_preview_prints_a_projected_checked_summary(landing, graded_feb, tmp_pat
     assert written.height == 169
 
 
+def test_the_projected_table_counts_the_projected_provisional_merchants(
+    landing, graded_feb
+) -> None:
+    """The provisional column of the projected tier table is the projection's own
+    provisional merchants: those with fewer assessed orders than the policy's minimum in
+    the window as of the day (spec §5), as ``grading summary`` counts a published month."""
+    preview = preview_month(landing, graded_feb, "2026-03-15")
+    minimum = load_policy().provisional_min_assessed_orders
+    provisional = preview.grades.filter(pl.col("assessed_orders") < minimum).height
+    assert provisional > 0, "the fixture has merchants too new to be assessed mid-month"
+    (row,) = [line for line in preview_text(preview).splitlines() if line.startswith("2026-03 ")]
+    assert row.split()[1] == str(preview.grades.height)
+    assert row.split()[-1] == str(provisional)
+
+
 def test_preview_names_the_datasets_not_landed_yet(landing, graded_feb, tmp_path, capsys):
     """A month part landed is projected from what is there (spec §11), and says what is
     not: missing bad orders or feedback would otherwise look like none."""
@@ -464,6 +479,32 @@ def test_summary_prints_the_same_table_after_its_refactor(graded_feb, capsys) ->
     assert lines[2].startswith("2026-02       147         3 (  2.0%)        23 ( 15.6%)")
 
 
+def test_summary_counts_each_month_s_provisional_merchants(graded_feb, capsys) -> None:
+    """The provisional column: per month, the published merchants with fewer assessed
+    orders than the policy's minimum (spec §5), not the assessed ones."""
+    minimum = load_policy().provisional_min_assessed_orders
+    con = connect(graded_feb, read_only=True)
+    try:
+        expected = dict(
+            fetch_rows(
+                con,
+                "SELECT month, count(*) FILTER (WHERE assessed_orders < $minimum) "
+                "FROM main.merchant_grades GROUP BY month",
+                {"minimum": minimum},
+            )
+        )
+    finally:
+        con.close()
+    assert expected["2026-01"] > 0 and expected["2026-02"] > 0
+    assert main(["summary", "--warehouse", str(graded_feb)]) == 0
+    rows = {
+        line.split()[0]: line.split()
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("2026-")
+    }
+    assert {month: int(row[-1]) for month, row in rows.items()} == expected
+
+
 def test_summary_columns_are_the_tiers_it_is_given() -> None:
     """The tier names live in the policy: a policy with other names gets other columns."""
     frame = pl.DataFrame({"month": ["2026-02"] * 2, "tier": ["gold", "tin"], "merchants": [1, 3]})
@@ -535,6 +576,32 @@ def test_preview_at_risk_lists_who_is_projected_below_their_february_tier(
     assert risk["projected_tier"].to_list() == expected["tier"].to_list()
     assert risk["deciding"].list.len().min() > 0
     assert risk["bad_orders"].to_list() == expected["bad_orders"].to_list()
+
+
+def test_a_published_month_previewed_again_is_compared_with_the_month_before_it(
+    landing, graded_mar
+) -> None:
+    """March already published and previewed as of a day of it: who is at risk is judged
+    against the latest published month BEFORE March (February), not against March's own
+    publication, whichever the warehouse holds."""
+    preview = preview_month(landing, graded_mar, "2026-03-15")
+    assert preview.compared_month == "2026-02"
+    rank = {t: i for i, t in enumerate(load_policy().tier_names)}
+    february = published_table(graded_mar, "merchant_grades", "2026-02")
+    expected = (
+        preview.grades.join(february, on="merchant_id", suffix="_feb")
+        .filter(pl.col("tier").replace_strict(rank) > pl.col("tier_feb").replace_strict(rank))
+        .sort("merchant_id")
+    )
+    assert expected.height > 0, "the fixture has merchants projected below February"
+    risk = preview.at_risk
+    assert risk["merchant_id"].to_list() == expected["merchant_id"].to_list()
+    assert set(risk["published_month"].to_list()) == {"2026-02"}
+    assert risk["published_tier"].to_list() == expected["tier_feb"].to_list()
+    assert (
+        f"at risk: {expected.height} merchants projected below their 2026-02 tier"
+        in preview_text(preview)
+    )
 
 
 def test_unreadable_file_stops_the_preview_with_the_ingest_error(

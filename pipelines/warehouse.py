@@ -153,7 +153,7 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
             con = duckdb.connect(str(path), read_only=read_only)
             break
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
+            if not is_lock_conflict(exc):
                 raise
             if time.monotonic() >= deadline:
                 raise WarehouseLocked(
@@ -165,6 +165,17 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         con.execute("SET TimeZone = 'UTC'")
         return con
     return configure(con, path)
+
+
+def is_lock_conflict(exc: duckdb.IOException) -> bool:
+    """Whether DuckDB refused the file because another process holds its lock.
+
+    Judged by the start of DuckDB's message, never by a word anywhere in it: the message
+    quotes the file's path, and a path such as ``/data/blocks/w.duckdb`` made every
+    error of that file (one that is not a DuckDB database, say) look like a lock to wait
+    for, then be reported as held by another process (found by an audit, 2026-12-05).
+    """
+    return str(exc).startswith("IO Error: Could not set lock on file ")
 
 
 def database_path(con: duckdb.DuckDBPyConnection) -> Path:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import duckdb
 import pytest
 
+from pipelines import warehouse as warehouse_module
 from pipelines.warehouse import (
     ROW_GROUP_ROWS,
     compact_on_close,
@@ -210,3 +212,20 @@ CATALOG = (
     "WHERE NOT internal UNION ALL SELECT schema_name, view_name, NULL, sql FROM duckdb_views() "
     "WHERE NOT internal ORDER BY ALL"
 )
+
+
+@pytest.mark.parametrize("folder", ["plain", "blocks"])
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_file_that_is_not_a_warehouse_is_reported_as_such_not_as_held(
+    tmp_path, monkeypatch, read_only, folder
+):
+    """Only DuckDB's lock conflict is waited for and reported as another process holding
+    the file: a file that is not a DuckDB database (a CSV saved as the warehouse) is
+    DuckDB's own error, at once, also when its path holds the word "lock" (``blocks``),
+    which DuckDB's message quotes."""
+    monkeypatch.setattr(warehouse_module, "LOCK_TIMEOUT_SECONDS", 2)
+    path = tmp_path / folder / "w.duckdb"
+    path.parent.mkdir()
+    path.write_text("order_id,amount_usd\n" + "O1,10.00\n" * 200)
+    with pytest.raises(duckdb.IOException, match="not a valid DuckDB database file"):
+        connect(path, read_only=read_only)

@@ -15,9 +15,10 @@ from assets.definitions import build_definitions, grade_month_job
 from assets.partitions import monthly_partitions
 from assets.runner import grade_months
 from pipelines.preview import preview_month
-from pipelines.warehouse import connect, fetch_frame
+from pipelines.warehouse import connect, fetch_frame, fetch_rows, fetch_value
 from tests.helpers import CONFORMANCE, published_state
 from tests.test_policy_calendar import policy_text, write_policy
+from tests.test_preview import write_negative_amounts
 
 PUBLISHED = "2026-02"
 
@@ -108,3 +109,37 @@ def test_as_of_outside_the_month_after_the_partition_fails_the_asset(graded) -> 
     assert "as_of 2026-04-01 is not a day of 2026-03, the month after partition 2026-02" in (
         message
     )
+
+
+def test_a_blocked_projection_removes_the_month_s_earlier_one_and_logs_why(
+    graded, tmp_path
+) -> None:
+    """As ``grading preview`` does: a blocked projection leaves none of the month (an
+    older one must not pass for the current one), and preview_log says why."""
+    landing, warehouse, outputs = graded
+    copy = (tmp_path / "landing", tmp_path / "w.duckdb", tmp_path / "outputs")
+    shutil.copytree(landing, copy[0])
+    shutil.copyfile(warehouse, copy[1])
+    shutil.copytree(outputs, copy[2])
+    assert materialize(copy, "2026-03-15").success
+    assert (copy[2] / "preview" / "at_risk" / "month=2026-03").is_dir(), "setup: stored"
+    write_negative_amounts(copy[0])
+    assert not materialize(copy, "2026-03-16").success
+    con = connect(copy[1], read_only=True)
+    try:
+        left = {
+            table: fetch_value(con, f"SELECT count(*) FROM preview.{table}")
+            for table in ("merchant_grades", "at_risk")
+        }
+        log = fetch_rows(
+            con, "SELECT as_of, status, reason FROM preview.preview_log ORDER BY made_at"
+        )[-2:]  # the fixture's warehouse holds the other tests' previews before them
+    finally:
+        con.close()
+    assert left == {"merchant_grades": 0, "at_risk": 0}
+    assert [(str(as_of), status) for as_of, status, _ in log] == [
+        ("2026-03-15", "projected"),
+        ("2026-03-16", "blocked"),
+    ]
+    assert "raw_orders.expectations failed" in log[1][2]
+    assert not (copy[2] / "preview" / "at_risk" / "month=2026-03").exists()

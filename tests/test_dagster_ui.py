@@ -32,6 +32,7 @@ from assets.cli import main as cli_main
 from assets.deadline import (
     deadline_check_result,
     deadline_report,
+    first_publications,
     last_due_month,
     publication_deadline,
 )
@@ -39,6 +40,7 @@ from assets.definitions import ALL_ASSETS, build_definitions, defs
 from assets.first_month import CALENDAR_FIRST_MONTH, first_month
 from assets.instance import INSTANCE_YAML, dagster_home
 from assets.ownership import GROUP_OWNERS
+from assets.resources import WarehouseResource
 from pipelines.warehouse import connect, fetch_rows
 from tests.helpers import CONFORMANCE
 from tests.test_dashboard import ARTIFACTS
@@ -241,6 +243,51 @@ def test_deadline_check_lists_months_published_late():
     published = {"2026-01": datetime(2026, 2, 5, tzinfo=UTC)}
     report = deadline_report("2026-01", published, datetime(2026, 2, 10, tzinfo=UTC))
     assert report.passed and list(report.late) == ["2026-01"]
+
+
+def test_a_month_published_at_its_deadline_instant_is_late():
+    """Due by the end of the 3rd: published at 00:00:00 on the 4th is late, a second
+    before is not."""
+    now = datetime(2026, 2, 10, tzinfo=UTC)
+    at_deadline = {"2026-01": datetime(2026, 2, 4, tzinfo=UTC)}
+    assert deadline_report("2026-01", at_deadline, now).late == at_deadline
+    just_before = {"2026-01": datetime(2026, 2, 3, 23, 59, 59, tzinfo=UTC)}
+    assert deadline_report("2026-01", just_before, now).late == {}
+
+
+def test_the_summary_dates_the_first_overdue_month():
+    report = deadline_report("2026-01", {}, datetime(2026, 4, 2, tzinfo=UTC))
+    assert report.overdue == ["2026-01", "2026-02"]
+    assert report.summary() == (
+        "2 month(s) not published by their deadline: 2026-01, 2026-02 "
+        "(2026-01 was due by 2026-02-03, end of day UTC)"
+    )
+
+
+def test_a_month_restated_after_its_deadline_was_published_on_time(tmp_path):
+    """Its first publication is what the deadline asks about, not its latest one."""
+    warehouse = tmp_path / "w.duckdb"
+    con = connect(warehouse)
+    try:
+        con.execute(
+            "INSERT INTO main.run_log (month, published_at, input_fingerprint, restated) "
+            "VALUES ('2026-01', TIMESTAMP '2026-02-02 02:00:00', 'a', false), "
+            "('2026-01', TIMESTAMP '2026-03-10 09:00:00', 'b', true)"
+        )
+    finally:
+        con.close()
+    first = first_publications(WarehouseResource(path=str(warehouse)))
+    assert first == {"2026-01": datetime(2026, 2, 2, 2, tzinfo=UTC)}
+    report = deadline_report("2026-01", first, datetime(2026, 3, 4, 1, tzinfo=UTC))
+    assert report.overdue == ["2026-02"] and report.late == {}
+
+
+def test_no_warehouse_yet_is_no_publication_and_stays_no_warehouse(tmp_path):
+    """The daily check on a deployment that has not graded yet: every due month is
+    overdue, and the check does not make the warehouse file."""
+    warehouse = tmp_path / "w.duckdb"
+    assert first_publications(WarehouseResource(path=str(warehouse))) == {}
+    assert not warehouse.exists()
 
 
 def test_deadline_check_runs_against_the_warehouse(graded):

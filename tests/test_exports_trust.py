@@ -213,3 +213,17 @@ def test_every_exported_column_is_optional_whatever_the_other_months_hold(graded
     assert required == set()
     month = pq.read_table(files[0]).column("month").to_pylist()
     assert month and None not in month  # the never-produced NULL row is not written
+
+
+def test_summary_names_every_month_without_an_export_record_and_runs_through_the_last(graded):
+    """Two months whose exports were not recorded as complete: both are listed, and the
+    run it suggests reaches the later one (through the first, the second stays as is)."""
+    _, warehouse, _ = graded
+    con = connect(warehouse)
+    try:
+        con.execute("DELETE FROM main.export_log WHERE month IN ('2026-01', '2026-02')")
+    finally:
+        con.close()
+    summary = tier_summary(warehouse)
+    assert "Parquet exports not recorded as complete: 2026-01, 2026-02\n" in summary
+    assert "rewrite them: grading run --through 2026-02)" in summary

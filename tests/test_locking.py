@@ -194,3 +194,31 @@ def test_the_lock_is_re_entrant_in_its_process_and_held_until_the_outer_holder_e
             assert lock_state(real) == "busy"
         assert lock_state(tmp_path / "link.duckdb") == "busy"  # the outer run still holds it
     assert lock_state(real) == "free"
+
+
+def test_the_refusal_names_the_holder_now_not_an_earlier_one(tmp_path):
+    """The lock file keeps the pid of its last holder: the next one replaces it, so a
+    refusal names the run that holds the warehouse now, and only it."""
+    warehouse = tmp_path / "w.duckdb"
+    with exclusive_run(warehouse):  # an earlier run, ended: its pid stays in the file
+        pass
+    holder = hold_lock(warehouse, 30)
+    try:
+        with pytest.raises(WarehouseBusy) as refused, exclusive_run(warehouse):
+            pass
+        assert str(refused.value).startswith(
+            f"warehouse {warehouse} is being graded by pid {holder.pid}; wait for it"
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_cli_run_given_wait_waits_for_the_run_holding_the_warehouse(tmp_path, capsys):
+    """`grading run --wait SECONDS` takes the warehouse once the other run ends."""
+    warehouse = tmp_path / "w.duckdb"
+    holder = hold_lock(warehouse, 2)
+    assert cli_main([*cli_run(warehouse, tmp_path), "--wait", "120", "--no-dashboard"]) == 0
+    assert holder.poll() is not None  # ran only once the holder was gone
+    assert "2026-01 published" in capsys.readouterr().out
+    assert warehouse.is_file()

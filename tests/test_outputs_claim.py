@@ -13,8 +13,14 @@ import pytest
 from assets.cli import main as cli_main
 from pipelines import exports
 from pipelines.outputs_claim import CLAIM_FILE, OutputsClaimed, warehouse_id
-from pipelines.warehouse import connect
-from tests.helpers import private_copy, published_state, run_args
+from pipelines.warehouse import connect, fetch_value
+from tests.helpers import (
+    materialize_month,
+    private_copy,
+    published_state,
+    run_args,
+    step_failures,
+)
 
 
 @pytest.fixture
@@ -104,3 +110,55 @@ def test_an_unreadable_record_is_refused_by_name(graded, capsys):
     (outputs / CLAIM_FILE).write_text("{not json")
     assert cli_main(run_args(landing, warehouse, outputs, "2026-03", "--no-dashboard")) == 1
     assert f"{outputs / CLAIM_FILE}: cannot read which warehouse" in capsys.readouterr().err
+
+
+def test_a_warehouse_named_by_a_relative_path_is_recorded_by_its_full_path(
+    graded, tmp_path, monkeypatch, capsys
+):
+    """The record names the warehouse's real path, not the one it was given: a relative
+    one would not be found from another working folder, and the folder would pass to any
+    other warehouse, which deletes the months it never published."""
+    landing, warehouse, outputs = graded
+    monkeypatch.chdir(warehouse.parent)
+    relative = Path(warehouse.name)
+    assert cli_main(run_args(landing, relative, outputs, "2026-03", "--no-dashboard")) == 0
+    assert claim(outputs)["warehouse"] == str(warehouse.resolve())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    before = published_state(warehouse, outputs)
+    typo = tmp_path / "typo.duckdb"
+    assert cli_main(run_args(landing, typo, outputs, "2026-01", "--no-dashboard")) == 1
+    assert f"{outputs} holds the Parquet exports of another warehouse" in capsys.readouterr().err
+    assert published_state(warehouse, outputs) == before
+
+
+def test_a_dagster_run_into_another_warehouse_s_outputs_publishes_nothing(graded, tmp_path):
+    """The UI, a schedule or a backfill given the outputs of another warehouse: refused
+    before the month's publishing transaction, not after it (the month would be published
+    in this warehouse with its exports refused)."""
+    landing, warehouse, outputs = graded
+    before = published_state(warehouse, outputs)
+    other = tmp_path / "other.duckdb"
+    result = materialize_month(landing, other, outputs, "2026-01")
+    assert not result.success
+    assert "holds the Parquet exports of another warehouse" in step_failures(result)
+    con = connect(other)
+    try:
+        assert fetch_value(con, "SELECT count(*) FROM main.run_log") == 0
+        assert fetch_value(con, "SELECT count(*) FROM main.merchant_grades") == 0
+    finally:
+        con.close()
+    assert published_state(warehouse, outputs) == before
+
+
+@pytest.mark.parametrize("record", ["[]", '{"warehouse": "/elsewhere/w.duckdb"}'])
+def test_a_record_without_a_warehouse_id_and_path_is_refused_by_name(graded, record, capsys):
+    landing, warehouse, outputs = graded
+    (outputs / CLAIM_FILE).write_text(record)
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-03", "--no-dashboard")) == 1
+    assert (
+        f"{outputs / CLAIM_FILE}: expected a warehouse_id and a warehouse path"
+        in capsys.readouterr().err
+    )

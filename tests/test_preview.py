@@ -21,7 +21,7 @@ from pipelines.months import grading_window
 from pipelines.policy import load_policy
 from pipelines.policy_rollback import PolicyRedefined
 from pipelines.preview import SCRATCH_PREFIX, PreviewError, preview_month, preview_text
-from pipelines.preview_store import ORDER_BY, PROJECTED_TABLES
+from pipelines.preview_store import ORDER_BY, PROJECTED_TABLES, STORED_TABLES
 from pipelines.reporting.summary import tier_table
 from pipelines.rules.credit import credit_points_earned
 from pipelines.warehouse import connect, fetch_frame, fetch_rows
@@ -652,3 +652,50 @@ def test_a_killed_preview_s_warehouse_copy_is_deleted_by_the_next_preview(
     other.mkdir()
     assert preview_month(landing, graded_feb, "2026-03-15").grades.height > 0
     assert sorted(scratch_root.iterdir()) == sorted([running, other])
+
+
+def test_a_month_s_preview_replaced_or_blocked_leaves_the_other_months_previews(
+    landing, graded_mar, tmp_path
+) -> None:
+    """One preview per month: March's, stored and then blocked, replaces and removes only
+    March's rows and files; February's preview stays as it was stored."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copyfile(graded_mar, warehouse)
+    outputs = tmp_path / "outputs"
+    args = ["preview", "--landing", str(landing), "--warehouse", str(warehouse)]
+    assert main([*args, "--as-of", "2026-02-15", "--outputs", str(outputs)]) == 0
+    february = {t: published_table(warehouse, t, "2026-02", "preview") for t in STORED_TABLES}
+    assert february["merchant_grades"].height > 0, "setup: February's preview is stored"
+    assert main([*args, "--as-of", "2026-03-15", "--outputs", str(outputs)]) == 0
+    noisy = tmp_path / "noisy"
+    shutil.copytree(landing, noisy)
+    write_negative_amounts(noisy)
+    blocked = ["preview", "--landing", str(noisy), "--warehouse", str(warehouse)]
+    assert main([*blocked, "--as-of", "2026-03-16", "--outputs", str(outputs)]) == 1
+    for table in STORED_TABLES:
+        assert_frame_equal(published_table(warehouse, table, "2026-02", "preview"), february[table])
+        assert published_table(warehouse, table, MONTH, "preview").height == 0, table
+        folder = outputs / "preview" / table
+        assert sorted(p.name for p in folder.iterdir()) == ["month=2026-02"], table
+
+
+def test_the_projection_is_checked_over_its_own_window_not_the_month_s(
+    landing, graded_feb, tmp_path
+) -> None:
+    """A merchant with no service metrics before March 20, then 25 shipments due: as of
+    March 10 it has fewer than min_shipments_due (20) in the window, so its on-time rate
+    is undefined, and the data check recomputing that must read the same window (through
+    the as-of day), or it blocks a correct projection. As of March 31 the rate is 20/25."""
+    copy = tmp_path / "landing"
+    shutil.copytree(landing, copy)
+    (copy / "service_metrics" / "month=2026-03" / "part-z.csv").write_text(
+        "merchant_id,metric_date,messages_received,messages_replied_24h,dsr_item_sum,"
+        "dsr_item_count,shipments_due,shipments_on_time\n"
+        "M0500025,2026-03-20,0,0,0,0,25,20\n"
+    )
+    mid_month = preview_month(copy, graded_feb, "2026-03-10").grades
+    rate = mid_month.filter(pl.col("merchant_id") == "M0500025")["on_time_ship_rate"]
+    assert rate.to_list() == [None]
+    final = preview_month(copy, graded_feb, "2026-03-31").grades
+    rate = final.filter(pl.col("merchant_id") == "M0500025")["on_time_ship_rate"]
+    assert [float(r) for r in rate.to_list()] == [0.8]

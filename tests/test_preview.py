@@ -557,47 +557,37 @@ def test_preview_is_blocked_by_the_quarantine_ratio_check_like_a_month(
     assert not (outputs / "preview" / "merchant_grades" / "month=2026-03").exists()
 
 
+def below_february(preview, warehouse: Path) -> pl.DataFrame:
+    """The projected merchants whose tier is below their published February tier (the
+    policy's tiers, top first), by merchant id: who the preview must list at risk."""
+    rank = {t: i for i, t in enumerate(load_policy().tier_names)}
+    february = published_table(warehouse, "merchant_grades", "2026-02")
+    return (
+        preview.grades.join(february, on="merchant_id", suffix="_feb")
+        .filter(pl.col("tier").replace_strict(rank) > pl.col("tier_feb").replace_strict(rank))
+        .sort("merchant_id")
+    )
+
+
+@pytest.mark.parametrize("graded", ["graded_feb", "graded_mar"])
 def test_preview_at_risk_lists_who_is_projected_below_their_february_tier(
-    landing, graded_feb
+    landing, graded, request
 ) -> None:
-    preview = preview_month(landing, graded_feb, "2026-03-15")
+    """March previewed as of the 15th, with February the last month published, or with
+    March itself published already: who is at risk is judged against the latest month
+    published BEFORE March (February), never against March's own publication."""
+    warehouse = request.getfixturevalue(graded)
+    preview = preview_month(landing, warehouse, "2026-03-15")
     assert preview.compared_month == "2026-02"
-    rank = {t: i for i, t in enumerate(load_policy().tier_names)}
-    february = published_table(graded_feb, "merchant_grades", "2026-02")
-    expected = (
-        preview.grades.join(february, on="merchant_id", suffix="_feb")
-        .filter(pl.col("tier").replace_strict(rank) > pl.col("tier_feb").replace_strict(rank))
-        .sort("merchant_id")
-    )
+    expected = below_february(preview, warehouse)
     assert expected.height > 0, "the fixture has merchants projected to fall"
-    risk = preview.at_risk
-    assert risk["merchant_id"].to_list() == expected["merchant_id"].to_list()
-    assert risk["published_tier"].to_list() == expected["tier_feb"].to_list()
-    assert risk["projected_tier"].to_list() == expected["tier"].to_list()
-    assert risk["deciding"].list.len().min() > 0
-    assert risk["bad_orders"].to_list() == expected["bad_orders"].to_list()
-
-
-def test_a_published_month_previewed_again_is_compared_with_the_month_before_it(
-    landing, graded_mar
-) -> None:
-    """March already published and previewed as of a day of it: who is at risk is judged
-    against the latest published month BEFORE March (February), not against March's own
-    publication, whichever the warehouse holds."""
-    preview = preview_month(landing, graded_mar, "2026-03-15")
-    assert preview.compared_month == "2026-02"
-    rank = {t: i for i, t in enumerate(load_policy().tier_names)}
-    february = published_table(graded_mar, "merchant_grades", "2026-02")
-    expected = (
-        preview.grades.join(february, on="merchant_id", suffix="_feb")
-        .filter(pl.col("tier").replace_strict(rank) > pl.col("tier_feb").replace_strict(rank))
-        .sort("merchant_id")
-    )
-    assert expected.height > 0, "the fixture has merchants projected below February"
     risk = preview.at_risk
     assert risk["merchant_id"].to_list() == expected["merchant_id"].to_list()
     assert set(risk["published_month"].to_list()) == {"2026-02"}
     assert risk["published_tier"].to_list() == expected["tier_feb"].to_list()
+    assert risk["projected_tier"].to_list() == expected["tier"].to_list()
+    assert risk["deciding"].list.len().min() > 0
+    assert risk["bad_orders"].to_list() == expected["bad_orders"].to_list()
     assert (
         f"at risk: {expected.height} merchants projected below their 2026-02 tier"
         in preview_text(preview)

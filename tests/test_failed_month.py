@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from assets.runner import RunFailed, grade_months
-from pipelines import month_journal
-from pipelines.month_journal import MONTH_TABLES, pending_months
+from pipelines.month_journal import MONTH_TABLES, open_month, pending_months, roll_back
 from pipelines.warehouse import connect, fetch_rows
 from tests.helpers import (
     CONFORMANCE,
@@ -172,7 +171,7 @@ def test_every_table_a_month_writes_is_kept_and_put_back_exactly(tmp_path):
         assert {t for (t,) in with_months} == set(MONTH_TABLES)
         select = "SELECT * FROM {} WHERE month = $month ORDER BY ALL"
         before = {t: fetch_rows(con, select.format(t), {"month": month}) for t in MONTH_TABLES}
-        assert month_journal.open_month(con, month, "test-run")
+        assert open_month(con, month, "test-run")
         for table in MONTH_TABLES:  # what a failed run may leave: other rows of the month
             con.execute(f"DELETE FROM {table} WHERE month = $month", {"month": month})
             con.execute(
@@ -181,7 +180,7 @@ def test_every_table_a_month_writes_is_kept_and_put_back_exactly(tmp_path):
                 {"month": month},
             )
             assert fetch_rows(con, select.format(table), {"month": month}) != before[table]
-        month_journal.roll_back(con, [month])
+        roll_back(con, [month])
         after = {t: fetch_rows(con, select.format(t), {"month": month}) for t in MONTH_TABLES}
     finally:
         con.close()

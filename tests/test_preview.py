@@ -309,9 +309,7 @@ def test_preview_never_changes_a_published_table(landing, graded_feb, tmp_path, 
     assert stored.height == 169  # one preview per month: the second replaced the first
     assert (outputs / "preview" / "at_risk" / f"month={MONTH}" / "part-0.parquet").is_file()
 
-    noisy = tmp_path / "noisy"
-    shutil.copytree(landing, noisy)
-    write_negative_amounts(noisy)
+    noisy = noisy_copy(landing, tmp_path / "noisy")
     blocked = ["preview", "--landing", str(noisy), "--warehouse", str(warehouse)]
     assert main([*blocked, "--as-of", "2026-03-20", "--outputs", str(outputs)]) == 1
     assert unpublished_state(warehouse) == before
@@ -524,6 +522,14 @@ def write_negative_amounts(landing: Path) -> None:
     )
 
 
+def noisy_copy(landing: Path, copy: Path) -> Path:
+    """A copy of the landing with write_negative_amounts' orders: March's preview is
+    blocked by the orders' quarantine ratio."""
+    shutil.copytree(landing, copy)
+    write_negative_amounts(copy)
+    return copy
+
+
 def test_preview_is_blocked_by_the_quarantine_ratio_check_like_a_month(
     landing, graded_feb, tmp_path, capsys
 ) -> None:
@@ -534,9 +540,7 @@ def test_preview_is_blocked_by_the_quarantine_ratio_check_like_a_month(
     outputs = tmp_path / "outputs"
     args = ["preview", "--landing", str(landing), "--warehouse", str(warehouse)]
     assert main([*args, "--as-of", "2026-03-10", "--outputs", str(outputs)]) == 0
-    noisy = tmp_path / "landing"
-    shutil.copytree(landing, noisy)
-    write_negative_amounts(noisy)
+    noisy = noisy_copy(landing, tmp_path / "landing")
     args = ["preview", "--landing", str(noisy), "--warehouse", str(warehouse)]
     assert main([*args, "--as-of", "2026-03-12", "--outputs", str(outputs)]) == 1
     error = capsys.readouterr().err
@@ -657,9 +661,7 @@ def test_a_month_s_preview_replaced_or_blocked_leaves_the_other_months_previews(
     february = {t: published_table(warehouse, t, "2026-02", "preview") for t in STORED_TABLES}
     assert february["merchant_grades"].height > 0, "setup: February's preview is stored"
     assert main([*args, "--as-of", "2026-03-15", "--outputs", str(outputs)]) == 0
-    noisy = tmp_path / "noisy"
-    shutil.copytree(landing, noisy)
-    write_negative_amounts(noisy)
+    noisy = noisy_copy(landing, tmp_path / "noisy")
     blocked = ["preview", "--landing", str(noisy), "--warehouse", str(warehouse)]
     assert main([*blocked, "--as-of", "2026-03-16", "--outputs", str(outputs)]) == 1
     for table in STORED_TABLES:

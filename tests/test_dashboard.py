@@ -230,6 +230,17 @@ def test_aggregates_match_the_published_tables(site, warehouse):
         )
 
 
+def migration_matrix(before: dict, now: dict, tiers: list[str]) -> list[list[int]]:
+    """Merchants counted at row = tier before (last row: new) and column = tier now (last
+    column: not graded now), from {merchant: tier} of the two months."""
+    matrix = [[0] * (len(tiers) + 1) for _ in range(len(tiers) + 1)]
+    for merchant in before.keys() | now.keys():
+        row = tiers.index(before[merchant]) if merchant in before else len(tiers)
+        column = tiers.index(now[merchant]) if merchant in now else len(tiers)
+        matrix[row][column] += 1
+    return matrix
+
+
 def test_migration_goes_from_the_previous_month_s_tier_to_this_month_s(site, warehouse):
     """Each migration matrix counts a merchant at row = its published tier of the month
     before (last row: new this month) and column = its tier of this month (last column:
@@ -251,12 +262,7 @@ def test_migration_goes_from_the_previous_month_s_tier_to_this_month_s(site, war
     finally:
         con.close()
     for m, month in enumerate(MONTHS[1:], start=1):
-        before, now = graded[MONTHS[m - 1]], graded[month]
-        expected = [[0] * (len(tiers) + 1) for _ in range(len(tiers) + 1)]
-        for merchant in before.keys() | now.keys():
-            row = tiers.index(before[merchant]) if merchant in before else len(tiers)
-            column = tiers.index(now[merchant]) if merchant in now else len(tiers)
-            expected[row][column] += 1
+        expected = migration_matrix(graded[MONTHS[m - 1]], graded[month], tiers)
         assert expected != [list(r) for r in zip(*expected, strict=True)], "moves both ways"
         assert p["migration"][m][0] == expected, month
 
@@ -300,13 +306,14 @@ def test_a_merchant_that_changed_category_migrates_under_this_month_s_category(t
     assert before["M0500001"][1] == "apparel" and now["M0500001"][1] == "electronics"
     march = p["months"].index("2026-03")
     for c, category in enumerate(categories, start=1):
-        expected = [[0] * (len(tiers) + 1) for _ in range(len(tiers) + 1)]
-        for merchant in before.keys() | now.keys():
-            if (now.get(merchant) or before[merchant])[1] != category:
-                continue
-            row = tiers.index(before[merchant][0]) if merchant in before else len(tiers)
-            column = tiers.index(now[merchant][0]) if merchant in now else len(tiers)
-            expected[row][column] += 1
+        members = {
+            m for m in before.keys() | now.keys() if (now.get(m) or before[m])[1] == category
+        }
+        expected = migration_matrix(
+            {m: tier for m, (tier, _) in before.items() if m in members},
+            {m: tier for m, (tier, _) in now.items() if m in members},
+            tiers,
+        )
         assert p["migration"][march][c] == expected, category
 
 

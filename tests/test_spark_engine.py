@@ -590,6 +590,13 @@ def test_text_that_is_not_utf8_stops_the_file_on_both_engines(spark, con, landin
     assert str(on_spark.value) == f"{rel}: cannot be read as {kind}: {said}"
 
 
+MERCHANTS_HEADER = (
+    b"merchant_id,account_type,auth_entity_id,real_name_verified,collection_account_set,"
+    b"sales_plan,store_type,main_category,product_count,status,registered_at"
+)
+MERCHANT_ROW = b"M%d,individual,A%d,true,true,basic,other,%s,20,active,2025-01-01T00:00:00Z"
+
+
 @pytest.mark.parametrize("ending", [b"\r\n", b"\r", b"\n"])
 def test_a_quoted_line_break_is_graded_as_written_or_the_file_stopped(
     spark, con, landing, ending
@@ -599,39 +606,113 @@ def test_a_quoted_line_break_is_graded_as_written_or_the_file_stopped(
     an audit). With LF endings Spark keeps the value as DuckDB does; otherwise the Spark
     engine stops the file, naming the column and the row, rather than grade it changed."""
     from pipelines.datasets import MERCHANTS
-    from pipelines.ingest import IngestError, ingest_month
-    from pipelines.ingest.load import start_report
-    from pipelines.spark_engine.ingest import _raise_first_cast_error, _read_file, _typed_rows
+    from pipelines.ingest import ingest_month
 
-    folder = landing / "merchants" / "month=2026-01"
-    folder.mkdir(parents=True)
-    header = (
-        b"merchant_id,account_type,auth_entity_id,real_name_verified,collection_account_set,"
-        b"sales_plan,store_type,main_category,product_count,status,registered_at"
-    )
-    row = b"M%d,individual,A%d,true,true,basic,other,%s,20,active,2025-01-01T00:00:00Z"
     category = b'"home' + ending + b'garden"'
-    lines = [header, row % (1, 1, b"toys"), row % (2, 2, category)]
-    (folder / "part-0.csv").write_bytes(ending.join(lines) + ending)
-    rel = "merchants/month=2026-01/part-0.csv"
+    lines = [MERCHANTS_HEADER, MERCHANT_ROW % (1, 1, b"toys"), MERCHANT_ROW % (2, 2, category)]
+    rel = write_merchants_csv(landing, ending.join(lines) + ending)
 
     ingest_month(con, landing, MERCHANTS, "2026-01")
     stored = con.execute("SELECT main_category FROM raw.merchants ORDER BY merchant_id").fetchall()
     assert stored == [("toys",), ("home" + ending.decode() + "garden",)]  # as written
 
+    if ending == b"\n":
+        assert spark_merchant_rows(spark, landing, rel) == [
+            ("M1", "toys"),
+            ("M2", "home\ngarden"),
+        ]
+        return
+    assert spark_refusal(spark, landing, rel).startswith(
+        f"{rel}: column 'main_category', row 2: the value holds a line break or CR"
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "stopped_at"),
+    [
+        # LF, then CRLF: DuckDB stops the file; Spark read it, each CRLF line's CR kept
+        # in its last value (`2025-01-01T00:00:00Z\r`), found by an audit, 2026-12-05.
+        (
+            MERCHANTS_HEADER
+            + b"\n"
+            + MERCHANT_ROW % (1, 1, b"toys")
+            + b"\r\n"
+            + MERCHANT_ROW % (2, 2, b"home")
+            + b"\r\n",
+            "column 'registered_at', row 1",
+        ),
+        (
+            MERCHANTS_HEADER
+            + b"\n"
+            + MERCHANT_ROW % (1, 1, b"toys")
+            + b"\n"
+            + MERCHANT_ROW % (2, 2, b'"home\r\ngarden"')
+            + b"\r\n",
+            "column 'main_category', row 2",
+        ),
+        # LF endings, a CR only inside a quoted value: DuckDB grades it as written; the
+        # Spark engine cannot tell it from a CR line ending without parsing, and stops it.
+        (
+            MERCHANTS_HEADER
+            + b"\n"
+            + MERCHANT_ROW % (1, 1, b"toys")
+            + b"\n"
+            + MERCHANT_ROW % (2, 2, b'"home\rgarden"')
+            + b"\n",
+            "column 'main_category', row 2",
+        ),
+    ],
+    ids=["lf-then-crlf", "lf-then-crlf-quoted-break", "lf-with-a-quoted-cr"],
+)
+def test_a_csv_holding_cr_is_stopped_on_spark_where_a_value_holds_cr(
+    spark, landing, data, stopped_at
+) -> None:
+    """Only the first line's ending was checked: a file whose lines change from LF to
+    CRLF was graded on Spark with CRs inside its values, where DuckDB's ingest stops it.
+    Now any CR in the file has every value holding CR or LF stop the file on Spark."""
+    rel = write_merchants_csv(landing, data)
+    assert spark_refusal(spark, landing, rel).startswith(f"{rel}: {stopped_at}: the value holds")
+
+
+def write_merchants_csv(landing: Path, data: bytes) -> str:
+    """January's merchants file holding ``data``; its path in the landing."""
+    folder = landing / "merchants" / "month=2026-01"
+    folder.mkdir(parents=True)
+    (folder / "part-0.csv").write_bytes(data)
+    return "merchants/month=2026-01/part-0.csv"
+
+
+def spark_typed_merchants(spark, landing: Path, rel: str):
+    """January's merchants file as the Spark engine types it, and its read."""
+    from pipelines.datasets import MERCHANTS
+    from pipelines.ingest.load import start_report
+    from pipelines.spark_engine.ingest import _read_file, _typed_rows
+
     report, files = start_report(landing, MERCHANTS, "2026-01")
     read = _read_file(spark, files[0], rel)
-    typed = _typed_rows(MERCHANTS, read, report, 1)
-    if ending == b"\n":
-        _raise_first_cast_error(MERCHANTS, typed, {1: read})  # nothing to stop
-        values = sorted(r[0] for r in typed.select("main_category").collect())
-        assert values == ["home\ngarden", "toys"]
-        return
-    with pytest.raises(IngestError) as on_spark:
+    return _typed_rows(MERCHANTS, read, report, 1), read
+
+
+def spark_merchant_rows(spark, landing: Path, rel: str) -> list[tuple[str, str]]:
+    """The file's (merchant_id, main_category) on Spark, once nothing stops it."""
+    from pipelines.datasets import MERCHANTS
+    from pipelines.spark_engine.ingest import _raise_first_cast_error
+
+    typed, read = spark_typed_merchants(spark, landing, rel)
+    _raise_first_cast_error(MERCHANTS, typed, {1: read})
+    return sorted(tuple(r) for r in typed.select("merchant_id", "main_category").collect())
+
+
+def spark_refusal(spark, landing: Path, rel: str) -> str:
+    """The Spark engine's error for the file."""
+    from pipelines.datasets import MERCHANTS
+    from pipelines.ingest import IngestError
+    from pipelines.spark_engine.ingest import _raise_first_cast_error
+
+    typed, read = spark_typed_merchants(spark, landing, rel)
+    with pytest.raises(IngestError) as refused:
         _raise_first_cast_error(MERCHANTS, typed, {1: read})
-    assert str(on_spark.value).startswith(
-        f"{rel}: column 'main_category', row 2: a quoted value holds a line break"
-    )
+    return str(refused.value)
 
 
 def test_file_names_spark_would_take_for_patterns_are_read_as_named(spark, tmp_path) -> None:

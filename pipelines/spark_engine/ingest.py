@@ -163,7 +163,7 @@ def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:
             F.expr(f"CAST(encode({c.ref}, 'ISO-8859-1') AS STRING)").alias(c.ref) for c in source
         ]
         rows = rows.select(*as_written, "_row")
-        return SparkFile(rel, _with_text_error(rows, source, _breaks_lines_with_cr(path)), source)
+        return SparkFile(rel, _with_text_error(rows, source, _holds_carriage_return(path)), source)
     from pyspark.errors import AnalysisException
 
     try:
@@ -193,12 +193,16 @@ def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:
 LINE_BREAK = "line break:"
 
 
-def _breaks_lines_with_cr(path: Path) -> bool:
-    """Whether a CSV file's first line ends in CR or CRLF rather than LF."""
+def _holds_carriage_return(path: Path) -> bool:
+    """Whether a CSV file holds a CR byte anywhere. Its first line's ending is not enough:
+    DuckDB's ingest stops a file whose line endings change after the first line, where
+    Spark read one whose first line ends in LF and later lines in CRLF, keeping each such
+    line's CR in its last value (``toys\\r``; found by an audit, 2026-12-05)."""
     with path.open("rb") as handle:
-        head = handle.read(1 << 16)
-    ends = [i for i in (head.find(b"\r"), head.find(b"\n")) if i >= 0]
-    return bool(ends) and head[min(ends)] == ord("\r")
+        while chunk := handle.read(1 << 24):
+            if b"\r" in chunk:
+                return True
+    return False
 
 
 def _literal_path(path: Path) -> str:
@@ -209,17 +213,21 @@ def _literal_path(path: Path) -> str:
 
 
 def _with_text_error(
-    rows: DataFrame, source: list[SourceColumn], cr_line_ends: bool = False
+    rows: DataFrame, source: list[SourceColumn], holds_cr: bool = False
 ) -> DataFrame:
     """``rows`` with ``_text_error``: the name of the row's first text column whose bytes
     are not UTF-8, else NULL. Spark keeps such bytes as they are (a Parquet string) or
     reads them as they are (a CSV read as Latin-1); DuckDB's ingest stops the file.
 
-    ``cr_line_ends``: the CSV file ends its lines in CRLF or CR. Spark's parser then
-    turns a line break inside a quoted value into a plain LF ("home\r\ngarden" became
-    "home\ngarden", and that category was published; found by an audit, 2026-12-05),
-    with no option against it, so a text value holding a line break is flagged too
-    (``LINE_BREAK`` and the column), and the file is stopped rather than graded changed.
+    ``holds_cr``: the CSV file holds a CR byte. Where its lines end in CRLF or CR,
+    Spark's parser turns a line break inside a quoted value into a plain LF
+    ("home\r\ngarden" became "home\ngarden", and that category was published; found by
+    an audit, 2026-12-05), with no option against it; where they change from LF to CRLF,
+    a line's CR stays in its last value. So in such a file a value (every CSV column is
+    text here) holding CR or LF is flagged too (``LINE_BREAK`` and the column), and the
+    file is stopped rather than graded changed. A file with LF endings and a CR only
+    inside a quoted value, which Spark reads as written, is stopped too: the line
+    endings cannot be told from the values without parsing the file.
     """
     from pyspark.sql import functions as F
 
@@ -228,7 +236,7 @@ def _with_text_error(
         F.when(~F.expr(f"is_valid_utf8(CAST({_spark_expr(c.ref)} AS STRING))"), F.lit(c.name))
         for c in texts
     ]
-    if cr_line_ends:
+    if holds_cr:
         checks += [
             F.when(F.col(c.ref).rlike("[\\r\\n]"), F.lit(LINE_BREAK + c.name)) for c in texts
         ]
@@ -301,10 +309,11 @@ def _raise_first_cast_error(ds: Dataset, stage: DataFrame, files: dict[int, Spar
     if text_column is not None and text_column.startswith(LINE_BREAK):
         raise IngestError(
             f"{file.rel}: column '{text_column.removeprefix(LINE_BREAK).strip()}', row {row}: "
-            "a quoted value holds a line break, in a file whose lines end in CRLF or CR: "
-            "Spark's CSV parser turns such a line break into LF, so the Spark engine stops "
-            "the file rather than grade a changed value (write the file with LF line "
-            "endings, or grade with --engine duckdb)"
+            "the value holds a line break or CR, in a file that holds CR bytes: Spark's CSV "
+            "parser changes such a value where lines end in CRLF or CR (a quoted line break "
+            "becomes LF; a line ending's CR stays in the line's last value), so the Spark "
+            "engine stops the file rather than grade a changed value (write the file with "
+            "LF line endings and no CR, or grade with --engine duckdb)"
         )
     if text_column is not None:  # as DuckDB's ingest words it (pipelines/ingest/reading.py)
         ref = _spark_expr(next(c.ref for c in file.source if c.name == text_column))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -182,8 +183,12 @@ def _check_table(checks: tuple[MetricCheck, ...]) -> list[str]:
 AVERAGE_METRICS = frozenset({"dsr_item_avg"})
 
 
+@lru_cache(maxsize=4096)
 def _show(value: Fraction, metric: str) -> str:
-    """A threshold exactly, with as many decimals as it has: 0.008 -> '0.8%', 4.5 -> '4.5'."""
+    """A threshold exactly, with as many decimals as it has: 0.008 -> '0.8%', 4.5 -> '4.5'.
+
+    Cached: every explained row shows the same few thresholds, and finding their decimals
+    with fractions was half the time of the dashboard's thousand explanations."""
     if metric in AVERAGE_METRICS:
         return f"{float(value):g}"
     percent = Fraction(value) * 100
@@ -244,8 +249,13 @@ def _miss_text(
 
 
 def _explain_row(
-    row: dict, policy: Policy, policy_tier: str, found: dict[str, list[dict]]
+    row: dict,
+    policy: Policy,
+    policy_tier: str,
+    found: dict[str, list[dict]],
+    decimals: dict[str, int],
 ) -> Explanation:
+    """``decimals``: each rate's decimals (``_rate_decimals``), found once for all rows."""
     by_name = {r.name: r for r in ratios(policy)}
     checks = [
         MetricCheck(
@@ -262,7 +272,7 @@ def _explain_row(
         )
     ]
     for r in ratios(policy):
-        value, is_defined = _value(row, r, _rate_decimals(policy, r.name))
+        value, is_defined = _value(row, r, decimals[r.name])
         by_tier: dict[str, tuple[str, bool] | None] = {}
         for rule in policy.tiers:
             if r.name in rule.max_rates:
@@ -283,8 +293,7 @@ def _explain_row(
         rule = next(t for t in policy.tiers if t.name == next_tier)
         missed = [c.metric for c in checks if (c.by_tier[next_tier] or ("", True))[1] is False]
         misses = [
-            _miss_text(row, rule, m, found.get(m, []), by_name, _rate_decimals(policy, m))
-            for m in missed
+            _miss_text(row, rule, m, found.get(m, []), by_name, decimals.get(m, 2)) for m in missed
         ]
 
     points = row["credit_points"]
@@ -375,8 +384,9 @@ def explain_counts(counts: pl.DataFrame, policy: Policy) -> list[Explanation]:
     ).collect()
     found = _remedies_by_row(frame, graded["tier"], policy)
     evaluated = frame.with_columns(*holds)
+    decimals = {r.name: _rate_decimals(policy, r.name) for r in ratios(policy)}
     return [
-        _explain_row(row, policy, tier, found.get(index, {}))
+        _explain_row(row, policy, tier, found.get(index, {}), decimals)
         for index, (row, tier) in enumerate(zip(evaluated.to_dicts(), graded["tier"], strict=True))
     ]
 

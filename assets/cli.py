@@ -9,9 +9,12 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from assets.cli_options import missing_warehouse_folder, package_version, path_option
+
+if TYPE_CHECKING:  # imported by the commands that need them, not at start-up
+    from pipelines.policy import Policy, PolicyCalendar
 
 # Shown by `grading --help`: plain words, where the module docstring is reStructuredText.
 DESCRIPTION = (
@@ -235,14 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="merchant to explain in the page (repeat it; default: up to 3 per tier)",
     )
-    dash.add_argument("--policy", type=Path, default=None, help="policy TOML file")
+    dash.add_argument("--policy", **explained_policy_option())
     dash.set_defaults(handler=dashboard_command)
 
     explain = commands.add_parser("explain", help="why a merchant got its grade, exactly")
     explain.add_argument("--warehouse", **path_option("--warehouse", "DuckDB warehouse file"))
     explain.add_argument("--merchant", required=True, help="merchant_id")
     explain.add_argument("--month", default=None, help="YYYY-MM (default: latest published)")
-    explain.add_argument("--policy", type=Path, default=None, help="policy TOML file")
+    explain.add_argument("--policy", **explained_policy_option())
     explain.set_defaults(handler=explain_command)
 
     gen = commands.add_parser("generate", help="write a realistic landing folder")
@@ -463,13 +466,44 @@ def summary_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def explained_policy_option() -> dict:
+    """``--policy`` of ``explain`` and ``dashboard``: a calendar folder, or one file that
+    explains every month, defaulting to $GRADING_POLICY as ``run``'s does; they explained
+    under the shipped calendar whatever GRADING_POLICY said (found by a review,
+    2026-12-05)."""
+    return path_option(
+        "--policy",
+        "policy calendar folder (each month under its policy), or one policy file (every "
+        "month under it)",
+        required=False,
+        otherwise="the shipped folder",
+    )
+
+
+def explained_policy(path: Path | None) -> tuple[Policy | None, PolicyCalendar | None]:
+    """``--policy`` as (one policy for every month, the calendar): a file is the first, a
+    folder the second, neither given both None (the shipped calendar)."""
+    from pipelines.policy import load_calendar, load_policy
+
+    if path is None:
+        return None, None
+    if path.is_dir():
+        return None, load_calendar(path)
+    return load_policy(path), None
+
+
 def dashboard_command(args: argparse.Namespace) -> int:
-    from pipelines.policy import load_policy
     from pipelines.reporting.dashboard import write_dashboard
 
     try:
-        policy = load_policy(args.policy) if args.policy else None  # else the calendar's
-        result = write_dashboard(args.warehouse, args.out, policy, args.merchants)
+        policy, calendar = explained_policy(args.policy)
+        result = write_dashboard(
+            args.warehouse,
+            args.out,
+            policy,
+            args.merchants,
+            policy_for=calendar.policy_for if calendar else None,
+        )
     except ValueError as exc:  # PolicyError, DashboardError, UnknownMerchantError
         return fail(str(exc))
     print(
@@ -480,12 +514,11 @@ def dashboard_command(args: argparse.Namespace) -> int:
 
 
 def explain_command(args: argparse.Namespace) -> int:
-    from pipelines.policy import load_policy
     from pipelines.reporting.explain import explain_text
 
     try:
-        policy = load_policy(args.policy) if args.policy else None  # else the calendar's
-        print(explain_text(args.warehouse, args.merchant, args.month, policy))
+        policy, calendar = explained_policy(args.policy)
+        print(explain_text(args.warehouse, args.merchant, args.month, policy, calendar))
     except ValueError as exc:  # PolicyError, ExplainError (unknown merchant or month)
         return fail(str(exc))
     return 0

@@ -3,10 +3,10 @@ that default to the GRADING_* environment variables, and the warehouse path chec
 
 The Dagster code location reads GRADING_LANDING, GRADING_WAREHOUSE, GRADING_OUTPUTS and
 GRADING_POLICY (assets/definitions.py); the command line takes the same variables as the
-defaults of its --landing, --warehouse, --outputs and (run, preview) --policy, so one
-shell setup serves both: a shell that exports GRADING_POLICY for Dagster and runs
-``grading run`` without --policy used to grade under the shipped calendar (found by an
-audit, 2026-12-05).
+defaults of its --landing, --warehouse, --outputs and (run, preview, explain, dashboard)
+--policy, so one shell setup serves both: a shell that exports GRADING_POLICY for Dagster
+and runs ``grading run`` without --policy used to grade under the shipped calendar, and
+``grading explain`` explained under it (found by an audit and a review, 2026-12-05).
 """
 
 from __future__ import annotations

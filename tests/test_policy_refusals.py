@@ -329,6 +329,42 @@ def test_grading_run_takes_its_calendar_from_grading_policy(
     assert versions(warehouse) == {"2026-01": "2026.1", "2026-02": "2026.2"}
 
 
+def test_explain_and_the_dashboard_take_their_calendar_from_grading_policy(
+    tmp_path: Path, landing: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """``grading explain`` and ``grading dashboard`` explained under the shipped calendar
+    whatever GRADING_POLICY said (found by a review, 2026-12-05): March, graded under
+    2026.2, was explained against 2026.1's thresholds. Now they read the variable as
+    ``run`` does, and take a calendar folder as --policy too."""
+    folder = calendar(tmp_path / "policies", ("2026.2", "2026-03"))
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-03", folder, dashboard=False)
+    (merchant,) = query(warehouse, "SELECT min(merchant_id) FROM main.merchant_grades")[0]
+    explain = ["explain", "--warehouse", str(warehouse), "--merchant", merchant]
+
+    def explained(*args: str) -> str:
+        assert cli_main([*explain, *args]) == 0
+        return capsys.readouterr().out
+
+    monkeypatch.delenv("GRADING_POLICY", raising=False)
+    shipped = explained("--month", "2026-03")
+    assert "graded under policy 2026.2; the thresholds above are policy 2026.1" in shipped
+    by_folder = explained("--month", "2026-03", "--policy", str(folder))
+    assert by_folder.splitlines()[0].endswith("graded under policy 2026.2)")
+    assert "the thresholds above are policy" not in by_folder
+    # February is explained under its own 2026.1, and March's change against it.
+    assert explained("--month", "2026-02", "--policy", str(folder)) == explained(
+        "--month", "2026-02"
+    )
+
+    monkeypatch.setenv("GRADING_POLICY", str(folder))
+    assert explained("--month", "2026-03") == by_folder
+    assert cli_main(["dashboard", "--warehouse", str(warehouse), "--out", str(tmp_path / "d")]) == 0
+    page = (tmp_path / "d" / "index.html").read_text(encoding="utf-8")
+    assert "policy: <b>2026.2</b>" in page
+    assert "Months shown were graded under policy" in page  # January and February: 2026.1
+
+
 def test_the_dashboard_takes_the_policy_of_the_latest_month_it_shows(
     tmp_path: Path, landing: Path
 ) -> None:

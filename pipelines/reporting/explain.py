@@ -20,7 +20,7 @@ import polars as pl
 
 from pipelines.month_journal import as_published_sql
 from pipelines.months import add_months, grading_window, parse_month
-from pipelines.policy import Policy, TierRule, load_calendar
+from pipelines.policy import Policy, PolicyCalendar, TierRule, load_calendar
 from pipelines.reporting.explain_change import change_lines
 from pipelines.reporting.explain_remedies import DSR_TOP_SCORE as DSR_TOP_SCORE
 from pipelines.reporting.explain_remedies import remedies, remedies_text
@@ -465,12 +465,15 @@ def explain_merchant(
     merchant_id: str,
     month: str | None = None,
     policy: Policy | None = None,
+    calendar: PolicyCalendar | None = None,
 ) -> Explanation:
     """One merchant's published grade in ``month`` (default: the latest), explained under
-    ``policy`` (default: the shipped calendar's policy for that month)."""
+    ``policy`` (default: ``calendar``'s policy for that month; the shipped calendar's
+    without one)."""
     month = resolve_month(con, month)
     explicit = policy
-    policy = policy or load_calendar().policy_for(month)
+    calendar = calendar or load_calendar()
+    policy = policy or calendar.policy_for(month)
     counts = load_counts(con, [merchant_id], [month], policy)
     if counts.is_empty():
         graded_in = [
@@ -488,18 +491,21 @@ def explain_merchant(
             f"merchant {merchant_id!r} has no published grade in {month}; {where}"
         )
     current = explain_counts(counts, policy)[0]
-    return replace(current, since_previous=_since_previous(con, current, explicit))
+    return replace(current, since_previous=_since_previous(con, current, explicit, calendar))
 
 
 def _since_previous(
-    con: duckdb.DuckDBPyConnection, current: Explanation, explicit: Policy | None
+    con: duckdb.DuckDBPyConnection,
+    current: Explanation,
+    explicit: Policy | None,
+    calendar: PolicyCalendar,
 ) -> tuple[str, ...]:
     """The lines comparing the grade with the merchant's grade of the month before, that
     month explained under its own policy (the calendar's) unless one was given."""
     previous_month = add_months(current.month, -1)
     if previous_month not in published_months(con):
         return (f"Previous month {previous_month}: not published",)
-    policy = explicit or load_calendar().policy_for(previous_month)
+    policy = explicit or calendar.policy_for(previous_month)
     counts = load_counts(con, [current.merchant_id], [previous_month], policy)
     previous = explain_counts(counts, policy)[0] if counts.height else None
     return change_lines(previous, current, previous_month, policy.tier_names)
@@ -526,10 +532,11 @@ def explain_text(
     merchant_id: str,
     month: str | None = None,
     policy: Policy | None = None,
+    calendar: PolicyCalendar | None = None,
 ) -> str:
     """The text of ``grading explain``: the warehouse opened read-only, then closed."""
     con = open_read_only(Path(warehouse))
     try:
-        return explain_merchant(con, merchant_id, month, policy).text()
+        return explain_merchant(con, merchant_id, month, policy, calendar).text()
     finally:
         con.close()

@@ -199,13 +199,18 @@ def outdated_earlier_month(
     that a run over the same landing from its first month would not give, and an
     unchanged ``month`` would even be skipped as current. A month whose landing folders
     are all gone (archived) is taken as graded: its ingested rows stand; so is a dataset
-    whose month folder is gone.
+    whose month folder is gone while the month lacks a folder it cannot be graded without
+    (a run from the landing's first month refuses it as incomplete). A month that can
+    still be graded reads a missing optional folder (bad orders, service metrics) as
+    no records, as that run does: a change when it had some (found by a review,
+    2026-12-05: ``--from`` called March current while a full run restated February
+    without its bad orders, and March with it).
 
     A changed month's files are recorded as seen (journal.landing_seen), so
     main.month_status shows the months built on it as stale although no run regraded it.
     """
     from pipelines.datasets import DATASETS
-    from pipelines.landing import IngestError, landing_months, month_folder
+    from pipelines.landing import REQUIRED_DATASETS, IngestError, landing_months, month_folder
     from pipelines.run_key import ingested_digests, landing_digests, record_landing_seen
 
     earlier_months = [m for m in landing_months(landing) if m < month]
@@ -213,9 +218,11 @@ def outdated_earlier_month(
         ingested = ingested_digests(con, earlier)
         if not ingested:
             return earlier, f"{earlier} is not published"
-        # A dataset's month folder removed whole is archived, as a whole month is; an
-        # emptied one is a change.
+        # A dataset's month folder removed whole is archived, as a whole month is, unless
+        # the month can still be graded; an emptied one is a change.
         present = [ds.name for ds in DATASETS if month_folder(landing, ds.name, earlier).is_dir()]
+        if set(REQUIRED_DATASETS) <= set(present):
+            present = [ds.name for ds in DATASETS]
         try:
             digests = landing_digests(landing, earlier, present)
         except (IngestError, OSError) as exc:

@@ -176,6 +176,36 @@ def test_a_month_run_alone_after_an_earlier_datasets_folder_was_archived_publish
     assert stale_months(warehouse) == {"2026-01": False, "2026-02": False, "2026-03": False}
 
 
+@pytest.mark.parametrize("dataset", ["bad_orders", "service_metrics"])
+def test_an_optional_folder_removed_from_a_month_that_can_be_graded_is_a_change(
+    published_conformance, tmp_path, dataset
+):
+    """A run from the landing's first month grades a month whose bad-orders (or service
+    metrics) folder is gone as one without such records; so a run from a later month
+    must not build on it as graded with them. ``--from`` called March current while a
+    full run restated January's grades without them (found by a black-box review,
+    2026-12-05). Refused, naming the dataset, the months built on it shown stale; the
+    way out the refusal names gives what a fresh run of that landing gives."""
+    landing, warehouse, outputs = private_copy(published_conformance("2026-02"), tmp_path / "g")
+    shutil.rmtree(landing / dataset / "month=2026-01")
+
+    alone = materialize_month(landing, warehouse, outputs, "2026-03")
+
+    assert not alone.success
+    assert f"2026-01's landing files changed after it was graded ({dataset})" in (
+        step_failures(alone)
+    )
+    assert stale_months(warehouse) == {"2026-01": True, "2026-02": True}
+
+    grade_months(landing, warehouse, outputs, "2026-03")
+    fresh = grade_months(landing, tmp_path / "fresh.duckdb", tmp_path / "fresh", "2026-03")
+    assert len(fresh) == 3
+    assert (
+        published_state(warehouse, outputs)["tables"]
+        == published_state(tmp_path / "fresh.duckdb", tmp_path / "fresh")["tables"]
+    )
+
+
 def test_an_emptied_month_folder_is_a_change(published_conformance, tmp_path):
     """A dataset's month folder left empty is a correction (its rows deleted), not an
     archive."""

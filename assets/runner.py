@@ -338,9 +338,10 @@ def _start_run(warehouse: Path, outputs: Path, landing: Path, plan: RunPlan) -> 
       (pipelines.month_order.outdated_earlier_month). Its months would be built on an
       outdated past, or skipped as unchanged;
     - refuse the run's policies when they would move a month it regrades off its policy
-      (``_refuse_policy_changes``), before the months before that one are published.
+      (``_refuse_policy_changes``), before the months before that one are published; the
+      first month whose landing files changed is still noted as seen, so it shows stale.
     """
-    from pipelines.month_order import builds_on, outdated_earlier_month
+    from pipelines.month_order import builds_on, note_first_changed_month, outdated_earlier_month
 
     outputs_made = Path(outputs).is_dir()
     published: set[str] = set()
@@ -362,7 +363,11 @@ def _start_run(warehouse: Path, outputs: Path, landing: Path, plan: RunPlan) -> 
                     f"{reason}, and {builds_on(first_month)}: grade from {earlier} "
                     f"(--from {earlier}, or without --from)",
                 )
-            _refuse_policy_changes(con, landing, outputs, plan)
+            try:
+                _refuse_policy_changes(con, landing, outputs, plan)
+            except Exception:
+                note_first_changed_month(con, landing, plan.months)
+                raise
     clear_export_leftovers(outputs)
     if outputs_made and published:
         clear_unpublished_months(outputs, published)

@@ -235,3 +235,30 @@ def outdated_earlier_month(
             )
     stale = earliest_stale_before(con, month)
     return (stale, stale_reason(stale)) if stale else None
+
+
+def note_first_changed_month(
+    con: duckdb.DuckDBPyConnection, landing: Path, months: list[str]
+) -> None:
+    """Note the landing files of the first of ``months`` (in order) whose files changed
+    since it was graded, as its ingest would have (journal.landing_seen): a run refused
+    before any month still leaves that month and the months built on it shown stale. A
+    run refused by its policies left ``grading summary`` saying no month was stale, with
+    January's files corrected (found by a black-box review, 2026-12-05). Stops, as a run
+    would, at a month that is incomplete, never graded, or cannot be read.
+    """
+    from pipelines.landing import IncompleteMonth, IngestError, require_complete_month
+    from pipelines.run_key import ingested_digests, landing_digests, record_landing_seen
+
+    for month in months:
+        ingested = ingested_digests(con, month)
+        try:
+            require_complete_month(landing, month)
+            digests = landing_digests(landing, month)
+        except (IncompleteMonth, IngestError, OSError):
+            return
+        if not ingested:
+            return
+        if any(digest != ingested.get(name) for name, digest in digests.items()):
+            record_landing_seen(con, month, digests)
+            return

@@ -22,7 +22,13 @@ from assets.runner import grade_months
 from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError, load_calendar
 from pipelines.policy_rollback import PolicyRedefined, PolicyRollback
 from pipelines.run_key import policy_digest
-from tests.helpers import CONFORMANCE, materialize_month, published_state, run_args
+from tests.helpers import (
+    CONFORMANCE,
+    materialize_month,
+    published_state,
+    run_args,
+    stale_months,
+)
 from tests.test_policy_calendar import SHIPPED, policy_text, query, skipped, write_policy
 
 
@@ -282,6 +288,29 @@ def test_a_tier_the_shipped_policy_lacks_is_counted_in_the_run_and_the_summary(
     by_tier = [int(n) for n in re.findall(r"(\d+) \(\s*[\d.]+%\)", row)]
     assert len(by_tier) == 5
     assert graded == sum(counts.values()) == sum(by_tier)
+
+
+def test_a_run_refused_by_its_policies_still_shows_a_corrected_month_stale(
+    tmp_path: Path, landing: Path
+) -> None:
+    """January's landing corrected, then a run under the shipped calendar, refused before
+    any month for moving February back to 2026.1: nothing changes, but January and the
+    months built on it show stale, as a refused ``--from`` run leaves them. They showed
+    current (found by a black-box review, 2026-12-05)."""
+    folder = calendar(tmp_path / "policies", ("2026.2", "2026-02"))
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-03", folder, dashboard=False)
+    before = published_state(warehouse, outputs)
+    (landing / "bad_orders" / "month=2026-01" / "added.csv").write_text(
+        "order_id,merchant_id,reason,recorded_at,exempt\n"
+        "O0500000001,M0500001,late_shipment,2026-01-28T12:00:00Z,false\n"
+    )
+
+    with pytest.raises(PolicyRollback, match="2026-02 was published under policy 2026.2"):
+        grade_months(landing, warehouse, outputs, "2026-03", dashboard=False)
+
+    assert published_state(warehouse, outputs) == before
+    assert stale_months(warehouse) == {"2026-01": True, "2026-02": True, "2026-03": True}
 
 
 # --- one calendar for the CLI, the schedule and the dashboard -----------------------------

@@ -344,11 +344,8 @@ def run_command(args: argparse.Namespace) -> int:
             lake=args.lake,
             dashboard=args.dashboard,
         )
-    except ExportsNotWritten as exc:
-        return fail(
-            f"month {exc.month} was published in the warehouse, but its Parquet exports "
-            f"were not written: {exc.reason}; the next run rewrites them"
-        )
+    except ExportsNotWritten as exc:  # its reason says the month is published, and what to do
+        return fail(exc.reason)
     except RunFailed as exc:
         if exc.published:
             return fail(f"month {exc.month} was published, but a later step failed: {exc.reason}")

@@ -77,9 +77,12 @@ def published_month(
         try:
             files = export_month(con, month, settings.outputs)
         except Exception as exc:  # the month is committed: say so, whatever went wrong
+            # Said first, on the message's first line: the month is published, and what a
+            # reader of the failed run (in Dagster too) must do about its exports.
             raise ExportsFailed(
-                f"writing the Parquet exports of {month} under {settings.outputs} failed "
-                f"({type(exc).__name__}: {exc})"
+                f"month {month} was published in the warehouse, but its Parquet exports "
+                f"under {settings.outputs} were not written (the next run of the month "
+                f"rewrites them): {type(exc).__name__}: {exc}"
             ) from exc
         quarantine = publishing.quarantine_counts(con, month)
     docs = publish_data_docs(settings.outputs, []).index

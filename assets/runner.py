@@ -222,9 +222,11 @@ def grade_months(
                     raise RunFailed(month, reason, published) from exc
                 reason = failure_reason(result)
                 if reason:
-                    reason += _roll_back_after_failure(warehouse)
-                    if exports_failed(result):
-                        raise ExportsNotWritten(month, reason)
+                    rolled_back = _roll_back_after_failure(warehouse)
+                    exports = exports_failure(result)
+                    if exports:
+                        raise ExportsNotWritten(month, exports + rolled_back)
+                    reason += rolled_back
                     published = any(
                         e.event_type == dg.DagsterEventType.STEP_SUCCESS
                         and e.step_key == "published_month"
@@ -549,16 +551,18 @@ def failure_reason(result: dg.ExecuteInProcessResult) -> str | None:
     return None
 
 
-def exports_failed(result: dg.ExecuteInProcessResult) -> bool:
-    """Whether the run failed in writing the exports, after the month was committed."""
+def exports_failure(result: dg.ExecuteInProcessResult) -> str | None:
+    """When the run failed in writing the exports, after the month was committed, the first
+    line of that error (which says so); else None."""
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             cause = event.step_failure_data.error
             while cause is not None:
                 if cause.cls_name == "ExportsFailed":
-                    return True
+                    line = cause.message.strip().splitlines()[0]
+                    return re.sub(r"^pipelines\.[\w.]+: ", "", line)  # our class name
                 cause = cause.cause
-    return False
+    return None
 
 
 def materialization_metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, object]]:

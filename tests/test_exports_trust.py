@@ -28,10 +28,13 @@ from tests.helpers import (
     CONFORMANCE,
     PUBLISHED_TABLES,
     cli_command,
+    failed_steps,
+    materialize_month,
     private_copy,
     published_state,
     run_args,
     run_killed_at,
+    step_failures,
 )
 
 MONTH_FOLDER = re.compile(r"month=\d{4}-\d{2}")
@@ -175,12 +178,11 @@ def test_a_month_committed_whose_exports_failed_is_reported_as_published_and_rew
     monkeypatch.setattr(exports, "crash_point", disk_full)
     assert cli_main(command) == 1
     message = capsys.readouterr().err.strip().splitlines()[-1]
-    assert message.startswith(
-        "grading: month 2026-01 was published in the warehouse, but its Parquet exports "
-        "were not written: "
+    assert message == (
+        f"grading: month 2026-01 was published in the warehouse, but its Parquet exports "
+        f"under {outputs} were not written (the next run of the month rewrites them): "
+        "OSError: [Errno 28] No space left on device"
     ), message
-    assert "No space left on device" in message
-    assert message.endswith("the next run rewrites them")
     con = connect(warehouse, read_only=True)
     try:
         assert fetch_value(con, "SELECT count(*) FROM main.run_log WHERE month = '2026-01'") == 1
@@ -194,6 +196,27 @@ def test_a_month_committed_whose_exports_failed_is_reported_as_published_and_rew
     assert "2026-01 published" in capsys.readouterr().out
     assert disagreeing_tables(warehouse, outputs) == []
     assert len(list(outputs.glob("*/month=2026-01/part-0.parquet"))) == len(PUBLISHED_TABLES)
+
+
+def test_a_dagster_run_whose_exports_failed_says_the_month_is_published(tmp_path, monkeypatch):
+    """The path operations schedule: the failed step said only that writing the exports
+    failed, so whoever read the failed run could not tell the month was published (found
+    by a black-box review, 2026-12-05). Its error now says so first, as the CLI's does."""
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+
+    def disk_full(name: str, month: str) -> None:
+        if name.startswith("exports:"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(exports, "crash_point", disk_full)
+    result = materialize_month(CONFORMANCE / "landing", warehouse, outputs, "2026-01")
+
+    assert failed_steps(result) == ["published_month"]
+    assert (
+        f"month 2026-01 was published in the warehouse, but its Parquet exports under "
+        f"{outputs} were not written (the next run of the month rewrites them): OSError"
+    ) in step_failures(result)
+    assert "Parquet exports not recorded as complete: 2026-01\n" in tier_summary(warehouse)
 
 
 def test_every_exported_column_is_optional_whatever_the_other_months_hold(graded):

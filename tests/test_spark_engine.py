@@ -665,13 +665,24 @@ def test_a_quoted_line_break_is_graded_as_written_or_the_file_stopped(
     ids=["lf-then-crlf", "lf-then-crlf-quoted-break", "lf-with-a-quoted-cr"],
 )
 def test_a_csv_holding_cr_is_stopped_on_spark_where_a_value_holds_cr(
-    spark, landing, data, stopped_at
+    spark, con, landing, data, stopped_at
 ) -> None:
     """Only the first line's ending was checked: a file whose lines change from LF to
     CRLF was graded on Spark with CRs inside its values, where DuckDB's ingest stops it.
     Now any CR in the file has every value holding CR or LF stop the file on Spark."""
+    from pipelines.datasets import MERCHANTS
+    from pipelines.ingest import IngestError, ingest_month
+
     rel = write_merchants_csv(landing, data)
     assert spark_refusal(spark, landing, rel).startswith(f"{rel}: {stopped_at}: the value holds")
+
+    if b"\r\n" in data:  # line endings that change: DuckDB's ingest stops the file too
+        with pytest.raises(IngestError, match="its line endings change on this line"):
+            ingest_month(con, landing, MERCHANTS, "2026-01")
+    else:
+        ingest_month(con, landing, MERCHANTS, "2026-01")
+        stored = con.execute("SELECT main_category FROM raw.merchants ORDER BY 1").fetchall()
+        assert stored == [("home\rgarden",), ("toys",)]
 
 
 def write_merchants_csv(landing: Path, data: bytes) -> str:

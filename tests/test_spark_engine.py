@@ -628,55 +628,33 @@ def test_a_quoted_line_break_is_graded_as_written_or_the_file_stopped(
 
 
 @pytest.mark.parametrize(
-    ("data", "stopped_at"),
+    ("category", "endings", "stopped_at"),
     [
         # LF, then CRLF: DuckDB stops the file; Spark read it, each CRLF line's CR kept
         # in its last value (`2025-01-01T00:00:00Z\r`), found by an audit, 2026-12-05.
-        (
-            MERCHANTS_HEADER
-            + b"\n"
-            + MERCHANT_ROW % (1, 1, b"toys")
-            + b"\r\n"
-            + MERCHANT_ROW % (2, 2, b"home")
-            + b"\r\n",
-            "column 'registered_at', row 1",
-        ),
-        (
-            MERCHANTS_HEADER
-            + b"\n"
-            + MERCHANT_ROW % (1, 1, b"toys")
-            + b"\n"
-            + MERCHANT_ROW % (2, 2, b'"home\r\ngarden"')
-            + b"\r\n",
-            "column 'main_category', row 2",
-        ),
+        (b"home", (b"\n", b"\r\n", b"\r\n"), "column 'registered_at', row 1"),
+        (b'"home\r\ngarden"', (b"\n", b"\n", b"\r\n"), "column 'main_category', row 2"),
         # LF endings, a CR only inside a quoted value: DuckDB grades it as written; the
         # Spark engine cannot tell it from a CR line ending without parsing, and stops it.
-        (
-            MERCHANTS_HEADER
-            + b"\n"
-            + MERCHANT_ROW % (1, 1, b"toys")
-            + b"\n"
-            + MERCHANT_ROW % (2, 2, b'"home\rgarden"')
-            + b"\n",
-            "column 'main_category', row 2",
-        ),
+        (b'"home\rgarden"', (b"\n", b"\n", b"\n"), "column 'main_category', row 2"),
     ],
     ids=["lf-then-crlf", "lf-then-crlf-quoted-break", "lf-with-a-quoted-cr"],
 )
 def test_a_csv_holding_cr_is_stopped_on_spark_where_a_value_holds_cr(
-    spark, con, landing, data, stopped_at
+    spark, con, landing, category, endings, stopped_at
 ) -> None:
     """Only the first line's ending was checked: a file whose lines change from LF to
     CRLF was graded on Spark with CRs inside its values, where DuckDB's ingest stops it.
-    Now any CR in the file has every value holding CR or LF stop the file on Spark."""
+    Now any CR in the file has every value holding CR or LF stop the file on Spark.
+    ``endings``: those of the header and the two rows."""
     from pipelines.datasets import MERCHANTS
     from pipelines.ingest import IngestError, ingest_month
 
-    rel = write_merchants_csv(landing, data)
+    lines = [MERCHANTS_HEADER, MERCHANT_ROW % (1, 1, b"toys"), MERCHANT_ROW % (2, 2, category)]
+    rel = write_merchants_csv(landing, b"".join(a + b for a, b in zip(lines, endings, strict=True)))
     assert spark_refusal(spark, landing, rel).startswith(f"{rel}: {stopped_at}: the value holds")
 
-    if b"\r\n" in data:  # line endings that change: DuckDB's ingest stops the file too
+    if b"\r\n" in endings:  # line endings that change: DuckDB's ingest stops the file too
         with pytest.raises(IngestError, match="its line endings change on this line"):
             ingest_month(con, landing, MERCHANTS, "2026-01")
     else:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
@@ -45,6 +46,9 @@ from pipelines.run_key import (
     unchanged_since,
 )
 from pipelines.warehouse import connect, fetch_value
+
+if TYPE_CHECKING:  # the type of a failed step's error, for annotations only
+    from dagster._utils.error import SerializableErrorInfo
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -537,15 +541,12 @@ def failure_reason(result: dg.ExecuteInProcessResult) -> str | None:
             )
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            error = event.step_failure_data.error
             # Dagster wraps the asset's exception: report the first one of ours, whose
             # message names the file, column and row (not the library error under it).
-            cause = error
-            while cause and cause.cause and cause.cls_name.startswith("Dagster"):
+            cause = event.step_failure_data.error
+            while cause.cause and cause.cls_name.startswith("Dagster"):
                 cause = cause.cause
-            message = (cause.message if cause else error.message).strip().splitlines()[0]
-            message = re.sub(r"^pipelines\.[\w.]+: ", "", message)  # our class name
-            return f"{event.step_key} failed: {message}"
+            return f"{event.step_key} failed: {_first_line(cause)}"
     if not result.success:
         return "the run failed"
     return None
@@ -559,10 +560,15 @@ def exports_failure(result: dg.ExecuteInProcessResult) -> str | None:
             cause = event.step_failure_data.error
             while cause is not None:
                 if cause.cls_name == "ExportsFailed":
-                    line = cause.message.strip().splitlines()[0]
-                    return re.sub(r"^pipelines\.[\w.]+: ", "", line)  # our class name
+                    return _first_line(cause)
                 cause = cause.cause
     return None
+
+
+def _first_line(error: SerializableErrorInfo) -> str:
+    """An error's first line, without the class name of ours Dagster puts before it."""
+    line = error.message.strip().splitlines()[0]
+    return re.sub(r"^pipelines\.[\w.]+: ", "", line)
 
 
 def materialization_metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, object]]:

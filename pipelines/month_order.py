@@ -227,7 +227,7 @@ def outdated_earlier_month(
             digests = landing_digests(landing, earlier, present)
         except (IngestError, OSError) as exc:
             return earlier, f"{earlier}'s landing files cannot be read as graded ({exc})"
-        changed = sorted(d for d in digests if digests[d] != ingested.get(d))
+        changed = changed_datasets(digests, ingested)
         if changed:
             record_landing_seen(con, earlier, digests)
             return earlier, (
@@ -252,13 +252,18 @@ def note_first_changed_month(
 
     for month in months:
         ingested = ingested_digests(con, month)
+        if not ingested:
+            return
         try:
             require_complete_month(landing, month)
             digests = landing_digests(landing, month)
         except (IncompleteMonth, IngestError, OSError):
             return
-        if not ingested:
-            return
-        if any(digest != ingested.get(name) for name, digest in digests.items()):
+        if changed_datasets(digests, ingested):
             record_landing_seen(con, month, digests)
             return
+
+
+def changed_datasets(digests: dict[str, str], ingested: dict[str, str]) -> list[str]:
+    """The datasets whose landing files digest (``digests``) is not the one ingested."""
+    return sorted(name for name, digest in digests.items() if digest != ingested.get(name))

@@ -165,17 +165,18 @@ def test_leftovers_of_every_month_are_cleared_when_a_run_starts(graded):
     assert folders_readers_glob(outputs) == []
 
 
+def disk_full_at_exports(name: str, month: str) -> None:
+    """A crash point that fails the exports as a full disk does, after the commit."""
+    if name.startswith("exports:"):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
 def test_a_month_committed_whose_exports_failed_is_reported_as_published_and_rewritten(
     tmp_path, monkeypatch, capsys
 ):
     warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
     command = run_args(CONFORMANCE / "landing", warehouse, outputs, "2026-01")
-
-    def disk_full(name: str, month: str) -> None:
-        if name.startswith("exports:"):
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(exports, "crash_point", disk_full)
+    monkeypatch.setattr(exports, "crash_point", disk_full_at_exports)
     assert cli_main(command) == 1
     message = capsys.readouterr().err.strip().splitlines()[-1]
     assert message == (
@@ -203,12 +204,7 @@ def test_a_dagster_run_whose_exports_failed_says_the_month_is_published(tmp_path
     failed, so whoever read the failed run could not tell the month was published (found
     by a black-box review, 2026-12-05). Its error now says so first, as the CLI's does."""
     warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
-
-    def disk_full(name: str, month: str) -> None:
-        if name.startswith("exports:"):
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(exports, "crash_point", disk_full)
+    monkeypatch.setattr(exports, "crash_point", disk_full_at_exports)
     result = materialize_month(CONFORMANCE / "landing", warehouse, outputs, "2026-01")
 
     assert failed_steps(result) == ["published_month"]

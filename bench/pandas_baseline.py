@@ -14,11 +14,13 @@ a key must be unique across every ingested month. It gives the same grades as
 Usage::
 
     python -m bench.pandas_baseline --landing L --month YYYY-MM [--policy P] [--out F]
+        [--quarantine-out J]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import time
@@ -620,6 +622,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--month", required=True, help="YYYY-MM")
     parser.add_argument("--policy", type=Path)
     parser.add_argument("--out", type=Path, help="write the grades to this Parquet file")
+    parser.add_argument(
+        "--quarantine-out",
+        type=Path,
+        help="write the rows left out of grading, counted by dataset, month and reason, "
+        "to this JSON file",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     with warnings.catch_warnings():
@@ -633,6 +641,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         result.to_parquet(args.out, index=False)
         print(f"wrote {args.out}")
+    if args.quarantine_out:
+        args.quarantine_out.write_text(json.dumps(result.attrs["quarantine"], indent=1) + "\n")
+        print(f"wrote {args.quarantine_out}")
     return 0
 
 

@@ -11,6 +11,7 @@ On one generated data set (three months, M-2..M) it times, one after the other:
     M-1, plus one hand-written query of the per-merchant 90-day aggregates
     (bench/floor.sql), with the same memory limit;
 (c) the pandas baseline (bench/pandas_baseline.py), the same grading written plainly;
+    its grades and quarantine counts must equal the pipeline's (bench/agreement.py);
 (d) the contract floor (bench/contract_floor.py): the floor once more, then each lookup
     spec §1 needs for every row and the floor skips, timed one by one.
 
@@ -260,18 +261,7 @@ def run_benchmark(args: argparse.Namespace) -> dict:
     contract = run_contract_floor(work, month, args.history)
     pandas = None
     if args.pandas:
-        baseline = timed(
-            [
-                sys.executable,
-                "-m",
-                "bench.pandas_baseline",
-                "--landing",
-                str(landing),
-                "--month",
-                month,
-            ]
-        )
-        pandas = {"seconds": baseline.seconds, "peak_rss_gb": baseline.peak_rss_gb}
+        pandas = run_pandas(landing, work, month, run_dir / "outputs")
 
     result = {
         **result_header(args, landing, month, setup),
@@ -294,6 +284,34 @@ def run_benchmark(args: argparse.Namespace) -> dict:
         "contract_floor_over_floor": contract["floor_plus_lookups_over_floor"],
     }
     return result
+
+
+def run_pandas(landing: Path, work: Path, month: str, outputs: Path) -> dict:
+    """(c) the pandas baseline, timed, then its grades and quarantine counts compared with
+    the pipeline's exports of the month (``bench.agreement``): a baseline that graded
+    otherwise did other work, so its time is refused rather than compared."""
+    grades, quarantine = work / "pandas-grades.parquet", work / "pandas-quarantine.json"
+    baseline = timed(
+        [
+            sys.executable, "-m", "bench.pandas_baseline", "--landing", str(landing),
+            "--month", month, "--out", str(grades), "--quarantine-out", str(quarantine),
+        ]
+    )  # fmt: skip
+    import pandas as pd  # the harness's own imports stay light; pandas runs in (c) only
+
+    from bench.agreement import compare
+
+    agreement = compare(outputs, month, pd.read_parquet(grades), json.loads(quarantine.read_text()))
+    if not agreement["agrees"]:
+        raise RuntimeError(
+            f"the pandas baseline graded {month} otherwise than the pipeline: "
+            f"{json.dumps(agreement)}"
+        )
+    return {
+        "seconds": baseline.seconds,
+        "peak_rss_gb": baseline.peak_rss_gb,
+        "agreement": agreement,
+    }
 
 
 def markdown_row(result: dict) -> str:

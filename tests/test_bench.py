@@ -39,6 +39,11 @@ def test_benchmark_harness_measures_all_four_parts(tmp_path: Path) -> None:
     # the floor's query graded (roughly) the same merchants as the pipeline's window
     assert result["floor"]["merchants"] > 0
     assert result["pandas"]["seconds"] > 0
+    # the baseline graded the month as the pipeline published it (the harness refuses
+    # a baseline that did not)
+    agreement = result["pandas"]["agreement"]
+    assert agreement["agrees"] and agreement["values_differing"] == 0
+    assert agreement["merchants"] > 0
     contract = result["contract_floor"]
     assert contract["month_orders"] == result["month_rows"]["orders"] - csv_orders(tmp_path)
     assert result["ratios"]["contract_floor_over_floor"] >= 1

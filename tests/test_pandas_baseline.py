@@ -8,7 +8,6 @@ merchant by merchant. The conformance fixture's expected.json is checked the sam
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path
@@ -16,72 +15,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bench.agreement import compare, mismatches, published_grades, quarantine_counts
 from bench.pandas_baseline import grade_month_pandas, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
 CONFORMANCE = ROOT / "tests" / "conformance"
 MONTH = "2026-03"
-# Columns compared exactly; the rates and the exposure share as floats (see same_float).
-EXACT = (
-    "credit_points",
-    "level",
-    "tier",
-    "provisional",
-    "assessed_orders",
-    "bad_orders",
-    "seller_dispute_orders",
-    "positive_feedback",
-    "negative_feedback",
-    "main_category",
-    "eligible",
-    "showcase_slots",
-    "promotion_eligible",
-    "email_quota",
-)
-FLOATS = (
-    "bad_order_rate",
-    "seller_dispute_rate",
-    "positive_feedback_rate",
-    "dsr_item_avg",
-    "on_time_ship_rate",
-    "response_rate_24h",
-    "raw_weight",
-    "exposure_share",
-)
-# Not compared: ``reasons`` (free text whose wording is the pipeline's own; the baseline
-# does not produce it) and ``policy_version`` (a stamp, equal by construction).
 
 
 def grading(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "assets.cli", *args], check=True, capture_output=True)
-
-
-def same_float(expected: object, got: object) -> bool:
-    """Rates are n/d as floats in both; the exposure share is a float division of
-    integer weight units in the pipeline and of float weights here, so allow 1e-9."""
-    if expected is None or pd.isna(expected):
-        return got is None or pd.isna(got)
-    return math.isclose(float(expected), float(got), rel_tol=1e-9, abs_tol=1e-15)
-
-
-def quarantine_counts(records: list[dict]) -> dict[tuple[str, str, str], int]:
-    return {(r["dataset"], r["month"], r["reason"]): r["rows"] for r in records}
-
-
-def mismatches(want: pd.DataFrame, got: pd.DataFrame) -> list[tuple]:
-    """(merchant, column, expected, got) for every differing value; indexed by merchant."""
-    out = []
-    for column in EXACT:
-        differ = want[column].ne(got.loc[want.index, column])
-        out += [(m, column, want.at[m, column], got.at[m, column]) for m in want.index[differ]]
-    for column in FLOATS:
-        out += [
-            (m, column, want.at[m, column], got.at[m, column])
-            for m in want.index
-            if not same_float(want.at[m, column], got.at[m, column])
-        ]
-    return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -118,12 +62,7 @@ def generated(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def published(generated) -> pd.DataFrame:
     """The pipeline's merchant_grades of the month joined with its exposure_weights."""
-    outputs = generated / "outputs"
-    grades = pd.read_parquet(outputs / "merchant_grades" / f"month={MONTH}")
-    weights = pd.read_parquet(outputs / "exposure_weights" / f"month={MONTH}")
-    extra = ["merchant_id", "main_category", "eligible", "raw_weight", "exposure_share"]
-    extra += ["showcase_slots", "promotion_eligible", "email_quota"]
-    return grades.merge(weights[extra], on="merchant_id", validate="1:1").set_index("merchant_id")
+    return published_grades(generated / "outputs", MONTH)
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +92,34 @@ def test_quarantine_counts_match(generated, baseline):
     quarantine = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
     want = quarantine.groupby(["dataset", "month", "reason"]).size()
     assert quarantine_counts(baseline.attrs["quarantine"]) == {k: int(n) for k, n in want.items()}
+
+
+def test_the_benchmark_s_comparison_agrees_and_sees_each_kind_of_difference(generated, baseline):
+    """``bench.agreement.compare``, which the benchmark runs after timing the baseline,
+    agrees on the same grades and fails on a value, a merchant or a quarantine count."""
+    outputs, records = generated / "outputs", baseline.attrs["quarantine"]
+    same = compare(outputs, MONTH, baseline, records)
+    assert same["agrees"], same
+    assert same["merchants"] == len(baseline) and same["values_differing"] == 0
+
+    first = baseline["merchant_id"].iloc[0]
+    one_level_off = baseline.copy()
+    one_level_off.loc[one_level_off.index[0], "level"] += 1
+    differs = compare(outputs, MONTH, one_level_off, records)
+    assert not differs["agrees"] and differs["values_differing"] == 1
+    assert differs["first_differences"][0][:2] == [first, "level"]
+
+    one_merchant_less = compare(outputs, MONTH, baseline.iloc[1:], records)
+    assert not one_merchant_less["agrees"]
+    assert one_merchant_less["only_published"] == [first]
+
+    one_row_more = [{**records[0], "rows": records[0]["rows"] + 1}, *records[1:]]
+    counted_otherwise = compare(outputs, MONTH, baseline, one_row_more)
+    assert not counted_otherwise["agrees"]
+    assert counted_otherwise["quarantine_counts_differing"] == [
+        [records[0]["dataset"], records[0]["month"], records[0]["reason"],
+         records[0]["rows"], records[0]["rows"] + 1]
+    ]  # fmt: skip
 
 
 def test_cli_prints_counts_and_writes_parquet(generated, baseline, tmp_path, capsys):

@@ -11,20 +11,13 @@ import polars as pl
 import pytest
 
 from pipelines.months import add_months, grading_window, month_range, parse_month
-from pipelines.policy import load_policy
+from pipelines.policy import LOWER_BOUNDED, UPPER_BOUNDED, load_policy
 from pipelines.rules.credit import count_feedback
 from pipelines.rules.metrics import bad_order_counts, window_metrics, with_rates
 from tests.helpers import COUNT_COLUMNS
 
 POLICY = load_policy()
-RATES = (
-    "bad_order_rate",
-    "seller_dispute_rate",
-    "positive_feedback_rate",
-    "dsr_item_avg",
-    "on_time_ship_rate",
-    "response_rate_24h",
-)
+RATES = (*UPPER_BOUNDED, *LOWER_BOUNDED)  # the six rates of spec §5
 
 
 # --- months and the grading window ---------------------------------------------------------

@@ -135,7 +135,8 @@ def test_compliance_breaches_and_ineligible_merchants(payload, warehouse):
 
 def test_quarantine_per_month_and_dataset_against_the_policy_limit(payload, warehouse):
     quality = payload["quality"]
-    assert quality["limit"] == "1%" and quality["limitRatio"] == 0.01
+    assert {q["limit"] for q in quality["quarantine"]} == {"1%"}
+    assert quality["stale"] == []
     logged = rows(
         warehouse,
         "SELECT month, dataset, rows_read, rows_quarantined FROM raw.ingest_log ORDER BY ALL",
@@ -527,7 +528,10 @@ def test_data_quality_section(browser, warehouse, tmp_path):
         copy, "SELECT month, dataset, rows_quarantined FROM raw.ingest_log ORDER BY month, dataset"
     )
     watched = Watched(browser, site_path)
-    assert "Against 1% limit" in watched.text("#quarantine thead")
+    assert "Against the month's limit" in watched.text("#quarantine thead")
+    assert set(table_column(watched, "quarantine", 5, "tbody")) == {"0"}
+    assert {t.strip() for t in watched.page.locator("#quarantine tbody td:nth-child(6)")
+            .all_text_contents()} == {"within 1%"}  # fmt: skip
     assert (
         list(
             zip(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pipelines.months import add_months
 from pipelines.policy import Policy, load_calendar
 from pipelines.reporting.dashboard_data import build_payload, shown_months
 from pipelines.reporting.dashboard_figures import build_figures
@@ -77,22 +78,21 @@ def write_dashboard(
         months = shown_months(con, months_shown)
         if not months:
             raise DashboardError(f"no month has been published in {warehouse} yet")
-        policy = policy or (policy_for or load_calendar().policy_for)(months[-1])
+        if policy is None:
+            month_policy = policy_for or load_calendar().policy_for
+            policy = month_policy(months[-1])
+        else:
+            month_policy = None  # one policy file: every month under it
         payload = build_payload(con, months, policy, merchants)
-        payload.update(section_payload(con, payload, policy))
+        payload.update(section_payload(con, payload, policy, month_policy))
         payload["movers"] = movers_payload(
             con, months, payload["previous"], payload["tiers"], payload["categories"], policy
         )
-        versions = [v for (v,) in fetch_rows(con, _VERSIONS_SQL, {"months": months})]
+        versions = fetch_rows(con, _VERSIONS_SQL, {"months": months})
     finally:
         con.close()
     charts, figures, style = build_figures(payload, policy)
-    warnings = []
-    if any(v != policy.version for v in versions):
-        warnings.append(
-            f"Months shown were graded under policy {', '.join(versions)}; thresholds and "
-            f"explanations use policy {policy.version}."
-        )
+    warnings = page_warnings(versions, policy, payload["quality"]["stale"])
     meta = [
         ("warehouse", warehouse.name),
         ("months", f"{months[0]}..{months[-1]}"),
@@ -116,9 +116,45 @@ def write_dashboard(
 
 
 _VERSIONS_SQL = (
-    "SELECT DISTINCT policy_version FROM main.merchant_grades "
-    "WHERE list_contains($months, month) ORDER BY 1"
+    "SELECT policy_version, list(DISTINCT month ORDER BY month) FROM main.merchant_grades "
+    "WHERE list_contains($months, month) GROUP BY ALL ORDER BY min(month), 1"
 )
+
+
+def page_warnings(
+    versions: list[tuple[str, list[str]]], policy: Policy, stale: list[str]
+) -> list[str]:
+    """The banners at the top of the page: months graded under another policy than the
+    one the page draws thresholds from (each version with its months), and stale months,
+    whose grades, and the moves into them, may no longer follow from their inputs (a
+    review found a corrected month's restatement shown beside later months graded on the
+    old data, with false movers and no mark, 2026-12-06)."""
+    warnings = []
+    if any(version != policy.version for version, _ in versions):
+        graded = "; ".join(f"{version} ({month_spans(ms)})" for version, ms in versions)
+        warnings.append(
+            f"Months shown were graded under policy {graded}; thresholds and explanations "
+            f"use policy {policy.version}."
+        )
+    if stale:
+        warnings.append(
+            f"Stale: {month_spans(stale)}. An earlier month was published again, or landing "
+            "files changed, after these months were graded: their grades and the moves "
+            "into them may no longer hold. Grade through "
+            f"{stale[-1]} again (grading run --through {stale[-1]})."
+        )
+    return warnings
+
+
+def month_spans(months: list[str]) -> str:
+    """'2026-01..2026-03, 2026-05': consecutive months as one span."""
+    spans: list[list[str]] = []
+    for month in months:
+        if spans and add_months(spans[-1][-1], 1) == month:
+            spans[-1].append(month)
+        else:
+            spans.append([month])
+    return ", ".join(s[0] if len(s) == 1 else f"{s[0]}..{s[-1]}" for s in spans)
 
 
 def write_atomically(path: Path, text: str) -> Path:

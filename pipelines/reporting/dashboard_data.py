@@ -195,9 +195,17 @@ def build_payload(
         months.index(add_months(m, -1)) if add_months(m, -1) in months else -1 for m in months
     ]
     metric_histograms, provisional = histograms(con, axes, policy)
+    published = set(published_months(con))
     return {
         "months": months,
         "previous": previous,
+        # The month before the first shown one, when it is published but not shown: the
+        # page then says so, instead of "no previous month published" (found by a review,
+        # 2026-12-06).
+        "previousHidden": [
+            add_months(m, -1) if p < 0 and add_months(m, -1) in published else None
+            for m, p in zip(months, previous, strict=True)
+        ],
         "categories": categories,
         "tiers": tiers,
         "fallbackTier": tiers.index(policy.fallback_tier),

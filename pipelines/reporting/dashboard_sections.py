@@ -12,6 +12,8 @@ shown apart from "passing" in every tier chart and table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 import numpy as np
 import polars as pl
@@ -20,6 +22,8 @@ from pipelines.month_journal import as_published_sql
 from pipelines.policy import Policy
 from pipelines.reporting.dashboard_data import Axes, _query, dense
 from pipelines.reporting.dashboard_metrics import RATE_METRICS, percent_text
+from pipelines.reporting.summary import STALE_MONTHS_SQL
+from pipelines.warehouse import fetch_rows
 
 # How many ineligible merchants per month and main category travel to the page.
 INELIGIBLE_PER_CATEGORY = 50
@@ -51,16 +55,22 @@ def segment_names(tiers: list[str], policy: Policy, provisional_tiers: list[str]
     return names
 
 
-def section_payload(con: duckdb.DuckDBPyConnection, payload: dict, policy: Policy) -> dict:
+def section_payload(
+    con: duckdb.DuckDBPyConnection,
+    payload: dict,
+    policy: Policy,
+    month_policy: Callable[[str], Policy] | None = None,
+) -> dict:
     """The payload keys of the segment charts, the pivot, compliance, exposure and data
     quality sections, on the axes of ``payload`` (``dashboard_data.build_payload``'s),
-    which they are merged into."""
+    which they are merged into. ``month_policy`` gives each month's policy (default:
+    ``policy`` for every month), whose quarantine limit that month is judged by."""
     axes = Axes(payload["months"], payload["categories"], payload["tiers"])
     return {
         **segments(con, axes, policy),
         "rateMetrics": list(RATE_METRICS),
         "compliance": compliance(con, axes),
-        "quality": data_quality(con, axes.months, policy),
+        "quality": data_quality(con, axes.months, month_policy or (lambda _: policy)),
     }
 
 
@@ -138,19 +148,27 @@ def compliance(con: duckdb.DuckDBPyConnection, axes: Axes) -> dict:
     }
 
 
-def data_quality(con: duckdb.DuckDBPyConnection, months: list[str], policy: Policy) -> dict:
-    """Quarantined rows per month and dataset against the policy's limit, the months whose
-    latest run did not publish (blocked or failed), and the restated months. The counts
+def data_quality(
+    con: duckdb.DuckDBPyConnection, months: list[str], month_policy: Callable[[str], Policy]
+) -> dict:
+    """Quarantined rows per month and dataset against the limit of that month's policy
+    (a month is checked under its own: a review found every month judged by the newest
+    policy's limit, 2026-12-06), the months whose latest run did not publish (blocked or
+    failed), the restated months and the stale ones (``main.month_status``). The counts
     are the published ones: a run that has written a month and not published it (yet, or
     ever) has already rewritten its raw.ingest_log rows."""
-    limit = policy.max_quarantine_ratio
+    limits = [month_policy(m).max_quarantine_ratio for m in months]
     quarantine = _query(
         con,
         "quarantine_months",
         {"INGEST_LOG": as_published_sql(con, "raw.ingest_log")},
         months=months,
-        limit_num=limit.numerator,
-        limit_den=limit.denominator,
+        limit_nums=[limit.numerator for limit in limits],
+        limit_dens=[limit.denominator for limit in limits],
+    ).with_columns(
+        pl.col("month")
+        .replace_strict(months, [percent_text(limit) for limit in limits], return_dtype=pl.String)
+        .alias("limit")
     )
     unpublished = _query(con, "unpublished_months").with_columns(
         pl.col("seen_at").dt.strftime("%Y-%m-%d %H:%M UTC"),
@@ -159,9 +177,9 @@ def data_quality(con: duckdb.DuckDBPyConnection, months: list[str], policy: Poli
     restated = _query(con, "restated_months").with_columns(
         pl.col("published_at").dt.strftime("%Y-%m-%d %H:%M UTC")
     )
+    stale = fetch_rows(con, STALE_MONTHS_SQL)
     return {
-        "limit": percent_text(limit),
-        "limitRatio": float(limit),
+        "stale": [month for (month,) in stale],
         "quarantine": quarantine.rename(
             {"rows_read": "read", "rows_quarantined": "quarantined", "over_limit": "over"}
         ).to_dicts(),

@@ -1,8 +1,9 @@
 -- Per shown month and dataset: rows read and quarantined (raw.ingest_log as published:
 -- a month a run has written and not published reads its kept copy), whether the
--- quarantined share is over the policy's limit ($limit_num / $limit_den, compared exactly
--- by cross-multiplication, as the blocking check does), and the quarantined rows per
--- reason as published (main.quarantine).
+-- quarantined share is over the limit of the month's policy ($limit_nums[i] /
+-- $limit_dens[i] for $months[i], compared exactly by cross-multiplication in HUGEINT, as
+-- the blocking check does), and the quarantined rows per reason as published
+-- (main.quarantine).
 WITH reasons AS (
     SELECT month, dataset, reason, count(*)::BIGINT AS rows_
     FROM main.quarantine
@@ -17,7 +18,8 @@ by_dataset AS (
 )
 SELECT l.month, l.dataset, l.rows_read::BIGINT AS rows_read,
        l.rows_quarantined::BIGINT AS rows_quarantined,
-       l.rows_quarantined * $limit_den > l.rows_read * $limit_num AS over_limit,
+       l.rows_quarantined::HUGEINT * $limit_dens[list_position($months, l.month)]
+           > l.rows_read::HUGEINT * $limit_nums[list_position($months, l.month)] AS over_limit,
        coalesce(r.reasons, []) AS reasons
 FROM (__INGEST_LOG__) AS l
 LEFT JOIN by_dataset AS r USING (month, dataset)

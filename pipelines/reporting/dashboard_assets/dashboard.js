@@ -67,13 +67,20 @@
     d.textContent = delta;
     d.className = "kpi-delta" + (better === true ? " better" : better === false ? " worse" : "");
   }
+  // Why month m has nothing to compare with: no month before it is published, or the one
+  // before is published but older than the months this page shows.
+  function noPrevious(m) {
+    var hidden = P.previousHidden[m];
+    return hidden ? hidden + " is published but not among the months shown"
+      : "no previous month published";
+  }
   function renderKpis(m, c) {
     var counts = P.tierCounts[m][c], total = sum(counts), fb = P.fallbackTier;
     var prov = P.provisional[m][c], p = P.previous[m];
     $("kpi-top").querySelector(".kpi-label").textContent = "% " + P.tiers[0];
     $("kpi-fallback").querySelector(".kpi-label").textContent = "% " + P.tiers[fb];
     if (p < 0) {
-      var none = "no previous month published";
+      var none = noPrevious(m);
       kpi("graded", total.toLocaleString("en-US"), none);
       kpi("top", pct(ratio(counts[0], total)), none);
       kpi("fallback", pct(ratio(counts[fb], total)), none);
@@ -133,7 +140,8 @@
       f.data[0].z = [[null]];
       f.data[0].x = [""];
       f.data[0].y = [""];
-      f.layout.annotations = [{text: "No previous month published", xref: "paper",
+      var none = noPrevious(m);
+      f.layout.annotations = [{text: none.charAt(0).toUpperCase() + none.slice(1), xref: "paper",
         yref: "paper", x: 0.5, y: 0.5, showarrow: false, font: {size: 14}}];
       title(f, P.months[m]);
     } else {

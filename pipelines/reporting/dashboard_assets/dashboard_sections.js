@@ -203,19 +203,19 @@
     function renderQuality(m) {
       var Q = P.quality;
       fillTable(document.getElementById("quarantine"),
-        heads(["Month", "Dataset", "Rows read", "Quarantined", "Share", "Against " +
-          Q.limit + " limit", "Reasons"]),
+        heads(["Month", "Dataset", "Rows read", "Quarantined", "Share",
+          "Against the month's limit", "Reasons"]),
         Q.quarantine.map(function (q) {
           var share = ratio(q.quarantined, q.read);
           return row([[q.month], [q.dataset], [count(q.read), q.read],
             [count(q.quarantined), q.quarantined], [pct2(share), share],
-            [q.over ? "over the limit" : "within", q.over ? 1 : 0, q.over ? "over" : ""],
+            [(q.over ? "over " : "within ") + q.limit, q.over ? 1 : 0, q.over ? "over" : ""],
             [q.reasons.map(function (r) { return r.reason + " " + count(r.rows); })
               .join(", ")]], q.month === P.months[m] ? "selected" : "");
         }));
-      note("quarantine", "Limit from the policy: more than " + Q.limit + " of a dataset's " +
-        "rows for the month quarantined blocks the month (the check compares the exact " +
-        "fraction; shares here are rounded).");
+      note("quarantine", "Limit from each month's policy: more than that share of a " +
+        "dataset's rows for the month quarantined blocks the month (the check compares the " +
+        "exact fraction; shares here are rounded).");
       fillTable(document.getElementById("unpublished"),
         heads(["Month", "Run saw the landing files", "Datasets", "Publication standing"]),
         Q.unpublished.map(function (u) {

@@ -133,11 +133,21 @@
     $("movers-prev").disabled = state.page === 0;
     $("movers-next").disabled = state.page >= pages - 1;
   }
+  // A stale month was graded before an earlier month or its landing files changed: its
+  // moves may not hold (the page's banner says how to bring it up to date).
+  function staleNote(m) {
+    return P.quality.stale.indexOf(P.months[m]) >= 0 ? " " + P.months[m] + " is stale: " +
+      "these moves may not hold until it is graded again." : "";
+  }
   function note(m) {
     var b = block(m);
     if (!b) {
-      return "No previous month published before " + P.months[m] +
-        ": nobody can have moved. The explained merchants below are fixed picks.";
+      var hidden = P.previousHidden[m];
+      return (hidden ? hidden + " is published but not among the months shown: moves " +
+          "from it into " + P.months[m] + " are not listed here (`grading explain --month " +
+          P.months[m] + "` compares a merchant with it)."
+        : "No previous month published before " + P.months[m] + ": nobody can have moved.") +
+        " The explained merchants below are fixed picks." + staleNote(m);
     }
     var text = b.down.toLocaleString("en-US") + " down, " + b.up.toLocaleString("en-US") +
       " up from " + P.months[P.previous[m]] + " in all categories";
@@ -147,7 +157,7 @@
       text += "; in " + CATEGORIES[state.category] + ": " + down + " down, " +
         (here.length - down) + " up";
     }
-    text += ".";
+    text += "." + staleNote(m);
     if (b.rows < b.down + b.up) {
       text += " Only " + b.rows.toLocaleString("en-US") + " are embedded at this size " +
         "(the page's limit); run `grading explain --merchant ID --month " + P.months[m] +

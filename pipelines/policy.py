@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import tomllib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
             "calendar: --policy DIR)"
         )
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = read_toml(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise PolicyError(f"policy file {path} does not exist") from exc
     except OSError as exc:
@@ -116,6 +117,20 @@ def load_policy(path: str | Path | None = None) -> Policy:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PolicyError(f"policy file {path} is not valid TOML: {exc}") from exc
     return parse_policy(raw, source=str(path))
+
+
+def read_toml(text: str) -> dict[str, Any]:
+    """The TOML of a policy file, with every float read as the decimal written
+    (``Decimal``), not as a binary float: ``0.9300000000000000001`` written unquoted is
+    that number, where a float would have made it 0.93 and graded 93 of 100 as reaching it
+    (found by a review, 2026-12-06)."""
+    return tomllib.loads(text, parse_float=Decimal)
+
+
+# The largest numerator or denominator a threshold may have: the rules cross-multiply it
+# with 64-bit counts in 128-bit integers (pipelines.rules.tiers), which hold any such
+# product (2**63 * 10**19 < 2**127). 10**19 is every decimal of up to 19 places.
+MAX_THRESHOLD_TERM = 10**19
 
 
 def parse_policy(raw: dict[str, Any], source: str = "<policy>") -> Policy:
@@ -491,13 +506,21 @@ class _Reader:
 
     def fraction(self, key: str) -> Fraction:
         value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
             raise PolicyError(f"{self.source}: {key!r} must be a number, got {value!r}")
         try:
-            # str() of a float is its shortest round-trip form: 0.03 -> "0.03" -> 3/100.
-            return Fraction(str(value).strip())
+            # A file's unquoted decimals arrive as Decimal (read_toml); a float (from a
+            # what-if in Python) as its shortest round-trip form: 0.03 -> "0.03" -> 3/100.
+            number = Fraction(str(value).strip())
         except ValueError as exc:
             raise PolicyError(f"{self.source}: {key!r} is not a number: {value!r}") from exc
+        if max(abs(number.numerator), number.denominator) > MAX_THRESHOLD_TERM:
+            raise PolicyError(
+                f"{self.source}: {key!r} has more digits than exact comparisons take: "
+                f"{value!r} is {number} as a fraction, and its numerator and denominator "
+                f"may be at most 10**19 (up to 19 decimal places)"
+            )
+        return number
 
     def rate(self, key: str) -> Fraction:
         value = self.fraction(key)

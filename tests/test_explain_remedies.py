@@ -11,6 +11,7 @@ conformance fixture whose line was wrong before.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import polars as pl
@@ -223,5 +224,43 @@ def test_frame_amounts_equal_the_scalar_distances(assessed: int, bad: int, due: 
         assert found["bad_order_rate", "fewer"] == fewer_to_get_below(bad, assessed, bad_bound)
         assert found["bad_order_rate", "more_clean"] == more_to_get_below(bad, assessed, bad_bound)
     on_time_bound = excellent.min_rates["on_time_ship_rate"]
+    if Fraction(due - late, due) < on_time_bound:
+        assert found["on_time_ship_rate", "add"] == more_to_reach(due - late, due, on_time_bound)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    assessed=st.integers(1, 10**9),
+    bad=st.integers(0, 10**9),
+    due=st.integers(20, 10**9),
+    late=st.integers(0, 10**9),
+)
+def test_amounts_are_exact_for_thresholds_of_many_decimals(assessed, bad, due, late):
+    """Thresholds of 19 decimals and counts of a billion: the products pass 2**63, and the
+    amounts still equal the scalar distances (a review, 2026-12-06, found the grades' own
+    comparison wrapping in 64 bits)."""
+    bad, late = min(bad, assessed), min(late, due)
+    bad_bound, on_time_bound = Fraction("0.0300000000000000001"), Fraction("0.9500000000000000001")
+    excellent = next(t for t in POLICY.tiers if t.name == "excellent")
+    wide = replace(
+        excellent,
+        max_rates={**excellent.max_rates, "bad_order_rate": bad_bound},
+        min_rates={**excellent.min_rates, "on_time_ship_rate": on_time_bound},
+    )
+    policy = replace(POLICY, tiers=tuple(wide if t is excellent else t for t in POLICY.tiers))
+    row = {"assessed_orders": assessed, "bad_orders": bad, "shipments_due": due}
+    row["shipments_on_time"] = due - late
+    counts = pl.DataFrame(
+        [{**EXCELLENT_COUNTS, **row}], schema={c: pl.Int64 for c in COUNT_COLUMNS}
+    )
+    found = {
+        (metric, remedy): amount
+        for metric, remedy, amount in remedies(counts, pl.Series(["excellent"]), policy)
+        .select("metric", "remedy", "amount")
+        .iter_rows()
+    }
+    if Fraction(bad, assessed) >= bad_bound:
+        assert found["bad_order_rate", "fewer"] == fewer_to_get_below(bad, assessed, bad_bound)
+        assert found["bad_order_rate", "more_clean"] == more_to_get_below(bad, assessed, bad_bound)
     if Fraction(due - late, due) < on_time_bound:
         assert found["on_time_ship_rate", "add"] == more_to_reach(due - late, due, on_time_bound)

@@ -378,3 +378,40 @@ def test_a_valid_modified_file_loads(tmp_path: Path) -> None:
     policy = load_policy(path)
     assert policy.version == "2026.2"
     assert policy.source == str(path)
+
+
+# --- many decimals (a review, 2026-12-06) --------------------------------------------------
+
+
+def test_an_unquoted_decimal_in_the_file_is_read_as_written_not_as_a_float(
+    tmp_path: Path,
+) -> None:
+    """TOML would make 0.9300000000000000001 the float 0.93; the file means the decimal."""
+    text = DEFAULT_POLICY_PATH.read_text(encoding="utf-8").replace(
+        'positive_feedback_rate_min = "0.95"', "positive_feedback_rate_min = 0.9500000000000000001"
+    )
+    assert "0.9500000000000000001" in text
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    rate = _tier(load_policy(path), "good").min_rates["positive_feedback_rate"]
+    assert rate == Fraction("0.9500000000000000001") > Fraction(95, 100)
+
+
+@pytest.mark.parametrize(
+    "value", ["0.00000000000000000001", "0.12345678901234567891", "12345678901234567890.5"]
+)
+def test_a_threshold_with_more_digits_than_exact_comparisons_take_is_refused(
+    default_raw, value: str
+) -> None:
+    raw = _modified(default_raw, "tiers.passing.bad_order_rate_max", value)
+    if Fraction(value) > 1:
+        raw = _modified(default_raw, "exposure.tier_multiplier.good", value)
+    with pytest.raises(PolicyError, match="more digits than exact comparisons take") as refused:
+        parse_policy(raw, "p.toml")
+    assert "p.toml" in str(refused.value)
+
+
+def test_nineteen_decimal_places_are_accepted(default_raw) -> None:
+    raw = _modified(default_raw, "tiers.good.bad_order_rate_max", "0.0700000000000000001")
+    rate = _tier(parse_policy(raw), "good").max_rates["bad_order_rate"]
+    assert rate == Fraction(700000000000000001, 10**19)

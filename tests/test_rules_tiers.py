@@ -3,6 +3,7 @@ undefined metrics, provisional merchants, and the reasons a merchant missed the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import polars as pl
@@ -301,3 +302,45 @@ def test_float_trap_at_the_excellent_threshold(metric: str, num: str, den: str) 
         grade = _grade(**{num: n, den: d})
     assert grade["tier"] == "excellent", (metric, n, d, grade["reasons"])
     assert grade["reasons"] == []
+
+
+# --- thresholds of many decimals (a review, 2026-12-06) -------------------------------------
+
+
+def _with_bound(tier: str, kind: str, metric: str, bound: Fraction):
+    """POLICY with one threshold of ``tier`` replaced (kind: 'max_rates' or 'min_rates')."""
+    rules = [
+        replace(rule, **{kind: {**getattr(rule, kind), metric: bound}})
+        if rule.name == tier
+        else rule
+        for rule in POLICY.tiers
+    ]
+    return replace(POLICY, tiers=tuple(rules))
+
+
+@pytest.mark.parametrize(
+    ("tier", "kind", "metric", "bound", "changes"),
+    [
+        # n * q passes 2**63 here: in 64 bits the products wrapped and graded wrongly.
+        ("good", "max_rates", "bad_order_rate", "0.0700000000000000001",
+         {"assessed_orders": 100, "bad_orders": 6}),
+        ("good", "max_rates", "bad_order_rate", "0.060000000000000001",
+         {"assessed_orders": 2000, "bad_orders": 100, "seller_dispute_orders": 0}),
+        ("excellent", "min_rates", "dsr_item_avg", "4.60000000000001",
+         {"dsr_item_sum": 470000, "dsr_item_count": 100000}),
+    ],
+)  # fmt: skip
+def test_thresholds_of_many_decimals_compare_exactly(tier, kind, metric, bound, changes) -> None:
+    policy = _with_bound(tier, kind, metric, Fraction(bound))
+    row = _row(**changes)
+    numerator, denominator = {
+        "bad_order_rate": ("bad_orders", "assessed_orders"),
+        "dsr_item_avg": ("dsr_item_sum", "dsr_item_count"),
+    }[metric]
+    value = Fraction(row[numerator], row[denominator])
+    holds = value < Fraction(bound) if kind == "max_rates" else value >= Fraction(bound)
+    assert holds  # each case meets its bound, by Python's exact fractions
+    out = assign_tiers(_frame(row), policy).collect().row(0, named=True)
+    condition = f"{metric} {float(value):.4g}"
+    assert not any(r.startswith(metric) and tier in r for r in out["reasons"]), condition
+    assert policy.tier_names.index(out["tier"]) <= policy.tier_names.index(tier)

@@ -16,7 +16,6 @@ import copy
 import shutil
 import tempfile
 import time
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ import polars as pl
 
 from pipelines.exports import OUTPUT_TABLES
 from pipelines.months import MONTH_PATTERN
-from pipelines.policy import DEFAULT_POLICY_PATH, Policy, parse_policy
+from pipelines.policy import DEFAULT_POLICY_PATH, Policy, parse_policy, read_toml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COPY_PREFIX = "grading-warehouse-copy-"
@@ -203,7 +202,7 @@ def published_months(con: duckdb.DuckDBPyConnection) -> list[str]:
 def policy_dict(path: str | Path | None = None) -> dict[str, Any]:
     """The parsed TOML of a policy file (the shipped default when ``path`` is empty)."""
     source = resolve_path(path) if path else DEFAULT_POLICY_PATH
-    return tomllib.loads(source.read_text(encoding="utf-8"))
+    return read_toml(source.read_text(encoding="utf-8"))
 
 
 def what_if_policy(

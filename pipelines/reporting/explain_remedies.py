@@ -53,8 +53,20 @@ class Remedy:
 
 
 def ceil_div(numerator: pl.Expr, denominator: int) -> pl.Expr:
-    """⌈a / b⌉ of integers, b > 0 (floor division of the negation, negated)."""
-    return -((-numerator) // denominator)
+    """⌈a / b⌉ of integers, b > 0: ⌊(a + b - 1) / b⌋ (polars negates no 128-bit integer)."""
+    b = pl.lit(denominator, dtype=pl.Int128)
+    return (numerator + b - 1) // b
+
+
+def wide(column: str) -> pl.Expr:
+    """A count in 128-bit integers: it is multiplied by a threshold's numerator or
+    denominator, up to 10**19 (pipelines.rules.tiers.cross has the why)."""
+    return pl.col(column).cast(pl.Int128)
+
+
+def at_least_zero(count: pl.Expr) -> pl.Expr:
+    """max(count, 0), back in 64 bits (a count of units, never larger than the counts)."""
+    return pl.max_horizontal(count, pl.lit(0, pl.Int128)).cast(pl.Int64)
 
 
 def top_score(metric: str) -> int:
@@ -69,8 +81,9 @@ def max_rate_remedies(r: Ratio, rule: TierRule) -> list[Remedy]:
     if p == 0:
         return []  # a zero threshold cannot be got below by counting
     n, d = pl.col(r.numerator), pl.col(r.denominator)
-    fewer = pl.max_horizontal(n - (d * p - 1) // q, pl.lit(0, pl.Int64))
-    more = pl.max_horizontal(n * q // p + 1 - d, pl.lit(0, pl.Int64))
+    p_, q_ = pl.lit(p, dtype=pl.Int128), pl.lit(q, dtype=pl.Int128)
+    fewer = at_least_zero(wide(r.numerator) - (wide(r.denominator) * p_ - 1) // q_)
+    more = at_least_zero(wide(r.numerator) * q_ // p_ + 1 - wide(r.denominator))
     if r.numerator == BAD:  # the disputes among the bad orders go only if they must
         fewer_changes = {
             BAD: n - fewer,
@@ -93,14 +106,15 @@ def min_rate_remedies(r: Ratio, rule: TierRule) -> list[Remedy]:
     p, q = bound.numerator, bound.denominator
     top = top_score(r.name)
     n, d = pl.col(r.numerator), pl.col(r.denominator)
-    fix = pl.max_horizontal(ceil_div(d * p, q) - n, pl.lit(0, pl.Int64))
+    p_, q_ = pl.lit(p, dtype=pl.Int128), pl.lit(q, dtype=pl.Int128)
+    fix = at_least_zero(ceil_div(wide(r.denominator) * p_, q) - wide(r.numerator))
     fix_changes = {r.numerator: n + fix}
     if r.name == "positive_feedback_rate":  # a negative turned positive
         fix_changes["negative_feedback"] = pl.col("negative_feedback") - fix
     remedies = [Remedy("fix", fix, fix_changes)]
     gain = top * q - p
     if gain > 0:
-        add = pl.max_horizontal(ceil_div(d * p - n * q, gain), pl.lit(0, pl.Int64))
+        add = at_least_zero(ceil_div(wide(r.denominator) * p_ - wide(r.numerator) * q_, gain))
         add_changes = {r.numerator: n + add * top}
         if r.name != "positive_feedback_rate":  # rated_feedback is derived from both
             add_changes[r.denominator] = d + add

@@ -1,7 +1,10 @@
 """The four service tiers, exactly, with the reasons a merchant missed the tier above (§5).
 
 Every threshold is a Fraction p/q and every metric a pair n/d, so ``n/d < p/q`` is
-decided as ``n*q < p*d`` on integers: 3 bad orders of 100 is never below 3%.
+decided as ``n*q < p*d`` on integers: 3 bad orders of 100 is never below 3%. The
+products are taken in 128-bit integers (``cross``): a threshold of many decimals has a
+large q, and in 64 bits ``n*q`` wrapped silently and graded wrongly (found by a review,
+2026-12-06; the policy caps p and q at 10**19, so every product fits).
 """
 
 from __future__ import annotations
@@ -34,6 +37,12 @@ def _value_text(r: Ratio) -> pl.Expr:
     return pl.format("{} ({}/{})", rate, pl.col(r.numerator), pl.col(r.denominator))
 
 
+def cross(column: str, factor: int) -> pl.Expr:
+    """``column * factor`` in 128-bit integers, exact for 64-bit counts and factors up to
+    the policy's MAX_THRESHOLD_TERM."""
+    return pl.col(column).cast(pl.Int128) * pl.lit(factor, dtype=pl.Int128)
+
+
 def tier_conditions(rule: TierRule, policy: Policy) -> list[Condition]:
     """The conditions of one tier; a condition on an undefined metric holds."""
     by_name = {r.name: r for r in ratios(policy)}
@@ -52,7 +61,7 @@ def tier_conditions(rule: TierRule, policy: Policy) -> list[Condition]:
     ]
     for metric, bound in rule.max_rates.items():
         r = by_name[metric]
-        below = pl.col(r.numerator) * bound.denominator < pl.col(r.denominator) * bound.numerator
+        below = cross(r.numerator, bound.denominator) < cross(r.denominator, bound.numerator)
         conditions.append(
             Condition(
                 rule.name,
@@ -69,9 +78,7 @@ def tier_conditions(rule: TierRule, policy: Policy) -> list[Condition]:
         )
     for metric, bound in rule.min_rates.items():
         r = by_name[metric]
-        at_least = (
-            pl.col(r.numerator) * bound.denominator >= pl.col(r.denominator) * bound.numerator
-        )
+        at_least = cross(r.numerator, bound.denominator) >= cross(r.denominator, bound.numerator)
         conditions.append(
             Condition(
                 rule.name,

@@ -344,3 +344,17 @@ def test_thresholds_of_many_decimals_compare_exactly(tier, kind, metric, bound, 
     condition = f"{metric} {float(value):.4g}"
     assert not any(r.startswith(metric) and tier in r for r in out["reasons"]), condition
     assert policy.tier_names.index(out["tier"]) <= policy.tier_names.index(tier)
+
+
+def test_a_reason_quotes_a_long_threshold_whole_and_a_short_one_as_written() -> None:
+    bound = Fraction("0.9300000000000000001")
+    policy = _with_bound("good", "min_rates", "positive_feedback_rate", bound)
+    row = _row(positive_feedback=93, negative_feedback=7, bad_orders=4)  # misses excellent
+    out = assign_tiers(_frame(row), policy).collect().row(0, named=True)
+    assert out["tier"] == "passing"
+    assert (
+        "positive_feedback_rate 0.93 (93/100) is below the 0.9300000000000000001 needed for good"
+        in out["reasons"]
+    )
+    shipped = _grade(bad_orders=4)["reasons"]
+    assert shipped == ["bad_order_rate 0.04 (4/100) is not below the 0.03 needed for excellent"]

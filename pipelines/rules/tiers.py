@@ -10,6 +10,7 @@ large q, and in 64 bits ``n*q`` wrapped silently and graded wrongly (found by a 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 import polars as pl
@@ -29,7 +30,26 @@ class Condition:
 
 
 def _show(value: Fraction) -> str:
-    return f"{float(value):g}"
+    """The threshold as a reason quotes it: short (``0.03``, ``4.7``), unless the short form
+    is not the threshold itself, which is then written out whole (a review found
+    "0.93 (93/100) is below the 0.93" for a bound of 0.9300000000000000001, 2026-12-06)."""
+    short = f"{float(value):g}"
+    if Fraction(short) == value:
+        return short
+    return _exact_decimal(value)
+
+
+def _exact_decimal(value: Fraction) -> str:
+    """Every digit of a threshold read from a decimal (its denominator divides a power of
+    ten, up to 10**19); any other fraction to 30 significant digits."""
+    with localcontext() as context:
+        context.prec = 60
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+        if Fraction(exact) != value:
+            context.prec = 30
+            exact = Decimal(value.numerator) / Decimal(value.denominator)
+    text = format(exact, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _value_text(r: Ratio) -> pl.Expr:

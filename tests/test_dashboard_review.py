@@ -24,6 +24,7 @@ from pipelines.reporting.dashboard_data import build_payload
 from pipelines.reporting.dashboard_sections import data_quality, section_payload
 from pipelines.warehouse import connect, fetch_rows
 from tests.test_dashboard import Watched, page_data
+from tests.test_dashboard_sections import mark_feedback_files_changed
 from tests.test_explain import MONTHS, published_warehouse
 
 
@@ -39,11 +40,7 @@ def stale_copy(warehouse: Path, tmp_path: Path) -> Path:
     shutil.copy(warehouse, copy)
     con = connect(copy)
     try:
-        con.execute(
-            "UPDATE journal.landing_seen SET files_digest = 'changed' "
-            "WHERE month = $m AND dataset = 'feedback'",
-            {"m": MONTHS[0]},
-        )
+        mark_feedback_files_changed(con, MONTHS[0])
         stale = fetch_rows(con, "SELECT month FROM main.month_status WHERE stale ORDER BY 1")
     finally:
         con.close()

@@ -186,6 +186,16 @@ def test_the_quarantine_limit_is_the_policys_and_compared_exactly(warehouse, tmp
     assert percent_text(Fraction(1, 800)) == "0.125%" and percent_text(Fraction(3, 100)) == "3%"
 
 
+def mark_feedback_files_changed(con, month: str) -> None:
+    """What a run that saw the month's feedback files changed leaves behind (a blocked or
+    not yet regraded correction): journal.landing_seen differs from the publication."""
+    con.execute(
+        "UPDATE journal.landing_seen SET files_digest = 'changed' "
+        "WHERE month = $m AND dataset = 'feedback'",
+        {"m": month},
+    )
+
+
 def test_blocked_and_restated_months_come_from_the_run_log(warehouse, tmp_path):
     """A run that saw other landing files than the publication (a blocked run leaves only
     journal.landing_seen behind) and a restatement in main.run_log both show."""
@@ -193,11 +203,7 @@ def test_blocked_and_restated_months_come_from_the_run_log(warehouse, tmp_path):
     shutil.copy(warehouse, copy)
     con = connect(copy)
     try:
-        con.execute(
-            "UPDATE journal.landing_seen SET files_digest = 'changed' "
-            "WHERE month = $m AND dataset = 'feedback'",
-            {"m": MONTHS[1]},
-        )
+        mark_feedback_files_changed(con, MONTHS[1])
         con.execute("INSERT INTO journal.landing_seen VALUES ('2099-01', 'orders', 'x', now())")
         con.execute(
             "INSERT INTO main.run_log (month, published_at, input_fingerprint, restated, "

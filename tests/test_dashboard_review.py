@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.policy import load_policy
+from pipelines.policy import DEFAULT_POLICY_PATH, load_policy
 from pipelines.reporting.dashboard import month_spans, page_warnings, write_dashboard
 from pipelines.reporting.dashboard_data import build_payload
 from pipelines.reporting.dashboard_sections import data_quality, section_payload
@@ -138,3 +138,23 @@ def test_the_policy_banner_names_each_version_s_months():
     ]
     assert page_warnings([(policy.version, ["2026-01"])], policy, []) == []
     assert month_spans(["2025-11", "2025-12", "2026-01", "2026-03"]) == "2025-11..2026-01, 2026-03"
+
+
+def test_a_calendar_that_starts_after_the_first_month_shown_still_gives_a_page(warehouse, tmp_path):
+    """``grading dashboard --policy DIR`` with a calendar whose one policy takes effect
+    from the last month shown: the earlier months are judged by the page's policy."""
+    from pipelines.policy import load_calendar
+
+    calendar_dir = tmp_path / "calendar"
+    calendar_dir.mkdir()
+    text = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
+    (calendar_dir / "late.toml").write_text(
+        text.replace('effective_from = "2024-01"', f'effective_from = "{MONTHS[-1]}"'),
+        encoding="utf-8",
+    )
+    result = write_dashboard(
+        warehouse, tmp_path / "site", policy_for=load_calendar(calendar_dir).policy_for
+    )
+    quality = page_data(result.path.read_text())["payload"]["quality"]
+    assert {q["month"] for q in quality["quarantine"]} == set(MONTHS)
+    assert {q["limit"] for q in quality["quarantine"]} == {"1%"}

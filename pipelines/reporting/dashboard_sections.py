@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.month_journal import as_published_sql
-from pipelines.policy import Policy
+from pipelines.policy import Policy, PolicyError
 from pipelines.reporting.dashboard_data import Axes, _query, dense
 from pipelines.reporting.dashboard_metrics import RATE_METRICS, percent_text
 from pipelines.reporting.summary import STALE_MONTHS_SQL
@@ -70,8 +70,26 @@ def section_payload(
         **segments(con, axes, policy),
         "rateMetrics": list(RATE_METRICS),
         "compliance": compliance(con, axes),
-        "quality": data_quality(con, axes.months, month_policy or (lambda _: policy)),
+        "quality": data_quality(con, axes.months, in_force_or(month_policy, policy)),
     }
+
+
+def in_force_or(
+    month_policy: Callable[[str], Policy] | None, policy: Policy
+) -> Callable[[str], Policy]:
+    """Each month's policy by ``month_policy``, or ``policy`` for a month it has none in
+    force for (a calendar given to ``grading dashboard`` that starts after the earliest
+    month shown: that month is then judged as the page is, instead of no page at all)."""
+
+    def policy_of(month: str) -> Policy:
+        if month_policy is None:
+            return policy
+        try:
+            return month_policy(month)
+        except PolicyError:
+            return policy
+
+    return policy_of
 
 
 def segments(con: duckdb.DuckDBPyConnection, axes: Axes, policy: Policy) -> dict:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.policy import Policy
-from pipelines.rules.tiers import tier_conditions
+from pipelines.rules.tiers import tier_conditions, wide
 
 # The columns of the at-risk list, in order (preview.at_risk, the exports, the page).
 AT_RISK_COLUMNS = (
@@ -124,13 +124,11 @@ def _limits_and_distances(policy: Policy) -> list[pl.Expr]:
     columns: list[pl.Expr] = []
     for metric, count, prefix, limit_column in COUNTED_LIMITS:
         bounds = {r.name: r.max_rates[metric] for r in policy.tiers if metric in r.max_rates}
-        # In 128-bit integers: p and q may be up to 10**19 (pipelines.rules.tiers.cross).
+        # In 128-bit integers: p and q may be up to 10**19 (pipelines.rules.tiers.wide).
         numerator = _by_tier({t: b.numerator for t, b in bounds.items()}, pl.Int128)
         denominator = _by_tier({t: b.denominator for t, b in bounds.items()}, pl.Int128)
         # The smallest count n with n·q ≥ p·d: where n/d stops being below the limit.
-        reached_at = (
-            (numerator * pl.col("assessed_orders").cast(pl.Int128) - 1) // denominator + 1
-        ).cast(pl.Int64)
+        reached_at = ((numerator * wide("assessed_orders") - 1) // denominator + 1).cast(pl.Int64)
         assessed = pl.col("assessed_orders") > 0
         columns += [
             _by_tier({t: f"{float(b):g}" for t, b in bounds.items()}, pl.String).alias(

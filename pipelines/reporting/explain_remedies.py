@@ -27,7 +27,7 @@ import polars as pl
 
 from pipelines.policy import Policy, TierRule
 from pipelines.rules.metrics import Ratio, ratios
-from pipelines.rules.tiers import assign_tiers, tier_conditions
+from pipelines.rules.tiers import assign_tiers, cross, tier_conditions, wide
 
 # The DSR scale of spec §1 (dsr_item_sum ≤ 5 × count): the best rating a buyer can add.
 DSR_TOP_SCORE = 5
@@ -58,12 +58,6 @@ def ceil_div(numerator: pl.Expr, denominator: int) -> pl.Expr:
     return (numerator + b - 1) // b
 
 
-def wide(column: str) -> pl.Expr:
-    """A count in 128-bit integers: it is multiplied by a threshold's numerator or
-    denominator, up to 10**19 (pipelines.rules.tiers.cross has the why)."""
-    return pl.col(column).cast(pl.Int128)
-
-
 def at_least_zero(count: pl.Expr) -> pl.Expr:
     """max(count, 0), back in 64 bits (a count of units, never larger than the counts)."""
     return pl.max_horizontal(count, pl.lit(0, pl.Int128)).cast(pl.Int64)
@@ -82,8 +76,8 @@ def max_rate_remedies(r: Ratio, rule: TierRule) -> list[Remedy]:
         return []  # a zero threshold cannot be got below by counting
     n, d = pl.col(r.numerator), pl.col(r.denominator)
     p_, q_ = pl.lit(p, dtype=pl.Int128), pl.lit(q, dtype=pl.Int128)
-    fewer = at_least_zero(wide(r.numerator) - (wide(r.denominator) * p_ - 1) // q_)
-    more = at_least_zero(wide(r.numerator) * q_ // p_ + 1 - wide(r.denominator))
+    fewer = at_least_zero(wide(r.numerator) - (cross(r.denominator, p) - 1) // q_)
+    more = at_least_zero(cross(r.numerator, q) // p_ + 1 - wide(r.denominator))
     if r.numerator == BAD:  # the disputes among the bad orders go only if they must
         fewer_changes = {
             BAD: n - fewer,
@@ -106,15 +100,14 @@ def min_rate_remedies(r: Ratio, rule: TierRule) -> list[Remedy]:
     p, q = bound.numerator, bound.denominator
     top = top_score(r.name)
     n, d = pl.col(r.numerator), pl.col(r.denominator)
-    p_, q_ = pl.lit(p, dtype=pl.Int128), pl.lit(q, dtype=pl.Int128)
-    fix = at_least_zero(ceil_div(wide(r.denominator) * p_, q) - wide(r.numerator))
+    fix = at_least_zero(ceil_div(cross(r.denominator, p), q) - wide(r.numerator))
     fix_changes = {r.numerator: n + fix}
     if r.name == "positive_feedback_rate":  # a negative turned positive
         fix_changes["negative_feedback"] = pl.col("negative_feedback") - fix
     remedies = [Remedy("fix", fix, fix_changes)]
     gain = top * q - p
     if gain > 0:
-        add = at_least_zero(ceil_div(wide(r.denominator) * p_ - wide(r.numerator) * q_, gain))
+        add = at_least_zero(ceil_div(cross(r.denominator, p) - cross(r.numerator, q), gain))
         add_changes = {r.numerator: n + add * top}
         if r.name != "positive_feedback_rate":  # rated_feedback is derived from both
             add_changes[r.denominator] = d + add

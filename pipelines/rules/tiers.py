@@ -57,10 +57,16 @@ def _value_text(r: Ratio) -> pl.Expr:
     return pl.format("{} ({}/{})", rate, pl.col(r.numerator), pl.col(r.denominator))
 
 
+def wide(column: str) -> pl.Expr:
+    """A count in 128-bit integers, to be multiplied by a threshold's numerator or
+    denominator (at most the policy's MAX_THRESHOLD_TERM, 10**19)."""
+    return pl.col(column).cast(pl.Int128)
+
+
 def cross(column: str, factor: int) -> pl.Expr:
     """``column * factor`` in 128-bit integers, exact for 64-bit counts and factors up to
     the policy's MAX_THRESHOLD_TERM."""
-    return pl.col(column).cast(pl.Int128) * pl.lit(factor, dtype=pl.Int128)
+    return wide(column) * pl.lit(factor, dtype=pl.Int128)
 
 
 def tier_conditions(rule: TierRule, policy: Policy) -> list[Condition]:

@@ -40,15 +40,12 @@ def _show(value: Fraction) -> str:
 
 
 def _exact_decimal(value: Fraction) -> str:
-    """Every digit of a threshold read from a decimal (its denominator divides a power of
-    ten, up to 10**19); any other fraction to 30 significant digits."""
+    """Every digit of a threshold: the policy reads each from a decimal of at most 19
+    places and 10**19 in its terms (MAX_THRESHOLD_TERM), so 60 significant digits hold it
+    whole."""
     with localcontext() as context:
         context.prec = 60
-        exact = Decimal(value.numerator) / Decimal(value.denominator)
-        if Fraction(exact) != value:
-            context.prec = 30
-            exact = Decimal(value.numerator) / Decimal(value.denominator)
-    text = format(exact, "f")
+        text = format(Decimal(value.numerator) / Decimal(value.denominator), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 

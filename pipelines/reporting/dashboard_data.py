@@ -31,7 +31,7 @@ from pipelines.reporting.explain import (
     published_months,
 )
 from pipelines.sql_files import fill_sql
-from pipelines.warehouse import bound_params, fetch_frame
+from pipelines.warehouse import bound_params, fetch_frame, fetch_value
 
 TARGET_BINS = 40
 MAX_BINS = 200
@@ -195,17 +195,10 @@ def build_payload(
         months.index(add_months(m, -1)) if add_months(m, -1) in months else -1 for m in months
     ]
     metric_histograms, provisional = histograms(con, axes, policy)
-    published = set(published_months(con))
     return {
         "months": months,
         "previous": previous,
-        # The month before the first shown one, when it is published but not shown: the
-        # page then says so, instead of "no previous month published" (found by a review,
-        # 2026-12-06).
-        "previousHidden": [
-            add_months(m, -1) if p < 0 and add_months(m, -1) in published else None
-            for m, p in zip(months, previous, strict=True)
-        ],
+        "previousHidden": hidden_previous_months(con, months, previous),
         "categories": categories,
         "tiers": tiers,
         "fallbackTier": tiers.index(policy.fallback_tier),
@@ -221,6 +214,24 @@ def build_payload(
         "merchants": explained_merchants(con, months, policy, merchants, per_tier),
         "atRisk": at_risk_payload(con, months, tiers),  # None without a current preview
     }
+
+
+def hidden_previous_months(
+    con: duckdb.DuckDBPyConnection, months: list[str], previous: list[int]
+) -> list[str | None]:
+    """Per month shown without its previous month: that month when it is published all
+    the same (older than the months shown), so the page says so instead of "no previous
+    month published" (found by a review, 2026-12-06). One probe per such month (the first
+    shown, usually), not another scan of every published month."""
+    return [
+        add_months(m, -1)
+        if p < 0 and fetch_value(con, _PUBLISHED_SQL, {"month": add_months(m, -1)})
+        else None
+        for m, p in zip(months, previous, strict=True)
+    ]
+
+
+_PUBLISHED_SQL = "SELECT EXISTS (FROM main.merchant_grades WHERE month = $month)"
 
 
 def migration(con: duckdb.DuckDBPyConnection, axes: Axes, previous: list[int]) -> list:

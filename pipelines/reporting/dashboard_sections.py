@@ -81,9 +81,10 @@ def in_force_or(
     force for (a calendar given to ``grading dashboard`` that starts after the earliest
     month shown: that month is then judged as the page is, instead of no page at all)."""
 
+    if month_policy is None:
+        return lambda month: policy
+
     def policy_of(month: str) -> Policy:
-        if month_policy is None:
-            return policy
         try:
             return month_policy(month)
         except PolicyError:

@@ -4,7 +4,10 @@
 -- $limit_dens[i] for $months[i], compared exactly by cross-multiplication in HUGEINT, as
 -- the blocking check does), and the quarantined rows per reason as published
 -- (main.quarantine).
-WITH reasons AS (
+WITH limits AS (
+    SELECT unnest($months) AS month, unnest($limit_nums) AS num, unnest($limit_dens) AS den
+),
+reasons AS (
     SELECT month, dataset, reason, count(*)::BIGINT AS rows_
     FROM main.quarantine
     WHERE list_contains($months, month)
@@ -18,10 +21,9 @@ by_dataset AS (
 )
 SELECT l.month, l.dataset, l.rows_read::BIGINT AS rows_read,
        l.rows_quarantined::BIGINT AS rows_quarantined,
-       l.rows_quarantined::HUGEINT * $limit_dens[list_position($months, l.month)]
-           > l.rows_read::HUGEINT * $limit_nums[list_position($months, l.month)] AS over_limit,
+       l.rows_quarantined::HUGEINT * lim.den > l.rows_read::HUGEINT * lim.num AS over_limit,
        coalesce(r.reasons, []) AS reasons
 FROM (__INGEST_LOG__) AS l
+JOIN limits AS lim USING (month)
 LEFT JOIN by_dataset AS r USING (month, dataset)
-WHERE list_contains($months, l.month)
 ORDER BY l.month, l.dataset;

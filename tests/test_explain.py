@@ -191,7 +191,7 @@ def test_several_misses_each_get_their_own_distance():
         ": 3 fewer bad orders out of 100, or 67 more assessed orders without one, "
         "would meet the excellent threshold"
     )
-    assert e.misses[1].endswith(
+    assert e.misses[0].endswith(
         ": 1 of your 4 negative feedback positive instead, or 34 more feedback all positive, "
         "would meet the excellent threshold"
     )
@@ -217,6 +217,25 @@ def test_failing_merchant_is_told_what_passing_needs():
     assert (
         "1 fewer bad order out of 100, or 1 more assessed order without one, "
         "would have made it passing" in e.misses[0]
+    )
+
+
+def test_a_change_that_lifts_past_the_next_tier_names_the_tier_it_gives():
+    """The seller dispute rate's bound is the same in every tier, so a merchant failing on
+    it alone is lifted to excellent by one dispute fewer; "would have made it passing" was
+    said before (a review, 2026-12-06, regraded such changes: excellent, not passing)."""
+    e = explain("failing", bad_orders=1, seller_dispute_orders=1)
+    assert e.next_tier == "passing"
+    assert e.misses == (
+        "seller_dispute_rate 1.00% (1/100) is not below 0.8%: 1 fewer seller-responsible "
+        "dispute out of 100, or 26 more assessed orders without one, would have made it "
+        "excellent",
+    )
+    # 3/100 or 4/126 bad orders after it: good, also above the next tier, not excellent
+    e = explain("failing", bad_orders=4, seller_dispute_orders=1)
+    assert e.misses[0].endswith(
+        "1 fewer seller-responsible dispute out of 100, or 26 more assessed orders without "
+        "one, would have made it good"
     )
 
 

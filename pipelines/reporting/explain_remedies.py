@@ -7,7 +7,10 @@ denominator grows). A maximum rate can be met with fewer bad units, or more clea
 This module computes every such remedy for every missed condition, in integers on whole
 frames, then applies each one alone to the counts and grades the result with the
 pipeline's own ``assign_tiers``: "would have made it" is said only when that one change
-really reaches the tier. The amounts are those of the scalar distances of
+really reaches the tier, and names the tier it reaches, which is higher than the next one
+when the condition is shared by the tiers above (the seller dispute rate's bound is the
+same in every tier of the shipped policy, so one dispute fewer can lift failing to
+excellent). The amounts are those of the scalar distances of
 ``pipelines.reporting.explain`` (``fewer_to_get_below``, ``more_to_get_below``, ``more_to_reach``)
 computed on frames; a property test holds them equal.
 
@@ -38,6 +41,7 @@ REMEDY_SCHEMA = {
     "amount": pl.Int64,
     "disputes_too": pl.Int64,
     "reaches": pl.Boolean,
+    "reached": pl.String,
 }
 # Counts that move together: every seller dispute order is also a bad order.
 BAD, DISPUTES = "bad_orders", "seller_dispute_orders"
@@ -128,8 +132,8 @@ def condition_remedies(metric: str, rule: TierRule, policy: Policy) -> list[Reme
 
 def remedies(counts: pl.DataFrame, next_tiers: pl.Series, policy: Policy) -> pl.DataFrame:
     """Per row (its index in ``counts``), missed condition of its next tier and remedy:
-    the amount, the disputes that must go too, and whether that change alone reaches the
-    next tier (graded by ``assign_tiers``, provisional rule included).
+    the amount, the disputes that must go too, whether that change alone reaches the next
+    tier (graded by ``assign_tiers``, provisional rule included), and the tier it gives.
 
     ``counts``: the COUNT_COLUMNS of each row; ``next_tiers``: the tier above each row's
     tier under ``policy``, null at the top.
@@ -164,6 +168,7 @@ def remedies(counts: pl.DataFrame, next_tiers: pl.Series, policy: Policy) -> pl.
             pl.col("tier").replace_strict(rank, return_dtype=pl.Int32)
             <= pl.col("next_tier").replace_strict(rank, return_dtype=pl.Int32)
         ).alias("reaches"),
+        pl.col("tier").alias("reached"),
     ).cast(REMEDY_SCHEMA)
 
 
@@ -273,9 +278,12 @@ def remedy_phrase(row: dict, r: Ratio | None, metric: str, remedy: dict) -> str:
     return f"{k} more {plural(k, one_new, new)} {'all ' if k != 1 else ''}{quality}"
 
 
-def outcome(reaches: bool, next_tier: str) -> str:
-    """What a remedy does: alone it reaches the tier, or it meets one of its conditions."""
-    return f"would have made it {next_tier}" if reaches else f"would meet the {next_tier} threshold"
+def outcome(remedy: dict, next_tier: str) -> str:
+    """What a remedy does: alone it reaches the next tier (naming the tier it gives, which
+    can be higher), or it meets one of the next tier's conditions."""
+    if remedy["reaches"]:
+        return f"would have made it {remedy['reached']}"
+    return f"would meet the {next_tier} threshold"
 
 
 def remedies_text(
@@ -289,12 +297,12 @@ def remedies_text(
         len(found) == 2
         and metric in MIN_RATE_WORDS
         and found[0]["amount"] == found[1]["amount"]
-        and found[0]["reaches"] == found[1]["reaches"]
+        and outcome(found[0], next_tier) == outcome(found[1], next_tier)
     ):
         k = found[0]["amount"]
-        return f"{k} more {units(k, metric)} {outcome(found[0]['reaches'], next_tier)}"
+        return f"{k} more {units(k, metric)} {outcome(found[0], next_tier)}"
     phrases = [remedy_phrase(row, r, metric, x) for x in found]
-    outcomes = [outcome(x["reaches"], next_tier) for x in found]
+    outcomes = [outcome(x, next_tier) for x in found]
     if len(set(outcomes)) == 1:
         joined = ", or ".join(phrases)
         return f"{joined}, {outcomes[0]}" if len(phrases) > 1 else f"{joined} {outcomes[0]}"

@@ -376,8 +376,9 @@ def test_explain_and_the_dashboard_take_their_calendar_from_grading_policy(
         return capsys.readouterr().out
 
     monkeypatch.delenv("GRADING_POLICY", raising=False)
-    shipped = explained("--month", "2026-03")
-    assert "graded under policy 2026.2; the thresholds above are policy 2026.1" in shipped
+    # Under the shipped calendar March is refused (tests/test_explain_policy.py).
+    assert cli_main([*explain, "--month", "2026-03"]) == 1
+    assert "2026-03 was graded under policy 2026.2, not policy 2026.1" in capsys.readouterr().err
     by_folder = explained("--month", "2026-03", "--policy", str(folder))
     assert by_folder.splitlines()[0].endswith("graded under policy 2026.2)")
     assert "the thresholds above are policy" not in by_folder

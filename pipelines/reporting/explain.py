@@ -24,6 +24,7 @@ from pipelines.policy import Policy, PolicyCalendar, TierRule, load_calendar
 from pipelines.reporting.explain_change import change_lines
 from pipelines.reporting.explain_remedies import DSR_TOP_SCORE as DSR_TOP_SCORE
 from pipelines.reporting.explain_remedies import remedies, remedies_text
+from pipelines.reporting.graded_policy import graded_policy_mismatch
 from pipelines.rules.metrics import WINDOW_COUNT_COLUMNS, Ratio, ratios
 from pipelines.rules.tiers import assign_tiers, tier_conditions
 from pipelines.sql_files import fill_sql, load_sql
@@ -38,6 +39,10 @@ class ExplainError(ValueError):
 
 class UnknownMonthError(ExplainError):
     """The month is not a published month of the warehouse."""
+
+
+class NotGradedUnderPolicy(ExplainError):
+    """The policy given is not the one the month was graded under."""
 
 
 class UnknownMerchantError(ExplainError):
@@ -469,11 +474,19 @@ def explain_merchant(
 ) -> Explanation:
     """One merchant's published grade in ``month`` (default: the latest), explained under
     ``policy`` (default: ``calendar``'s policy for that month; the shipped calendar's
-    without one)."""
+    without one), which must be the policy the month was graded under: under another,
+    the conditions, distances and remedies would not be those that made the grade."""
     month = resolve_month(con, month)
     explicit = policy
     calendar = calendar or load_calendar()
     policy = policy or calendar.policy_for(month)
+    mismatch = graded_policy_mismatch(con, month, policy)
+    if mismatch:
+        raise NotGradedUnderPolicy(
+            f"{mismatch}: explained under it, the grade's conditions and distances would not "
+            f"be those that made it. Give the policy it was graded under with --policy (its "
+            f"calendar folder, or its file) or GRADING_POLICY"
+        )
     counts = load_counts(con, [merchant_id], [month], policy)
     if counts.is_empty():
         graded_in = [
@@ -501,14 +514,20 @@ def _since_previous(
     calendar: PolicyCalendar,
 ) -> tuple[str, ...]:
     """The lines comparing the grade with the merchant's grade of the month before, that
-    month explained under its own policy (the calendar's) unless one was given."""
+    month explained under its own policy (the calendar's) unless one was given. Its tier
+    and level are as published; its conditions are compared only under the policy that
+    graded it."""
     previous_month = add_months(current.month, -1)
     if previous_month not in published_months(con):
         return (f"Previous month {previous_month}: not published",)
     policy = explicit or calendar.policy_for(previous_month)
     counts = load_counts(con, [current.merchant_id], [previous_month], policy)
     previous = explain_counts(counts, policy)[0] if counts.height else None
-    return change_lines(previous, current, previous_month, policy.tier_names)
+    lines = change_lines(previous, current, previous_month, policy.tier_names)
+    mismatch = graded_policy_mismatch(con, previous_month, policy)
+    if previous is None or not mismatch:
+        return lines
+    return (*lines[:2], f"  - its conditions are not compared: {mismatch}")
 
 
 def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:

@@ -11,7 +11,9 @@ effect from (``effective_from = "YYYY-MM"``), and a policy folder is a calendar
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import hashlib
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -529,3 +531,10 @@ class _Reader:
                 f"{self.source}: {key!r} is a rate and must lie in [0, 1], got {float(value)}"
             )
         return value
+
+
+def policy_digest(policy: Policy) -> str:
+    """Digest of the policy's rules and numbers (not of where its file lies, nor of the
+    month it takes effect from: that decides which months it grades, not how)."""
+    rules_only = dataclasses.replace(policy, source="", effective_from=None)
+    return hashlib.sha256(repr(rules_only).encode()).hexdigest()

@@ -16,8 +16,7 @@ import duckdb
 
 from pipelines.exports import months_without_export_record
 from pipelines.months import add_months
-from pipelines.policy import Policy, PolicyCalendar, PolicyError
-from pipelines.run_key import policy_digest
+from pipelines.policy import Policy, PolicyCalendar, PolicyError, policy_digest
 from pipelines.warehouse import fetch_rows, fetch_value
 
 LATEST_PUBLICATION = """

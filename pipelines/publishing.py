@@ -25,8 +25,8 @@ from pipelines.month_order import (
     refuse_unfinished_ingests,
     refuse_unpublished_previous,
 )
-from pipelines.policy import Policy
-from pipelines.run_key import ingested_digests, month_run_key, policy_digest
+from pipelines.policy import Policy, policy_digest
+from pipelines.run_key import ingested_digests, month_run_key
 from pipelines.sql_files import load_sql
 from pipelines.warehouse import fetch_rows, fetch_value, run_script, transaction
 

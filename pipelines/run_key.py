@@ -15,7 +15,6 @@ its override: its key is checked against the policy digest it was published unde
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -25,7 +24,7 @@ import duckdb
 from pipelines.datasets import DATASETS
 from pipelines.landing import IngestError, files_digest, landing_files
 from pipelines.months import add_months
-from pipelines.policy import Policy
+from pipelines.policy import Policy, policy_digest
 from pipelines.warehouse import fetch_rows, fetch_value
 
 # Bump when a rule or the ingest changes what the same inputs produce: every month is
@@ -65,13 +64,6 @@ def ingested_digests(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, st
         {"month": month},
     )
     return {dataset: digest or "" for dataset, digest in rows}
-
-
-def policy_digest(policy: Policy) -> str:
-    """Digest of the policy's rules and numbers (not of where its file lies, nor of the
-    month it takes effect from: that decides which months it grades, not how)."""
-    rules_only = dataclasses.replace(policy, source="", effective_from=None)
-    return hashlib.sha256(repr(rules_only).encode()).hexdigest()
 
 
 def latest_run_key(con: duckdb.DuckDBPyConnection, month: str) -> str:

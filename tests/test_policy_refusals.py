@@ -19,9 +19,8 @@ import pytest
 
 from assets.cli import main as cli_main
 from assets.runner import grade_months
-from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError, load_calendar
+from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError, load_calendar, policy_digest
 from pipelines.policy_rollback import PolicyRedefined, PolicyRollback
-from pipelines.run_key import policy_digest
 from tests.helpers import (
     CONFORMANCE,
     materialize_month,

@@ -131,6 +131,22 @@ def quarantine_ratio(
     return QuarantineRatio(dataset, month, int(rows_read), int(rows_quarantined), limit, groups)
 
 
+OVER_LIMIT = """
+SELECT dataset FROM raw.ingest_log
+WHERE month = $month AND rows_quarantined::HUGEINT * $den > rows_read::HUGEINT * $num
+ORDER BY dataset
+"""
+
+
+def over_limit(
+    con: duckdb.DuckDBPyConnection, month: str, limit: Fraction
+) -> list[QuarantineRatio]:
+    """The datasets of ``month`` whose quarantined share is over ``limit`` (spec §1: such
+    a month is not published), compared exactly, as the blocking check does."""
+    params = {"month": month, "num": limit.numerator, "den": limit.denominator}
+    return [quarantine_ratio(con, d, month, limit) for (d,) in fetch_rows(con, OVER_LIMIT, params)]
+
+
 def _grouped_sql(ds: Dataset) -> str:
     """Quarantined rows per (reason, rule), the commonest first, with the first example.
 

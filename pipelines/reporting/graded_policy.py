@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.policy import Policy
-from pipelines.run_key import policy_digest
+from pipelines.policy import Policy, policy_digest
 from pipelines.warehouse import fetch_rows
 
 LATEST_PUBLICATION = """

@@ -16,10 +16,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 
+from pipelines.checks.quarantine_summary import over_limit
 from pipelines.months import parse_month
-from pipelines.policy import load_calendar
+from pipelines.policy import Policy, load_calendar
 from pipelines.reporting.analysis import COPY_PREFIX, readonly_copy, resolve_path, what_if_policy
 from pipelines.scratch import make_scratch_folder
 
@@ -80,6 +82,16 @@ def private_copy(warehouse: str | Path) -> Path:
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def publish_blockers(con: duckdb.DuckDBPyConnection, month: str, policy: Policy) -> list[str]:
+    """Why a run under ``policy`` would not publish ``month``: each dataset whose
+    quarantined share is over the policy's limit, in the blocking check's words.
+
+    ``regrade_month`` grades the rows whatever their quarantine, so a what-if that tightens
+    ``ingest.max_quarantine_ratio`` showed "0 merchants change tier" for a month such a
+    run would refuse (found by a review, 2026-12-06); the notebook says this first."""
+    return [ratio.message() for ratio in over_limit(con, month, policy.max_quarantine_ratio)]
 
 
 def exposure_sentence(by_tier: pl.DataFrame, categories: int) -> str:

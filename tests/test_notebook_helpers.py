@@ -6,7 +6,9 @@ themselves and checks what their HTML export shows.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 
 import plotly.express as px
@@ -31,6 +33,7 @@ from pipelines.reporting.what_if_session import (
     check_parameters,
     exposure_sentence,
     private_copy,
+    publish_blockers,
 )
 from pipelines.warehouse import connect
 
@@ -215,3 +218,27 @@ def test_exposure_sentence_says_how_much_exposure_changes_tier():
     assert "categories' worth" not in sentence
     unchanged = by_tier.with_columns(exposure_delta=pl.lit(0.0))
     assert exposure_sentence(unchanged, categories=6) == "no exposure changes tier"
+
+
+# --- a what-if month its quarantine limit would not publish ---------------------------------
+
+
+def test_publish_blockers_name_the_datasets_over_the_limit_compared_exactly(
+    published_conformance,
+):
+    """March's bad orders: 1 of 796 rows quarantined (0.1256281...%). A limit of 0.12562%
+    stops the month (spec §1: over the limit), 0.12563% does not; no other dataset is
+    near. A review saw the what-if say "0 merchants change tier" under a limit a run
+    refused the month for (2026-12-06)."""
+    policy = load_policy()
+    con = connect(published_conformance("2026-03") / "w.duckdb", read_only=True)
+    try:
+        under = dataclasses.replace(policy, max_quarantine_ratio=Fraction("0.0012562"))
+        blockers = publish_blockers(con, "2026-03", under)
+        assert len(blockers) == 1
+        assert blockers[0].startswith("bad_orders 2026-03: 1 of 796 rows quarantined (")
+        at = dataclasses.replace(policy, max_quarantine_ratio=Fraction("0.0012563"))
+        assert publish_blockers(con, "2026-03", at) == []
+        assert publish_blockers(con, "2026-03", policy) == []
+    finally:
+        con.close()

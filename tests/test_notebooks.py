@@ -325,6 +325,26 @@ def test_what_if_notebook_with_an_unchanged_policy_moves_nobody(
     assert (summary["month"], summary["version"]) == (MONTHS[1], "2026.1")
     assert (summary["changed"], summary["up"], summary["down"]) == ("0", "0", "0")
     assert int(summary["total"]) > 0
+    assert "would not publish" not in stdout(code_cells(notebook)[-1])
+
+
+def test_what_if_says_a_month_over_its_quarantine_limit_would_not_be_published(
+    graded: dict[str, Path], tmp_path: Path
+):
+    """A limit of 0 stops every month with a quarantined row (the generated months have
+    some); the grades still compare, and the notebook says first that no run would
+    publish them."""
+    notebook = run_notebook(
+        "what_if",
+        tmp_path,
+        WAREHOUSE=str(graded["warehouse"]),
+        POLICY_CHANGES={"ingest.max_quarantine_ratio": "0"},
+    )
+    assert_ran_clean(notebook)
+    printed = "".join(stdout(cell) for cell in code_cells(notebook))
+    assert f"WARNING: a run under 2026.1-what-if would NOT publish {MONTHS[-1]}:" in printed
+    assert re.search(rf"\n  \w+ {MONTHS[-1]}: \d+ of [\d,]+ rows quarantined \(", printed)
+    assert "would not publish 2026-03 (quarantine limit)." in stdout(code_cells(notebook)[-1])
 
 
 def test_what_if_notebook_tightened_threshold_moves_nobody_up(

@@ -42,10 +42,10 @@ POLARS_DTYPES = ("<td>str</td>", "<td>f64</td>", "<td>i64</td>", "shape: (")
 # --- tables -------------------------------------------------------------------------------
 
 
-def test_percent_text_rounds_half_away_from_zero_and_keeps_the_sign():
+def test_percent_text_cuts_towards_zero_and_keeps_the_sign():
     frame = pl.DataFrame({"rate": [0.0089286, 1.0, 0.0, -0.0031, 0.00004, -0.00004, 0.12345]})
     assert frame.select(percent_text("rate"))["rate"].to_list() == [
-        "0.9%",
+        "0.8%",
         "100.0%",
         "0.0%",
         "-0.3%",
@@ -55,6 +55,32 @@ def test_percent_text_rounds_half_away_from_zero_and_keeps_the_sign():
     ]
     assert frame.select(percent_text("rate", 2))["rate"][0] == "0.89%"
     assert frame.select(percent_text("rate", 0))["rate"][1] == "100%"
+
+
+def test_a_rate_just_short_of_a_bound_is_not_shown_at_it():
+    """The review's merchants (2026-12-06): 132/139 on time misses 95%, 1/122 disputes is
+    not below 0.8%, 5/168 bad orders is below 3%; each reads on its side of the bound.
+    Exact values are not cut a unit short by their float (0.29, 0.95, 0.07)."""
+    rates = [132 / 139, 1 / 122, 5 / 168, 0.29, 0.95, 0.07, 0.575]
+    frame = pl.DataFrame({"rate": rates})
+    assert show_table(frame, percent=["rate"]).frame["rate"].to_list() == [
+        "94.96%",
+        "0.81%",
+        "2.97%",
+        "29.00%",
+        "95.00%",
+        "7.00%",
+        "57.50%",
+    ]
+    assert frame.select(percent_text("rate"))["rate"].to_list() == [
+        "94.9%",
+        "0.8%",
+        "2.9%",
+        "29.0%",
+        "95.0%",
+        "7.0%",
+        "57.5%",
+    ]
 
 
 def test_readable_header_spells_the_column_out():
@@ -77,15 +103,15 @@ def test_show_table_has_readable_headers_percentages_and_no_dtype_row():
         frame, percent=["bad_order_rate"], headers={"main_category": "category"}, caption="Cap"
     )
     assert table.frame.columns == ["category", "bad order rate", "merchants", "eligible", "reasons"]
-    assert table.frame.row(0) == ("toys", "0.9%", "112", "yes", "seller_dispute_rate 1/112; dsr")
+    assert table.frame.row(0) == ("toys", "0.89%", "112", "yes", "seller_dispute_rate 1/112; dsr")
     assert table.frame.row(1) == ("–", "–", "7", "no", "")
     html = table._repr_html_()
     assert "<caption>Cap</caption>" in html
     assert '<th class="num">bad order rate</th>' in html and '<th class="txt">category</th>' in html
-    assert '<td class="num">0.9%</td>' in html and "0.0089" not in html
+    assert '<td class="num">0.89%</td>' in html and "0.0089" not in html
     assert not [marker for marker in POLARS_DTYPES if marker in html]
     assert "str" not in repr(table).split("\n")[2]  # the text form: no dtype line either
-    assert "0.9%" in repr(table)
+    assert "0.89%" in repr(table)
 
 
 def test_show_table_escapes_markup():

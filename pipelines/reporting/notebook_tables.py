@@ -54,10 +54,10 @@ def show_table(
     percent: Collection[str] = (),
     headers: Mapping[str, str] | None = None,
     caption: str = "",
-    digits: int = 1,
+    digits: int = 2,
 ) -> Table:
-    """``frame`` as a readable table: ``percent`` columns (fractions, 0.0089) as ``0.9%``
-    with ``digits`` decimals, headers in words (``headers`` overrides some), lists joined,
+    """``frame`` as a readable table: ``percent`` columns (fractions, 0.0089) as ``0.88%``
+    with ``digits`` decimals, cut (``percent_text``), headers in words (``headers`` overrides some), lists joined,
     booleans as yes/no, nulls as a dash. Numbers are right-aligned."""
     missing = [c for c in (*percent, *(headers or {})) if c not in frame.columns]
     if missing:
@@ -75,9 +75,17 @@ def show_table(
 
 
 def percent_text(column: str, digits: int = 1) -> pl.Expr:
-    """A fraction as a percentage string, rounded half away from zero: 0.00893 -> "0.9%"."""
+    """A fraction as a percentage string, cut (towards zero), never rounded, as the
+    dashboard shows rates: 0.9496 -> "94.9%", 0.00893 -> "0.8%".
+
+    Rounded, a rate just short of a bound read as meeting it: an on-time rate of 132/139
+    showed "95.0%" beside a grade that missed excellent's 95%, and a dispute rate of 1/122
+    "0.8%" (found by a review, 2026-12-06). Cut, a rate shown at a bound's precision sits
+    on the same side of the bound as the rate. The product is first rounded to 8 places,
+    so a float just under an exact value (0.29 is 0.28999...) is not cut a unit short.
+    """
     scale = 10**digits
-    scaled = (pl.col(column).cast(pl.Float64) * 100 * scale).abs().round(0).cast(pl.Int64)
+    scaled = (pl.col(column).cast(pl.Float64) * 100 * scale).abs().round(8).floor().cast(pl.Int64)
     fraction = (scaled % scale).cast(pl.String).str.zfill(digits) if digits else pl.lit("")
     sign = pl.when((pl.col(column) < 0) & (scaled > 0)).then(pl.lit("-")).otherwise(pl.lit(""))
     point = "." if digits else ""

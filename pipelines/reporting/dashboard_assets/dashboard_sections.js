@@ -15,7 +15,8 @@
   function sum(a) { return a.reduce(function (x, y) { return x + y; }, 0); }
   function ratio(a, b) { return b > 0 ? a / b : 0; }
   function pct(x) { return (100 * x).toFixed(1) + "%"; }
-  function pct2(x) { return (100 * x).toFixed(2) + "%"; }
+  // A quarantine share beside its limit: cut, not rounded, so 0.999% never reads 1.00%.
+  function pct2(x) { return (Math.floor(10000 * x + 1e-7) / 100).toFixed(2) + "%"; }
   function count(n) { return Number(n).toLocaleString("en-US"); }
 
   // A table from a header row and body rows; each cell is [text, sortValue?, className?].

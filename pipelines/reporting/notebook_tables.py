@@ -57,8 +57,9 @@ def show_table(
     digits: int = 2,
 ) -> Table:
     """``frame`` as a readable table: ``percent`` columns (fractions, 0.0089) as ``0.88%``
-    with ``digits`` decimals, cut (``percent_text``), headers in words (``headers`` overrides some), lists joined,
-    booleans as yes/no, nulls as a dash. Numbers are right-aligned."""
+    with ``digits`` decimals, cut (``percent_text``), headers in words (``headers``
+    overrides some), lists joined, booleans as yes/no, nulls as a dash. Numbers are
+    right-aligned."""
     missing = [c for c in (*percent, *(headers or {})) if c not in frame.columns]
     if missing:
         raise KeyError(f"show_table: no column {missing} in {frame.columns}")

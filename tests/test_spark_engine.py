@@ -721,3 +721,49 @@ def test_file_names_spark_would_take_for_patterns_are_read_as_named(spark, tmp_p
     (tmp_path / "x:3.csv").write_text("order_id\nO9\n", encoding="utf-8")
     with pytest.raises(IngestError, match=r"^orders/month=2026-01/x:3\.csv: the Spark engine"):
         _read_file(spark, tmp_path / "x:3.csv", "orders/month=2026-01/x:3.csv")
+
+
+@pytest.mark.parametrize("zone", ["UTC", None], ids=["instant", "naive"])
+def test_parquet_nanosecond_timestamps_read_alike_on_both_engines(spark, con, landing, zone):
+    """pandas writes Parquet timestamps in nanoseconds; Spark could not read them and
+    failed naming neither file nor column (a review, 2026-12-06), where the DuckDB engine
+    grades them. Both now cut them to the microsecond, never rounding: the last
+    nanosecond of January stays in January, on both engines."""
+    from pipelines.datasets import MERCHANTS
+    from pipelines.ingest import ingest_month
+    from pipelines.spark_engine.ingest import nanosecond_columns
+
+    folder = landing / "merchants" / "month=2026-01"
+    folder.mkdir(parents=True)
+    ends = [
+        "2026-01-31T23:59:59.999999999",
+        "2026-01-10T12:00:00.000000500",
+        "1969-12-31T23:59:59.999999999",
+    ]
+    frame = pl.DataFrame(
+        {
+            "merchant_id": ["M1", "M2", "M3"],
+            "account_type": "individual",
+            "auth_entity_id": ["E1", "E2", "E3"],
+            "real_name_verified": True,
+            "collection_account_set": True,
+            "sales_plan": "standard",
+            "store_type": "other",
+            "main_category": "toys",
+            "product_count": 20,
+            "status": "active",
+            "registered_at": pl.Series(ends).str.to_datetime(time_unit="ns", time_zone=zone),
+        }
+    )
+    path = folder / "part-0.parquet"
+    frame.write_parquet(path)
+    assert nanosecond_columns(path) == {"registered_at": zone is not None}
+
+    ingest_month(con, landing, MERCHANTS, "2026-01")
+    in_duckdb = con.execute(
+        "SELECT merchant_id, registered_at FROM raw.merchants ORDER BY 1"
+    ).fetchall()
+    assert in_duckdb[0] == ("M1", dt.datetime(2026, 1, 31, 23, 59, 59, 999999))
+    typed, _ = spark_typed_merchants(spark, landing, "merchants/month=2026-01/part-0.parquet")
+    in_spark = sorted((r[0], r[1]) for r in typed.select("merchant_id", "registered_at").collect())
+    assert in_spark == in_duckdb

@@ -44,7 +44,7 @@ from pipelines.spark_engine.transpile import to_spark
 from pipelines.warehouse import fetch_rows, transaction
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 
 @dataclass(frozen=True)
@@ -179,6 +179,11 @@ def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:
             f"ignoring case ({str(exc).splitlines()[0]}): rename one, or grade with "
             "--engine duckdb"
         ) from exc
+    nanos = nanosecond_columns(path)
+    if nanos:
+        rows = rows.withColumns(
+            {name: _micros_from_nanos(name, utc) for name, utc in nanos.items()}
+        )
     source = [
         SourceColumn(
             field.name, quote_identifier(field.name), _duckdb_type(field.dataType.simpleString())
@@ -187,6 +192,36 @@ def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:
     ]
     rows = rows.select("*", (F.col("_metadata.row_index") + 1).alias("_row"))
     return SparkFile(rel, _with_text_error(rows, source), source)
+
+
+NANOS_COLUMNS = """
+SELECT name, logical_type LIKE '%isAdjustedToUTC=1%' FROM parquet_schema($path)
+WHERE logical_type LIKE 'TimestampType(%NANOS=NanoSeconds()%'
+"""
+
+
+def nanosecond_columns(path: Path) -> dict[str, bool]:
+    """The file's Parquet ``TIMESTAMP(NANOS)`` columns, each with whether it is an instant
+    (adjusted to UTC). Spark reads them as their long (``nanosAsLong``, set on the
+    session); the footer, read here by DuckDB, says which longs they are."""
+    con = duckdb.connect()
+    try:
+        return dict(con.execute(NANOS_COLUMNS, {"path": str(path)}).fetchall())
+    finally:
+        con.close()
+
+
+def _micros_from_nanos(name: str, adjusted_to_utc: bool) -> Column:
+    """A nanosecond count as Spark's timestamp, cut to the microsecond that holds it
+    (floored, before 1970 too), never rounded: the DuckDB engine's ``epoch_us`` of the
+    same value (pipelines/ingest/casting.py), so the last nanosecond of January stays in
+    January. Spark's ``div`` truncates towards zero, hence the step back for a negative
+    remainder."""
+    from pyspark.sql import functions as F
+
+    c = "`" + name.replace("`", "``") + "`"
+    micros = F.expr(f"timestamp_micros({c} div 1000 - CASE WHEN {c} % 1000 < 0 THEN 1 ELSE 0 END)")
+    return micros if adjusted_to_utc else micros.cast("timestamp_ntz")
 
 
 # Marks a ``_text_error`` that is a line break Spark changed, not bytes that are not UTF-8.

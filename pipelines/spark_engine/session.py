@@ -83,6 +83,10 @@ def spark_session(master: str) -> SparkSession:
             "spark.sql.shuffle.partitions": DEFAULT_SHUFFLE_PARTITIONS,
             "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
             "spark.sql.ansi.enabled": "true",
+            # Spark cannot read a Parquet TIMESTAMP(NANOS) (pandas' default unit) and failed
+            # naming neither file nor column: read as its long, the ingest cuts it to
+            # microseconds as the DuckDB engine does (ingest._micros_from_nanos).
+            "spark.sql.legacy.parquet.nanosAsLong": "true",
         }.items():
             builder = builder.config(key, value)
         session = builder.getOrCreate()

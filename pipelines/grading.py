@@ -358,7 +358,7 @@ def compute_grades(
         query(con, "grading/window_assessed_orders.sql", **params).lazy(),
         query(con, "grading/window_bad_records.sql", **params).lazy(),
         window_feedback_counts(con, window, policy, reuse=window.ends_at_month_end),
-        query(con, "grading/window_service_sums.sql", **params).lazy(),
+        window_service_sums(con, params).lazy(),
     )
     if credit is None:
         credit = query(con, "grading/previous_credit.sql", previous_month=month)
@@ -372,6 +372,30 @@ def compute_grades(
         .select(GRADE_COLUMNS)
         .collect()
     )
+
+
+def window_service_sums(con: duckdb.DuckDBPyConnection, params: dict[str, object]) -> pl.DataFrame:
+    """Each merchant's service metrics summed over the window, as 64-bit counts.
+
+    Every row's count is in range (the ingest refuses one past BIGINT), but a window's sum
+    of them may not be: the cast then stopped the month with an engine's overflow error
+    naming no dataset, merchant or column (found by a review, 2026-12-06). Then the sums
+    are taken again in 128 bits to name the first that does not fit."""
+    try:
+        return query(con, "grading/window_service_sums.sql", **params)
+    except Exception as exc:  # DuckDB's ConversionException, Spark's ARITHMETIC_OVERFLOW
+        sql = load_sql("grading/window_service_overflow.sql")
+        found = fetch_rows(con, sql, bound_params(sql, params))
+        if not found:
+            raise
+        merchant, metric, total, rows = found[0]
+        raise GradingError(
+            f"service_metrics {params['month']}: {metric} of merchant {merchant!r} over the "
+            f"window ({params['window_start']} to before {params['cutoff']}, {rows} rows) "
+            f"sums to {total}, past the largest count the grading holds (2^63 - 1 = "
+            f"9223372036854775807): each row is in range, their sum is not; correct its "
+            f"rows in service_metrics (the month is not graded)"
+        ) from exc
 
 
 def with_month_and_policy(frame: pl.LazyFrame, month: str, policy: Policy) -> pl.LazyFrame:

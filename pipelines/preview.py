@@ -39,6 +39,7 @@ from pipelines.grading import (
     compute_tier_distribution,
     month_credit,
     query,
+    window_service_sums,
 )
 from pipelines.ingest import IngestReport, ingest_month
 from pipelines.landing import landing_months, month_gaps
@@ -297,7 +298,7 @@ def _at_risk(
         "SELECT merchant_id, month, tier FROM main.merchant_grades WHERE month = $month",
         {"month": compared or ""},
     )
-    service = query(con, "grading/window_service_sums.sql", **window.sql_params)
+    service = window_service_sums(con, window.sql_params)
     categories = query(con, "grading/graded_merchants.sql", month=window.month)
     projected = (
         grades.lazy()

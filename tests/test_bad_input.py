@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -92,3 +93,30 @@ def test_run_error_names_file_column_and_row_not_the_library_error(tmp_path):
         "raw_orders failed: orders/month=2026-01/zz-bad.csv: column 'amount_usd', row 1: "
         "value '12.x' cannot be read as decimal"
     )
+
+
+def test_window_sums_past_64_bits_stop_the_month_naming_the_merchant_and_metric(tmp_path):
+    """Each count is in range, their window sum is not: the month stopped with DuckDB's
+    cast error naming nothing of the data (a review, 2026-12-06). It is now named, and
+    nothing of the month is published."""
+    landing = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    huge = "6000000000000000000"
+    rows = "".join(f"M0500001,2026-01-{d},{huge},0,0,0,0,0\n" for d in ("08", "09"))
+    folder = landing / "service_metrics" / f"month={JAN}"
+    header = (folder / "part-a.csv").read_text().splitlines()[0]
+    (folder / "zz-huge.csv").write_text(header + "\n" + rows)
+    warehouse = tmp_path / "w.duckdb"
+    with pytest.raises(RunFailed) as failed:
+        grade_months(landing, warehouse, tmp_path / "out", JAN, dashboard=False)
+    assert failed.value.reason.startswith(
+        "merchant_grades failed: service_metrics 2026-01: messages_received of merchant "
+        "'M0500001' over the window (2025-11-03 00:00:00 to before 2026-02-01 00:00:00, "
+    )
+    total = re.search(r"sums to (\d+), past the largest count", failed.value.reason)
+    assert total and int(total.group(1)) > 12 * 10**18 > 2**63 - 1
+    con = connect(warehouse, read_only=True)
+    try:
+        assert fetch_rows(con, "SELECT count(*) FROM main.merchant_grades") == [(0,)]
+    finally:
+        con.close()

@@ -341,3 +341,29 @@ def test_loading_the_definitions_leaves_great_expectations_to_the_background_imp
     assert result.returncode == 0, result.stderr[-2000:]
     # Imported eagerly here, GE's optional pyspark ended the process before the print.
     assert result.stdout.split() == ["ge", "False"], result.stderr[-2000:]
+
+
+def test_store_files_a_full_disk_cut_short_are_set_aside_and_the_next_run_publishes(
+    published_conformance, tmp_path
+):
+    """A review (2026-12-06) filled the outputs disk mid-run: GE left a 0-byte suite and
+    a result cut at 4,096 bytes, and every later run failed reading them, after the space
+    was freed. They are now moved to gx/uncommitted/damaged/ and the next run publishes."""
+    from assets.runner import grade_months
+    from tests.helpers import private_copy
+
+    landing, warehouse, outputs = private_copy(published_conformance("2026-01"), tmp_path / "c")
+    gx = outputs / "data_docs" / "gx"
+    suite = next((gx / "expectations").rglob("*.json"))
+    suite.write_bytes(b"")
+    result = next((gx / "uncommitted" / "validations").rglob("*.json"))
+    result.write_bytes(result.read_bytes()[:100])
+    _fresh_project()
+
+    grade_months(landing, warehouse, outputs, "2026-02", dashboard=False)
+
+    damaged = gx / "uncommitted" / "damaged"
+    assert not result.exists() and suite.stat().st_size > 0  # the suite stored again
+    assert (damaged / suite.relative_to(gx)).read_bytes() == b""
+    assert len((damaged / result.relative_to(gx)).read_bytes()) == 100
+    assert "2026-02_" in data_docs_index(outputs).read_text(encoding="utf-8")

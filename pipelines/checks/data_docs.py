@@ -20,6 +20,10 @@ the suite changed), so the index's and the result pages' links to it lead somewh
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
+import os
+import time
 import warnings
 from dataclasses import dataclass, field
 from functools import cache
@@ -29,6 +33,11 @@ from typing import Any
 from pipelines.checks.validation import SuiteReport, _ge_suites
 
 DOCS_PROJECT = "data_docs"
+# Beside the GE project: its modification time is when the store was last found whole.
+CHECKED_MARK = ".store_checked"
+# Where store files that do not parse are moved, kept for a person to look at.
+DAMAGED = Path("gx") / "uncommitted" / "damaged"
+LOG = logging.getLogger(__name__)
 
 
 # GE renders every page for no list of pages (or an empty one); a list holding only this,
@@ -39,6 +48,8 @@ _NO_PAGE = object()
 @dataclass
 class _DocsProject:
     context: Any
+    # When the store was checked for damaged files (``set_aside_damaged``), in ns.
+    checked_at: int = 0
     suites: set[str] = field(default_factory=set)
     # The site's configuration changed (a project made before the offline site): its
     # next build renders every page again, so none is left loading from CDNs.
@@ -116,6 +127,9 @@ def _build(project: _DocsProject, outputs: Path) -> None:
         site_names=[SITE_NAME], resource_identifiers=keys, build_index=True
     )
     project.rebuild_all = False
+    mark = Path(outputs).resolve() / DOCS_PROJECT / CHECKED_MARK
+    mark.touch()
+    os.utime(mark, ns=(project.checked_at, project.checked_at))
 
 
 def _unrendered(project: _DocsProject, outputs: Path) -> list[Any]:
@@ -164,8 +178,41 @@ def _docs_project(project_root: str) -> _DocsProject:
 
     from pipelines.checks.data_docs_site import use_offline_site
 
+    checked_at = time.time_ns()
+    set_aside_damaged(Path(project_root))
     context = gx.get_context(mode="file", project_root_dir=project_root)
-    return _DocsProject(context, rebuild_all=use_offline_site(context))
+    return _DocsProject(context, checked_at, rebuild_all=use_offline_site(context))
+
+
+def set_aside_damaged(project_root: Path) -> list[Path]:
+    """Move the store's JSON files that do not parse to ``gx/uncommitted/damaged/``.
+
+    GE writes its stored suites and results in place. A write cut short (a full disk)
+    left a 0-byte suite or a result cut at 4,096 bytes, and every later run failed on it
+    reading the store, long after the space was freed (found by a review, 2026-12-06).
+    Such a file is moved aside, kept for a person to look at: a suite is stored again from
+    expectations/, and a result's month keeps its published data, only not its page. Only
+    files written since the store was last found whole (``CHECKED_MARK``) are read, so the
+    check stays cheap as history grows.
+    """
+    mark = project_root / CHECKED_MARK
+    since = mark.stat().st_mtime_ns if mark.is_file() else 0
+    moved = []
+    for folder in ("expectations", "uncommitted/validations"):
+        for path in sorted((project_root / "gx" / folder).rglob("*.json")):
+            if path.stat().st_mtime_ns < since:
+                continue
+            try:
+                json.loads(path.read_bytes())
+            except ValueError:
+                target = project_root / DAMAGED / path.relative_to(project_root / "gx")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                path.replace(target)
+                moved.append(target)
+                LOG.warning(
+                    "Data Docs: %s does not parse (a write cut short?): moved to %s", path, target
+                )
+    return moved
 
 
 def _ensure_suite(project: _DocsProject, outputs: Path, suite: str) -> None:

@@ -328,19 +328,22 @@ def test_what_if_notebook_with_an_unchanged_policy_moves_nobody(
     assert "would not publish" not in stdout(code_cells(notebook)[-1])
 
 
+def what_if_run(graded: dict[str, Path], out_dir: Path, changes: dict) -> nbformat.NotebookNode:
+    """The what-if notebook run on the latest month with ``changes``, checked to run clean."""
+    notebook = run_notebook(
+        "what_if", out_dir, WAREHOUSE=str(graded["warehouse"]), POLICY_CHANGES=changes
+    )
+    assert_ran_clean(notebook)
+    return notebook
+
+
 def test_what_if_says_a_month_over_its_quarantine_limit_would_not_be_published(
     graded: dict[str, Path], tmp_path: Path
 ):
     """A limit of 0 stops every month with a quarantined row (the generated months have
     some); the grades still compare, and the notebook says first that no run would
     publish them."""
-    notebook = run_notebook(
-        "what_if",
-        tmp_path,
-        WAREHOUSE=str(graded["warehouse"]),
-        POLICY_CHANGES={"ingest.max_quarantine_ratio": "0"},
-    )
-    assert_ran_clean(notebook)
+    notebook = what_if_run(graded, tmp_path, {"ingest.max_quarantine_ratio": "0"})
     printed = "".join(stdout(cell) for cell in code_cells(notebook))
     assert f"WARNING: a run under 2026.1-what-if would NOT publish {MONTHS[-1]}:" in printed
     assert re.search(rf"\n  \w+ {MONTHS[-1]}: \d+ of [\d,]+ rows quarantined \(", printed)
@@ -350,13 +353,7 @@ def test_what_if_says_a_month_over_its_quarantine_limit_would_not_be_published(
 def test_what_if_notebook_tightened_threshold_moves_nobody_up(
     graded: dict[str, Path], tmp_path: Path
 ):
-    notebook = run_notebook(
-        "what_if",
-        tmp_path,
-        WAREHOUSE=str(graded["warehouse"]),
-        POLICY_CHANGES={"tiers.excellent.bad_order_rate_max": "0.01"},
-    )
-    assert_ran_clean(notebook)
+    notebook = what_if_run(graded, tmp_path, {"tiers.excellent.bad_order_rate_max": "0.01"})
     summary = what_if_summary(notebook)
     assert summary["up"] == "0"
     assert int(summary["down"]) > 0  # the sample data has excellent merchants at 1-3%

@@ -357,6 +357,12 @@ def run_command(args: argparse.Namespace) -> int:
         return fail(f"month {exc.month} was not published: {exc.reason}")
     except (PolicyError, LandingError, WarehouseBusy, WarehouseLocked, ValueError) as exc:
         return fail(str(exc))
+    except KeyboardInterrupt:  # SIGINT, or SIGTERM (taken as SIGINT for the run)
+        fail(
+            "interrupted: the months published before stand, and the month in progress was "
+            "not published (the next run rolls back anything it left): run again to go on"
+        )
+        return 130
     unchanged = sum(1 for r in results if r.unchanged_since)
     skipped = f" ({unchanged} unchanged, skipped)" if unchanged else ""
     print(

@@ -21,6 +21,7 @@ import duckdb
 
 from assets.instance import run_instance
 from assets.partitions import monthly_partitions
+from assets.stop_signals import watch_stop_signals
 from pipelines import month_journal
 from pipelines.exports import (
     clear_export_leftovers,
@@ -65,6 +66,11 @@ class RunFailed(RuntimeError):
         self.month = month
         self.reason = reason
         self.published = published
+
+
+class RunStopped(RunFailed):
+    """A stop signal came while a month ran and was not acted on there: the run stops
+    before ``month``, the next one (assets/stop_signals.py)."""
 
 
 class ExportsNotWritten(RunFailed):
@@ -184,10 +190,16 @@ def grade_months(
     without_dashboard = job_without(job, DASHBOARD)
     results = []
     # Runs are recorded in the instance `make ui` reads (assets/instance.py).
-    with exclusive_run(warehouse, wait_seconds), run_instance(warehouse) as instance:
+    with (
+        exclusive_run(warehouse, wait_seconds),
+        run_instance(warehouse) as instance,
+        watch_stop_signals() as stop_requested,
+    ):
         _start_run(warehouse, outputs, landing, RunPlan(months, policies, calendar, force))
         try:
             for index, month in enumerate(months, start=1):
+                if index > 1:
+                    _stop_if_asked(stop_requested(), months[index - 2], month, months[-1])
                 if on_month:
                     on_month(index, len(months), month)
                 try:  # before the month's job: an incomplete month writes nothing
@@ -253,6 +265,17 @@ def grade_months(
 
 
 DASHBOARD = dg.AssetKey("dashboard")
+
+
+def _stop_if_asked(signal_name: str | None, done: str, next_month: str, last: str) -> None:
+    """Stop before ``next_month`` when a stop signal came while ``done`` ran."""
+    if signal_name:
+        rest = next_month if next_month == last else f"{next_month}..{last}"
+        raise RunStopped(
+            next_month,
+            f"the run was stopped by {signal_name} while {done} ran; {done} finished, and "
+            f"{rest} {'was' if next_month == last else 'were'} not graded: run again to go on",
+        )
 
 
 def _dashboard_after_failure(

@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from pipelines.faults import CRASH_POINTS
+from pipelines.warehouse import connect, fetch_rows
 from tests.helpers import (
     PUBLISHED_TABLES,
     cli_command,
@@ -53,3 +54,37 @@ def test_sigkill_leaves_published_months_intact(published_conformance, tmp_path,
     assert len([r for r in final["tables"]["merchant_grades"] if r[0] == MARCH]) == 169
     assert [p for p in outputs.glob("*/.*") if p.is_dir()] == []  # no leftovers
     assert not (outputs / ".staging").exists()
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.4, 1.2])
+def test_a_stop_signal_ends_the_run_with_its_own_line_and_the_rerun_publishes(
+    published_conformance, tmp_path, delay
+):
+    """SIGTERM (a scheduler's timeout) at moments of February's month: the run stops, saying
+    so in a `grading:` line, not a traceback, never going on to grade March unasked (a
+    review, 2026-12-06, saw a run go on and publish everything); the rerun publishes."""
+    import signal
+    import time
+
+    landing, warehouse, outputs = private_copy(published_conformance("2026-01"), tmp_path)
+    command = cli_command(*run_args(landing, warehouse, outputs, MARCH, "--no-dashboard"))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("[2/3] 2026-02"):
+            break
+    time.sleep(delay)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=600)
+    assert process.returncode in (1, 130), out + err
+    assert err.strip().splitlines()[-1].startswith("grading: "), err[-2000:]
+    assert "2026-03 published" not in out and "[3/3]" not in out
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    con = connect(warehouse, read_only=True)
+    try:
+        months = fetch_rows(con, "SELECT DISTINCT month FROM main.merchant_grades ORDER BY 1")
+    finally:
+        con.close()
+    assert months == [("2026-01",), ("2026-02",), ("2026-03",)]

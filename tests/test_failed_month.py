@@ -8,6 +8,7 @@ on the final landing folder.
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,44 @@ def test_every_table_a_month_writes_is_kept_and_put_back_exactly(tmp_path):
     finally:
         con.close()
     assert after == before
+
+
+def test_a_stop_signal_dagster_records_and_forgets_stops_the_run_before_the_next_month(
+    tmp_path,
+):
+    """Dagster records SIGINT and SIGTERM while it sets a run up and forgets them when its
+    handler is put back; the run went on and published every later month (a review,
+    2026-12-06). Sent inside Dagster's own capture, as then, the signal now stops the run
+    before the next month: January published, February and March not graded."""
+    import os
+    import signal
+
+    from dagster._utils.interrupts import capture_interrupts
+
+    from assets.runner import RunStopped
+
+    landing = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    warehouse = tmp_path / "w.duckdb"
+    term_handler = signal.getsignal(signal.SIGTERM)
+
+    def on_done(result) -> None:
+        if result.month == "2026-01":
+            with capture_interrupts():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.2)
+
+    with pytest.raises(RunStopped) as stopped:
+        grade_months(landing, warehouse, tmp_path / "out", "2026-03", on_done=on_done)
+    assert stopped.value.month == "2026-02"
+    assert stopped.value.reason == (
+        "the run was stopped by SIGTERM while 2026-01 ran; 2026-01 finished, and "
+        "2026-02..2026-03 were not graded: run again to go on"
+    )
+    con = connect(warehouse, read_only=True)
+    try:
+        months = fetch_rows(con, "SELECT DISTINCT month FROM main.merchant_grades")
+    finally:
+        con.close()
+    assert months == [("2026-01",)]
+    assert signal.getsignal(signal.SIGTERM) == term_handler  # put back after the run

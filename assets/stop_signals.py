@@ -6,8 +6,13 @@ arrives while Dagster sets a run up is recorded by its handler and forgotten whe
 handler is put back, and the run went on to grade and publish every month after it, as
 if nobody had asked it to stop (found by a review, 2026-12-06). A signal writes its
 number to the wakeup fd whichever Python handler then runs, so the runner reads that fd
-after each month and stops there. SIGTERM, which by default ends the process at once
-with no word, is taken as SIGINT for the run, as Dagster takes it during a job.
+after each month and stops there.
+
+Both signals raise KeyboardInterrupt for the run (Python's own SIGINT handler). SIGTERM
+by default ends the process at once, with no word. And a process started in the
+background by a non-interactive shell inherits SIGINT ignored; Dagster, putting its
+handlers back after a job, then gives SIGTERM that same "ignore", so a scheduler's
+SIGTERM went unheard after the first month. Both are put back as they were at the end.
 """
 
 from __future__ import annotations
@@ -33,11 +38,12 @@ def watch_stop_signals() -> Iterator[Callable[[], str | None]]:
     os.set_blocking(read_end, False)
     os.set_blocking(write_end, False)
     previous_fd = signal.set_wakeup_fd(write_end)
-    previous_term = signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
+    previous = {s: signal.signal(s, signal.default_int_handler) for s in STOP_SIGNALS}
     try:
         yield lambda: _first_stop(read_end)
     finally:
-        signal.signal(signal.SIGTERM, previous_term)
+        for s, handler in previous.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
         signal.set_wakeup_fd(previous_fd)
         os.close(read_end)
         os.close(write_end)

@@ -56,19 +56,39 @@ def test_sigkill_leaves_published_months_intact(published_conformance, tmp_path,
     assert not (outputs / ".staging").exists()
 
 
-@pytest.mark.parametrize("delay", [0.0, 0.4, 1.2])
+def _ignore_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    ("delay", "background"),
+    [(0.0, False), (0.4, False), (1.2, False), (0.3, True)],
+    ids=["at-once", "after-0.4s", "after-1.2s", "started-in-background"],
+)
 def test_a_stop_signal_ends_the_run_with_its_own_line_and_the_rerun_publishes(
-    published_conformance, tmp_path, delay
+    published_conformance, tmp_path, delay, background
 ):
-    """SIGTERM (a scheduler's timeout) at moments of February's month: the run stops, saying
-    so in a `grading:` line, not a traceback, never going on to grade March unasked (a
-    review, 2026-12-06, saw a run go on and publish everything); the rerun publishes."""
+    """SIGTERM (a scheduler's timeout) at moments of February: the run stops, saying so in
+    a `grading:` line, not a traceback, never going on to grade March unasked (a review,
+    2026-12-06, saw a run go on and publish everything). Started in the background by a
+    non-interactive shell, a process has SIGINT ignored, and Dagster gave SIGTERM the same
+    after its first job (January's, regraded with --force): February's SIGTERM went
+    unheard. The rerun publishes every month."""
     import signal
     import time
 
     landing, warehouse, outputs = private_copy(published_conformance("2026-01"), tmp_path)
-    command = cli_command(*run_args(landing, warehouse, outputs, MARCH, "--no-dashboard"))
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    force = ("--force",) if background else ()
+    command = cli_command(*run_args(landing, warehouse, outputs, MARCH, "--no-dashboard", *force))
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_ignore_sigint if background else None,  # noqa: PLW1509
+    )
     assert process.stdout is not None
     for line in process.stdout:
         if line.startswith("[2/3] 2026-02"):
@@ -78,7 +98,7 @@ def test_a_stop_signal_ends_the_run_with_its_own_line_and_the_rerun_publishes(
     out, err = process.communicate(timeout=600)
     assert process.returncode in (1, 130), out + err
     assert err.strip().splitlines()[-1].startswith("grading: "), err[-2000:]
-    assert "2026-03 published" not in out and "[3/3]" not in out
+    assert f"{MARCH} published" not in out and "[3/3]" not in out
 
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-2000:]

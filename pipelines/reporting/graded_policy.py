@@ -16,7 +16,7 @@ import duckdb
 from pipelines.policy import Policy, policy_digest
 from pipelines.warehouse import fetch_rows
 
-LATEST_PUBLICATION = """
+GRADED_UNDER = """
 SELECT policy_version, policy_digest FROM main.run_log WHERE month = $month
 ORDER BY published_at DESC LIMIT 1
 """
@@ -28,7 +28,7 @@ def graded_policy_mismatch(
     """Why ``policy`` is not the policy ``month`` was last published under; None when it
     is, or when the warehouse does not say (a publication recorded before digests were
     kept is compared by version alone)."""
-    rows = fetch_rows(con, LATEST_PUBLICATION, {"month": month})
+    rows = fetch_rows(con, GRADED_UNDER, {"month": month})
     if not rows:
         return None
     version, digest = rows[0]

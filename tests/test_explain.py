@@ -191,7 +191,7 @@ def test_several_misses_each_get_their_own_distance():
         ": 3 fewer bad orders out of 100, or 67 more assessed orders without one, "
         "would meet the excellent threshold"
     )
-    assert e.misses[0].endswith(
+    assert e.misses[1].endswith(
         ": 1 of your 4 negative feedback positive instead, or 34 more feedback all positive, "
         "would meet the excellent threshold"
     )

@@ -240,6 +240,16 @@ def run_killed_at(point: str, month: str, command: list[str]) -> subprocess.Comp
     return crashed
 
 
+def published_months(warehouse: Path) -> list[str]:
+    """The months main.merchant_grades holds, oldest first."""
+    con = connect(warehouse, read_only=True)
+    try:
+        sql = "SELECT DISTINCT month FROM main.merchant_grades ORDER BY 1"
+        return [month for (month,) in fetch_rows(con, sql)]
+    finally:
+        con.close()
+
+
 def private_copy(published: Path, into: Path) -> tuple[Path, Path, Path]:
     """A test's own copy of a graded folder (see the ``published_conformance`` fixture):
     its landing folder, warehouse and outputs."""

@@ -17,13 +17,8 @@ import duckdb
 from pipelines.exports import months_without_export_record
 from pipelines.months import add_months
 from pipelines.policy import Policy, PolicyCalendar, PolicyError, policy_digest
-from pipelines.warehouse import fetch_rows, fetch_value
-
-LATEST_PUBLICATION = """
-SELECT policy_version, coalesce(policy_override, false)
-FROM main.run_log WHERE month = $month
-ORDER BY published_at DESC LIMIT 1
-"""
+from pipelines.publication_log import latest_publication
+from pipelines.warehouse import fetch_value
 
 
 class PolicyRollback(PolicyError):
@@ -104,10 +99,10 @@ def _backward_move(
     """(published version, whether under an override, the calendar's policy, where the
     calendar stands on the published version) when ``calendar`` would move the published
     ``month`` off its policy other than forward; None when it would not."""
-    rows = fetch_rows(con, LATEST_PUBLICATION, {"month": month})
-    if not rows or rows[0][0] is None:
+    latest = latest_publication(con, month)
+    if latest is None or latest.policy_version is None:
         return None
-    published, overridden = rows[0]
+    published, overridden = latest.policy_version, latest.policy_override
     chosen = calendar.policy_for(month)
     if chosen.version == published:
         return None

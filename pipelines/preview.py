@@ -48,11 +48,12 @@ from pipelines.month_journal import roll_back
 from pipelines.month_order import outdated_earlier_month, previous_month_missing
 from pipelines.months import GradingWindow, add_months, grading_window, month_key, parse_day
 from pipelines.policy import Policy, load_calendar, load_policy
-from pipelines.policy_rollback import LATEST_PUBLICATION, refuse_redefined_version
+from pipelines.policy_rollback import refuse_redefined_version
 from pipelines.preview_checks import input_check_failure, output_check_failure
+from pipelines.publication_log import latest_publication
 from pipelines.reporting.summary import tier_table
 from pipelines.scratch import make_scratch_folder
-from pipelines.warehouse import connect, fetch_frame, fetch_rows, fetch_value, replace_month
+from pipelines.warehouse import connect, fetch_frame, fetch_value, replace_month
 
 # The temporary folder of a preview's warehouse copy: <prefix><pid>-<random>.
 SCRATCH_PREFIX = "grading-preview-"
@@ -243,10 +244,10 @@ def _published_under_another_policy(
     override (a restatement), when it is not ``policy``'s; else None. A month restated
     under an override and previewed under the calendar is projected under another policy
     than its published grades (found by an audit, 2026-12-05): the preview says so."""
-    rows = fetch_rows(con, LATEST_PUBLICATION, {"month": month})
-    if not rows or rows[0][0] is None or rows[0][0] == policy.version:
+    latest = latest_publication(con, month)
+    if latest is None or latest.policy_version in (None, policy.version):
         return None  # unpublished, published before versions were logged, or the same
-    return rows[0][0], bool(rows[0][1])
+    return latest.policy_version, latest.policy_override
 
 
 def _blocked_by(failure: str | None, window: GradingWindow, policy: Policy) -> None:

@@ -26,6 +26,7 @@ from pipelines.month_order import (
     refuse_unpublished_previous,
 )
 from pipelines.policy import Policy, policy_digest
+from pipelines.publication_log import latest_publication
 from pipelines.run_key import ingested_digests, month_run_key
 from pipelines.sql_files import load_sql
 from pipelines.warehouse import fetch_rows, fetch_value, run_script, transaction
@@ -109,18 +110,14 @@ def publish_month(
 def restatement(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, object]:
     """What the month's latest publication restated: whether, why, and its tier counts
     before and after (JSON objects of tier -> merchants), for the run's report."""
-    rows = fetch_rows(
-        con,
-        "SELECT restated, restatement_reason, old_tier_counts, new_tier_counts "
-        "FROM main.run_log WHERE month = $month ORDER BY published_at DESC LIMIT 1",
-        {"month": month},
-    )
-    restated, reason, old_counts, new_counts = rows[0]
+    latest = latest_publication(con, month)
+    if latest is None:
+        raise ValueError(f"{month} has no publication in main.run_log")
     return {
-        "restated": bool(restated),
-        "restatement_reason": reason or "",
-        "old_tier_counts": json.loads(old_counts) if old_counts else {},
-        "new_tier_counts": json.loads(new_counts) if new_counts else {},
+        "restated": latest.restated,
+        "restatement_reason": latest.restatement_reason or "",
+        "old_tier_counts": json.loads(latest.old_tier_counts) if latest.old_tier_counts else {},
+        "new_tier_counts": json.loads(latest.new_tier_counts) if latest.new_tier_counts else {},
     }
 
 

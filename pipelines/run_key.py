@@ -25,7 +25,8 @@ from pipelines.datasets import DATASETS
 from pipelines.landing import IngestError, files_digest, landing_files
 from pipelines.months import add_months
 from pipelines.policy import Policy, policy_digest
-from pipelines.warehouse import fetch_rows, fetch_value
+from pipelines.publication_log import latest_publication
+from pipelines.warehouse import fetch_rows
 
 # Bump when a rule or the ingest changes what the same inputs produce: every month is
 # then regraded once.
@@ -68,12 +69,8 @@ def ingested_digests(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, st
 
 def latest_run_key(con: duckdb.DuckDBPyConnection, month: str) -> str:
     """The key of the month's latest publication ('' when it was never published)."""
-    key = fetch_value(
-        con,
-        "SELECT run_key FROM main.run_log WHERE month = $month ORDER BY published_at DESC LIMIT 1",
-        {"month": month},
-    )
-    return key or ""
+    latest = latest_publication(con, month)
+    return (latest.run_key if latest else None) or ""
 
 
 def month_run_key(
@@ -92,18 +89,6 @@ def month_run_key(
         "previous": (latest_run_key(con, add_months(month, -1)) if previous is None else previous),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-def override_policy_digest(con: duckdb.DuckDBPyConnection, month: str) -> str | None:
-    """The policy digest of the month's latest publication when it was made under
-    ``--policy-override`` (an explicit restatement an ordinary run must not undo)."""
-    row = fetch_rows(
-        con,
-        "SELECT policy_digest, policy_override FROM main.run_log WHERE month = $month "
-        "ORDER BY published_at DESC LIMIT 1",
-        {"month": month},
-    )
-    return row[0][0] if row and row[0][1] else None
 
 
 def unchanged_since(
@@ -128,7 +113,8 @@ def unchanged_since(
     """
     from pipelines.exports import exports_match
 
-    recorded = latest_run_key(con, month)
+    latest = latest_publication(con, month)
+    recorded = (latest.run_key if latest else None) or ""
     if not recorded:
         return None
     if not exports_match(con, outputs, month):
@@ -145,19 +131,14 @@ def unchanged_since(
     if ingested_digests(con, month) != digests:
         return None
     if month_run_key(con, month, digests, policy, previous) != recorded:
-        overridden = override_policy_digest(con, month)
+        overridden = latest.policy_digest if latest.policy_override else None
         if (
             policy_override
             or not overridden
             or month_run_key(con, month, digests, overridden, previous) != recorded
         ):
             return None
-    published = fetch_value(
-        con,
-        "SELECT max(published_at) FROM main.run_log WHERE month = $month",
-        {"month": month},
-    )
-    return str(published)
+    return str(latest.published_at)
 
 
 def months_regraded(

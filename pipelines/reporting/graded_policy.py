@@ -14,12 +14,7 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.policy import Policy, policy_digest
-from pipelines.warehouse import fetch_rows
-
-GRADED_UNDER = """
-SELECT policy_version, policy_digest FROM main.run_log WHERE month = $month
-ORDER BY published_at DESC LIMIT 1
-"""
+from pipelines.publication_log import latest_publication
 
 
 def graded_policy_mismatch(
@@ -28,10 +23,10 @@ def graded_policy_mismatch(
     """Why ``policy`` is not the policy ``month`` was last published under; None when it
     is, or when the warehouse does not say (a publication recorded before digests were
     kept is compared by version alone)."""
-    rows = fetch_rows(con, GRADED_UNDER, {"month": month})
-    if not rows:
+    latest = latest_publication(con, month)
+    if latest is None:
         return None
-    version, digest = rows[0]
+    version, digest = latest.policy_version, latest.policy_digest
     given = f"policy {policy.version}" + (f" ({policy.source})" if policy.source else "")
     if version != policy.version:
         return f"{month} was graded under policy {version}, not {given}"

@@ -1,0 +1,61 @@
+"""A month's latest publication, as main.run_log records it.
+
+main.run_log keeps one row per publication of a month; what a month *is* now (its run
+key, the policy that graded it, whether that was an override, what its last publication
+restated) is its latest row. The run key, the policy-rollback refusals, the preview, the
+publication report and ``grading explain`` all ask for it, so it is read in one place:
+each caller then looks at the fields it needs, and none can pick its "latest" otherwise.
+
+Kept below ``run_key`` and free of the ingest, so reporting may use it too
+(tests/test_import_direction.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from pipelines.warehouse import fetch_rows
+
+LATEST_PUBLICATION = """
+SELECT run_key, policy_version, policy_digest, coalesce(policy_override, false),
+       restated, restatement_reason, old_tier_counts, new_tier_counts, published_at
+FROM main.run_log WHERE month = $month
+ORDER BY published_at DESC LIMIT 1
+"""
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One row of main.run_log. ``policy_version`` and ``policy_digest`` are None for a
+    publication recorded before they were kept; ``run_key`` likewise."""
+
+    run_key: str | None
+    policy_version: str | None
+    policy_digest: str | None
+    policy_override: bool
+    restated: bool
+    restatement_reason: str | None
+    old_tier_counts: str | None
+    new_tier_counts: str | None
+    published_at: object
+
+
+def latest_publication(con: duckdb.DuckDBPyConnection, month: str) -> Publication | None:
+    """The month's latest publication; None when it was never published."""
+    rows = fetch_rows(con, LATEST_PUBLICATION, {"month": month})
+    if not rows:
+        return None
+    key, version, digest, override, restated, reason, old, new, published = rows[0]
+    return Publication(
+        run_key=key,
+        policy_version=version,
+        policy_digest=digest,
+        policy_override=bool(override),
+        restated=bool(restated),
+        restatement_reason=reason,
+        old_tier_counts=old,
+        new_tier_counts=new,
+        published_at=published,
+    )

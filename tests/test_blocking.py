@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
 
 from assets.runner import RunFailed, grade_months
+from pipelines.policy import DEFAULT_POLICY_PATH
 from pipelines.warehouse import connect, fetch_rows
 from tests.helpers import CONFORMANCE, FEEDBACK_COLUMNS, published_state, write_csv
+
+EXPECTED = json.loads((CONFORMANCE / "expected.json").read_text())
 
 
 def test_invalid_feedback_blocks_the_month_and_keeps_earlier_months(tmp_path):
@@ -57,3 +61,39 @@ def test_invalid_feedback_blocks_the_month_and_keeps_earlier_months(tmp_path):
     assert (
         outputs / "data_docs" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     ).is_file()
+
+
+def test_a_limit_of_eighteen_decimals_grades_the_fixture_as_the_shipped_one(tmp_path):
+    """0.010000000000000001 is a limit the policy file may hold (its terms are at most
+    10**19); the blocking check's 64-bit product of it with 6,053 orders overflowed, and
+    every month failed on DuckDB's error. Under it the fixture publishes every month, the
+    same grades as under 0.01 (no dataset is near either limit)."""
+    policy = tmp_path / "policy.toml"
+    shipped = DEFAULT_POLICY_PATH.read_text()
+    assert 'max_quarantine_ratio = "0.01"\n' in shipped
+    policy.write_text(
+        shipped.replace(
+            'max_quarantine_ratio = "0.01"\n', 'max_quarantine_ratio = "0.010000000000000001"\n'
+        )
+    )
+    results = grade_months(
+        CONFORMANCE / "landing",
+        tmp_path / "w.duckdb",
+        tmp_path / "outputs",
+        "2026-03",
+        policy_file=policy,
+        dashboard=False,
+    )
+    assert [r.month for r in results] == ["2026-01", "2026-02", "2026-03"]
+    con = connect(tmp_path / "w.duckdb", read_only=True)
+    try:
+        grades = fetch_rows(
+            con, "SELECT month, merchant_id, level, tier, provisional FROM main.merchant_grades"
+        )
+    finally:
+        con.close()
+    expected = [
+        (r["month"], r["merchant_id"], r["level"], r["tier"], r["provisional"])
+        for r in EXPECTED["merchant_grades"]
+    ]
+    assert sorted(grades) == sorted(expected)

@@ -6,8 +6,10 @@ each bad batch is that warehouse with one crafted defect for March 2026.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -56,10 +58,11 @@ def validate(
     chunk_rows: int = 1_000_000,
     month: str = MONTH,
     prefilter: bool = True,
+    policy=POLICY,
 ):
     con = connect(path)
     try:
-        sql, expectation = check_parameters(month, POLICY, suite.split("/")[1])
+        sql, expectation = check_parameters(month, policy, suite.split("/")[1])
         return validate_suite(
             con, suite, month, sql, expectation, chunk_rows=chunk_rows, prefilter=prefilter
         )
@@ -368,6 +371,27 @@ def test_a_quarantine_ratio_exactly_at_the_limit_passes(good_warehouse, tmp_path
     )
     failed = {(f.batch, f.column) for f in over.failures}
     assert failed == {("quarantine_ratio", "within_limit")}, over.summary()
+
+
+def test_a_limit_of_many_decimals_is_compared_exactly_not_overflowed(good_warehouse, tmp_path):
+    """A policy may give the limit to 19 decimals (numerator and denominator up to 10**19);
+    its product with a count does not fit 64 bits. The check failed every month with
+    DuckDB's "Overflow in multiplication of INT64" under 0.010000000000000001 (found in
+    review, 2026-12-06); it compares in 128 bits: 10,000 of 1,000,000 rows is within
+    0.010000000000000001 and over 0.009999999999999999."""
+    set_counts = (
+        "UPDATE raw.ingest_log SET rows_quarantined = {}, rows_read = 1000000 "
+        f"WHERE dataset = 'orders' AND {M}"
+    )
+    above = dataclasses.replace(POLICY, max_quarantine_ratio=Fraction("0.010000000000000001"))
+    below = dataclasses.replace(POLICY, max_quarantine_ratio=Fraction("0.009999999999999999"))
+    at_one_percent = with_defect(good_warehouse, tmp_path, set_counts.format(10_000))
+    within = validate(at_one_percent, "inputs/orders", policy=above)
+    assert within.success, within.summary()
+    over = validate(at_one_percent, "inputs/orders", policy=below)
+    assert {(f.batch, f.column, f.error) for f in over.failures} == {
+        ("quarantine_ratio", "within_limit", None)
+    }, over.summary()
 
 
 def test_a_collision_of_two_other_months_does_not_fail_this_month(good_warehouse, tmp_path):

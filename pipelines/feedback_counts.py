@@ -10,9 +10,8 @@ there and returns per-merchant, per-period counts instead of every feedback row.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from pipelines.policy import Policy
+from pipelines.rules.credit import min_counted_amount
 from pipelines.sql_files import load_sql
 
 FEEDBACK_COUNTS_QUERY = "grading/feedback_period_counts.sql"
@@ -33,11 +32,10 @@ def feedback_count_params(policy: Policy) -> dict[str, object]:
     The minimum amount is the same Decimal the polars rule compares with, so both
     engines draw the line at the same cent.
     """
-    minimum = policy.min_order_amount_usd
     return {
         "positive_min_stars": policy.positive_min_stars,
         "negative_max_stars": policy.negative_max_stars,
-        "min_order_amount_usd": Decimal(minimum.numerator) / minimum.denominator,
+        "min_order_amount_usd": min_counted_amount(policy),
         "period_start_days": list(policy.period_start_days),
     }
 

@@ -130,6 +130,7 @@ ROW_QUERIES = {
     "grading/history_feedback.sql": {"month": "2026-03", "cutoff": T(2026, 4, 1)},
 }
 POLICIES = {"shipped": load_policy, "other": _other_policy}
+FEEDBACK_COLUMNS = ("positive_feedback", "neutral_feedback", "negative_feedback")
 
 
 def _duckdb_with(feedback: pl.DataFrame) -> duckdb.DuckDBPyConnection:
@@ -238,6 +239,41 @@ def test_the_count_query_on_spark_equals_the_polars_rule(spark, policy_name) -> 
 
 def test_the_minimum_amount_is_the_policys_exact_decimal() -> None:
     assert feedback_count_params(_other_policy())["min_order_amount_usd"] == Decimal("10.005")
+
+
+@pytest.mark.parametrize(
+    ("minimum", "under", "at"),
+    [
+        # 19 decimals, the 19th under 5: cast to the amounts' 18 it rounded down, and an
+        # order of exactly 5.00 earned credit (found in review, 2026-12-06).
+        ("5.0000000000000000001", "5.000000000000000000", "5.000000000000000001"),
+        # Rounded down to 4.999999999999999999, the amount just under it earned credit.
+        ("4.9999999999999999991", "4.999999999999999999", "5.000000000000000000"),
+    ],
+)
+def test_a_minimum_of_nineteen_decimals_is_compared_exactly(minimum, under, at) -> None:
+    """Spec §3: feedback on an order under the minimum earns nothing. Amounts have 18
+    decimals at most; a minimum of 19 is compared by its ceiling on that grid, by the
+    polars rule and by the count query alike."""
+    policy = dataclasses.replace(load_policy(), min_order_amount_usd=Fraction(minimum))
+    february = T(2026, 2, 3)
+    feedback = _feedback(
+        [("2026-02", "M1", "B1", 5, february, under), ("2026-02", "M1", "B2", 1, february, at)]
+    )
+    rows_query = "grading/month_feedback.sql"
+    params = ROW_QUERIES[rows_query]
+    con = _duckdb_with(feedback)
+    try:
+        by_polars = _polars_counts(con, rows_query, params, policy)
+        sql = feedback_counts_sql(rows_query)
+        by_sql = fetch_frame(
+            con, sql, bound_params(sql, {**params, **feedback_count_params(policy)})
+        )
+    finally:
+        con.close()
+    for counts in (by_polars, by_sql):
+        # The order under the minimum earns nothing; the one at its ceiling does.
+        assert counts.select(FEEDBACK_COLUMNS).rows() == [(0, 0, 1)], counts
 
 
 def test_an_engine_holding_the_rows_returns_counts_not_feedback_rows() -> None:

@@ -34,6 +34,22 @@ def ten_day_period(policy: Policy) -> pl.Expr:
     ).cast(pl.Int8)
 
 
+def min_counted_amount(policy: Policy) -> Decimal:
+    """The smallest stored amount whose feedback earns credit: the policy's minimum
+    rounded *up* to the amounts' 18 decimals.
+
+    Amounts are stored with at most 18 decimals (a landing amount with a non-zero digit
+    past them stops its month), while a policy number may have 19. Cast to the amounts'
+    scale, a minimum of 5.0000000000000000001 rounded to 5.000000000000000000 and an
+    order of exactly 5.00 earned credit (found in review, 2026-12-06). For an amount on
+    the 18-decimal grid, ``amount >= minimum`` holds exactly when ``amount >=`` the
+    minimum's ceiling on that grid, so both engines compare with this one value.
+    """
+    minimum = policy.min_order_amount_usd
+    units = -(-minimum.numerator * 10**AMOUNT_SCALE // minimum.denominator)
+    return Decimal(f"{units}E-{AMOUNT_SCALE}")  # from text: exact at any precision
+
+
 def count_feedback_by_period(feedback: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
     """Counted positives, neutrals and negatives per merchant and period.
 
@@ -44,9 +60,7 @@ def count_feedback_by_period(feedback: pl.LazyFrame, policy: Policy) -> pl.LazyF
     feedback is shared between periods, counts over any set of whole periods are sums
     of these rows: each month's are stored, and a window adds up its periods.
     """
-    minimum = (
-        Decimal(policy.min_order_amount_usd.numerator) / policy.min_order_amount_usd.denominator
-    )
+    minimum = min_counted_amount(policy)
     start_offsets = [day - 1 for day in policy.period_start_days]
     counted = (
         feedback.filter(

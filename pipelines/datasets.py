@@ -163,7 +163,10 @@ SERVICE_METRICS = Dataset(
         "messages_replied_24h > messages_received",
         "shipments_on_time > shipments_due",
         "dsr_item_sum < dsr_item_count",
-        "dsr_item_sum > 5 * dsr_item_count",
+        # 5.0 is a DECIMAL literal in DuckDB and Spark: the product is exact past 64 bits,
+        # where 5 * dsr_item_count stopped the month on an overflow for any count over
+        # 1,844,674,407,370,955,161 (found in review, 2026-12-06).
+        "dsr_item_sum > 5.0 * dsr_item_count",
     ),
 )
 

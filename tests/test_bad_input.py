@@ -120,3 +120,62 @@ def test_window_sums_past_64_bits_stop_the_month_naming_the_merchant_and_metric(
         assert fetch_rows(con, "SELECT count(*) FROM main.merchant_grades") == [(0,)]
     finally:
         con.close()
+
+
+# Counts whose fivefold is past 64 bits: the largest count with 5 x count within BIGINT,
+# and the sum just over 5 x it (bad_value), then a count one larger (5 x it past BIGINT).
+LARGEST_FIVEFOLD = 1_844_674_407_370_955_161
+HUGE_DSR_ROWS = [
+    ["M0500001", "2026-01-08", 0, 0, 2 * 10**18, 2 * 10**18, 0, 0],
+    ["M0500001", "2026-01-09", 0, 0, 5 * LARGEST_FIVEFOLD + 1, LARGEST_FIVEFOLD, 0, 0],
+    ["M0500004", "2026-01-04", 0, 0, 9 * 10**18, LARGEST_FIVEFOLD + 1, 0, 0],
+]
+
+
+def landing_with_huge_dsr_counts(tmp_path):
+    """January of the fixture with HUGE_DSR_ROWS added to its service metrics (days the
+    merchants have no row on)."""
+    landing = tmp_path / "landing"
+    for dataset in ("merchants", "orders", "feedback", "bad_orders", "service_metrics"):
+        shutil.copytree(
+            CONFORMANCE / "landing" / dataset / f"month={JAN}",
+            landing / dataset / f"month={JAN}",
+        )
+    folder = landing / "service_metrics" / f"month={JAN}"
+    header = (folder / "part-a.csv").read_text().splitlines()[0]
+    lines = [",".join(str(v) for v in row) for row in HUGE_DSR_ROWS]
+    (folder / "zz-huge.csv").write_text("\n".join([header, *lines]) + "\n")
+    return landing
+
+
+def test_dsr_counts_whose_fivefold_is_past_64_bits_are_judged_not_overflowed(tmp_path):
+    """Spec §1: dsr_item_sum outside [count, 5 x count] is bad_value. 5 x count was taken
+    in 64 bits, so any count over 1,844,674,407,370,955,161 stopped the month with
+    DuckDB's overflow, naming nothing (found in review, 2026-12-06). Now the row over 5 x
+    its count is quarantined, and the rows within are graded."""
+    landing = landing_with_huge_dsr_counts(tmp_path)
+    warehouse = tmp_path / "w.duckdb"
+    grade_months(landing, warehouse, tmp_path / "out", JAN, dashboard=False)
+    con = connect(warehouse, read_only=True)
+    try:
+        stored = fetch_rows(
+            con,
+            "SELECT metric_date::VARCHAR, dsr_item_sum FROM raw.service_metrics "
+            "WHERE dsr_item_count > 10**18 ORDER BY 1",
+        )
+        quarantined = fetch_rows(
+            con,
+            "SELECT reason, record->>'metric_date' FROM main.quarantine "
+            "WHERE source_file LIKE '%zz-huge.csv'",
+        )
+        graded = fetch_rows(
+            con,
+            "SELECT merchant_id, dsr_item_avg FROM main.merchant_grades "
+            "WHERE merchant_id IN ('M0500001', 'M0500004') ORDER BY 1",
+        )
+    finally:
+        con.close()
+    assert stored == [("2026-01-04", 9 * 10**18), ("2026-01-08", 2 * 10**18)]
+    assert quarantined == [("bad_value", "2026-01-09")]
+    # Each huge day outweighs the merchant's other days: 2e18 / 2e18 and 9e18 / 1.84e18.
+    assert [(m, round(avg, 3)) for m, avg in graded] == [("M0500001", 1.0), ("M0500004", 4.879)]

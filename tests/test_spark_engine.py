@@ -36,6 +36,7 @@ from pipelines.spark_engine.transpile import spark_query, to_spark
 from pipelines.sql_files import SQL_DIR
 from pipelines.warehouse import connect, fetch_frame
 from tests.helpers import CONFORMANCE, PUBLISHED_TABLES
+from tests.test_bad_input import landing_with_huge_dsr_counts
 
 INGEST_COUNTS = (
     "dataset, month, files, rows_read, exact_copies, rows_accepted, rows_quarantined, rows_digest"
@@ -99,6 +100,20 @@ def test_conformance_fixture_on_spark_equals_duckdb(spark, spark_cluster, tmp_pa
         months = sorted(p.name for p in (tmp_path / "lake" / "raw" / ds.name).iterdir())
         assert months == ["month=2026-01", "month=2026-02", "month=2026-03"]
     assert list((tmp_path / "lake" / "_staging").glob("month=*")) == []
+
+
+@pytest.mark.spark
+def test_dsr_counts_past_64_bits_fivefold_are_judged_alike_on_spark(
+    spark, spark_cluster, tmp_path: Path
+) -> None:
+    """The bad_value rule ``dsr_item_sum > 5.0 * dsr_item_count`` reaches Spark through
+    sqlglot: its product must be exact there too (tests/test_bad_input.py for DuckDB)."""
+    landing = landing_with_huge_dsr_counts(tmp_path)
+    grade(landing, tmp_path, "2026-01", "duckdb")
+    grade(landing, tmp_path, "2026-01", "spark", spark_cluster.master_url)
+    published = assert_same_tables(tmp_path)
+    huge = published["quarantine"].filter(pl.col("source_file").str.ends_with("zz-huge.csv"))
+    assert huge["reason"].to_list() == ["bad_value"]
 
 
 def _extra_csv(folder: Path, name: str, header: list[str], rows: list[list[str]]) -> None:

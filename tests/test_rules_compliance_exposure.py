@@ -3,7 +3,9 @@ account limits with their tie rule, and the resource tilt per tier, level and ca
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
+from fractions import Fraction
 
 import polars as pl
 import pytest
@@ -339,6 +341,38 @@ def test_shares_sum_to_one_per_category() -> None:
     assert rows["a2"]["exposure_share"] == pytest.approx(0.5 / 3.34)
     assert rows["c2"]["exposure_share"] == pytest.approx(1.0)
     assert rows["c1"]["exposure_share"] == 0.0
+
+
+def test_shares_are_exact_under_multipliers_of_many_decimals() -> None:
+    """Multipliers of 16 and 9 decimals: the shares were summed as integer units of the
+    weights' common denominator (5e17 here), whose category total wrapped past 64 bits,
+    so every month failed its exposure check (found in review, 2026-12-06). Each share is
+    the nearest float to its exact fraction, and a category's shares sum to 1."""
+    policy = dataclasses.replace(
+        POLICY,
+        level_step=Fraction("0.020000001"),
+        tier_multiplier={
+            "excellent": Fraction("1.3333333333333333"),
+            "good": Fraction("1.2000000000000001"),
+            "passing": Fraction("1.000000001"),
+            "failing": Fraction("0.5000000000000001"),
+        },
+    )
+    tiers = ("excellent", "good", "passing", "failing")
+    rows = [(f"m{i}", f"c{i % 3}", tiers[i % 4], i % 11) for i in range(600)]
+    out = exposure_weights(_grades(*rows), _violation_frame(("m0", "no_store")), policy).collect()
+    weight = {
+        (t, level): policy.tier_multiplier[t] * (1 + policy.level_step * level)
+        for t in tiers
+        for level in range(11)
+    }
+    totals: dict[str, Fraction] = {}
+    for _merchant, category, tier, level in rows[1:]:  # m0 is not eligible
+        totals[category] = totals.get(category, Fraction(0)) + weight[tier, level]
+    expected = {"m0": 0.0} | {m: float(weight[t, level] / totals[c]) for m, c, t, level in rows[1:]}
+    assert dict(out.select("merchant_id", "exposure_share").iter_rows()) == expected
+    sums = out.group_by("main_category").agg(pl.col("exposure_share").sum())
+    assert sums["exposure_share"].to_list() == pytest.approx([1.0, 1.0, 1.0], abs=1e-12)
 
 
 def test_exposure_output_columns() -> None:

@@ -2,33 +2,62 @@
 
 from __future__ import annotations
 
-import math
+from fractions import Fraction
 
 import polars as pl
 
 from pipelines.policy import Policy
 
 
-def weight_table(policy: Policy) -> pl.DataFrame:
-    """raw_weight for every (tier, level), exact, also as an integer count of a common unit.
-
-    Summing the integer units makes a category's total exact and independent of the
-    order rows are added in, so a rerun gives bit-identical shares.
-    """
-    exact = {
+def exact_weights(policy: Policy) -> dict[tuple[str, int], Fraction]:
+    """raw_weight of every (tier, level) as an exact fraction:
+    tier_multiplier x (1 + level_step x level)."""
+    return {
         (tier, level): multiplier * (1 + policy.level_step * level)
         for tier, multiplier in policy.tier_multiplier.items()
         for level in range(len(policy.level_lower_bounds) + 1)
     }
-    unit = math.lcm(*(w.denominator for w in exact.values()))
-    rows = [(tier, level, float(w), int(w * unit)) for (tier, level), w in exact.items()]
+
+
+def weight_table(policy: Policy) -> pl.DataFrame:
+    """raw_weight for every (tier, level): the exact weight's nearest float."""
+    rows = [(tier, level, float(w)) for (tier, level), w in exact_weights(policy).items()]
     return pl.DataFrame(
-        rows,
+        rows, schema={"tier": pl.String, "level": pl.Int32, "weight": pl.Float64}, orient="row"
+    )
+
+
+def category_shares(eligible_counts: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """Each eligible (main_category, tier, level)'s exposure_share, from the merchants
+    counted in each: weight / category total, both exact, as the nearest float.
+
+    The total is summed in Python fractions over the few groups (categories x tiers x
+    levels), not per merchant: a sum of floats depends on the order rows are added in,
+    and integer units of a common denominator overflowed 64 bits for a policy whose
+    multipliers have many decimals (1.3333333333333333 blocked every month on wrapped
+    shares; found in review, 2026-12-06). Equal inputs give bit-identical shares.
+    """
+    weights = exact_weights(policy)
+    groups = eligible_counts.select("main_category", "tier", "level", "merchants").rows()
+    totals: dict[str, Fraction] = {}
+    for category, tier, level, merchants in groups:
+        totals[category] = totals.get(category, Fraction(0)) + merchants * weights[tier, level]
+    shares = [
+        (
+            category,
+            tier,
+            level,
+            float(weights[tier, level] / totals[category]) if totals[category] else 0.0,
+        )
+        for category, tier, level, _ in groups
+    ]
+    return pl.DataFrame(
+        shares,
         schema={
-            "tier": pl.String,
-            "level": pl.Int32,
-            "weight": pl.Float64,
-            "weight_units": pl.Int64,
+            "main_category": eligible_counts.schema["main_category"],
+            "tier": eligible_counts.schema["tier"],
+            "level": eligible_counts.schema["level"],
+            "exposure_share": pl.Float64,
         },
         orient="row",
     )
@@ -63,17 +92,21 @@ def exposure_weights(
         .join(weight_table(policy).lazy(), on=["tier", "level"], how="left")
         .join(resource_table(policy).lazy(), on="tier", how="left")
         .with_columns(
-            pl.when(pl.col("eligible")).then(pl.col("weight")).otherwise(0.0).alias("raw_weight"),
-            pl.when(pl.col("eligible")).then(pl.col("weight_units")).otherwise(0).alias("units"),
+            pl.when(pl.col("eligible")).then(pl.col("weight")).otherwise(0.0).alias("raw_weight")
         )
     )
-    # Each category's total joined on, not broadcast with .over(): polars divides a column
-    # by a broadcast value as a product with its reciprocal, 1 ulp off the fraction
-    # (500/2010 came out 0.24875621890547261, not ...264); a division of two columns is
-    # the nearest float to the exact share, as the integer units make it.
-    totals = weighted.group_by("main_category").agg(pl.col("units").sum().alias("category_total"))
-    weighted = weighted.join(totals, on="main_category", how="left")
-    category_total = pl.col("category_total")
+    eligible_counts = (
+        weighted.filter("eligible")
+        .group_by("main_category", "tier", "level")
+        .agg(pl.len().alias("merchants"))
+        .collect()
+    )
+    weighted = weighted.join(
+        category_shares(eligible_counts, policy).lazy(),
+        on=["main_category", "tier", "level"],
+        how="left",
+        nulls_equal=True,
+    )
     eligible = pl.col("eligible")
     return weighted.select(
         "merchant_id",
@@ -82,10 +115,7 @@ def exposure_weights(
         "level",
         "eligible",
         "raw_weight",
-        pl.when(category_total > 0)
-        .then(pl.col("units") / category_total)
-        .otherwise(0.0)
-        .alias("exposure_share"),
+        pl.when(eligible).then(pl.col("exposure_share")).otherwise(0.0).alias("exposure_share"),
         pl.when(eligible)
         .then(pl.col("tier_showcase_slots"))
         .otherwise(0)

@@ -133,6 +133,13 @@ def read_toml(text: str) -> dict[str, Any]:
 # with 64-bit counts in 128-bit integers (pipelines.rules.tiers), which hold any such
 # product (2**63 * 10**19 < 2**127). 10**19 is every decimal of up to 19 places.
 MAX_THRESHOLD_TERM = 10**19
+# The most a discrete resource may be: showcase_slots and email_quota are 32-bit INTEGER
+# columns of exposure_weights (spec §8 gives no type; the warehouse's is INTEGER).
+MAX_RESOURCE = 2**31 - 1
+# The longest assessment window: a century. A longer one has no practical use, and past
+# some 700,000 days its start leaves the calendar (Python's dates end at year 1), which
+# stopped every month with "date value out of range" naming no key.
+MAX_WINDOW_DAYS = 36_525
 
 
 def parse_policy(raw: dict[str, Any], source: str = "<policy>") -> Policy:
@@ -399,8 +406,11 @@ def _check_semantics(p: Policy, source: str) -> None:
         raise PolicyError(
             f"{source}: credit stars must satisfy 1 <= negative_max_stars < positive_min_stars <= 5"
         )
-    if p.window_days < 1:
-        raise PolicyError(f"{source}: window.days must be positive, got {p.window_days}")
+    if not 1 <= p.window_days <= MAX_WINDOW_DAYS:
+        raise PolicyError(
+            f"{source}: window.days must be from 1 to {MAX_WINDOW_DAYS:,} (a century), "
+            f"got {p.window_days}"
+        )
     if p.provisional_min_assessed_orders < 0:
         raise PolicyError(
             f"{source}: provisional.min_assessed_orders must not be negative, "
@@ -438,6 +448,11 @@ def _check_semantics(p: Policy, source: str) -> None:
         for tier, value in getattr(p, table).items():
             if value < 0:
                 raise PolicyError(f"{source}: exposure.{table}.{tier} must not be negative")
+            if table != "tier_multiplier" and value > MAX_RESOURCE:
+                raise PolicyError(
+                    f"{source}: exposure.{table}.{tier} must be at most {MAX_RESOURCE:,} "
+                    f"(exposure_weights.{table} is a 32-bit integer), got {value:,}"
+                )
     for key, number in (
         ("exposure.level_step", p.level_step),
         ("credit.min_order_amount_usd", p.min_order_amount_usd),

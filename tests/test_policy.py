@@ -219,7 +219,20 @@ def test_level_bounds_that_do_not_strictly_increase_are_refused(default_raw, bou
             -3,
             r"window\.min_messages_received must be at least 1.*got -3",
         ),
-        ("window.days", 0, r"window\.days must be positive, got 0"),
+        ("window.days", 0, r"window\.days must be from 1 to 36,525 \(a century\), got 0"),
+        # Found in review (2026-12-06): accepted, then every month stopped on an error
+        # naming no key ("date value out of range", a 32-bit Series of 3000000000).
+        ("window.days", 36_526, r"window\.days must be from 1 to 36,525.*got 36526"),
+        (
+            "exposure.email_quota.excellent",
+            2**31,
+            r"exposure\.email_quota\.excellent must be at most 2,147,483,647.*got 2,147,483,648",
+        ),
+        (
+            "exposure.showcase_slots.good",
+            3_000_000_000,
+            r"exposure\.showcase_slots\.good must be at most 2,147,483,647",
+        ),
         (
             "provisional.min_assessed_orders",
             -1,
@@ -260,6 +273,8 @@ def test_numbers_outside_what_they_measure_are_refused(default_raw, key, value, 
         ("provisional.min_assessed_orders", 0, lambda p: p.provisional_min_assessed_orders),
         ("exposure.showcase_slots.good", 0, lambda p: p.showcase_slots["good"]),
         ("exposure.tier_multiplier.failing", "0", lambda p: p.tier_multiplier["failing"]),
+        ("exposure.email_quota.excellent", 2**31 - 1, lambda p: p.email_quota["excellent"]),
+        ("window.days", 36_525, lambda p: p.window_days),
     ],
 )
 def test_numbers_at_the_edge_of_what_they_measure_are_accepted(

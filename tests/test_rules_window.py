@@ -174,6 +174,27 @@ def test_dsr_average_value() -> None:
     assert _rates(dsr_item_sum=45, dsr_item_count=10)["dsr_item_avg"] == pytest.approx(4.5)
 
 
+@pytest.mark.parametrize("items", [2**53 + 1, 2**60 + 7, 1_844_674_407_370_955_161])
+def test_a_whole_average_of_huge_counts_is_that_whole_number(items: int) -> None:
+    """Past 2**53 each count was rounded before the division: 5 stars on each of 2**53+1
+    items averaged 5.000000000000001, over the 5 the output check allows, and the month
+    was refused (found in review, 2026-12-06). A whole fraction is that whole number, and
+    one just under it never rounds over."""
+    rates = _rates(
+        dsr_item_sum=5 * items,
+        dsr_item_count=items,
+        messages_replied_24h=items,
+        messages_received=items,
+        shipments_on_time=items - 1,
+        shipments_due=items,
+    )
+    assert rates["dsr_item_avg"] == 5.0
+    assert rates["response_rate_24h"] == 1.0
+    assert rates["on_time_ship_rate"] <= 1.0
+    under = _rates(dsr_item_sum=5 * items - 1, dsr_item_count=items)["dsr_item_avg"]
+    assert 4.999999 < under <= 5.0
+
+
 def test_with_rates_keeps_counts() -> None:
     out = with_rates(_counts(), POLICY).collect()
     assert out.select(COUNT_COLUMNS).row(0) == _counts().collect().select(COUNT_COLUMNS).row(0)

@@ -109,12 +109,33 @@ def defined(ratio: Ratio) -> pl.Expr:
     return pl.col(ratio.denominator) >= max(ratio.min_denominator, 1)
 
 
+# Integers up to 2**53 are floats exactly, so their quotient is the nearest float to
+# the fraction; past it, each side is rounded before the division.
+EXACT_FLOAT_INTEGERS = 2**53
+
+
+def ratio_value(numerator: str, denominator: str) -> pl.Expr:
+    """numerator / denominator as a float, never past a bound the fraction is within.
+
+    Counts past 2**53 are rounded when made floats, so 45035996273704965 dsr stars over
+    9007199254740993 items (5 each) came out 5.000000000000001, above the 5 the output
+    check allows, and the month was refused (found in review, 2026-12-06). Past 2**53
+    the value is the whole part, exact, plus the remainder's fraction: a whole fraction
+    stays whole (5, 1), and one below a whole number never rounds above it.
+    """
+    n, d = pl.col(numerator), pl.col(denominator)
+    whole = n // d
+    split = whole.cast(pl.Float64) + (n - whole * d).cast(pl.Float64) / d.cast(pl.Float64)
+    small = (n.abs() <= EXACT_FLOAT_INTEGERS) & (d <= EXACT_FLOAT_INTEGERS)
+    return pl.when(small).then(n / d).otherwise(split)
+
+
 def with_rates(counts: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
     """Add each rate as a float, null where it is not defined."""
     return counts.with_columns(
         [
             pl.when(defined(r))
-            .then(pl.col(r.numerator) / pl.col(r.denominator))
+            .then(ratio_value(r.numerator, r.denominator))
             .otherwise(None)
             .cast(pl.Float64)
             .alias(r.name)

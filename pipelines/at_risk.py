@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.policy import Policy
+from pipelines.policy import Policy, decimal_text
 from pipelines.rules.tiers import tier_conditions, wide
 
 # The columns of the at-risk list, in order (preview.at_risk, the exports, the page).
@@ -131,7 +131,7 @@ def _limits_and_distances(policy: Policy) -> list[pl.Expr]:
         reached_at = ((numerator * wide("assessed_orders") - 1) // denominator + 1).cast(pl.Int64)
         assessed = pl.col("assessed_orders") > 0
         columns += [
-            _by_tier({t: f"{float(b):g}" for t, b in bounds.items()}, pl.String).alias(
+            _by_tier({t: decimal_text(b) for t, b in bounds.items()}, pl.String).alias(
                 limit_column
             ),
             pl.when(assessed & (pl.col(count) < reached_at))

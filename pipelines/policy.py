@@ -472,6 +472,19 @@ def _show(value: Fraction | None) -> str:
     return "(missing)" if value is None else str(float(value))
 
 
+def decimal_text(value: Fraction) -> str:
+    """A policy number as the exact decimal it is: ``0.1200000000000000001``, not the
+    ``0.12`` a float shows (a review saw the at-risk list's limit read 0.12 beside the
+    reason's 0.1200000000000000001, 2026-12-06). Policy numbers have at most 19 decimals
+    (MAX_THRESHOLD_TERM), so the decimal ends; one that does not (a value computed in
+    Python) falls back to 19 places, cut."""
+    value = Fraction(value)
+    places = next((k for k in range(40) if (value * 10**k).denominator == 1), 19)
+    scaled = value.numerator * 10**places // value.denominator
+    sign, (whole, part) = ("-" if scaled < 0 else ""), divmod(abs(scaled), 10**places)
+    return f"{sign}{whole}.{part:0{places}d}" if places else f"{sign}{whole}"
+
+
 class _Reader:
     """Typed access to dotted keys, with errors that name the missing or bad key."""
 

@@ -11,6 +11,7 @@ conformance fixture whose line was wrong before.
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from fractions import Fraction
 
@@ -264,3 +265,82 @@ def test_amounts_are_exact_for_thresholds_of_many_decimals(assessed, bad, due, l
         assert found["bad_order_rate", "more_clean"] == more_to_get_below(bad, assessed, bad_bound)
     if Fraction(due - late, due) < on_time_bound:
         assert found["on_time_ship_rate", "add"] == more_to_reach(due - late, due, on_time_bound)
+
+
+def _policy_with_dispute_bound(bound: str):
+    """The shipped policy with every tier's seller dispute bound set to ``bound``."""
+    tiers = tuple(
+        replace(t, max_rates={**t.max_rates, "seller_dispute_rate": Fraction(bound)})
+        for t in POLICY.tiers
+    )
+    return replace(POLICY, tiers=tiers)
+
+
+def test_a_remedy_past_64_bits_is_said_exactly_and_not_graded():
+    """A dispute bound of 1e-19 (19 decimals, which the parser accepts): 3 disputes of 341
+    orders need 29,999,999,999,999,999,660 more clean orders. The amount was cast to 64
+    bits and the dashboard, and so `grading run`, failed (found in review, 2026-12-06).
+    It is said exactly, and said only to meet the threshold: counts past 64 bits are
+    not graded."""
+    policy = _policy_with_dispute_bound("0.0000000000000000001")
+    counts = pl.DataFrame(
+        [{**EXCELLENT_COUNTS, "assessed_orders": 341, "seller_dispute_orders": 3, "bad_orders": 3}],
+        schema={c: pl.Int64 for c in COUNT_COLUMNS},
+    )
+    table = remedies(counts, pl.Series(["excellent"]), policy)
+    more = table.filter(pl.col("metric") == "seller_dispute_rate", pl.col("remedy") == "more_clean")
+    assert more.select("amount", "reaches", "reached").rows() == [
+        (29_999_999_999_999_999_660, False, None)
+    ]
+    fewer = table.filter(pl.col("metric") == "seller_dispute_rate", pl.col("remedy") == "fewer")
+    assert fewer.select("amount", "reaches", "reached").rows() == [(3, True, "excellent")]
+
+
+def test_many_rows_with_remedies_past_64_bits_explain_without_error():
+    """Forty merchants missing several conditions of three tiers, some remedies past 64
+    bits: polars 2.1 panicked ("i < self.len()") grading the filtered scenarios until
+    they were rechunked (found on the dashboard's explanations, 2026-12-06)."""
+    policy = _policy_with_dispute_bound("0.0000000000000000001")
+    draw = random.Random(0)
+    rows = []
+    for _ in range(40):
+        assessed, due, received = (
+            draw.randint(30, 400),
+            draw.randint(20, 300),
+            draw.randint(10, 300),
+        )
+        bad = draw.randint(0, assessed // 5)
+        rows.append(
+            {**EXCELLENT_COUNTS, "assessed_orders": assessed, "bad_orders": bad,
+             "seller_dispute_orders": draw.randint(0, bad), "shipments_due": due,
+             "shipments_on_time": draw.randint(0, due), "messages_received": received,
+             "messages_replied_24h": draw.randint(0, received),
+             "positive_feedback": draw.randint(0, 100), "negative_feedback": draw.randint(0, 20)}
+        )  # fmt: skip
+    counts = pl.DataFrame(rows, schema={c: pl.Int64 for c in COUNT_COLUMNS})
+    tiers = pl.Series([draw.choice(["excellent", "good", "passing"]) for _ in rows])
+    table = remedies(counts, tiers, policy)
+    past = table.filter(pl.col("amount") > 2**63 - 1)
+    assert past.height > 0 and not past["reaches"].any()
+    assert table.filter(pl.col("amount") <= 2**63 - 1)["reached"].null_count() == 0
+
+
+def test_thresholds_are_shown_with_every_decimal_they_have():
+    """A threshold is quoted exactly: 1e-19 read "0.00000000%" (8 places), a bound of
+    0.1200000000000000001 read "0.12" in the at-risk list (a review, 2026-12-06)."""
+    from pipelines.policy import decimal_text
+    from pipelines.reporting.explain import _show
+
+    assert _show(Fraction("0.0000000000000000001"), "seller_dispute_rate") == (
+        "0.00000000000000001%"
+    )
+    assert _show(Fraction("0.9999999999999999999"), "on_time_ship_rate") == (
+        "99.99999999999999999%"
+    )
+    assert _show(Fraction("4.7000000000000000001"), "dsr_item_avg") == "4.7000000000000000001"
+    assert [_show(Fraction(v), "bad_order_rate") for v in ("0.008", "0.95", "0")] == [
+        "0.8%",
+        "95%",
+        "0%",
+    ]
+    assert decimal_text(Fraction("0.1200000000000000001")) == "0.1200000000000000001"

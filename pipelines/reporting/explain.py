@@ -20,7 +20,7 @@ import polars as pl
 
 from pipelines.month_journal import as_published_sql
 from pipelines.months import add_months, grading_window, parse_month
-from pipelines.policy import Policy, PolicyCalendar, TierRule, load_calendar
+from pipelines.policy import Policy, PolicyCalendar, TierRule, decimal_text, load_calendar
 from pipelines.reporting.explain_change import change_lines
 from pipelines.reporting.explain_remedies import DSR_TOP_SCORE as DSR_TOP_SCORE
 from pipelines.reporting.explain_remedies import remedies, remedies_text
@@ -190,18 +190,14 @@ AVERAGE_METRICS = frozenset({"dsr_item_avg"})
 
 @lru_cache(maxsize=4096)
 def _show(value: Fraction, metric: str) -> str:
-    """A threshold exactly, with as many decimals as it has: 0.008 -> '0.8%', 4.5 -> '4.5'.
+    """A threshold exactly, with as many decimals as it has: 0.008 -> '0.8%', 4.5 -> '4.5',
+    1e-19 -> '0.00000000000000001%' (not the '0.00000000%' of 8 places: a review).
 
     Cached: every explained row shows the same few thresholds, and finding their decimals
     with fractions was half the time of the dashboard's thousand explanations."""
     if metric in AVERAGE_METRICS:
-        return f"{float(value):g}"
-    percent = Fraction(value) * 100
-    for decimals in range(0, 9):
-        text = f"{float(percent):.{decimals}f}"
-        if Fraction(text) == percent:
-            return text + "%"
-    return f"{float(percent):.8f}%"
+        return decimal_text(value)
+    return decimal_text(Fraction(value) * 100) + "%"
 
 
 def _truncated(value: Fraction, decimals: int) -> str:

@@ -38,13 +38,16 @@ REMEDY_SCHEMA = {
     "row": pl.UInt32,
     "metric": pl.String,
     "remedy": pl.String,
-    "amount": pl.Int64,
+    "amount": pl.Int128,
     "disputes_too": pl.Int64,
     "reaches": pl.Boolean,
     "reached": pl.String,
 }
 # Counts that move together: every seller dispute order is also a bad order.
 BAD, DISPUTES = "bad_orders", "seller_dispute_orders"
+# The counts the grading holds (64-bit): a remedy whose counts go past them is said, and
+# its amount given exactly, but not graded.
+COUNT_RANGE = (-(2**63), 2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,11 @@ def ceil_div(numerator: pl.Expr, denominator: int) -> pl.Expr:
 
 
 def at_least_zero(count: pl.Expr) -> pl.Expr:
-    """max(count, 0), back in 64 bits (a count of units, never larger than the counts)."""
-    return pl.max_horizontal(count, pl.lit(0, pl.Int128)).cast(pl.Int64)
+    """max(count, 0), kept in 128 bits: under a threshold of many decimals, or with counts
+    near 2**63, the units needed can be past 64 bits (a review's `seller_dispute_rate_max`
+    of 1e-19 needed 9,999,999,999,999,999,958 more orders, and the dashboard failed on
+    the cast, 2026-12-06)."""
+    return pl.max_horizontal(count, pl.lit(0, pl.Int128))
 
 
 def top_score(metric: str) -> int:
@@ -122,7 +128,7 @@ def min_rate_remedies(r: Ratio, rule: TierRule) -> list[Remedy]:
 def condition_remedies(metric: str, rule: TierRule, policy: Policy) -> list[Remedy]:
     """Every remedy of one condition of ``rule``."""
     if metric == "assessed_orders":
-        more = pl.lit(rule.min_assessed_orders, pl.Int64) - pl.col("assessed_orders")
+        more = pl.lit(rule.min_assessed_orders, pl.Int128) - wide("assessed_orders")
         return [Remedy("more", more, {"assessed_orders": pl.col("assessed_orders") + more})]
     r = next(x for x in ratios(policy) if x.name == metric)
     if metric in rule.max_rates:
@@ -150,11 +156,31 @@ def remedies(counts: pl.DataFrame, next_tiers: pl.Series, policy: Policy) -> pl.
     ]
     if not scenarios:
         return pl.DataFrame(schema=REMEDY_SCHEMA)
-    changed = pl.concat(scenarios, how="vertical_relaxed").with_columns(
-        (pl.col("positive_feedback") + pl.col("negative_feedback")).alias("rated_feedback")
+    changed = (
+        pl.concat(scenarios, how="vertical_relaxed")
+        .with_columns(
+            (pl.col("positive_feedback") + pl.col("negative_feedback")).alias("rated_feedback")
+        )
+        .with_row_index("_scenario")
+        # One chunk per column: polars 2.1 panicked ("i < self.len()") grading a filter
+        # of this frame whose index had one chunk and the counts one per scenario.
+        .rechunk()
     )
+    count_columns = counts.columns
+    within = pl.all_horizontal([pl.col(c).is_between(*COUNT_RANGE) for c in count_columns])
+    gradable = changed.filter(within).with_columns(
+        [pl.col(c).cast(pl.Int64) for c in count_columns]
+    )
+    graded = pl.concat(
+        [
+            assign_tiers(gradable.lazy(), policy).collect(),
+            # Past 64-bit counts: not graded, so never said to reach a tier; the condition
+            # itself is met by construction ("would meet the ... threshold").
+            changed.filter(~within).with_columns(pl.lit(None, pl.String).alias("tier")),
+        ],
+        how="diagonal_relaxed",
+    ).sort("_scenario")
     rank = {name: i for i, name in enumerate(policy.tier_names)}
-    graded = assign_tiers(changed.lazy(), policy).collect()
     return graded.select(
         "row",
         "metric",
@@ -165,9 +191,11 @@ def remedies(counts: pl.DataFrame, next_tiers: pl.Series, policy: Policy) -> pl.
         .otherwise(0)
         .alias("disputes_too"),
         (
-            pl.col("tier").replace_strict(rank, return_dtype=pl.Int32)
+            pl.col("tier").replace_strict(rank, default=None, return_dtype=pl.Int32)
             <= pl.col("next_tier").replace_strict(rank, return_dtype=pl.Int32)
-        ).alias("reaches"),
+        )
+        .fill_null(False)
+        .alias("reaches"),
         pl.col("tier").alias("reached"),
     ).cast(REMEDY_SCHEMA)
 
@@ -183,7 +211,7 @@ def _scenarios(
     out = []
     for remedy in condition_remedies(metric, rule, policy):
         with_amount = missed.with_columns(
-            remedy.amount.cast(pl.Int64).alias("amount"),
+            remedy.amount.cast(pl.Int128).alias("amount"),
             pl.lit(metric).alias("metric"),
             pl.lit(remedy.name).alias("remedy"),
             pl.col(DISPUTES).alias("disputes_before"),

@@ -532,6 +532,13 @@ class _Reader:
         value = self.get(key) if value is None else value
         if isinstance(value, bool) or not isinstance(value, int):
             raise PolicyError(f"{self.source}: {key!r} must be an integer, got {value!r}")
+        if not -(2**63) <= value < 2**63:
+            # TOML integers have no size limit; the counts every integer of the policy is
+            # compared with are 64-bit, and a larger one failed the explanations.
+            raise PolicyError(
+                f"{self.source}: {key!r} must fit a 64-bit integer (at most "
+                f"{2**63 - 1:,}), got {value:,}"
+            )
         return value
 
     def fraction(self, key: str) -> Fraction:

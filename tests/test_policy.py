@@ -223,6 +223,13 @@ def test_level_bounds_that_do_not_strictly_increase_are_refused(default_raw, bou
         # Found in review (2026-12-06): accepted, then every month stopped on an error
         # naming no key ("date value out of range", a 32-bit Series of 3000000000).
         ("window.days", 36_526, r"window\.days must be from 1 to 36,525.*got 36526"),
+        (  # TOML integers have no size limit (found in review, 2026-12-06)
+            "tiers.excellent.min_assessed_orders",
+            2**64,
+            r"tiers\.excellent\.min_assessed_orders' must fit a 64-bit integer.*"
+            r"got 18,446,744,073,709,551,616",
+        ),
+        ("credit.level_lower_bounds", [3, 10, 2**63], r"level_lower_bounds\[2\]' must fit"),
         (
             "exposure.email_quota.excellent",
             2**31,
@@ -275,6 +282,11 @@ def test_numbers_outside_what_they_measure_are_refused(default_raw, key, value, 
         ("exposure.tier_multiplier.failing", "0", lambda p: p.tier_multiplier["failing"]),
         ("exposure.email_quota.excellent", 2**31 - 1, lambda p: p.email_quota["excellent"]),
         ("window.days", 36_525, lambda p: p.window_days),
+        (
+            "tiers.excellent.min_assessed_orders",
+            2**63 - 1,
+            lambda p: _tier(p, "excellent").min_assessed_orders,
+        ),
     ],
 )
 def test_numbers_at_the_edge_of_what_they_measure_are_accepted(

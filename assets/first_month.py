@@ -49,14 +49,23 @@ def first_published_month(warehouse: Path) -> str | None:
     return read_value_if_readable(warehouse, "SELECT min(month) FROM main.run_log") or None
 
 
+# Dagster's monthly partitions look up the month before their first: 0001-01 has none,
+# and a landing starting there stopped every command with "year 0 is out of range" (a
+# review, 2026-12-06). The partitions start at 0001-02 at the earliest, so such a month
+# is refused as outside the gradeable partitions, as any month before the start is.
+EARLIEST_FIRST_MONTH = "0001-02"
+
+
 def first_month(landing: Path, warehouse: Path, configured: str | None = None) -> str:
     """The partitions' first month: ``configured``, else the earliest of the landing's
     and the warehouse's, else the shipped calendar's first month."""
     if configured:
         parse_month(configured)
-        return configured
-    found = [m for m in (first_landing_month(landing), first_published_month(warehouse)) if m]
-    return min(found) if found else CALENDAR_FIRST_MONTH
+        month = configured
+    else:
+        found = [m for m in (first_landing_month(landing), first_published_month(warehouse)) if m]
+        month = min(found) if found else CALENDAR_FIRST_MONTH
+    return max(month, EARLIEST_FIRST_MONTH)
 
 
 def first_month_from_environment() -> str:

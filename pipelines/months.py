@@ -12,8 +12,8 @@ MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 def parse_month(text: str) -> date:
     """'YYYY-MM' -> the first day of that month; anything else is refused."""
     match = MONTH_PATTERN.match(text or "")
-    if not match:
-        raise ValueError(f"not a month: {text!r} (expected YYYY-MM)")
+    if not match or match.group(1) == "0000":
+        raise ValueError(f"not a month: {text!r} (expected YYYY-MM, from 0001-01)")
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 
@@ -24,6 +24,8 @@ def month_key(day: date) -> str:
 def add_months(month: str, n: int) -> str:
     first = parse_month(month)
     index = first.year * 12 + first.month - 1 + n
+    if not 12 <= index < 10000 * 12:
+        raise ValueError(f"{n:+d} months from {month} leaves the calendar (0001-01 to 9999-12)")
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
@@ -81,7 +83,13 @@ def grading_window(month: str, window_days: int, as_of: date | None = None) -> G
         raise ValueError(f"{as_of.isoformat()} is not a day of {month}")
     last_day = as_of or month_end
     cutoff_day = last_day + timedelta(days=1)
-    window_start_day = last_day - timedelta(days=window_days - 1)
+    try:
+        window_start_day = last_day - timedelta(days=window_days - 1)
+    except OverflowError:  # a clear word, not "date value out of range" (a review)
+        raise ValueError(
+            f"{month}: its {window_days}-day window would start before 0001-01-01, the "
+            "first day the calendar holds"
+        ) from None
     return GradingWindow(
         month=month,
         month_start=datetime(first.year, first.month, 1),

@@ -146,6 +146,10 @@ def test_first_month_is_the_earlier_of_landing_and_warehouse(tmp_path, graded):
     assert first_month(LANDING, graded / "warehouse.duckdb", "2025-06") == "2025-06"
     with pytest.raises(ValueError, match="not a month"):
         first_month(LANDING, missing, "2025-6")
+    # Dagster needs a month before the first partition: 0001-01 has none (a review saw
+    # "year 0 is out of range" stop every command), so the partitions start at 0001-02.
+    assert first_month(LANDING, missing, "0001-01") == "0001-02"
+    assert first_month(LANDING, missing, "0001-02") == "0001-02"
 
 
 # --- run history, partitions' metadata and checks -----------------------------------------

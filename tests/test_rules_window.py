@@ -89,6 +89,24 @@ def test_parse_month_refuses_non_months(text: str) -> None:
         parse_month(text)
 
 
+def test_months_and_windows_outside_the_calendar_are_refused_in_words() -> None:
+    """Year 0 and year 10000 are not months; a window reaching before 0001-01-01 says so
+    (it stopped the month with "date value out of range", a review, 2026-12-06)."""
+    with pytest.raises(
+        ValueError, match=r"not a month: '0000-12' \(expected YYYY-MM, from 0001-01\)"
+    ):
+        parse_month("0000-12")
+    with pytest.raises(ValueError, match="-1 months from 0001-01 leaves the calendar"):
+        add_months("0001-01", -1)
+    with pytest.raises(ValueError, match=r"\+1 months from 9999-12 leaves the calendar"):
+        add_months("9999-12", 1)
+    with pytest.raises(
+        ValueError, match="0001-02: its 90-day window would start before 0001-01-01"
+    ):
+        grading_window("0001-02", 90)
+    assert grading_window("0001-03", 90).window_start == datetime(1, 1, 1)
+
+
 def test_parse_month_gives_first_day() -> None:
     assert parse_month("2028-02") == date(2028, 2, 1)
 

@@ -233,6 +233,17 @@ def test_default_orders_per_month(tmp_path: Path, merchants: int, expected: int)
     assert counts["orders"] == expected + crafted
 
 
+def test_months_before_2018_are_generated_with_earlier_registrations(tmp_path: Path) -> None:
+    """Registrations were drawn from 2018-01-01 on: any month before 2018-02 stopped the
+    generator on numpy's "low >= high" (a review, 2026-12-06)."""
+    generate_landing(tmp_path, 60, ["1969-12", "1970-01"], None)
+    merchants = pl.read_csv(
+        tmp_path / "merchants" / "month=1969-12" / "*.csv", try_parse_dates=True
+    )
+    registered = merchants["registered_at"].cast(pl.Datetime("us", "UTC"))
+    assert registered.max() < datetime(1969, 12, 1, tzinfo=UTC)
+
+
 def test_the_cli_help_states_the_minimums(capsys: pytest.CaptureFixture[str]) -> None:
     from assets.cli import main
 

@@ -96,7 +96,11 @@ def build_merchants(n: int, cal: Calendar, seed: int) -> Merchants:
     products = np.clip(np.rint(rng.lognormal(np.log(150), 1.1, n)), 11, 200_000).astype(np.int64)
     status = _base_status(rng, n)
     first = cal.start(0) // US
-    registered = rng.integers(1_514_764_800, first - 30 * DAY_S, n) * US  # since 2018-01-01
+    # Registered since 2018-01-01, or ten years before the first month for an earlier one
+    # (months before 2018-02 stopped the generator on "low >= high", a review).
+    until = first - 30 * DAY_S
+    since = 1_514_764_800 if until > 1_514_764_800 else until - 3_650 * DAY_S
+    registered = rng.integers(since, until, n) * US
     locked, always_banned = _craft(rng, enterprise, entity, verified, collection, products, status)
     plan = np.where(rng.random(n) < np.where(enterprise, 0.7, 0.25), STANDARD, BASIC)
     account_type = np.where(enterprise, ENTERPRISE, INDIVIDUAL)

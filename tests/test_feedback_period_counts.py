@@ -154,6 +154,22 @@ def _polars_counts(
     return count_feedback_by_period(rows.lazy(), policy).collect()
 
 
+def _both_counts(
+    feedback: pl.DataFrame, rows_query: str, params: dict, policy: Policy
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The counts of ``feedback`` by the polars rule and by the count query, on DuckDB."""
+    con = _duckdb_with(feedback)
+    try:
+        by_polars = _polars_counts(con, rows_query, params, policy)
+        sql = feedback_counts_sql(rows_query)
+        by_sql = fetch_frame(
+            con, sql, bound_params(sql, {**params, **feedback_count_params(policy)})
+        )
+    finally:
+        con.close()
+    return by_polars, by_sql
+
+
 def _sorted(counts: pl.DataFrame) -> pl.DataFrame:
     return counts.sort("merchant_id", "period_start")
 
@@ -163,15 +179,7 @@ def _sorted(counts: pl.DataFrame) -> pl.DataFrame:
 def test_the_count_query_on_duckdb_equals_the_polars_rule(rows_query, policy_name) -> None:
     policy = POLICIES[policy_name]()
     params = ROW_QUERIES[rows_query]
-    con = _duckdb_with(_boundary_rows())
-    try:
-        expected = _polars_counts(con, rows_query, params, policy)
-        sql = feedback_counts_sql(rows_query)
-        found = fetch_frame(
-            con, sql, bound_params(sql, {**params, **feedback_count_params(policy)})
-        )
-    finally:
-        con.close()
+    expected, found = _both_counts(_boundary_rows(), rows_query, params, policy)
     assert expected.height > 0, "test setup: nothing counted"
     assert_frame_equal(_sorted(found), _sorted(expected))
 
@@ -262,15 +270,7 @@ def test_a_minimum_of_nineteen_decimals_is_compared_exactly(minimum, under, at) 
     )
     rows_query = "grading/month_feedback.sql"
     params = ROW_QUERIES[rows_query]
-    con = _duckdb_with(feedback)
-    try:
-        by_polars = _polars_counts(con, rows_query, params, policy)
-        sql = feedback_counts_sql(rows_query)
-        by_sql = fetch_frame(
-            con, sql, bound_params(sql, {**params, **feedback_count_params(policy)})
-        )
-    finally:
-        con.close()
+    by_polars, by_sql = _both_counts(feedback, rows_query, params, policy)
     for counts in (by_polars, by_sql):
         # The order under the minimum earns nothing; the one at its ceiling does.
         assert counts.select(FEEDBACK_COLUMNS).rows() == [(0, 0, 1)], counts

@@ -203,7 +203,8 @@ def test_an_override_run_still_refuses_a_broken_calendar(tmp_path: Path, landing
         policy_text("2026.2", "2026-03").replace("days = 90", "days = 0"),
     )
     warehouse = tmp_path / "w.duckdb"
-    with pytest.raises(PolicyError, match=r"policy-2026\.2\.toml: window\.days must be positive"):
+    refused = r"policy-2026\.2\.toml: window\.days must be from 1 to 36,525 \(a century\), got 0"
+    with pytest.raises(PolicyError, match=refused):
         grade_months(
             landing, warehouse, tmp_path / "out", "2026-01", folder,
             policy_override=DEFAULT_POLICY_PATH,

@@ -94,6 +94,8 @@ def exposure_weights(
         .with_columns(
             pl.when(pl.col("eligible")).then(pl.col("weight")).otherwise(0.0).alias("raw_weight")
         )
+        .collect()  # once: the shares' group counts and the result both read it
+        .lazy()
     )
     eligible_counts = (
         weighted.filter("eligible")

@@ -12,6 +12,7 @@ import shutil
 from fractions import Fraction
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipelines import grading
@@ -392,6 +393,37 @@ def test_a_limit_of_many_decimals_is_compared_exactly_not_overflowed(good_wareho
     assert {(f.batch, f.column, f.error) for f in over.failures} == {
         ("quarantine_ratio", "within_limit", None)
     }, over.summary()
+
+
+def test_a_category_of_many_merchants_sums_its_shares_without_drift():
+    """Each float share of a category is right to half an ulp, but adding 19 million of
+    them one by one lost up to half an ulp of the running sum each time: here 1.03e-9
+    in all, past the check's 1e-9, so a right month was refused. The batch sums with
+    compensation (``fsum``). One thread and the rows in this order make the plain sum's
+    drift happen; the shares' exact sum is 1 to within 1e-25."""
+    ulp = 2.0**-53  # of a running sum in [0.5, 1)
+    tiny, count = 1.49 * ulp, 19_000_000
+    big = 1 - count * tiny
+    assert abs(Fraction(big) + count * Fraction(tiny) - 1) < Fraction(1, 10**25)
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads = 1")
+        con.execute("CREATE SCHEMA work")
+        con.execute(
+            "CREATE TABLE work.exposure_weights AS SELECT * FROM ("
+            f"SELECT {big!r}::DOUBLE AS exposure_share UNION ALL "
+            f"SELECT {tiny!r}::DOUBLE FROM range({count})) "
+            "CROSS JOIN (SELECT '2026-03' AS month, 'home' AS main_category, TRUE AS eligible) "
+            "ORDER BY exposure_share DESC"
+        )
+        query = batch_sql("outputs/exposure_weights", "category_shares")
+        ((category, share_sum, merchants),) = con.execute(query, {"month": "2026-03"}).fetchall()
+        plain = con.execute("SELECT sum(exposure_share) FROM work.exposure_weights").fetchone()
+    finally:
+        con.close()
+    assert (category, merchants) == ("home", count + 1)
+    assert abs(plain[0] - 1) > 1e-9  # the drift this test is about
+    assert abs(share_sum - 1) < 1e-15
 
 
 def test_a_collision_of_two_other_months_does_not_fail_this_month(good_warehouse, tmp_path):

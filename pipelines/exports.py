@@ -175,12 +175,15 @@ def _files_fingerprint(con: duckdb.DuckDBPyConnection, folder: Path) -> Fingerpr
     """The fingerprint of every Parquet file of a month folder read together, as written
     (each file's own month column, not one from the folder name); None when the folder
     has no Parquet file or one cannot be read."""
-    if not any(folder.glob("*.parquet")):
+    files = sorted(str(path) for path in folder.glob("*.parquet"))
+    if not files:
         return None
-    files = _sql_path(folder / "*.parquet")
-    rows = f"SELECT * FROM read_parquet('{files}', hive_partitioning = false)"
+    # The files are listed, not globbed in SQL: a folder named like a pattern
+    # (``exports [1]``) matches no file as a DuckDB glob, but each listed path is read as
+    # it is written.
+    rows = "SELECT * FROM read_parquet($files, hive_partitioning = false)"
     try:
-        count, digest = fetch_rows(con, _FINGERPRINT.format(rows=rows))[0]
+        count, digest = fetch_rows(con, _FINGERPRINT.format(rows=rows), {"files": files})[0]
     except duckdb.Error:
         return None
     return int(count), int(digest)

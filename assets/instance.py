@@ -20,6 +20,7 @@ time a run touches an instance whose dagster.yaml says nothing about telemetry; 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,10 +56,27 @@ def dagster_home(warehouse: Path, environ: Mapping[str, str] | None = None) -> P
     return Path(warehouse).resolve().parent / HOME_FOLDER
 
 
+def refuse_unusable_home(home: Path) -> None:
+    """Refuse a Dagster home whose path Dagster's SQLite storage would misread, naming it.
+
+    That storage opens ``sqlite:///<path>`` URLs it does not quote (Dagster 1.13): a
+    ``?`` ends the path there, and ``%`` with two hex digits is decoded (``%20`` becomes
+    a space), so its databases would be opened in another folder, or not at all: the
+    run then fails on "no such table: event_logs" (found 2026-12-06).
+    """
+    if "?" in str(home) or re.search("%[0-9A-Fa-f]{2}", str(home)):
+        raise ValueError(
+            f"Dagster home {home}: Dagster cannot keep its run records at a path holding "
+            "'?' or '%' followed by two hex digits; set DAGSTER_HOME to another folder "
+            "(without it, the home is the folder dagster_home beside the warehouse)"
+        )
+
+
 @contextmanager
 def run_instance(warehouse: Path) -> Iterator[dg.DagsterInstance]:
     """The instance the run is recorded in, created with the project's settings when new."""
     home = dagster_home(warehouse)
+    refuse_unusable_home(home)
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
     if not settings.exists():

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import duckdb
 
-from assets.instance import run_instance
+from assets.instance import dagster_home, refuse_unusable_home, run_instance
 from assets.partitions import monthly_partitions
 from assets.stop_signals import watch_stop_signals
 from pipelines import month_journal
@@ -46,7 +46,7 @@ from pipelines.run_key import (
     record_landing_seen,
     unchanged_since,
 )
-from pipelines.warehouse import connect, fetch_value
+from pipelines.warehouse import connect, fetch_value, refuse_unusable_path
 
 if TYPE_CHECKING:  # the type of a failed step's error, for annotations only
     from dagster._utils.error import SerializableErrorInfo
@@ -171,6 +171,8 @@ def grade_months(
     from assets.definitions import build_definitions
 
     months = months_to_grade(landing, through, first)
+    refuse_unusable_path(warehouse)  # before its Dagster home beside it is judged
+    refuse_unusable_home(dagster_home(warehouse))
     # A broken policy, or a month no policy is in force for, is refused before anything
     # runs: the calendar's files too under --policy-override, which does not use them.
     checked = load_calendar(policy_file)

@@ -25,6 +25,26 @@ class WarehouseLocked(RuntimeError):
     """Another process keeps the DuckDB file open."""
 
 
+class WarehousePathError(ValueError):
+    """A warehouse path DuckDB cannot keep a database at."""
+
+
+def refuse_unusable_path(path: str | Path) -> None:
+    """Refuse a warehouse path holding ``?``, naming it.
+
+    DuckDB (2.0.1) takes what follows a ``?`` in a database path as options: it opens
+    the file, but puts its write-ahead log at ``<part before ?>.wal?<rest>``, so every
+    commit fails with "Cannot open file" (found 2026-12-06). Any other character,
+    quotes and glob patterns included, is a name like any other.
+    """
+    if "?" in str(path):
+        raise WarehousePathError(
+            f"warehouse {path}: DuckDB cannot keep a database at a path holding '?' "
+            "(it reads what follows as options and cannot write the file's log); "
+            "choose a path without '?'"
+        )
+
+
 def configure(
     con: duckdb.DuckDBPyConnection, path: Path | None = None
 ) -> duckdb.DuckDBPyConnection:
@@ -145,6 +165,7 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     notebook that opened the file directly) is waited for, then reported clearly.
     """
     path = Path(path)
+    refuse_unusable_path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS

@@ -118,3 +118,42 @@ def test_rerun_gives_identical_tables(graded, tmp_path):
     for table in before:
         key = sorted(map(repr, before[table]))
         assert key == sorted(map(repr, after[table])), table
+
+
+# Characters a SQL literal or a DuckDB glob would read as syntax: quote, brackets, star,
+# braces, comma, and text that is not ASCII. A file name may hold '?' too; a warehouse
+# path may not (tests/test_odd_paths.py).
+ODD = "odd 'q' [1]*{a,b} é中"
+
+
+def test_paths_and_file_names_of_pattern_characters_grade_the_same(graded, tmp_path):
+    """The fixture graded from files, a warehouse and an outputs folder whose names hold
+    SQL and glob syntax gives the same tables, and exports checked against them: the
+    export check globbed ``<folder>/*.parquet`` in SQL, so an outputs folder named
+    ``[1]`` matched no file and every month stopped after publishing (found 2026-12-06)."""
+    import shutil
+
+    from pipelines.exports import exports_match
+
+    root = tmp_path / ODD
+    landing = root / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    renamed = {}
+    for path in sorted(landing.rglob("*.*")):
+        odd = path.with_name(f"{ODD}? {path.name}")
+        path.rename(odd)
+        renamed[str(odd.relative_to(landing))] = str(path.relative_to(landing))
+    grade_months(landing, root / "warehouse.duckdb", root / "outputs", "2026-03")
+
+    for table in (*KEYS, "quarantine"):
+        want = published(graded, table, ["*"])
+        got = published(root, table, ["*"])
+        if table == "quarantine":
+            got = [{**row, "source_file": renamed[row["source_file"]]} for row in got]
+        assert sorted(map(repr, got)) == sorted(map(repr, want)), table
+    con = connect(root / "warehouse.duckdb", read_only=True)
+    try:
+        for month in ("2026-01", "2026-02", "2026-03"):
+            assert exports_match(con, root / "outputs", month), month
+    finally:
+        con.close()

@@ -797,6 +797,36 @@ def test_a_metric_date_to_the_minute_with_an_offset_is_its_utc_day(con, landing)
 
 
 @pytest.mark.parametrize(
+    ("arrow_type", "largest"), [(pa.uint64(), 2**64 - 1), (pa.decimal128(38, 0), 2**63)]
+)
+def test_a_parquet_count_past_64_bits_is_refused_naming_its_row(con, landing, arrow_type, largest):
+    """A UINT64 count of 2**63 stopped the month on DuckDB's "out of range for the
+    destination type INT64", which names no row (recorded in review, fixed 2026-12-06).
+    The largest count that fits is stored as it is."""
+    with_merchants(con, landing, "M1")
+    counts = [2**63 - 1, 7, largest]
+    columns = {"merchant_id": ["M1"] * 3, "metric_date": [date(2026, 1, d) for d in (1, 2, 3)]}
+    for name in list(SERVICE_METRICS.columns)[2:]:
+        columns[name] = pa.array([1, 1, 1], arrow_type)
+    columns["messages_received"] = pa.array(counts, arrow_type)
+    write_parquet(landing, "service_metrics", columns)
+    with pytest.raises(IngestError) as caught:
+        ingest_month(con, landing, SERVICE_METRICS, JAN)
+    assert str(caught.value) == (
+        "service_metrics/month=2026-01/part-0.parquet: column 'messages_received', "
+        f"row 3: value '{largest}' cannot be read as int"
+    )
+    columns["messages_received"] = pa.array(counts[:2] + [3], arrow_type)
+    write_parquet(landing, "service_metrics", columns)
+    ingest_month(con, landing, SERVICE_METRICS, JAN)
+    assert fetch_rows(con, "SELECT messages_received FROM raw.service_metrics ORDER BY 1") == [
+        (3,),
+        (7,),
+        (2**63 - 1,),
+    ]
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "2026-01-10T12:00:00+99:00",  # DuckDB moved it by 99 hours

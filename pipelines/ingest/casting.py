@@ -23,6 +23,10 @@ INTEGER_TYPES = {
     "UBIGINT",
     "UHUGEINT",
 }
+# Integer types a BIGINT holds every value of: their cast to it cannot fail. A UBIGINT,
+# HUGEINT or UHUGEINT value past 2**63 - 1 is a value that cannot be cast, named by its
+# row (a plain CAST stopped the file on DuckDB's error, which names no row).
+BIGINT_HOLDS = INTEGER_TYPES - {"UBIGINT", "HUGEINT", "UHUGEINT"}
 DECIMAL_TYPE = STORAGE_TYPES["decimal"]
 DECIMAL_PRECISION, DECIMAL_SCALE = map(
     int, re.fullmatch(r"DECIMAL\((\d+),(\d+)\)", DECIMAL_TYPE).groups()
@@ -72,8 +76,10 @@ def cast_expr(col: str, source_type: str, logical: str) -> tuple[str, str]:
             return _trimmed_text(col), "FALSE"
         expr = f"CAST({col} AS VARCHAR)"
     elif logical == "int":
-        if source_type in INTEGER_TYPES:
+        if source_type in BIGINT_HOLDS:
             expr = f"CAST({col} AS BIGINT)"
+        elif source_type in INTEGER_TYPES:
+            expr = f"TRY_CAST({col} AS BIGINT)"
         elif source_type.startswith(("DECIMAL", "DOUBLE", "FLOAT")):
             expr = f"CASE WHEN {col} = trunc({col}) THEN TRY_CAST({col} AS BIGINT) END"
         else:  # a whole number, its fraction (if written) all zeros, as a DOUBLE 4.0 is;
@@ -227,7 +233,7 @@ def _cast_cannot_fail(source_type: str, logical: str) -> bool:
     a Parquet file of them needs no pass over its values before it is stored."""
     return {
         "str": True,
-        "int": source_type in INTEGER_TYPES,
+        "int": source_type in BIGINT_HOLDS,
         "decimal": _decimal_fits(source_type)
         or source_type in INTEGER_TYPES - {"HUGEINT", "UHUGEINT"},
         "bool": source_type == "BOOLEAN",

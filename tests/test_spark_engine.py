@@ -784,3 +784,39 @@ def test_parquet_nanosecond_timestamps_read_alike_on_both_engines(spark, con, la
     typed, _ = spark_typed_merchants(spark, landing, "merchants/month=2026-01/part-0.parquet")
     in_spark = sorted((r[0], r[1]) for r in typed.select("merchant_id", "registered_at").collect())
     assert in_spark == in_duckdb
+
+
+@pytest.mark.parametrize("dtype", [pl.UInt64, pl.Decimal(20, 0)], ids=["uint64", "decimal"])
+def test_a_parquet_count_past_64_bits_is_named_by_its_row_on_both_engines(
+    spark, con, landing, dtype
+):
+    """A UINT64 count of 2**63 stopped the DuckDB engine on an error naming no row; Spark
+    reads it as DECIMAL(20,0), whose whole-number test sqlglot wrote as a CAST to BIGINT,
+    which overflowed (both found 2026-12-06). Both name the file, column and row."""
+    from pipelines.datasets import MERCHANTS
+    from pipelines.ingest import IngestError, ingest_month
+
+    folder = landing / "merchants" / "month=2026-01"
+    folder.mkdir(parents=True)
+    frame = pl.DataFrame(
+        {
+            "merchant_id": ["M1", "M2"],
+            "account_type": "individual",
+            "auth_entity_id": ["E1", "E2"],
+            "real_name_verified": True,
+            "collection_account_set": True,
+            "sales_plan": "standard",
+            "store_type": "other",
+            "main_category": "toys",
+            "product_count": pl.Series([20, 2**63], dtype=pl.Int128).cast(dtype),
+            "status": "active",
+            "registered_at": dt.datetime(2025, 1, 1),
+        }
+    )
+    frame.write_parquet(folder / "part-0.parquet")
+    rel = "merchants/month=2026-01/part-0.parquet"
+    named = f"{rel}: column 'product_count', row 2: value '{2**63}' cannot be read as int"
+    with pytest.raises(IngestError) as on_duckdb:
+        ingest_month(con, landing, MERCHANTS, "2026-01")
+    assert str(on_duckdb.value) == named
+    assert spark_refusal(spark, landing, rel) == named

@@ -81,7 +81,9 @@ def cast_expr(col: str, source_type: str, logical: str) -> tuple[str, str]:
         elif source_type in INTEGER_TYPES:
             expr = f"TRY_CAST({col} AS BIGINT)"
         elif source_type.startswith(("DECIMAL", "DOUBLE", "FLOAT")):
-            expr = f"CASE WHEN {col} = trunc({col}) THEN TRY_CAST({col} AS BIGINT) END"
+            # A whole number by its remainder: sqlglot writes DuckDB's trunc() for Spark as
+            # a CAST to BIGINT, which overflowed past 2**63 under ANSI mode (found 2026-12-06)
+            expr = f"CASE WHEN {col} % 1 = 0 THEN TRY_CAST({col} AS BIGINT) END"
         else:  # a whole number, its fraction (if written) all zeros, as a DOUBLE 4.0 is;
             # the digits before the point are cast: Spark's cast of '4.0' to BIGINT is NULL
             # where DuckDB's is 4, and the Spark engine refused the value (found by an audit)

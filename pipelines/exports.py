@@ -175,12 +175,12 @@ def _files_fingerprint(con: duckdb.DuckDBPyConnection, folder: Path) -> Fingerpr
     """The fingerprint of every Parquet file of a month folder read together, as written
     (each file's own month column, not one from the folder name); None when the folder
     has no Parquet file or one cannot be read."""
-    files = sorted(str(path) for path in folder.glob("*.parquet"))
+    files = sorted(str(path.absolute()) for path in folder.glob("*.parquet"))
     if not files:
         return None
     # The files are listed, not globbed in SQL: a folder named like a pattern
     # (``exports [1]``) matches no file as a DuckDB glob, but each listed path is read as
-    # it is written.
+    # it is written (absolute: no '~' expansion).
     rows = "SELECT * FROM read_parquet($files, hive_partitioning = false)"
     try:
         count, digest = fetch_rows(con, _FINGERPRINT.format(rows=rows), {"files": files})[0]
@@ -237,8 +237,9 @@ def _record(
 
 
 def _sql_path(path: Path) -> str:
-    """A path as a SQL string literal body; COPY TO does not take a parameter."""
-    return str(path).replace("'", "''")
+    """A path as a SQL string literal body; COPY TO does not take a parameter. Absolute:
+    DuckDB reads a leading '~' of a relative path as the home folder (found 2026-12-06)."""
+    return str(Path(path).absolute()).replace("'", "''")
 
 
 def _swap_in(staging: Path, final: Path, staging_root: Path) -> None:

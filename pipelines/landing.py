@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -140,8 +141,24 @@ def landing_files(landing: Path, dataset: str, month: str) -> list[Path]:
                 f"{relative_path(path, landing)}: unsupported file type "
                 f"{path.suffix!r} (expected .csv or .parquet)"
             )
-        files.append(path)
+        _refuse_a_name_not_utf8(path, landing)
+        # Absolute: DuckDB reads a leading '~' of a relative path as the home folder.
+        files.append(path.absolute())
     return files
+
+
+def _refuse_a_name_not_utf8(path: Path, landing: Path) -> None:
+    """A file name that is not UTF-8 cannot be the quarantine's ``source_file`` (text),
+    nor a DuckDB path: refused by name, its bytes shown escaped (a crash on
+    UnicodeEncodeError named no file; found 2026-12-06)."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(relative_path(path, landing)).decode("utf-8", "backslashreplace")
+        raise IngestError(
+            f"{shown}: the file name is not UTF-8 text; rename the file (its name is "
+            "what the quarantine records as the rows' source_file)"
+        ) from None
 
 
 def files_digest(files: list[Path]) -> str:
@@ -174,6 +191,6 @@ def _content_digest(path: str, identity: tuple[int, ...]) -> bytes:
 def relative_path(path: Path, landing: Path) -> str:
     """``path`` as errors and the quarantine name it: relative to the landing folder."""
     try:
-        return path.relative_to(landing).as_posix()
+        return Path(path).absolute().relative_to(Path(landing).absolute()).as_posix()
     except ValueError:
         return str(path)

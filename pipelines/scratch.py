@@ -20,10 +20,20 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from pipelines.warehouse import WarehousePathError, unusable_path_reason
+
 
 def make_scratch_folder(prefix: str) -> Path:
     """A new private temporary folder named for this process, after deleting those that
-    processes now gone left under the same ``prefix``."""
+    processes now gone left under the same ``prefix``. It holds a copy of the warehouse,
+    so a temporary folder DuckDB cannot keep a database in is refused, naming TMPDIR."""
+    root = tempfile.gettempdir()
+    reason = unusable_path_reason(Path(root, f"{prefix}0-x", "warehouse.duckdb"))
+    if reason:
+        raise WarehousePathError(
+            f"the temporary folder {root} cannot hold a copy of the warehouse: {reason}; "
+            "set TMPDIR to another folder"
+        )
     remove_orphans(prefix)
     return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
 

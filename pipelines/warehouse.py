@@ -26,23 +26,47 @@ class WarehouseLocked(RuntimeError):
 
 
 class WarehousePathError(ValueError):
-    """A warehouse path DuckDB cannot keep a database at."""
+    """A warehouse path DuckDB cannot keep a database at, or would read as another."""
+
+
+# A file name's limit in bytes (Linux, macOS); the files beside the warehouse add at most
+# ".lock" to its name (.lock, .tmp, .wal).
+NAME_MAX = 255
+SIBLING_SUFFIX = ".lock"
+
+
+def unusable_path_reason(path: str | Path) -> str | None:
+    """Why DuckDB cannot keep a database at ``path`` as written, or None.
+
+    DuckDB (2.0.1) takes what follows a ``?`` in a database path as options: it opens the
+    file, but puts its write-ahead log at ``<part before ?>.wal?<rest>``, so every commit
+    fails (and a read-only copy opens without its log). It reads ``\\`` as ``/``, so
+    ``a\\b.duckdb`` is the file ``b.duckdb`` in a folder ``a``, while the lock and every
+    check are on the file named as written (found 2026-12-06). Any other character, quotes
+    and glob patterns included, is a name like any other.
+    """
+    text = str(path)
+    if "?" in text:
+        return (
+            "DuckDB reads what follows '?' in a database path as options, and cannot "
+            "write the file's log there"
+        )
+    if "\\" in text:
+        return "DuckDB reads '\\' in a database path as '/', and would open another file"
+    size = len(Path(path).name.encode("utf-8", "surrogateescape"))
+    if size > NAME_MAX - len(SIBLING_SUFFIX):
+        return (
+            f"its file name is {size} bytes, and the files kept beside it add "
+            f"'{SIBLING_SUFFIX}' to it: at most {NAME_MAX - len(SIBLING_SUFFIX)} bytes fit"
+        )
+    return None
 
 
 def refuse_unusable_path(path: str | Path) -> None:
-    """Refuse a warehouse path holding ``?``, naming it.
-
-    DuckDB (2.0.1) takes what follows a ``?`` in a database path as options: it opens
-    the file, but puts its write-ahead log at ``<part before ?>.wal?<rest>``, so every
-    commit fails with "Cannot open file" (found 2026-12-06). Any other character,
-    quotes and glob patterns included, is a name like any other.
-    """
-    if "?" in str(path):
-        raise WarehousePathError(
-            f"warehouse {path}: DuckDB cannot keep a database at a path holding '?' "
-            "(it reads what follows as options and cannot write the file's log); "
-            "choose a path without '?'"
-        )
+    """Refuse a warehouse path DuckDB cannot use as written, naming it and why."""
+    reason = unusable_path_reason(path)
+    if reason:
+        raise WarehousePathError(f"warehouse {path}: {reason}; choose another path")
 
 
 def configure(
@@ -61,7 +85,8 @@ def configure(
     # whose rows are all deleted are dropped either way.
     con.execute("SET max_vacuum_tasks = 0")
     if path is not None:
-        con.execute("SET temp_directory = $dir", {"dir": str(path.with_name(path.name + ".tmp"))})
+        spill = path.absolute().with_name(path.name + ".tmp")  # absolute: no "~" expansion
+        con.execute("SET temp_directory = $dir", {"dir": str(spill)})
     if not _has_schema(con):
         con.execute(load_sql("warehouse/schema.sql"))
         _widen_amounts(con)
@@ -171,7 +196,9 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            # Absolute: DuckDB reads a leading '~' as the home folder, and ':memory:' or
+            # 'md:' at the start of a relative path as other databases than the file.
+            con = duckdb.connect(str(path.absolute()), read_only=read_only)
             break
         except duckdb.IOException as exc:
             if not is_lock_conflict(exc):

@@ -143,26 +143,6 @@ def test_a_warehouse_in_a_missing_folder_is_refused_without_create(tmp_path, cap
     assert not (tmp_path / "out").exists()
 
 
-def test_a_warehouse_path_holding_a_question_mark_is_refused_before_anything(tmp_path, capsys):
-    """DuckDB reads what follows '?' in a database path as options and put the file's
-    log at ``<before>.wal?<after>``: every commit failed on "Cannot open file". A run is
-    refused up front, naming the path, and writes nothing; so is any other opening."""
-    from pipelines.warehouse import WarehousePathError, connect
-
-    warehouse = tmp_path / "a?b" / "w.duckdb"
-    code = cli_main(
-        run_args(CONFORMANCE / "landing", warehouse, tmp_path / "out", "2026-01", "--create")
-    )
-    assert code == 1
-    assert f"warehouse {warehouse}: DuckDB cannot keep a database at a path holding '?'" in (
-        capsys.readouterr().err
-    )
-    assert sorted(tmp_path.iterdir()) == []
-    with pytest.raises(WarehousePathError, match="holding '\\?'"):
-        connect(tmp_path / "w?.duckdb", read_only=True)
-    assert sorted(tmp_path.iterdir()) == []
-
-
 @pytest.mark.parametrize("folder", ["runs?1", "runs%201"])
 def test_a_dagster_home_its_storage_would_misread_is_refused(tmp_path, capsys, monkeypatch, folder):
     """Dagster's SQLite storage does not quote the ``sqlite:///`` URLs of its files: '?'

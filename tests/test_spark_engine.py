@@ -820,3 +820,28 @@ def test_a_parquet_count_past_64_bits_is_named_by_its_row_on_both_engines(
         ingest_month(con, landing, MERCHANTS, "2026-01")
     assert str(on_duckdb.value) == named
     assert spark_refusal(spark, landing, rel) == named
+
+
+def test_a_lake_under_a_folder_named_like_a_pattern_is_read(spark, tmp_path):
+    """Spark's reader globbed the lake's partition paths: under ``lake [1]`` no month was
+    found and the run stopped on PATH_NOT_FOUND (found 2026-12-06). Its published and
+    staged partitions are read as named."""
+    from pipelines.spark_engine.frames import lake_table
+    from pipelines.spark_engine.lake import Lake
+
+    lake = Lake(str(tmp_path / "lake [1]*"))
+    columns = {"merchant_id": "str", "product_count": "int"}
+    for folder, ids in (
+        (lake.partition("raw", "merchants", "2026-01"), ["M1", "M2"]),
+        (lake.staged("raw", "merchants", "2026-02"), ["M3"]),
+    ):
+        folder.mkdir(parents=True)
+        pl.DataFrame({"merchant_id": ids, "product_count": 20}).write_parquet(
+            folder / "part-0.parquet"
+        )
+    frame = lake_table(spark, lake, "raw", "merchants", columns, "2026-02")
+    assert sorted((r.merchant_id, r.month) for r in frame.collect()) == [
+        ("M1", "2026-01"),
+        ("M2", "2026-01"),
+        ("M3", "2026-02"),
+    ]

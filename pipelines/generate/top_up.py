@@ -29,10 +29,12 @@ def _order_ids(folder: Path) -> pl.Series:
     """The order ids of the month folder's records, CSV and Parquet, as text (none when
     the folder holds no file)."""
     frames = [
-        pl.read_parquet(p, columns=["order_id"]).select(pl.col("order_id").cast(pl.String))
+        pl.read_parquet(p, columns=["order_id"], glob=False).select(
+            pl.col("order_id").cast(pl.String)
+        )
         for p in sorted(folder.glob("*.parquet"))
     ] + [
-        pl.read_csv(p, infer_schema=False, columns=["order_id"])
+        pl.read_csv(p, infer_schema=False, columns=["order_id"], glob=False)
         for p in sorted(folder.glob("*.csv"))
     ]
     return pl.concat(frames)["order_id"] if frames else pl.Series("order_id", [], pl.String)
@@ -43,7 +45,7 @@ def _record_count(folder: Path) -> int:
     millions is counted without being read; the CSV file is small."""
     parquet = sum(pq.ParquetFile(p).metadata.num_rows for p in folder.glob("*.parquet"))
     csv = sum(
-        pl.read_csv(p, infer_schema=False, columns=["order_id"]).height
+        pl.read_csv(p, infer_schema=False, columns=["order_id"], glob=False).height
         for p in folder.glob("*.csv")
     )
     return parquet + csv
@@ -58,7 +60,7 @@ def top_up_bad_orders(root: Path, month: str) -> int:
     if need <= 0:
         return 0
     orders = pl.concat(
-        pl.read_parquet(p, columns=["order_id", "merchant_id", "ended_at"])
+        pl.read_parquet(p, columns=["order_id", "merchant_id", "ended_at"], glob=False)
         for p in sorted((root / "orders" / f"month={month}").glob("*.parquet"))
     )
     taken = _order_ids(folder).drop_nulls()

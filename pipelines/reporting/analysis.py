@@ -26,6 +26,7 @@ import polars as pl
 from pipelines.exports import OUTPUT_TABLES
 from pipelines.months import MONTH_PATTERN
 from pipelines.policy import DEFAULT_POLICY_PATH, Policy, parse_policy, read_toml
+from pipelines.warehouse import refuse_unusable_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COPY_PREFIX = "grading-warehouse-copy-"
@@ -92,7 +93,7 @@ def read_export(
     files = [folder / f"month={m}" / "part-0.parquet" for m in wanted]
     for attempt in range(1, attempts + 1):
         try:
-            scan = pl.scan_parquet(files, hive_partitioning=False)
+            scan = pl.scan_parquet(files, hive_partitioning=False, glob=False)
             return (scan if where is None else scan.filter(where)).collect()
         except FileNotFoundError:
             if attempt == attempts:
@@ -124,6 +125,7 @@ def readonly_copy(warehouse: str | Path, into: str | Path | None = None, attempt
     folder = Path(tempfile.mkdtemp(prefix=COPY_PREFIX)) if into is None else resolve_path(into)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / source.name
+    refuse_unusable_path(target)  # a '?' there opened the copy without its WAL
     if target.resolve() == source.resolve():
         raise ValueError(f"refusing to copy {source} onto itself")
     source_wal, target_wal = _wal(source), _wal(target)

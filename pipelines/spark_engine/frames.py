@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pipelines.datasets import AMOUNT_PRECISION, AMOUNT_SCALE, DATASETS, Dataset
-from pipelines.spark_engine.lake import Lake
+from pipelines.spark_engine.lake import Lake, literal_path
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -47,14 +47,14 @@ def lake_table(
     for other in lake.months(table, name):
         if other == month and staged.is_dir():
             continue
-        path = str(lake.partition(table, name, other))
+        path = literal_path(lake.partition(table, name, other))
         parts.append(
             spark.read.schema(_schema(columns)).parquet(path).withColumn("month", F.lit(other))
         )
     if any(staged.glob("*.parquet")):
         parts.append(
             spark.read.schema(_schema(columns))
-            .parquet(str(staged))
+            .parquet(literal_path(staged))
             .withColumn("month", F.lit(month))
         )
     if not parts:

@@ -10,7 +10,6 @@ the checks, the merchant rules and publication read what Spark decided.
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,7 @@ from pipelines.spark_engine.frames import (
     raw_columns,
     register_raw_views,
 )
-from pipelines.spark_engine.lake import Lake
+from pipelines.spark_engine.lake import Lake, literal_path
 from pipelines.spark_engine.transpile import to_spark
 from pipelines.warehouse import fetch_rows, transaction
 
@@ -140,7 +139,7 @@ def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:
     if path.stat().st_size == 0:
         raise IngestError(f"{rel}: empty file (0 bytes)")
     kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
-    literal = _literal_path(path)
+    literal = literal_path(path)
     if kind == "csv":
         header = csv_header(path, rel)
         source = [SourceColumn(name, f"c{i}", "VARCHAR") for i, name in enumerate(header, 1)]
@@ -238,13 +237,6 @@ def _holds_carriage_return(path: Path) -> bool:
             if b"\r" in chunk:
                 return True
     return False
-
-
-def _literal_path(path: Path) -> str:
-    """``path`` for Spark's reader, which takes a path as a glob pattern: a file named
-    ``part[1].csv`` or ``{a}.csv`` was not found (found by an audit), and ``*`` or ``?``
-    could match other files. Hadoop's patterns escape a character with a backslash."""
-    return re.sub(r"([\\\[\]{}*?])", r"\\\1", str(path))
 
 
 def _with_text_error(

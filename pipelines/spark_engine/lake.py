@@ -16,11 +16,20 @@ new one is renamed in, the old one renamed aside first and removed after.
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 from pathlib import Path
 
 TABLES = ("raw", "quarantine", "aggregates")
+
+
+def literal_path(path: str | Path) -> str:
+    """``path`` for Spark's reader, which takes a path as a glob pattern: a file named
+    ``part[1].csv`` or ``{a}.csv`` was not found (found by an audit), ``*`` or ``?``
+    could match other files, and a lake under a folder named ``lake [1]`` was not read
+    (found 2026-12-06). Hadoop's patterns escape a character with a backslash."""
+    return re.sub(r"([\\\[\]{}*?])", r"\\\1", str(path))
 
 
 class Lake:

@@ -16,6 +16,7 @@ from pipelines.exports import OUTPUT_TABLES, ExportsFailed, export_month
 from pipelines.outputs_claim import check_claim, warehouse_id
 from pipelines.policy_rollback import (
     refuse_calendar_behind_previous,
+    refuse_past_due_for_newer_policy,
     refuse_policy_rollback,
     refuse_redefined_version,
 )
@@ -60,6 +61,7 @@ def published_month(
             calendar = settings.calendar()
             refuse_policy_rollback(con, month, calendar)
             refuse_calendar_behind_previous(con, month, calendar)
+            refuse_past_due_for_newer_policy(con, month, calendar)
         month_journal.refuse_steps_not_in_run(con, month, context.run.run_id, MONTH_STEPS)
         # Before publishing: exporting into another warehouse's folder is refused anyway.
         check_claim(settings.outputs, Path(warehouse.path), warehouse_id(con))

@@ -37,6 +37,7 @@ from pipelines.policy_rollback import (
     PolicyRollback,
     policy_rollback,
     refuse_calendar_behind_previous,
+    refuse_past_due_for_newer_policy,
     refuse_policy_rollback,
     refuse_redefined_version,
 )
@@ -412,7 +413,8 @@ def _refuse_policy_changes(
     - a policy whose version graded months under other rules (a file edited in place:
       ``refuse_redefined_version``);
     - a calendar that is not the one the month before the run was graded under
-      (``refuse_calendar_behind_previous``);
+      (``refuse_calendar_behind_previous``), or that gives a month before the run a
+      newer policy it is not graded under yet (``refuse_past_due_for_newer_policy``);
     - a calendar that would move a month the run regrades off the policy it was published
       under, other than forward (pipelines/policy_rollback.py). Each month is refused
       again as it comes (``_latest_publication``), but a refusal there came after the
@@ -426,6 +428,7 @@ def _refuse_policy_changes(
     if plan.calendar is None:
         return
     refuse_calendar_behind_previous(con, plan.months[0], plan.calendar)
+    refuse_past_due_for_newer_policy(con, plan.months[0], plan.calendar)
     moves = {m: why for m in plan.months if (why := policy_rollback(con, m, plan.calendar))}
     if not moves:
         return

@@ -18,7 +18,7 @@ from pipelines.exports import months_without_export_record
 from pipelines.months import add_months
 from pipelines.policy import Policy, PolicyCalendar, PolicyError, policy_digest
 from pipelines.publication_log import latest_publication
-from pipelines.warehouse import fetch_value
+from pipelines.warehouse import fetch_rows, fetch_value
 
 
 class PolicyRollback(PolicyError):
@@ -144,6 +144,49 @@ def refuse_calendar_behind_previous(
         f"months before were graded under. Pass that calendar (--policy DIR, or "
         f"GRADING_POLICY where Dagster runs)"
     )
+
+
+# Each month before the given one, as last published.
+PUBLISHED_BEFORE = """
+SELECT month, policy_version, coalesce(policy_override, false)
+FROM main.run_log WHERE month < $month
+QUALIFY row_number() OVER (PARTITION BY month ORDER BY published_at DESC) = 1
+ORDER BY month
+"""
+
+
+def refuse_past_due_for_newer_policy(
+    con: duckdb.DuckDBPyConnection, month: str, calendar: PolicyCalendar
+) -> None:
+    """Refuse grading ``month`` while a month before it is due to be regraded under a
+    newer policy of ``calendar``: published under a policy the calendar holds from that
+    month or earlier, while the calendar now gives it a later one (spec §10: a new
+    policy regrades the months from its ``effective_from`` on).
+
+    Adding ``policy-2026.2`` from February and grading March alone (``--from``, the
+    schedule, the UI) published March under 2026.2 and left February under 2026.1, with
+    nothing stale and nothing said (found by a review, 2026-12-06): the months of the
+    new policy are graded in order from its first, as a landing correction is. A month
+    restated under ``--policy-override`` keeps its policy; a backward move is refused
+    when its month is regraded (``policy_rollback``).
+    """
+    for earlier, published, overridden in fetch_rows(con, PUBLISHED_BEFORE, {"month": month}):
+        if overridden or published is None:
+            continue
+        try:
+            chosen = calendar.policy_for(earlier)
+        except PolicyError:  # the calendar starts after it
+            continue
+        kept = next((p for p in calendar.policies if p.version == published), None)
+        if chosen.version == published or kept is None or (kept.effective_from or "") > earlier:
+            continue
+        raise PolicyRollback(
+            f"{month} cannot be graded before {earlier}: {earlier} was published under "
+            f"policy {published}, and the policy calendar {calendar.source} gives it "
+            f"{chosen.version} (in force from {chosen.effective_from}), which regrades "
+            f"every month from then on: grade from {earlier} (grading run --from {earlier} "
+            f"--through {month})"
+        )
 
 
 def _unfinished_exports_note(

@@ -333,6 +333,49 @@ def test_the_publish_asset_refuses_an_older_policy_for_a_published_month(tmp_pat
     assert run_log(warehouse) == log_before
 
 
+def test_a_month_is_not_graded_past_an_earlier_one_a_newer_policy_regrades(
+    tmp_path: Path, landing: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new policy from February, and March graded alone: March was published under
+    2026.2 while February stayed under 2026.1, with nothing stale and nothing said (found
+    by a review, 2026-12-06). Spec §10: the new policy regrades every month from its
+    start, so March alone is refused, on the CLI and in a Dagster run of the month,
+    naming February; a run from February grades both."""
+    folder = tmp_path / "policies"
+    write_policy(folder, "policy-2026.1.toml", SHIPPED)
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-03", policy_file=folder)
+    newer_policy_calendar(folder, "2026-02")
+    before, log_before = published_state(warehouse, outputs), run_log(warehouse)
+
+    march_alone = ["--from", "2026-03", "--policy", str(folder)]
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-03", *march_alone)) == 1
+    error = capsys.readouterr().err
+    assert (
+        "2026-03 cannot be graded before 2026-02: 2026-02 was published under policy "
+        "2026.1, and the policy calendar"
+    ) in error
+    assert "gives it 2026.2 (in force from 2026-02)" in error
+    assert "grade from 2026-02 (grading run --from 2026-02 --through 2026-03)" in error
+    result = materialize_month(landing, warehouse, outputs, "2026-03", str(folder))
+    assert not result.success
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert [e.step_key for e in failures] == ["published_month"]
+    assert "2026-03 cannot be graded before 2026-02" in (
+        failures[0].step_failure_data.error.cause.message
+    )
+    assert published_state(warehouse, outputs) == before
+    assert run_log(warehouse) == log_before
+
+    from_february = ["--from", "2026-02", "--policy", str(folder)]
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-03", *from_february)) == 0
+    assert query(
+        warehouse,
+        "SELECT month, list(DISTINCT policy_version) FROM main.merchant_grades "
+        "GROUP BY month ORDER BY month",
+    ) == [("2026-01", ["2026.1"]), ("2026-02", ["2026.2"]), ("2026-03", ["2026.2"])]
+
+
 # --- credit under a policy that counts feedback otherwise --------------------------------
 
 

@@ -146,3 +146,21 @@ def test_a_temporary_folder_duckdb_would_misread_is_refused_naming_it(
         make_scratch_folder("grading-test-")
     assert str(refused.value).startswith(f"the temporary folder {root} cannot hold a copy")
     assert list(root.iterdir()) == []
+
+
+def test_a_notebook_copy_in_a_temporary_folder_duckdb_would_misread_is_refused(
+    tmp_path, monkeypatch
+):
+    """The notebooks' read-only copy of the warehouse: under TMPDIR 'tmp?1' it would open
+    without its write-ahead log, missing the latest committed month. Refused before any
+    folder is made."""
+    from pipelines.reporting.analysis import readonly_copy
+
+    warehouse = tmp_path / "w.duckdb"
+    connect(warehouse).close()
+    root = tmp_path / "tmp?1"
+    root.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(root))
+    with pytest.raises(WarehousePathError, match=r"DuckDB reads what follows '\?'"):
+        readonly_copy(warehouse)
+    assert list(root.iterdir()) == []

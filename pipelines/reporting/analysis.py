@@ -122,10 +122,12 @@ def readonly_copy(warehouse: str | Path, into: str | Path | None = None, attempt
     source = resolve_path(warehouse)
     if not source.is_file():
         raise FileNotFoundError(f"no warehouse file at {source}")
-    folder = Path(tempfile.mkdtemp(prefix=COPY_PREFIX)) if into is None else resolve_path(into)
+    # Before any folder is made: a '?' in the copy's path opened it without its WAL.
+    chosen = Path(tempfile.gettempdir(), f"{COPY_PREFIX}x") if into is None else resolve_path(into)
+    refuse_unusable_path(chosen / source.name)
+    folder = Path(tempfile.mkdtemp(prefix=COPY_PREFIX)) if into is None else chosen
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / source.name
-    refuse_unusable_path(target)  # a '?' there opened the copy without its WAL
     if target.resolve() == source.resolve():
         raise ValueError(f"refusing to copy {source} onto itself")
     source_wal, target_wal = _wal(source), _wal(target)

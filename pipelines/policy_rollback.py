@@ -103,18 +103,28 @@ def _backward_move(
     if latest is None or latest.policy_version is None:
         return None
     published, overridden = latest.policy_version, latest.policy_override
+    chosen, where = _calendar_move(calendar, month, published)
+    if where is None:
+        return None
+    return published, bool(overridden), chosen, where
+
+
+def _calendar_move(
+    calendar: PolicyCalendar, month: str, published: str
+) -> tuple[Policy, str | None]:
+    """The calendar's policy for ``month``, and, when moving the month to it from the
+    ``published`` version is not forward, where the calendar stands on that version
+    (None: the same policy, or a newer one in force for the month). The move is forward
+    when the calendar holds the published version from the month or earlier."""
     chosen = calendar.policy_for(month)
     if chosen.version == published:
-        return None
+        return chosen, None
     kept = next((p for p in calendar.policies if p.version == published), None)
     if kept is not None and (kept.effective_from or "") <= month:
-        return None
-    where = (
-        f"does not hold {published}"
-        if kept is None
-        else f"starts {published} only from {kept.effective_from}"
-    )
-    return published, bool(overridden), chosen, where
+        return chosen, None
+    if kept is None:
+        return chosen, f"does not hold {published}"
+    return chosen, f"starts {published} only from {kept.effective_from}"
 
 
 def refuse_calendar_behind_previous(
@@ -174,11 +184,10 @@ def refuse_past_due_for_newer_policy(
         if overridden or published is None:
             continue
         try:
-            chosen = calendar.policy_for(earlier)
+            chosen, backward = _calendar_move(calendar, earlier, published)
         except PolicyError:  # the calendar starts after it
             continue
-        kept = next((p for p in calendar.policies if p.version == published), None)
-        if chosen.version == published or kept is None or (kept.effective_from or "") > earlier:
+        if chosen.version == published or backward:
             continue
         raise PolicyRollback(
             f"{month} cannot be graded before {earlier}: {earlier} was published under "

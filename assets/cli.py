@@ -226,6 +226,16 @@ def build_parser() -> argparse.ArgumentParser:
         "summary", help="tier distribution of the published months, and which are stale or restated"
     )
     summary.add_argument("--warehouse", **path_option("--warehouse", "DuckDB warehouse file"))
+    summary.add_argument(
+        "--policy",
+        **path_option(
+            "--policy",
+            "policy calendar the months are graded under, to list those due for a newer "
+            "policy: a folder of policy TOML files, or one policy file",
+            required=False,
+            otherwise="the shipped folder",
+        ),
+    )
     summary.set_defaults(handler=summary_command)
 
     dash = commands.add_parser("dashboard", help="write the offline HTML dashboard")
@@ -461,11 +471,16 @@ def preview_command(args: argparse.Namespace) -> int:
 
 
 def summary_command(args: argparse.Namespace) -> int:
+    from pipelines.policy import load_calendar
     from pipelines.reporting.summary import tier_summary
 
     if not args.warehouse.is_file():
         return fail(f"warehouse {args.warehouse} does not exist")
-    print(tier_summary(args.warehouse))
+    try:
+        calendar = load_calendar(args.policy)
+    except ValueError as exc:  # PolicyError
+        return fail(str(exc))
+    print(tier_summary(args.warehouse, calendar))
     return 0
 
 

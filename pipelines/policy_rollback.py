@@ -156,46 +156,62 @@ def refuse_calendar_behind_previous(
     )
 
 
-# Each month before the given one, as last published.
+# Each month before $before, as last published.
 PUBLISHED_BEFORE = """
 SELECT month, policy_version, coalesce(policy_override, false)
-FROM main.run_log WHERE month < $month
+FROM main.run_log WHERE month < $before
 QUALIFY row_number() OVER (PARTITION BY month ORDER BY published_at DESC) = 1
 ORDER BY month
 """
+
+
+def months_due_for_newer_policy(
+    con: duckdb.DuckDBPyConnection, calendar: PolicyCalendar, before: str = "9999-12"
+) -> list[tuple[str, str, Policy]]:
+    """(month, published version, the calendar's newer policy for it) for each published
+    month before ``before`` that ``calendar`` moves forward (spec §10: a new policy
+    regrades the months from its ``effective_from`` on): published under a policy the
+    calendar holds from that month or earlier, while it now gives the month a later one.
+
+    A month restated under ``--policy-override`` keeps its policy, and a backward move
+    (a calendar without the published version, or holding it only from later) is not a
+    due regrade but a rollback, refused when its month is regraded (``policy_rollback``).
+    """
+    due = []
+    for month, published, overridden in fetch_rows(con, PUBLISHED_BEFORE, {"before": before}):
+        if overridden or published is None:
+            continue
+        try:
+            chosen, backward = _calendar_move(calendar, month, published)
+        except PolicyError:  # the calendar starts after it
+            continue
+        if chosen.version != published and not backward:
+            due.append((month, published, chosen))
+    return due
 
 
 def refuse_past_due_for_newer_policy(
     con: duckdb.DuckDBPyConnection, month: str, calendar: PolicyCalendar
 ) -> None:
     """Refuse grading ``month`` while a month before it is due to be regraded under a
-    newer policy of ``calendar``: published under a policy the calendar holds from that
-    month or earlier, while the calendar now gives it a later one (spec §10: a new
-    policy regrades the months from its ``effective_from`` on).
+    newer policy of ``calendar`` (``months_due_for_newer_policy``).
 
     Adding ``policy-2026.2`` from February and grading March alone (``--from``, the
     schedule, the UI) published March under 2026.2 and left February under 2026.1, with
     nothing stale and nothing said (found by a review, 2026-12-06): the months of the
-    new policy are graded in order from its first, as a landing correction is. A month
-    restated under ``--policy-override`` keeps its policy; a backward move is refused
-    when its month is regraded (``policy_rollback``).
+    new policy are graded in order from its first, as a landing correction is.
     """
-    for earlier, published, overridden in fetch_rows(con, PUBLISHED_BEFORE, {"month": month}):
-        if overridden or published is None:
-            continue
-        try:
-            chosen, backward = _calendar_move(calendar, earlier, published)
-        except PolicyError:  # the calendar starts after it
-            continue
-        if chosen.version == published or backward:
-            continue
-        raise PolicyRollback(
-            f"{month} cannot be graded before {earlier}: {earlier} was published under "
-            f"policy {published}, and the policy calendar {calendar.source} gives it "
-            f"{chosen.version} (in force from {chosen.effective_from}), which regrades "
-            f"every month from then on: grade from {earlier} (grading run --from {earlier} "
-            f"--through {month})"
-        )
+    due = months_due_for_newer_policy(con, calendar, before=month)
+    if not due:
+        return
+    earlier, published, chosen = due[0]
+    raise PolicyRollback(
+        f"{month} cannot be graded before {earlier}: {earlier} was published under "
+        f"policy {published}, and the policy calendar {calendar.source} gives it "
+        f"{chosen.version} (in force from {chosen.effective_from}), which regrades "
+        f"every month from then on: grade from {earlier} (grading run --from {earlier} "
+        f"--through {month})"
+    )
 
 
 def _unfinished_exports_note(

@@ -340,13 +340,27 @@ def test_a_month_is_not_graded_past_an_earlier_one_a_newer_policy_regrades(
     2026.2 while February stayed under 2026.1, with nothing stale and nothing said (found
     by a review, 2026-12-06). Spec §10: the new policy regrades every month from its
     start, so March alone is refused, on the CLI and in a Dagster run of the month,
-    naming February; a run from February grades both."""
+    naming February; a run from February grades both. ``grading summary`` names the
+    months due before that run, and none after it."""
     folder = tmp_path / "policies"
     write_policy(folder, "policy-2026.1.toml", SHIPPED)
     warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
     grade_months(landing, warehouse, outputs, "2026-03", policy_file=folder)
     newer_policy_calendar(folder, "2026-02")
     before, log_before = published_state(warehouse, outputs), run_log(warehouse)
+
+    summary = ["summary", "--warehouse", str(warehouse), "--policy", str(folder)]
+    assert cli_main(summary) == 0
+    due = capsys.readouterr().out.split(f"due for a newer policy of {folder}:\n")[1]
+    assert due.splitlines()[:3] == [
+        "  2026-02  published under 2026.1, the calendar gives 2026.2 (in force from 2026-02)",
+        "  2026-03  published under 2026.1, the calendar gives 2026.2 (in force from 2026-02)",
+        f"  (regrade them in order: grading run --from 2026-02 --through 2026-03, with "
+        f"--policy {folder})",
+    ]
+    assert cli_main(summary[:3]) == 0  # the shipped calendar gives them no newer policy
+    assert "due for a newer policy of" in (shipped := capsys.readouterr().out)
+    assert shipped.split("due for a newer policy of ")[1].split("\n")[0].endswith(": none")
 
     march_alone = ["--from", "2026-03", "--policy", str(folder)]
     assert cli_main(run_args(landing, warehouse, outputs, "2026-03", *march_alone)) == 1
@@ -374,6 +388,9 @@ def test_a_month_is_not_graded_past_an_earlier_one_a_newer_policy_regrades(
         "SELECT month, list(DISTINCT policy_version) FROM main.merchant_grades "
         "GROUP BY month ORDER BY month",
     ) == [("2026-01", ["2026.1"]), ("2026-02", ["2026.2"]), ("2026-03", ["2026.2"])]
+    capsys.readouterr()
+    assert cli_main(summary) == 0
+    assert f"due for a newer policy of {folder}: none\n" in capsys.readouterr().out
 
 
 # --- credit under a policy that counts feedback otherwise --------------------------------

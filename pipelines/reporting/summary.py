@@ -9,7 +9,8 @@ import duckdb
 import polars as pl
 
 from pipelines.exports import months_without_export_record
-from pipelines.policy import load_policy
+from pipelines.policy import PolicyCalendar, load_policy
+from pipelines.policy_rollback import months_due_for_newer_policy
 from pipelines.warehouse import connect, fetch_frame, fetch_rows
 
 STALE_MONTHS_SQL = "SELECT month FROM main.month_status WHERE stale ORDER BY month"
@@ -20,8 +21,10 @@ FROM main.run_log WHERE restated GROUP BY month ORDER BY month
 """
 
 
-def tier_summary(warehouse: Path) -> str:
-    """Merchants per tier and month, with shares, from the published tier_distribution."""
+def tier_summary(warehouse: Path, calendar: PolicyCalendar | None = None) -> str:
+    """Merchants per tier and month, with shares, from the published tier_distribution;
+    then which months are stale, due for a newer policy of ``calendar`` (when given),
+    not fully exported, or restated."""
     con = connect(warehouse, read_only=True)
     try:
         frame = fetch_frame(
@@ -36,7 +39,7 @@ def tier_summary(warehouse: Path) -> str:
                 "GROUP BY ALL ORDER BY ALL",
             ).iter_rows()
         )
-        states = month_state_lines(con)
+        states = month_state_lines(con, calendar)
     finally:
         con.close()
     if frame.is_empty():
@@ -44,10 +47,16 @@ def tier_summary(warehouse: Path) -> str:
     return "\n".join([tier_table(frame, provisional), "", *states])
 
 
-def month_state_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Which published months are stale (main.month_status) and which were restated
-    (main.run_log): the months whose numbers above may not, or no longer, be the first
-    ones a reader saw."""
+def month_state_lines(
+    con: duckdb.DuckDBPyConnection, calendar: PolicyCalendar | None = None
+) -> list[str]:
+    """Which published months are stale (main.month_status), due for a newer policy of
+    ``calendar``, and restated (main.run_log): the months whose numbers above may not,
+    or no longer, be the first ones a reader saw.
+
+    A month due for a newer policy is not stale in the warehouse, which does not know
+    the calendar; a run that would grade past it is refused
+    (``refuse_past_due_for_newer_policy``), so the summary names it before that run."""
     stale = [m for (m,) in fetch_rows(con, STALE_MONTHS_SQL)]
     restated = fetch_rows(con, RESTATED_MONTHS_SQL)
     pending = months_without_export_record(con)
@@ -58,6 +67,8 @@ def month_state_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
             f"grade them again: grading run --through {stale[-1]}, with the --landing and "
             "--policy they were graded with)"
         )
+    if calendar is not None:
+        lines += due_for_newer_policy_lines(con, calendar)
     if pending:
         lines += [
             "Parquet exports not recorded as complete: " + ", ".join(pending),
@@ -71,6 +82,27 @@ def month_state_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
         for month, times, last, reason in restated
     ]
     return lines
+
+
+def due_for_newer_policy_lines(
+    con: duckdb.DuckDBPyConnection, calendar: PolicyCalendar
+) -> list[str]:
+    """The months ``calendar`` gives a newer policy than they were published under, and
+    the run that regrades them (from the first, through the last published month)."""
+    due = months_due_for_newer_policy(con, calendar)
+    if not due:
+        return [f"due for a newer policy of {calendar.source}: none"]
+    (last,) = fetch_rows(con, "SELECT max(month) FROM main.run_log")[0]
+    return [
+        f"due for a newer policy of {calendar.source}:",
+        *(
+            f"  {month}  published under {published}, the calendar gives "
+            f"{chosen.version} (in force from {chosen.effective_from})"
+            for month, published, chosen in due
+        ),
+        f"  (regrade them in order: grading run --from {due[0][0]} --through {last}, "
+        f"with --policy {calendar.source})",
+    ]
 
 
 def tier_table(

@@ -4,7 +4,13 @@ import dagster as dg
 
 from assets import engine
 from assets.ingest import raw_key
-from assets.metadata import count_metadata, level_metadata, markdown_preview, value_counts
+from assets.metadata import (
+    content_version,
+    count_metadata,
+    level_metadata,
+    markdown_preview,
+    value_counts,
+)
 from assets.partitions import (
     history_mapping,
     monthly_partitions,
@@ -38,9 +44,8 @@ def credit_ledger(
         )
     # The ledger's content is its data version: an unchanged month keeps later months
     # fresh in Dagster, a changed one marks the next month's ledger stale.
-    version = ledger.select("merchant_id", "credit_points").hash_rows(seed=0).sum()
     return dg.MaterializeResult(
-        data_version=dg.DataVersion(f"{ledger.height}-{version}"),
+        data_version=content_version(ledger.select("merchant_id", "credit_points")),
         metadata={
             "merchants_with_history": ledger.height,
             "points_earned_this_month": int(ledger["points_delta"].sum() or 0),

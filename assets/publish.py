@@ -20,6 +20,7 @@ from pipelines.policy_rollback import (
     refuse_policy_rollback,
     refuse_redefined_version,
 )
+from pipelines.publication_log import latest_publication
 
 # The month's steps whose results are published (or feed them): each must have been
 # built by the publishing run itself (month_journal.refuse_steps_not_in_run).
@@ -87,8 +88,13 @@ def published_month(
                 f"rewrites them): {type(exc).__name__}: {exc}"
             ) from exc
         quarantine = publishing.quarantine_counts(con, month)
+        run_key = latest_publication(con, month).run_key
     docs = publish_data_docs(settings.outputs, []).index
     return dg.MaterializeResult(
+        # The month's run key (its inputs, policy and the month before's key) is what
+        # `grading run` skips an unchanged month by: the same publication to Dagster, so
+        # an unchanged regrade leaves the next month and the dashboard fresh.
+        data_version=dg.DataVersion(run_key),
         metadata={
             **{f"rows_{table}": int(counts[table]) for table in OUTPUT_TABLES},
             "quarantined_by_dataset_reason": dg.MetadataValue.json(quarantine),
@@ -99,5 +105,5 @@ def published_month(
             "new_tier_counts": dg.MetadataValue.json(restatement["new_tier_counts"]),
             "exports": dg.MetadataValue.json([str(f) for f in files]),
             "data_docs": dg.MetadataValue.path(str(docs)),
-        }
+        },
     )

@@ -3,8 +3,9 @@
 merchant_grades, merchant_compliance, exposure_weights and tier_distribution have the same
 body: replace the month in their ``work.*`` table through the month writer (so a failure
 puts the month back), run the table's output suite as their blocking check, and report a
-summary and a preview. Only the computing function, the summary and the dependencies
-differ, so those are what an asset spells out (assets/grading.py, assets/exposure.py).
+summary and a preview, with the table's content as the data version. Only the computing
+function, the summary and the dependencies differ, so those are what an asset spells out
+(assets/grading.py, assets/exposure.py).
 """
 
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ import polars as pl
 
 from assets import engine
 from assets.checks import run_suite_check, suite_check_spec
-from assets.metadata import markdown_preview
+from assets.metadata import content_version, markdown_preview
 from assets.partitions import monthly_partitions
 from assets.resources import GradingSettings, WarehouseResource
 from pipelines.policy import Policy
@@ -60,6 +61,7 @@ def staged_table_asset(
             frame = compute(con, month, policy)
             check = run_suite_check(context, con, settings, suite)
         return dg.MaterializeResult(
+            data_version=content_version(frame),
             check_results=[check],
             metadata={
                 **summarize(frame, policy),

@@ -35,7 +35,7 @@ from pipelines.spark_engine.rows import SPARK_ROW_QUERIES
 from pipelines.spark_engine.transpile import spark_query, to_spark
 from pipelines.sql_files import SQL_DIR
 from pipelines.warehouse import connect, fetch_frame
-from tests.helpers import CONFORMANCE, PUBLISHED_TABLES
+from tests.helpers import CONFORMANCE, PUBLISHED_TABLES, published_state
 from tests.test_bad_input import landing_with_huge_dsr_counts
 
 INGEST_COUNTS = (
@@ -337,7 +337,9 @@ def test_the_duckdb_engine_imports_neither_pyspark_nor_sqlglot() -> None:
 
 def test_spark_ingest_refuses_a_lake_without_the_warehouse_history(con, tmp_path: Path) -> None:
     """Months ingested by the DuckDB engine are not in the lake: Spark would take their
-    merchants and orders for unknown, so it stops and says how to go on."""
+    merchants and orders for unknown, so it stops and says how to go on. A partition the
+    warehouse ingested again since it was written (its digests are not the log's) is
+    refused alike, as is one recording no ingest."""
     from pipelines.landing import IngestError
     from pipelines.spark_engine.ingest import require_lake_history
     from pipelines.spark_engine.lake import Lake
@@ -345,13 +347,73 @@ def test_spark_ingest_refuses_a_lake_without_the_warehouse_history(con, tmp_path
     lake = Lake(str(tmp_path / "lake"))
     con.execute(
         "INSERT INTO raw.ingest_log (dataset, month, files, rows_read, exact_copies, "
-        "rows_accepted, rows_quarantined) VALUES ('orders', '2026-01', 1, 1, 0, 1, 0)"
+        "rows_accepted, rows_quarantined, files_digest, rows_digest) "
+        "VALUES ('orders', '2026-01', 1, 1, 0, 1, 0, 'f1', 'r1')"
     )
     require_lake_history(con, lake, "2026-01")  # the month itself is being replaced
     with pytest.raises(IngestError, match="lacks months .*orders 2026-01"):
         require_lake_history(con, lake, "2026-02")
     lake.partition("raw", "orders", "2026-01").mkdir(parents=True)
+    with pytest.raises(IngestError, match="orders 2026-01 records no ingest"):
+        require_lake_history(con, lake, "2026-02")
+    for files, rows in (("f0", "r1"), ("f1", "r0")):
+        lake.record_ingest("orders", "2026-01", files, rows)
+        lake.publish("2026-01")
+        with pytest.raises(
+            IngestError,
+            match=r"orders 2026-01 was written by another ingest .*\(grading run --engine "
+            r"spark --force --from 2026-01 --through 2026-02\)",
+        ):
+            require_lake_history(con, lake, "2026-02")
+    lake.record_ingest("orders", "2026-01", "f1", "r1")
+    lake.publish("2026-01")
     require_lake_history(con, lake, "2026-02")
+
+
+@pytest.mark.spark
+def test_a_month_regraded_on_duckdb_is_not_read_from_the_lake_as_it_was(
+    spark, spark_cluster, tmp_path: Path
+) -> None:
+    """Graded on Spark, January corrected and regraded with the DuckDB engine (which does
+    not write the lake), then March on Spark: Spark read January's orders as the lake
+    held them and published wrong grades for March, which later unchanged runs kept
+    (found by a review, 2026-12-06). The month is refused, naming January, with nothing
+    changed; the run it names equals the DuckDB engine's."""
+    landing = tmp_path / "landing"
+    generate_landing(landing, 50, ["2026-01", "2026-02", "2026-03"], 5000, seed=11)
+    master = spark_cluster.master_url
+    grade(landing, tmp_path, "2026-02", "spark", master)
+    merchants = _merchant_ids(tmp_path / "spark.duckdb")
+    _extra_csv(
+        landing / "orders" / "month=2026-01",
+        "zz-late.csv",
+        ORDER_HEADER,
+        [
+            [f"LATE-{i}", merchants[i % len(merchants)], "B-late", "2026-01-20T10:00:00Z",
+             "2026-01-21T10:00:00Z", "completed", "12.50"]
+            for i in range(6)
+        ],
+    )  # fmt: skip
+    warehouse, outputs = tmp_path / "spark.duckdb", tmp_path / "spark-outputs"
+    grade_months(landing, warehouse, outputs, "2026-02", engine="duckdb")  # restates both
+    before = published_state(warehouse, outputs)
+    with pytest.raises(RunFailed, match="orders 2026-01 was written by another ingest"):
+        grade(landing, tmp_path, "2026-03", "spark", master)
+    assert published_state(warehouse, outputs) == before
+
+    grade_months(
+        landing,
+        warehouse,
+        outputs,
+        "2026-03",
+        first="2026-01",
+        force=True,
+        engine="spark",
+        spark_master=master,
+        lake=str(tmp_path / "lake"),
+    )
+    grade(landing, tmp_path, "2026-03", "duckdb")
+    assert_same_tables(tmp_path)
 
 
 @pytest.mark.spark

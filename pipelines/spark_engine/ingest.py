@@ -87,28 +87,51 @@ def spark_ingest_month(
     classified = spark.sql(to_spark(classification_sql(ds), params))
     _write_staging(lake, ds, month, classified, report.files)
     _load_into_warehouse(con, lake, ds, month, report)
+    lake.record_ingest(ds.name, month, report.files_digest, report.fingerprint)
     return report
 
 
 def require_lake_history(con: duckdb.DuckDBPyConnection, lake: Lake, month: str) -> None:
-    """Refuse to ingest on Spark when the warehouse holds earlier months the lake lacks
-    (graded with the DuckDB engine, or another lake): their merchants, orders and keys
-    would be unknown to Spark, and rows wrongly quarantined."""
-    missing = [
-        f"{dataset} {earlier}"
-        for dataset, earlier in fetch_rows(
-            con,
-            "SELECT dataset, month FROM raw.ingest_log WHERE month < $month ORDER BY month, "
-            "dataset",
-            {"month": month},
-        )
-        if not lake.has_partition("raw", dataset, earlier)
-    ]
+    """Refuse to ingest on Spark unless the lake holds every earlier month the warehouse
+    has ingested, as it ingested it: Spark reads earlier months' merchants, orders and
+    keys from the lake.
+
+    A month missing (graded with the DuckDB engine, or into another lake) would leave
+    them unknown and rows wrongly quarantined. A month the warehouse ingested again since
+    the lake's partition was written (a regrade with the DuckDB engine, which does not
+    write the lake) would be read as it was: Spark graded later months on the old rows,
+    published wrong grades, and the run key of a right month let them stand (found by a
+    review, 2026-12-06). Each raw partition records the ingest digests it was written
+    with (``Lake.record_ingest``); they must be the ones ``raw.ingest_log`` holds.
+    """
+    logged = fetch_rows(
+        con,
+        "SELECT dataset, month, files_digest, rows_digest FROM raw.ingest_log "
+        "WHERE month < $month ORDER BY month, dataset",
+        {"month": month},
+    )
+    missing = [f"{ds} {m}" for ds, m, *_ in logged if not lake.has_partition("raw", ds, m)]
     if missing:
         raise IngestError(
             f"the lake {lake.root} lacks months this warehouse has ingested ({missing[0]}"
             f"{', ...' if len(missing) > 1 else ''}): grade from the first month with "
             "--engine spark and --force into this lake, or use the lake those months went to"
+        )
+    for dataset, earlier, files_digest, rows_digest in logged:
+        record = lake.ingest_record(dataset, earlier)
+        if record == {"files_digest": files_digest, "rows_digest": rows_digest}:
+            continue
+        why = (
+            "records no ingest (written before the lake recorded them)"
+            if record is None
+            else "was written by another ingest than the warehouse's last (the month was "
+            "ingested again since, with the DuckDB engine or into another lake)"
+        )
+        raise IngestError(
+            f"{month} cannot be ingested on Spark: the lake {lake.root}'s {dataset} "
+            f"{earlier} {why}, so Spark would read rows the warehouse no longer holds. "
+            f"Grade from {earlier} with --engine spark and --force into this lake "
+            f"(grading run --engine spark --force --from {earlier} --through {month})"
         )
 
 

@@ -7,6 +7,12 @@ Layout under the lake root::
     aggregates/<name>/month=YYYY-MM/*.parquet      per-merchant window aggregates
     _staging/month=YYYY-MM/<table>/<name>/         a month being graded, not yet published
 
+Each raw partition holds ``_ingest.json``: the digests of the warehouse's ingest of that
+dataset-month (``raw.ingest_log``) its rows were written by. Spark reads no file whose
+name starts with ``_``. A month ingested again by the DuckDB engine (which does not write
+the lake) then no longer matches, and Spark refuses to build on it
+(``spark_engine.ingest.require_lake_history``).
+
 A month is written to its staging folder while it is graded (later datasets of the month
 look their orders and merchants up there), and moved into place only when DuckDB has
 published it (``publish_month``): readers never see half a month, and a month that
@@ -16,12 +22,15 @@ new one is renamed in, the old one renamed aside first and removed after.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import uuid
 from pathlib import Path
 
 TABLES = ("raw", "quarantine", "aggregates")
+# In a raw partition: what the warehouse logged of the ingest that wrote its rows.
+INGEST_RECORD = "_ingest.json"
 
 
 def literal_path(path: str | Path) -> str:
@@ -69,6 +78,24 @@ class Lake:
     def has_partition(self, table: str, name: str, month: str) -> bool:
         """Whether ``month`` of ``table``/``name`` was published here (an empty one too)."""
         return self.partition(table, name, month).is_dir()
+
+    def record_ingest(self, name: str, month: str, files_digest: str, rows_digest: str) -> None:
+        """Mark the staged raw partition of ``name`` with the digests the warehouse logged
+        for its ingest (``raw.ingest_log``), moved into place with it."""
+        folder = self.staged("raw", name, month)
+        folder.mkdir(parents=True, exist_ok=True)
+        record = {"files_digest": files_digest, "rows_digest": rows_digest}
+        (folder / INGEST_RECORD).write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
+
+    def ingest_record(self, name: str, month: str) -> dict[str, str] | None:
+        """The ingest digests of the published raw partition of ``name`` for ``month``;
+        None when it has none (a lake written before partitions recorded them) or the
+        partition is missing."""
+        path = self.partition("raw", name, month) / INGEST_RECORD
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
 
     def publish(self, month: str) -> list[str]:
         """Move every staged partition of ``month`` into place, each replaced whole, and

@@ -148,6 +148,17 @@ ORDER_HEADER = ["order_id", "merchant_id", "buyer_id", "created_at", "ended_at",
                 "amount_usd"]  # fmt: skip
 
 
+def _late_january_orders(landing: Path, merchants: list[str], copies: bool) -> None:
+    """Six valid orders landed late in January's folder (``copies``: and a copy of one)."""
+    rows = [
+        [f"LATE-{i}", merchants[i % len(merchants)], "B-late", "2026-01-20T10:00:00Z",
+         "2026-01-21T10:00:00Z", "completed", "12.50"]
+        for i in range(6)
+    ]  # fmt: skip
+    extra = [list(rows[0])] if copies else []
+    _extra_csv(landing / "orders" / "month=2026-01", "zz-late.csv", ORDER_HEADER, rows + extra)
+
+
 @pytest.mark.spark
 def test_generated_restated_and_blocked_months_on_spark_equal_duckdb(
     spark, spark_cluster, tmp_path: Path
@@ -161,18 +172,7 @@ def test_generated_restated_and_blocked_months_on_spark_equal_duckdb(
 
     # Restated: January gains orders (valid ones, and copies of each other) and is regraded.
     merchants = _merchant_ids(tmp_path / "duckdb.duckdb")
-    _extra_csv(
-        landing / "orders" / "month=2026-01",
-        "zz-late.csv",
-        ORDER_HEADER,
-        [
-            [f"LATE-{i}", merchants[i % len(merchants)], "B-late", "2026-01-20T10:00:00Z",
-             "2026-01-21T10:00:00Z", "completed", "12.50"]
-            for i in range(6)
-        ]
-        + [["LATE-0", merchants[0], "B-late", "2026-01-20T10:00:00Z", "2026-01-21T10:00:00Z",
-            "completed", "12.50"]],
-    )  # fmt: skip
+    _late_january_orders(landing, merchants, copies=True)
     for engine in ("duckdb", "spark"):
         grade(landing, tmp_path, "2026-02", engine, master)
     restated = assert_same_tables(tmp_path)
@@ -383,17 +383,7 @@ def test_a_month_regraded_on_duckdb_is_not_read_from_the_lake_as_it_was(
     generate_landing(landing, 50, ["2026-01", "2026-02", "2026-03"], 5000, seed=11)
     master = spark_cluster.master_url
     grade(landing, tmp_path, "2026-02", "spark", master)
-    merchants = _merchant_ids(tmp_path / "spark.duckdb")
-    _extra_csv(
-        landing / "orders" / "month=2026-01",
-        "zz-late.csv",
-        ORDER_HEADER,
-        [
-            [f"LATE-{i}", merchants[i % len(merchants)], "B-late", "2026-01-20T10:00:00Z",
-             "2026-01-21T10:00:00Z", "completed", "12.50"]
-            for i in range(6)
-        ],
-    )  # fmt: skip
+    _late_january_orders(landing, _merchant_ids(tmp_path / "spark.duckdb"), copies=False)
     warehouse, outputs = tmp_path / "spark.duckdb", tmp_path / "spark-outputs"
     grade_months(landing, warehouse, outputs, "2026-02", engine="duckdb")  # restates both
     before = published_state(warehouse, outputs)

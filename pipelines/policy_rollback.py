@@ -17,8 +17,8 @@ import duckdb
 from pipelines.exports import months_without_export_record
 from pipelines.months import add_months
 from pipelines.policy import Policy, PolicyCalendar, PolicyError, policy_digest
-from pipelines.publication_log import latest_publication
-from pipelines.warehouse import fetch_rows, fetch_value
+from pipelines.publication_log import latest_publication, latest_publications
+from pipelines.warehouse import fetch_value
 
 
 class PolicyRollback(PolicyError):
@@ -156,15 +156,6 @@ def refuse_calendar_behind_previous(
     )
 
 
-# Each month before $before, as last published.
-PUBLISHED_BEFORE = """
-SELECT month, policy_version, coalesce(policy_override, false)
-FROM main.run_log WHERE month < $before
-QUALIFY row_number() OVER (PARTITION BY month ORDER BY published_at DESC) = 1
-ORDER BY month
-"""
-
-
 def months_due_for_newer_policy(
     con: duckdb.DuckDBPyConnection, calendar: PolicyCalendar, before: str = "9999-12"
 ) -> list[tuple[str, str, Policy]]:
@@ -178,8 +169,9 @@ def months_due_for_newer_policy(
     due regrade but a rollback, refused when its month is regraded (``policy_rollback``).
     """
     due = []
-    for month, published, overridden in fetch_rows(con, PUBLISHED_BEFORE, {"before": before}):
-        if overridden or published is None:
+    for month, latest in latest_publications(con, before):
+        published = latest.policy_version
+        if latest.policy_override or published is None:
             continue
         try:
             chosen, backward = _calendar_move(calendar, month, published)

@@ -18,11 +18,20 @@ import duckdb
 
 from pipelines.warehouse import fetch_rows
 
-LATEST_PUBLICATION = """
-SELECT run_key, policy_version, policy_digest, coalesce(policy_override, false),
-       restated, restatement_reason, old_tier_counts, new_tier_counts, published_at
-FROM main.run_log WHERE month = $month
+# A publication's fields, in the order ``_publication`` reads them.
+PUBLICATION_COLUMNS = """
+run_key, policy_version, policy_digest, coalesce(policy_override, false),
+restated, restatement_reason, old_tier_counts, new_tier_counts, published_at
+"""
+LATEST_PUBLICATION = f"""
+SELECT {PUBLICATION_COLUMNS} FROM main.run_log WHERE month = $month
 ORDER BY published_at DESC LIMIT 1
+"""
+# Each month before $before with its latest publication, in month order.
+LATEST_PUBLICATIONS_BEFORE = f"""
+SELECT month, {PUBLICATION_COLUMNS} FROM main.run_log WHERE month < $before
+QUALIFY row_number() OVER (PARTITION BY month ORDER BY published_at DESC) = 1
+ORDER BY month
 """
 
 
@@ -45,9 +54,19 @@ class Publication:
 def latest_publication(con: duckdb.DuckDBPyConnection, month: str) -> Publication | None:
     """The month's latest publication; None when it was never published."""
     rows = fetch_rows(con, LATEST_PUBLICATION, {"month": month})
-    if not rows:
-        return None
-    key, version, digest, override, restated, reason, old, new, published = rows[0]
+    return _publication(rows[0]) if rows else None
+
+
+def latest_publications(
+    con: duckdb.DuckDBPyConnection, before: str = "9999-12"
+) -> list[tuple[str, Publication]]:
+    """Each published month before ``before``, with its latest publication, in order."""
+    rows = fetch_rows(con, LATEST_PUBLICATIONS_BEFORE, {"before": before})
+    return [(month, _publication(row)) for month, *row in rows]
+
+
+def _publication(row: tuple | list) -> Publication:
+    key, version, digest, override, restated, reason, old, new, published = row
     return Publication(
         run_key=key,
         policy_version=version,

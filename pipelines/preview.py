@@ -288,11 +288,12 @@ def _at_risk(
     con: duckdb.DuckDBPyConnection, window: GradingWindow, policy: Policy, grades: pl.DataFrame
 ) -> tuple[str | None, pl.DataFrame]:
     """The latest published month before the previewed one, and who is projected below
-    their tier of it (pipelines.at_risk, on the projection's window counts)."""
+    their tier of it (pipelines.at_risk, on the projection's window counts). Published is
+    what main.run_log records: a month published with no active merchant has no grade row,
+    and comparing with the month before it listed merchants with no current tier as at
+    risk (a review, 2026-12-06)."""
     compared = fetch_value(
-        con,
-        "SELECT max(month) FROM main.merchant_grades WHERE month < $month",
-        {"month": window.month},
+        con, "SELECT max(month) FROM main.run_log WHERE month < $month", {"month": window.month}
     )
     published = fetch_frame(
         con,

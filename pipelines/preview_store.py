@@ -7,8 +7,11 @@ published tables' columns, ``at_risk`` and ``preview_log``) and Parquet files un
 (``<outputs>/<table>/month=*``) never reach. ``main.*``, ``main.run_log`` (the run key
 chain), the journal and the published exports are not touched.
 
-One preview per month: a new one replaces the month's rows. A blocked preview leaves
-none (an older projection must not pass for the current one) and logs why.
+One preview per month: a new one replaces the month's rows, and its files wherever they
+were written (``preview.exported`` records the outputs folder of each month's files, so a
+preview made without ``--outputs``, or to another folder, still removes the earlier
+preview's; found by a review, 2026-12-06). A blocked preview leaves none (an older
+projection must not pass for the current one) and logs why.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pipelines.locking import exclusive_run
 from pipelines.months import GradingWindow
 from pipelines.preview import Preview, PreviewBlocked
 from pipelines.sql_files import load_sql
-from pipelines.warehouse import connect, transaction
+from pipelines.warehouse import connect, fetch_rows, transaction
 
 PREVIEW_SCHEMA = "preview"
 PREVIEW_DIR = "preview"
@@ -71,14 +74,19 @@ def store_preview(
     if not warehouse.exists():
         return None
     frames = {**preview.tables, "at_risk": preview.at_risk}
+    month = preview.window.month
+    target = _absolute(outputs)
     with exclusive_run(warehouse, wait_seconds), closing(connect(warehouse)) as con:
         _ensure_schema(con)
+        _remove_earlier_files(con, month)
         with transaction(con):
-            _clear_month(con, preview.window.month)
+            _clear_month(con, month)
             for table in STORED_TABLES:
                 _insert(con, table, frames[table])
             _log(con, preview.window, preview.policy_version, "projected", None, preview)
-        files = _export(con, Path(outputs), preview.window.month) if outputs else []
+            if target:
+                _record_export(con, month, target)
+        files = _export(con, target, month) if target else []
     rows = {table: frames[table].height for table in STORED_TABLES}
     return StoredPreview(preview.window.month, rows, files)
 
@@ -94,11 +102,12 @@ def store_blocked(
     month = blocked.window.month
     with exclusive_run(warehouse, wait_seconds), closing(connect(warehouse)) as con:
         _ensure_schema(con)
+        _remove_earlier_files(con, month)
+        if outputs:
+            _remove_month_files(_absolute(outputs), month)
         with transaction(con):
             _clear_month(con, month)
             _log(con, blocked.window, blocked.policy_version, "blocked", blocked.reason, None)
-        if outputs:
-            _remove_month_files(Path(outputs), month)
     return True
 
 
@@ -111,8 +120,32 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _clear_month(con: duckdb.DuckDBPyConnection, month: str) -> None:
-    for table in STORED_TABLES:
+    for table in (*STORED_TABLES, "exported"):
         con.execute(f"DELETE FROM {PREVIEW_SCHEMA}.{table} WHERE month = $month", {"month": month})
+
+
+def _absolute(outputs: Path | None) -> Path | None:
+    """The outputs folder as recorded and written: absolute, so a later preview made from
+    another working folder finds the same files (not resolved: a symlink stays one)."""
+    return Path(os.path.abspath(outputs)) if outputs else None
+
+
+def _remove_earlier_files(con: duckdb.DuckDBPyConnection, month: str) -> None:
+    """Remove the month's preview files from every outputs folder a preview of it was
+    exported to, before its rows are replaced: a file left there, with no as-of day in
+    it, would pass for the current projection. Done before the new rows are committed,
+    so a preview that then fails leaves fewer files, never stale ones."""
+    for (folder,) in fetch_rows(
+        con, "SELECT DISTINCT outputs FROM preview.exported WHERE month = $month", {"month": month}
+    ):
+        _remove_month_files(Path(folder), month)
+
+
+def _record_export(con: duckdb.DuckDBPyConnection, month: str, outputs: Path) -> None:
+    con.execute(
+        "INSERT INTO preview.exported VALUES ($month, $outputs)",
+        {"month": month, "outputs": str(outputs)},
+    )
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:

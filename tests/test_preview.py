@@ -561,6 +561,76 @@ def test_preview_is_blocked_by_the_quarantine_ratio_check_like_a_month(
     assert not (outputs / "preview" / "merchant_grades" / "month=2026-03").exists()
 
 
+def test_a_new_preview_removes_the_earlier_preview_s_files_wherever_they_were_written(
+    landing, graded_feb, tmp_path, monkeypatch
+) -> None:
+    """A preview made without ``--outputs``, or to another folder, left the month's earlier
+    preview files in place: Parquet with no as-of day, passing for the current projection
+    while the tables held another (a review, 2026-12-06). The files now go with the rows,
+    wherever they were written, a blocked preview's included."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copyfile(graded_feb, warehouse)
+    first, second = tmp_path / "first", tmp_path / "second"
+
+    def files(outputs: Path) -> list[str]:
+        root = outputs / "preview"
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*.parquet"))
+
+    def preview(as_of: str, *more: str, source: Path = landing) -> int:
+        args = ["preview", "--landing", str(source), "--warehouse", str(warehouse)]
+        return main([*args, "--as-of", as_of, *more])
+
+    assert preview("2026-03-15", "--outputs", str(first)) == 0
+    assert files(first) == [f"{t}/month={MONTH}/part-0.parquet" for t in sorted(STORED_TABLES)]
+    assert preview("2026-03-10") == 0  # no --outputs: nothing exported, and nothing stale
+    assert files(first) == []
+    stored = published_table(warehouse, "merchant_grades", MONTH, "preview")
+    assert stored.height > 0
+
+    monkeypatch.chdir(tmp_path)  # a relative folder, then the same one by another path
+    assert preview("2026-03-12", "--outputs", "second") == 0
+    assert len(files(second)) == len(STORED_TABLES)
+    assert preview("2026-03-13", "--outputs", str(first)) == 0
+    assert files(second) == [] and len(files(first)) == len(STORED_TABLES)
+    exported = pl.read_parquet(first / "preview" / "merchant_grades" / f"month={MONTH}")
+    assert_frame_equal(exported, published_table(warehouse, "merchant_grades", MONTH, "preview"))
+
+    noisy = noisy_copy(landing, tmp_path / "noisy")
+    assert preview("2026-03-14", source=noisy) == 1  # blocked, without --outputs
+    assert files(first) == [] and files(second) == []
+    con = connect(warehouse, read_only=True)
+    try:
+        assert fetch_rows(con, "SELECT count(*) FROM preview.exported") == [(0,)]
+    finally:
+        con.close()
+
+
+def test_at_risk_compares_with_a_published_month_that_graded_no_merchant(tmp_path) -> None:
+    """February published with every merchant suspended has no grade row; the latest
+    published month was read from the grades, so March's preview compared with January and
+    listed merchants with no current tier as at risk (a review, 2026-12-06). It compares
+    with February, where no one had a tier to fall from."""
+    landing = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    snapshot = landing / "merchants" / "month=2026-02"
+    for path in snapshot.iterdir():
+        read, write = (
+            (pl.read_parquet, pl.DataFrame.write_parquet)
+            if path.suffix == ".parquet"
+            else (lambda f: pl.read_csv(f, infer_schema=False), pl.DataFrame.write_csv)
+        )
+        write(read(path).with_columns(status=pl.lit("suspended")), path)
+    warehouse = tmp_path / "w.duckdb"
+    grade_months(landing, warehouse, tmp_path / "outputs", "2026-02")
+    assert published_table(warehouse, "merchant_grades", "2026-02").height == 0
+    assert published_table(warehouse, "merchant_grades", "2026-01").height > 0
+
+    preview = preview_month(landing, warehouse, "2026-03-15")
+    assert preview.grades.height > 0
+    assert preview.compared_month == "2026-02"
+    assert preview.at_risk.height == 0
+
+
 def below_february(preview, warehouse: Path) -> pl.DataFrame:
     """The projected merchants whose tier is below their published February tier (the
     policy's tiers, top first), by merchant id: who the preview must list at risk."""

@@ -23,3 +23,6 @@ CREATE TABLE IF NOT EXISTS preview.preview_log (
     policy_version VARCHAR, status VARCHAR NOT NULL, reason VARCHAR, compared_month VARCHAR,
     at_risk BIGINT, rows_quarantined BIGINT, made_at TIMESTAMP NOT NULL
 );
+-- The outputs folder each month's preview files were exported to, so the next preview of
+-- the month removes them wherever they are (pipelines/preview_store.py).
+CREATE TABLE IF NOT EXISTS preview.exported (month VARCHAR NOT NULL, outputs VARCHAR NOT NULL);

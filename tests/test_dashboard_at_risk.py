@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -55,11 +56,16 @@ def stored_at_risk(warehouse: Path) -> pl.DataFrame:
         con.close()
 
 
+def percent_text(limit: str) -> str:
+    """A limit's exact decimal text as a percentage: 0.0075 → 0.75%, 0.03 → 3%."""
+    return f"{(Decimal(limit) * 100).normalize():f}" + "%"
+
+
 def distance(row: dict) -> str:
     """The distance column as the page words it, from the stored integers."""
 
     def part(noun: str, recover: int | None, cross: int | None, limit: str) -> list[str]:
-        percent = f"{100 * float(limit):.1f}".removesuffix(".0") + "%"
+        percent = percent_text(limit)
         if recover is not None:
             return [f"{recover} fewer {noun}{'' if recover == 1 else 's'} to get under {percent}"]
         if cross is not None:
@@ -223,5 +229,35 @@ def test_at_risk_section_lists_them_and_follows_the_category(browser, site, prev
     assert f"; {in_category} in {category}." in watched.text("#at-risk-summary")
     ARTIFACTS.mkdir(exist_ok=True)
     watched.page.locator("#section-at-risk").screenshot(path=str(ARTIFACTS / "at_risk.png"))
+    assert watched.errors == [] and watched.dialogs == [] and watched.requests == []
+    watched.page.close()
+
+
+@pytest.mark.browser
+def test_limits_read_as_their_exact_percentages(browser, previewed, tmp_path) -> None:
+    """A dispute limit of 0.0075 read "0.8%", rounded, beside a rate of 8/1001 = 0.799%
+    said to reach it (a review, 2026-12-06). The page shows the limit's exact decimal as
+    a percentage, as the deciding conditions beside it do."""
+    copy = tmp_path / "w.duckdb"
+    shutil.copyfile(previewed, copy)
+    con = connect(copy)
+    try:
+        con.execute(
+            "UPDATE preview.at_risk SET dispute_limit = '0.0075', "
+            "bad_order_limit = '0.1200000000000000001' WHERE month = '2026-03'"
+        )
+    finally:
+        con.close()
+    stored = stored_at_risk(copy)
+    watched = Watched(browser, build_dashboard(copy, tmp_path / "site"))
+    watched.page.wait_for_selector("#section-at-risk[data-ready=true]", timeout=30_000)
+    cells = watched.page.eval_on_selector_all(
+        "#at-risk tbody tr", "rs => rs.map(r => [r.dataset.merchant, r.lastChild.textContent])"
+    )
+    assert dict(cells) == {r["merchant_id"]: distance(r) for r in stored.iter_rows(named=True)}
+    shown = " ".join(text for _, text in cells)
+    assert "would reach 0.75%" in shown and "0.8%" not in shown
+    table = watched.text("#at-risk tbody")
+    assert "(limit 0.75%)" in table and "(limit 12.00000000000000001%)" in table
     assert watched.errors == [] and watched.dialogs == [] and watched.requests == []
     watched.page.close()

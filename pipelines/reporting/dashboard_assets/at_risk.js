@@ -9,7 +9,15 @@
   var P = JSON.parse(document.getElementById("dashboard-data").textContent).payload;
   var R = P.atRisk, category = document.getElementById("category");
 
-  function pct(limit) { return (100 * Number(limit)).toFixed(1).replace(/\.0$/, "") + "%"; }
+  // A limit as the exact percentage of its decimal text ("0.0075" reads 0.75%): rounded
+  // to one place it read 0.8%, beside a rate of 0.799% it said would reach it (a review).
+  function pct(limit) {
+    var text = String(limit), sign = text.charAt(0) === "-" ? "-" : "";
+    var parts = text.replace(/^-/, "").split("."), places = (parts[1] || "") + "00";
+    var whole = (parts[0] + places.slice(0, 2)).replace(/^0+(?=\d)/, "");
+    var rest = places.slice(2).replace(/0+$/, "");
+    return sign + whole + (rest ? "." + rest : "") + "%";
+  }
   function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
   function counted(n, d, limit) {
     // Cut, not rounded (as the movers' rates): 1199/1200 reads 99.91%, never 100.00%.

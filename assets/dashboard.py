@@ -12,6 +12,7 @@ import dagster as dg
 
 from assets.partitions import monthly_partitions
 from assets.resources import GradingSettings, WarehouseResource
+from pipelines.faults import crash_point
 
 
 @dg.asset(
@@ -31,6 +32,7 @@ def dashboard(
     from pipelines.reporting.dashboard import write_dashboard
 
     month = context.partition_key
+    crash_point("dashboard:before_build", month)
 
     def policy_for(shown: str):
         """The latest month shown may be later than the run's: the dashboard takes its

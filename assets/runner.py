@@ -258,6 +258,13 @@ def grade_months(
                 results.append(month_result)
                 if on_done:
                     on_done(month_result)
+            if dashboard and all(r.unchanged_since for r in results):
+                _rebuild_dashboard_if_behind(
+                    warehouse,
+                    outputs,
+                    months[-1],
+                    lambda m: policies.get(m) or checked.policy_for(m),
+                )
         except RunFailed as failed:
             if dashboard and (failed.published or any(not r.unchanged_since for r in results)):
                 _dashboard_after_failure(
@@ -279,6 +286,24 @@ def _stop_if_asked(signal_name: str | None, done: str, next_month: str, last: st
             f"the run was stopped by {signal_name} while {done} ran; {done} finished, and "
             f"{rest} {'was' if next_month == last else 'were'} not graded: run again to go on",
         )
+
+
+def _rebuild_dashboard_if_behind(
+    warehouse: Path, outputs: Path, last: str, policy_for: Callable[[str], Policy]
+) -> None:
+    """When a run grades no month, rebuild the dashboard only if it is not built from the
+    warehouse as it is: a run stopped between a month's publication and its dashboard
+    step left the page on the month's earlier grades, and every later unchanged run kept
+    it (a review, 2026-12-06)."""
+    from pipelines.reporting.dashboard import dashboard_is_current, write_dashboard
+
+    folder = outputs / "dashboard"
+    try:
+        if not dashboard_is_current(warehouse, folder):
+            write_dashboard(warehouse, folder, policy_for=policy_for)
+    except Exception as exc:
+        reason = f"the dashboard is not up to date and could not be rebuilt: {exc}"
+        raise RunFailed(last, reason.splitlines()[0], published=True) from exc
 
 
 def _dashboard_after_failure(

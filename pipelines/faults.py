@@ -18,6 +18,7 @@ CRASH_POINTS = (
     "publish:before_commit",  # published tables replaced inside the open transaction
     "exports:between_tables",  # one table's export staged, none swapped in
     "exports:between_swaps",  # one table's export swapped in, the others not, none recorded
+    "dashboard:before_build",  # the month published with its exports, its page not rebuilt
 )
 
 

@@ -8,8 +8,10 @@ they also prove the page works offline. They skip when chromium or Playwright is
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import stat
 import subprocess
 import tomllib
 from importlib.resources import files
@@ -412,6 +414,20 @@ def test_write_dashboard_reports_what_it_wrote(warehouse, tmp_path):
     result = write_dashboard(warehouse, tmp_path, months_shown=2)
     assert result.months == MONTHS[-2:]
     assert result.charts == 12 and result.bytes == result.path.stat().st_size
+
+
+@pytest.mark.parametrize("umask", [0o077, 0o022, 0o002])
+def test_the_page_is_created_with_the_process_s_umask(warehouse, tmp_path, umask):
+    """It was set to 0644 whatever the umask: world-readable under 077 (a review,
+    2026-12-06). Rebuilt over an existing page, too."""
+    previous = os.umask(umask)
+    try:
+        for _ in range(2):
+            path = write_dashboard(warehouse, tmp_path, months_shown=1).path
+            assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    finally:
+        os.umask(previous)
+    assert [p.name for p in tmp_path.iterdir()] == ["index.html"]
 
 
 # --- in a real browser ---------------------------------------------------------------------

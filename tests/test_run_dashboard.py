@@ -13,7 +13,7 @@ import pytest
 from assets.cli import main
 from assets.definitions import build_definitions
 from assets.runner import DASHBOARD, RunFailed, grade_months, job_without
-from tests.helpers import CONFORMANCE, published_state
+from tests.helpers import CONFORMANCE, cli_command, published_state, run_args, run_killed_at
 
 LANDING = CONFORMANCE / "landing"
 
@@ -96,3 +96,37 @@ def test_a_run_that_fails_after_publishing_months_rebuilds_the_dashboard(
         grade_months(landing, warehouse, outputs, "2026-03")
     fresh = write_dashboard(warehouse, tmp_path / "fresh")
     assert _page_data(page) == _page_data(fresh.path) != before
+
+
+def test_a_page_a_killed_run_left_behind_is_rebuilt_by_the_next_unchanged_run(
+    tmp_path: Path,
+) -> None:
+    """A run killed after publishing February and before its dashboard step left the page
+    on February's earlier grades, and the next run, skipping every month as unchanged,
+    kept it (a review, 2026-12-06). The page records what it was built from, and a run
+    that grades nothing rebuilds it when that is not the warehouse's; a current page is
+    left as it is."""
+    from pipelines.reporting.dashboard import dashboard_is_current, write_dashboard
+
+    landing = tmp_path / "landing"
+    shutil.copytree(LANDING, landing)
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(landing, warehouse, outputs, "2026-02")
+    page = outputs / "dashboard" / "index.html"
+    before = _page_data(page)
+    assert dashboard_is_current(warehouse, page.parent)
+
+    next((landing / "bad_orders" / "month=2026-02").iterdir()).unlink()  # a restatement
+    command = cli_command(*run_args(landing, warehouse, outputs, "2026-02"))
+    run_killed_at("dashboard:before_build", "2026-02", command)
+    assert _page_data(page) == before, "the kill came before the page was rebuilt"
+    assert not dashboard_is_current(warehouse, page.parent)
+
+    results = grade_months(landing, warehouse, outputs, "2026-02")
+    assert [r.unchanged_since is not None for r in results] == [True, True]
+    fresh = write_dashboard(warehouse, tmp_path / "fresh")
+    assert _page_data(page) == _page_data(fresh.path) != before
+
+    built = page.stat().st_mtime_ns
+    grade_months(landing, warehouse, outputs, "2026-02")
+    assert page.stat().st_mtime_ns == built

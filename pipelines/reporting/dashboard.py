@@ -10,21 +10,27 @@ dashboard in place.
 from __future__ import annotations
 
 import os
-import tempfile
+import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines.months import add_months
 from pipelines.policy import Policy, load_calendar
 from pipelines.reporting.dashboard_data import build_payload, shown_months
 from pipelines.reporting.dashboard_figures import build_figures
 from pipelines.reporting.dashboard_movers import movers_payload
-from pipelines.reporting.dashboard_page import render_page
+from pipelines.reporting.dashboard_page import BUILT_FROM_META, render_page
 from pipelines.reporting.dashboard_sections import section_payload
 from pipelines.reporting.explain import ExplainError, open_read_only
-from pipelines.warehouse import fetch_rows
+from pipelines.sql_files import load_sql
+from pipelines.warehouse import fetch_rows, fetch_value
+
+if TYPE_CHECKING:
+    import duckdb
 
 MONTHS_SHOWN = 12
 
@@ -89,6 +95,7 @@ def write_dashboard(
             con, months, payload["previous"], payload["tiers"], payload["categories"], policy
         )
         versions = fetch_rows(con, _VERSIONS_SQL, {"months": months})
+        source = built_from(con)
     finally:
         con.close()
     charts, figures, style = build_figures(payload, policy)
@@ -104,6 +111,7 @@ def write_dashboard(
         charts,
         meta,
         warnings,
+        source,
     )
     path = write_atomically(Path(out_dir) / "index.html", page)
     return DashboardResult(
@@ -113,6 +121,34 @@ def write_dashboard(
         merchants=[m["id"] for m in payload["merchants"]],
         bytes=path.stat().st_size,
     )
+
+
+def built_from(con: duckdb.DuckDBPyConnection) -> str:
+    """The digest of what a page shows: every publication and the stale months."""
+    return str(fetch_value(con, load_sql("dashboard/built_from.sql")))
+
+
+def dashboard_is_current(warehouse: Path, out_dir: Path) -> bool:
+    """Whether ``out_dir/index.html`` was built from the warehouse as it is now.
+
+    A run stopped after publishing a month and before its dashboard step (a kill, or a
+    Dagster run interrupted there) left the page showing the month's earlier grades, and
+    the next run, skipping every month as unchanged, left it so (a review, 2026-12-06).
+    A page without the digest (built before it was kept) is not current."""
+    page = Path(out_dir) / "index.html"
+    try:
+        with page.open(encoding="utf-8", errors="replace") as text:
+            head = text.read(16_384)
+    except FileNotFoundError:
+        return False
+    found = re.search(rf'<meta name="{BUILT_FROM_META}" content="([0-9a-f]*)">', head)
+    if not found:
+        return False
+    con = open_read_only(Path(warehouse))
+    try:
+        return found.group(1) == built_from(con)
+    finally:
+        con.close()
 
 
 _VERSIONS_SQL = (
@@ -158,15 +194,19 @@ def month_spans(months: list[str]) -> str:
 
 
 def write_atomically(path: Path, text: str) -> Path:
-    """Write a temporary file in the same folder, then rename it over ``path``."""
+    """Write a temporary file in the same folder, then rename it over ``path``.
+
+    The file is created with the process's umask, as any file it writes: it was set to
+    0644 after ``mkstemp``'s 0600, which made the page world-readable under umask 077
+    (a review, 2026-12-06)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

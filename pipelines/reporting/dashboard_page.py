@@ -144,10 +144,18 @@ KPIS = (
 )
 
 
+BUILT_FROM_META = "grading-built-from"
+
+
 def render_page(
-    data: dict, charts: list[Chart], meta: list[tuple[str, str]], warnings: list[str]
+    data: dict,
+    charts: list[Chart],
+    meta: list[tuple[str, str]],
+    warnings: list[str],
+    built_from: str = "",
 ) -> str:
-    """The whole page as one string."""
+    """The whole page as one string. ``built_from`` is the digest of what it shows
+    (``dashboard.built_from``), kept in a ``<meta>`` of its head."""
     kpis = "".join(
         f'<div class="kpi" id="kpi-{key}"><div class="kpi-label">{html.escape(label)}</div>'
         f'<div class="kpi-value"></div><div class="kpi-delta"></div></div>'
@@ -165,6 +173,7 @@ def render_page(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="{html.escape(CSP)}">
+<meta name="{BUILT_FROM_META}" content="{html.escape(built_from)}">
 <title>Merchant grading dashboard</title>
 <style>
 {page_style()}</style>

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import os
 import sys
 import time
@@ -26,6 +27,8 @@ DESCRIPTION = (
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        restart_in_utf8_mode()
     # Dagster flags preview/beta parameters at import; they are not the user's concern.
     warnings.filterwarnings("ignore", module="dagster")
     warnings.filterwarnings("ignore", message=".*(preview|beta).*")
@@ -38,8 +41,48 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout = ReaderGoneSafe(stdout)  # type: ignore[assignment]
     try:
         return args.handler(args)
+    except Exception as exc:
+        message = file_access_error(exc)
+        if message is None:
+            raise
+        return fail(message)
     finally:
         sys.stdout = stdout
+
+
+def file_access_error(exc: BaseException) -> str | None:
+    """A file the command could not open or write, outside any month's steps (whose
+    failures the run reports as the month's): the warehouse's lock file in a read-only
+    folder, a warehouse file without write permission. These ended in a traceback (a
+    review, 2026-12-06); now in one line naming the file. None for any other error."""
+    duckdb = sys.modules.get("duckdb")
+    if isinstance(exc, OSError) and exc.filename is not None:
+        names = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+        reason = exc.strerror or type(exc).__name__
+    elif duckdb is not None and isinstance(exc, duckdb.IOException):
+        names, reason = "", str(exc).splitlines()[0]
+    else:
+        return None
+    return f"{reason}: {names}" if names else reason
+
+
+def restart_in_utf8_mode() -> None:
+    """Start the command again in Python's UTF-8 mode when the locale's encoding is not
+    UTF-8 (``LC_ALL=en_US.ISO-8859-1``).
+
+    Python then names files in the locale's encoding while DuckDB, polars and Arrow name
+    them in UTF-8: a warehouse, landing or outputs path with a non-ASCII character was
+    "no such file" (or the month published with its exports unwritten), and ``grading
+    explain`` could not print its arrows (a review, 2026-12-06). In UTF-8 mode both agree
+    on the bytes the user typed. ``PYTHONUTF8=1`` is kept for the processes the run
+    starts (Spark's Python workers)."""
+    encoding = codecs.lookup(sys.getfilesystemencoding()).name
+    if sys.flags.utf8_mode or encoding == "utf-8" or os.environ.get("PYTHONUTF8") == "1":
+        return
+    sys.stdout.flush()
+    os.execve(
+        sys.executable, [sys.executable, *sys.orig_argv[1:]], {**os.environ, "PYTHONUTF8": "1"}
+    )
 
 
 class ReaderGoneSafe:

@@ -619,9 +619,19 @@ def exports_failure(result: dg.ExecuteInProcessResult) -> str | None:
 
 
 def _first_line(error: SerializableErrorInfo) -> str:
-    """An error's first line, without the class name of ours Dagster puts before it."""
-    line = error.message.strip().splitlines()[0]
-    return re.sub(r"^pipelines\.[\w.]+: ", "", line)
+    """An error's first line, without the class name of ours Dagster puts before it.
+
+    A Java error reaching Python through Py4J says on its first line only which call
+    failed ("An error occurred while calling o463.collectToPython."); what failed is the
+    Java exception's innermost cause, further down (a missing native library, a full
+    disk). It is added, so the run's one line names it (a review, 2026-12-06)."""
+    lines = error.message.strip().splitlines()
+    line = re.sub(r"^pipelines\.[\w.]+: ", "", lines[0])
+    if error.cls_name == "Py4JJavaError":
+        causes = [c for c in lines[1:] if re.match(r"(: |Caused by: )\S", c)]
+        if causes:
+            line += " " + re.sub(r"^(: |Caused by: )", "", causes[-1])
+    return line
 
 
 def materialization_metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, object]]:

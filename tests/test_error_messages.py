@@ -57,18 +57,23 @@ def test_a_transaction_that_fails_is_still_rolled_back(tmp_path):
     con.close()
 
 
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A 3 MB tmpfs: room for the warehouse's schema, not for a month of the fixture."""
-    mount_point = tmp_path / "disk"
+def mount_tmpfs(mount_point: Path, size: str) -> Path:
+    """A tmpfs of ``size`` mounted at ``mount_point`` (skips the test where none can be)."""
     mount_point.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", str(mount_point)],
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
         capture_output=True,
         text=True,
     )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    return mount_point
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 3 MB tmpfs: room for the warehouse's schema, not for a month of the fixture."""
+    mount_point = mount_tmpfs(tmp_path / "disk", "3M")
     yield mount_point
     subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
@@ -92,6 +97,28 @@ def test_a_full_disk_says_no_space_left_on_device(tiny_disk, tmp_path, capsys):
     assert err[-1].startswith(f"grading: month {JAN} was not published: ")
     assert "No space left on device" in err[-1]
     assert "cannot rollback" not in err[-1]
+
+
+def test_a_warehouse_on_a_read_only_disk_is_named_in_one_line(tmp_path, capsys):
+    """Its lock file could not be made or opened: the run ended in a traceback (a review,
+    2026-12-06, as a user without write permission). Now one line names the file, for
+    a new warehouse and for a published one regraded; reading commands still work."""
+    disk = mount_tmpfs(tmp_path / "disk", "64M")
+    try:
+        (disk / "new").mkdir()
+        run = ["run", "--landing", str(CONFORMANCE / "landing"), "--outputs", str(tmp_path / "o")]
+        assert cli_main([*run, "--warehouse", str(disk / "w.duckdb"), "--through", JAN]) == 0
+        capsys.readouterr()
+        remounted = subprocess.run(["mount", "-o", "remount,ro", str(disk)], capture_output=True)
+        assert remounted.returncode == 0, remounted.stderr
+        for warehouse, more in [(disk / "new" / "w.duckdb", ["--create"]), (disk / "w.duckdb", [])]:
+            code = cli_main([*run, "--warehouse", str(warehouse), "--through", JAN, *more])
+            err = capsys.readouterr().err.strip().splitlines()
+            assert (code, err) == (1, [f"grading: Read-only file system: {warehouse}.lock"])
+        assert cli_main(["summary", "--warehouse", str(disk / "w.duckdb")]) == 0
+        assert JAN in capsys.readouterr().out
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 # --- quarantine ratio -----------------------------------------------------------------
@@ -323,3 +350,32 @@ def test_the_run_refuses_an_unknown_policy_key_before_anything_runs(tmp_path, ca
     assert code == 1
     assert "unknown key 'window.min_dsr_item_cout'" in capsys.readouterr().err
     assert not warehouse.exists()
+
+
+def test_a_java_error_is_named_by_its_innermost_cause() -> None:
+    """A Py4J error's first line names only the call ("An error occurred while calling
+    o463.collectToPython."): a Spark run's one line said nothing of what failed (a review,
+    2026-12-06). Its innermost Java cause is added. The message is a real one, from
+    ``spark.read.parquet`` of a file that is not Parquet (pyspark 4, local[1])."""
+    from dagster._utils.error import SerializableErrorInfo
+
+    from assets.runner import _first_line
+
+    message = (
+        "py4j.protocol.Py4JJavaError: An error occurred while calling o28.parquet.\n"
+        ": org.apache.spark.SparkException: [FAILED_READ_FILE.CANNOT_READ_FILE_FOOTER] "
+        "Encountered error while reading file file:/tmp/pj/x.parquet. Could not read footer.\n"
+        "If not, please convert it to a valid format.\n"
+        "\tat org.apache.spark.sql.errors.QueryExecutionErrors$.cannotReadFooter(...)\n"
+        "Caused by: java.lang.RuntimeException: file:/tmp/pj/x.parquet is not a Parquet "
+        "file (length is too low: 8)\n"
+        "\tat org.apache.parquet.hadoop.ParquetFileReader.readFooter(...)\n"
+    )
+    java = SerializableErrorInfo(message, [], "Py4JJavaError")
+    assert _first_line(java) == (
+        "py4j.protocol.Py4JJavaError: An error occurred while calling o28.parquet. "
+        "java.lang.RuntimeException: file:/tmp/pj/x.parquet is not a Parquet file "
+        "(length is too low: 8)"
+    )
+    ours = SerializableErrorInfo("pipelines.ingest.LandingError: orders: bad\nmore", [], "X")
+    assert _first_line(ours) == "orders: bad"

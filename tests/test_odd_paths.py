@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 
 import polars as pl
 import pytest
@@ -164,3 +165,46 @@ def test_a_notebook_copy_in_a_temporary_folder_duckdb_would_misread_is_refused(
     with pytest.raises(WarehousePathError, match=r"DuckDB reads what follows '\?'"):
         readonly_copy(warehouse)
     assert list(root.iterdir()) == []
+
+
+def test_a_locale_not_in_utf8_grades_into_folders_named_in_any_script(tmp_path):
+    """Under ``en_US.ISO-8859-1`` Python named files in Latin-1 while DuckDB, polars and
+    Arrow named them in UTF-8: a warehouse in a folder ``dé中`` was "no such file", and
+    ``grading explain`` could not print its arrows (a review, 2026-12-06). The command
+    restarts itself in Python's UTF-8 mode, and grades as under any other locale."""
+    import subprocess
+
+    import duckdb
+
+    from tests.helpers import cli_command
+
+    locales = subprocess.run(["locale", "-a"], capture_output=True, text=True).stdout.split()
+    if "en_US.iso88591" not in locales:
+        pytest.skip("the en_US.ISO-8859-1 locale is not generated here (.ci/run makes it)")
+    root = tmp_path / "dé中 ü"
+    shutil.copytree(CONFORMANCE / "landing", root / "landing")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUTF8"}
+    env |= {"LC_ALL": "en_US.ISO-8859-1"}
+    check = "import sys; print(sys.getfilesystemencoding())"
+    encoding = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True)
+    assert encoding.stdout.decode().strip() == "iso8859-1", "the locale is in effect"
+
+    warehouse, outputs = root / "wh" / "w.duckdb", root / "out"
+    args = [*run_args(root / "landing", warehouse, outputs, "2026-01"), "--create"]
+    graded = subprocess.run(cli_command(*args), env=env, capture_output=True, timeout=600)
+    assert graded.returncode == 0, graded.stderr.decode(errors="replace")[-2000:]
+    assert sorted(p.name for p in root.iterdir()) == ["landing", "out", "wh"]
+    plain = tmp_path / "plain.duckdb"
+    assert cli_main([*run_args(CONFORMANCE / "landing", plain, tmp_path / "o", "2026-01")]) == 0
+    query = "SELECT * FROM main.merchant_grades ORDER BY ALL"
+    with duckdb.connect(str(warehouse), read_only=True) as a, duckdb.connect(str(plain)) as b:
+        assert a.sql(query).fetchall() == b.sql(query).fetchall()
+    exported = pl.read_parquet(outputs / "merchant_grades" / "month=2026-01" / "*.parquet")
+    assert exported.height == 149
+
+    explain = ["explain", "--warehouse", str(warehouse), "--merchant", "M0500003"]
+    shown = subprocess.run(
+        cli_command(*explain, "--month", "2026-01"), env=env, capture_output=True
+    )
+    assert shown.returncode == 0, shown.stderr.decode(errors="replace")
+    assert "Merchant M0500003, 2026-01" in shown.stdout.decode("utf-8")

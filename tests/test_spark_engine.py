@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -320,6 +321,33 @@ def test_lake_refuses_object_storage_without_a_table_format(tmp_path: Path) -> N
         Lake("s3://bucket/lake")
     assert Lake(f"file://{tmp_path}").root == tmp_path
     shutil.rmtree(tmp_path)
+
+
+def test_a_file_uri_lake_is_the_folder_the_uri_names(tmp_path: Path, monkeypatch) -> None:
+    """Percent escapes, ``localhost`` and ``file:/p`` name the folder they mean; only the
+    ``file://`` prefix was stripped, so the lake went to a folder named with the escapes,
+    or under the working folder (a review, 2026-12-06). URIs naming no local folder are
+    refused."""
+    from pipelines.spark_engine.lake import Lake
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "lake 100% a%20b é中"
+    assert Lake(folder.as_uri()).root == folder
+    assert folder.as_uri().count("%25") == 2
+    assert Lake(f"file://localhost{tmp_path}/l").root == tmp_path / "l"
+    assert Lake(f"file:{tmp_path}/l").root == tmp_path / "l"
+    assert Lake(f"file://{tmp_path}/a%3Fb%23c").root == tmp_path / "a?b#c"
+    for uri, problem in [
+        ("file://tmp/l", "names the host 'tmp'"),
+        ("file://server/share/l", "names the host 'server'"),
+        ("file:l", "is not an absolute path"),
+        (f"file://{tmp_path}/a?b", "has a query or fragment"),
+        (f"file://{tmp_path}/a#b", "has a query or fragment"),
+        (f"file://{tmp_path}/a?", "has a query or fragment"),
+        (f"file://{tmp_path}/%e9", "percent escapes that are not UTF-8"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(problem)):
+            Lake(uri)
 
 
 def test_the_duckdb_engine_imports_neither_pyspark_nor_sqlglot() -> None:

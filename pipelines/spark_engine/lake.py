@@ -27,6 +27,7 @@ import re
 import shutil
 import uuid
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 TABLES = ("raw", "quarantine", "aggregates")
 # In a raw partition: what the warehouse logged of the ingest that wrote its rows.
@@ -41,17 +42,45 @@ def literal_path(path: str | Path) -> str:
     return re.sub(r"([\\\[\]{}*?])", r"\\\1", str(path))
 
 
+def local_path_of_file_uri(uri: str) -> Path:
+    """The local path a ``file:`` URI names (RFC 8089): ``file:///p``, ``file://localhost/p``
+    and ``file:/p``, percent escapes decoded (``%20`` is a space, as ``Path.as_uri()``
+    writes it). Only the ``file://`` prefix was stripped before, so an escaped name, a
+    ``localhost`` or a single slash put the lake in another folder, under the working one
+    (a review, 2026-12-06). Another host, a relative path, a query or a fragment (a
+    literal ``?`` or ``#`` is written ``%3F``, ``%23``) are refused: no local folder to name."""
+    parts = urlsplit(uri)
+    problem = (
+        f"names the host {parts.netloc!r}, not this machine"
+        if parts.netloc not in ("", "localhost")
+        else "is not an absolute path"
+        if not parts.path.startswith("/")
+        else "has a query or fragment (write ? as %3F and # as %23)"
+        if parts.query or parts.fragment or uri.rstrip("?#") != uri
+        else None
+    )
+    if problem is None:
+        try:
+            return Path(unquote(parts.path, errors="strict"))
+        except UnicodeDecodeError:
+            problem = "has percent escapes that are not UTF-8"
+    raise ValueError(f"lake {uri!r}: the file URI {problem}")
+
+
 class Lake:
     """A lake root: a local path (a ``file://`` URI too). Object-store URIs need a table
     format's atomic commit (docs/decisions/spark.md) and are refused for now."""
 
     def __init__(self, root: str) -> None:
-        if "://" in root and not root.startswith("file://"):
+        if root.startswith("file:"):
+            self.root = local_path_of_file_uri(root)
+        elif "://" in root:
             raise ValueError(
                 f"lake {root!r}: only a local path or file:// URI is supported so far "
                 "(object storage needs a table format, see docs/decisions/spark.md)"
             )
-        self.root = Path(root.removeprefix("file://")).absolute()
+        else:
+            self.root = Path(root).absolute()
 
     def partition(self, table: str, name: str, month: str) -> Path:
         """The published partition of ``table``/``name`` (e.g. raw/orders) for ``month``."""

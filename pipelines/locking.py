@@ -89,8 +89,8 @@ def _acquire(path: Path, warehouse: str | Path, wait_seconds: float) -> TextIO:
                     holder = handle.read().strip() or "another process"
                     raise WarehouseBusy(
                         f"warehouse {warehouse} is being graded by {holder}; "
-                        f"wait for it to finish (grading run --wait SECONDS; in Dagster, the "
-                        f"warehouse resource's lock_wait_seconds)"
+                        f"try again once it has finished (`grading run --wait SECONDS` waits; "
+                        f"in Dagster, the warehouse resource's lock_wait_seconds)"
                     ) from None
                 time.sleep(0.5)
         handle.seek(0)

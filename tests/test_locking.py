@@ -207,7 +207,7 @@ def test_the_refusal_names_the_holder_now_not_an_earlier_one(tmp_path):
         with pytest.raises(WarehouseBusy) as refused, exclusive_run(warehouse):
             pass
         assert str(refused.value).startswith(
-            f"warehouse {warehouse} is being graded by pid {holder.pid}; wait for it"
+            f"warehouse {warehouse} is being graded by pid {holder.pid}; try again once"
         )
     finally:
         holder.kill()

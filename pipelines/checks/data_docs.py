@@ -127,9 +127,14 @@ def _build(project: _DocsProject, outputs: Path) -> None:
         site_names=[SITE_NAME], resource_identifiers=keys, build_index=True
     )
     project.rebuild_all = False
+    # A new file renamed over the mark: setting the time of a file another user made
+    # (an outputs folder a team shares) is refused even with write permission, and
+    # failed every later publication (a review, 2026-12-06).
     mark = Path(outputs).resolve() / DOCS_PROJECT / CHECKED_MARK
-    mark.touch()
-    os.utime(mark, ns=(project.checked_at, project.checked_at))
+    fresh = mark.with_name(f"{CHECKED_MARK}.{os.getpid()}.tmp")
+    fresh.touch()
+    os.utime(fresh, ns=(project.checked_at, project.checked_at))
+    os.replace(fresh, mark)
 
 
 def _unrendered(project: _DocsProject, outputs: Path) -> list[Any]:

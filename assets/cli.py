@@ -51,13 +51,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def file_access_error(exc: BaseException) -> str | None:
-    """A file the command could not open or write, outside any month's steps (whose
-    failures the run reports as the month's): the warehouse's lock file in a read-only
-    folder, a warehouse file without write permission. These ended in a traceback (a
-    review, 2026-12-06); now in one line naming the file. None for any other error."""
+    """A file the command could not open or write outside Dagster's steps (whose
+    failures a run reports as its month's): the warehouse's lock file in a read-only
+    folder, a warehouse file without write permission, a landing folder it may not list.
+    These ended in a traceback (a review, 2026-12-06); now in one line naming the file.
+    The months published before stand, as after any failure. None for any other error."""
     duckdb = sys.modules.get("duckdb")
     if isinstance(exc, OSError) and exc.filename is not None:
-        names = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+        names = " -> ".join(
+            os.fsdecode(f) if isinstance(f, bytes) else str(f)
+            for f in (exc.filename, exc.filename2)
+            if f is not None
+        )
         reason = exc.strerror or type(exc).__name__
     elif duckdb is not None and isinstance(exc, duckdb.IOException):
         names, reason = "", str(exc).splitlines()[0]
@@ -74,15 +79,15 @@ def restart_in_utf8_mode() -> None:
     them in UTF-8: a warehouse, landing or outputs path with a non-ASCII character was
     "no such file" (or the month published with its exports unwritten), and ``grading
     explain`` could not print its arrows (a review, 2026-12-06). In UTF-8 mode both agree
-    on the bytes the user typed. ``PYTHONUTF8=1`` is kept for the processes the run
-    starts (Spark's Python workers)."""
+    on the bytes the user typed. ``-X utf8`` holds under ``-E`` too; ``PYTHONUTF8=1`` is
+    kept for the processes the run starts (a local Spark's Python workers)."""
     encoding = codecs.lookup(sys.getfilesystemencoding()).name
     if sys.flags.utf8_mode or encoding == "utf-8" or os.environ.get("PYTHONUTF8") == "1":
         return
-    sys.stdout.flush()
-    os.execve(
-        sys.executable, [sys.executable, *sys.orig_argv[1:]], {**os.environ, "PYTHONUTF8": "1"}
-    )
+    if sys.stdout is not None:
+        sys.stdout.flush()
+    command = [sys.executable, "-X", "utf8", *sys.orig_argv[1:]]
+    os.execve(sys.executable, command, {**os.environ, "PYTHONUTF8": "1"})
 
 
 class ReaderGoneSafe:
@@ -330,7 +335,7 @@ def fail(message: str) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     share_paths_with_code_location(args.landing, args.warehouse)
-    from assets.runner import ExportsNotWritten, RunFailed, grade_months
+    from assets.runner import DashboardNotRebuilt, ExportsNotWritten, RunFailed, grade_months
     from pipelines.landing import LandingError
     from pipelines.locking import WarehouseBusy
     from pipelines.policy import PolicyError, load_policy
@@ -409,6 +414,8 @@ def run_command(args: argparse.Namespace) -> int:
             )
         return fail(f"month {exc.month} was not published: {exc.reason}")
     except (PolicyError, LandingError, WarehouseBusy, WarehouseLocked, ValueError) as exc:
+        return fail(str(exc))
+    except DashboardNotRebuilt as exc:
         return fail(str(exc))
     except KeyboardInterrupt:  # SIGINT, or SIGTERM (taken as SIGINT for the run)
         fail(

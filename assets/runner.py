@@ -258,19 +258,16 @@ def grade_months(
                 results.append(month_result)
                 if on_done:
                     on_done(month_result)
-            if dashboard and all(r.unchanged_since for r in results):
-                _rebuild_dashboard_if_behind(
-                    warehouse,
-                    outputs,
-                    months[-1],
-                    lambda m: policies.get(m) or checked.policy_for(m),
-                )
         except RunFailed as failed:
             if dashboard and (failed.published or any(not r.unchanged_since for r in results)):
                 _dashboard_after_failure(
                     warehouse, outputs, failed, lambda m: policies.get(m) or checked.policy_for(m)
                 )
             raise
+        if dashboard and all(r.unchanged_since for r in results):
+            _rebuild_dashboard_if_behind(
+                warehouse, outputs, lambda m: policies.get(m) or checked.policy_for(m)
+            )
     return results
 
 
@@ -288,8 +285,13 @@ def _stop_if_asked(signal_name: str | None, done: str, next_month: str, last: st
         )
 
 
+class DashboardNotRebuilt(RuntimeError):
+    """Every month of the run was unchanged, but the dashboard was behind the warehouse
+    and could not be rebuilt: the run published nothing, and the page is not current."""
+
+
 def _rebuild_dashboard_if_behind(
-    warehouse: Path, outputs: Path, last: str, policy_for: Callable[[str], Policy]
+    warehouse: Path, outputs: Path, policy_for: Callable[[str], Policy]
 ) -> None:
     """When a run grades no month, rebuild the dashboard only if it is not built from the
     warehouse as it is: a run stopped between a month's publication and its dashboard
@@ -302,8 +304,10 @@ def _rebuild_dashboard_if_behind(
         if not dashboard_is_current(warehouse, folder):
             write_dashboard(warehouse, folder, policy_for=policy_for)
     except Exception as exc:
-        reason = f"the dashboard is not up to date and could not be rebuilt: {exc}"
-        raise RunFailed(last, reason.splitlines()[0], published=True) from exc
+        raise DashboardNotRebuilt(
+            f"every month was unchanged, but the dashboard in {folder} is behind the "
+            f"warehouse and could not be rebuilt: {str(exc).splitlines()[0]}"
+        ) from exc
 
 
 def _dashboard_after_failure(

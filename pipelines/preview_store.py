@@ -126,15 +126,17 @@ def _clear_month(con: duckdb.DuckDBPyConnection, month: str) -> None:
 
 def _absolute(outputs: Path | None) -> Path | None:
     """The outputs folder as recorded and written: absolute, so a later preview made from
-    another working folder finds the same files (not resolved: a symlink stays one)."""
-    return Path(os.path.abspath(outputs)) if outputs else None
+    another working folder finds the same files (not normalised: ``link/..`` stays the
+    folder it names, as the run's exports take it)."""
+    return Path(outputs).absolute() if outputs else None
 
 
 def _remove_earlier_files(con: duckdb.DuckDBPyConnection, month: str) -> None:
     """Remove the month's preview files from every outputs folder a preview of it was
     exported to, before its rows are replaced: a file left there, with no as-of day in
     it, would pass for the current projection. Done before the new rows are committed,
-    so a preview that then fails leaves fewer files, never stale ones."""
+    so a preview that then fails leaves fewer files, never stale ones; a folder that
+    cannot be removed stops the preview, changing no row."""
     for (folder,) in fetch_rows(
         con, "SELECT DISTINCT outputs FROM preview.exported WHERE month = $month", {"month": month}
     ):
@@ -205,5 +207,10 @@ def _export(con: duckdb.DuckDBPyConnection, outputs: Path, month: str) -> list[P
 
 
 def _remove_month_files(outputs: Path, month: str) -> None:
+    """Remove the month's preview folders. A folder that cannot be removed stops the
+    preview with an error naming it, before its record is dropped: ignored, it stayed
+    behind, and forgotten (a review, 2026-12-06)."""
     for table in STORED_TABLES:
-        shutil.rmtree(preview_folder(outputs, table, month), ignore_errors=True)
+        folder = preview_folder(outputs, table, month)
+        if folder.exists():
+            shutil.rmtree(folder)

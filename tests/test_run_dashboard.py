@@ -130,3 +130,38 @@ def test_a_page_a_killed_run_left_behind_is_rebuilt_by_the_next_unchanged_run(
     built = page.stat().st_mtime_ns
     grade_months(landing, warehouse, outputs, "2026-02")
     assert page.stat().st_mtime_ns == built
+
+
+def test_a_run_grading_nothing_rebuilds_a_page_behind_a_preview_or_says_why_not(
+    tmp_path: Path, capsys
+) -> None:
+    """The latest preview is on the page (its at-risk section), so a preview made since
+    the page was built puts it behind. When the page cannot be rebuilt the run says so
+    once, as a run that published nothing (a review of the change, 2026-12-06: the error
+    went through the failed-month path, which rebuilt the page a second time and called
+    the month published)."""
+    from pipelines.reporting.dashboard import dashboard_is_current
+
+    warehouse, outputs = tmp_path / "w.duckdb", tmp_path / "out"
+    grade_months(LANDING, warehouse, outputs, "2026-02")
+    page = outputs / "dashboard" / "index.html"
+    assert 'id="section-at-risk"' not in page.read_text(encoding="utf-8")
+    preview = ["preview", "--landing", str(LANDING), "--warehouse", str(warehouse)]
+    assert main([*preview, "--as-of", "2026-03-15"]) == 0
+    assert not dashboard_is_current(warehouse, page.parent)
+    grade_months(LANDING, warehouse, outputs, "2026-02")
+    assert 'id="section-at-risk"' in page.read_text(encoding="utf-8")
+    assert dashboard_is_current(warehouse, page.parent)
+
+    assert main([*preview, "--as-of", "2026-03-16"]) == 0
+    shutil.rmtree(page.parent)
+    page.parent.write_text("not a folder", encoding="utf-8")
+    capsys.readouterr()
+    args = ["run", "--landing", str(LANDING), "--warehouse", str(warehouse)]
+    assert main([*args, "--outputs", str(outputs), "--through", "2026-02"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        f"grading: every month was unchanged, but the dashboard in {page.parent} is behind "
+        "the warehouse and could not be rebuilt: "
+    )
+    assert page.parent.read_text(encoding="utf-8") == "not a folder"

@@ -337,6 +337,7 @@ def test_a_file_uri_lake_is_the_folder_the_uri_names(tmp_path: Path, monkeypatch
     assert Lake(f"file://localhost{tmp_path}/l").root == tmp_path / "l"
     assert Lake(f"file:{tmp_path}/l").root == tmp_path / "l"
     assert Lake(f"file://{tmp_path}/a%3Fb%23c").root == tmp_path / "a?b#c"
+    assert Lake(f"FILE://LocalHost{tmp_path}/l").root == tmp_path / "l"
     for uri, problem in [
         ("file://tmp/l", "names the host 'tmp'"),
         ("file://server/share/l", "names the host 'server'"),
@@ -345,6 +346,8 @@ def test_a_file_uri_lake_is_the_folder_the_uri_names(tmp_path: Path, monkeypatch
         (f"file://{tmp_path}/a#b", "has a query or fragment"),
         (f"file://{tmp_path}/a?", "has a query or fragment"),
         (f"file://{tmp_path}/%e9", "percent escapes that are not UTF-8"),
+        (f"file://{tmp_path}/a%00b", "has a NUL character"),
+        ("file:////server/share/l", "names a network share"),
     ]:
         with pytest.raises(ValueError, match=re.escape(problem)):
             Lake(uri)

@@ -132,9 +132,12 @@ def _build(project: _DocsProject, outputs: Path) -> None:
     # failed every later publication (a review, 2026-12-06).
     mark = Path(outputs).resolve() / DOCS_PROJECT / CHECKED_MARK
     fresh = mark.with_name(f"{CHECKED_MARK}.{os.getpid()}.tmp")
-    fresh.touch()
-    os.utime(fresh, ns=(project.checked_at, project.checked_at))
-    os.replace(fresh, mark)
+    try:
+        fresh.touch()
+        os.utime(fresh, ns=(project.checked_at, project.checked_at))
+        os.replace(fresh, mark)
+    finally:
+        fresh.unlink(missing_ok=True)
 
 
 def _unrendered(project: _DocsProject, outputs: Path) -> list[Any]:

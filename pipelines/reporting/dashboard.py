@@ -9,6 +9,7 @@ dashboard in place.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import uuid
@@ -124,8 +125,22 @@ def write_dashboard(
 
 
 def built_from(con: duckdb.DuckDBPyConnection) -> str:
-    """The digest of what a page shows: every publication and the stale months."""
-    return str(fetch_value(con, load_sql("dashboard/built_from.sql")))
+    """The digest of what a page shows: every publication, the landing files runs have
+    seen (stale and unpublished months) and the latest preview (the at-risk section).
+    The policy the page draws thresholds from is its latest month's, which a change of
+    calendar reaches only through that month's regrade, a publication."""
+    digest = str(fetch_value(con, load_sql("dashboard/built_from.sql")))
+    if fetch_value(con, _PREVIEW_LOG_SQL):
+        latest = fetch_value(con, "SELECT CAST(max(made_at) AS VARCHAR) FROM preview.preview_log")
+        digest += f"-{hashlib.md5(str(latest).encode()).hexdigest()}"
+    return digest
+
+
+_PREVIEW_LOG_SQL = (
+    "SELECT count(*) FROM duckdb_tables() "
+    "WHERE database_name = current_database() AND schema_name = 'preview' "
+    "AND table_name = 'preview_log'"
+)
 
 
 def dashboard_is_current(warehouse: Path, out_dir: Path) -> bool:
@@ -139,9 +154,9 @@ def dashboard_is_current(warehouse: Path, out_dir: Path) -> bool:
     try:
         with page.open(encoding="utf-8", errors="replace") as text:
             head = text.read(16_384)
-    except FileNotFoundError:
+    except OSError:  # missing, or one this user may not read: rebuilt (renamed over it)
         return False
-    found = re.search(rf'<meta name="{BUILT_FROM_META}" content="([0-9a-f]*)">', head)
+    found = re.search(rf'<meta name="{BUILT_FROM_META}" content="([0-9a-f-]*)">', head)
     if not found:
         return False
     con = open_read_only(Path(warehouse))

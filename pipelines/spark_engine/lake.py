@@ -52,18 +52,24 @@ def local_path_of_file_uri(uri: str) -> Path:
     parts = urlsplit(uri)
     problem = (
         f"names the host {parts.netloc!r}, not this machine"
-        if parts.netloc not in ("", "localhost")
+        if parts.netloc.lower() not in ("", "localhost")
         else "is not an absolute path"
         if not parts.path.startswith("/")
+        else "names a network share (//host/...), not a local path"
+        if parts.path.startswith("//")
         else "has a query or fragment (write ? as %3F and # as %23)"
         if parts.query or parts.fragment or uri.rstrip("?#") != uri
         else None
     )
     if problem is None:
         try:
-            return Path(unquote(parts.path, errors="strict"))
+            path = unquote(parts.path, errors="strict")
         except UnicodeDecodeError:
-            problem = "has percent escapes that are not UTF-8"
+            path, problem = "", "has percent escapes that are not UTF-8"
+        if "\x00" in path:
+            problem = "has a NUL character (%00)"
+        elif not problem:
+            return Path(path)
     raise ValueError(f"lake {uri!r}: the file URI {problem}")
 
 
@@ -72,7 +78,7 @@ class Lake:
     format's atomic commit (docs/decisions/spark.md) and are refused for now."""
 
     def __init__(self, root: str) -> None:
-        if root.startswith("file:"):
+        if root[:5].lower() == "file:":
             self.root = local_path_of_file_uri(root)
         elif "://" in root:
             raise ValueError(

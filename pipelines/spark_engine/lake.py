@@ -50,27 +50,25 @@ def local_path_of_file_uri(uri: str) -> Path:
     (a review, 2026-12-06). Another host, a relative path, a query or a fragment (a
     literal ``?`` or ``#`` is written ``%3F``, ``%23``) are refused: no local folder to name."""
     parts = urlsplit(uri)
-    problem = (
-        f"names the host {parts.netloc!r}, not this machine"
-        if parts.netloc.lower() not in ("", "localhost")
-        else "is not an absolute path"
-        if not parts.path.startswith("/")
-        else "names a network share (//host/...), not a local path"
-        if parts.path.startswith("//")
-        else "has a query or fragment (write ? as %3F and # as %23)"
-        if parts.query or parts.fragment or uri.rstrip("?#") != uri
-        else None
-    )
-    if problem is None:
-        try:
-            path = unquote(parts.path, errors="strict")
-        except UnicodeDecodeError:
-            path, problem = "", "has percent escapes that are not UTF-8"
-        if "\x00" in path:
-            problem = "has a NUL character (%00)"
-        elif not problem:
-            return Path(path)
-    raise ValueError(f"lake {uri!r}: the file URI {problem}")
+    if parts.netloc.lower() not in ("", "localhost"):
+        raise _bad_file_uri(uri, f"names the host {parts.netloc!r}, not this machine")
+    if not parts.path.startswith("/"):
+        raise _bad_file_uri(uri, "is not an absolute path")
+    if parts.path.startswith("//"):
+        raise _bad_file_uri(uri, "names a network share (//host/...), not a local path")
+    if parts.query or parts.fragment or uri.rstrip("?#") != uri:
+        raise _bad_file_uri(uri, "has a query or fragment (write ? as %3F and # as %23)")
+    try:
+        path = unquote(parts.path, errors="strict")
+    except UnicodeDecodeError:
+        raise _bad_file_uri(uri, "has percent escapes that are not UTF-8") from None
+    if "\x00" in path:
+        raise _bad_file_uri(uri, "has a NUL character (%00)")
+    return Path(path)
+
+
+def _bad_file_uri(uri: str, problem: str) -> ValueError:
+    return ValueError(f"lake {uri!r}: the file URI {problem}")
 
 
 class Lake:

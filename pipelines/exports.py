@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import sys
 import uuid
 from pathlib import Path
 
@@ -133,7 +134,8 @@ def clear_unpublished_months(outputs: Path, published: set[str]) -> list[Path]:
     Exports are only written after their month's publication commits, so such a folder
     is not an export of this warehouse: say the outputs folder of a warehouse that was
     deleted to start over. Readers glob every month folder of a table, and would read
-    its rows beside main.*'s. Call it only while holding the warehouse's run lock.
+    its rows beside main.*'s, so one that cannot be deleted stops the caller
+    (``remove_folder``). Call it only while holding the warehouse's run lock.
     """
     orphans = [
         folder
@@ -142,8 +144,28 @@ def clear_unpublished_months(outputs: Path, published: set[str]) -> list[Path]:
         if folder.is_dir() and folder.name.removeprefix("month=") not in published
     ]
     for folder in orphans:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_folder(folder)
     return orphans
+
+
+def remove_folder(folder: Path) -> None:
+    """Delete ``folder`` and everything in it; a file that cannot be deleted stops the
+    caller with an error naming it by its whole path.
+
+    For folders readers would take as data (an unpublished month's export, a preview's
+    files): ignoring the error left their rows beside the published ones, unseen. And
+    ``shutil.rmtree``'s own error names only the entry inside the folder
+    (``Read-only file system: part-0.parquet``)."""
+
+    def name_the_whole_path(_function: object, path: str, error: BaseException) -> None:
+        if isinstance(error, OSError):
+            raise OSError(error.errno, error.strerror, path) from error
+        raise error
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(folder, onexc=name_the_whole_path)
+    else:  # onerror is given the exception as sys.exc_info()
+        shutil.rmtree(folder, onerror=lambda f, p, info: name_the_whole_path(f, p, info[1]))
 
 
 def exports_match(con: duckdb.DuckDBPyConnection, outputs: Path, month: str) -> bool:

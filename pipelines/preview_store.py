@@ -17,7 +17,6 @@ projection must not pass for the current one) and logs why.
 from __future__ import annotations
 
 import os
-import shutil
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ import duckdb
 import polars as pl
 
 from pipelines.at_risk import AT_RISK_COLUMNS
-from pipelines.exports import copy_month_sql
+from pipelines.exports import copy_month_sql, remove_folder
 from pipelines.locking import exclusive_run
 from pipelines.months import GradingWindow
 from pipelines.preview import Preview, PreviewBlocked
@@ -213,4 +212,4 @@ def _remove_month_files(outputs: Path, month: str) -> None:
     for table in STORED_TABLES:
         folder = preview_folder(outputs, table, month)
         if folder.exists():
-            shutil.rmtree(folder)
+            remove_folder(folder)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from tests.helpers import (
     run_args,
     step_failures,
 )
+from tests.test_error_messages import mount_tmpfs
 
 
 @pytest.fixture
@@ -162,3 +164,37 @@ def test_a_record_without_a_warehouse_id_and_path_is_refused_by_name(graded, rec
         f"{outputs / CLAIM_FILE}: expected a warehouse_id and a warehouse path"
         in capsys.readouterr().err
     )
+
+
+def test_an_unpublished_month_s_folder_that_cannot_be_deleted_stops_the_run(graded, capsys):
+    """A month folder the warehouse never published, that cannot be deleted (read-only),
+    fails the month's exports with one line naming the file: its rows were left beside
+    the published ones, which readers would take as published, and the run reported
+    success. Deletable again, the next run takes it away and writes the exports."""
+    landing, warehouse, outputs = graded
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-03", "--no-dashboard")) == 0
+    stale = outputs / "merchant_grades" / "month=2026-03"
+    exported = (stale / "part-0.parquet").read_bytes()
+    shutil.rmtree(stale)
+    disk = mount_tmpfs(stale, "16M")
+    try:
+        (disk / "part-0.parquet").write_bytes(exported)
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        warehouse.unlink()  # started over: March is no longer this warehouse's
+        capsys.readouterr()
+        assert cli_main(run_args(landing, warehouse, outputs, "2026-01", "--no-dashboard")) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1
+        assert err[0].startswith(
+            f"grading: month 2026-01 was published in the warehouse, but its Parquet exports "
+            f"under {outputs} were not written (the next run of the month rewrites them): "
+        )
+        assert err[0].endswith(f"Read-only file system: '{stale / 'part-0.parquet'}'")
+        subprocess.run(["mount", "-o", "remount,rw", str(disk)], check=True)
+        assert cli_main(run_args(landing, warehouse, outputs, "2026-01", "--no-dashboard")) == 1
+        err = capsys.readouterr().err.strip().splitlines()  # refused before the month now
+        assert err == [f"grading: Device or resource busy: {stale}"]
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-01", "--no-dashboard")) == 0
+    assert sorted(p.name for p in (outputs / "merchant_grades").iterdir()) == ["month=2026-01"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 import tempfile
 from datetime import date, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from pipelines.reporting.summary import tier_table
 from pipelines.rules.credit import credit_points_earned
 from pipelines.warehouse import connect, fetch_frame, fetch_rows
 from tests.helpers import CONFORMANCE, cli_command, published_state, run_killed_at
+from tests.test_error_messages import mount_tmpfs
 from tests.test_policy_calendar import SHIPPED, policy_text, write_policy
 
 MONTH = "2026-03"
@@ -603,6 +605,47 @@ def test_a_new_preview_removes_the_earlier_preview_s_files_wherever_they_were_wr
         assert fetch_rows(con, "SELECT count(*) FROM preview.exported") == [(0,)]
     finally:
         con.close()
+
+
+def test_earlier_preview_files_that_cannot_be_removed_stop_the_next_preview(
+    landing, graded_feb, tmp_path, capsys
+) -> None:
+    """A preview whose month's earlier files cannot be removed (their folder now read-only)
+    stops with one line naming the folder, and changes nothing: the earlier rows, their
+    files and the record of where they went all stay, so a later preview, once the folder
+    is writable again, still removes them. Ignored, the files stayed behind and were
+    forgotten, passing for the current projection."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copyfile(graded_feb, warehouse)
+    disk = mount_tmpfs(tmp_path / "disk", "64M")
+    try:
+        args = ["preview", "--landing", str(landing), "--warehouse", str(warehouse)]
+        assert main([*args, "--as-of", "2026-03-15", "--outputs", str(disk)]) == 0
+        folder = disk / "preview" / "merchant_grades" / f"month={MONTH}"
+        exported = pl.read_parquet(folder)
+        stored = published_table(warehouse, "merchant_grades", MONTH, "preview")
+        capsys.readouterr()
+        remounted = subprocess.run(["mount", "-o", "remount,ro", str(disk)], capture_output=True)
+        assert remounted.returncode == 0, remounted.stderr
+
+        assert main([*args, "--as-of", "2026-03-10"]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("grading: Read-only file system: ")
+        assert str(disk / "preview") in err[0]
+        assert_frame_equal(pl.read_parquet(folder), exported)
+        assert_frame_equal(published_table(warehouse, "merchant_grades", MONTH, "preview"), stored)
+        con = connect(warehouse, read_only=True)
+        try:
+            recorded = fetch_rows(con, "SELECT month, outputs FROM preview.exported")
+        finally:
+            con.close()
+        assert recorded == [(MONTH, str(disk))]
+
+        subprocess.run(["mount", "-o", "remount,rw", str(disk)], check=True)
+        assert main([*args, "--as-of", "2026-03-10"]) == 0
+        assert not folder.exists()
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 def test_at_risk_compares_with_a_published_month_that_graded_no_merchant(tmp_path) -> None:

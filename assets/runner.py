@@ -603,6 +603,8 @@ def failure_reason(result: dg.ExecuteInProcessResult) -> str | None:
             cause = event.step_failure_data.error
             while cause.cause and cause.cls_name.startswith("Dagster"):
                 cause = cause.cause
+            if cause.cls_name == "DagsterExecutionInterruptedError":  # its message is its name
+                return f"{event.step_key} was interrupted by a stop signal (SIGINT or SIGTERM)"
             return f"{event.step_key} failed: {_first_line(cause)}"
     if not result.success:
         return "the run failed"

@@ -379,3 +379,29 @@ def test_a_java_error_is_named_by_its_innermost_cause() -> None:
     )
     ours = SerializableErrorInfo("pipelines.ingest.LandingError: orders: bad\nmore", [], "X")
     assert _first_line(ours) == "orders: bad"
+
+
+def test_a_step_interrupted_by_a_stop_signal_says_so() -> None:
+    """A SIGINT or SIGTERM while a step runs makes Dagster raise its interrupt error in the
+    step, whose message is only its class name: a run stopped in a long step said
+    ``raw_merchants failed: dagster._core.errors.DagsterExecutionInterruptedError`` (a
+    review, 2026-12-06, a Spark step waiting on its cluster). A real signal, in a real
+    Dagster step."""
+    import os
+    import signal
+    import time
+
+    import dagster as dg
+
+    from assets.runner import failure_reason
+
+    @dg.asset
+    def raw_merchants() -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(30)  # the signal interrupts this
+
+    result = dg.materialize([raw_merchants], raise_on_error=False)
+    assert not result.success
+    assert failure_reason(result) == (
+        "raw_merchants was interrupted by a stop signal (SIGINT or SIGTERM)"
+    )

@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except Exception as exc:
+        warehouse = sys.modules.get("pipelines.warehouse")
+        if warehouse is not None and isinstance(exc, warehouse.WarehouseOutdated):
+            return fail(str(exc))
         message = file_access_error(exc)
         if message is None:
             raise

@@ -206,11 +206,19 @@ def outdated_earlier_month(
     2026-12-05: ``--from`` called March current while a full run restated February
     without its bad orders, and March with it).
 
+    A month whose latest publication was graded by other rules than this code's
+    (``RULES_VERSION``: an earlier version of grading, before an upgrade) is no base
+    either: its grades, credit history and raw rows are what those rules made of its
+    files (found by a review, 2026-12-06: ``--from`` after an upgrade published March on
+    the old code's February, with bad-order counts a run from January does not give).
+
     A changed month's files are recorded as seen (journal.landing_seen), so
     main.month_status shows the months built on it as stale although no run regraded it.
     """
     from pipelines.datasets import DATASETS
     from pipelines.landing import REQUIRED_DATASETS, IngestError, landing_months, month_folder
+    from pipelines.publication_log import latest_publication
+    from pipelines.rules_version import graded_by_other_rules
     from pipelines.run_key import ingested_digests, landing_digests, record_landing_seen
 
     earlier_months = [m for m in landing_months(landing) if m < month]
@@ -233,6 +241,10 @@ def outdated_earlier_month(
             return earlier, (
                 f"{earlier}'s landing files changed after it was graded ({', '.join(changed)})"
             )
+        latest = latest_publication(con, earlier)
+        other_rules = latest and graded_by_other_rules(earlier, latest.rules_version)
+        if other_rules:
+            return earlier, other_rules
     stale = earliest_stale_before(con, month)
     return (stale, stale_reason(stale)) if stale else None
 

@@ -61,7 +61,11 @@ def refuse_redefined_version(con: duckdb.DuckDBPyConnection, policy: Policy) -> 
             f"numbers than this file holds. A published row names its policy by version, so "
             f"a version's rules stay as they were once it has graded a month: give the "
             f"changed rules a new policy_version (with the effective_from to use them from), "
-            f"or put the file back as it was"
+            f"or put the file back as it was. If the file is as it was, this version of "
+            f"grading reads it otherwise than the one that graded those months: since rules "
+            f"2026.12.4 a decimal written without quotes is read as written, no longer as the "
+            f"nearest binary float (0.1200000000000000001 was 0.12), so write such a number "
+            f'in quotes as it was read ("0.12")'
         )
 
 

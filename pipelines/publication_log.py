@@ -21,7 +21,7 @@ from pipelines.warehouse import fetch_rows
 # A publication's fields, in the order ``_publication`` reads them.
 PUBLICATION_COLUMNS = """
 run_key, policy_version, policy_digest, coalesce(policy_override, false),
-restated, restatement_reason, old_tier_counts, new_tier_counts, published_at
+restated, restatement_reason, old_tier_counts, new_tier_counts, published_at, rules_version
 """
 LATEST_PUBLICATION = f"""
 SELECT {PUBLICATION_COLUMNS} FROM main.run_log WHERE month = $month
@@ -38,7 +38,8 @@ ORDER BY month
 @dataclass(frozen=True)
 class Publication:
     """One row of main.run_log. ``policy_version`` and ``policy_digest`` are None for a
-    publication recorded before they were kept; ``run_key`` likewise."""
+    publication recorded before they were kept; ``run_key`` and ``rules_version``
+    likewise."""
 
     run_key: str | None
     policy_version: str | None
@@ -49,6 +50,7 @@ class Publication:
     old_tier_counts: str | None
     new_tier_counts: str | None
     published_at: object
+    rules_version: str | None = None
 
 
 def latest_publication(con: duckdb.DuckDBPyConnection, month: str) -> Publication | None:
@@ -66,7 +68,7 @@ def latest_publications(
 
 
 def _publication(row: tuple | list) -> Publication:
-    key, version, digest, override, restated, reason, old, new, published = row
+    key, version, digest, override, restated, reason, old, new, published, rules = row
     return Publication(
         run_key=key,
         policy_version=version,
@@ -77,4 +79,5 @@ def _publication(row: tuple | list) -> Publication:
         old_tier_counts=old,
         new_tier_counts=new,
         published_at=published,
+        rules_version=rules,
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import month_journal
+from pipelines import month_journal, rules_version
 from pipelines.datasets import DATASETS
 from pipelines.faults import crash_point
 from pipelines.grading import GradingError
@@ -87,6 +87,7 @@ def publish_month(
         "policy_digest": policy_digest(policy),
         "policy_override": policy_override,
         "landing_digests": json.dumps(dict(sorted(digests.items()))),
+        "rules_version": rules_version.RULES_VERSION,
     }
     with transaction(con):
         run_script(con, load_sql("publish/record_run.sql"), params)

@@ -21,16 +21,13 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines import rules_version
 from pipelines.datasets import DATASETS
 from pipelines.landing import IngestError, files_digest, landing_files
 from pipelines.months import add_months
 from pipelines.policy import Policy, policy_digest
 from pipelines.publication_log import latest_publication
 from pipelines.warehouse import fetch_rows
-
-# Bump when a rule or the ingest changes what the same inputs produce: every month is
-# then regraded once.
-RULES_VERSION = "2026.12.3"
 
 
 def landing_digests(landing: Path, month: str, datasets: list[str] | None = None) -> dict[str, str]:
@@ -83,7 +80,7 @@ def month_run_key(
     """The key of grading ``month`` from these files under ``policy`` (or a policy digest),
     after the previous month's latest publication (or after its key ``previous``)."""
     payload = {
-        "rules": RULES_VERSION,
+        "rules": rules_version.RULES_VERSION,
         "files": dict(sorted(digests.items())),
         "policy": policy if isinstance(policy, str) else policy_digest(policy),
         "previous": (latest_run_key(con, add_months(month, -1)) if previous is None else previous),

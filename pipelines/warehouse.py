@@ -25,6 +25,11 @@ class WarehouseLocked(RuntimeError):
     """Another process keeps the DuckDB file open."""
 
 
+class WarehouseOutdated(RuntimeError):
+    """The warehouse was made by an earlier version of grading, and a read-only connection
+    cannot bring its schema up to date."""
+
+
 class WarehousePathError(ValueError):
     """A warehouse path DuckDB cannot keep a database at, or would read as another."""
 
@@ -188,6 +193,9 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
 
     DuckDB allows one process to write a file; a short-lived reader elsewhere (say a
     notebook that opened the file directly) is waited for, then reported clearly.
+    Read-only, a warehouse whose schema is behind this code's (made by an earlier
+    version, not yet run by this one) is refused with ``WarehouseOutdated``: every reader
+    ended in a traceback naming a missing column or table (a review, 2026-12-06).
     """
     path = Path(path)
     refuse_unusable_path(path)
@@ -211,6 +219,14 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
             time.sleep(0.25)
     if read_only:
         con.execute("SET TimeZone = 'UTC'")
+        if not _has_schema(con):
+            con.close()
+            raise WarehouseOutdated(
+                f"warehouse {path} was made by an earlier version of grading, and reading "
+                f"it does not bring it up to date: run `grading run` on it once (it updates "
+                f"the warehouse and regrades the months this version grades otherwise), then "
+                f"read it again"
+            )
         return con
     return configure(con, path)
 

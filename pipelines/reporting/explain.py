@@ -503,6 +503,24 @@ def explain_merchant(
     return replace(current, since_previous=_since_previous(con, current, explicit, calendar))
 
 
+def other_rules_note(con: duckdb.DuckDBPyConnection, month: str) -> str | None:
+    """A warning for a month last graded by other rules than this code's (before an
+    upgrade's first run, or archived since): its conditions, computed by these rules,
+    could contradict its published grade (a review, 2026-12-06: every condition met,
+    yet "failing"). None when this code's rules graded it."""
+    from pipelines.publication_log import latest_publication
+    from pipelines.rules_version import graded_by_other_rules
+
+    latest = latest_publication(con, month)
+    other_rules = latest and graded_by_other_rules(month, latest.rules_version)
+    if not other_rules:
+        return None
+    return (
+        f"Note: {other_rules}. The conditions below are this version's and may not be those "
+        f"that made the grade; grading run grades the month again."
+    )
+
+
 def _since_previous(
     con: duckdb.DuckDBPyConnection,
     current: Explanation,
@@ -552,6 +570,8 @@ def explain_text(
     """The text of ``grading explain``: the warehouse opened read-only, then closed."""
     con = open_read_only(Path(warehouse))
     try:
-        return explain_merchant(con, merchant_id, month, policy, calendar).text()
+        explanation = explain_merchant(con, merchant_id, month, policy, calendar)
+        note = other_rules_note(con, explanation.month)
     finally:
         con.close()
+    return f"{note}\n{explanation.text()}" if note else explanation.text()

@@ -14,6 +14,13 @@ from pipelines.policy_rollback import months_due_for_newer_policy
 from pipelines.warehouse import connect, fetch_frame, fetch_rows
 
 STALE_MONTHS_SQL = "SELECT month FROM main.month_status WHERE stale ORDER BY month"
+# Months whose latest publication was graded by other rules than this code's.
+OTHER_RULES_MONTHS_SQL = """
+SELECT month FROM main.run_log
+QUALIFY row_number() OVER (PARTITION BY month ORDER BY published_at DESC) = 1
+    AND rules_version IS DISTINCT FROM $rules
+ORDER BY month
+"""
 # Per restated month: how often, and the latest restatement's time and reason.
 RESTATED_MONTHS_SQL = """
 SELECT month, count(*), max(published_at), arg_max(coalesce(restatement_reason, ''), published_at)
@@ -67,6 +74,16 @@ def month_state_lines(
             f"grade them again: grading run --through {stale[-1]}, with the --landing and "
             "--policy they were graded with)"
         )
+    from pipelines import rules_version
+
+    rules = rules_version.RULES_VERSION
+    other_rules = [m for (m,) in fetch_rows(con, OTHER_RULES_MONTHS_SQL, {"rules": rules})]
+    if other_rules:
+        lines += [
+            "graded by an earlier version of grading: " + ", ".join(other_rules),
+            f"  (this version's rules are {rules} and may grade them otherwise; "
+            f"grade them again: grading run --through {other_rules[-1]})",
+        ]
     if calendar is not None:
         lines += due_for_newer_policy_lines(con, calendar)
     if pending:

@@ -5,7 +5,7 @@
 INSERT INTO main.run_log (
     month, published_at, input_fingerprint, policy_version, restated, old_tier_counts,
     new_tier_counts, run_key, restatement_reason, policy_digest, policy_override,
-    landing_digests
+    landing_digests, rules_version
 )
 WITH previous AS (
     SELECT month, input_fingerprint, policy_version FROM main.run_log WHERE month = $month
@@ -42,5 +42,5 @@ SELECT $month, CAST(now() AS TIMESTAMP), $fingerprint, $policy_version,
        (SELECT to_json(map_from_entries(list((tier, merchants) ORDER BY tier)))::VARCHAR
         FROM (SELECT tier, sum(merchants)::BIGINT AS merchants FROM work.tier_distribution
               WHERE month = $month GROUP BY ALL)),
-       $run_key, r.reason, $policy_digest, $policy_override, $landing_digests
+       $run_key, r.reason, $policy_digest, $policy_override, $landing_digests, $rules_version
 FROM reasons r;

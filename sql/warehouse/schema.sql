@@ -154,6 +154,10 @@ ALTER TABLE main.run_log ADD COLUMN IF NOT EXISTS policy_digest VARCHAR;
 ALTER TABLE main.run_log ADD COLUMN IF NOT EXISTS policy_override BOOLEAN;
 -- The landing files the publication was built from: {dataset: files digest} as JSON.
 ALTER TABLE main.run_log ADD COLUMN IF NOT EXISTS landing_digests VARCHAR;
+-- The code's rules version that graded the publication (pipelines/run_key.RULES_VERSION);
+-- NULL for one recorded before it was kept. A month graded under other rules is no base
+-- for a later month (pipelines/month_order.outdated_earlier_month).
+ALTER TABLE main.run_log ADD COLUMN IF NOT EXISTS rules_version VARCHAR;
 -- The landing files of each month as a run last saw them, recorded by the ingest before
 -- it loads anything, so a month whose ingest or checks then failed (its raw rows rolled
 -- back) still shows that its landing files changed. Kept in journal, not main: a failed

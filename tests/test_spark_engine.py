@@ -928,3 +928,49 @@ def test_a_lake_under_a_folder_named_like_a_pattern_is_read(spark, tmp_path):
         ("M2", "2026-01"),
         ("M3", "2026-02"),
     ]
+
+
+def test_cluster_addresses_are_read_from_the_master_url() -> None:
+    from pipelines.spark_engine.session import cluster_addresses
+
+    assert cluster_addresses("sc://cluster:15003/;token=abc") == [("cluster", 15003)]
+    assert cluster_addresses("sc://cluster") == [("cluster", 15002)]
+    assert cluster_addresses("spark://m1:7078,m2") == [("m1", 7078), ("m2", 7077)]
+    assert cluster_addresses("sc://[::1]:15002") == [("::1", 15002)]
+    assert cluster_addresses("local[2]") == []
+
+
+def test_a_cluster_that_cannot_be_reached_stops_the_run_at_once(tmp_path, capsys) -> None:
+    """A Spark Connect address that does not resolve or answer: the client retried for
+    over ten minutes printing nothing (a review, 2026-12-06). Now the run stops in one
+    line naming the address, before any row; a standalone master listing one address
+    that answers is taken."""
+    import socket
+    import time
+
+    from assets.cli import main as cli_main
+    from pipelines.spark_engine.session import SparkUnavailable, refuse_unreachable
+
+    with socket.socket() as closed:  # a port that was free: nothing listens on it now
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    started = time.monotonic()
+    code = cli_main(
+        ["run", "--landing", str(CONFORMANCE / "landing"), "--warehouse",
+         str(tmp_path / "w.duckdb"), "--outputs", str(tmp_path / "out"), "--through",
+         "2026-01", "--create", "--no-dashboard", "--engine", "spark", "--spark-master",
+         f"sc://127.0.0.1:{port}", "--lake", str(tmp_path / "lake")]
+    )  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1, err
+    assert f"cannot reach the Spark cluster at sc://127.0.0.1:{port} (127.0.0.1:{port}: " in err[0]
+    assert "Connection refused" in err[0]
+    assert time.monotonic() - started < 120
+
+    with pytest.raises(SparkUnavailable, match=r"no-such-host\.invalid:15002: "):
+        refuse_unreachable("sc://no-such-host.invalid", timeout=5)
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        answering = listening.getsockname()[1]
+        refuse_unreachable(f"spark://127.0.0.1:{port},127.0.0.1:{answering}", timeout=5)

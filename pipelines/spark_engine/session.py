@@ -10,6 +10,7 @@ imported only when the Spark engine is asked for.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,10 @@ ENGINES = ("duckdb", "spark")
 SPARK_MASTER_SCHEMES = ("spark://", "sc://", "local")
 # Small months: a few shuffle partitions; a large cluster sets its own (adaptive) value.
 DEFAULT_SHUFFLE_PARTITIONS = os.environ.get("GRADING_SPARK_SHUFFLE_PARTITIONS", "4")
+
+# How long a cluster's port may take to accept a connection before the run is refused.
+REACH_TIMEOUT_SECONDS = float(os.environ.get("GRADING_SPARK_REACH_TIMEOUT", "10"))
+DEFAULT_PORTS = {"spark://": 7077, "sc://": 15002}
 
 _LOCK = threading.Lock()
 _SESSIONS: dict[str, SparkSession] = {}
@@ -40,6 +45,44 @@ def check_engine(engine: str, spark_master: str) -> None:
         )
 
 
+def cluster_addresses(master: str) -> list[tuple[str, int]]:
+    """The (host, port) pairs of a ``spark://`` or ``sc://`` URL (a standalone master may
+    list several, ``spark://h1:7077,h2:7077``); none for a local master."""
+    for scheme, default_port in DEFAULT_PORTS.items():
+        if master.startswith(scheme):
+            # sc://host:port/;token=...: the address ends at the first '/' or ';'.
+            authority = master[len(scheme) :].split("/", 1)[0].split(";", 1)[0]
+            addresses = []
+            for part in authority.split(","):
+                host, colon, port = part.strip().rpartition(":")
+                if not colon or not port.isdigit():
+                    host, port = part.strip(), str(default_port)
+                addresses.append((host.strip("[]"), int(port)))
+            return addresses
+    return []
+
+
+def refuse_unreachable(master: str, timeout: float = REACH_TIMEOUT_SECONDS) -> None:
+    """Refuse a cluster none of whose addresses accepts a connection within ``timeout``.
+
+    A Spark Connect client given a host that does not resolve or answer retries for many
+    minutes in silence (a review, 2026-12-06: over ten minutes with nothing printed), and
+    a standalone master's client for a minute or more; a scheduler's run then looks hung.
+    """
+    reasons = []
+    for host, port in cluster_addresses(master):
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            return
+        except OSError as exc:
+            reasons.append(f"{host}:{port}: {exc.strerror or exc}")
+    if reasons:
+        raise SparkUnavailable(
+            f"cannot reach the Spark cluster at {master} ({'; '.join(reasons)}): is it "
+            f"running, and is --spark-master (GRADING_SPARK_MASTER) its address?"
+        )
+
+
 def spark_session(master: str) -> SparkSession:
     """The process's session on ``master``, started on first use.
 
@@ -51,6 +94,7 @@ def spark_session(master: str) -> SparkSession:
         session = _SESSIONS.get(master)
         if session is not None:
             return session
+        refuse_unreachable(master)
         try:
             from pyspark.sql import SparkSession
         except ImportError as exc:  # pragma: no cover - the extra is installed in tests

@@ -161,7 +161,7 @@ def grade_months(
     before its job starts (pipelines.landing.require_complete_month): months before it
     stay published, nothing of it is written.
 
-    The dashboard shows every published month, so it is built once, with the run's last
+    The dashboard shows the last 12 published months, so it is built once, with the run's last
     month (``dashboard=False``: not at all), not again for each month graded. A month
     after a regraded one is regraded too (its run key chains the earlier month's), so the
     last month is graded whenever any month is.

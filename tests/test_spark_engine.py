@@ -940,7 +940,22 @@ def test_cluster_addresses_are_read_from_the_master_url() -> None:
     assert cluster_addresses("local[2]") == []
 
 
-def test_a_cluster_that_cannot_be_reached_stops_the_run_at_once(tmp_path, capsys) -> None:
+def test_a_spark_connect_address_behind_a_proxy_is_not_probed(monkeypatch) -> None:
+    """gRPC reaches a Spark Connect server through these proxies; a direct connection
+    may be refused while the cluster is there, so it is left to the client."""
+    from pipelines.spark_engine.session import SparkUnavailable, refuse_unreachable
+
+    for name in ("grpc_proxy", "HTTPS_PROXY", "http_proxy"):
+        with monkeypatch.context() as proxied:
+            proxied.setenv(name, "http://127.0.0.1:3128")
+            refuse_unreachable("sc://no-such-host.invalid:15002", timeout=5)
+            with pytest.raises(SparkUnavailable):  # a standalone master is no gRPC client
+                refuse_unreachable("spark://no-such-host.invalid:7077", timeout=5)
+
+
+def test_a_cluster_that_cannot_be_reached_stops_the_run_at_once(
+    tmp_path, capsys, monkeypatch
+) -> None:
     """A Spark Connect address that does not resolve or answer: the client retried for
     over ten minutes printing nothing (a review, 2026-12-06). Now the run stops in one
     line naming the address, before any row; a standalone master listing one address
@@ -949,8 +964,11 @@ def test_a_cluster_that_cannot_be_reached_stops_the_run_at_once(tmp_path, capsys
     import time
 
     from assets.cli import main as cli_main
-    from pipelines.spark_engine.session import SparkUnavailable, refuse_unreachable
+    from pipelines.spark_engine.session import PROXY_VARIABLES, SparkUnavailable, refuse_unreachable
 
+    for name in PROXY_VARIABLES:  # a machine's proxy would leave the address to the client
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
     with socket.socket() as closed:  # a port that was free: nothing listens on it now
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]

@@ -25,6 +25,7 @@ DEFAULT_SHUFFLE_PARTITIONS = os.environ.get("GRADING_SPARK_SHUFFLE_PARTITIONS", 
 # How long a cluster's port may take to accept a connection before the run is refused.
 REACH_TIMEOUT_SECONDS = float(os.environ.get("GRADING_SPARK_REACH_TIMEOUT", "10"))
 DEFAULT_PORTS = {"spark://": 7077, "sc://": 15002}
+PROXY_VARIABLES = ("grpc_proxy", "https_proxy", "http_proxy")
 
 _LOCK = threading.Lock()
 _SESSIONS: dict[str, SparkSession] = {}
@@ -68,7 +69,14 @@ def refuse_unreachable(master: str, timeout: float = REACH_TIMEOUT_SECONDS) -> N
     A Spark Connect client given a host that does not resolve or answer retries for many
     minutes in silence (a review, 2026-12-06: over ten minutes with nothing printed), and
     a standalone master's client for a minute or more; a scheduler's run then looks hung.
+    Not probed through a proxy: a Spark Connect client (gRPC) reaches its server through
+    ``grpc_proxy``/``https_proxy``/``http_proxy`` when set, where a direct connection
+    may be refused though the cluster is there.
     """
+    if master.startswith("sc://") and any(
+        os.environ.get(name) for name in PROXY_VARIABLES + tuple(v.upper() for v in PROXY_VARIABLES)
+    ):
+        return
     reasons = []
     for host, port in cluster_addresses(master):
         try:

@@ -155,13 +155,21 @@ def remove_folder(folder: Path) -> None:
     For folders readers would take as data (an unpublished month's export, a preview's
     files): ignoring the error left their rows beside the published ones, unseen. And
     ``shutil.rmtree``'s own error names only the entry inside the folder
-    (``Read-only file system: part-0.parquet``)."""
+    (``Read-only file system: part-0.parquet``). A folder that is a symbolic link is
+    unlinked: readers follow it, and what it points to is not this folder's to delete.
+    """
 
     def name_the_whole_path(_function: object, path: str, error: BaseException) -> None:
         if isinstance(error, OSError):
-            raise OSError(error.errno, error.strerror, path) from error
+            raise OSError(error.errno, error.strerror or str(error), path) from error
         raise error
 
+    if folder.is_symlink():
+        try:
+            folder.unlink()
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(folder)) from exc
+        return
     if sys.version_info >= (3, 12):
         shutil.rmtree(folder, onexc=name_the_whole_path)
     else:  # onerror is given the exception as sys.exc_info()

@@ -206,11 +206,12 @@ def outdated_earlier_month(
     2026-12-05: ``--from`` called March current while a full run restated February
     without its bad orders, and March with it).
 
-    A month whose latest publication was graded by other rules than this code's
-    (``RULES_VERSION``: an earlier version of grading, before an upgrade) is no base
-    either: its grades, credit history and raw rows are what those rules made of its
-    files (found by a review, 2026-12-06: ``--from`` after an upgrade published March on
-    the old code's February, with bad-order counts a run from January does not give).
+    A month that can still be graded whose latest publication was graded by other rules
+    than this code's (``RULES_VERSION``: an earlier version of grading, before an
+    upgrade) is no base either: its grades, credit history and raw rows are what those
+    rules made of its files (found by a review, 2026-12-06: ``--from`` after an upgrade
+    published March on the old code's February, with bad-order counts a run from January
+    does not give).
 
     A changed month's files are recorded as seen (journal.landing_seen), so
     main.month_status shows the months built on it as stale although no run regraded it.
@@ -229,7 +230,8 @@ def outdated_earlier_month(
         # A dataset's month folder removed whole is archived, as a whole month is, unless
         # the month can still be graded; an emptied one is a change.
         present = [ds.name for ds in DATASETS if month_folder(landing, ds.name, earlier).is_dir()]
-        if set(REQUIRED_DATASETS) <= set(present):
+        gradable = set(REQUIRED_DATASETS) <= set(present)
+        if gradable:
             present = [ds.name for ds in DATASETS]
         try:
             digests = landing_digests(landing, earlier, present)
@@ -241,7 +243,9 @@ def outdated_earlier_month(
             return earlier, (
                 f"{earlier}'s landing files changed after it was graded ({', '.join(changed)})"
             )
-        latest = latest_publication(con, earlier)
+        # Only a month that can still be graded: an archived one stands as graded (no run
+        # could regrade it; refused, every way out failed as an incomplete month).
+        latest = latest_publication(con, earlier) if gradable else None
         other_rules = latest and graded_by_other_rules(earlier, latest.rules_version)
         if other_rules:
             return earlier, other_rules

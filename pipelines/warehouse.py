@@ -193,9 +193,7 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
 
     DuckDB allows one process to write a file; a short-lived reader elsewhere (say a
     notebook that opened the file directly) is waited for, then reported clearly.
-    Read-only, a warehouse whose schema is behind this code's (made by an earlier
-    version, not yet run by this one) is refused with ``WarehouseOutdated``: every reader
-    ended in a traceback naming a missing column or table (a review, 2026-12-06).
+    Read-only, the schema is taken as it is (``refuse_outdated_schema``).
     """
     path = Path(path)
     refuse_unusable_path(path)
@@ -219,16 +217,24 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
             time.sleep(0.25)
     if read_only:
         con.execute("SET TimeZone = 'UTC'")
-        if not _has_schema(con):
-            con.close()
-            raise WarehouseOutdated(
-                f"warehouse {path} was made by an earlier version of grading, and reading "
-                f"it does not bring it up to date: run `grading run` on it once (it updates "
-                f"the warehouse and regrades the months this version grades otherwise), then "
-                f"read it again"
-            )
         return con
     return configure(con, path)
+
+
+def refuse_outdated_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse (``WarehouseOutdated``) a warehouse opened read-only whose schema is behind
+    this code's: made by an earlier version and not yet run by this one. The reading
+    commands that read what later versions added (summary, explain, the dashboard) ended
+    in a traceback naming a missing column or table (a review, 2026-12-06). Not made by
+    ``connect`` itself: the deadline check and the notebooks' copies read only what every
+    version keeps, and stay readable after an upgrade."""
+    if not _has_schema(con):
+        raise WarehouseOutdated(
+            f"warehouse {path} was made by an earlier version of grading, and reading it "
+            f"does not bring it up to date: run `grading run` on it once (it updates the "
+            f"warehouse and regrades the months this version grades otherwise), then read "
+            f"it again"
+        )
 
 
 def is_lock_conflict(exc: duckdb.IOException) -> bool:

@@ -198,3 +198,21 @@ def test_an_unpublished_month_s_folder_that_cannot_be_deleted_stops_the_run(grad
         subprocess.run(["umount", "-l", str(disk)], check=False)
     assert cli_main(run_args(landing, warehouse, outputs, "2026-01", "--no-dashboard")) == 0
     assert sorted(p.name for p in (outputs / "merchant_grades").iterdir()) == ["month=2026-01"]
+
+
+def test_an_unpublished_month_s_folder_that_is_a_link_is_unlinked_and_its_target_kept(
+    graded, tmp_path
+):
+    """A month folder linked in from elsewhere (an archive) that the warehouse never
+    published: readers follow the link, so it goes, but what it points to is not the
+    run's to delete. ``rmtree`` refuses links: the run stopped with a bare ``OSError``
+    naming no reason (a review, 2026-12-06)."""
+    landing, warehouse, outputs = graded
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-03", "--no-dashboard")) == 0
+    archive = tmp_path / "archive" / "month=2025-12"
+    shutil.copytree(outputs / "merchant_grades" / "month=2026-01", archive)
+    link = outputs / "merchant_grades" / "month=2025-12"
+    link.symlink_to(archive, target_is_directory=True)
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-03", "--no-dashboard")) == 0
+    assert not link.exists() and not link.is_symlink()
+    assert (archive / "part-0.parquet").is_file()

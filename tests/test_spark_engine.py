@@ -937,6 +937,7 @@ def test_cluster_addresses_are_read_from_the_master_url() -> None:
     assert cluster_addresses("sc://cluster") == [("cluster", 15002)]
     assert cluster_addresses("spark://m1:7078,m2") == [("m1", 7078), ("m2", 7077)]
     assert cluster_addresses("sc://[::1]:15002") == [("::1", 15002)]
+    assert cluster_addresses("sc://me@host:15003/;use_ssl=true") == [("host", 15003)]
     assert cluster_addresses("local[2]") == []
 
 

@@ -150,3 +150,39 @@ def test_reading_a_warehouse_whose_schema_is_behind_says_what_to_do(tmp_path, ca
     assert cli_main(run_args(landing, warehouse, outputs, "2026-01", "--no-dashboard")) == 0
     for reader in readers:
         assert cli_main(reader) == 0, reader
+
+
+def test_an_archived_month_stands_as_graded_and_the_next_one_is_graded_from(
+    graded_by_earlier_rules, capsys
+) -> None:
+    """January's orders archived (a month the landing can no longer grade): it stands as
+    graded whatever the rules, as it stands when its files changed. Refused, every way
+    out failed as an incomplete month (a review, 2026-12-06). February, still gradable,
+    is the month to grade from."""
+    landing, warehouse, outputs = graded_by_earlier_rules
+    shutil.rmtree(landing / "orders" / "month=2026-01")
+    args = run_args(landing, warehouse, outputs, "2026-03", "--no-dashboard")
+    assert cli_main([*args, "--from", "2026-03"]) == 1
+    err = capsys.readouterr().err
+    assert "2026-02 was graded by an earlier version of grading" in err
+    assert "--from 2026-02" in err
+    assert cli_main([*args, "--from", "2026-02"]) == 0
+    assert rules_versions(warehouse) == [
+        ("2026-01", EARLIER_RULES),
+        ("2026-02", rules_version.RULES_VERSION),
+        ("2026-03", rules_version.RULES_VERSION),
+    ]
+
+
+def test_the_deadline_check_reads_a_warehouse_whose_schema_is_behind(tmp_path) -> None:
+    """The daily deadline check reads only what every version keeps: after an upgrade it
+    goes on reading the warehouse until the next run brings the schema up to date (a
+    review: refused, it failed every day until the monthly run)."""
+    from assets.deadline import first_publications
+    from assets.resources import WarehouseResource
+
+    warehouse = tmp_path / "w.duckdb"
+    grade_months(CONFORMANCE / "landing", warehouse, tmp_path / "out", "2026-01", dashboard=False)
+    with closing(connect(warehouse)) as con:
+        con.execute("ALTER TABLE main.run_log DROP COLUMN rules_version")
+    assert list(first_publications(WarehouseResource(path=str(warehouse)))) == ["2026-01"]

@@ -28,7 +28,13 @@ from pipelines.reporting.graded_policy import graded_policy_mismatch
 from pipelines.rules.metrics import WINDOW_COUNT_COLUMNS, Ratio, ratios
 from pipelines.rules.tiers import assign_tiers, tier_conditions
 from pipelines.sql_files import fill_sql, load_sql
-from pipelines.warehouse import WarehouseLocked, connect, fetch_frame, fetch_rows
+from pipelines.warehouse import (
+    WarehouseLocked,
+    connect,
+    fetch_frame,
+    fetch_rows,
+    refuse_outdated_schema,
+)
 
 COUNT_COLUMNS = WINDOW_COUNT_COLUMNS
 
@@ -556,6 +562,11 @@ def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
         con = connect(path, read_only=True)
     except (duckdb.Error, WarehouseLocked) as exc:
         raise ExplainError(f"cannot open {path} read-only: {exc}") from exc
+    try:
+        refuse_outdated_schema(con, path)
+    except Exception:
+        con.close()
+        raise
     con.execute("SET enable_progress_bar = false")
     return con
 

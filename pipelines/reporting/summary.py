@@ -11,7 +11,7 @@ import polars as pl
 from pipelines.exports import months_without_export_record
 from pipelines.policy import PolicyCalendar, load_policy
 from pipelines.policy_rollback import months_due_for_newer_policy
-from pipelines.warehouse import connect, fetch_frame, fetch_rows
+from pipelines.warehouse import connect, fetch_frame, fetch_rows, refuse_outdated_schema
 
 STALE_MONTHS_SQL = "SELECT month FROM main.month_status WHERE stale ORDER BY month"
 # Months whose latest publication was graded by other rules than this code's.
@@ -34,6 +34,7 @@ def tier_summary(warehouse: Path, calendar: PolicyCalendar | None = None) -> str
     not fully exported, or restated."""
     con = connect(warehouse, read_only=True)
     try:
+        refuse_outdated_schema(con, warehouse)
         frame = fetch_frame(
             con,
             "SELECT month, tier, sum(merchants)::BIGINT AS merchants FROM main.tier_distribution "
@@ -82,7 +83,8 @@ def month_state_lines(
         lines += [
             "graded by an earlier version of grading: " + ", ".join(other_rules),
             f"  (this version's rules are {rules} and may grade them otherwise; "
-            f"grade them again: grading run --through {other_rules[-1]})",
+            f"grade them again: grading run --through {other_rules[-1]}; a month whose "
+            f"landing files are archived stays as graded)",
         ]
     if calendar is not None:
         lines += due_for_newer_policy_lines(con, calendar)

@@ -53,6 +53,7 @@ def cluster_addresses(master: str) -> list[tuple[str, int]]:
         if master.startswith(scheme):
             # sc://host:port/;token=...: the address ends at the first '/' or ';'.
             authority = master[len(scheme) :].split("/", 1)[0].split(";", 1)[0]
+            authority = authority.rpartition("@")[2]  # sc://user@host:port
             addresses = []
             for part in authority.split(","):
                 host, colon, port = part.strip().rpartition(":")

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines import rules_version
 from pipelines.exports import months_without_export_record
 from pipelines.policy import PolicyCalendar, load_policy
 from pipelines.policy_rollback import months_due_for_newer_policy
@@ -75,8 +76,6 @@ def month_state_lines(
             f"grade them again: grading run --through {stale[-1]}, with the --landing and "
             "--policy they were graded with)"
         )
-    from pipelines import rules_version
-
     rules = rules_version.RULES_VERSION
     other_rules = [m for (m,) in fetch_rows(con, OTHER_RULES_MONTHS_SQL, {"rules": rules})]
     if other_rules:

@@ -154,7 +154,7 @@ ALTER TABLE main.run_log ADD COLUMN IF NOT EXISTS policy_digest VARCHAR;
 ALTER TABLE main.run_log ADD COLUMN IF NOT EXISTS policy_override BOOLEAN;
 -- The landing files the publication was built from: {dataset: files digest} as JSON.
 ALTER TABLE main.run_log ADD COLUMN IF NOT EXISTS landing_digests VARCHAR;
--- The code's rules version that graded the publication (pipelines/run_key.RULES_VERSION);
+-- The code's rules version that graded the publication (pipelines/rules_version.py);
 -- NULL for one recorded before it was kept. A month graded under other rules is no base
 -- for a later month (pipelines/month_order.outdated_earlier_month).
 ALTER TABLE main.run_log ADD COLUMN IF NOT EXISTS rules_version VARCHAR;

@@ -165,10 +165,7 @@ def remove_folder(folder: Path) -> None:
         raise error
 
     if folder.is_symlink():
-        try:
-            folder.unlink()
-        except OSError as exc:
-            raise OSError(exc.errno, exc.strerror, str(folder)) from exc
+        folder.unlink()  # its error names the link
         return
     if sys.version_info >= (3, 12):
         shutil.rmtree(folder, onexc=name_the_whole_path)

@@ -218,8 +218,7 @@ def outdated_earlier_month(
     """
     from pipelines.datasets import DATASETS
     from pipelines.landing import REQUIRED_DATASETS, IngestError, landing_months, month_folder
-    from pipelines.publication_log import latest_publication
-    from pipelines.rules_version import graded_by_other_rules
+    from pipelines.rules_version import month_graded_by_other_rules
     from pipelines.run_key import ingested_digests, landing_digests, record_landing_seen
 
     earlier_months = [m for m in landing_months(landing) if m < month]
@@ -245,8 +244,7 @@ def outdated_earlier_month(
             )
         # Only a month that can still be graded: an archived one stands as graded (no run
         # could regrade it; refused, every way out failed as an incomplete month).
-        latest = latest_publication(con, earlier) if gradable else None
-        other_rules = latest and graded_by_other_rules(earlier, latest.rules_version)
+        other_rules = month_graded_by_other_rules(con, earlier) if gradable else None
         if other_rules:
             return earlier, other_rules
     stale = earliest_stale_before(con, month)

@@ -50,7 +50,7 @@ class Publication:
     old_tier_counts: str | None
     new_tier_counts: str | None
     published_at: object
-    rules_version: str | None = None
+    rules_version: str | None
 
 
 def latest_publication(con: duckdb.DuckDBPyConnection, month: str) -> Publication | None:

@@ -8,6 +8,11 @@ Read as ``rules_version.RULES_VERSION`` at call time, not bound by name at impor
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+
 # Bump when a rule or the ingest changes what the same inputs produce: every month is
 # then regraded once (it is part of each month's run key), and a month graded under
 # another version is no base for a later one (main.run_log.rules_version) until it is.
@@ -26,3 +31,12 @@ def graded_by_other_rules(month: str, rules_version: str | None) -> str | None:
         f"{month} was graded by an earlier version of grading ({graded}; this one's are "
         f"{RULES_VERSION})"
     )
+
+
+def month_graded_by_other_rules(con: duckdb.DuckDBPyConnection, month: str) -> str | None:
+    """``graded_by_other_rules`` of the month's latest publication; None when this code's
+    rules graded it, or it was never published."""
+    from pipelines.publication_log import latest_publication
+
+    latest = latest_publication(con, month)
+    return graded_by_other_rules(month, latest.rules_version) if latest else None

@@ -969,7 +969,6 @@ def test_a_cluster_that_cannot_be_reached_stops_the_run_at_once(
 
     for name in PROXY_VARIABLES:  # a machine's proxy would leave the address to the client
         monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
     with socket.socket() as closed:  # a port that was free: nothing listens on it now
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]

@@ -514,11 +514,9 @@ def other_rules_note(con: duckdb.DuckDBPyConnection, month: str) -> str | None:
     upgrade's first run, or archived since): its conditions, computed by these rules,
     could contradict its published grade (a review, 2026-12-06: every condition met,
     yet "failing"). None when this code's rules graded it."""
-    from pipelines.publication_log import latest_publication
-    from pipelines.rules_version import graded_by_other_rules
+    from pipelines.rules_version import month_graded_by_other_rules
 
-    latest = latest_publication(con, month)
-    other_rules = latest and graded_by_other_rules(month, latest.rules_version)
+    other_rules = month_graded_by_other_rules(con, month)
     if not other_rules:
         return None
     return (

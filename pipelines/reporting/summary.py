@@ -12,16 +12,10 @@ from pipelines import rules_version
 from pipelines.exports import months_without_export_record
 from pipelines.policy import PolicyCalendar, load_policy
 from pipelines.policy_rollback import months_due_for_newer_policy
+from pipelines.publication_log import latest_publications
 from pipelines.warehouse import connect, fetch_frame, fetch_rows, refuse_outdated_schema
 
 STALE_MONTHS_SQL = "SELECT month FROM main.month_status WHERE stale ORDER BY month"
-# Months whose latest publication was graded by other rules than this code's.
-OTHER_RULES_MONTHS_SQL = """
-SELECT month FROM main.run_log
-QUALIFY row_number() OVER (PARTITION BY month ORDER BY published_at DESC) = 1
-    AND rules_version IS DISTINCT FROM $rules
-ORDER BY month
-"""
 # Per restated month: how often, and the latest restatement's time and reason.
 RESTATED_MONTHS_SQL = """
 SELECT month, count(*), max(published_at), arg_max(coalesce(restatement_reason, ''), published_at)
@@ -76,12 +70,16 @@ def month_state_lines(
             f"grade them again: grading run --through {stale[-1]}, with the --landing and "
             "--policy they were graded with)"
         )
-    rules = rules_version.RULES_VERSION
-    other_rules = [m for (m,) in fetch_rows(con, OTHER_RULES_MONTHS_SQL, {"rules": rules})]
+    other_rules = [
+        month
+        for month, latest in latest_publications(con)
+        if rules_version.graded_by_other_rules(month, latest.rules_version)
+    ]
     if other_rules:
         lines += [
             "graded by an earlier version of grading: " + ", ".join(other_rules),
-            f"  (this version's rules are {rules} and may grade them otherwise; "
+            f"  (this version's rules are {rules_version.RULES_VERSION} and may grade them "
+            f"otherwise; "
             f"grade them again: grading run --through {other_rules[-1]}; a month whose "
             f"landing files are archived stays as graded)",
         ]

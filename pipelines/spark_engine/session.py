@@ -25,7 +25,9 @@ DEFAULT_SHUFFLE_PARTITIONS = os.environ.get("GRADING_SPARK_SHUFFLE_PARTITIONS", 
 # How long a cluster's port may take to accept a connection before the run is refused.
 REACH_TIMEOUT_SECONDS = float(os.environ.get("GRADING_SPARK_REACH_TIMEOUT", "10"))
 DEFAULT_PORTS = {"spark://": 7077, "sc://": 15002}
-PROXY_VARIABLES = ("grpc_proxy", "https_proxy", "http_proxy")
+PROXY_VARIABLES = tuple(
+    name for lower in ("grpc_proxy", "https_proxy", "http_proxy") for name in (lower, lower.upper())
+)
 
 _LOCK = threading.Lock()
 _SESSIONS: dict[str, SparkSession] = {}
@@ -74,9 +76,7 @@ def refuse_unreachable(master: str, timeout: float = REACH_TIMEOUT_SECONDS) -> N
     ``grpc_proxy``/``https_proxy``/``http_proxy`` when set, where a direct connection
     may be refused though the cluster is there.
     """
-    if master.startswith("sc://") and any(
-        os.environ.get(name) for name in PROXY_VARIABLES + tuple(v.upper() for v in PROXY_VARIABLES)
-    ):
+    if master.startswith("sc://") and any(os.environ.get(name) for name in PROXY_VARIABLES):
         return
     reasons = []
     for host, port in cluster_addresses(master):

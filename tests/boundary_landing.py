@@ -22,19 +22,12 @@ from decimal import Decimal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.datasets import DATASETS
+from pipelines.datasets import BAD_ORDERS, DATASETS
 
 UTC = dt.UTC
 # The landing headers, read from the dataset definitions (docs/decisions/tests-layout.md).
 COLS = {dataset.name: list(dataset.columns) for dataset in DATASETS}
-REASONS = [
-    "negative_feedback",
-    "low_dsr",
-    "seller_cancelled",
-    "late_shipment",
-    "seller_responsible_dispute",
-    "dispute_no_response",
-]
+REASONS = list(BAD_ORDERS.enums["reason"])
 
 
 def add_months(y, m, n):

@@ -5,8 +5,10 @@ Written from ``grading-spec.md`` alone, by a reviewer who had not read ``pipelin
 It shares no code with the pipeline: plain Python over a small landing folder, row by
 row, with exact fractions for every rate, so that a rule the pipeline gets wrong and an
 oracle built on the pipeline's own helpers would get wrong the same way is still seen.
-Its numbers are those the spec states for the shipped policy (2026.1), on purpose: they
-are a second reading of the contract, not of the policy file.
+Its default numbers are those the spec states for the shipped policy (2026.1), on
+purpose: a second reading of the contract, not of the policy file. Another policy's
+numbers are given as a ``Policy`` (a third review, 2026-12-07, added them and §11's
+projection).
 
 Its row classification follows §1's reasons in their order, enough for the fixture's bad
 rows, but not the project's readings where the spec is silent (surrounding spaces, empty
@@ -16,6 +18,7 @@ values): tests/test_spec_oracle.py feeds it valid landings only.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -101,25 +104,56 @@ ENUMS = {
     },
 }
 
-LEVEL_BOUNDS = [3, 10, 30, 100, 200, 500, 1000, 2000, 5000, 10000]
-# tier, assessed >=, bad < , dispute <, positive >=, dsr >=, on time >=, response >=
-TIERS = [
-    ("excellent", 90, (3, 100), (8, 1000), (97, 100), (47, 10), (95, 100), (80, 100)),
-    ("good", 30, (6, 100), (8, 1000), (95, 100), (45, 10), (90, 100), None),
-    ("passing", 30, (12, 100), (8, 1000), (90, 100), None, None, None),
-]
-TIER_MULTIPLIER = {
-    "excellent": Fraction(3, 2),
-    "good": Fraction(6, 5),
-    "passing": Fraction(1),
-    "failing": Fraction(1, 2),
-}
-RESOURCES = {
-    "excellent": (3, True, 2000),
-    "good": (1, True, 1000),
-    "passing": (0, True, 500),
-    "failing": (0, False, 0),
-}
+F = Fraction
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The numbers of a policy; the defaults are 2026.1's as spec §3–§7 state them."""
+
+    version: str = "2026.1"
+    min_amount: Decimal = Decimal("5.00")
+    positive_min_stars: int = 4
+    negative_max_stars: int = 2
+    period_start_days: tuple[int, ...] = (1, 11, 21)
+    level_bounds: tuple[int, ...] = (3, 10, 30, 100, 200, 500, 1000, 2000, 5000, 10000)
+    window_days: int = 90
+    min_dsr_count: int = 10
+    min_shipments_due: int = 20
+    min_messages_received: int = 10
+    # tier, assessed >=, bad <, dispute <, positive >=, dsr >=, on time >=, response >=
+    tiers: tuple[tuple, ...] = (
+        ("excellent", 90, F(3, 100), F(8, 1000), F(97, 100), F(47, 10), F(95, 100), F(4, 5)),
+        ("good", 30, F(6, 100), F(8, 1000), F(95, 100), F(9, 2), F(9, 10), None),
+        ("passing", 30, F(12, 100), F(8, 1000), F(9, 10), None, None, None),
+    )
+    fallback_tier: str = "failing"
+    provisional_below: int = 30
+    provisional_tier: str = "passing"
+    max_products_without_store: int = 10
+    individual_accounts: int = 1
+    enterprise_accounts: int = 6
+    level_step: Fraction = F(2, 100)
+    tier_multiplier: dict = field(
+        default_factory=lambda: {
+            "excellent": F(3, 2),
+            "good": F(6, 5),
+            "passing": F(1),
+            "failing": F(1, 2),
+        }
+    )
+    # showcase_slots, promotion_eligible, email_quota
+    resources: dict = field(
+        default_factory=lambda: {
+            "excellent": (3, True, 2000),
+            "good": (1, True, 1000),
+            "passing": (0, True, 500),
+            "failing": (0, False, 0),
+        }
+    )
+
+
+DEFAULT_POLICY = Policy()
 
 
 def _missing(value: object) -> bool:
@@ -312,20 +346,27 @@ def _next_month(month: str) -> str:
     return f"{year + number // 12:04d}-{number % 12 + 1:02d}"
 
 
-def _period(moment: dt.datetime) -> tuple[int, int, int]:
-    return (moment.year, moment.month, 0 if moment.day <= 10 else 1 if moment.day <= 20 else 2)
+def _period(moment: dt.datetime, policy: Policy) -> tuple[int, int, int]:
+    return (moment.year, moment.month, sum(moment.day >= day for day in policy.period_start_days))
 
 
-def _points(stars: int) -> int:
-    return 1 if stars >= 4 else 0 if stars == 3 else -1
+def _points(stars: int, policy: Policy) -> int:
+    if stars >= policy.positive_min_stars:
+        return 1
+    return -1 if stars <= policy.negative_max_stars else 0
 
 
-def _counted(feedback: list[dict], orders: dict[str, dict]) -> set[tuple]:
+def _counted(feedback: list[dict], orders: dict[str, dict], policy: Policy) -> set[tuple]:
     """(merchant, buyer, period, points): at most one of each kind a period (spec §3)."""
     return {
-        (row["merchant_id"], row["buyer_id"], _period(row["feedback_at"]), _points(row["stars"]))
+        (
+            row["merchant_id"],
+            row["buyer_id"],
+            _period(row["feedback_at"], policy),
+            _points(row["stars"], policy),
+        )
         for row in feedback
-        if orders[row["order_id"]]["amount_usd"] >= Decimal("5.00")
+        if orders[row["order_id"]]["amount_usd"] >= policy.min_amount
     }
 
 
@@ -333,18 +374,23 @@ def _rate(numerator: int, denominator: int, defined: bool) -> Fraction | None:
     return Fraction(numerator, denominator) if defined else None
 
 
-def _meets(value: Fraction | None, bound: tuple | None, below: bool) -> bool:
+def _meets(value: Fraction | None, bound: Fraction | None, below: bool) -> bool:
     if value is None or bound is None:  # an undefined metric, or no condition
         return True
-    limit = Fraction(*bound)
-    return value < limit if below else value >= limit
+    return value < bound if below else value >= bound
 
 
-def grade(history: History, month: str) -> dict[str, list[dict]]:
-    """Month's four output tables (spec §2–§8), values as plain Python."""
-    cutoff = dt.datetime.fromisoformat(_next_month(month) + "-01").replace(tzinfo=UTC)
+def grade(
+    history: History, month: str, policy: Policy = DEFAULT_POLICY, as_of: dt.date | None = None
+) -> dict[str, list[dict]]:
+    """Month's four output tables (spec §2–§8), values as plain Python. ``as_of``: the
+    projection of spec §11, whose cutoff is the first instant of the day after it."""
+    next_day = (
+        as_of + dt.timedelta(days=1) if as_of else dt.date.fromisoformat(_next_month(month) + "-01")
+    )
+    cutoff = dt.datetime.combine(next_day, dt.time(), UTC)
     last_day = (cutoff - dt.timedelta(days=1)).date()
-    first_day = last_day - dt.timedelta(days=89)
+    first_day = last_day - dt.timedelta(days=policy.window_days - 1)
     window_start = dt.datetime.combine(first_day, dt.time(), UTC)
     snapshot = history.snapshots[month]
     active = {mid: row for mid, row in snapshot.items() if row["status"] == "active"}
@@ -352,12 +398,12 @@ def grade(history: History, month: str) -> dict[str, list[dict]]:
 
     feedback = [f for f in history.accepted["feedback"].values() if f["feedback_at"] < cutoff]
     credit: dict[str, int] = {}
-    for merchant_id, _buyer, _slot, points in _counted(feedback, orders):
+    for merchant_id, _buyer, _slot, points in _counted(feedback, orders, policy):
         credit[merchant_id] = credit.get(merchant_id, 0) + points
     positive: dict[str, int] = {}
     negative: dict[str, int] = {}
     in_window = [f for f in feedback if f["feedback_at"] >= window_start]
-    for merchant_id, _buyer, _slot, points in _counted(in_window, orders):
+    for merchant_id, _buyer, _slot, points in _counted(in_window, orders, policy):
         if points == 1:
             positive[merchant_id] = positive.get(merchant_id, 0) + 1
         elif points == -1:
@@ -386,7 +432,7 @@ def grade(history: History, month: str) -> dict[str, list[dict]]:
     grades, tier_level = [], {}
     for merchant_id in sorted(active):
         points = credit.get(merchant_id, 0)
-        level = sum(points >= bound for bound in LEVEL_BOUNDS)
+        level = sum(points >= bound for bound in policy.level_bounds)
         n, n_bad, n_disputed = assessed.get(merchant_id, [0, 0, 0])
         pos, neg = positive.get(merchant_id, 0), negative.get(merchant_id, 0)
         received, replied, dsr_sum, dsr_count, due, on_time = service.get(merchant_id, [0] * 6)
@@ -394,13 +440,14 @@ def grade(history: History, month: str) -> dict[str, list[dict]]:
             _rate(n_bad, n, n > 0),
             _rate(n_disputed, n, n > 0),
             _rate(pos, pos + neg, pos + neg >= 1),
-            _rate(dsr_sum, dsr_count, dsr_count >= 10),
-            _rate(on_time, due, due >= 20),
-            _rate(replied, received, received >= 10),
+            _rate(dsr_sum, dsr_count, dsr_count >= policy.min_dsr_count),
+            _rate(on_time, due, due >= policy.min_shipments_due),
+            _rate(replied, received, received >= policy.min_messages_received),
         ]
-        tier, provisional = ("passing", True) if n < 30 else ("failing", False)
+        provisional = n < policy.provisional_below
+        tier = policy.provisional_tier if provisional else policy.fallback_tier
         if not provisional:
-            for name, least, *bounds in TIERS:
+            for name, least, *bounds in policy.tiers:
                 if n >= least and all(
                     _meets(value, bound, below=i < 2)
                     for i, (value, bound) in enumerate(zip(rates, bounds, strict=True))
@@ -424,18 +471,20 @@ def grade(history: History, month: str) -> dict[str, list[dict]]:
                 },
                 "tier": tier,
                 "provisional": provisional,
+                "policy_version": policy.version,
             }
         )
         tier_level[merchant_id] = (tier, level)
 
-    violations = _violations(snapshot, active)
+    violations = _violations(snapshot, active, policy)
     compliance = [
         {"month": month, "merchant_id": mid, "violation": violation}
         for mid in sorted(violations)
         for violation in violations[mid]
     ]
     raw_weight = {
-        mid: TIER_MULTIPLIER[tier_level[mid][0]] * (1 + Fraction(2, 100) * tier_level[mid][1])
+        mid: policy.tier_multiplier[tier_level[mid][0]]
+        * (1 + policy.level_step * tier_level[mid][1])
         if not violations[mid]
         else Fraction(0)
         for mid in active
@@ -451,7 +500,7 @@ def grade(history: History, month: str) -> dict[str, list[dict]]:
         tier, level = tier_level[mid]
         eligible = not violations[mid]
         total = category_sum[category]
-        slots, promotion, email = RESOURCES[tier] if eligible else (0, False, 0)
+        slots, promotion, email = policy.resources[tier] if eligible else (0, False, 0)
         exposure.append(
             {
                 "month": month,
@@ -489,7 +538,9 @@ RATE_COLUMNS = [
 ]
 
 
-def _violations(snapshot: dict[str, dict], active: dict[str, dict]) -> dict[str, list[str]]:
+def _violations(
+    snapshot: dict[str, dict], active: dict[str, dict], policy: Policy
+) -> dict[str, list[str]]:
     """Spec §6, for every active merchant (an empty list: eligible)."""
     found: dict[str, list[str]] = {mid: [] for mid in active}
     for mid, row in active.items():
@@ -497,11 +548,11 @@ def _violations(snapshot: dict[str, dict], active: dict[str, dict]) -> dict[str,
             found[mid].append("not_authenticated")
         if not row["collection_account_set"]:
             found[mid].append("no_collection_account")
-        if row["product_count"] <= 10:
+        if row["product_count"] <= policy.max_products_without_store:
             found[mid].append("no_store")
     for account_type, allowed, violation in (
-        ("individual", 1, "individual_account_limit"),
-        ("enterprise", 6, "enterprise_account_limit"),
+        ("individual", policy.individual_accounts, "individual_account_limit"),
+        ("enterprise", policy.enterprise_accounts, "enterprise_account_limit"),
     ):
         groups: dict[str, list[tuple]] = {}
         for mid, row in active.items():
@@ -517,16 +568,20 @@ def _violations(snapshot: dict[str, dict], active: dict[str, dict]) -> dict[str,
     return found
 
 
-def grade_landing(landing: Path, through: str) -> dict[str, list[dict]]:
-    """Every month from the landing's first through ``through``, as ``grading run`` does;
-    with ``quarantine_counts`` (dataset, month, reason, rows) as in expected.json."""
+def grade_landing(
+    landing: Path, through: str, policy: Policy = DEFAULT_POLICY, as_of: dt.date | None = None
+) -> dict[str, list[dict]]:
+    """Every month from the landing's first through ``through``, as ``grading run`` does
+    (the last projected as of ``as_of`` when given), with ``quarantine_counts`` (dataset,
+    month, reason, rows) as in expected.json."""
     months = {p.name.removeprefix("month=") for p in landing.glob("*/month=*")}
     history = History()
     tables: dict[str, list[dict]] = {}
     month = min(months)
     while month <= through:
         history.ingest(landing, month)
-        for table, rows in grade(history, month).items():
+        projected = as_of if month == through else None
+        for table, rows in grade(history, month, policy, projected).items():
             tables.setdefault(table, []).extend(rows)
         month = _next_month(month)
     counts: dict[tuple, int] = {}

@@ -39,6 +39,15 @@ def mstart(y, m):
     return dt.datetime(y, m, 1, tzinfo=UTC)
 
 
+def fill(total: int, caps: list[int]) -> list[int]:
+    """``total`` given out day by day, each day at most its cap (a day stays valid)."""
+    given = []
+    for cap in caps:
+        given.append(min(total, cap))
+        total -= given[-1]
+    return given
+
+
 def write_landing(seed: int, out: str) -> list[str]:
     """Write seed's landing folder to ``out``; its months, in order."""
     R = random.Random(seed)
@@ -257,6 +266,17 @@ def write_landing(seed: int, out: str) -> list[str]:
         for _ in range(R.randint(0, 6)):  # noise anywhere in landing after first month
             mk_order(rnd_ts(mstart(*months[fm]), hi))
         win = [o for o in orders if ws <= o["ended_at"] < co]
+
+        def bad_record(o, reason, recorded_at, exempt, mid=mid):
+            row = dict(
+                order_id=o["order_id"],
+                merchant_id=mid,
+                reason=reason,
+                recorded_at=recorded_at,
+                exempt=exempt,
+            )
+            return add("bad_orders", recorded_at, row)
+
         # bad orders
         thr = R.choice([0.03, 0.06, 0.12, 0.008, 0.0])
         B = int(round(thr * len(win))) + R.choice([-1, 0, 0, 1])
@@ -281,17 +301,7 @@ def write_landing(seed: int, out: str) -> list[str]:
                     [co - dt.timedelta(seconds=1), max(o["ended_at"], co - dt.timedelta(seconds=1))]
                 )
             )
-            add(
-                "bad_orders",
-                rec,
-                dict(
-                    order_id=o["order_id"],
-                    merchant_id=mid,
-                    reason=reason,
-                    recorded_at=rec,
-                    exempt=False,
-                ),
-            )
+            bad_record(o, reason, rec, False)
             if R.random() < 0.3:  # second reason
                 r2 = R.choice(
                     [
@@ -301,17 +311,7 @@ def write_landing(seed: int, out: str) -> list[str]:
                     ]
                 )
                 rec2 = rnd_ts(o["ended_at"], hi)
-                add(
-                    "bad_orders",
-                    rec2,
-                    dict(
-                        order_id=o["order_id"],
-                        merchant_id=mid,
-                        reason=r2,
-                        recorded_at=rec2,
-                        exempt=R.random() < 0.5,
-                    ),
-                )
+                bad_record(o, r2, rec2, R.random() < 0.5)
         for o in R.sample(
             orders, min(len(orders), R.randint(0, 3))
         ):  # exempt / late / outside window records
@@ -322,17 +322,7 @@ def write_landing(seed: int, out: str) -> list[str]:
             ex = R.random() < 0.6
             if clean and not (rec >= co or not (ws <= o["ended_at"] < co)):
                 ex = True
-            add(
-                "bad_orders",
-                rec,
-                dict(
-                    order_id=o["order_id"],
-                    merchant_id=mid,
-                    reason=reason,
-                    recorded_at=rec,
-                    exempt=ex,
-                ),
-            )
+            bad_record(o, reason, rec, ex)
         # feedback
         comp = [o for o in orders if o["status"] == "completed"]
         R.shuffle(comp)
@@ -458,26 +448,13 @@ def write_landing(seed: int, out: str) -> list[str]:
             return [b - a for a, b in zip([0] + cuts, cuts + [total], strict=False)]
 
         cnts = split(dcount, len(chosen))
-        sums = list(cnts)  # each day its least sum (its count), then the rest within 4 x count
-        extra = dsum - dcount
-        for j, c in enumerate(cnts):
-            give = min(extra, 4 * c)
-            sums[j] += give
-            extra -= give
+        # each day its least sum (its count), then the rest within 4 x count
+        extra = fill(dsum - dcount, [4 * c for c in cnts])
+        sums = [c + e for c, e in zip(cnts, extra, strict=True)]
         dues = split(due, len(chosen))
-        onts = []
-        left = ont
-        for x in dues:
-            g = min(left, x)
-            onts.append(g)
-            left -= g
+        onts = fill(ont, dues)
         recs = split(rec, len(chosen))
-        rps = []
-        left = rp
-        for x in recs:
-            g = min(left, x)
-            rps.append(g)
-            left -= g
+        rps = fill(rp, recs)
         for j, day in enumerate(chosen):
             add(
                 "service_metrics",

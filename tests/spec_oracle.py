@@ -65,16 +65,7 @@ COLUMNS = {
 }
 TIMESTAMPS = {"registered_at", "created_at", "ended_at", "feedback_at", "recorded_at"}
 BOOLEANS = {"real_name_verified", "collection_account_set", "exempt"}
-INTEGERS = {
-    "product_count",
-    "stars",
-    "messages_received",
-    "messages_replied_24h",
-    "dsr_item_sum",
-    "dsr_item_count",
-    "shipments_due",
-    "shipments_on_time",
-}
+INTEGERS = {"product_count", "stars", *COLUMNS["service_metrics"][2:]}
 KEYS = {
     "merchants": ["merchant_id"],
     "orders": ["order_id"],
@@ -370,6 +361,17 @@ def _counted(feedback: list[dict], orders: dict[str, dict], policy: Policy) -> s
     }
 
 
+# merchant_grades' rate columns, in the order grade() computes them
+RATE_COLUMNS = [
+    "bad_order_rate",
+    "seller_dispute_rate",
+    "positive_feedback_rate",
+    "dsr_item_avg",
+    "on_time_ship_rate",
+    "response_rate_24h",
+]
+
+
 def _rate(numerator: int, denominator: int, defined: bool) -> Fraction | None:
     return Fraction(numerator, denominator) if defined else None
 
@@ -526,16 +528,6 @@ def grade(
             for (category, tier), n in sorted(distribution.items())
         ],
     }
-
-
-RATE_COLUMNS = [
-    "bad_order_rate",
-    "seller_dispute_rate",
-    "positive_feedback_rate",
-    "dsr_item_avg",
-    "on_time_ship_rate",
-    "response_rate_24h",
-]
 
 
 def _violations(

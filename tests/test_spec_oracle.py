@@ -16,10 +16,10 @@ from decimal import Decimal
 from fractions import Fraction as F
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from assets.cli import main as grading
+from pipelines.warehouse import connect, fetch_frame, fetch_rows
 from tests.boundary_landing import write_landing
 from tests.helpers import run_args
 from tests.spec_oracle import Policy, grade_landing
@@ -62,26 +62,21 @@ def differences(expected: dict[str, list[dict]], got: dict[str, list[dict]]) -> 
 def published_tables(warehouse: Path, schema: str = "main") -> dict[str, list[dict]]:
     """The four tables and the quarantine counts as the warehouse holds them (``preview``:
     a projection's)."""
-    tables = {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        for table in list(KEYS)[:4]:
-            columns = "* EXCLUDE (reasons)" if table == "merchant_grades" else "*"
-            cursor = con.execute(f"SELECT {columns} FROM {schema}.{table}")
-            names = [d[0] for d in cursor.description]
-            tables[table] = [
-                {
-                    c: float(v) if isinstance(v, Decimal) else v
-                    for c, v in zip(names, row, strict=True)
-                }
-                for row in cursor.fetchall()
-            ]
+    con = connect(warehouse, read_only=True)
+    try:
+        tables = {
+            table: fetch_frame(con, f"SELECT * FROM {schema}.{table}").to_dicts()
+            for table in list(KEYS)[:4]
+        }
         if schema == "main":
-            counts = con.execute(
-                "SELECT dataset, month, reason, count(*) FROM main.quarantine GROUP BY ALL"
-            ).fetchall()
+            counts = fetch_rows(
+                con, "SELECT dataset, month, reason, count(*) FROM main.quarantine GROUP BY ALL"
+            )
             tables["quarantine_counts"] = [
                 {"dataset": d, "month": m, "reason": r, "rows": n} for d, m, r, n in counts
             ]
+    finally:
+        con.close()
     return tables
 
 

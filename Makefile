@@ -67,8 +67,12 @@ spark-demo: setup
 		--create --through $(DEMO_THROUGH) --outputs $(SPARK_DEMO)/outputs \
 		--engine spark --spark-master 'local[2]' --lake $(SPARK_DEMO)/lake
 
+# Two pytest-xdist workers, one per core of the CI machine; a module's tests, and all the
+# Spark cluster's, stay on one worker (tests/conftest.py). TEST_WORKERS=0 runs them in this
+# process, one by one.
+TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # The Dagster UI over the demo data: http://127.0.0.1:3000
 ui: setup

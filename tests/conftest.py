@@ -23,6 +23,23 @@ warnings.filterwarnings("ignore", module="dagster")
 os.environ.setdefault("GRADING_FIRST_MONTH", "2024-01")
 
 
+SPARK_FIXTURES = frozenset({"spark", "spark_cluster"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for pytest-xdist's ``--dist loadgroup`` (``make test`` runs two workers).
+
+    A module's tests stay on one worker, so its module-scoped fixtures (a graded warehouse,
+    a browser) are built once. Every test on the standalone Spark cluster goes to one
+    worker, so one cluster (a master, two workers and a driver: four JVMs) serves them all,
+    as in a serial run. Runs before xdist's own hook, which reads the marks."""
+    for item in items:
+        spark = SPARK_FIXTURES & set(getattr(item, "fixturenames", ()))
+        group = "spark-cluster" if spark else item.path.name
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture
 def con(tmp_path: Path):
     connection = connect(tmp_path / "warehouse.duckdb")

@@ -72,7 +72,7 @@ spark-demo: setup
 # process, one by one.
 TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The Dagster UI over the demo data: http://127.0.0.1:3000
 ui: setup

@@ -24,20 +24,55 @@ os.environ.setdefault("GRADING_FIRST_MONTH", "2024-01")
 
 
 SPARK_FIXTURES = frozenset({"spark", "spark_cluster"})
+# The modules whose tests use the standalone Spark cluster (the fixtures above); checked at
+# collection, so a Spark test in another module is an error, not a second cluster.
+SPARK_MODULES = frozenset(
+    {
+        "test_feedback_period_counts.py",
+        "test_spark_checks.py",
+        "test_spark_cluster.py",
+        "test_spark_connect.py",
+        "test_spark_duplicate_keys.py",
+        "test_spark_engine.py",
+    }
+)
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Groups for pytest-xdist's ``--dist loadgroup`` (``make test`` runs two workers).
+    """A test on the Spark cluster must live in one of ``SPARK_MODULES``, which
+    ``make test``'s workers run as one unit (``pytest_xdist_make_scheduler``)."""
+    strays = sorted(
+        item.nodeid
+        for item in items
+        if SPARK_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.path.name not in SPARK_MODULES
+    )
+    if strays:
+        raise pytest.UsageError(
+            f"tests on the Spark cluster outside tests/conftest.py's SPARK_MODULES: {strays}"
+        )
 
-    A module's tests stay on one worker, so its module-scoped fixtures (a graded warehouse,
-    a browser) are built once. Every test on the standalone Spark cluster goes to one
-    worker, so one cluster (a master, two workers and a driver: four JVMs) serves them all,
-    as in a serial run. Runs before xdist's own hook, which reads the marks."""
-    for item in items:
-        spark = SPARK_FIXTURES & set(getattr(item, "fixturenames", ()))
-        group = "spark-cluster" if spark else item.path.name
-        item.add_marker(pytest.mark.xdist_group(group))
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``make test`` runs two pytest-xdist workers with ``--dist loadfile``: a module's
+    tests stay on one worker, so its module fixtures (a graded warehouse, a browser, a
+    Spark Connect server) are built once. Here the Spark modules count as one file, so one
+    standalone cluster (master, two workers and a driver: four JVMs) serves them all, as
+    in a serial run, instead of one per worker. Other ``--dist`` modes are xdist's own.
+
+    (xdist's ``loadgroup`` marks cannot do it under pytest 9: its worker renames
+    ``item._nodeid``, which pytest 9 no longer reads.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SparkModulesAsOneFile(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return "spark-cluster" if Path(path).name in SPARK_MODULES else path
+
+    return SparkModulesAsOneFile(config, log)
 
 
 @pytest.fixture

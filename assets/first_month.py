@@ -5,7 +5,7 @@ UI as a mostly empty bar ("17% filled") and looks broken. So the partitions star
 ``GRADING_FIRST_MONTH`` when it is set; otherwise at the earliest month of the landing
 folder or of the warehouse's published months, whichever is earlier (a landing folder
 pruned of old months keeps the months the warehouse has published). With neither, they
-start at the shipped policy calendar's first month.
+start at ``NO_DATA_FIRST_MONTH``.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from pathlib import Path
 
 from assets.settings import FIRST_MONTH, LANDING, LEGACY_FIRST_MONTH, WAREHOUSE
 from pipelines.landing import LandingError, landing_months
-from pipelines.months import parse_month
-from pipelines.policy import FIRST_GRADEABLE_MONTH
+from pipelines.months import EARLIEST_GRADEABLE_MONTH, parse_month
 from pipelines.warehouse import read_value_if_readable
 
-# The shipped policy calendar's first effective month: the start with no data at all.
-CALENDAR_FIRST_MONTH = FIRST_GRADEABLE_MONTH
+# The start with no data at all (a fresh checkout's `make ui`): a few years of empty
+# months, not two thousand. The shipped policy is in force from any month, so this bounds
+# only what the UI lists before a landing folder or a warehouse says where data starts.
+NO_DATA_FIRST_MONTH = "2024-01"
 
 
 def configured_first_month() -> str | None:
@@ -49,23 +50,16 @@ def first_published_month(warehouse: Path) -> str | None:
     return read_value_if_readable(warehouse, "SELECT min(month) FROM main.run_log") or None
 
 
-# Dagster's monthly partitions look up the month before their first: 0001-01 has none,
-# and a landing starting there stopped every command with "year 0 is out of range" (a
-# review, 2026-12-06). The partitions start at 0001-02 at the earliest, so such a month
-# is refused as outside the gradeable partitions, as any month before the start is.
-EARLIEST_FIRST_MONTH = "0001-02"
-
-
 def first_month(landing: Path, warehouse: Path, configured: str | None = None) -> str:
     """The partitions' first month: ``configured``, else the earliest of the landing's
-    and the warehouse's, else the shipped calendar's first month."""
+    and the warehouse's, else ``NO_DATA_FIRST_MONTH``."""
     if configured:
         parse_month(configured)
         month = configured
     else:
         found = [m for m in (first_landing_month(landing), first_published_month(warehouse)) if m]
-        month = min(found) if found else CALENDAR_FIRST_MONTH
-    return max(month, EARLIEST_FIRST_MONTH)
+        month = min(found) if found else NO_DATA_FIRST_MONTH
+    return max(month, EARLIEST_GRADEABLE_MONTH)
 
 
 def first_month_from_environment() -> str:

@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# The earliest month that can be graded. Dagster's monthly partitions look up the month
+# before their first: 0001-01 has none, and a landing starting there stopped every command
+# with "year 0 is out of range" (a review, 2026-12-06). So the partitions start at 0001-02
+# at the earliest, and an earlier month is refused as outside them.
+EARLIEST_GRADEABLE_MONTH = "0001-02"
 
 
 def parse_month(text: str) -> date:

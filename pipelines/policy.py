@@ -21,14 +21,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from pipelines.months import parse_month
+from pipelines.months import EARLIEST_GRADEABLE_MONTH, parse_month
 
 # The shipped calendar: every policy file of this folder, each from its effective_from.
 DEFAULT_POLICY_DIR = Path(__file__).parent / "policies"
 DEFAULT_POLICY_PATH = DEFAULT_POLICY_DIR / "policy-2026.1.toml"
-# The shipped calendar's first month, where the monthly partitions start when neither the
-# landing folder nor the warehouse holds an earlier month (assets/first_month.py).
-FIRST_GRADEABLE_MONTH = "2024-01"
 # Top-level keys a policy file may hold that the rules themselves do not read:
 # ``effective_from`` dates a policy in the policy calendar.
 KNOWN_UNREAD_KEYS = frozenset({"effective_from"})
@@ -95,6 +92,11 @@ class Policy:
     # The first month the policy is in force for ("YYYY-MM"); None: from the start. Not a
     # rule: moving it changes which months the policy grades, not how it grades them.
     effective_from: str | None = field(default=None, compare=False)
+
+    @property
+    def in_force_from(self) -> str:
+        """When the policy takes effect, for a message: its month, or the first month."""
+        return self.effective_from or "the first month"
 
     @property
     def tier_names(self) -> tuple[str, ...]:
@@ -333,18 +335,18 @@ def _check_calendar(policies: list[Policy]) -> None:
     """Refuse a calendar where a month or a version would be ambiguous.
 
     A file without ``effective_from`` is in force from the start, until the first dated
-    one: a base policy. When that dated one starts at or before the first gradeable
-    month, the undated file grades no month, and a file added that way would silently
-    never apply (found by an audit): refused.
+    one: a base policy (the shipped one is). When that dated one starts at or before the
+    earliest gradeable month, the undated file grades no month, and a file added that way
+    would silently never apply (found by an audit): refused.
     """
     undated = [p for p in policies if p.effective_from is None]
     dated = [p for p in policies if p.effective_from is not None]
-    if undated and dated and dated[0].effective_from <= FIRST_GRADEABLE_MONTH:
+    if undated and dated and dated[0].effective_from <= EARLIEST_GRADEABLE_MONTH:
         raise PolicyError(
             f"{undated[0].source} has no effective_from, so it is in force only before "
             f"{dated[0].effective_from}, the first month of {dated[0].source}: for no month "
-            f"from {FIRST_GRADEABLE_MONTH}, the calendar's first. Say the month it takes "
-            f'effect from (effective_from = "YYYY-MM"), an earlier one for months before'
+            f"from {EARLIEST_GRADEABLE_MONTH}, the earliest gradeable. Say the month it takes "
+            f'effect from (effective_from = "YYYY-MM")'
         )
     for earlier, later in zip(policies, policies[1:], strict=False):
         if earlier.effective_from == later.effective_from:

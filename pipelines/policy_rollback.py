@@ -204,7 +204,7 @@ def refuse_past_due_for_newer_policy(
     raise PolicyRollback(
         f"{month} cannot be graded before {earlier}: {earlier} was published under "
         f"policy {published}, and the policy calendar {calendar.source} gives it "
-        f"{chosen.version} (in force from {chosen.effective_from}), which regrades "
+        f"{chosen.version} (in force from {chosen.in_force_from}), which regrades "
         f"every month from then on: grade from {earlier} (grading run --from {earlier} "
         f"--through {month})"
     )

@@ -37,7 +37,7 @@ from assets.deadline import (
     publication_deadline,
 )
 from assets.definitions import ALL_ASSETS, build_definitions, defs
-from assets.first_month import CALENDAR_FIRST_MONTH, first_month
+from assets.first_month import NO_DATA_FIRST_MONTH, first_month
 from assets.instance import INSTANCE_YAML, dagster_home
 from assets.ownership import GROUP_OWNERS
 from assets.resources import WarehouseResource
@@ -142,7 +142,7 @@ def test_first_month_is_the_earlier_of_landing_and_warehouse(tmp_path, graded):
     missing = tmp_path / "nowhere"
     assert first_month(LANDING, missing / "w.duckdb") == "2026-01"
     assert first_month(missing, graded / "warehouse.duckdb") == "2026-01"
-    assert first_month(missing, missing / "w.duckdb") == CALENDAR_FIRST_MONTH
+    assert first_month(missing, missing / "w.duckdb") == NO_DATA_FIRST_MONTH
     assert first_month(LANDING, graded / "warehouse.duckdb", "2025-06") == "2025-06"
     with pytest.raises(ValueError, match="not a month"):
         first_month(LANDING, missing, "2025-6")

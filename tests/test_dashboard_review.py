@@ -26,6 +26,7 @@ from pipelines.warehouse import connect, fetch_rows
 from tests.test_dashboard import Watched, page_data
 from tests.test_dashboard_sections import mark_feedback_files_changed
 from tests.test_explain import MONTHS, published_warehouse
+from tests.test_policy_calendar import policy_text_from
 
 
 @pytest.fixture(scope="session")
@@ -148,10 +149,7 @@ def test_a_calendar_that_starts_after_the_first_month_shown_still_gives_a_page(w
     calendar_dir = tmp_path / "calendar"
     calendar_dir.mkdir()
     text = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
-    (calendar_dir / "late.toml").write_text(
-        text.replace('effective_from = "2024-01"', f'effective_from = "{MONTHS[-1]}"'),
-        encoding="utf-8",
-    )
+    (calendar_dir / "late.toml").write_text(policy_text_from(text, MONTHS[-1]), encoding="utf-8")
     result = write_dashboard(
         warehouse, tmp_path / "site", policy_for=load_calendar(calendar_dir).policy_for
     )

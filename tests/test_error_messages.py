@@ -326,7 +326,8 @@ def test_a_policy_with_an_unknown_key_or_negative_step_is_refused(tmp_path, old,
 
 
 def test_effective_from_is_a_known_policy_key(tmp_path):
-    path = policy_file(tmp_path, 'effective_from = "2024-01"', 'effective_from = "2026-01"')
+    version = 'policy_version = "2026.1"\n'
+    path = policy_file(tmp_path, version, f'{version}effective_from = "2026-01"\n')
     assert load_policy(path).version == "2026.1"
     assert load_policy(path).effective_from == "2026-01"
 

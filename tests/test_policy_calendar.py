@@ -8,8 +8,10 @@ explicit ``--policy-override``, logged as a restatement.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ import pipelines.policy as policies
 from assets.cli import main as cli_main
 from assets.partitions import monthly_partitions
 from assets.runner import grade_months
+from pipelines.months import EARLIEST_GRADEABLE_MONTH
 from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError
 from pipelines.policy_rollback import PolicyRollback
 from pipelines.warehouse import connect, fetch_rows
@@ -39,12 +42,21 @@ def policy_text(version: str, effective_from: str | None, no_excellent: bool = F
     merchant can reach excellent (its minimum of assessed orders is out of reach)."""
     for line in ('policy_version = "2026.1"\n', EXCELLENT_ORDERS):
         assert line in SHIPPED, f"test setup: {line!r} is not in the shipped policy"
-    start = f'effective_from = "{effective_from}"\n' if effective_from else ""
-    text = re.sub(r"(?m)^effective_from = .*\n", "", SHIPPED)
-    text = text.replace('policy_version = "2026.1"\n', f'policy_version = "{version}"\n{start}')
+    text = policy_text_from(SHIPPED, effective_from)
+    text = text.replace('policy_version = "2026.1"\n', f'policy_version = "{version}"\n')
     if no_excellent:
         text = text.replace(EXCELLENT_ORDERS, "min_assessed_orders = 100000")
     return text
+
+
+def policy_text_from(text: str, effective_from: str | None) -> str:
+    """A policy file's ``text`` in force from ``effective_from`` (None: from the start),
+    whatever start it said before: the line follows ``policy_version``."""
+    start = f'effective_from = "{effective_from}"\n' if effective_from else ""
+    text = re.sub(r"(?m)^effective_from = .*\n", "", text)
+    version = re.search(r"(?m)^policy_version = .*\n", text)
+    assert version, "test setup: no policy_version line"
+    return text[: version.end()] + start + text[version.end() :]
 
 
 def write_policy(folder: Path, name: str, text: str) -> Path:
@@ -89,8 +101,39 @@ def landing(tmp_path: Path) -> Path:
 def test_shipped_calendar_holds_2026_1_from_the_first_month() -> None:
     calendar = policies.load_calendar()
     assert [p.version for p in calendar.policies] == ["2026.1"]
-    assert calendar.policies[0].effective_from == monthly_partitions.get_first_partition_key()
-    assert calendar.policy_for("2026-01") == policies.load_policy()
+    assert calendar.policies[0].effective_from is None  # in force from the start
+    for month in (
+        EARLIEST_GRADEABLE_MONTH,
+        "2019-12",
+        monthly_partitions.get_first_partition_key(),
+    ):
+        assert calendar.policy_for(month) == policies.load_policy()
+
+
+def test_a_landing_that_starts_before_2024_is_graded_under_the_shipped_policy(
+    tmp_path: Path,
+) -> None:
+    """Spec §9 grades every month from the landing folder's earliest; §10's shipped calendar
+    holds 2026.1 from the first month. The shipped file said 2024-01 (the partitions' old
+    fixed start), so a landing that began in 2019 was refused before anything ran."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
+    environ = {k: v for k, v in os.environ.items() if k != "GRADING_FIRST_MONTH"}
+    environ["DAGSTER_HOME"] = str(tmp_path / "dagster_home")
+    generate = ["generate", "--out", str(landing), "--merchants", "60"]
+    generate += ["--months", "2019-12..2020-02", "--orders-per-month", "5000", "--seed", "3"]
+    subprocess.run(cli_command(*generate), env=environ, check=True, capture_output=True)
+    run = ["run", "--landing", str(landing), "--warehouse", str(warehouse), "--create"]
+    run += ["--outputs", str(tmp_path / "out"), "--through", "2020-02", "--no-dashboard"]
+    graded = subprocess.run(cli_command(*run), env=environ, capture_output=True, text=True)
+    assert graded.returncode == 0, graded.stderr[-2000:]
+    sql = "SELECT month, any_value(policy_version), count(*) FROM main.merchant_grades GROUP BY 1"
+    months = sorted(query(warehouse, sql))
+    assert [(month, version) for month, version, _ in months] == [
+        ("2019-12", "2026.1"),
+        ("2020-01", "2026.1"),
+        ("2020-02", "2026.1"),
+    ]
+    assert all(merchants > 0 for _, _, merchants in months)
 
 
 def test_each_month_gets_the_latest_policy_in_force(tmp_path: Path) -> None:

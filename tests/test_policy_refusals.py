@@ -4,7 +4,8 @@ runs; each case was found by an audit (2026-12-05) and went through before:
 - a calendar refused at a later month had already regraded the months before it;
 - a policy file edited in place, under the same version, restated its months;
 - ``--policy-override`` skipped checking the calendar, and a folder given to it crashed;
-- a policy file without ``effective_from`` in a dated folder silently never applied;
+- a policy file without ``effective_from`` in a dated folder silently never applied
+  (since 2026-12-07 the shipped policy is undated, so such a file shares its start);
 - a policy with a tier of its own was graded, and left out of the run's and the
   summary's counts.
 """
@@ -19,6 +20,7 @@ import pytest
 
 from assets.cli import main as cli_main
 from assets.runner import grade_months
+from pipelines.months import EARLIEST_GRADEABLE_MONTH
 from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError, load_calendar, policy_digest
 from pipelines.policy_rollback import PolicyRedefined, PolicyRollback
 from tests.helpers import (
@@ -28,7 +30,14 @@ from tests.helpers import (
     run_args,
     stale_months,
 )
-from tests.test_policy_calendar import SHIPPED, policy_text, query, skipped, write_policy
+from tests.test_policy_calendar import (
+    SHIPPED,
+    policy_text,
+    policy_text_from,
+    query,
+    skipped,
+    write_policy,
+)
 
 
 @pytest.fixture
@@ -149,7 +158,7 @@ def test_a_policy_edited_in_place_is_refused_not_a_silent_restatement(
     # Under a new version the change is a new policy: from its month on.
     write_policy(folder, "policy-2026.1.toml", SHIPPED)
     newer = edited.replace('policy_version = "2026.1"', 'policy_version = "2026.2"')
-    write_policy(folder, "policy-2026.2.toml", newer.replace("2024-01", "2026-03"))
+    write_policy(folder, "policy-2026.2.toml", policy_text_from(newer, "2026-03"))
     assert cli_main(run_args(landing, warehouse, outputs, "2026-03", "--policy", str(folder))) == 0
     assert versions(warehouse) == {"2026-01": "2026.1", "2026-02": "2026.1", "2026-03": "2026.2"}
 
@@ -224,13 +233,29 @@ def test_a_folder_given_to_policy_override_is_refused_with_a_message(
     assert not (tmp_path / "w.duckdb").exists()
 
 
-def test_a_file_without_effective_from_in_a_dated_folder_is_refused(tmp_path: Path) -> None:
+def test_a_second_file_without_effective_from_is_refused(tmp_path: Path) -> None:
+    """The shipped policy has no effective_from (in force from the first month): a file
+    added without one would share its start, and one of the two would never apply."""
     folder = calendar(tmp_path / "policies")
     write_policy(folder, "policy-2026.2.toml", policy_text("2026.2", None, no_excellent=True))
     with pytest.raises(
         PolicyError,
-        match=r"policy-2026\.2\.toml has no effective_from, so it is in force only "
-        r"before 2024-01, the first month of .*policy-2026\.1\.toml: for no month from 2024-01",
+        match=r"policy-2026\.1\.toml and .*policy-2026\.2\.toml both take effect from the "
+        r"start \(no effective_from\)",
+    ):
+        load_calendar(folder)
+
+
+def test_a_file_without_effective_from_before_one_from_the_earliest_month_is_refused(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "policies"
+    write_policy(folder, "base.toml", policy_text("2025.9", None))
+    write_policy(folder, "first.toml", policy_text("2026.1", EARLIEST_GRADEABLE_MONTH))
+    with pytest.raises(
+        PolicyError,
+        match=r"base\.toml has no effective_from, so it is in force only before 0001-02, the "
+        r"first month of .*first\.toml: for no month from 0001-02, the earliest gradeable",
     ):
         load_calendar(folder)
 
@@ -243,6 +268,11 @@ def test_an_undated_base_policy_before_a_later_dated_one_stays_in_force_from_the
     write_policy(folder, "later.toml", policy_text("2026.2", "2026-03"))
     months = load_calendar(folder)
     assert [months.policy_for(m).version for m in ("2024-01", "2026-03")] == ["2025.9", "2026.2"]
+    # A base before a policy from 2024-01 grades the months before it (the partitions
+    # start at the landing's first month; it was refused as grading no month).
+    write_policy(folder, "later.toml", policy_text("2026.2", "2024-01"))
+    months = load_calendar(folder)
+    assert [months.policy_for(m).version for m in ("2023-12", "2024-01")] == ["2025.9", "2026.2"]
 
 
 # --- a policy's own tiers are counted -----------------------------------------------------

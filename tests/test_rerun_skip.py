@@ -93,8 +93,7 @@ def test_a_changed_policy_or_a_missing_export_regrades(graded, tmp_path: Path) -
     text = DEFAULT_POLICY_PATH.read_text()
     changes = {
         'max_quarantine_ratio = "0.01"': 'max_quarantine_ratio = "0.02"',
-        'policy_version = "2026.1"': 'policy_version = "2026.2"',
-        'effective_from = "2024-01"': 'effective_from = "2026-01"',
+        'policy_version = "2026.1"\n': 'policy_version = "2026.2"\neffective_from = "2026-01"\n',
     }
     for line, changed in changes.items():
         assert line in text, "test setup: policy key not found"

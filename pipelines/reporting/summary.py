@@ -113,7 +113,7 @@ def due_for_newer_policy_lines(
         f"due for a newer policy of {calendar.source}:",
         *(
             f"  {month}  published under {published}, the calendar gives "
-            f"{chosen.version} (in force from {chosen.effective_from})"
+            f"{chosen.version} (in force from {chosen.in_force_from})"
             for month, published, chosen in due
         ),
         f"  (regrade them in order: grading run --from {due[0][0]} --through {last}, "

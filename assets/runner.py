@@ -113,16 +113,27 @@ def months_to_grade(landing: Path, through: str, first: str | None = None) -> li
     known = set(monthly_partitions.get_partition_keys())
     outside = [m for m in wanted if m not in known]
     if outside:
-        first, last = (
-            monthly_partitions.get_first_partition_key(),
-            monthly_partitions.get_last_partition_key(),
-        )
-        raise ValueError(
-            f"months {outside[0]}..{outside[-1]} are outside the gradeable "
-            f"partitions {first}..{last} (a month is gradeable once it has ended; "
-            f"set GRADING_FIRST_MONTH for earlier months)"
-        )
+        raise ValueError(outside_partitions_message(outside))
     return wanted
+
+
+def outside_partitions_message(outside: list[str]) -> str:
+    """Why months are not gradeable, and the way on: a month not ended yet has more data
+    to come before its cutoff (spec §2), so it is projected, not graded; a month before
+    the configured first partition needs an earlier one."""
+    first = monthly_partitions.get_first_partition_key()
+    last = monthly_partitions.get_last_partition_key()
+    span = f"months {outside[0]}..{outside[-1]} are" if len(outside) > 1 else f"{outside[0]} is"
+    why = [f"{span} outside the gradeable months {first}..{last}:"]
+    if outside[-1] > last:
+        why.append(
+            "a month is graded once it has ended (its cutoff is the first instant of the "
+            "next month, and rows before it may still land); project a running month with "
+            "grading preview --as-of YYYY-MM-DD"
+        )
+    if outside[0] < first:
+        why.append(f"set GRADING_FIRST_MONTH to grade months before {first}")
+    return " ".join(why[:1] + ["; ".join(why[1:])])
 
 
 def grade_months(

@@ -21,7 +21,9 @@ import pytest
 from assets.cli import build_parser
 from assets.cli import main as cli_main
 from assets.instance import quiet_instance
+from assets.partitions import monthly_partitions
 from assets.runner import grade_months
+from pipelines.months import add_months
 from tests.helpers import CONFORMANCE, run_args
 from tests.test_restatement_log import flip_first_feedback_stars
 
@@ -48,6 +50,40 @@ def test_cli_refuses_bad_months(tmp_path, capsys, args, message):
     )
     assert code == 1
     assert message in capsys.readouterr().err
+
+
+def month_folders(landing: Path, *months: str) -> Path:
+    for month in months:
+        (landing / "merchants" / f"month={month}").mkdir(parents=True)
+    return landing
+
+
+def test_a_month_not_ended_yet_is_refused_with_the_preview_named(tmp_path, capsys):
+    """Its cutoff is still ahead, so rows that count may still land (spec §2)."""
+    last = monthly_partitions.get_last_partition_key()
+    running = add_months(last, 1)
+    landing = month_folders(tmp_path / "landing", last, running)
+    args = run_args(landing, tmp_path / "w.duckdb", tmp_path / "out", running, "--create")
+    assert cli_main(args) == 1
+    error = capsys.readouterr().err
+    assert f"{running} is outside the gradeable months" in error
+    assert "a month is graded once it has ended" in error
+    assert "grading preview --as-of YYYY-MM-DD" in error
+    assert "GRADING_FIRST_MONTH" not in error
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_a_month_before_the_configured_first_is_refused_with_the_setting_named(tmp_path, capsys):
+    first = monthly_partitions.get_first_partition_key()  # GRADING_FIRST_MONTH (conftest)
+    before = add_months(first, -1)
+    landing = month_folders(tmp_path / "landing", before, first)
+    args = run_args(landing, tmp_path / "w.duckdb", tmp_path / "out", first, "--create")
+    assert cli_main(args) == 1
+    error = capsys.readouterr().err
+    assert f"{before} is outside the gradeable months {first}.." in error
+    assert f"set GRADING_FIRST_MONTH to grade months before {first}" in error
+    assert "preview" not in error
+    assert not (tmp_path / "w.duckdb").exists()
 
 
 # --- issue 19 §8: version, help, GRADING_* defaults, refusals, quiet runs, summary ---

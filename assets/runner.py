@@ -124,7 +124,7 @@ def outside_partitions_message(outside: list[str]) -> str:
     first = monthly_partitions.get_first_partition_key()
     last = monthly_partitions.get_last_partition_key()
     span = f"months {outside[0]}..{outside[-1]} are" if len(outside) > 1 else f"{outside[0]} is"
-    why = [f"{span} outside the gradeable months {first}..{last}:"]
+    why = []
     if outside[-1] > last:
         why.append(
             "a month is graded once it has ended (its cutoff is the first instant of the "
@@ -133,7 +133,7 @@ def outside_partitions_message(outside: list[str]) -> str:
         )
     if outside[0] < first:
         why.append(f"set GRADING_FIRST_MONTH to grade months before {first}")
-    return " ".join(why[:1] + ["; ".join(why[1:])])
+    return f"{span} outside the gradeable months {first}..{last}: " + "; ".join(why)
 
 
 def grade_months(

@@ -221,6 +221,15 @@ def run_python(code: str) -> subprocess.CompletedProcess:
     )
 
 
+def without_configured_start(environ: dict[str, str]) -> dict[str, str]:
+    """The environment with no first month set: the partitions find their own start."""
+    return {
+        k: v
+        for k, v in environ.items()
+        if k not in ("GRADING_FIRST_MONTH", "GRADING_PARTITIONS_START", "DAGSTER_HOME")
+    }
+
+
 def cli_command(*args: str) -> list[str]:
     """``grading <args>`` as a subprocess command of this interpreter."""
     return [sys.executable, "-m", "assets.cli", *args]

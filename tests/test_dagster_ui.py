@@ -42,7 +42,7 @@ from assets.instance import INSTANCE_YAML, dagster_home
 from assets.ownership import GROUP_OWNERS
 from assets.resources import WarehouseResource
 from pipelines.warehouse import connect, fetch_rows
-from tests.helpers import CONFORMANCE
+from tests.helpers import CONFORMANCE, without_configured_start
 from tests.test_dashboard import ARTIFACTS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -51,15 +51,6 @@ MONTHS = ["2026-01", "2026-02"]
 GROUPS = {"ingest", "grading", "exposure", "publish", "reporting"}
 WEBSERVER = Path(sys.executable).parent / "dagster-webserver"
 LOCATION = "assets.definitions"
-
-
-def without_configured_start(environ: dict[str, str]) -> dict[str, str]:
-    """The environment with no first month set: the partitions find their own start."""
-    return {
-        k: v
-        for k, v in environ.items()
-        if k not in ("GRADING_FIRST_MONTH", "GRADING_PARTITIONS_START", "DAGSTER_HOME")
-    }
 
 
 @pytest.fixture(scope="module")

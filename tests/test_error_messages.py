@@ -28,6 +28,7 @@ from tests.helpers import (
     order,
     write_csv,
 )
+from tests.test_policy_calendar import policy_text_from
 
 JAN = "2026-01"
 ROOT = Path(__file__).resolve().parent.parent
@@ -326,8 +327,8 @@ def test_a_policy_with_an_unknown_key_or_negative_step_is_refused(tmp_path, old,
 
 
 def test_effective_from_is_a_known_policy_key(tmp_path):
-    version = 'policy_version = "2026.1"\n'
-    path = policy_file(tmp_path, version, f'{version}effective_from = "2026-01"\n')
+    path = tmp_path / "policy.toml"
+    path.write_text(policy_text_from(DEFAULT_POLICY_PATH.read_text(), "2026-01"))
     assert load_policy(path).version == "2026.1"
     assert load_policy(path).effective_from == "2026-01"
 

@@ -31,6 +31,7 @@ from tests.helpers import (
     published_state,
     run_args,
     run_killed_at,
+    without_configured_start,
 )
 
 SHIPPED = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
@@ -117,7 +118,7 @@ def test_a_landing_that_starts_before_2024_is_graded_under_the_shipped_policy(
     holds 2026.1 from the first month. The shipped file said 2024-01 (the partitions' old
     fixed start), so a landing that began in 2019 was refused before anything ran."""
     landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
-    environ = {k: v for k, v in os.environ.items() if k != "GRADING_FIRST_MONTH"}
+    environ = without_configured_start(dict(os.environ))
     environ["DAGSTER_HOME"] = str(tmp_path / "dagster_home")
     generate = ["generate", "--out", str(landing), "--merchants", "60"]
     generate += ["--months", "2019-12..2020-02", "--orders-per-month", "5000", "--seed", "3"]

@@ -13,6 +13,7 @@ from assets.runner import grade_months
 from pipelines.policy import DEFAULT_POLICY_PATH
 from pipelines.warehouse import connect, fetch_value
 from tests.helpers import CONFORMANCE, published_state
+from tests.test_policy_calendar import policy_text_from
 
 
 def publications(warehouse: Path) -> int:
@@ -93,11 +94,12 @@ def test_a_changed_policy_or_a_missing_export_regrades(graded, tmp_path: Path) -
     text = DEFAULT_POLICY_PATH.read_text()
     changes = {
         'max_quarantine_ratio = "0.01"': 'max_quarantine_ratio = "0.02"',
-        'policy_version = "2026.1"\n': 'policy_version = "2026.2"\neffective_from = "2026-01"\n',
+        'policy_version = "2026.1"': 'policy_version = "2026.2"',
     }
     for line, changed in changes.items():
         assert line in text, "test setup: policy key not found"
         text = text.replace(line, changed)
+    text = policy_text_from(text, "2026-01")
     looser = tmp_path / "calendar"  # the shipped policy, and a looser one from 2026-01
     shutil.copytree(DEFAULT_POLICY_PATH.parent, looser)
     (looser / "policy-2026.2.toml").write_text(text)

@@ -32,13 +32,12 @@ from assets.run_limits import (
     run_max_seconds,
 )
 from pipelines.warehouse import connect, fetch_rows
-from tests.helpers import CONFORMANCE
+from tests.helpers import CONFORMANCE, without_configured_start
 from tests.test_dagster_ui import (
     LOCATION,
     REPO_ROOT,
     start_in_repository,
     stop_process_group,
-    without_configured_start,
 )
 
 BIN = Path(sys.executable).parent

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from assets.cli_options import missing_warehouse_folder, package_version, path_option
+from pipelines.local_time import use_utc_as_local_time
 
 if TYPE_CHECKING:  # imported by the commands that need them, not at start-up
     from pipelines.policy import Policy, PolicyCalendar
@@ -29,6 +30,7 @@ DESCRIPTION = (
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         restart_in_utf8_mode()
+    use_utc_as_local_time()  # GE's Data Docs render times in the local zone
     # Dagster flags preview/beta parameters at import; they are not the user's concern.
     warnings.filterwarnings("ignore", module="dagster")
     warnings.filterwarnings("ignore", message=".*(preview|beta).*")
@@ -359,7 +361,7 @@ def run_command(args: argparse.Namespace) -> int:
         if result.unchanged_since:
             print(
                 f"        {result.month} unchanged since its publication at "
-                f"{result.unchanged_since} (same landing files, policy and earlier months): "
+                f"{result.unchanged_since} UTC (same landing files, policy and earlier months): "
                 f"skipped (--force regrades it)",
                 flush=True,
             )

@@ -25,8 +25,12 @@ from assets.publish import published_month
 from assets.resources import GradingSettings, WarehouseResource
 from assets.run_limits import month_run_tags
 from pipelines.landing import IncompleteMonth, require_complete_month
+from pipelines.local_time import use_utc_as_local_time
 from pipelines.months import add_months, month_key
 from pipelines.spark_engine.session import check_engine
+
+# Runs launched in the UI or by the schedule render Data Docs here (pipelines/local_time.py).
+use_utc_as_local_time()
 
 # Each asset's owner is its group's team (assets/ownership.py).
 ALL_ASSETS = with_owners(

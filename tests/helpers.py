@@ -23,6 +23,7 @@ from pipelines.datasets import BAD_ORDERS, FEEDBACK, MERCHANTS, ORDERS, SERVICE_
 from pipelines.exports import OUTPUT_TABLES
 from pipelines.warehouse import connect, fetch_rows
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFORMANCE = Path(__file__).parent / "conformance"
 
 # The landing CSV headers, in contract order, read from the dataset definitions so the

@@ -1,7 +1,8 @@
-"""The publication deadline: month M is published by the end of the 3rd of M+1 (UTC).
+"""The publication deadline: month M is published before the 3rd of M+1 begins (UTC).
 
 Marketplaces publish the monthly grades before sellers' benefits switch over (spec: "published
-before the 3rd"); the schedule grades at 02:00 UTC on the 3rd. A missed month shows in the
+before the 3rd"); the schedule grades at 02:00 UTC on the 2nd, which leaves the day for a
+failed month to be fixed and graded again. A missed month shows in the
 Dagster UI as the failed check ``published_month.published_by_deadline``, which a daily
 schedule evaluates against the warehouse's ``main.run_log`` (a month that never ran leaves
 no materialization behind to hang a warning on, so the warehouse is what is asked).
@@ -21,13 +22,14 @@ from pipelines.months import add_months, month_key, month_range, parse_month
 from pipelines.warehouse import connect, fetch_rows
 
 CHECK_NAME = "published_by_deadline"
-DEADLINE_DAY = 3  # month M is due by the end of this day of M+1, UTC
+DUE_BEFORE_DAY = 3  # month M is due before this day of M+1 begins, UTC
 
 
 def publication_deadline(month: str) -> datetime:
-    """The instant month ``month`` is overdue: the start of the 4th of the next month, UTC."""
+    """The instant month ``month`` is overdue: the start of the 3rd of the next month, UTC."""
     next_month = parse_month(add_months(month, 1))
-    return datetime.combine(next_month, datetime.min.time(), UTC) + timedelta(days=DEADLINE_DAY)
+    start = datetime.combine(next_month, datetime.min.time(), UTC)
+    return start + timedelta(days=DUE_BEFORE_DAY - 1)
 
 
 def last_due_month(now: datetime) -> str:
@@ -122,7 +124,7 @@ def deadline_check_result(report: DeadlineReport) -> dg.AssetCheckResult:
     asset="published_month",
     name=CHECK_NAME,
     blocking=False,
-    description="Every month is published by the end of the 3rd of the next month (UTC); "
+    description="Every month is published before the 3rd of the next month (UTC); "
     "fails while a month past its deadline is unpublished.",
 )
 def published_by_deadline(warehouse: WarehouseResource) -> dg.AssetCheckResult:

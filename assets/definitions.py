@@ -84,11 +84,11 @@ grade_month_job = dg.define_asset_job(
 )
 
 
-# Month M is complete at its end; it is graded on the 3rd of M+1 at 02:00 UTC (the
-# partitions' timezone), before the published deadline.
+# Month M is complete at its end; it is graded on the 2nd of M+1 at 02:00 UTC (the
+# partitions' timezone), a day before the publication deadline (assets/deadline.py).
 @dg.schedule(
     name="grade_month_schedule",
-    cron_schedule="0 2 3 * *",
+    cron_schedule="0 2 2 * *",
     execution_timezone="UTC",
     job=grade_month_job,
     description="Grades the month that ended, once its landing is complete.",

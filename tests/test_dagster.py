@@ -52,7 +52,7 @@ def counts(root: Path) -> dict[str, int]:
 
 def test_definitions_load_with_job_schedule_and_groups():
     assert defs.resolve_job_def("grade_month").name == "grade_month"
-    assert monthly_grading_schedule.cron_schedule == "0 2 3 * *"
+    assert monthly_grading_schedule.cron_schedule == "0 2 2 * *"
     assert monthly_grading_schedule.execution_timezone == "UTC"
     specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
     assert {s.group_name for s in specs.values()} == {

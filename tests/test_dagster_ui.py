@@ -198,7 +198,11 @@ def test_every_asset_is_in_grade_month_on_one_partitions_definition():
         key.to_user_string() for asset in ALL_ASSETS for key in asset.keys
     }
     repository = defs.get_repository_def()
-    snapshot = dg._core.remote_representation.external_data.RepositorySnap.from_def(repository)  # noqa: SLF001
+    # Imported here, by name: the attribute path works only once another test has
+    # imported the module (this test failed when run alone).
+    from dagster._core.remote_representation.external_data import RepositorySnap
+
+    snapshot = RepositorySnap.from_def(repository)
     # at_risk_merchants needs an as-of day in its config: it is materialized on its own.
     outside = {
         n.asset_key.to_user_string()
@@ -215,22 +219,23 @@ def test_every_asset_is_in_grade_month_on_one_partitions_definition():
 # --- the deadline --------------------------------------------------------------------------
 
 
-def test_a_month_is_due_by_the_end_of_the_third():
-    assert publication_deadline("2026-01") == datetime(2026, 2, 4, tzinfo=UTC)
-    assert publication_deadline("2026-12") == datetime(2027, 1, 4, tzinfo=UTC)
-    assert last_due_month(datetime(2026, 3, 3, 23, 59, tzinfo=UTC)) == "2026-01"
-    assert last_due_month(datetime(2026, 3, 4, 0, 0, tzinfo=UTC)) == "2026-02"
+def test_a_month_is_due_before_the_third():
+    """Spec: grades are "published before the 3rd"."""
+    assert publication_deadline("2026-01") == datetime(2026, 2, 3, tzinfo=UTC)
+    assert publication_deadline("2026-12") == datetime(2027, 1, 3, tzinfo=UTC)
+    assert last_due_month(datetime(2026, 3, 2, 23, 59, 59, tzinfo=UTC)) == "2026-01"
+    assert last_due_month(datetime(2026, 3, 3, 0, 0, tzinfo=UTC)) == "2026-02"
 
 
-def test_deadline_check_fails_on_a_month_not_published_by_the_third():
+def test_deadline_check_fails_on_a_month_not_published_before_the_third():
     published = {"2026-01": datetime(2026, 2, 2, 2, 0, tzinfo=UTC)}
-    on_time = deadline_report("2026-01", published, datetime(2026, 3, 3, 12, tzinfo=UTC))
+    on_time = deadline_report("2026-01", published, datetime(2026, 3, 2, 12, tzinfo=UTC))
     assert on_time.passed and on_time.overdue == []
-    late = deadline_report("2026-01", published, datetime(2026, 3, 4, 0, 1, tzinfo=UTC))
+    late = deadline_report("2026-01", published, datetime(2026, 3, 3, 0, 1, tzinfo=UTC))
     assert not late.passed and late.overdue == ["2026-02"]
     result = deadline_check_result(late)
     assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
-    assert "2026-02 was due by 2026-03-03" in result.description
+    assert "2026-02 was due by 2026-03-02, end of day UTC" in result.description
     assert result.metadata["overdue_months"].value == ["2026-02"]
 
 
@@ -241,12 +246,12 @@ def test_deadline_check_lists_months_published_late():
 
 
 def test_a_month_published_at_its_deadline_instant_is_late():
-    """Due by the end of the 3rd: published at 00:00:00 on the 4th is late, a second
-    before is not."""
+    """Due before the 3rd: published at 00:00:00 on the 3rd is late, a second before is
+    not."""
     now = datetime(2026, 2, 10, tzinfo=UTC)
-    at_deadline = {"2026-01": datetime(2026, 2, 4, tzinfo=UTC)}
+    at_deadline = {"2026-01": datetime(2026, 2, 3, tzinfo=UTC)}
     assert deadline_report("2026-01", at_deadline, now).late == at_deadline
-    just_before = {"2026-01": datetime(2026, 2, 3, 23, 59, 59, tzinfo=UTC)}
+    just_before = {"2026-01": datetime(2026, 2, 2, 23, 59, 59, tzinfo=UTC)}
     assert deadline_report("2026-01", just_before, now).late == {}
 
 
@@ -255,7 +260,7 @@ def test_the_summary_dates_the_first_overdue_month():
     assert report.overdue == ["2026-01", "2026-02"]
     assert report.summary() == (
         "2 month(s) not published by their deadline: 2026-01, 2026-02 "
-        "(2026-01 was due by 2026-02-03, end of day UTC)"
+        "(2026-01 was due by 2026-02-02, end of day UTC)"
     )
 
 

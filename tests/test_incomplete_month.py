@@ -225,9 +225,9 @@ def tick(landing: Path, when: dt.datetime) -> dg.ScheduleExecutionData:
 
 def test_schedule_requests_the_month_that_ended_when_its_landing_is_complete(tmp_path):
     landing = landing_copy(tmp_path, (JAN, FEB))
-    assert monthly_grading_schedule.cron_schedule == "0 2 3 * *"
+    assert monthly_grading_schedule.cron_schedule == "0 2 2 * *"
     assert monthly_grading_schedule.execution_timezone == "UTC"
-    data = tick(landing, dt.datetime(2026, 3, 3, 2, 0, tzinfo=dt.UTC))
+    data = tick(landing, dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC))
     assert data.skip_message is None
     assert [r.partition_key for r in data.run_requests] == [FEB]
 
@@ -235,12 +235,12 @@ def test_schedule_requests_the_month_that_ended_when_its_landing_is_complete(tmp
 def test_schedule_skips_a_month_whose_landing_is_not_there_yet(tmp_path):
     landing = landing_copy(tmp_path, (JAN, FEB))
     shutil.rmtree(landing / "orders" / f"month={FEB}")
-    data = tick(landing, dt.datetime(2026, 3, 3, 2, 0, tzinfo=dt.UTC))
+    data = tick(landing, dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC))
     assert data.run_requests == []
     assert data.skip_message.startswith(
         f"landing for {FEB} is incomplete: orders/month={FEB} is missing"
     )
     # The next tick's month has no landing at all: skipped too, not run and failed.
-    later = tick(landing, dt.datetime(2026, 4, 3, 2, 0, tzinfo=dt.UTC))
+    later = tick(landing, dt.datetime(2026, 4, 2, 2, 0, tzinfo=dt.UTC))
     assert later.run_requests == []
     assert "merchants/month=2026-03 is missing" in later.skip_message

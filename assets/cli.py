@@ -340,7 +340,13 @@ def fail(message: str) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     share_paths_with_code_location(args.landing, args.warehouse)
-    from assets.runner import DashboardNotRebuilt, ExportsNotWritten, RunFailed, grade_months
+    from assets.runner import (
+        DashboardNotRebuilt,
+        DataDocsNotRendered,
+        ExportsNotWritten,
+        RunFailed,
+        grade_months,
+    )
     from pipelines.landing import LandingError
     from pipelines.locking import WarehouseBusy
     from pipelines.policy import PolicyError, load_policy
@@ -420,7 +426,7 @@ def run_command(args: argparse.Namespace) -> int:
         return fail(f"month {exc.month} was not published: {exc.reason}")
     except (PolicyError, LandingError, WarehouseBusy, WarehouseLocked, ValueError) as exc:
         return fail(str(exc))
-    except DashboardNotRebuilt as exc:
+    except (DashboardNotRebuilt, DataDocsNotRendered) as exc:
         return fail(str(exc))
     except KeyboardInterrupt:  # SIGINT, or SIGTERM (taken as SIGINT for the run)
         fail(

@@ -279,6 +279,8 @@ def grade_months(
             _rebuild_dashboard_if_behind(
                 warehouse, outputs, lambda m: policies.get(m) or checked.policy_for(m)
             )
+        if all(r.unchanged_since for r in results):
+            _render_missing_data_docs(outputs)
     return results
 
 
@@ -318,6 +320,28 @@ def _rebuild_dashboard_if_behind(
         raise DashboardNotRebuilt(
             f"every month was unchanged, but the dashboard in {folder} is behind the "
             f"warehouse and could not be rebuilt: {str(exc).splitlines()[0]}"
+        ) from exc
+
+
+class DataDocsNotRendered(RuntimeError):
+    """Every month of the run was unchanged, but Data Docs pages were missing and could
+    not be rendered: the run published nothing, and the site is not whole."""
+
+
+def _render_missing_data_docs(outputs: Path) -> None:
+    """When a run grades no month, render the Data Docs pages a build cut short (a full
+    disk) or a month failed before its build left missing: the site renders missing
+    pages only when it is built, and an unchanged month builds nothing (a review,
+    2026-12-07). Reads the folders first; GE is imported only when a page is missing."""
+    from pipelines.checks.data_docs import data_docs_index, render_missing_pages
+
+    try:
+        render_missing_pages(outputs)
+    except Exception as exc:
+        raise DataDocsNotRendered(
+            f"every month was unchanged, but Data Docs pages missing under "
+            f"{data_docs_index(outputs).parent} could not be rendered: "
+            f"{str(exc).splitlines()[0]}"
         ) from exc
 
 

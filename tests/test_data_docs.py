@@ -8,8 +8,12 @@ file:// one aborted and recorded (and no host name resolving), as the dashboard'
 
 from __future__ import annotations
 
+import errno
+import logging
+import os
 import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -367,3 +371,146 @@ def test_store_files_a_full_disk_cut_short_are_set_aside_and_the_next_run_publis
     assert (damaged / suite.relative_to(gx)).read_bytes() == b""
     assert len((damaged / result.relative_to(gx)).read_bytes()) == 100
     assert "2026-02_" in data_docs_index(outputs).read_text(encoding="utf-8")
+
+
+# --- a full disk -----------------------------------------------------------------------
+
+
+def _disk_full_after(size: int):
+    """``Path.write_bytes`` that writes a file's first ``size`` bytes, then fails as a
+    full disk does."""
+    write_bytes = Path.write_bytes
+
+    def cut_short(path: Path, data: bytes) -> int:
+        write_bytes(path, bytes(data)[:size])
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    return cut_short
+
+
+def test_a_full_disk_leaves_the_pages_and_the_index_as_they_were(
+    published, tmp_path, monkeypatch, caplog
+):
+    """GE wrote pages in place: a full disk left them cut short or empty and the index cut
+    mid-table, and the site renders only missing pages, so they stayed broken after the
+    space was freed (a review, 2026-12-07). A page is now written whole or not at all."""
+    outputs, docs = published
+    copy = tmp_path / "outputs"
+    shutil.copytree(outputs, copy)
+    site = data_docs_index(copy).parent
+    missing = copy / docs[0].pages["rows"].relative_to(outputs)
+    missing.unlink()
+    before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+    monkeypatch.setattr(Path, "write_bytes", _disk_full_after(4096))
+    with caplog.at_level(logging.WARNING), pytest.raises(OSError, match="No space left"):
+        publish_data_docs(copy, [])
+    monkeypatch.undo()
+
+    assert {p: p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
+    assert data_docs.pages_missing(copy)
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == data_docs.LOG.name]
+    assert "1 page(s)" in warning and "No space left on device" in warning
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # GE's tracebacks
+
+    publish_data_docs(copy, [])
+    assert not data_docs.pages_missing(copy)
+    assert "2026-01_inputs.merchants" in missing.read_text(encoding="utf-8")
+    assert "2026-02_inputs.orders" in data_docs_index(copy).read_text(encoding="utf-8")
+
+
+def test_an_index_ge_could_not_render_is_kept_as_it_was(published, tmp_path, monkeypatch):
+    """GE writes an empty index when rendering it fails (under a TZ tzlocal cannot map,
+    it wrote an empty index.html over the good one, a review, 2026-12-07)."""
+    from great_expectations.render.renderer.site_index_page_renderer import (
+        SiteIndexPageRenderer,
+    )
+
+    outputs, _docs = published
+    copy = tmp_path / "outputs"
+    shutil.copytree(outputs, copy)
+    index = data_docs_index(copy)
+    before = index.read_bytes()
+
+    def fails(*args, **kwargs):
+        raise ValueError("the index cannot be rendered")
+
+    monkeypatch.setattr(SiteIndexPageRenderer, "render", fails)
+    publish_data_docs(copy, [])
+    assert index.read_bytes() == before and b"2026-02_inputs.orders" in before
+
+
+def test_an_unchanged_run_renders_the_pages_a_failed_build_left_missing(
+    published_conformance, tmp_path
+):
+    """A run that grades nothing builds nothing: pages missing after a build cut short
+    stayed missing, linked from the index, until another month was published."""
+    from assets.runner import grade_months
+    from tests.helpers import private_copy
+
+    landing, warehouse, outputs = private_copy(published_conformance("2026-01"), tmp_path / "c")
+    site = data_docs_index(outputs).parent
+    assert not data_docs.pages_missing(outputs)
+    gone = [
+        next((site / "validations").rglob("*.html")),
+        next((site / "expectations").rglob("*.html")),
+    ]
+    for page in gone:
+        page.unlink()
+    assert data_docs.pages_missing(outputs)
+    _fresh_project()
+
+    (month,) = grade_months(landing, warehouse, outputs, "2026-01", dashboard=False)
+
+    assert month.unchanged_since
+    assert all(page.stat().st_size > 0 for page in gone)
+    assert not data_docs.pages_missing(outputs)
+
+
+@pytest.fixture
+def small_disk(tmp_path) -> Iterator[Path]:
+    """A real 40 MB file system (tmpfs), mounted for the test and unmounted after it."""
+    folder = tmp_path / "small_disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def test_a_month_that_filled_the_outputs_disk_leaves_whole_data_docs_once_rerun(
+    small_disk, tmp_path
+):
+    """The review's case on a real full disk: the outputs disk fills while March is
+    published, the space is freed, and the run again leaves every page whole."""
+    from tests.helpers import cli_command, run_args
+
+    outputs = small_disk / "out"
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
+
+    def grade(through: str, *extra: str) -> subprocess.CompletedProcess:
+        args = run_args(CONFORMANCE / "landing", tmp_path / "w.duckdb", outputs, through, *extra)
+        command = cli_command(*args, "--no-dashboard")
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+
+    assert grade("2026-02", "--create").returncode == 0
+    filler = small_disk / "filler"
+    free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
+    with filler.open("wb") as f:
+        os.posix_fallocate(f.fileno(), 0, free - 300 * 1024)
+    full = grade("2026-03")
+    assert full.returncode == 1 and "No space left on device" in full.stderr, full.stderr
+    assert full.stderr.count("Traceback") <= 1, full.stderr[-3000:]  # not one per page
+
+    filler.unlink()
+    assert grade("2026-03").returncode == 0
+    site = data_docs_index(outputs).parent
+    pages = list(site.rglob("*.html"))
+    assert pages and all(p.read_bytes().rstrip().endswith(b"</html>") for p in pages)
+    assert not data_docs.pages_missing(outputs)
+    assert "2026-03_inputs.orders" in data_docs_index(outputs).read_text(encoding="utf-8")

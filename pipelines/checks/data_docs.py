@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -117,15 +118,76 @@ def publish_data_docs(
     return PublishedDocs(data_docs_index(outputs), pages)
 
 
+def pages_missing(outputs: Path) -> bool:
+    """Whether a stored result or suite has no page, or the site no index.
+
+    Read from the files alone, without GE (a run that grades nothing asks): a build cut
+    short (a full disk) or a month that failed before its build leaves results whose
+    pages the next build renders, and a run of unchanged months makes no build."""
+    gx_root = Path(outputs) / DOCS_PROJECT / "gx"
+    site = data_docs_index(outputs).parent
+    stored = False
+    for store, section in (
+        (gx_root / "expectations", "expectations"),
+        (gx_root / "uncommitted" / "validations", "validations"),
+    ):
+        for result in store.rglob("*.json"):
+            stored = True
+            page = site / section / result.relative_to(store).with_suffix(".html")
+            if not page.is_file():
+                return True
+    return stored and not data_docs_index(outputs).is_file()
+
+
+def render_missing_pages(outputs: Path) -> bool:
+    """Render the pages ``pages_missing`` finds, and the index; whether there were any."""
+    if not pages_missing(outputs):
+        return False
+    publish_data_docs(outputs, [])
+    return True
+
+
+class _RenderErrors(logging.Filter):
+    """GE catches a page it could not render, logs the error with its whole traceback, and
+    goes on: a full disk printed some 450 lines before the run's one-line message (a
+    review, 2026-12-07). They are counted here and said in one warning."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR:
+            return True
+        message = record.getMessage()
+        error = re.search(r'(\w+(?:Error|Exception)): "(.*?)"\.  Traceback', message, re.S)
+        self.errors.append(f"{error[1]}: {error[2]}" if error else message.splitlines()[0])
+        return False
+
+
 def _build(project: _DocsProject, outputs: Path) -> None:
     """Render the pages not rendered yet (all pages once after the site's configuration
     changed) and the index, in one build of the site."""
     from pipelines.checks.data_docs_site import SITE_NAME  # imports GE: only once docs are built
 
     keys = None if project.rebuild_all else (_unrendered(project, outputs) or [_NO_PAGE])
-    project.context.build_data_docs(
-        site_names=[SITE_NAME], resource_identifiers=keys, build_index=True
-    )
+    site_builder_log = logging.getLogger("great_expectations.render.renderer.site_builder")
+    render_errors = _RenderErrors()
+    site_builder_log.addFilter(render_errors)
+    try:
+        project.context.build_data_docs(
+            site_names=[SITE_NAME], resource_identifiers=keys, build_index=True
+        )
+    finally:
+        site_builder_log.removeFilter(render_errors)
+        if render_errors.errors:
+            LOG.warning(
+                "Data Docs: %d page(s) under %s could not be rendered; the next build "
+                "renders them again. The first error: %s",
+                len(render_errors.errors),
+                data_docs_index(outputs).parent,
+                render_errors.errors[0],
+            )
     project.rebuild_all = False
     # A new file renamed over the mark: setting the time of a file another user made
     # (an outputs folder a team shares) is refused even with write permission, and

@@ -26,9 +26,14 @@ filters, on which compiled code depends); the cache keys templates by name and f
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 from typing import Any
 
+from great_expectations.data_context.store.tuple_store_backend import (
+    TupleFilesystemStoreBackend,
+)
 from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
 from jinja2 import BytecodeCache, ChoiceLoader, FileSystemLoader
 from jinja2.bccache import Bucket
@@ -36,6 +41,7 @@ from jinja2.bccache import Bucket
 TEMPLATES_DIR = Path(__file__).resolve().parent / "data_docs_templates"
 SITE_NAME = "local_site"
 SITE_DIRECTORY = "uncommitted/data_docs/local_site/"
+LOG = logging.getLogger(__name__)
 
 
 class _CompiledTemplates(BytecodeCache):
@@ -84,6 +90,36 @@ class OfflineIndexPageView(_OfflineTemplates, DefaultJinjaIndexPageView):
         self._prefer_offline_templates()
 
 
+class WholePagesBackend(TupleFilesystemStoreBackend):
+    """The site's files, each written whole or not at all.
+
+    GE writes a page in place: a full disk left pages cut short or empty, and the index cut
+    mid-table, losing the earlier months' runs. The site renders only pages missing on
+    disk, so they stayed broken after the space was freed, through every later run (a
+    review, 2026-12-07). Here each file is written beside its place and renamed over it:
+    a failed write leaves the page that was there (or none, which the next build
+    renders). GE writes an empty index when rendering it failed (it logs the error and
+    goes on); an empty file is never a page, so the one there is kept.
+    """
+
+    def _set(self, key: Any, value: Any, **kwargs: Any) -> str:
+        if not isinstance(key, tuple):
+            key = key.to_tuple()
+        path = Path(self.full_base_directory, self._convert_key_to_filepath(key))
+        content = value.encode("utf-8") if isinstance(value, str) else value
+        if not content:
+            LOG.warning("Data Docs: %s could not be rendered; the file there is kept", path)
+            return str(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            written.write_bytes(content)
+            os.replace(written, path)
+        finally:
+            written.unlink(missing_ok=True)
+        return str(path)
+
+
 def _view(class_name: str) -> dict[str, str]:
     return {"module_name": __name__, "class_name": class_name}
 
@@ -96,7 +132,8 @@ def offline_site_config() -> dict[str, Any]:
         "class_name": "SiteBuilder",
         "show_how_to_buttons": False,
         "store_backend": {
-            "class_name": "TupleFilesystemStoreBackend",
+            "module_name": __name__,
+            "class_name": WholePagesBackend.__name__,
             "base_directory": SITE_DIRECTORY,
         },
         "site_index_builder": {

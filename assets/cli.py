@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import errno
 import os
+import re
 import sys
 import time
 import warnings
@@ -60,7 +62,11 @@ def file_access_error(exc: BaseException) -> str | None:
     failures a run reports as its month's): the warehouse's lock file in a read-only
     folder, a warehouse file without write permission, a landing folder it may not list.
     These ended in a traceback (a review, 2026-12-06); now in one line naming the file.
-    The months published before stand, as after any failure. None for any other error."""
+    The months published before stand, as after any failure. A full disk is looked for
+    first (``disk_full_error``). None for any other error."""
+    full = disk_full_error(exc)
+    if full is not None:
+        return full
     duckdb = sys.modules.get("duckdb")
     if isinstance(exc, OSError) and exc.filename is not None:
         names = " -> ".join(
@@ -74,6 +80,55 @@ def file_access_error(exc: BaseException) -> str | None:
     else:
         return None
     return f"{reason}: {names}" if names else reason
+
+
+# errnos of a disk that cannot take a write: full, over quota, or failing (SQLite's
+# "disk I/O error" in Dagster's storage, which is most often a full disk too).
+DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EIO)
+NO_SPACE = os.strerror(errno.ENOSPC)  # "No space left on device"
+FAILING_DISK = os.strerror(errno.EIO)  # "Input/output error"
+# DuckDB names the file it could not write: 'Could not write file "<path>": ...'.
+DUCKDB_FILE = re.compile(r'file "([^"]+)"')
+
+
+def disk_full_error(exc: BaseException) -> str | None:
+    """A write the disk refused, found anywhere in ``exc``'s chain of causes: an OSError
+    of a full (or failing) disk, or a DuckDB error saying "No space left on device".
+
+    A full disk ended in a traceback where the error came wrapped (DuckDB's failed
+    commit, a rollback that failed too) or named no file (a review, 2026-12-07). Now one
+    line gives the reason and the file or folder, and that the months published before
+    stand. None when nothing in the chain is such an error."""
+    duckdb = sys.modules.get("duckdb")
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in DISK_ERRNOS:
+            reason = error.strerror or os.strerror(error.errno)
+            if error.errno == errno.EIO and "out of space" not in reason:
+                reason = FAILING_DISK  # a failing disk, not a full one: nothing to free
+            name = error.filename
+            break
+        if duckdb is not None and isinstance(error, duckdb.Error) and NO_SPACE in str(error):
+            reason = NO_SPACE
+            file = DUCKDB_FILE.search(str(error))
+            name = file.group(1) if file else None
+            break
+        error = next_in_chain(error)
+    else:
+        return None
+    where = f": {os.fsdecode(name)}" if name is not None else ""
+    what_to_do = "" if reason == FAILING_DISK else ": free some space and run again"
+    return f"{reason}{where} (the months published before stand{what_to_do})"
+
+
+def next_in_chain(error: BaseException) -> BaseException | None:
+    """The exception ``error`` was raised from, or during the handling of (as a traceback
+    shows them), else None."""
+    if error.__cause__ is not None or error.__suppress_context__:
+        return error.__cause__
+    return error.__context__
 
 
 def restart_in_utf8_mode() -> None:

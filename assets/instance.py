@@ -19,8 +19,11 @@ time a run touches an instance whose dagster.yaml says nothing about telemetry; 
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import shutil
+import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +32,11 @@ from typing import Any
 import dagster as dg
 
 HOME_FOLDER = "dagster_home"
+# What SQLite says when a write fails for want of space: a full disk often reads as a
+# bare "disk I/O error" (a review, 2026-12-07, on a full tmpfs).
+SQLITE_DISK_ERRORS = ("disk I/O error", "database or disk is full")
+# Less free space than this where the Dagster instance lives reads as a full disk.
+FULL_DISK_BYTES = 1 << 20
 # Written into a Dagster home the CLI creates; the same settings as the repository's
 # dagster.yaml, which `make ui` copies (tests/test_dagster_ui.py keeps the two equal).
 INSTANCE_YAML = """\
@@ -80,9 +88,52 @@ def run_instance(warehouse: Path) -> Iterator[dg.DagsterInstance]:
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
     if not settings.exists():
-        settings.write_text(INSTANCE_YAML, encoding="utf-8")
-    with quiet_instance(home.resolve()) as instance:
+        try:
+            settings.write_text(INSTANCE_YAML, encoding="utf-8")
+        except OSError as exc:  # a full disk fails the close, naming no file
+            if exc.filename is None:
+                raise OSError(exc.errno, exc.strerror, str(settings)) from exc
+            raise
+    try:
+        instance = quiet_instance(home.resolve())
+    except Exception as exc:
+        failure = storage_disk_failure(home, exc)
+        if failure is None:
+            raise
+        raise failure from exc
+    with instance:
         yield instance
+
+
+def storage_disk_failure(home: Path, exc: BaseException) -> OSError | None:
+    """An OSError naming ``home`` when ``exc`` is SQLite's report of a failed write in
+    Dagster's storage there (under SQLAlchemy's error or not), else None.
+
+    SQLite names no file: on a full disk opening the instance ended in a long SQLAlchemy
+    traceback with "disk I/O error" (a review, 2026-12-07). With under 1 MB free it is
+    said to be the full disk it most likely is; otherwise that it may be."""
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, sqlite3.OperationalError) and any(
+            text in str(error) for text in SQLITE_DISK_ERRORS
+        ):
+            break
+        error = error.__cause__ or error.__context__  # SQLAlchemy's raises from SQLite's
+    else:
+        return None
+    reason = str(error).splitlines()[0]
+    try:
+        full = shutil.disk_usage(home).free < FULL_DISK_BYTES
+    except OSError:
+        full = False
+    if full:
+        space = os.strerror(errno.ENOSPC)
+        return OSError(errno.ENOSPC, f"{space} (Dagster's run storage: {reason})", str(home))
+    return OSError(
+        errno.EIO, f"{reason} in Dagster's run storage (its disk may be out of space)", str(home)
+    )
 
 
 TELEMETRY_OFF = {"telemetry": {"enabled": False}}

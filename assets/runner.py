@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import duckdb
 
-from assets.instance import dagster_home, refuse_unusable_home, run_instance
+from assets.instance import FULL_DISK_BYTES, dagster_home, refuse_unusable_home, run_instance
 from assets.partitions import monthly_partitions
 from assets.stop_signals import watch_stop_signals
 from pipelines import month_journal
@@ -53,10 +53,6 @@ if TYPE_CHECKING:  # the type of a failed step's error, for annotations only
     from dagster._utils.error import SerializableErrorInfo
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-
-
-# Less free space than this where the Dagster instance lives reads as a full disk.
-FULL_DISK_BYTES = 1 << 20
 
 
 class RunFailed(RuntimeError):

@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -97,7 +97,19 @@ def _acquire(path: Path, warehouse: str | Path, wait_seconds: float) -> TextIO:
         handle.truncate()
         handle.write(f"pid {os.getpid()}\n")
         handle.flush()
+    except OSError as exc:  # a full disk names no file: this one is named
+        _close_quietly(handle)
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
     except BaseException:
-        handle.close()
+        _close_quietly(handle)
         raise
     return handle
+
+
+def _close_quietly(handle: TextIO) -> None:
+    """Close the lock file after a failure: its unwritten pid (a full disk) would fail
+    the close's flush too, and hide the first error behind a second."""
+    with suppress(OSError):
+        handle.close()

@@ -3,6 +3,10 @@ limit, a closed output pipe, and a policy file with a key it does not know."""
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +18,7 @@ import pytest
 from assets.cli import main as cli_main
 from assets.ingest import ingest_assets
 from assets.resources import GradingSettings, WarehouseResource
+from pipelines import month_journal, preview_store
 from pipelines.checks.validation import check_parameters, validate_suite
 from pipelines.datasets import MERCHANTS, ORDERS
 from pipelines.ingest import ingest_month
@@ -26,6 +31,7 @@ from tests.helpers import (
     ORDER_COLUMNS,
     merchant,
     order,
+    private_copy,
     write_csv,
 )
 from tests.test_policy_calendar import policy_text_from
@@ -120,6 +126,181 @@ def test_a_warehouse_on_a_read_only_disk_is_named_in_one_line(tmp_path, capsys):
         assert JAN in capsys.readouterr().out
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+STAND = "(the months published before stand: free some space and run again)"
+NO_SPACE = "No space left on device"
+
+
+def one_line_error(capsys) -> list[str]:
+    """Standard error's lines, after asserting it holds no traceback."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()
+
+
+def fill(disk: Path) -> None:
+    """Take every free block of ``disk``, as a full disk has none."""
+    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+    with open(disk / "filler", "wb") as filler:
+        os.posix_fallocate(filler.fileno(), 0, free)
+    assert os.statvfs(disk).f_bavail == 0
+
+
+def test_a_full_disk_is_named_in_one_line_wherever_it_stops_the_command(
+    tmp_path, capsys, monkeypatch
+):
+    """On a real full disk (a review, 2026-12-07): opening the Dagster home beside the
+    warehouse, the lock file of a new warehouse, and a preview's write to the warehouse
+    ended in tracebacks. Each is now one line naming the folder or file."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # the home beside the warehouse
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # a preview's spill files: not the full disk
+    disk = mount_tmpfs(tmp_path / "disk", "64M")
+    try:
+        landing, warehouse = str(CONFORMANCE / "landing"), disk / "w.duckdb"
+        run = ["run", "--landing", landing, "--outputs", str(tmp_path / "o"), "--through"]
+        assert cli_main([*run, JAN, "--warehouse", str(warehouse)]) == 0
+        capsys.readouterr()
+        fill(disk)
+
+        assert cli_main([*run, "2026-02", "--warehouse", str(warehouse)]) == 1
+        [line] = one_line_error(capsys)
+        assert line.startswith(f"grading: {NO_SPACE} (Dagster's run storage: ")
+        assert line.endswith(f"): {disk / 'dagster_home'} {STAND}")
+
+        new = disk / "new" / "w.duckdb"
+        assert cli_main([*run, JAN, "--warehouse", str(new), "--create"]) == 1
+        assert one_line_error(capsys) == [f"grading: {NO_SPACE}: {new}.lock {STAND}"]
+
+        preview = ["preview", "--landing", landing, "--warehouse", str(warehouse)]
+        assert cli_main([*preview, "--as-of", "2026-02-15"]) == 1
+        assert one_line_error(capsys) == [f"grading: {NO_SPACE}: {warehouse}.wal {STAND}"]
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def disk_io_error_on_connect(monkeypatch) -> None:
+    """SQLite's connect fails as on the full disk: a bare "disk I/O error"."""
+
+    def sqlite_connect(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(sqlite3.dbapi2, "connect", sqlite_connect)
+
+
+@pytest.mark.parametrize("free", [0, 1 << 30])
+def test_a_dagster_home_sqlite_cannot_write_is_named(tmp_path, capsys, monkeypatch, free):
+    """SQLite's error names no file and SQLAlchemy's wrapping ran to 96 lines. With under
+    1 MB free the disk is said to be full; with more, that it may be."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    disk_io_error_on_connect(monkeypatch)
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=free))
+    run = ["run", "--landing", str(CONFORMANCE / "landing"), "--through", JAN]
+    assert cli_main([*run, "--warehouse", str(tmp_path / "w.duckdb")]) == 1
+    reason = (
+        f"{NO_SPACE} (Dagster's run storage: disk I/O error)"
+        if free == 0
+        else "disk I/O error in Dagster's run storage (its disk may be out of space)"
+    )
+    assert one_line_error(capsys) == [f"grading: {reason}: {home} {STAND}"]
+
+
+class FullDiskFile:
+    """A file on a full disk: its buffered write fails on flush and again on close,
+    with OSError 28 and no filename, as the real disk's did."""
+
+    def __init__(self, handle):
+        self._handle = handle
+
+    def __getattr__(self, name):
+        return getattr(self._handle, name)
+
+    def flush(self):
+        raise OSError(errno.ENOSPC, NO_SPACE)
+
+    def close(self):
+        self._handle.close()
+        raise OSError(errno.ENOSPC, NO_SPACE)
+
+
+def test_a_lock_file_a_full_disk_cannot_take_is_named(tmp_path, capsys, monkeypatch):
+    real_open = Path.open
+
+    def open_on_full_disk(path, *args, **kwargs):
+        handle = real_open(path, *args, **kwargs)
+        return FullDiskFile(handle) if path.suffix == ".lock" else handle
+
+    monkeypatch.setattr(Path, "open", open_on_full_disk)
+    warehouse = tmp_path / "w.duckdb"
+    run = ["run", "--landing", str(CONFORMANCE / "landing"), "--through", JAN]
+    assert cli_main([*run, "--warehouse", str(warehouse)]) == 1
+    assert one_line_error(capsys) == [f"grading: {NO_SPACE}: {warehouse}.lock {STAND}"]
+
+
+def wal_full(warehouse: Path) -> duckdb.Error:
+    """DuckDB's failed commit on a full disk, with the failed rollback noted on it."""
+    error = duckdb.TransactionException(
+        f'TransactionContext Error: Failed to commit: Could not write file "{warehouse}.wal": '
+        f"{NO_SPACE}"
+    )
+    error.add_note("(the rollback failed too: cannot rollback - no transaction is active)")
+    return error
+
+
+def test_a_pending_month_a_full_disk_cannot_roll_back_is_named(
+    published_conformance, tmp_path, capsys, monkeypatch
+):
+    """A run after a failure that left journal.pending open, the disk still full: the
+    rollback before the first month failed in a traceback."""
+    landing, warehouse, outputs = private_copy(published_conformance(JAN), tmp_path / "g")
+
+    def roll_back(con, months=None):
+        raise wal_full(warehouse)
+
+    monkeypatch.setattr(month_journal, "roll_back", roll_back)
+    run = ["run", "--landing", str(landing), "--outputs", str(outputs), "--through", "2026-02"]
+    assert cli_main([*run, "--warehouse", str(warehouse)]) == 1
+    assert one_line_error(capsys) == [f"grading: {NO_SPACE}: {warehouse}.wal {STAND}"]
+
+
+def test_a_preview_a_full_disk_cannot_store_is_named(
+    published_conformance, tmp_path, capsys, monkeypatch
+):
+    landing, warehouse, _ = private_copy(published_conformance(JAN), tmp_path / "g")
+
+    def ensure_schema(con):
+        raise wal_full(warehouse)
+
+    monkeypatch.setattr(preview_store, "_ensure_schema", ensure_schema)
+    preview = ["preview", "--landing", str(landing), "--warehouse", str(warehouse)]
+    assert cli_main([*preview, "--as-of", "2026-02-15"]) == 1
+    assert one_line_error(capsys) == [f"grading: {NO_SPACE}: {warehouse}.wal {STAND}"]
+
+
+def test_other_errors_still_raise(tmp_path, monkeypatch):
+    """Only a disk's refusal is turned into a line: a DuckDB error that is not one, or
+    SQLite's that is not a disk's, still raises as before."""
+    landing, warehouse = CONFORMANCE / "landing", tmp_path / "w.duckdb"
+    run = ["run", "--landing", str(landing), "--through", JAN, "--warehouse", str(warehouse)]
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+
+    def sqlite_connect(*args, **kwargs):
+        raise sqlite3.OperationalError("no such table: runs")
+
+    monkeypatch.setattr(sqlite3.dbapi2, "connect", sqlite_connect)
+    with pytest.raises(Exception, match="no such table: runs"):
+        cli_main(run)
+    monkeypatch.undo()
+
+    def roll_back(con, months=None):
+        raise duckdb.TransactionException("TransactionContext Error: Conflict on update")
+
+    connect(warehouse).close()  # a warehouse: the run rolls back its pending months first
+    monkeypatch.setattr(month_journal, "roll_back", roll_back)
+    with pytest.raises(duckdb.TransactionException, match="Conflict on update"):
+        cli_main(run)
 
 
 # --- quarantine ratio -----------------------------------------------------------------

@@ -405,7 +405,7 @@ def run_command(args: argparse.Namespace) -> int:
     from pipelines.landing import LandingError
     from pipelines.locking import WarehouseBusy
     from pipelines.policy import PolicyError, load_policy
-    from pipelines.warehouse import WarehouseLocked
+    from pipelines.warehouse import WarehouseLocked, changes_left_in_wal
 
     refusal = missing_warehouse_folder(args.warehouse, args.create)
     if refusal:
@@ -496,6 +496,15 @@ def run_command(args: argparse.Namespace) -> int:
         f"{time.monotonic() - started:.1f}s; "
         f"tables in {args.warehouse}, Parquet exports in {outputs}"
     )
+    wal = changes_left_in_wal(args.warehouse)
+    if wal is not None:
+        print(
+            f"grading: warning: the run's last changes are still in {wal}: DuckDB could "
+            f"not fold them into {args.warehouse.name} when it closed it (is its disk "
+            f"full?). They are safe there, and the next command that writes the warehouse "
+            f"folds them in; until then a copy of the warehouse must take {wal.name} too",
+            file=sys.stderr,
+        )
     return 0
 
 

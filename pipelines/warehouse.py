@@ -221,6 +221,22 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     return configure(con, path)
 
 
+def changes_left_in_wal(path: str | Path) -> Path | None:
+    """The warehouse's write-ahead log when it still holds changes after every connection
+    closed, else None.
+
+    Closing the last connection folds the log into the file (a checkpoint) and removes
+    it. When that fails, on a full disk, DuckDB says nothing: the committed changes are
+    safe in the log, and the next open folds them in, but a copy of the warehouse file
+    alone lacks them (a review filled the disk to within 8 MB, and a run exited 0 with
+    its month only in the log, 2026-12-07). Callers say so."""
+    wal = Path(f"{Path(path).absolute()}.wal")
+    try:
+        return wal if wal.stat().st_size > 0 else None
+    except FileNotFoundError:
+        return None
+
+
 def refuse_outdated_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Refuse (``WarehouseOutdated``) a warehouse opened read-only whose schema is behind
     this code's: made by an earlier version and not yet run by this one. The reading

@@ -303,6 +303,36 @@ def test_other_errors_still_raise(tmp_path, monkeypatch):
         cli_main(run)
 
 
+def test_changes_a_failed_checkpoint_left_in_the_wal_are_said(
+    published_conformance, tmp_path, capsys, monkeypatch
+):
+    """DuckDB says nothing when its closing checkpoint fails: on a disk filled to within
+    8 MB a run exited 0 with its month only in the .wal, which a copy of the warehouse
+    file alone lacks (a review, 2026-12-07). The checkpoint is switched off here, as the
+    full disk did; the run still succeeds, and says where its changes are."""
+    landing, warehouse, outputs = private_copy(published_conformance(JAN), tmp_path / "g")
+    connect_duckdb = duckdb.connect
+
+    def without_checkpoint(*args, **kwargs):
+        con = connect_duckdb(*args, **kwargs)
+        if not kwargs.get("read_only"):
+            con.execute("PRAGMA disable_checkpoint_on_shutdown")
+        return con
+
+    monkeypatch.setattr(duckdb, "connect", without_checkpoint)
+    run = ["run", "--landing", str(landing), "--outputs", str(outputs), "--no-dashboard"]
+    run += ["--warehouse", str(warehouse)]
+    assert cli_main([*run, "--through", "2026-02"]) == 0
+    err = capsys.readouterr().err
+    assert f"the run's last changes are still in {warehouse}.wal" in err
+    assert "a copy of the warehouse must take w.duckdb.wal too" in err
+    monkeypatch.undo()
+
+    assert cli_main([*run, "--through", "2026-02"]) == 0  # unchanged: it opens and folds in
+    assert "warning" not in capsys.readouterr().err
+    assert not Path(f"{warehouse}.wal").exists()
+
+
 # --- quarantine ratio -----------------------------------------------------------------
 
 

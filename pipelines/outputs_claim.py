@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.atomic_files import write_atomically
 from pipelines.warehouse import fetch_value
 
 CLAIM_FILE = ".warehouse.json"
@@ -64,10 +65,8 @@ def claim_outputs(outputs: Path, warehouse: Path, identity: str) -> None:
     record = {"warehouse_id": identity, "warehouse": str(Path(warehouse).resolve())}
     if _read_claim(outputs) == record:
         return
-    outputs.mkdir(parents=True, exist_ok=True)
-    partial = outputs / f"{CLAIM_FILE}.tmp"
-    partial.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-    os.replace(partial, outputs / CLAIM_FILE)  # a reader sees the old record or the new
+    # A reader sees the old record or the new.
+    write_atomically(outputs / CLAIM_FILE, json.dumps(record, indent=1) + "\n")
 
 
 def _read_claim(outputs: Path) -> dict[str, str] | None:

@@ -376,14 +376,31 @@ def test_store_files_a_full_disk_cut_short_are_set_aside_and_the_next_run_publis
 # --- a full disk -----------------------------------------------------------------------
 
 
-def _disk_full_after(size: int):
-    """``Path.write_bytes`` that writes a file's first ``size`` bytes, then fails as a
-    full disk does."""
-    write_bytes = Path.write_bytes
+class _FullDiskFile:
+    """A file that takes its first ``size`` bytes, then fails as a full disk does."""
 
-    def cut_short(path: Path, data: bytes) -> int:
-        write_bytes(path, bytes(data)[:size])
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    def __init__(self, file, size: int) -> None:
+        self._file, self._size = file, size
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._file.close()
+
+    def write(self, data: bytes) -> int:
+        self._file.write(bytes(data)[: self._size])
+        self._file.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def _disk_full_after(size: int):
+    """``os.fdopen`` whose files fail after ``size`` bytes (the site's files are written
+    through it: pipelines/atomic_files.py)."""
+    fdopen = os.fdopen
+
+    def cut_short(fd: int, *args, **kwargs):
+        return _FullDiskFile(fdopen(fd, *args, **kwargs), size)
 
     return cut_short
 
@@ -402,7 +419,7 @@ def test_a_full_disk_leaves_the_pages_and_the_index_as_they_were(
     missing.unlink()
     before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
 
-    monkeypatch.setattr(Path, "write_bytes", _disk_full_after(4096))
+    monkeypatch.setattr(os, "fdopen", _disk_full_after(4096))
     with caplog.at_level(logging.WARNING), pytest.raises(OSError, match="No space left"):
         publish_data_docs(copy, [])
     monkeypatch.undo()

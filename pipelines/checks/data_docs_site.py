@@ -27,7 +27,6 @@ filters, on which compiled code depends); the cache keys templates by name and f
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,8 @@ from great_expectations.data_context.store.tuple_store_backend import (
 from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
 from jinja2 import BytecodeCache, ChoiceLoader, FileSystemLoader
 from jinja2.bccache import Bucket
+
+from pipelines.atomic_files import write_atomically
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "data_docs_templates"
 SITE_NAME = "local_site"
@@ -110,14 +111,7 @@ class WholePagesBackend(TupleFilesystemStoreBackend):
         if not content:
             LOG.warning("Data Docs: %s could not be rendered; the file there is kept", path)
             return str(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        written = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            written.write_bytes(content)
-            os.replace(written, path)
-        finally:
-            written.unlink(missing_ok=True)
-        return str(path)
+        return str(write_atomically(path, content))
 
 
 def _view(class_name: str) -> dict[str, str]:

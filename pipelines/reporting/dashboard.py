@@ -10,15 +10,14 @@ dashboard in place.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipelines.atomic_files import write_atomically
 from pipelines.months import add_months
 from pipelines.policy import Policy, load_calendar
 from pipelines.reporting.dashboard_data import build_payload, shown_months
@@ -206,24 +205,3 @@ def month_spans(months: list[str]) -> str:
         else:
             spans.append([month])
     return ", ".join(s[0] if len(s) == 1 else f"{s[0]}..{s[-1]}" for s in spans)
-
-
-def write_atomically(path: Path, text: str) -> Path:
-    """Write a temporary file in the same folder, then rename it over ``path``.
-
-    The file is created with the process's umask, as any file it writes: it was set to
-    0644 after ``mkstemp``'s 0600, which made the page world-readable under umask 077
-    (a review, 2026-12-06)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from assets.cli_options import missing_warehouse_folder, package_version, path_option
+from assets.exception_chain import exception_chain
 from pipelines.local_time import use_utc_as_local_time
 
 if TYPE_CHECKING:  # imported by the commands that need them, not at start-up
@@ -100,10 +101,7 @@ def disk_full_error(exc: BaseException) -> str | None:
     line gives the reason and the file or folder, and that the months published before
     stand. None when nothing in the chain is such an error."""
     duckdb = sys.modules.get("duckdb")
-    seen: set[int] = set()
-    error: BaseException | None = exc
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
+    for error in exception_chain(exc):
         if isinstance(error, OSError) and error.errno in DISK_ERRNOS:
             reason = error.strerror or os.strerror(error.errno)
             if error.errno == errno.EIO and "out of space" not in reason:
@@ -115,20 +113,11 @@ def disk_full_error(exc: BaseException) -> str | None:
             file = DUCKDB_FILE.search(str(error))
             name = file.group(1) if file else None
             break
-        error = next_in_chain(error)
     else:
         return None
     where = f": {os.fsdecode(name)}" if name is not None else ""
     what_to_do = "" if reason == FAILING_DISK else ": free some space and run again"
     return f"{reason}{where} (the months published before stand{what_to_do})"
-
-
-def next_in_chain(error: BaseException) -> BaseException | None:
-    """The exception ``error`` was raised from, or during the handling of (as a traceback
-    shows them), else None."""
-    if error.__cause__ is not None or error.__suppress_context__:
-        return error.__cause__
-    return error.__context__
 
 
 def restart_in_utf8_mode() -> None:

@@ -31,6 +31,8 @@ from typing import Any
 
 import dagster as dg
 
+from assets.exception_chain import exception_chain
+
 HOME_FOLDER = "dagster_home"
 # What SQLite says when a write fails for want of space: a full disk often reads as a
 # bare "disk I/O error" (a review, 2026-12-07, on a full tmpfs).
@@ -112,15 +114,11 @@ def storage_disk_failure(home: Path, exc: BaseException) -> OSError | None:
     SQLite names no file: on a full disk opening the instance ended in a long SQLAlchemy
     traceback with "disk I/O error" (a review, 2026-12-07). With under 1 MB free it is
     said to be the full disk it most likely is; otherwise that it may be."""
-    seen: set[int] = set()
-    error: BaseException | None = exc
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
+    for error in exception_chain(exc):  # SQLAlchemy's error is raised from SQLite's
         if isinstance(error, sqlite3.OperationalError) and any(
             text in str(error) for text in SQLITE_DISK_ERRORS
         ):
             break
-        error = error.__cause__ or error.__context__  # SQLAlchemy's raises from SQLite's
     else:
         return None
     reason = str(error).splitlines()[0]

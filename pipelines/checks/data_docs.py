@@ -139,12 +139,10 @@ def pages_missing(outputs: Path) -> bool:
     return stored and not data_docs_index(outputs).is_file()
 
 
-def render_missing_pages(outputs: Path) -> bool:
-    """Render the pages ``pages_missing`` finds, and the index; whether there were any."""
-    if not pages_missing(outputs):
-        return False
-    publish_data_docs(outputs, [])
-    return True
+def render_missing_pages(outputs: Path) -> None:
+    """Render the pages ``pages_missing`` finds, and the index (nothing when none is)."""
+    if pages_missing(outputs):
+        publish_data_docs(outputs, [])
 
 
 class _RenderErrors(logging.Filter):

@@ -37,6 +37,7 @@ from pipelines.policy import load_policy
 from pipelines.warehouse import connect
 from tests.helpers import CONFORMANCE, headless_chromium, run_python
 from tests.test_dashboard import ARTIFACTS, Watched
+from tests.test_error_messages import mount_tmpfs
 
 MONTHS = ("2026-01", "2026-02")
 POLICY = load_policy()
@@ -487,13 +488,7 @@ def test_an_unchanged_run_renders_the_pages_a_failed_build_left_missing(
 @pytest.fixture
 def small_disk(tmp_path) -> Iterator[Path]:
     """A real 40 MB file system (tmpfs), mounted for the test and unmounted after it."""
-    folder = tmp_path / "small_disk"
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", str(folder)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    folder = mount_tmpfs(tmp_path / "small_disk", "40M")
     try:
         yield folder
     finally:

@@ -295,6 +295,39 @@ def test_each_row_names_its_own_file_among_several(con, landing):
     ]
 
 
+def test_row_numbers_of_a_large_csv_are_its_lines_in_a_parallel_read(con, landing):
+    """Row numbers come from ``row_number() OVER ()`` over DuckDB's CSV scan, which reads a
+    large file in parallel with ``preserve_insertion_order = false``: a quarantined row
+    must still name its own line. A review (2026-12-07) saw them match on a 5M-line file;
+    this keeps a file of many of the reader's buffers, with a rejected row near its end,
+    and each order id giving its line."""
+    with_merchants(con, landing, "M1")
+    rows, bad_every = 600_000, 149_999
+    folder = landing / "orders" / f"month={JAN}"
+    folder.mkdir(parents=True)
+    con.execute(
+        "COPY (SELECT 'O' || i AS order_id, 'M1' AS merchant_id, 'B' || i AS buyer_id, "
+        "'2026-01-01T00:00:00Z' AS created_at, '2026-01-10T12:00:00Z' AS ended_at, "
+        "'completed' AS status, CASE WHEN i % $every = 0 THEN '-1' ELSE '12.50' END "
+        "AS amount_usd, repeat('x', 40) AS padding FROM range(1, $n + 1) t(i)) "
+        "TO $path (HEADER)",
+        {"n": rows, "every": bad_every, "path": str(folder / "big.csv")},
+    )
+    ingest_month(con, landing, ORDERS, JAN)
+    misnumbered = fetch_rows(
+        con,
+        "SELECT count(*), count(*) FILTER (WHERE source_row <> CAST(order_id[2:] AS BIGINT)) "
+        "FROM raw.orders",
+    )
+    assert misnumbered == [(rows - rows // bad_every, 0)]
+    rejected = fetch_rows(
+        con, "SELECT source_row, reason, record FROM raw.quarantine ORDER BY source_row"
+    )
+    assert [(n, why, json.loads(r)["order_id"]) for n, why, r in rejected] == [
+        (i, "bad_value", f"O{i}") for i in range(bad_every, rows + 1, bad_every)
+    ]
+
+
 def test_rerun_changes_nothing(con, landing):
     with_merchants(con, landing, "M1")
     write_csv(

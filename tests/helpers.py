@@ -297,3 +297,26 @@ def headless_chromium(*extra_args: str) -> Iterator[object]:
             yield launched
         finally:
             launched.close()
+
+
+@contextmanager
+def mounted_tmpfs(mount_point: Path, size: str) -> Iterator[Path]:
+    """A real tmpfs of ``size`` mounted at ``mount_point`` (made here) while the block
+    runs, then unmounted, lazily should a file still be open there: a full or read-only
+    disk, as a test needs one. Skips the test where no tmpfs can be mounted. An unmount
+    that fails after the block is an error, but never hides the block's own."""
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    unmount = ["umount", "-l", str(mount_point)]
+    try:
+        yield mount_point
+    except BaseException:
+        subprocess.run(unmount, check=False)
+        raise
+    subprocess.run(unmount, check=True)

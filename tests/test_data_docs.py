@@ -35,9 +35,8 @@ from pipelines.datasets import DATASETS, MERCHANTS
 from pipelines.ingest import ingest_month
 from pipelines.policy import load_policy
 from pipelines.warehouse import connect
-from tests.helpers import CONFORMANCE, headless_chromium, run_python
+from tests.helpers import CONFORMANCE, headless_chromium, mounted_tmpfs, run_python
 from tests.test_dashboard import ARTIFACTS, Watched
-from tests.test_error_messages import mount_tmpfs
 
 MONTHS = ("2026-01", "2026-02")
 POLICY = load_policy()
@@ -488,11 +487,8 @@ def test_an_unchanged_run_renders_the_pages_a_failed_build_left_missing(
 @pytest.fixture
 def small_disk(tmp_path) -> Iterator[Path]:
     """A real 40 MB file system (tmpfs), mounted for the test and unmounted after it."""
-    folder = mount_tmpfs(tmp_path / "small_disk", "40M")
-    try:
+    with mounted_tmpfs(tmp_path / "small_disk", "40M") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=True)
 
 
 def test_a_month_that_filled_the_outputs_disk_leaves_whole_data_docs_once_rerun(

@@ -30,6 +30,7 @@ from tests.helpers import (
     MERCHANT_COLUMNS,
     ORDER_COLUMNS,
     merchant,
+    mounted_tmpfs,
     order,
     private_copy,
     write_csv,
@@ -64,25 +65,11 @@ def test_a_transaction_that_fails_is_still_rolled_back(tmp_path):
     con.close()
 
 
-def mount_tmpfs(mount_point: Path, size: str) -> Path:
-    """A tmpfs of ``size`` mounted at ``mount_point`` (skips the test where none can be)."""
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    return mount_point
-
-
 @pytest.fixture
 def tiny_disk(tmp_path):
     """A 3 MB tmpfs: room for the warehouse's schema, not for a month of the fixture."""
-    mount_point = mount_tmpfs(tmp_path / "disk", "3M")
-    yield mount_point
-    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    with mounted_tmpfs(tmp_path / "disk", "3M") as mount_point:
+        yield mount_point
 
 
 def test_a_full_disk_says_no_space_left_on_device(tiny_disk, tmp_path, capsys):
@@ -110,8 +97,7 @@ def test_a_warehouse_on_a_read_only_disk_is_named_in_one_line(tmp_path, capsys):
     """Its lock file could not be made or opened: the run ended in a traceback (a review,
     2026-12-06, as a user without write permission). Now one line names the file, for
     a new warehouse and for a published one regraded; reading commands still work."""
-    disk = mount_tmpfs(tmp_path / "disk", "64M")
-    try:
+    with mounted_tmpfs(tmp_path / "disk", "64M") as disk:
         (disk / "new").mkdir()
         run = ["run", "--landing", str(CONFORMANCE / "landing"), "--outputs", str(tmp_path / "o")]
         assert cli_main([*run, "--warehouse", str(disk / "w.duckdb"), "--through", JAN]) == 0
@@ -124,8 +110,6 @@ def test_a_warehouse_on_a_read_only_disk_is_named_in_one_line(tmp_path, capsys):
             assert (code, err) == (1, [f"grading: Read-only file system: {warehouse}.lock"])
         assert cli_main(["summary", "--warehouse", str(disk / "w.duckdb")]) == 0
         assert JAN in capsys.readouterr().out
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 STAND = "(the months published before stand: free some space and run again)"
@@ -155,8 +139,7 @@ def test_a_full_disk_is_named_in_one_line_wherever_it_stops_the_command(
     ended in tracebacks. Each is now one line naming the folder or file."""
     monkeypatch.delenv("DAGSTER_HOME", raising=False)  # the home beside the warehouse
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # a preview's spill files: not the full disk
-    disk = mount_tmpfs(tmp_path / "disk", "64M")
-    try:
+    with mounted_tmpfs(tmp_path / "disk", "64M") as disk:
         landing, warehouse = str(CONFORMANCE / "landing"), disk / "w.duckdb"
         run = ["run", "--landing", landing, "--outputs", str(tmp_path / "o"), "--through"]
         assert cli_main([*run, JAN, "--warehouse", str(warehouse)]) == 0
@@ -175,8 +158,6 @@ def test_a_full_disk_is_named_in_one_line_wherever_it_stops_the_command(
         preview = ["preview", "--landing", landing, "--warehouse", str(warehouse)]
         assert cli_main([*preview, "--as-of", "2026-02-15"]) == 1
         assert one_line_error(capsys) == [f"grading: {NO_SPACE}: {warehouse}.wal {STAND}"]
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 def disk_io_error_on_connect(monkeypatch) -> None:

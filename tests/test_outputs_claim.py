@@ -17,12 +17,12 @@ from pipelines.outputs_claim import CLAIM_FILE, OutputsClaimed, warehouse_id
 from pipelines.warehouse import connect, fetch_value
 from tests.helpers import (
     materialize_month,
+    mounted_tmpfs,
     private_copy,
     published_state,
     run_args,
     step_failures,
 )
-from tests.test_error_messages import mount_tmpfs
 
 
 @pytest.fixture
@@ -176,8 +176,7 @@ def test_an_unpublished_month_s_folder_that_cannot_be_deleted_stops_the_run(grad
     stale = outputs / "merchant_grades" / "month=2026-03"
     exported = (stale / "part-0.parquet").read_bytes()
     shutil.rmtree(stale)
-    disk = mount_tmpfs(stale, "16M")
-    try:
+    with mounted_tmpfs(stale, "16M") as disk:
         (disk / "part-0.parquet").write_bytes(exported)
         subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
         warehouse.unlink()  # started over: March is no longer this warehouse's
@@ -194,8 +193,6 @@ def test_an_unpublished_month_s_folder_that_cannot_be_deleted_stops_the_run(grad
         assert cli_main(run_args(landing, warehouse, outputs, "2026-01", "--no-dashboard")) == 1
         err = capsys.readouterr().err.strip().splitlines()  # refused before the month now
         assert err == [f"grading: Device or resource busy: {stale}"]
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
     assert cli_main(run_args(landing, warehouse, outputs, "2026-01", "--no-dashboard")) == 0
     assert sorted(p.name for p in (outputs / "merchant_grades").iterdir()) == ["month=2026-01"]
 

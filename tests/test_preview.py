@@ -26,8 +26,13 @@ from pipelines.preview_store import ORDER_BY, PROJECTED_TABLES, STORED_TABLES
 from pipelines.reporting.summary import tier_table
 from pipelines.rules.credit import credit_points_earned
 from pipelines.warehouse import connect, fetch_frame, fetch_rows
-from tests.helpers import CONFORMANCE, cli_command, published_state, run_killed_at
-from tests.test_error_messages import mount_tmpfs
+from tests.helpers import (
+    CONFORMANCE,
+    cli_command,
+    mounted_tmpfs,
+    published_state,
+    run_killed_at,
+)
 from tests.test_policy_calendar import SHIPPED, policy_text, write_policy
 
 MONTH = "2026-03"
@@ -617,8 +622,7 @@ def test_earlier_preview_files_that_cannot_be_removed_stop_the_next_preview(
     forgotten, passing for the current projection."""
     warehouse = tmp_path / "w.duckdb"
     shutil.copyfile(graded_feb, warehouse)
-    disk = mount_tmpfs(tmp_path / "disk", "64M")
-    try:
+    with mounted_tmpfs(tmp_path / "disk", "64M") as disk:
         args = ["preview", "--landing", str(landing), "--warehouse", str(warehouse)]
         assert main([*args, "--as-of", "2026-03-15", "--outputs", str(disk)]) == 0
         folder = disk / "preview" / "merchant_grades" / f"month={MONTH}"
@@ -644,8 +648,6 @@ def test_earlier_preview_files_that_cannot_be_removed_stop_the_next_preview(
         subprocess.run(["mount", "-o", "remount,rw", str(disk)], check=True)
         assert main([*args, "--as-of", "2026-03-10"]) == 0
         assert not folder.exists()
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 def test_at_risk_compares_with_a_published_month_that_graded_no_merchant(tmp_path) -> None:

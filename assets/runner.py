@@ -546,7 +546,10 @@ def _instance_failure(instance: dg.DagsterInstance, exc: Exception) -> str:
     SQLite run history), in one line. A full disk fails SQLite with a bare "disk I/O
     error"; the free space says what it is."""
     home = Path(instance.root_directory)
-    cause = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    error = getattr(exc, "orig", None) or exc
+    # an error without a message (SQLAlchemy's bare AssertionError when a stop signal cuts
+    # its commit short) is named by its type: str() is empty, and indexing it raised
+    cause = (str(error).splitlines() or [type(error).__name__])[0]
     try:
         full = shutil.disk_usage(home).free < FULL_DISK_BYTES
     except OSError:

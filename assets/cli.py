@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from assets.cli_options import missing_warehouse_folder, package_version, path_option
 from assets.exception_chain import exception_chain
+from pipelines.error_text import first_line
 from pipelines.local_time import use_utc_as_local_time
 
 if TYPE_CHECKING:  # imported by the commands that need them, not at start-up
@@ -77,7 +78,7 @@ def file_access_error(exc: BaseException) -> str | None:
         )
         reason = exc.strerror or type(exc).__name__
     elif duckdb is not None and isinstance(exc, duckdb.IOException):
-        names, reason = "", str(exc).splitlines()[0]
+        names, reason = "", first_line(exc)
     else:
         return None
     return f"{reason}: {names}" if names else reason
@@ -434,6 +435,8 @@ def run_command(args: argparse.Namespace) -> int:
         if result.value("published_month", "restated", False):
             print(f"        {result.month} {restatement_line(result)}", flush=True)
         for warning in ingest_warnings(result):
+            print(f"        {result.month} warning: {warning}", flush=True)
+        for warning in result.unrecorded_events:
             print(f"        {result.month} warning: {warning}", flush=True)
         if args.timings:
             steps = ", ".join(f"{k} {v:.1f}s" for k, v in result.step_seconds.items())

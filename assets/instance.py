@@ -24,14 +24,17 @@ import os
 import re
 import shutil
 import sqlite3
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
 from assets.exception_chain import exception_chain
+from pipelines.error_text import first_line
 
 HOME_FOLDER = "dagster_home"
 # What SQLite says when a write fails for want of space: a full disk often reads as a
@@ -107,6 +110,66 @@ def run_instance(warehouse: Path) -> Iterator[dg.DagsterInstance]:
         yield instance
 
 
+# What Dagster writes straight to standard error when its run storage refuses an event,
+# before it raises the error (a run's own event) or swallows it (a step's log message).
+STORAGE_ERROR_ECHO = "Exception while writing logger call to event log: "
+
+
+@dataclass
+class StorageFailure:
+    """An event Dagster's run storage could not record: one of the run's own (a step
+    started, succeeded, materialized), which fails the step or run, or a log message,
+    which Dagster swallows and goes on."""
+
+    error: Exception
+    run_event: bool
+
+
+class _StderrWithoutStorageEchoes:
+    """Standard error, less Dagster's echo of each event its run storage refused."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return len(text) if text.startswith(STORAGE_ERROR_ECHO) else self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def storage_failures_recorded(instance: dg.DagsterInstance) -> Iterator[list[StorageFailure]]:
+    """Yield the list of events ``instance`` fails to record while the block runs, and
+    hold back Dagster's echo of each on standard error.
+
+    With its storage failing mid-run (a full disk under DAGSTER_HOME), Dagster wrote
+    three lines to standard error for each event it could not record, SQLAlchemy's SQL
+    and help link included; and the step whose event it was failed with that error, so
+    the run's one line blamed the step ("raw_merchants failed: sqlalchemy.exc...") for
+    the run storage's failure (a review, 2026-12-07). The caller says what failed."""
+    failures: list[StorageFailure] = []
+    handle_new_event = instance.handle_new_event
+
+    def recording(event: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return handle_new_event(event, *args, **kwargs)
+        except Exception as exc:
+            failures.append(StorageFailure(exc, event.dagster_event is not None))
+            raise
+
+    stream = sys.stderr
+    quiet = _StderrWithoutStorageEchoes(stream)
+    instance.handle_new_event = recording  # type: ignore[method-assign]
+    sys.stderr = quiet
+    try:
+        yield failures
+    finally:
+        del instance.handle_new_event  # the class's method again
+        if sys.stderr is quiet:
+            sys.stderr = stream
+
+
 def storage_disk_failure(home: Path, exc: BaseException) -> OSError | None:
     """An OSError naming ``home`` when ``exc`` is SQLite's report of a failed write in
     Dagster's storage there (under SQLAlchemy's error or not), else None.
@@ -121,7 +184,7 @@ def storage_disk_failure(home: Path, exc: BaseException) -> OSError | None:
             break
     else:
         return None
-    reason = str(error).splitlines()[0]
+    reason = first_line(error)
     try:
         full = shutil.disk_usage(home).free < FULL_DISK_BYTES
     except OSError:

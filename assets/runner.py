@@ -19,10 +19,17 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import duckdb
 
-from assets.instance import FULL_DISK_BYTES, dagster_home, refuse_unusable_home, run_instance
+from assets.instance import (
+    FULL_DISK_BYTES,
+    dagster_home,
+    refuse_unusable_home,
+    run_instance,
+    storage_failures_recorded,
+)
 from assets.partitions import monthly_partitions
 from assets.stop_signals import watch_stop_signals
 from pipelines import month_journal
+from pipelines.error_text import first_line
 from pipelines.exports import (
     clear_export_leftovers,
     clear_unpublished_months,
@@ -88,6 +95,9 @@ class MonthResult:
     step_seconds: dict[str, float] = field(default_factory=dict)
     # When the month was skipped: the time of the publication it is unchanged since.
     unchanged_since: str | None = None
+    # Events Dagster's run storage could not record, though the run went on (a step's
+    # log message): one line each, saying what it was and why.
+    unrecorded_events: list[str] = field(default_factory=list)
 
     def value(self, asset: str, key: str, default: object = 0) -> object:
         return self.metadata.get(asset, {}).get(key, default)
@@ -236,17 +246,22 @@ def grade_months(
                 published_before = _latest_publication(warehouse, month, calendar)
                 month_job = job if dashboard and month == months[-1] else without_dashboard
                 try:
-                    result = month_job.execute_in_process(
-                        partition_key=month,
-                        instance=instance,
-                        run_config=QUIET_LOGS,
-                        raise_on_error=False,
-                    )
+                    with storage_failures_recorded(instance) as storage_failures:
+                        result = month_job.execute_in_process(
+                            partition_key=month,
+                            instance=instance,
+                            run_config=QUIET_LOGS,
+                            raise_on_error=False,
+                        )
                 except Exception as exc:  # Dagster's own run storage failed, not a step
                     reason = _instance_failure(instance, exc) + _roll_back_after_failure(warehouse)
                     published = _published_since(warehouse, month, published_before)
                     raise RunFailed(month, reason, published) from exc
                 reason = failure_reason(result)
+                refused = [f.error for f in storage_failures if f.run_event]
+                if reason and refused and not stop_requested():
+                    # a step fails with the error of the storage that refused its event
+                    reason = _instance_failure(instance, refused[0])
                 if reason:
                     rolled_back = _roll_back_after_failure(warehouse)
                     exports = exports_failure(result)
@@ -260,7 +275,14 @@ def grade_months(
                     ) or _published_since(warehouse, month, published_before)
                     raise RunFailed(month, reason, published)
                 month_result = MonthResult(
-                    month, materialization_metadata(result), step_seconds(result)
+                    month,
+                    materialization_metadata(result),
+                    step_seconds(result),
+                    unrecorded_events=[
+                        f"{'an event of the run' if f.run_event else 'a log message'} was not "
+                        f"recorded in the Dagster instance: {first_line(f.error)}"
+                        for f in storage_failures
+                    ],
                 )
                 results.append(month_result)
                 if on_done:
@@ -315,7 +337,7 @@ def _rebuild_dashboard_if_behind(
     except Exception as exc:
         raise DashboardNotRebuilt(
             f"every month was unchanged, but the dashboard in {folder} is behind the "
-            f"warehouse and could not be rebuilt: {str(exc).splitlines()[0]}"
+            f"warehouse and could not be rebuilt: {first_line(exc)}"
         ) from exc
 
 
@@ -337,7 +359,7 @@ def _render_missing_data_docs(outputs: Path) -> None:
         raise DataDocsNotRendered(
             f"every month was unchanged, but Data Docs pages missing under "
             f"{data_docs_index(outputs).parent} could not be rendered: "
-            f"{str(exc).splitlines()[0]}"
+            f"{first_line(exc)}"
         ) from exc
 
 
@@ -353,7 +375,7 @@ def _dashboard_after_failure(
     try:
         write_dashboard(warehouse, outputs / "dashboard", policy_for=policy_for)
     except Exception as exc:
-        failed.reason += f" (the dashboard was not rebuilt: {str(exc).splitlines()[0]})"
+        failed.reason += f" (the dashboard was not rebuilt: {first_line(exc)})"
         failed.args = (f"{failed.month}: {failed.reason}",)
 
 
@@ -546,10 +568,8 @@ def _instance_failure(instance: dg.DagsterInstance, exc: Exception) -> str:
     SQLite run history), in one line. A full disk fails SQLite with a bare "disk I/O
     error"; the free space says what it is."""
     home = Path(instance.root_directory)
-    error = getattr(exc, "orig", None) or exc
-    # an error without a message (SQLAlchemy's bare AssertionError when a stop signal cuts
-    # its commit short) is named by its type: str() is empty, and indexing it raised
-    cause = (str(error).splitlines() or [type(error).__name__])[0]
+    # SQLite's own error under SQLAlchemy's; a bare AssertionError is named by its type
+    cause = first_line(getattr(exc, "orig", None) or exc)
     try:
         full = shutil.disk_usage(home).free < FULL_DISK_BYTES
     except OSError:
@@ -565,7 +585,7 @@ def _roll_back_after_failure(warehouse: Path) -> str:
     try:
         _roll_back_unpublished(warehouse)
     except Exception as exc:
-        return f" (its rows are put back by the next run: {str(exc).splitlines()[0]})"
+        return f" (its rows are put back by the next run: {first_line(exc)})"
     return ""
 
 

@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 
 from pipelines.datasets import STORAGE_TYPES
+from pipelines.error_text import first_line
 from pipelines.sql_files import load_sql
 
 # DuckDB may use this much memory, then spills to a temp folder beside the warehouse,
@@ -212,7 +213,7 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
             if time.monotonic() >= deadline:
                 raise WarehouseLocked(
                     f"warehouse {path} is held by another process for "
-                    f"{LOCK_TIMEOUT_SECONDS:g}s: {str(exc).splitlines()[0]}"
+                    f"{LOCK_TIMEOUT_SECONDS:g}s: {first_line(exc)}"
                 ) from exc
             time.sleep(0.25)
     if read_only:
@@ -325,7 +326,7 @@ def _roll_back(con: duckdb.DuckDBPyConnection, failure: Exception) -> None:
     try:
         con.execute("ROLLBACK")
     except duckdb.Error as rollback_error:
-        failure.add_note(f"(the rollback failed too: {str(rollback_error).splitlines()[0]})")
+        failure.add_note(f"(the rollback failed too: {first_line(rollback_error)})")
 
 
 def fetch_frame(

@@ -21,6 +21,7 @@ from assets.resources import GradingSettings, WarehouseResource
 from pipelines import month_journal, preview_store
 from pipelines.checks.validation import check_parameters, validate_suite
 from pipelines.datasets import MERCHANTS, ORDERS
+from pipelines.error_text import first_line
 from pipelines.ingest import ingest_month
 from pipelines.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
 from pipelines.warehouse import connect, fetch_rows, transaction
@@ -33,12 +34,33 @@ from tests.helpers import (
     mounted_tmpfs,
     order,
     private_copy,
+    published_months,
+    run_args,
     write_csv,
 )
 from tests.test_policy_calendar import policy_text_from
 
 JAN = "2026-01"
 ROOT = Path(__file__).resolve().parent.parent
+
+# --- one line of an error ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (AssertionError(), "AssertionError"),
+        (OSError(), "OSError"),
+        (ValueError("  \n"), "ValueError"),
+        (ValueError("first\nsecond"), "first"),
+        (RuntimeError("\n  indented first\nsecond"), "indented first"),
+    ],
+)
+def test_an_error_s_first_line_is_its_message_s_or_else_its_type(error, line):
+    """An error without a message made ``str(error).splitlines()[0]`` raise IndexError in
+    the run's failure path: a traceback instead of the run's one line."""
+    assert first_line(error) == line
+
 
 # --- disk full ------------------------------------------------------------------------
 
@@ -186,6 +208,116 @@ def test_a_dagster_home_sqlite_cannot_write_is_named(tmp_path, capsys, monkeypat
         else "disk I/O error in Dagster's run storage (its disk may be out of space)"
     )
     assert one_line_error(capsys) == [f"grading: {reason}: {home} {STAND}"]
+
+
+def refuse_to_store(monkeypatch, error: Exception, refused) -> None:
+    """Dagster's SQLite run storage fails to write each event ``refused`` picks out."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    store_event = SqliteEventLogStorage.store_event
+
+    def store(self, event, *args, **kwargs):
+        if refused(event):
+            raise error
+        return store_event(self, event, *args, **kwargs)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "store_event", store)
+
+
+def full_run_storage() -> Exception:
+    """SQLAlchemy's error over SQLite's, as a full disk under DAGSTER_HOME gives it."""
+    import sqlalchemy.exc
+
+    return sqlalchemy.exc.OperationalError(
+        "INSERT INTO event_logs", {}, sqlite3.OperationalError("database or disk is full")
+    )
+
+
+def step_event(event_type: str, step: str):
+    def picks(event) -> bool:
+        found = event.dagster_event
+        return found is not None and (found.event_type_value, found.step_key) == (
+            event_type,
+            step,
+        )
+
+    return picks
+
+
+@pytest.mark.parametrize(
+    ("error", "cause"),
+    [(full_run_storage(), "database or disk is full"), (AssertionError(), "AssertionError")],
+    ids=["full-disk", "error-without-a-message"],
+)
+def test_a_run_storage_that_fails_mid_run_is_named_not_the_step(
+    tmp_path, capsys, monkeypatch, error, cause
+):
+    """Dagster's run storage refusing a step's event mid-run (a review, 2026-12-07): the
+    step failed with the storage's error, so the run's line blamed the step
+    ("raw_merchants failed: sqlalchemy.exc.OperationalError: ..."), after Dagster's three
+    lines of SQL and help link for each refused event. An error without a message (the
+    bare AssertionError SQLAlchemy raises when a stop signal cuts its commit short) ended
+    in an IndexError traceback. Now: one line naming the instance, and nothing published."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    refuse_to_store(monkeypatch, error, step_event("STEP_SUCCESS", "raw_merchants"))
+    warehouse = tmp_path / "w.duckdb"
+    run = run_args(CONFORMANCE / "landing", warehouse, tmp_path / "out", JAN)
+    assert cli_main(run) == 1
+    assert one_line_error(capsys) == [
+        f"grading: month {JAN} was not published: the run could not be recorded in the "
+        f"Dagster instance at {home} ({cause})"
+    ]
+    assert published_months(warehouse) == []
+
+    monkeypatch.undo()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert cli_main(run) == 0
+    assert published_months(warehouse) == [JAN]
+
+
+def test_a_run_storage_that_fails_after_the_month_committed_says_it_was_published(
+    tmp_path, capsys, monkeypatch
+):
+    """The storage refusing the publishing step's success: the month is committed, and
+    the line says so rather than that it was not published."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    refuse_to_store(monkeypatch, full_run_storage(), step_event("STEP_SUCCESS", "published_month"))
+    warehouse = tmp_path / "w.duckdb"
+    assert cli_main(run_args(CONFORMANCE / "landing", warehouse, tmp_path / "out", JAN)) == 1
+    assert one_line_error(capsys) == [
+        f"grading: month {JAN} was published, but a later step failed: the run could not be "
+        f"recorded in the Dagster instance at {home} (database or disk is full)"
+    ]
+    assert published_months(warehouse) == [JAN]
+
+
+def test_a_log_message_the_run_storage_refuses_is_a_warning_and_the_month_publishes(
+    tmp_path, capsys, monkeypatch
+):
+    """Dagster swallows a step's log message its storage refused, and goes on: the run
+    publishes, and the operator is told on the month's warning line, not in Dagster's
+    three lines of SQL on standard error."""
+    landing = tmp_path / "landing"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    merchants = landing / "merchants" / f"month={JAN}" / "part-a.csv"
+    header, *rows = merchants.read_text(encoding="utf-8").splitlines()
+    lines = [f"{header},note", *(f"{row},x" for row in rows)]
+    merchants.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    refuse_to_store(monkeypatch, full_run_storage(), lambda event: event.dagster_event is None)
+    warehouse = tmp_path / "w.duckdb"
+    assert cli_main(run_args(landing, warehouse, tmp_path / "out", JAN)) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    warnings = [line.strip() for line in out.splitlines() if " warning: " in line]
+    assert warnings == [
+        f"{JAN} warning: merchants/month={JAN}/part-a.csv: extra columns ignored: note",
+        f"{JAN} warning: a log message was not recorded in the Dagster instance: "
+        "(sqlite3.OperationalError) database or disk is full",
+    ]
+    assert published_months(warehouse) == [JAN]
 
 
 class FullDiskFile:

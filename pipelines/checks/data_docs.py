@@ -159,7 +159,8 @@ class _RenderErrors(logging.Filter):
             return True
         message = record.getMessage()
         error = re.search(r'(\w+(?:Error|Exception)): "(.*?)"\.  Traceback', message, re.S)
-        self.errors.append(f"{error[1]}: {error[2]}" if error else message.splitlines()[0])
+        lines = message.strip().splitlines() or [f"{record.name} logged an error without a message"]
+        self.errors.append(f"{error[1]}: {error[2]}" if error else lines[0])
         return False
 
 

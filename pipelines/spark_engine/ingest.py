@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from pipelines.datasets import STORAGE_TYPES, Dataset
+from pipelines.error_text import first_line
 from pipelines.ingest.casting import cast_expr, quote_identifier
 from pipelines.ingest.load import record_ingest, start_report
 from pipelines.ingest.reading import (
@@ -198,7 +199,7 @@ def _read_file(spark: SparkSession, path: Path, rel: str) -> SparkFile:
         # written twice; this engine cannot, and says so rather than fail unnamed.
         raise IngestError(
             f"{rel}: the Spark engine cannot read a file with two columns of the same name, "
-            f"ignoring case ({str(exc).splitlines()[0]}): rename one, or grade with "
+            f"ignoring case ({first_line(exc)}): rename one, or grade with "
             "--engine duckdb"
         ) from exc
     nanos = nanosecond_columns(path)

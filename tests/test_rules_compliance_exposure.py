@@ -227,6 +227,20 @@ def test_banned_entity_together_with_account_limit() -> None:
     }
 
 
+def test_an_entity_with_two_banned_accounts_is_one_breach_per_active_account() -> None:
+    """§6: each breach is one row. The entity's banned accounts are looked up once per
+    entity, not once per banned account: a mutation audit (2026-12-07) found nothing failed
+    when two banned accounts listed each active account's breaches twice."""
+    rows = [
+        _merchant("m0", auth_entity_id="p", status="banned"),
+        _merchant("m1", auth_entity_id="p", status="banned", account_type="enterprise"),
+        _merchant("m2", auth_entity_id="p", product_count=3),
+    ]
+    snapshot = pl.DataFrame(rows, schema=SNAPSHOT_SCHEMA).lazy()
+    out = compliance_violations(snapshot, POLICY).collect()
+    assert sorted(out.iter_rows()) == [("m2", "banned_entity"), ("m2", "no_store")]
+
+
 # --- exposure weights -----------------------------------------------------------------------
 
 

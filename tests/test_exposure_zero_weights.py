@@ -16,7 +16,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 from assets.cli import main as grading
 from pipelines.policy import load_policy
@@ -115,15 +114,11 @@ def _write_landing(landing: Path) -> None:
     write_csv(landing, "service_metrics", MONTH, [], SERVICE_COLUMNS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="suspected pipeline bug: the blocking check 'shares sum to 1 in every category "
-    "with an eligible merchant' (expectations/outputs/exposure_weights.json, "
-    "category_shares) refuses the month the spec grades with shares of 0",
-)
 def test_a_month_whose_category_weighs_zero_is_published_with_shares_of_zero(tmp_path) -> None:
     """Spec §7 on valid data under a valid policy: the month is published, M-FAIL eligible
-    with raw weight 0 and share 0. (As of 2026-12-07 the month is refused instead.)"""
+    with raw weight 0 and share 0. The blocking check "shares sum to 1 in every category
+    with an eligible merchant" refused it (found by the mutation audit, 2026-12-07); it
+    now asks that of categories with a merchant of some weight only."""
     landing = tmp_path / "landing"
     _write_landing(landing)
     warehouse = tmp_path / "warehouse.duckdb"

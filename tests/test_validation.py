@@ -292,6 +292,12 @@ BAD_BATCHES = [
         f"exposure_share * 0.5 WHERE {M} AND main_category = 'home'",
         ("expect_column_values_to_be_between", "category_shares", "share_sum"),
     ),
+    (  # a merchant of no weight with a share (a category of no weight is all 0, §7)
+        "outputs/exposure_weights",
+        f"UPDATE work.exposure_weights SET raw_weight = 0 WHERE {M} AND merchant_id = "
+        f"(SELECT min(merchant_id) FROM work.exposure_weights WHERE {M} AND eligible)",
+        ("expect_column_values_to_be_in_set", "rows", "exposure_share"),
+    ),
     (  # and shares that sum to more than 1
         "outputs/exposure_weights",
         f"UPDATE work.exposure_weights SET exposure_share = "
@@ -413,7 +419,8 @@ def test_a_category_of_many_merchants_sums_its_shares_without_drift():
             "CREATE TABLE work.exposure_weights AS SELECT * FROM ("
             f"SELECT {big!r}::DOUBLE AS exposure_share UNION ALL "
             f"SELECT {tiny!r}::DOUBLE FROM range({count})) "
-            "CROSS JOIN (SELECT '2026-03' AS month, 'home' AS main_category, TRUE AS eligible) "
+            "CROSS JOIN (SELECT '2026-03' AS month, 'home' AS main_category, TRUE AS eligible, "
+            "1.0::DOUBLE AS raw_weight) "
             "ORDER BY exposure_share DESC"
         )
         query = batch_sql("outputs/exposure_weights", "category_shares")

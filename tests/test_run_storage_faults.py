@@ -1,0 +1,131 @@
+"""Dagster's run storage failing in the middle of a `grading run` (a full disk under
+DAGSTER_HOME, SQLAlchemy's bare AssertionError): the run stops with one line naming the
+instance, what was published before stands, and a rerun heals the warehouse, the exports
+and the instance's record of them.
+
+A review (2026-12-07) injected the fault at every event of a run through March (and at
+SQLite statements of the run storage's other writes: run records, tags, asset tables);
+these are the representative points.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from assets.cli import main as cli_main
+from pipelines.warehouse import changes_left_in_wal, connect, fetch_rows
+from tests.helpers import private_copy, published_state, run_args
+from tests.test_error_messages import full_run_storage, one_line_error
+
+JAN, FEB = "2026-01", "2026-02"
+
+
+def failing_from(picks, error: Exception):
+    """``raising(write)``: the storage method ``write``, failing with ``error`` from the
+    first call ``picks(method name, *arguments)`` chooses on, as a disk that has filled
+    up fails every write after (each method wrapped shares the one disk)."""
+    failing = False
+
+    def raising(write):
+        def write_or_fail(self, *args, **kwargs):
+            nonlocal failing
+            failing = failing or picks(write.__name__, *args)
+            if failing:
+                raise error
+            return write(self, *args, **kwargs)
+
+        return write_or_fail
+
+    return raising
+
+
+def fail_run_storage_from(monkeypatch, picks) -> None:
+    """Dagster's SQLite storage (the events of each run, the run records in runs.db) full
+    from the write ``picks(method, first argument)`` chooses on."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+    from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+
+    raising = failing_from(picks, full_run_storage())
+    monkeypatch.setattr(
+        SqliteEventLogStorage, "store_event", raising(SqliteEventLogStorage.store_event)
+    )
+    for write in ("add_run", "handle_run_event", "add_run_tags"):
+        monkeypatch.setattr(SqliteRunStorage, write, raising(getattr(SqliteRunStorage, write)))
+
+
+def event_of(event_type: str, step: str | None = None):
+    def picks(method: str, first: object = None, *_) -> bool:
+        found = getattr(first, "dagster_event", None)
+        return (
+            method == "store_event"
+            and found is not None
+            and (
+                found.event_type_value,
+                found.step_key,
+            )
+            == (event_type, step)
+        )
+
+    return picks
+
+
+def leftovers(warehouse, outputs) -> list[str]:
+    """What a failed month must not leave: export staging, changes only in the WAL, rows
+    kept for a month neither published nor put back."""
+    found = [p.name for p in outputs.glob(".staging*")]
+    found += [p.relative_to(outputs).as_posix() for p in outputs.glob("*/.*") if p.is_dir()]
+    if changes_left_in_wal(warehouse):
+        found.append(f"{warehouse.name}.wal")
+    con = connect(warehouse, read_only=True)
+    try:
+        sql = "SELECT month FROM journal.pending WHERE state = 'open'"
+        found += [f"journal.pending {m}" for (m,) in fetch_rows(con, sql)]
+    finally:
+        con.close()
+    return found
+
+
+@pytest.mark.parametrize(
+    ("picks", "published"),
+    [
+        (lambda method, *_: method == "add_run", False),
+        (lambda method, *_: method == "handle_run_event", False),
+        (event_of("STEP_SUCCESS", "raw_merchants"), False),
+        (event_of("STEP_START", "published_month"), False),
+        (event_of("STEP_OUTPUT", "published_month"), True),
+        (event_of("PIPELINE_SUCCESS"), True),
+    ],
+    ids=[
+        "run-record",
+        "run-status",
+        "an-ingest-step-done",
+        "publishing-step-started",
+        "publication-committed",
+        "run-success",
+    ],
+)
+def test_a_run_storage_that_fills_up_mid_month_leaves_the_published_months_and_the_rerun_heals(
+    published_conformance, tmp_path, capsys, monkeypatch, picks, published
+):
+    """The month is published or left exactly as before, as the one line says; January
+    is untouched; nothing is left over; the rerun publishes what a clean run does."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # the home beside the warehouse
+    landing, warehouse, outputs = private_copy(published_conformance(JAN), tmp_path)
+    before = published_state(warehouse, outputs)
+    fresh = published_conformance(FEB)
+    graded = published_state(fresh / "w.duckdb", fresh / "out")
+    run = run_args(landing, warehouse, outputs, FEB)
+    with monkeypatch.context() as patch:
+        fail_run_storage_from(patch, picks)
+        assert cli_main(run) == 1
+    outcome = "was published, but a later step failed" if published else "was not published"
+    assert one_line_error(capsys) == [
+        f"grading: month {FEB} {outcome}: the run could not be recorded in the Dagster "
+        f"instance at {tmp_path / 'dagster_home'} (database or disk is full)"
+    ]
+    assert published_state(warehouse, outputs) == (graded if published else before)
+    assert leftovers(warehouse, outputs) == []
+
+    assert cli_main(run) == 0
+    assert published_state(warehouse, outputs) == graded
+    assert leftovers(warehouse, outputs) == []

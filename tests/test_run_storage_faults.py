@@ -1,21 +1,30 @@
 """Dagster's run storage failing in the middle of a `grading run` (a full disk under
-DAGSTER_HOME, SQLAlchemy's bare AssertionError): the run stops with one line naming the
-instance, what was published before stands, and a rerun heals the warehouse, the exports
-and the instance's record of them.
+DAGSTER_HOME): the run stops with one line naming the instance, what was published before
+stands, and a rerun heals the warehouse, the exports and the instance's record of them.
 
-A review (2026-12-07) injected the fault at every event of a run through March (and at
-SQLite statements of the run storage's other writes: run records, tags, asset tables);
-these are the representative points.
+A review (2026-12-07) injected the fault (SQLAlchemy's full-disk error, and a bare
+AssertionError) at the events of a run through March, at SQLite statements of the run
+storage's other writes (run records and tags, asset tables) and in restatements; these
+are the representative points.
 """
 
 from __future__ import annotations
 
+import shutil
+
+import dagster as dg
 import pytest
 
 from assets.cli import main as cli_main
+from assets.instance import quiet_instance
 from pipelines.warehouse import changes_left_in_wal, connect, fetch_rows
-from tests.helpers import private_copy, published_state, run_args
-from tests.test_error_messages import full_run_storage, one_line_error
+from tests.helpers import CONFORMANCE, private_copy, published_months, published_state, run_args
+from tests.test_error_messages import (
+    full_run_storage,
+    one_line_error,
+    refuse_to_store,
+    step_event,
+)
 
 JAN, FEB = "2026-01", "2026-02"
 
@@ -129,3 +138,68 @@ def test_a_run_storage_that_fills_up_mid_month_leaves_the_published_months_and_t
     assert cli_main(run) == 0
     assert published_state(warehouse, outputs) == graded
     assert leftovers(warehouse, outputs) == []
+
+
+def correct_an_order(landing, month: str) -> None:
+    """One of the month's completed orders turns out cancelled: the month is restated."""
+    orders = landing / "orders" / f"month={month}" / "part-a.csv"
+    lines = orders.read_text(encoding="utf-8").splitlines()
+    target = next(i for i, line in enumerate(lines) if ",completed," in line)
+    lines[target] = lines[target].replace(",completed,", ",cancelled,")
+    orders.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def latest_run_key(warehouse, month: str) -> str:
+    con = connect(warehouse, read_only=True)
+    try:
+        sql = "SELECT run_key FROM main.run_log WHERE month = $month ORDER BY published_at DESC"
+        return fetch_rows(con, sql, {"month": month})[0][0]
+    finally:
+        con.close()
+
+
+def recorded_publication(home, month: str) -> str | None:
+    """The data version (the run key) of the month's latest publication that the Dagster
+    instance at ``home`` recorded: what the UI shows, and judges staleness by."""
+    with quiet_instance(home) as instance:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(
+                asset_key=dg.AssetKey("published_month"), asset_partitions=[month]
+            ),
+            limit=1,
+        ).records
+    return records[0].asset_materialization.tags.get("dagster/data_version") if records else None
+
+
+def test_a_restatement_the_instance_did_not_record_is_recorded_by_the_rerun(
+    tmp_path, capsys, monkeypatch
+):
+    """The storage refused the publication's materialization after the restated month
+    committed. The rerun took the month as unchanged and published nothing, so the
+    instance kept the old publication for good: the UI showed its counts, and the months
+    after it fresh though the warehouse calls them stale. Now a month whose latest record
+    in the instance is another publication than the warehouse's is graded again."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    landing, warehouse, outputs = tmp_path / "landing", tmp_path / "w.duckdb", tmp_path / "out"
+    shutil.copytree(CONFORMANCE / "landing", landing)
+    run = run_args(landing, warehouse, outputs, JAN)
+    assert cli_main(run) == 0
+    capsys.readouterr()
+
+    correct_an_order(landing, JAN)
+    with monkeypatch.context() as patch:
+        refused = step_event("ASSET_MATERIALIZATION", "published_month")
+        refuse_to_store(patch, full_run_storage(), refused)
+        assert cli_main(run) == 1
+    assert one_line_error(capsys) == [
+        f"grading: month {JAN} was published, but a later step failed: the run could not be "
+        f"recorded in the Dagster instance at {home} (database or disk is full)"
+    ]
+    restated = published_state(warehouse, outputs)
+
+    assert cli_main(run) == 0
+    assert f"{JAN} published: " in capsys.readouterr().out  # not "unchanged": recorded now
+    assert recorded_publication(home, JAN) == latest_run_key(warehouse, JAN)
+    assert published_state(warehouse, outputs) == restated  # the same rows and exports
+    assert published_months(warehouse) == [JAN]

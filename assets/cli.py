@@ -385,6 +385,7 @@ def fail(message: str) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     share_paths_with_code_location(args.landing, args.warehouse)
+    from assets.instance import InstanceNotOpened
     from assets.runner import (
         DashboardNotRebuilt,
         DataDocsNotRendered,
@@ -473,7 +474,7 @@ def run_command(args: argparse.Namespace) -> int:
         return fail(f"month {exc.month} was not published: {exc.reason}")
     except (PolicyError, LandingError, WarehouseBusy, WarehouseLocked, ValueError) as exc:
         return fail(str(exc))
-    except (DashboardNotRebuilt, DataDocsNotRendered) as exc:
+    except (DashboardNotRebuilt, DataDocsNotRendered, InstanceNotOpened) as exc:
         return fail(str(exc))
     except KeyboardInterrupt:  # SIGINT, or SIGTERM (taken as SIGINT for the run)
         fail(

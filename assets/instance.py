@@ -104,10 +104,22 @@ def run_instance(warehouse: Path) -> Iterator[dg.DagsterInstance]:
     except Exception as exc:
         failure = storage_disk_failure(home, exc)
         if failure is None:
-            raise
+            # SQLite's own error under SQLAlchemy's; a bare AssertionError by its type
+            cause = first_line(getattr(exc, "orig", None) or exc)
+            raise InstanceNotOpened(
+                f"the Dagster instance at {home} could not be opened to record the run "
+                f"({cause}): nothing was graded, the months published before stand"
+            ) from exc
         raise failure from exc
     with instance:
         yield instance
+
+
+class InstanceNotOpened(RuntimeError):
+    """The Dagster instance a run is recorded in could not be opened (or created in a new
+    home) for another reason than a full disk: SQLite's "database is locked" while
+    another process created the same home, an error without a message. Before any month:
+    it ended in SQLAlchemy's traceback (a review, 2026-12-07); now in one line."""
 
 
 # What Dagster writes straight to standard error when its run storage refuses an event,

@@ -11,6 +11,7 @@ are the representative points.
 from __future__ import annotations
 
 import shutil
+import sqlite3
 
 import dagster as dg
 import pytest
@@ -202,4 +203,50 @@ def test_a_restatement_the_instance_did_not_record_is_recorded_by_the_rerun(
     assert f"{JAN} published: " in capsys.readouterr().out  # not "unchanged": recorded now
     assert recorded_publication(home, JAN) == latest_run_key(warehouse, JAN)
     assert published_state(warehouse, outputs) == restated  # the same rows and exports
+    assert published_months(warehouse) == [JAN]
+
+
+def database_is_locked() -> Exception:
+    """SQLAlchemy's error raised from SQLite's, as SQLAlchemy raises it."""
+    import sqlalchemy.exc
+
+    try:
+        raise sqlite3.OperationalError("database is locked")
+    except sqlite3.OperationalError as locked:
+        error = sqlalchemy.exc.OperationalError("INSERT INTO alembic_version", {}, locked)
+        error.__cause__ = locked
+        return error
+
+
+@pytest.mark.parametrize(
+    ("error", "cause"),
+    [(database_is_locked(), "database is locked"), (AssertionError(), "AssertionError")],
+    ids=["database-is-locked", "error-without-a-message"],
+)
+def test_a_new_dagster_home_that_cannot_be_created_is_named_in_one_line(
+    tmp_path, capsys, monkeypatch, error, cause
+):
+    """Creating the instance's run storage in a new home failed for another reason than a
+    full disk (another process creating the same home holds SQLite's lock): a traceback,
+    before any month. Now one line naming the home; the rerun grades."""
+    from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    warehouse = tmp_path / "w.duckdb"
+    run = run_args(CONFORMANCE / "landing", warehouse, tmp_path / "out", JAN)
+    with monkeypatch.context() as patch:
+
+        def fail(*args, **kwargs):
+            raise error
+
+        patch.setattr(SqliteRunStorage, "from_local", fail)
+        assert cli_main(run) == 1
+    assert one_line_error(capsys) == [
+        f"grading: the Dagster instance at {home} could not be opened to record the run "
+        f"({cause}): nothing was graded, the months published before stand"
+    ]
+    assert not warehouse.exists()
+
+    assert cli_main(run) == 0
     assert published_months(warehouse) == [JAN]

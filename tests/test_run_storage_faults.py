@@ -64,17 +64,13 @@ def fail_run_storage_from(monkeypatch, picks) -> None:
 
 
 def event_of(event_type: str, step: str | None = None):
+    """Picks the run's event of ``event_type`` (of ``step``) as it is stored."""
+
     def picks(method: str, first: object = None, *_) -> bool:
         found = getattr(first, "dagster_event", None)
-        return (
-            method == "store_event"
-            and found is not None
-            and (
-                found.event_type_value,
-                found.step_key,
-            )
-            == (event_type, step)
-        )
+        if method != "store_event" or found is None:
+            return False
+        return (found.event_type_value, found.step_key) == (event_type, step)
 
     return picks
 

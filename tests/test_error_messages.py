@@ -392,9 +392,10 @@ def test_a_preview_a_full_disk_cannot_store_is_named(
     assert one_line_error(capsys) == [f"grading: {NO_SPACE}: {warehouse}.wal {STAND}"]
 
 
-def test_other_errors_still_raise(tmp_path, monkeypatch):
-    """Only a disk's refusal is turned into a line: a DuckDB error that is not one, or
-    SQLite's that is not a disk's, still raises as before."""
+def test_other_errors_are_not_taken_for_a_full_disk(tmp_path, capsys, monkeypatch):
+    """Only a disk's refusal is called one: a DuckDB error that is not one still raises
+    as before, and SQLite's that is not a disk's, opening the Dagster instance, is named
+    as what it is (assets/instance.py InstanceNotOpened), not as a full disk."""
     landing, warehouse = CONFORMANCE / "landing", tmp_path / "w.duckdb"
     run = ["run", "--landing", str(landing), "--through", JAN, "--warehouse", str(warehouse)]
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
@@ -403,8 +404,11 @@ def test_other_errors_still_raise(tmp_path, monkeypatch):
         raise sqlite3.OperationalError("no such table: runs")
 
     monkeypatch.setattr(sqlite3.dbapi2, "connect", sqlite_connect)
-    with pytest.raises(Exception, match="no such table: runs"):
-        cli_main(run)
+    assert cli_main(run) == 1
+    assert one_line_error(capsys) == [
+        f"grading: the Dagster instance at {tmp_path / 'home'} could not be opened to record "
+        "the run (no such table: runs): nothing was graded, the months published before stand"
+    ]
     monkeypatch.undo()
 
     def roll_back(con, months=None):

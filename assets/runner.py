@@ -52,7 +52,7 @@ from pipelines.policy_rollback import (
     refuse_policy_rollback,
     refuse_redefined_version,
 )
-from pipelines.publication_log import latest_publication
+from pipelines.publication_log import latest_publication, was_published_with
 from pipelines.run_key import (
     landing_digests,
     months_regraded,
@@ -645,8 +645,8 @@ def _unchanged_since(
     instance: dg.DagsterInstance | None = None,
 ) -> str | None:
     """When the month is unchanged since its latest publication, that time (it is then
-    skipped); else None. Also None when ``instance`` recorded another publication of
-    the month as its latest (``_instance_behind``): the month is graded again."""
+    skipped); else None. Also None when ``instance``'s latest record of the month is an
+    earlier publication than the warehouse's (``_instance_behind``): it is graded again."""
     if not Path(warehouse).is_file():
         return None
     with closing(connect(warehouse)) as con:
@@ -655,7 +655,7 @@ def _unchanged_since(
             record_landing_seen(con, month, landing_digests(landing, month))
             if instance is not None:
                 latest = latest_publication(con, month)
-                if latest and _instance_behind(instance, month, latest.run_key):
+                if latest and _instance_behind(instance, con, month, latest.run_key):
                     return None
         return since
 
@@ -663,27 +663,32 @@ def _unchanged_since(
 PUBLISHED_MONTH = dg.AssetKey("published_month")
 
 
-def _instance_behind(instance: dg.DagsterInstance, month: str, run_key: str) -> bool:
-    """Whether the Dagster instance's latest record of the month's publication is another
-    one than the warehouse's latest, whose run key is ``run_key`` (each publication
-    carries its run key as its data version, assets/publish.py).
+def _instance_behind(
+    instance: dg.DagsterInstance, con: duckdb.DuckDBPyConnection, month: str, run_key: str
+) -> bool:
+    """Whether the Dagster instance's latest record of the month's publication is an
+    earlier publication of this warehouse's than its latest, whose run key is ``run_key``
+    (each publication carries its run key as its data version, assets/publish.py).
 
     Its run storage may refuse the publication's events after the month committed (a
     full disk under DAGSTER_HOME): the run fails saying the month was published, and a
     rerun took the month as unchanged, so the instance kept the publication before for
     good. The UI then showed its counts, and the months after a restatement fresh though
-    the warehouse calls them stale (a review, 2026-12-07). A month the instance has no
-    record of (a new DAGSTER_HOME), or only records without a run key (older code), is
-    not graded again for it."""
+    the warehouse calls them stale (a review, 2026-12-07). Not graded again for it: a
+    month the instance has no record of (a new DAGSTER_HOME), or only records without a
+    run key (older code), or whose latest record is no publication of this warehouse's
+    (a DAGSTER_HOME shared with another warehouse, which would else regrade the month
+    of each in turn on every run)."""
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=PUBLISHED_MONTH, asset_partitions=[month]), limit=1
     ).records
     if not records:
         return False
     tags = records[0].asset_materialization.tags or {}
-    if tags.get(DATA_VERSION_IS_USER_PROVIDED_TAG) != "true":
+    recorded = tags.get(DATA_VERSION_TAG)
+    if tags.get(DATA_VERSION_IS_USER_PROVIDED_TAG) != "true" or recorded == run_key:
         return False
-    return tags.get(DATA_VERSION_TAG) != run_key
+    return was_published_with(con, month, recorded)
 
 
 def failure_reason(result: dg.ExecuteInProcessResult) -> str | None:

@@ -27,6 +27,7 @@ LATEST_PUBLICATION = f"""
 SELECT {PUBLICATION_COLUMNS} FROM main.run_log WHERE month = $month
 ORDER BY published_at DESC LIMIT 1
 """
+PUBLISHED_WITH = "SELECT count(*) > 0 FROM main.run_log WHERE month = $month AND run_key = $key"
 # Each month before $before with its latest publication, in month order.
 LATEST_PUBLICATIONS_BEFORE = f"""
 SELECT month, {PUBLICATION_COLUMNS} FROM main.run_log WHERE month < $before
@@ -57,6 +58,13 @@ def latest_publication(con: duckdb.DuckDBPyConnection, month: str) -> Publicatio
     """The month's latest publication; None when it was never published."""
     rows = fetch_rows(con, LATEST_PUBLICATION, {"month": month})
     return _publication(rows[0]) if rows else None
+
+
+def was_published_with(con: duckdb.DuckDBPyConnection, month: str, run_key: str | None) -> bool:
+    """Whether a publication of the month in this warehouse had ``run_key``."""
+    if run_key is None:
+        return False
+    return bool(fetch_rows(con, PUBLISHED_WITH, {"month": month, "key": run_key})[0][0])
 
 
 def latest_publications(

@@ -202,6 +202,32 @@ def test_a_restatement_the_instance_did_not_record_is_recorded_by_the_rerun(
     assert published_months(warehouse) == [JAN]
 
 
+def test_two_warehouses_sharing_a_dagster_home_skip_their_unchanged_months(
+    tmp_path, capsys, monkeypatch
+):
+    """The instance's latest record of a month may be another warehouse's publication (one
+    DAGSTER_HOME for two warehouses of different landings): that is not this warehouse's
+    publication left unrecorded, and the month is skipped as unchanged, not regraded by
+    each warehouse in turn on every run."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    runs = {}
+    for name in ("a", "b"):
+        landing = tmp_path / name / "landing"
+        shutil.copytree(CONFORMANCE / "landing", landing)
+        if name == "b":
+            correct_an_order(landing, JAN)
+        runs[name] = run_args(landing, tmp_path / name / "w.duckdb", tmp_path / name / "out", JAN)
+        assert cli_main(runs[name]) == 0
+    keys = {name: latest_run_key(tmp_path / name / "w.duckdb", JAN) for name in runs}
+    assert keys["a"] != keys["b"] == recorded_publication(home, JAN)
+    capsys.readouterr()
+
+    assert cli_main(runs["a"]) == 0
+    assert f"{JAN} unchanged since its publication at " in capsys.readouterr().out
+    assert recorded_publication(home, JAN) == keys["b"]
+
+
 def database_is_locked() -> Exception:
     """SQLAlchemy's error raised from SQLite's, as SQLAlchemy raises it."""
     import sqlalchemy.exc

@@ -13,7 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -191,6 +191,17 @@ def materialize_month(
         raise_on_error=False,
         resources={"warehouse": WarehouseResource(path=str(warehouse)), "settings": settings},
     )
+
+
+def graded_through(root: Path, write_landing: Callable[[Path], None], months: list[str]) -> Path:
+    """The warehouse of ``grading run`` (through Dagster) over ``months`` of the landing
+    ``write_landing`` writes under ``root``, asserting each month was graded."""
+    from assets.runner import grade_months
+
+    write_landing(root / "landing")
+    results = grade_months(root / "landing", root / "w.duckdb", root / "out", months[-1])
+    assert [r.month for r in results] == months
+    return root / "w.duckdb"
 
 
 def run_args(landing: Path, warehouse: Path, outputs: Path, through: str, *extra: str) -> list[str]:

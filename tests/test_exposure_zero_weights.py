@@ -15,8 +15,6 @@ import dataclasses
 from fractions import Fraction
 from pathlib import Path
 
-import polars as pl
-
 from assets.cli import main as grading
 from pipelines.policy import load_policy
 from pipelines.rules.exposure import exposure_weights
@@ -33,6 +31,7 @@ from tests.helpers import (
     run_args,
     write_csv,
 )
+from tests.test_rules_compliance_exposure import _grades, _violation_frame
 
 POLICY = load_policy()
 ZERO_FAILING = dataclasses.replace(
@@ -41,18 +40,7 @@ ZERO_FAILING = dataclasses.replace(
 
 
 def _weights(grades: list[tuple[str, str, str, int]], policy) -> dict[str, dict]:
-    frame = pl.DataFrame(
-        grades,
-        schema={
-            "merchant_id": pl.String,
-            "main_category": pl.String,
-            "tier": pl.String,
-            "level": pl.Int32,
-        },
-        orient="row",
-    )
-    violations = pl.DataFrame(schema={"merchant_id": pl.String, "violation": pl.String})
-    out = exposure_weights(frame.lazy(), violations.lazy(), policy).collect()
+    out = exposure_weights(_grades(*grades), _violation_frame(), policy).collect()
     return {row["merchant_id"]: row for row in out.iter_rows(named=True)}
 
 

@@ -12,64 +12,42 @@ and every one of them is valid.
 
 from __future__ import annotations
 
-import json
-
-from pipelines.datasets import FEEDBACK, MERCHANTS, ORDERS, SERVICE_METRICS
+from pipelines.datasets import FEEDBACK, ORDERS, SERVICE_METRICS
 from pipelines.ingest import ingest_month
-from pipelines.warehouse import fetch_rows
 from tests.helpers import (
     FEEDBACK_COLUMNS,
-    MERCHANT_COLUMNS,
     ORDER_COLUMNS,
     SERVICE_COLUMNS,
-    merchant,
     order,
     write_csv,
 )
+from tests.test_ingest import accepted, quarantined, with_merchants
 
 JAN = "2026-01"
 
 
-def _quarantined(con, dataset: str) -> list[tuple[str, dict]]:
-    rows = fetch_rows(
-        con,
-        "SELECT reason, record FROM raw.quarantine WHERE dataset = $d ORDER BY record",
-        {"d": dataset},
-    )
-    return [(reason, json.loads(record)) for reason, record in rows]
-
-
-def _accepted(con, dataset: str, column: str) -> list:
-    return [r[0] for r in fetch_rows(con, f"SELECT {column} FROM raw.{dataset} ORDER BY 1")]
-
-
-def _with_merchant(con, landing) -> None:
-    write_csv(landing, "merchants", JAN, [merchant("M1")], MERCHANT_COLUMNS)
-    ingest_month(con, landing, MERCHANTS, JAN)
-
-
 def test_an_order_of_zero_dollars_is_accepted(con, landing):
     """``amount_usd`` is a decimal ≥ 0: zero is a valid amount, not a negative one."""
-    _with_merchant(con, landing)
+    with_merchants(con, landing, "M1")
     write_csv(landing, "orders", JAN, [order("O1", amount_usd="0.00")], ORDER_COLUMNS)
     ingest_month(con, landing, ORDERS, JAN)
-    assert _quarantined(con, "orders") == []
-    assert _accepted(con, "orders", "order_id") == ["O1"]
+    assert quarantined(con, "orders") == []
+    assert accepted(con, "orders", "order_id") == ["O1"]
 
 
 def test_an_order_that_ends_the_instant_it_was_created_is_accepted(con, landing):
     """Only ``ended_at`` *before* ``created_at`` is a bad value; the same instant is not."""
-    _with_merchant(con, landing)
+    with_merchants(con, landing, "M1")
     at = "2026-01-10T12:00:00Z"
     write_csv(landing, "orders", JAN, [order("O1", ended_at=at, created_at=at)], ORDER_COLUMNS)
     ingest_month(con, landing, ORDERS, JAN)
-    assert _quarantined(con, "orders") == []
-    assert _accepted(con, "orders", "order_id") == ["O1"]
+    assert quarantined(con, "orders") == []
+    assert accepted(con, "orders", "order_id") == ["O1"]
 
 
 def test_feedback_of_one_and_of_five_stars_is_accepted(con, landing):
     """Stars outside 1-5 are bad values; 1 and 5 themselves are the scale's ends."""
-    _with_merchant(con, landing)
+    with_merchants(con, landing, "M1")
     write_csv(landing, "orders", JAN, [order("O1"), order("O2")], ORDER_COLUMNS)
     ingest_month(con, landing, ORDERS, JAN)
     feedback = [
@@ -78,15 +56,15 @@ def test_feedback_of_one_and_of_five_stars_is_accepted(con, landing):
     ]
     write_csv(landing, "feedback", JAN, feedback, FEEDBACK_COLUMNS)
     ingest_month(con, landing, FEEDBACK, JAN)
-    assert _quarantined(con, "feedback") == []
-    assert _accepted(con, "feedback", "stars") == [1, 5]
+    assert quarantined(con, "feedback") == []
+    assert accepted(con, "feedback", "stars") == [1, 5]
 
 
 def test_service_metrics_on_each_edge_of_their_rules_are_accepted(con, landing):
     """``dsr_item_sum`` in [count, 5 × count] includes both ends (every item rated 1, every
     item rated 5), replied = received and on time = due are allowed, and a day of all
     zeros is a day without activity."""
-    _with_merchant(con, landing)
+    with_merchants(con, landing, "M1")
     rows = [
         ["M1", "2026-01-03", 7, 7, 4, 4, 9, 9],  # dsr sum = count: every item rated 1
         ["M1", "2026-01-04", 7, 7, 20, 4, 9, 9],  # dsr sum = 5 x count: every item rated 5
@@ -94,8 +72,8 @@ def test_service_metrics_on_each_edge_of_their_rules_are_accepted(con, landing):
     ]
     write_csv(landing, "service_metrics", JAN, rows, SERVICE_COLUMNS)
     ingest_month(con, landing, SERVICE_METRICS, JAN)
-    assert _quarantined(con, "service_metrics") == []
-    assert len(_accepted(con, "service_metrics", "metric_date")) == 3
+    assert quarantined(con, "service_metrics") == []
+    assert len(accepted(con, "service_metrics", "metric_date")) == 3
 
 
 def test_rows_at_the_first_instant_of_their_month_are_in_it(con, landing):
@@ -103,7 +81,7 @@ def test_rows_at_the_first_instant_of_their_month_are_in_it(con, landing):
     at 00:00:00 on the 1st is in its folder's month, not ``wrong_month`` (the rule's other
     end, the next month's first instant, is test_ingest's test_wrong_month_is_quarantined).
     """
-    _with_merchant(con, landing)
+    with_merchants(con, landing, "M1")
     first = "2026-01-01T00:00:00Z"
     write_csv(
         landing,
@@ -120,6 +98,6 @@ def test_rows_at_the_first_instant_of_their_month_are_in_it(con, landing):
     )
     ingest_month(con, landing, SERVICE_METRICS, JAN)
     for dataset in ("orders", "feedback", "service_metrics"):
-        assert _quarantined(con, dataset) == [], dataset
-    assert _accepted(con, "feedback", "order_id") == ["O1"]
-    assert _accepted(con, "service_metrics", "merchant_id") == ["M1"]
+        assert quarantined(con, dataset) == [], dataset
+    assert accepted(con, "feedback", "order_id") == ["O1"]
+    assert accepted(con, "service_metrics", "merchant_id") == ["M1"]

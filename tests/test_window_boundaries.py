@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 
-from assets.runner import grade_months
 from pipelines import grading
 from pipelines.months import grading_window
 from pipelines.policy import load_policy
@@ -32,6 +31,7 @@ from tests.helpers import (
     MERCHANT_COLUMNS,
     ORDER_COLUMNS,
     SERVICE_COLUMNS,
+    graded_through,
     merchant,
     order,
     write_csv,
@@ -143,11 +143,7 @@ def _write_landing(landing: Path) -> None:
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("window_edges")
-    _write_landing(root / "landing")
-    results = grade_months(root / "landing", root / "w.duckdb", root / "out", MONTHS[-1])
-    assert [r.month for r in results] == MONTHS
-    return root / "w.duckdb"
+    return graded_through(tmp_path_factory.mktemp("window_edges"), _write_landing, MONTHS)
 
 
 def _published(warehouse: Path, month: str) -> dict:

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from assets.runner import grade_months
 from pipelines import grading
 from pipelines.months import grading_window
 from pipelines.policy import load_policy
@@ -31,6 +30,7 @@ from tests.helpers import (
     FEEDBACK_COLUMNS,
     MERCHANT_COLUMNS,
     ORDER_COLUMNS,
+    graded_through,
     merchant,
     order,
     write_csv,
@@ -81,11 +81,7 @@ def _write_landing(landing: Path) -> None:
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("partial_periods")
-    _write_landing(root / "landing")
-    results = grade_months(root / "landing", root / "w.duckdb", root / "out", MONTHS[-1])
-    assert [r.month for r in results] == MONTHS
-    return root / "w.duckdb"
+    return graded_through(tmp_path_factory.mktemp("partial_periods"), _write_landing, MONTHS)
 
 
 def test_may_and_june_windows_start_the_day_after_a_period_start_in_their_first_folder() -> None:

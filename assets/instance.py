@@ -104,15 +104,21 @@ def run_instance(warehouse: Path) -> Iterator[dg.DagsterInstance]:
     except Exception as exc:
         failure = storage_disk_failure(home, exc)
         if failure is None:
-            # SQLite's own error under SQLAlchemy's; a bare AssertionError by its type
-            cause = first_line(getattr(exc, "orig", None) or exc)
             raise InstanceNotOpened(
                 f"the Dagster instance at {home} could not be opened to record the run "
-                f"({cause}): nothing was graded, the months published before stand"
+                f"({storage_error_text(exc)}): nothing was graded, the months published "
+                "before stand"
             ) from exc
         raise failure from exc
     with instance:
         yield instance
+
+
+def storage_error_text(exc: BaseException) -> str:
+    """What the run storage's error says, in one line: SQLite's own message under
+    SQLAlchemy's wrapping (whose text adds the SQL and a help link), and an error without
+    a message (SQLAlchemy's bare AssertionError) by its type."""
+    return first_line(getattr(exc, "orig", None) or exc)
 
 
 class InstanceNotOpened(RuntimeError):

@@ -28,6 +28,7 @@ from assets.instance import (
     dagster_home,
     refuse_unusable_home,
     run_instance,
+    storage_error_text,
     storage_failures_recorded,
 )
 from assets.partitions import monthly_partitions
@@ -579,8 +580,7 @@ def _instance_failure(instance: dg.DagsterInstance, exc: Exception) -> str:
     SQLite run history), in one line. A full disk fails SQLite with a bare "disk I/O
     error"; the free space says what it is."""
     home = Path(instance.root_directory)
-    # SQLite's own error under SQLAlchemy's; a bare AssertionError is named by its type
-    cause = first_line(getattr(exc, "orig", None) or exc)
+    cause = storage_error_text(exc)
     try:
         full = shutil.disk_usage(home).free < FULL_DISK_BYTES
     except OSError:
@@ -642,7 +642,7 @@ def _unchanged_since(
     month: str,
     policy: Policy,
     policy_override: bool,
-    instance: dg.DagsterInstance | None = None,
+    instance: dg.DagsterInstance,
 ) -> str | None:
     """When the month is unchanged since its latest publication, that time (it is then
     skipped); else None. Also None when ``instance``'s latest record of the month is an
@@ -653,10 +653,9 @@ def _unchanged_since(
         since = unchanged_since(con, landing, outputs, month, policy, policy_override)
         if since:  # its landing files are the published ones: no longer "changed"
             record_landing_seen(con, month, landing_digests(landing, month))
-            if instance is not None:
-                latest = latest_publication(con, month)
-                if latest and _instance_behind(instance, con, month, latest.run_key):
-                    return None
+            latest = latest_publication(con, month)
+            if latest and _instance_behind(instance, con, month, latest.run_key):
+                return None
         return since
 
 

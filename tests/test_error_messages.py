@@ -224,18 +224,29 @@ def refuse_to_store(monkeypatch, error: Exception, refused) -> None:
     monkeypatch.setattr(SqliteEventLogStorage, "store_event", store)
 
 
-def full_run_storage() -> Exception:
-    """SQLAlchemy's error over SQLite's, as a full disk under DAGSTER_HOME gives it."""
+def sqlalchemy_error(statement: str, sqlite_message: str) -> Exception:
+    """SQLAlchemy's error raised from SQLite's, as SQLAlchemy raises it (``orig`` and
+    ``__cause__`` both SQLite's)."""
     import sqlalchemy.exc
 
-    return sqlalchemy.exc.OperationalError(
-        "INSERT INTO event_logs", {}, sqlite3.OperationalError("database or disk is full")
-    )
+    try:
+        raise sqlite3.OperationalError(sqlite_message)
+    except sqlite3.OperationalError as sqlite_error:
+        error = sqlalchemy.exc.OperationalError(statement, {}, sqlite_error)
+        error.__cause__ = sqlite_error
+        return error
 
 
-def step_event(event_type: str, step: str):
+def full_run_storage() -> Exception:
+    """SQLAlchemy's error over SQLite's, as a full disk under DAGSTER_HOME gives it."""
+    return sqlalchemy_error("INSERT INTO event_logs", "database or disk is full")
+
+
+def step_event(event_type: str, step: str | None = None):
+    """Picks the run's event of ``event_type`` (of ``step``) as it is stored."""
+
     def picks(event) -> bool:
-        found = event.dagster_event
+        found = getattr(event, "dagster_event", None)
         return found is not None and (found.event_type_value, found.step_key) == (
             event_type,
             step,

@@ -11,7 +11,6 @@ are the representative points.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 
 import dagster as dg
 import pytest
@@ -24,6 +23,7 @@ from tests.test_error_messages import (
     full_run_storage,
     one_line_error,
     refuse_to_store,
+    sqlalchemy_error,
     step_event,
 )
 
@@ -65,12 +65,10 @@ def fail_run_storage_from(monkeypatch, picks) -> None:
 
 def event_of(event_type: str, step: str | None = None):
     """Picks the run's event of ``event_type`` (of ``step``) as it is stored."""
+    is_event = step_event(event_type, step)
 
     def picks(method: str, first: object = None, *_) -> bool:
-        found = getattr(first, "dagster_event", None)
-        if method != "store_event" or found is None:
-            return False
-        return (found.event_type_value, found.step_key) == (event_type, step)
+        return method == "store_event" and is_event(first)
 
     return picks
 
@@ -229,15 +227,8 @@ def test_two_warehouses_sharing_a_dagster_home_skip_their_unchanged_months(
 
 
 def database_is_locked() -> Exception:
-    """SQLAlchemy's error raised from SQLite's, as SQLAlchemy raises it."""
-    import sqlalchemy.exc
-
-    try:
-        raise sqlite3.OperationalError("database is locked")
-    except sqlite3.OperationalError as locked:
-        error = sqlalchemy.exc.OperationalError("INSERT INTO alembic_version", {}, locked)
-        error.__cause__ = locked
-        return error
+    """SQLite's lock held by another process creating the same home."""
+    return sqlalchemy_error("INSERT INTO alembic_version", "database is locked")
 
 
 @pytest.mark.parametrize(

@@ -49,8 +49,19 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except Exception as exc:
         warehouse = sys.modules.get("pipelines.warehouse")
-        if warehouse is not None and isinstance(exc, warehouse.WarehouseOutdated):
+        if warehouse is not None and isinstance(
+            exc, (warehouse.WarehouseOutdated, warehouse.MemoryLimitInvalid)
+        ):
             return fail(str(exc))
+        duckdb = sys.modules.get("duckdb")
+        if warehouse is not None and duckdb is not None:
+            memory = next(
+                (e for e in exception_chain(exc) if isinstance(e, duckdb.OutOfMemoryException)),
+                None,
+            )
+            if memory is not None:  # outside a month's steps (they say it in their line)
+                hint = warehouse.out_of_memory_hint(getattr(args, "warehouse", None))
+                return fail(f"{first_line(memory)}; {hint} (the months published before stand)")
         message = file_access_error(exc)
         if message is None:
             raise

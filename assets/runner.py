@@ -60,7 +60,13 @@ from pipelines.run_key import (
     record_landing_seen,
     unchanged_since,
 )
-from pipelines.warehouse import connect, fetch_value, refuse_unusable_path
+from pipelines.warehouse import (
+    check_memory_limit,
+    connect,
+    fetch_value,
+    out_of_memory_hint,
+    refuse_unusable_path,
+)
 
 if TYPE_CHECKING:  # the type of a failed step's error, for annotations only
     from dagster._utils.error import SerializableErrorInfo
@@ -196,6 +202,7 @@ def grade_months(
 
     months = months_to_grade(landing, through, first)
     refuse_unusable_path(warehouse)  # before its Dagster home beside it is judged
+    check_memory_limit()  # before a run is recorded, or a new warehouse made
     refuse_unusable_home(dagster_home(warehouse))
     # A broken policy, or a month no policy is in force for, is refused before anything
     # runs: the calendar's files too under --policy-override, which does not use them.
@@ -269,7 +276,7 @@ def grade_months(
                     reason = _instance_failure(instance, exc) + _roll_back_after_failure(warehouse)
                     published = _published_since(warehouse, month, published_before)
                     raise RunFailed(month, reason, published) from exc
-                reason = failure_reason(result)
+                reason = failure_reason(result, warehouse)
                 refused = [f.error for f in storage_failures if f.run_event]
                 if reason and refused and not stop_requested():
                     # a step fails with the error of the storage that refused its event
@@ -690,8 +697,11 @@ def _instance_behind(
     return was_published_with(con, month, recorded)
 
 
-def failure_reason(result: dg.ExecuteInProcessResult) -> str | None:
-    """One line: the first failed check or step of the run, or None when it succeeded."""
+def failure_reason(
+    result: dg.ExecuteInProcessResult, warehouse: str | Path | None = None
+) -> str | None:
+    """One line: the first failed check or step of the run, or None when it succeeded.
+    A step DuckDB ran out of memory in says what to do (``out_of_memory_hint``)."""
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
             text = evaluation.description or f"check {evaluation.check_name} failed"
@@ -708,10 +718,22 @@ def failure_reason(result: dg.ExecuteInProcessResult) -> str | None:
                 cause = cause.cause
             if cause.cls_name == "DagsterExecutionInterruptedError":  # its message is its name
                 return f"{event.step_key} was interrupted by a stop signal (SIGINT or SIGTERM)"
-            return f"{event.step_key} failed: {_first_line(cause)}"
+            line = f"{event.step_key} failed: {_first_line(cause)}"
+            if _out_of_memory(event.step_failure_data.error):
+                line += f"; {out_of_memory_hint(warehouse)}"
+            return line
     if not result.success:
         return "the run failed"
     return None
+
+
+def _out_of_memory(error: SerializableErrorInfo | None) -> bool:
+    """Whether DuckDB's out-of-memory error is in the chain of a step's error."""
+    while error is not None:
+        if error.cls_name.endswith("OutOfMemoryException"):
+            return True
+        error = error.cause or error.context
+    return False
 
 
 def exports_failure(result: dg.ExecuteInProcessResult) -> str | None:

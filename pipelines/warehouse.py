@@ -18,8 +18,46 @@ from pipelines.error_text import first_line
 from pipelines.sql_files import load_sql
 
 # DuckDB may use this much memory, then spills to a temp folder beside the warehouse,
-# so a month of 100 million orders stays in bounded memory on a 24 GB machine.
-MEMORY_LIMIT = os.environ.get("GRADING_DUCKDB_MEMORY_LIMIT", "4GB")
+# so a month of 100 million orders stays in bounded memory on a 24 GB machine. Set but
+# empty counts as not set.
+MEMORY_LIMIT = os.environ.get("GRADING_DUCKDB_MEMORY_LIMIT", "").strip() or "4GB"
+
+
+class MemoryLimitInvalid(ValueError):
+    """GRADING_DUCKDB_MEMORY_LIMIT is not a size DuckDB takes as its memory limit."""
+
+
+@cache
+def check_memory_limit() -> None:
+    """Refuse (``MemoryLimitInvalid``) a GRADING_DUCKDB_MEMORY_LIMIT DuckDB does not take,
+    before any warehouse is opened: "abc" or "0" ended in DuckDB's parser error and a
+    traceback from the first connection (a review, 2026-12-07). Tried on an in-memory
+    database, so a new warehouse file is not made by a command that cannot run."""
+    try:
+        with duckdb.connect(":memory:") as con:
+            con.execute("SET memory_limit = $limit", {"limit": MEMORY_LIMIT})
+    except duckdb.Error as exc:
+        raise MemoryLimitInvalid(
+            f"GRADING_DUCKDB_MEMORY_LIMIT={MEMORY_LIMIT!r} is not a memory size DuckDB "
+            f"takes ({first_line(exc)}): set it as a number and a unit, like 4GB or 512MB, "
+            f"or unset it for the default of 4GB"
+        ) from exc
+
+
+def out_of_memory_hint(warehouse: str | Path | None = None) -> str:
+    """What to do when DuckDB ran out of memory: within its limit, or with its temp
+    folder full ("failed to offload data block"). Said after DuckDB's own line, which
+    named neither the setting nor the folder (a review, 2026-12-07)."""
+    folder = (
+        f"its temp folder {Path(warehouse).absolute().with_name(Path(warehouse).name + '.tmp')}"
+        if warehouse is not None
+        else "its temp folder <warehouse>.tmp"
+    )
+    return (
+        f"DuckDB ran out of memory within GRADING_DUCKDB_MEMORY_LIMIT={MEMORY_LIMIT} "
+        f"(or {folder} was full): raise the limit, or free space in that folder, and run "
+        f"again"
+    )
 
 
 class WarehouseLocked(RuntimeError):
@@ -199,6 +237,7 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     path = Path(path)
     refuse_unusable_path(path)
     if not read_only:
+        check_memory_limit()
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
     while True:

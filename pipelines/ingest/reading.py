@@ -200,6 +200,8 @@ def _parquet_top_level(
             "precision, scale) ELSE '' END FROM parquet_schema($path)",
             {**params, "digits": MAX_DECIMAL_DIGITS},
         )
+    except duckdb.OutOfMemoryException:
+        raise  # not the file's fault: the run's line says what to do
     except duckdb.Error as exc:
         raise _read_error(rel, "parquet", path, exc) from exc
     columns, index = [], 1
@@ -230,6 +232,8 @@ def _parquet_columns(
     each named as the file writes it (``top_level``) and referenced as DuckDB names it."""
     try:
         described = fetch_rows(con, f"DESCRIBE SELECT * FROM {reader}", params)
+    except duckdb.OutOfMemoryException:
+        raise  # not the file's fault: the run's line says what to do
     except duckdb.Error as exc:
         raise _read_error(rel, "parquet", path, exc) from exc
     if reader == PARQUET_READ:
@@ -279,6 +283,8 @@ def read_rows(
     its name. Returns the number of rows the statement wrote."""
     try:
         return fetch_value(con, sql, {**typed.params, **params})
+    except duckdb.OutOfMemoryException:
+        raise  # not the file's fault: the run's line says what to do
     except duckdb.Error as exc:
         raise _read_error(typed.rel, typed.kind, typed.path, exc) from exc
 

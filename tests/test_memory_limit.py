@@ -1,0 +1,135 @@
+"""DuckDB under memory pressure (a review, 2026-12-07): a GRADING_DUCKDB_MEMORY_LIMIT DuckDB
+does not take, and a month DuckDB runs out of memory in (within its limit, or with its temp
+folder full), each end in one line that says what to do, and leave what was published."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from assets.cli import main as cli_main
+from pipelines import warehouse as warehouse_module
+from pipelines.datasets import ORDERS
+from pipelines.ingest import ingest_month
+from pipelines.warehouse import connect, fetch_rows
+from tests.helpers import private_copy, published_months, run_args
+from tests.test_ingest_reading import JAN, orders_parquet, with_merchants
+
+PUBLISHED_TABLES = (
+    "main.merchant_grades",
+    "main.exposure_weights",
+    "main.merchant_compliance",
+    "main.tier_distribution",
+    "main.quarantine",
+)
+
+
+@pytest.fixture
+def memory_limit(monkeypatch):
+    """``memory_limit(value)``: the run's GRADING_DUCKDB_MEMORY_LIMIT, as if set in the
+    environment (the module reads it at import); checked again in this test."""
+
+    def forget_checked_limit() -> None:
+        check = getattr(warehouse_module, "check_memory_limit", None)  # cached a process
+        if check is not None:
+            check.cache_clear()
+
+    def set_limit(value: str) -> None:
+        monkeypatch.setattr(warehouse_module, "MEMORY_LIMIT", value)
+        forget_checked_limit()
+
+    yield set_limit
+    forget_checked_limit()
+
+
+def file_digests(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` by its bytes, but Data Docs (a failed month renders its
+    checks) and the outputs' claim (it records the copy's warehouse path)."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and "data_docs" not in path.parts and path.name != ".warehouse.json"
+    }
+
+
+def published_rows(warehouse: Path) -> dict[str, list[tuple]]:
+    con = connect(warehouse, read_only=True)
+    try:
+        return {
+            table: sorted(fetch_rows(con, f"SELECT * FROM {table}")) for table in PUBLISHED_TABLES
+        }
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "4XB", "four GB"])
+def test_a_memory_limit_duckdb_does_not_take_is_refused_in_one_line_before_anything(
+    published_conformance, tmp_path, capsys, memory_limit, value
+):
+    """It ended in DuckDB's parser error and a traceback from the first connection."""
+    landing, warehouse, outputs = private_copy(published_conformance("2026-01"), tmp_path / "p")
+    before = file_digests(tmp_path / "p")
+    memory_limit(value)
+    code = cli_main(run_args(landing, warehouse, outputs, "2026-02"))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"GRADING_DUCKDB_MEMORY_LIMIT={value!r} is not a memory size" in err
+    lock = f"{warehouse.name}.lock"  # the run lock's file names the process that held it
+    after = file_digests(tmp_path / "p")
+    assert {k: v for k, v in after.items() if k != lock} == {
+        k: v for k, v in before.items() if k != lock
+    }
+    # A new warehouse is not made, nor a Dagster home beside it.
+    new = tmp_path / "new" / "w.duckdb"
+    assert cli_main(run_args(landing, new, tmp_path / "new" / "out", "2026-01", "--create")) == 1
+    assert "is not a memory size" in capsys.readouterr().err
+    assert not new.exists() and not any(p.name != new.name + ".lock" for p in new.parent.glob("*"))
+
+
+def test_a_month_duckdb_runs_out_of_memory_in_says_to_raise_the_limit_and_stands_as_before(
+    published_conformance, tmp_path, capsys, memory_limit
+):
+    """DuckDB's own line named neither the setting nor its temp folder; a month over the
+    limit is refused as a whole, and a rerun within a normal limit equals a fresh run."""
+    landing, warehouse, outputs = private_copy(published_conformance("2026-01"), tmp_path / "p")
+    before_files = file_digests(outputs)
+    before_rows = published_rows(warehouse)
+    memory_limit("8MB")  # enough to open the warehouse, not to ingest a month
+    code = cli_main(run_args(landing, warehouse, outputs, "2026-02"))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "2026-02" in err and "Out of Memory Error" in err
+    assert "raise the limit" in err and "GRADING_DUCKDB_MEMORY_LIMIT=8MB" in err
+    assert f"{warehouse.name}.tmp" in err
+    assert published_months(warehouse) == ["2026-01"]
+    assert published_rows(warehouse) == before_rows
+    assert file_digests(outputs) == before_files
+
+    memory_limit("4GB")
+    assert cli_main(run_args(landing, warehouse, outputs, "2026-02")) == 0
+    fresh = published_conformance("2026-02") / "w.duckdb"
+    assert published_rows(warehouse) == published_rows(fresh)
+
+
+def test_a_parquet_file_read_out_of_memory_is_not_blamed_on_the_file(con, landing):
+    """The read's error named the file, "cannot be read as parquet", as if it were
+    damaged; it is DuckDB's memory, which the run's line names with what to do."""
+    with_merchants(con, landing, "M1")
+    n = 300_000
+    orders_parquet(
+        landing,
+        [f"O{i:09d}-{'x' * 40}" for i in range(n)],
+        ["M1"] * n,
+        pa.array([Decimal("20.00")] * n, pa.decimal128(12, 2)),
+    )
+    con.execute("SET memory_limit = '2MB'")
+    con.execute("SET temp_directory = ''")  # nowhere to spill
+    with pytest.raises(duckdb.OutOfMemoryException):
+        ingest_month(con, landing, ORDERS, JAN)

@@ -9,7 +9,6 @@ a ``work.*`` table in one transaction. Nothing here is published: ``publish_mont
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable
 from contextvars import ContextVar
 
@@ -46,6 +45,7 @@ from pipelines.warehouse import (
     fetch_rows,
     fetch_value,
     replace_month,
+    rows_setting,
 )
 
 GRADE_COLUMNS = (
@@ -92,7 +92,7 @@ DISTRIBUTION_COLUMNS = ("month", "main_category", "tier", "merchants", "policy_v
 # Feedback rows handed to polars per pass (see in_passes): bounds Python's memory. 8M
 # keeps a 10M-order month (5.7M feedback rows) in one pass, which saves the passes' sorted
 # temp table (~2 s there) at no higher peak RSS (4.0 GB, the DuckDB side's).
-FEEDBACK_ROWS_PER_PASS = int(os.environ.get("GRADING_FEEDBACK_ROWS_PER_PASS", "8000000"))
+FEEDBACK_ROWS_PER_PASS = rows_setting("GRADING_FEEDBACK_ROWS_PER_PASS", 8_000_000)
 
 
 # With the Spark engine: the names of the row queries it runs, and its runner

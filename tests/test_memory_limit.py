@@ -5,6 +5,9 @@ folder full), each end in one line that says what to do, and leave what was publ
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,9 +20,10 @@ from pipelines import warehouse as warehouse_module
 from pipelines.datasets import ORDERS
 from pipelines.ingest import ingest_month
 from pipelines.warehouse import connect, fetch_rows
-from tests.helpers import private_copy, published_months, run_args
+from tests.helpers import CONFORMANCE, private_copy, published_months, run_args
 from tests.test_ingest_reading import JAN, orders_parquet, with_merchants
 
+ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED_TABLES = (
     "main.merchant_grades",
     "main.exposure_weights",
@@ -133,3 +137,35 @@ def test_a_parquet_file_read_out_of_memory_is_not_blamed_on_the_file(con, landin
     con.execute("SET temp_directory = ''")  # nowhere to spill
     with pytest.raises(duckdb.OutOfMemoryException):
         ingest_month(con, landing, ORDERS, JAN)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("GRADING_FEEDBACK_ROWS_PER_PASS", "abc"),
+        ("GRADING_FEEDBACK_ROWS_PER_PASS", "-5"),
+        ("GRADING_ORDER_LOOKUP_ROWS", "0"),
+    ],
+)
+def test_a_rows_at_once_setting_that_is_not_a_positive_count_is_refused_naming_it(
+    tmp_path, variable, value
+):
+    """The settings that bound the feedback passes' and order lookups' memory, read at
+    import: "abc" was refused naming neither the variable nor what it takes; 0 failed the
+    month mid-way with ZeroDivisionError; -5 was taken as one pass."""
+    warehouse = tmp_path / "new" / "w.duckdb"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADING_")}
+    env |= {"DAGSTER_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT), variable: value}
+    args = run_args(CONFORMANCE / "landing", warehouse, tmp_path / "out", "2026-01", "--create")
+    result = subprocess.run(
+        [sys.executable, "-m", "assets.cli", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert f"{variable}={value!r} is not a number of rows" in result.stderr
+    assert not warehouse.parent.exists() and not (tmp_path / "home").exists()

@@ -16,7 +16,6 @@ whose key range cannot match.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 
 import duckdb
@@ -24,10 +23,10 @@ import duckdb
 from pipelines.datasets import Dataset
 from pipelines.months import grading_window
 from pipelines.value_ranges import Bound, in_range_sql, range_params, value_ranges
-from pipelines.warehouse import bound_params, fetch_value
+from pipelines.warehouse import bound_params, fetch_value, rows_setting
 
 # Staged rows looked up among the orders at once (see order_id_ranges).
-ORDER_LOOKUP_ROWS = int(os.environ.get("GRADING_ORDER_LOOKUP_ROWS", "10000000"))
+ORDER_LOOKUP_ROWS = rows_setting("GRADING_ORDER_LOOKUP_ROWS", 10_000_000)
 
 
 @dataclass(frozen=True)

@@ -279,7 +279,39 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     if read_only:
         con.execute("SET TimeZone = 'UTC'")
         return con
+    remove_stale_spill_files(path)
     return configure(con, path)
+
+
+# DuckDB's spill files: duckdb_temp_<process id>_<n>_owner, ..._storage_<size>-<n>.tmp
+SPILL_FILE = re.compile(r"duckdb_temp_(\d+)_")
+
+
+def remove_stale_spill_files(path: Path) -> list[Path]:
+    """Delete the spill files another process left in ``<warehouse>.tmp``; returns them.
+
+    DuckDB deletes its spill files when its database closes, but a process killed or
+    aborted while spilling (the OOM killer, an allocation that fails in polars) leaves
+    them, and a later run that does not spill leaves them too: a review killed a month
+    spilling under a 128MB limit and found 115 MB there after the next run (2026-12-07).
+    Called once this process holds the warehouse for writing: DuckDB lets no other
+    process open the file then, so no other process spills there; this process's own
+    files (other connections of it) are kept."""
+    folder = path.absolute().with_name(path.name + ".tmp")
+    removed = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:  # no folder yet (or not one): nothing left there
+        return removed
+    for entry in entries:
+        owner = SPILL_FILE.match(entry.name)
+        if owner and int(owner[1]) != os.getpid():
+            try:
+                entry.unlink()
+                removed.append(entry)
+            except OSError:  # DuckDB reports an unusable folder when it spills
+                pass
+    return removed
 
 
 def changes_left_in_wal(path: str | Path) -> Path | None:

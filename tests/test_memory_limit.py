@@ -169,3 +169,46 @@ def test_a_rows_at_once_setting_that_is_not_a_positive_count_is_refused_naming_i
     assert result.stderr.count("\n") == 1, result.stderr
     assert f"{variable}={value!r} is not a number of rows" in result.stderr
     assert not warehouse.parent.exists() and not (tmp_path / "home").exists()
+
+
+SPILL_AND_DIE = """
+import os, signal, sys
+from pathlib import Path
+from pipelines.warehouse import connect
+con = connect(Path(sys.argv[1]))
+con.execute("SET memory_limit = '16MB'")
+con.execute("CREATE TEMP TABLE t AS SELECT i, md5(i::varchar) h FROM range(2000000) r(i)")
+os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer ends a process mid-month
+"""
+
+
+def test_spill_files_a_killed_process_left_are_removed_by_the_next_writer(tmp_path):
+    """A process killed while spilling left its files in <warehouse>.tmp, and a next run
+    that did not spill left them there for good (115 MB after a month of 2M orders under
+    a 128MB limit). The next connection that writes the warehouse removes them, and
+    keeps the spill files of its own process's other connections."""
+    warehouse = tmp_path / "w.duckdb"
+    spill = tmp_path / "w.duckdb.tmp"
+    killed = subprocess.run(
+        [sys.executable, "-c", SPILL_AND_DIE, str(warehouse)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    left = sorted(path.name for path in spill.iterdir())
+    assert any(name.endswith("_owner") for name in left) and len(left) > 1, left
+
+    con = connect(warehouse)
+    try:
+        assert [path.name for path in spill.iterdir() if path.name in left] == []
+        con.execute("SET memory_limit = '16MB'")
+        con.execute("CREATE TEMP TABLE t AS SELECT i, md5(i::varchar) h FROM range(2000000) r(i)")
+        ours = sorted(path.name for path in spill.iterdir())
+        assert ours and all(f"duckdb_temp_{os.getpid()}_" in name for name in ours), ours
+        # What another connection of this process does as it opens: keeps them.
+        assert warehouse_module.remove_stale_spill_files(warehouse) == []
+        assert sorted(path.name for path in spill.iterdir()) == ours
+    finally:
+        con.close()

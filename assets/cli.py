@@ -60,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
                 None,
             )
             if memory is not None:  # outside a month's steps (they say it in their line)
-                hint = warehouse.out_of_memory_hint(getattr(args, "warehouse", None))
+                # A preview works on a copy of the warehouse under TMPDIR, spilling there.
+                spills_beside = args.handler is not preview_command
+                hint = warehouse.out_of_memory_hint(
+                    getattr(args, "warehouse", None) if spills_beside else None
+                )
                 return fail(f"{first_line(memory)}; {hint} (the months published before stand)")
         message = file_access_error(exc)
         if message is None:

@@ -72,7 +72,7 @@ def out_of_memory_hint(warehouse: str | Path | None = None) -> str:
     folder = (
         f"its temp folder {Path(warehouse).absolute().with_name(Path(warehouse).name + '.tmp')}"
         if warehouse is not None
-        else "its temp folder <warehouse>.tmp"
+        else "its temp folder, <warehouse>.tmp or a preview's under TMPDIR,"
     )
     return (
         f"DuckDB ran out of memory within GRADING_DUCKDB_MEMORY_LIMIT={MEMORY_LIMIT} "

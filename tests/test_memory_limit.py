@@ -8,6 +8,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -212,3 +213,26 @@ def test_spill_files_a_killed_process_left_are_removed_by_the_next_writer(tmp_pa
         assert sorted(path.name for path in spill.iterdir()) == ours
     finally:
         con.close()
+
+
+def test_a_preview_out_of_memory_ends_in_one_line_and_changes_nothing(
+    published_conformance, tmp_path, capsys, memory_limit, monkeypatch
+):
+    """A preview works outside Dagster's steps, on a copy under TMPDIR: DuckDB's error
+    ended in a traceback."""
+    landing, warehouse, outputs = private_copy(published_conformance("2026-01"), tmp_path / "p")
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "scratch"))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
+    (tmp_path / "scratch").mkdir()
+    before = published_rows(warehouse)
+    memory_limit("8MB")
+    args = ["preview", "--landing", str(landing), "--warehouse", str(warehouse)]
+    code = cli_main([*args, "--as-of", "2026-02-10", "--out", str(tmp_path / "p.csv")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "Out of Memory Error" in err and "GRADING_DUCKDB_MEMORY_LIMIT=8MB" in err
+    assert "TMPDIR" in err
+    assert published_rows(warehouse) == before
+    assert not (tmp_path / "p.csv").exists()
+    assert list((tmp_path / "scratch").iterdir()) == []

@@ -65,12 +65,19 @@ def check_memory_limit() -> None:
         ) from exc
 
 
+def spill_folder(warehouse: str | Path) -> Path:
+    """Where DuckDB spills what does not fit its memory limit: ``<warehouse>.tmp`` beside
+    the file, absolute (DuckDB does not expand "~")."""
+    warehouse = Path(warehouse)
+    return warehouse.absolute().with_name(warehouse.name + ".tmp")
+
+
 def out_of_memory_hint(warehouse: str | Path | None = None) -> str:
     """What to do when DuckDB ran out of memory: within its limit, or with its temp
     folder full ("failed to offload data block"). Said after DuckDB's own line, which
     named neither the setting nor the folder (a review, 2026-12-07)."""
     folder = (
-        f"its temp folder {Path(warehouse).absolute().with_name(Path(warehouse).name + '.tmp')}"
+        f"its temp folder {spill_folder(warehouse)}"
         if warehouse is not None
         else "its temp folder, <warehouse>.tmp or a preview's under TMPDIR,"
     )
@@ -150,8 +157,7 @@ def configure(
     # whose rows are all deleted are dropped either way.
     con.execute("SET max_vacuum_tasks = 0")
     if path is not None:
-        spill = path.absolute().with_name(path.name + ".tmp")  # absolute: no "~" expansion
-        con.execute("SET temp_directory = $dir", {"dir": str(spill)})
+        con.execute("SET temp_directory = $dir", {"dir": str(spill_folder(path))})
     if not _has_schema(con):
         con.execute(load_sql("warehouse/schema.sql"))
         _widen_amounts(con)
@@ -297,7 +303,7 @@ def remove_stale_spill_files(path: Path) -> list[Path]:
     Called once this process holds the warehouse for writing: DuckDB lets no other
     process open the file then, so no other process spills there; this process's own
     files (other connections of it) are kept."""
-    folder = path.absolute().with_name(path.name + ".tmp")
+    folder = spill_folder(path)
     removed = []
     try:
         entries = list(folder.iterdir())

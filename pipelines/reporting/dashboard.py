@@ -24,7 +24,7 @@ from pipelines.reporting.dashboard_data import build_payload, shown_months
 from pipelines.reporting.dashboard_figures import build_figures
 from pipelines.reporting.dashboard_movers import movers_payload
 from pipelines.reporting.dashboard_page import BUILT_FROM_META, render_page
-from pipelines.reporting.dashboard_sections import section_payload
+from pipelines.reporting.dashboard_sections import in_force_or, section_payload
 from pipelines.reporting.explain import ExplainError, open_read_only
 from pipelines.sql_files import load_sql
 from pipelines.warehouse import fetch_rows, fetch_value
@@ -89,12 +89,19 @@ def write_dashboard(
             policy = month_policy(months[-1])
         else:
             month_policy = None  # one policy file: every month under it
-        payload = build_payload(con, months, policy, merchants)
+        versions = fetch_rows(con, _VERSIONS_SQL, {"months": months})
+        windows = graded_windows(versions, in_force_or(month_policy, policy))
+        payload = build_payload(con, months, policy, merchants, window_days=windows)
         payload.update(section_payload(con, payload, policy, month_policy))
         payload["movers"] = movers_payload(
-            con, months, payload["previous"], payload["tiers"], payload["categories"], policy
+            con,
+            months,
+            payload["previous"],
+            payload["tiers"],
+            payload["categories"],
+            policy,
+            windows,
         )
-        versions = fetch_rows(con, _VERSIONS_SQL, {"months": months})
         source = built_from(con)
     finally:
         con.close()
@@ -169,6 +176,24 @@ _VERSIONS_SQL = (
     "SELECT policy_version, list(DISTINCT month ORDER BY month) FROM main.merchant_grades "
     "WHERE list_contains($months, month) GROUP BY ALL ORDER BY min(month), 1"
 )
+
+
+def graded_windows(
+    versions: list[tuple[str, list[str]]], policy_of: Callable[[str], Policy]
+) -> dict[str, int]:
+    """The window length each shown month was graded on, where the policy giving it is
+    known: ``policy_of`` the month, when that is the version it was published under (a
+    month restated under an override is left to the page's policy). The explanations
+    recompute a month's service sums over it: over the page's policy's window instead,
+    a month graded under another window showed other sums, and a note blamed a change of
+    raw data (a review of long history, 2026-12-07)."""
+    windows = {}
+    for version, months in versions:
+        for month in months:
+            policy = policy_of(month)
+            if policy.version == version:
+                windows[month] = policy.window_days
+    return windows
 
 
 def page_warnings(

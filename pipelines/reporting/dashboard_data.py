@@ -11,6 +11,7 @@ only picks a slice for the month and category chosen.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -173,8 +174,10 @@ def build_payload(
     policy: Policy,
     merchants: list[str] | None,
     per_tier: int = 3,
+    window_days: Mapping[str, int] | None = None,
 ) -> dict:
-    """Everything the page draws, as JSON-ready lists (ints and rounded floats)."""
+    """Everything the page draws, as JSON-ready lists (ints and rounded floats);
+    ``window_days``: each month's graded window, for its explanations (``load_counts``)."""
     tier_rows = _query(con, "tier_counts", months=months)
     seen = tier_rows["tier"].unique().sort().to_list()
     tiers = [*policy.tier_names, *(t for t in seen if t not in policy.tier_names)]
@@ -211,7 +214,7 @@ def build_payload(
         "migration": migration(con, axes, previous),
         "histograms": metric_histograms,
         "merchantMetrics": list(HISTORY_METRICS),
-        "merchants": explained_merchants(con, months, policy, merchants, per_tier),
+        "merchants": explained_merchants(con, months, policy, merchants, per_tier, window_days),
         "atRisk": at_risk_payload(con, months, tiers),  # None without a current preview
     }
 
@@ -320,6 +323,7 @@ def explained_merchants(
     policy: Policy,
     merchants: list[str] | None,
     per_tier: int,
+    window_days: Mapping[str, int] | None = None,
 ) -> list[dict]:
     """Month-by-month level, tier, metrics and explanation of each chosen merchant."""
     if merchants is None:
@@ -337,7 +341,7 @@ def explained_merchants(
             )
     if not merchants:
         return []
-    counts = load_counts(con, merchants, months, policy)
+    counts = load_counts(con, merchants, months, policy, window_days)
     explanations = explain_counts(counts, policy)
     texts = pl.DataFrame(
         {

@@ -20,6 +20,7 @@ largest exposure change first. What is left out is a ``grading explain`` away.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from decimal import Decimal
 
 import duckdb
@@ -267,13 +268,14 @@ def history_rows(
     months: list[str],
     tiers: list[str],
     policy: Policy,
+    window_days: Mapping[str, int] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """For the explained movers: each merchant's 12-month history (columnar, one list per
     column and merchant) and the explanation text of each (month, merchant) pair."""
     merchants = pairs["merchant_id"].unique().sort().to_list()
     if not merchants:
         return pl.DataFrame(schema={"merchant_id": pl.String}), pl.DataFrame(schema=TEXT_SCHEMA)
-    counts = load_counts(con, merchants, months, policy)
+    counts = load_counts(con, merchants, months, policy, window_days)
     wanted = counts.join(pairs, on=["month", "merchant_id"], how="semi")
     explanations = explain_counts(wanted, policy)
     texts = pl.DataFrame(
@@ -311,12 +313,14 @@ def movers_payload(
     tiers: list[str],
     categories: list[str],
     policy: Policy,
+    window_days: Mapping[str, int] | None = None,
 ) -> dict:
-    """The movers section's data, read from the warehouse and encoded for the page."""
+    """The movers section's data, read from the warehouse and encoded for the page
+    (``window_days``: each month's graded window, for the explanations)."""
     movers = load_movers(con, months, previous, tiers)
     embedded = embedded_rows(movers)
     pairs = explained_pairs(embedded)
-    history, texts = history_rows(con, pairs, months, tiers, policy)
+    history, texts = history_rows(con, pairs, months, tiers, policy, window_days)
     return encode_movers(movers, embedded, history, texts, months, previous, tiers, categories)
 
 

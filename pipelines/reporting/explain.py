@@ -10,6 +10,7 @@ thresholds, so "1 fewer bad order out of 100" is exact, never a rounded float.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
@@ -443,12 +444,20 @@ def resolve_month(con: duckdb.DuckDBPyConnection, month: str | None) -> str:
 
 
 def load_counts(
-    con: duckdb.DuckDBPyConnection, merchants: list[str], months: list[str], policy: Policy
+    con: duckdb.DuckDBPyConnection,
+    merchants: list[str],
+    months: list[str],
+    policy: Policy,
+    window_days: Mapping[str, int] | None = None,
 ) -> pl.DataFrame:
-    """Published grade rows of ``merchants`` in ``months`` with their window service sums."""
+    """Published grade rows of ``merchants`` in ``months`` with their window service sums,
+    over ``policy``'s window, or a month's own length in ``window_days`` (the dashboard's
+    months may have been graded under policies of other windows)."""
     params = {"merchants": merchants, "months": months}
     grades = fetch_frame(con, load_sql("explain/merchant_grades.sql"), params)
-    windows = [grading_window(m, policy.window_days).sql_params for m in months]
+    windows = [
+        grading_window(m, (window_days or {}).get(m, policy.window_days)).sql_params for m in months
+    ]
     sums = fetch_frame(
         con,
         fill_sql(

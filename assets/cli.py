@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from assets.cli_options import missing_warehouse_folder, package_version, path_option
 from assets.exception_chain import exception_chain
+from pipelines.env_settings import SettingInvalid
 from pipelines.error_text import first_line
 from pipelines.local_time import use_utc_as_local_time
 
@@ -48,10 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except Exception as exc:
+        if isinstance(exc, SettingInvalid):  # a GRADING_* variable, read as a module loads
+            return fail(str(exc))
         warehouse = sys.modules.get("pipelines.warehouse")
-        if warehouse is not None and isinstance(
-            exc, (warehouse.WarehouseOutdated, warehouse.MemoryLimitInvalid)
-        ):
+        if warehouse is not None and isinstance(exc, warehouse.WarehouseOutdated):
             return fail(str(exc))
         duckdb = sys.modules.get("duckdb")
         if warehouse is not None and duckdb is not None:

@@ -15,6 +15,7 @@ from contextvars import ContextVar
 import duckdb
 import polars as pl
 
+from pipelines.env_settings import rows_setting
 from pipelines.faults import crash_point
 from pipelines.feedback_counts import (
     FEEDBACK_COUNTS_QUERY,
@@ -45,7 +46,6 @@ from pipelines.warehouse import (
     fetch_rows,
     fetch_value,
     replace_month,
-    rows_setting,
 )
 
 GRADE_COLUMNS = (

@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 
 from pipelines.datasets import STORAGE_TYPES
+from pipelines.env_settings import SettingInvalid, seconds_setting
 from pipelines.error_text import first_line
 from pipelines.sql_files import load_sql
 
@@ -23,28 +24,7 @@ from pipelines.sql_files import load_sql
 MEMORY_LIMIT = os.environ.get("GRADING_DUCKDB_MEMORY_LIMIT", "").strip() or "4GB"
 
 
-def rows_setting(name: str, default: int) -> int:
-    """A count of rows from the environment variable ``name`` (``default`` when unset or
-    empty), at least 1. "abc" was refused naming neither the variable nor what it takes,
-    and 0 failed the month's credit ledger or bad-order ingest with ZeroDivisionError (a
-    review, 2026-12-07)."""
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(
-            f"{name}={text!r} is not a number of rows: set it to a whole number of at least "
-            f"1 (rows at once; fewer take less memory), or unset it for the default of "
-            f"{default:_}"
-        )
-    return value
-
-
-class MemoryLimitInvalid(ValueError):
+class MemoryLimitInvalid(SettingInvalid):
     """GRADING_DUCKDB_MEMORY_LIMIT is not a size DuckDB takes as its memory limit."""
 
 
@@ -251,7 +231,7 @@ def deleted_rows(con: duckdb.DuckDBPyConnection) -> int:
 
 
 # How long to wait for another process's connection to let go of the file.
-LOCK_TIMEOUT_SECONDS = float(os.environ.get("GRADING_LOCK_TIMEOUT", "30"))
+LOCK_TIMEOUT_SECONDS = seconds_setting("GRADING_LOCK_TIMEOUT", 30.0)
 
 
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -21,9 +21,10 @@ from dataclasses import dataclass, replace
 import duckdb
 
 from pipelines.datasets import Dataset
+from pipelines.env_settings import rows_setting
 from pipelines.months import grading_window
 from pipelines.value_ranges import Bound, in_range_sql, range_params, value_ranges
-from pipelines.warehouse import bound_params, fetch_value, rows_setting
+from pipelines.warehouse import bound_params, fetch_value
 
 # Staged rows looked up among the orders at once (see order_id_ranges).
 ORDER_LOOKUP_ROWS = rows_setting("GRADING_ORDER_LOOKUP_ROWS", 10_000_000)

@@ -14,6 +14,8 @@ import socket
 import threading
 from typing import TYPE_CHECKING
 
+from pipelines.env_settings import seconds_setting
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
@@ -23,7 +25,7 @@ SPARK_MASTER_SCHEMES = ("spark://", "sc://", "local")
 DEFAULT_SHUFFLE_PARTITIONS = os.environ.get("GRADING_SPARK_SHUFFLE_PARTITIONS", "4")
 
 # How long a cluster's port may take to accept a connection before the run is refused.
-REACH_TIMEOUT_SECONDS = float(os.environ.get("GRADING_SPARK_REACH_TIMEOUT", "10"))
+REACH_TIMEOUT_SECONDS = seconds_setting("GRADING_SPARK_REACH_TIMEOUT", 10.0)
 DEFAULT_PORTS = {"spark://": 7077, "sc://": 15002}
 PROXY_VARIABLES = tuple(
     name for lower in ("grpc_proxy", "https_proxy", "http_proxy") for name in (lower, lower.upper())

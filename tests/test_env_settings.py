@@ -1,0 +1,92 @@
+"""Numbers from GRADING_* environment variables (pipelines/env_settings.py): each read as
+its module loads, each refused in one line naming the variable when it cannot be used.
+
+``GRADING_LOCK_TIMEOUT=abc`` ended ``grading summary`` in a traceback from
+``float("abc")`` at import (found after the memory review, 2026-12-07, which fixed the
+rows-at-once settings; tests/test_memory_limit.py runs those through ``grading run``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.env_settings import SettingInvalid, rows_setting, seconds_setting
+from tests.helpers import private_copy
+
+ROOT = Path(__file__).resolve().parent.parent
+NAME = "GRADING_TEST_SETTING"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, 7), ("", 7), ("  ", 7), ("1", 1), ("1_000", 1000), (" 42 ", 42)]
+)
+def test_a_count_of_rows_is_taken_from_one_up(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv(NAME, raising=False)
+    else:
+        monkeypatch.setenv(NAME, value)
+    assert rows_setting(NAME, 7) == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "abc", "1.5", "1e6"])
+def test_a_count_of_rows_below_one_or_not_whole_is_refused_naming_the_variable(monkeypatch, value):
+    monkeypatch.setenv(NAME, value)
+    with pytest.raises(SettingInvalid, match=f"^{NAME}='{value}' is not a number of rows"):
+        rows_setting(NAME, 7)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, 30.0), ("", 30.0), ("0", 0.0), ("2.5", 2.5), ("600", 600.0)]
+)
+def test_seconds_are_taken_from_zero_up(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv(NAME, raising=False)
+    else:
+        monkeypatch.setenv(NAME, value)
+    assert seconds_setting(NAME, 30.0) == expected
+
+
+@pytest.mark.parametrize("value", ["-0.1", "abc", "nan", "inf", "30s"])
+def test_seconds_below_zero_or_not_finite_are_refused_naming_the_variable(monkeypatch, value):
+    monkeypatch.setenv(NAME, value)
+    with pytest.raises(SettingInvalid, match=f"^{NAME}='{value}' is not a number of seconds"):
+        seconds_setting(NAME, 30.0)
+
+
+@pytest.mark.parametrize("value", ["abc", "-5"])
+def test_a_lock_timeout_that_is_not_seconds_ends_a_command_in_one_line(
+    published_conformance, tmp_path, value
+):
+    """Read as the warehouse module loads: before, a traceback from float()."""
+    _, warehouse, _ = private_copy(published_conformance("2026-01"), tmp_path / "p")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADING_")}
+    env |= {"PYTHONPATH": str(ROOT), "GRADING_LOCK_TIMEOUT": value}
+    result = subprocess.run(
+        [sys.executable, "-m", "assets.cli", "summary", "--warehouse", str(warehouse)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    assert result.stderr == (
+        f"grading: GRADING_LOCK_TIMEOUT={value!r} is not a number of seconds: set it to 0 or "
+        "more (like 30 or 2.5), or unset it for the default of 30\n"
+    )
+    env["GRADING_LOCK_TIMEOUT"] = "5"
+    ok = subprocess.run(
+        [sys.executable, "-m", "assets.cli", "summary", "--warehouse", str(warehouse)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert "2026-01" in ok.stdout

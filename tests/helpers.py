@@ -247,6 +247,14 @@ def cli_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "assets.cli", *args]
 
 
+def run_cli_with(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """``grading <args>`` in a fresh process with the environment ``env`` (a setting a
+    module reads as it loads cannot be changed in this one)."""
+    return subprocess.run(
+        cli_command(*args), cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
 def run_killed_at(point: str, month: str, command: list[str]) -> subprocess.CompletedProcess:
     """Run ``command`` with the crash point ``point`` armed for ``month`` and check that the
     process died of SIGKILL there (pipelines/faults.py), as a power cut or an OOM kill would."""

@@ -9,27 +9,35 @@ rows-at-once settings; tests/test_memory_limit.py runs those through ``grading r
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pipelines.env_settings import SettingInvalid, rows_setting, seconds_setting
-from tests.helpers import private_copy
+from tests.helpers import private_copy, run_cli_with
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "GRADING_TEST_SETTING"
 
 
+@pytest.fixture
+def setting(monkeypatch):
+    """``setting(value)``: the variable NAME set to ``value``, or unset for None."""
+
+    def set_value(value: str | None) -> None:
+        if value is None:
+            monkeypatch.delenv(NAME, raising=False)
+        else:
+            monkeypatch.setenv(NAME, value)
+
+    return set_value
+
+
 @pytest.mark.parametrize(
     ("value", "expected"), [(None, 7), ("", 7), ("  ", 7), ("1", 1), ("1_000", 1000), (" 42 ", 42)]
 )
-def test_a_count_of_rows_is_taken_from_one_up(monkeypatch, value, expected):
-    if value is None:
-        monkeypatch.delenv(NAME, raising=False)
-    else:
-        monkeypatch.setenv(NAME, value)
+def test_a_count_of_rows_is_taken_from_one_up(setting, value, expected):
+    setting(value)
     assert rows_setting(NAME, 7) == expected
 
 
@@ -43,17 +51,14 @@ def test_a_count_of_rows_below_one_or_not_whole_is_refused_naming_the_variable(m
 @pytest.mark.parametrize(
     ("value", "expected"), [(None, 30.0), ("", 30.0), ("0", 0.0), ("2.5", 2.5), ("600", 600.0)]
 )
-def test_seconds_are_taken_from_zero_up(monkeypatch, value, expected):
-    if value is None:
-        monkeypatch.delenv(NAME, raising=False)
-    else:
-        monkeypatch.setenv(NAME, value)
+def test_seconds_are_taken_from_zero_up(setting, value, expected):
+    setting(value)
     assert seconds_setting(NAME, 30.0) == expected
 
 
 @pytest.mark.parametrize("value", ["-0.1", "abc", "nan", "inf", "30s"])
-def test_seconds_below_zero_or_not_finite_are_refused_naming_the_variable(monkeypatch, value):
-    monkeypatch.setenv(NAME, value)
+def test_seconds_below_zero_or_not_finite_are_refused_naming_the_variable(setting, value):
+    setting(value)
     with pytest.raises(SettingInvalid, match=f"^{NAME}='{value}' is not a number of seconds"):
         seconds_setting(NAME, 30.0)
 
@@ -66,27 +71,13 @@ def test_a_lock_timeout_that_is_not_seconds_ends_a_command_in_one_line(
     _, warehouse, _ = private_copy(published_conformance("2026-01"), tmp_path / "p")
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRADING_")}
     env |= {"PYTHONPATH": str(ROOT), "GRADING_LOCK_TIMEOUT": value}
-    result = subprocess.run(
-        [sys.executable, "-m", "assets.cli", "summary", "--warehouse", str(warehouse)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_cli_with(env, tmp_path, "summary", "--warehouse", str(warehouse))
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
     assert result.stderr == (
         f"grading: GRADING_LOCK_TIMEOUT={value!r} is not a number of seconds: set it to 0 or "
         "more (like 30 or 2.5), or unset it for the default of 30\n"
     )
     env["GRADING_LOCK_TIMEOUT"] = "5"
-    ok = subprocess.run(
-        [sys.executable, "-m", "assets.cli", "summary", "--warehouse", str(warehouse)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    ok = run_cli_with(env, tmp_path, "summary", "--warehouse", str(warehouse))
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert "2026-01" in ok.stdout

@@ -21,7 +21,13 @@ from pipelines import warehouse as warehouse_module
 from pipelines.datasets import ORDERS
 from pipelines.ingest import ingest_month
 from pipelines.warehouse import connect, fetch_rows
-from tests.helpers import CONFORMANCE, private_copy, published_months, run_args
+from tests.helpers import (
+    CONFORMANCE,
+    private_copy,
+    published_months,
+    run_args,
+    run_cli_with,
+)
 from tests.test_ingest_reading import JAN, orders_parquet, with_merchants
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,14 +164,7 @@ def test_a_rows_at_once_setting_that_is_not_a_positive_count_is_refused_naming_i
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRADING_")}
     env |= {"DAGSTER_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT), variable: value}
     args = run_args(CONFORMANCE / "landing", warehouse, tmp_path / "out", "2026-01", "--create")
-    result = subprocess.run(
-        [sys.executable, "-m", "assets.cli", *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_cli_with(env, tmp_path, *args)
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
     assert result.stderr.count("\n") == 1, result.stderr
     assert f"{variable}={value!r} is not a number of rows" in result.stderr

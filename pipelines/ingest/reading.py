@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -192,7 +194,7 @@ def _parquet_top_level(
     column's subtree is skipped by its ``num_children``, and a nested field never
     answers for a top-level column of its name. The walk is over the schema's few
     elements, not over rows."""
-    try:
+    with _read_errors(rel, "parquet", path):
         elements = fetch_rows(
             con,
             "SELECT name, num_children, CASE WHEN precision > $digits AND (converted_type = "
@@ -200,10 +202,6 @@ def _parquet_top_level(
             "precision, scale) ELSE '' END FROM parquet_schema($path)",
             {**params, "digits": MAX_DECIMAL_DIGITS},
         )
-    except duckdb.OutOfMemoryException:
-        raise  # not the file's fault: the run's line says what to do
-    except duckdb.Error as exc:
-        raise _read_error(rel, "parquet", path, exc) from exc
     columns, index = [], 1
     for _ in range((elements[0][1] or 0) if elements else 0):
         columns.append((elements[index][0], elements[index][2]))
@@ -230,12 +228,8 @@ def _parquet_columns(
 ) -> list[SourceColumn]:
     """A Parquet file's columns with their types (the row number DuckDB adds left out),
     each named as the file writes it (``top_level``) and referenced as DuckDB names it."""
-    try:
+    with _read_errors(rel, "parquet", path):
         described = fetch_rows(con, f"DESCRIBE SELECT * FROM {reader}", params)
-    except duckdb.OutOfMemoryException:
-        raise  # not the file's fault: the run's line says what to do
-    except duckdb.Error as exc:
-        raise _read_error(rel, "parquet", path, exc) from exc
     if reader == PARQUET_READ:
         described = [row for row in described if row[0] != ROW_NUMBER_COLUMN]
     if len(described) != len(top_level):  # not expected; never judge the file without them
@@ -281,12 +275,20 @@ def read_rows(
 ) -> int:
     """Run a statement reading the file; a file DuckDB cannot read stops the month with
     its name. Returns the number of rows the statement wrote."""
-    try:
+    with _read_errors(typed.rel, typed.kind, typed.path):
         return fetch_value(con, sql, {**typed.params, **params})
+
+
+@contextmanager
+def _read_errors(rel: str, kind: str, path: Path) -> Iterator[None]:
+    """DuckDB's error reading the file, raised as the file's (``_read_error``); but one
+    out of memory, which is not the file's fault: the run's line says what to do."""
+    try:
+        yield
     except duckdb.OutOfMemoryException:
-        raise  # not the file's fault: the run's line says what to do
+        raise
     except duckdb.Error as exc:
-        raise _read_error(typed.rel, typed.kind, typed.path, exc) from exc
+        raise _read_error(rel, kind, path, exc) from exc
 
 
 def _read_error(rel: str, kind: str, path: Path, exc: duckdb.Error) -> IngestError:

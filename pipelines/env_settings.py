@@ -17,14 +17,14 @@ class SettingInvalid(ValueError):
     """An environment variable of the project holds a value it cannot use."""
 
 
-def _text(name: str) -> str:
-    """The variable's value, stripped; set but empty counts as not set."""
+def setting_text(name: str) -> str:
+    """The variable's value, stripped; set but empty counts as not set ("")."""
     return os.environ.get(name, "").strip()
 
 
 def rows_setting(name: str, default: int) -> int:
     """A count of rows at once (``default`` when unset), at least 1."""
-    text = _text(name)
+    text = setting_text(name)
     if not text:
         return default
     try:
@@ -42,7 +42,7 @@ def rows_setting(name: str, default: int) -> int:
 
 def seconds_setting(name: str, default: float) -> float:
     """A length of time in seconds (``default`` when unset): finite, 0 or more."""
-    text = _text(name)
+    text = setting_text(name)
     if not text:
         return default
     try:

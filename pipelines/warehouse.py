@@ -14,14 +14,14 @@ import duckdb
 import polars as pl
 
 from pipelines.datasets import STORAGE_TYPES
-from pipelines.env_settings import SettingInvalid, seconds_setting
+from pipelines.env_settings import SettingInvalid, seconds_setting, setting_text
 from pipelines.error_text import first_line
 from pipelines.sql_files import load_sql
 
 # DuckDB may use this much memory, then spills to a temp folder beside the warehouse,
-# so a month of 100 million orders stays in bounded memory on a 24 GB machine. Set but
-# empty counts as not set.
-MEMORY_LIMIT = os.environ.get("GRADING_DUCKDB_MEMORY_LIMIT", "").strip() or "4GB"
+# so a month of 100 million orders stays in bounded memory on a 24 GB machine. Checked
+# by check_memory_limit, with DuckDB's own reading of a size.
+MEMORY_LIMIT = setting_text("GRADING_DUCKDB_MEMORY_LIMIT") or "4GB"
 
 
 class MemoryLimitInvalid(SettingInvalid):

@@ -22,8 +22,9 @@ def setting_text(name: str) -> str:
     return os.environ.get(name, "").strip()
 
 
-def rows_setting(name: str, default: int) -> int:
-    """A count of rows at once (``default`` when unset), at least 1."""
+def count_setting(name: str, default: int, meaning: str, hint: str) -> int:
+    """A whole number of at least 1 (``default`` when unset): ``meaning`` and ``hint`` say
+    what it counts in the refusal ("a number of rows", "rows at once; ...")."""
     text = setting_text(name)
     if not text:
         return default
@@ -33,11 +34,15 @@ def rows_setting(name: str, default: int) -> int:
         value = 0
     if value < 1:
         raise SettingInvalid(
-            f"{name}={text!r} is not a number of rows: set it to a whole number of at least "
-            f"1 (rows at once; fewer take less memory), or unset it for the default of "
-            f"{default:_}"
+            f"{name}={text!r} is not {meaning}: set it to a whole number of at least 1 "
+            f"({hint}), or unset it for the default of {default:_}"
         )
     return value
+
+
+def rows_setting(name: str, default: int) -> int:
+    """A count of rows at once (``default`` when unset), at least 1."""
+    return count_setting(name, default, "a number of rows", "rows at once; fewer take less memory")
 
 
 def seconds_setting(name: str, default: float) -> float:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.env_settings import SettingInvalid, rows_setting, seconds_setting
+from pipelines.env_settings import SettingInvalid, count_setting, rows_setting, seconds_setting
 from tests.helpers import private_copy, run_cli_with
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +46,18 @@ def test_a_count_of_rows_below_one_or_not_whole_is_refused_naming_the_variable(m
     monkeypatch.setenv(NAME, value)
     with pytest.raises(SettingInvalid, match=f"^{NAME}='{value}' is not a number of rows"):
         rows_setting(NAME, 7)
+
+
+def test_a_count_names_what_it_counts_when_refused(setting):
+    setting("0")
+    with pytest.raises(SettingInvalid) as refused:
+        count_setting(NAME, 4, "a number of partitions", "shuffle partitions")
+    assert str(refused.value) == (
+        f"{NAME}='0' is not a number of partitions: set it to a whole number of at least 1 "
+        "(shuffle partitions), or unset it for the default of 4"
+    )
+    setting("12")
+    assert count_setting(NAME, 4, "a number of partitions", "shuffle partitions") == 12
 
 
 @pytest.mark.parametrize(
@@ -81,3 +93,34 @@ def test_a_lock_timeout_that_is_not_seconds_ends_a_command_in_one_line(
     ok = run_cli_with(env, tmp_path, "summary", "--warehouse", str(warehouse))
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert "2026-01" in ok.stdout
+
+
+@pytest.mark.parametrize("value", ["abc", "0"])
+def test_spark_shuffle_partitions_that_are_not_a_count_end_a_run_in_one_line(tmp_path, value):
+    """Spark took these as its session was built and failed the first query with a Java
+    traceback; now the run is refused as the code location loads, before any Spark."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADING_")}
+    env |= {"PYTHONPATH": str(ROOT), "GRADING_SPARK_SHUFFLE_PARTITIONS": value}
+    result = run_cli_with(
+        env,
+        tmp_path,
+        "run",
+        "--engine",
+        "spark",
+        "--spark-master",
+        "spark://127.0.0.1:1",
+        "--landing",
+        str(ROOT / "tests" / "conformance" / "landing"),
+        "--warehouse",
+        str(tmp_path / "w.duckdb"),
+        "--through",
+        "2026-01",
+        "--create",
+    )
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    assert result.stderr == (
+        f"grading: GRADING_SPARK_SHUFFLE_PARTITIONS={value!r} is not a number of partitions: "
+        "set it to a whole number of at least 1 (spark.sql.shuffle.partitions; a large "
+        "cluster takes more), or unset it for the default of 4\n"
+    )
+    assert not (tmp_path / "w.duckdb").exists()

@@ -14,7 +14,7 @@ import socket
 import threading
 from typing import TYPE_CHECKING
 
-from pipelines.env_settings import seconds_setting
+from pipelines.env_settings import count_setting, seconds_setting
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -22,7 +22,17 @@ if TYPE_CHECKING:
 ENGINES = ("duckdb", "spark")
 SPARK_MASTER_SCHEMES = ("spark://", "sc://", "local")
 # Small months: a few shuffle partitions; a large cluster sets its own (adaptive) value.
-DEFAULT_SHUFFLE_PARTITIONS = os.environ.get("GRADING_SPARK_SHUFFLE_PARTITIONS", "4")
+# Refused as the module loads when not a whole number of at least 1: Spark took "abc"
+# or "0" as the session was built, then failed its first query with a Java traceback
+# ("Error while instantiating 'org.apache.spark.sql.internal.SessionStateBuilder'").
+DEFAULT_SHUFFLE_PARTITIONS = str(
+    count_setting(
+        "GRADING_SPARK_SHUFFLE_PARTITIONS",
+        4,
+        "a number of partitions",
+        "spark.sql.shuffle.partitions; a large cluster takes more",
+    )
+)
 
 # How long a cluster's port may take to accept a connection before the run is refused.
 REACH_TIMEOUT_SECONDS = seconds_setting("GRADING_SPARK_REACH_TIMEOUT", 10.0)

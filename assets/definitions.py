@@ -164,7 +164,7 @@ defs = build_definitions(
     outputs=env.outputs_for_resource(),
     policy_file=env.POLICY.for_resource(),
     # The engine picks the assets' kinds: it is part of the graph, read at load.
-    engine=env.ENGINE.at_load(),
+    engine=env.engine_at_load(),
     spark_master=env.SPARK_MASTER.for_resource(),
     lake=env.LAKE.for_resource(),
     # The schedule's run of a month has no retry: a CLI run or a preview holding the

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from assets.settings import FIRST_MONTH, LANDING, LEGACY_FIRST_MONTH, WAREHOUSE
+from pipelines.env_settings import SettingInvalid
 from pipelines.landing import LandingError, landing_months
 from pipelines.months import EARLIEST_GRADEABLE_MONTH, parse_month
 from pipelines.warehouse import read_value_if_readable
@@ -25,13 +26,14 @@ NO_DATA_FIRST_MONTH = "2024-01"
 
 def configured_first_month() -> str | None:
     """The first month set in the environment, checked; None when unset."""
-    month = FIRST_MONTH.at_load() or LEGACY_FIRST_MONTH.at_load()
+    setting = FIRST_MONTH if FIRST_MONTH.at_load() else LEGACY_FIRST_MONTH
+    month = setting.at_load()
     if not month:
         return None
     try:
         parse_month(month)
-    except ValueError as exc:
-        raise ValueError(f"{FIRST_MONTH.variable}: {exc}") from None
+    except ValueError as exc:  # SettingInvalid: one line from the CLI, not a traceback
+        raise SettingInvalid(f"{setting.variable}: {exc}") from None
     return month
 
 

@@ -95,32 +95,70 @@ def test_a_lock_timeout_that_is_not_seconds_ends_a_command_in_one_line(
     assert "2026-01" in ok.stdout
 
 
-@pytest.mark.parametrize("value", ["abc", "0"])
-def test_spark_shuffle_partitions_that_are_not_a_count_end_a_run_in_one_line(tmp_path, value):
-    """Spark took these as its session was built and failed the first query with a Java
-    traceback; now the run is refused as the code location loads, before any Spark."""
+def _run_refused(tmp_path: Path, settings: dict[str, str], *options: str) -> str:
+    """``grading run`` of the conformance January under ``settings`` (no other GRADING_*
+    variable): refused, making nothing; its stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRADING_")}
-    env |= {"PYTHONPATH": str(ROOT), "GRADING_SPARK_SHUFFLE_PARTITIONS": value}
+    env |= {"PYTHONPATH": str(ROOT), **settings}
+    landing = str(ROOT / "tests" / "conformance" / "landing")
+    warehouse = tmp_path / "w.duckdb"
     result = run_cli_with(
         env,
         tmp_path,
         "run",
-        "--engine",
-        "spark",
-        "--spark-master",
-        "spark://127.0.0.1:1",
-        "--landing",
-        str(ROOT / "tests" / "conformance" / "landing"),
-        "--warehouse",
-        str(tmp_path / "w.duckdb"),
-        "--through",
-        "2026-01",
+        *options,
+        *("--landing", landing, "--warehouse", str(warehouse), "--through", "2026-01"),
         "--create",
     )
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
-    assert result.stderr == (
+    assert not warehouse.exists()
+    return result.stderr
+
+
+@pytest.mark.parametrize("value", ["abc", "0"])
+def test_spark_shuffle_partitions_that_are_not_a_count_end_a_run_in_one_line(tmp_path, value):
+    """Spark took these as its session was built and failed the first query with a Java
+    traceback; now the run is refused as the code location loads, before any Spark."""
+    stderr = _run_refused(
+        tmp_path,
+        {"GRADING_SPARK_SHUFFLE_PARTITIONS": value},
+        *("--engine", "spark", "--spark-master", "spark://127.0.0.1:1"),
+    )
+    assert stderr == (
         f"grading: GRADING_SPARK_SHUFFLE_PARTITIONS={value!r} is not a number of partitions: "
         "set it to a whole number of at least 1 (spark.sql.shuffle.partitions; a large "
         "cluster takes more), or unset it for the default of 4\n"
     )
-    assert not (tmp_path / "w.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"GRADING_ENGINE": "foo"},
+            "GRADING_ENGINE='foo' is not an engine: set it to duckdb or spark, or unset it "
+            "for duckdb",
+        ),
+        (
+            {"GRADING_ENGINE": "spark"},
+            "GRADING_ENGINE=spark needs GRADING_SPARK_MASTER set to spark://HOST:PORT or "
+            "sc://HOST:PORT, got ''",
+        ),
+        (
+            {"GRADING_FIRST_MONTH": "abc"},
+            "GRADING_FIRST_MONTH: not a month: 'abc' (expected YYYY-MM, from 0001-01)",
+        ),
+        (
+            {"GRADING_PARTITIONS_START": "2026-13"},
+            "GRADING_PARTITIONS_START: not a month: '2026-13' (expected YYYY-MM, from 0001-01)",
+        ),
+    ],
+)
+def test_a_code_location_setting_it_cannot_take_ends_a_cli_run_in_one_line(
+    tmp_path, settings, message
+):
+    """The CLI loads the Dagster code location, which reads these as it loads: a first
+    month not a month was a traceback, and the engine's refusals named neither variable
+    ("unknown engine 'foo'", "--engine spark needs --spark-master" to a run given no
+    --engine)."""
+    assert _run_refused(tmp_path, settings) == f"grading: {message}\n"

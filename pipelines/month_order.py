@@ -178,10 +178,13 @@ def unpublished_previous(month: str) -> str:
 
 
 def builds_on(month: str) -> str:
-    """Why a month needs the months before it, for a refusal's reason."""
+    """Why a month needs the months before it, for a refusal's reason.
+
+    True of any earlier month: it said "the 90-day window reaches back into it" also of a
+    month the window does not reach (December, for March; a review, 2026-12-08)."""
     return (
-        f"{month} builds on it (credit points add up month by month; the 90-day window "
-        "reaches back into it)"
+        f"{month} builds on it (credit points carry over from month to month, and its rows "
+        "are checked against the orders and keys of the months before)"
     )
 
 

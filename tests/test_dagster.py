@@ -225,8 +225,9 @@ def test_a_month_after_an_unpublished_month_is_not_published(tmp_path):
     # input check blocked it, a reason that did not say which month to grade first.)
     assert failed_steps(later) == ["raw_merchants"], failures
     assert (
-        "2026-02 is not published, and 2026-03 builds on it (credit points add up month by "
-        "month; the 90-day window reaches back into it): publish 2026-02 before 2026-03"
+        "2026-02 is not published, and 2026-03 builds on it (credit points carry over from "
+        "month to month, and its rows are checked against the orders and keys of the months "
+        "before): publish 2026-02 before 2026-03"
     ) in failures
     assert "blocking asset check" not in failures
     con = connect(tmp_path / "warehouse.duckdb", read_only=True)

@@ -129,9 +129,10 @@ def test_a_month_run_alone_after_an_earlier_month_was_added_is_refused(
 
     assert not alone.success
     assert (
-        "2025-12 is not published, and 2026-03 builds on it (credit points add up month by "
-        "month; the 90-day window reaches back into it): grade from 2025-12 (grading run "
-        "--from 2025-12 --through 2026-03" in step_failures(alone)
+        "2025-12 is not published, and 2026-03 builds on it (credit points carry over from "
+        "month to month, and its rows are checked against the orders and keys of the months "
+        "before): grade from 2025-12 (grading run --from 2025-12 --through 2026-03"
+        in step_failures(alone)
     )
     assert published_state(warehouse, outputs) == before
 

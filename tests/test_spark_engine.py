@@ -992,3 +992,41 @@ def test_a_cluster_that_cannot_be_reached_stops_the_run_at_once(
         listening.listen()
         answering = listening.getsockname()[1]
         refuse_unreachable(f"spark://127.0.0.1:{port},127.0.0.1:{answering}", timeout=5)
+
+
+def test_a_cluster_that_gives_the_run_no_executor_refuses_it_instead_of_waiting_for_good(
+    spark_cluster, tmp_path
+) -> None:
+    """Executors asking for more memory than any worker has (the test cluster's workers
+    have 1g): the master kept the application waiting, and the run's first query with it,
+    with nothing printed (a run killed after 300 s, 2026-12-08). Now the run is refused
+    once GRADING_SPARK_EXECUTOR_WAIT has passed, naming the memory it asked for, and
+    nothing is published."""
+    import time
+
+    from tests.helpers import run_cli_with
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADING_")}
+    env |= {
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "GRADING_SPARK_EXECUTOR_MEMORY": "4g",
+        "GRADING_SPARK_EXECUTOR_WAIT": "5",
+    }
+    started = time.monotonic()
+    result = run_cli_with(
+        env, tmp_path,
+        "run", "--landing", str(CONFORMANCE / "landing"), "--warehouse",
+        str(tmp_path / "w.duckdb"), "--outputs", str(tmp_path / "out"), "--through",
+        "2026-01", "--create", "--no-dashboard", "--engine", "spark", "--spark-master",
+        spark_cluster.master_url, "--lake", str(tmp_path / "lake"),
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    assert time.monotonic() - started < 240
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("grading: month 2026-01 was not published: "), last
+    assert (
+        f"the Spark cluster at {spark_cluster.master_url} gave this run no executor within "
+        "5 s: no worker had a free core and 4g of memory free (GRADING_SPARK_EXECUTOR_MEMORY=4g)"
+    ) in last
+    assert not (tmp_path / "out" / "merchant_grades").exists()

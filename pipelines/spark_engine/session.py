@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from pipelines.env_settings import count_setting, seconds_setting
@@ -36,6 +37,9 @@ DEFAULT_SHUFFLE_PARTITIONS = str(
 
 # How long a cluster's port may take to accept a connection before the run is refused.
 REACH_TIMEOUT_SECONDS = seconds_setting("GRADING_SPARK_REACH_TIMEOUT", 10.0)
+# How long a standalone cluster may take to give a new session its first executor.
+EXECUTOR_WAIT_SECONDS = seconds_setting("GRADING_SPARK_EXECUTOR_WAIT", 600.0)
+EXECUTOR_MEMORY = os.environ.get("GRADING_SPARK_EXECUTOR_MEMORY", "768m")
 DEFAULT_PORTS = {"spark://": 7077, "sc://": 15002}
 PROXY_VARIABLES = tuple(
     name for lower in ("grpc_proxy", "https_proxy", "http_proxy") for name in (lower, lower.upper())
@@ -137,9 +141,7 @@ def spark_session(master: str) -> SparkSession:
                     "spark.driver.bindAddress", local_ip
                 )
             builder = (
-                builder.config(
-                    "spark.executor.memory", os.environ.get("GRADING_SPARK_EXECUTOR_MEMORY", "768m")
-                )
+                builder.config("spark.executor.memory", EXECUTOR_MEMORY)
                 .config("spark.ui.enabled", "false")
                 .config("spark.ui.showConsoleProgress", "false")
             )
@@ -155,8 +157,38 @@ def spark_session(master: str) -> SparkSession:
         }.items():
             builder = builder.config(key, value)
         session = builder.getOrCreate()
+        if master.startswith("spark://"):
+            wait_for_an_executor(session, master)
         _SESSIONS[master] = session
         return session
+
+
+def wait_for_an_executor(
+    session: SparkSession, master: str, timeout: float = EXECUTOR_WAIT_SECONDS
+) -> None:
+    """Wait until the standalone cluster gives ``session`` an executor; stop the session
+    and refuse the run when none comes within ``timeout``.
+
+    A standalone master keeps an application that no worker can serve waiting for good:
+    executors asking for more memory than any worker has (``GRADING_SPARK_EXECUTOR_MEMORY
+    =4g`` on 1g workers), or every core held by other applications. The run's first query
+    then waited with nothing printed, past any time a person would wait (found listing the
+    settings, 2026-12-08). On a busy shared cluster, a longer wait may be what is wanted:
+    ``GRADING_SPARK_EXECUTOR_WAIT``.
+    """
+    status = session.sparkContext._jsc.sc()
+    deadline = time.monotonic() + timeout
+    while status.getExecutorMemoryStatus().size() < 2:  # the driver is one of them
+        if time.monotonic() >= deadline:
+            session.stop()
+            raise SparkUnavailable(
+                f"the Spark cluster at {master} gave this run no executor within "
+                f"{timeout:g} s: no worker had a free core and {EXECUTOR_MEMORY} of memory "
+                f"free (GRADING_SPARK_EXECUTOR_MEMORY={EXECUTOR_MEMORY}), or other "
+                f"applications hold them; free or add a worker, ask for less memory, or "
+                f"wait longer (GRADING_SPARK_EXECUTOR_WAIT)"
+            )
+        time.sleep(0.2)
 
 
 def stop_sessions() -> None:

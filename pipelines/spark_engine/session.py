@@ -15,7 +15,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from pipelines.env_settings import count_setting, seconds_setting
+from pipelines.env_settings import count_setting, seconds_setting, setting_text
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -39,7 +39,8 @@ DEFAULT_SHUFFLE_PARTITIONS = str(
 REACH_TIMEOUT_SECONDS = seconds_setting("GRADING_SPARK_REACH_TIMEOUT", 10.0)
 # How long a standalone cluster may take to give a new session its first executor.
 EXECUTOR_WAIT_SECONDS = seconds_setting("GRADING_SPARK_EXECUTOR_WAIT", 600.0)
-EXECUTOR_MEMORY = os.environ.get("GRADING_SPARK_EXECUTOR_MEMORY", "768m")
+# Each executor's memory, in Spark's own syntax (768m, 2g): Spark reads it.
+EXECUTOR_MEMORY = setting_text("GRADING_SPARK_EXECUTOR_MEMORY") or "768m"
 DEFAULT_PORTS = {"spark://": 7077, "sc://": 15002}
 PROXY_VARIABLES = tuple(
     name for lower in ("grpc_proxy", "https_proxy", "http_proxy") for name in (lower, lower.upper())

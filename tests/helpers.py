@@ -247,6 +247,14 @@ def cli_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "assets.cli", *args]
 
 
+def environment_with(settings: dict[str, str]) -> dict[str, str]:
+    """This process's environment with no GRADING_* variable but ``settings``, and this
+    checkout first on PYTHONPATH: for a fresh process (``run_cli_with``) that reads its
+    settings as its modules load."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADING_")}
+    return env | {"PYTHONPATH": str(CONFORMANCE.parent.parent), **settings}
+
+
 def run_cli_with(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess:
     """``grading <args>`` in a fresh process with the environment ``env`` (a setting a
     module reads as it loads cannot be changed in this one)."""

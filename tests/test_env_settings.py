@@ -8,15 +8,13 @@ rows-at-once settings; tests/test_memory_limit.py runs those through ``grading r
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from pipelines.env_settings import SettingInvalid, count_setting, rows_setting, seconds_setting
-from tests.helpers import private_copy, run_cli_with
+from tests.helpers import CONFORMANCE, environment_with, private_copy, run_cli_with
 
-ROOT = Path(__file__).resolve().parent.parent
 NAME = "GRADING_TEST_SETTING"
 
 
@@ -81,8 +79,7 @@ def test_a_lock_timeout_that_is_not_seconds_ends_a_command_in_one_line(
 ):
     """Read as the warehouse module loads: before, a traceback from float()."""
     _, warehouse, _ = private_copy(published_conformance("2026-01"), tmp_path / "p")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADING_")}
-    env |= {"PYTHONPATH": str(ROOT), "GRADING_LOCK_TIMEOUT": value}
+    env = environment_with({"GRADING_LOCK_TIMEOUT": value})
     result = run_cli_with(env, tmp_path, "summary", "--warehouse", str(warehouse))
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
     assert result.stderr == (
@@ -98,9 +95,8 @@ def test_a_lock_timeout_that_is_not_seconds_ends_a_command_in_one_line(
 def _run_refused(tmp_path: Path, settings: dict[str, str], *options: str) -> str:
     """``grading run`` of the conformance January under ``settings`` (no other GRADING_*
     variable): refused, making nothing; its stderr."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADING_")}
-    env |= {"PYTHONPATH": str(ROOT), **settings}
-    landing = str(ROOT / "tests" / "conformance" / "landing")
+    env = environment_with(settings)
+    landing = str(CONFORMANCE / "landing")
     warehouse = tmp_path / "w.duckdb"
     result = run_cli_with(
         env,

@@ -23,6 +23,7 @@ from pipelines.ingest import ingest_month
 from pipelines.warehouse import connect, fetch_rows
 from tests.helpers import (
     CONFORMANCE,
+    environment_with,
     private_copy,
     published_months,
     run_args,
@@ -161,8 +162,7 @@ def test_a_rows_at_once_setting_that_is_not_a_positive_count_is_refused_naming_i
     import: "abc" was refused naming neither the variable nor what it takes; 0 failed the
     month mid-way with ZeroDivisionError; -5 was taken as one pass."""
     warehouse = tmp_path / "new" / "w.duckdb"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADING_")}
-    env |= {"DAGSTER_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT), variable: value}
+    env = environment_with({"DAGSTER_HOME": str(tmp_path / "home"), variable: value})
     args = run_args(CONFORMANCE / "landing", warehouse, tmp_path / "out", "2026-01", "--create")
     result = run_cli_with(env, tmp_path, *args)
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]

@@ -5,11 +5,12 @@ code's (read in a fresh process with no GRADING_* variable set)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.helpers import environment_with
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "settings.md"
@@ -63,8 +64,7 @@ def _number(cell: str) -> str:
 
 
 def test_the_tuning_defaults_documented_are_the_codes():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADING_")}
-    env["PYTHONPATH"] = str(ROOT)
+    env = environment_with({})
     printed = subprocess.run(
         [sys.executable, "-c", DEFAULTS_SCRIPT],
         cwd=ROOT,

@@ -1004,15 +1004,15 @@ def test_a_cluster_that_gives_the_run_no_executor_refuses_it_instead_of_waiting_
     nothing is published."""
     import time
 
-    from tests.helpers import run_cli_with
+    from tests.helpers import environment_with, run_cli_with
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADING_")}
-    env |= {
-        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        "GRADING_SPARK_EXECUTOR_MEMORY": "4g",
-        "GRADING_SPARK_EXECUTOR_WAIT": "5",
-    }
+    env = environment_with(
+        {
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            "GRADING_SPARK_EXECUTOR_MEMORY": "4g",
+            "GRADING_SPARK_EXECUTOR_WAIT": "5",
+        }
+    )
     started = time.monotonic()
     result = run_cli_with(
         env, tmp_path,

@@ -8,11 +8,20 @@ rows-at-once settings; tests/test_memory_limit.py runs those through ``grading r
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from pipelines.env_settings import SettingInvalid, count_setting, rows_setting, seconds_setting
+from pipelines.env_settings import (
+    SettingInvalid,
+    count_setting,
+    rows_setting,
+    seconds_setting,
+    spark_memory_setting,
+)
 from tests.helpers import CONFORMANCE, environment_with, private_copy, run_cli_with
 
 NAME = "GRADING_TEST_SETTING"
@@ -124,6 +133,113 @@ def test_spark_shuffle_partitions_that_are_not_a_count_end_a_run_in_one_line(tmp
         f"grading: GRADING_SPARK_SHUFFLE_PARTITIONS={value!r} is not a number of partitions: "
         "set it to a whole number of at least 1 (spark.sql.shuffle.partitions; a large "
         "cluster takes more), or unset it for the default of 4\n"
+    )
+
+
+@pytest.mark.parametrize("value", ["768m", "450m", "471859200b", "2g", " 4GB ", "4gib", "2047t"])
+def test_a_spark_memory_size_is_taken_as_written(setting, value):
+    setting(value)
+    assert spark_memory_setting(NAME, "768m", 450) == value.strip()
+
+
+@pytest.mark.parametrize(
+    "value", ["abc", "1.5g", "512", "449m", "471859199b", "4 g", "-1g", "4gibi", "2048t"]
+)
+def test_a_spark_memory_size_spark_would_refuse_is_refused_naming_the_variable(setting, value):
+    setting(value)
+    with pytest.raises(SettingInvalid) as refused:
+        spark_memory_setting(NAME, "768m", 450)
+    assert str(refused.value) == (
+        f"{NAME}={value.strip()!r} is not a memory size Spark takes: set it to a whole number "
+        "with a unit (k, m, g or t), at least 450m and under 2048t (like 768m or 2g), or "
+        "unset it for the default of 768m"
+    )
+
+
+# Spark's own verdicts, from a fresh JVM: its parser of sizes, then its driver's minimum
+# executor memory, on a local context at the minimum and one MiB below it.
+SPARK_SIZE_VERDICTS = """
+import json, sys
+from pyspark import SparkConf, SparkContext
+from pyspark.java_gateway import launch_gateway
+
+least = int(sys.argv[2])
+gateway = launch_gateway(SparkConf())
+utils = gateway.jvm.org.apache.spark.network.util.JavaUtils
+sizes = {}
+for value in json.loads(sys.argv[1]):
+    try:
+        sizes[value] = int(utils.byteStringAsBytes(value))
+    except Exception:
+        sizes[value] = None
+starts = {}
+for size in (f"{least - 1}m", f"{least}m"):
+    conf = SparkConf().setMaster("local[1]").set("spark.ui.enabled", "false")
+    try:
+        SparkContext(conf=conf.set("spark.executor.memory", size), gateway=gateway).stop()
+        starts[size] = "started"
+    except Exception as error:
+        starts[size] = "INVALID_EXECUTOR_MEMORY" in str(error)
+print(json.dumps({"sizes": sizes, "starts": starts}))
+"""
+
+
+def test_spark_memory_sizes_are_judged_as_spark_judges_them(monkeypatch, tmp_path):
+    """The size syntax is Spark's (JavaUtils.byteStringAs), copied so that a bad value is
+    refused before a session starts: held here to Spark's own parser, so a pyspark whose
+    syntax differs fails this test. A size Spark parses is taken when it is within Spark's
+    executor bounds (at least the minimum its driver enforces, under 2^31 MiB, which it
+    keeps in an int); a bare number, which Spark parses, is refused by design."""
+    pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    from pipelines.spark_engine.session import SPARK_LEAST_EXECUTOR_MIB
+    from pipelines.spark_engine.standalone import java_available
+
+    if not java_available():
+        pytest.fail("this test needs Java 17+ (`.ci/run` installs openjdk-17-jre-headless)")
+    units = [f"{p}{s}" for p in "kmgtp" for s in ("", "b", "ib", "i")] + ["b", "bi", "x", "e"]
+    values = [f"{n}{u}" for n in (1, 450, 3) for u in units] + [
+        "abc", "1.5g", "4 g", "-1g", "4_0g", "\u0664g", "4bytes", "04G", "2Gb", "4GiB",
+        "471859200b", "471859199b", "460800k", "460799k", "2047t", "2048t", "2097151m",
+        "2097152m", "2147483647m", "2251799812636673b", "2251799813685248b", "8191p",
+        "99999999999999999999g", "512", "0m",
+    ]  # fmt: skip
+    env = environment_with({"SPARK_LOCAL_IP": "127.0.0.1"})
+    done = subprocess.run(
+        [sys.executable, "-c", SPARK_SIZE_VERDICTS, json.dumps(values),
+         str(SPARK_LEAST_EXECUTOR_MIB)],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    spark = json.loads(done.stdout.strip().splitlines()[-1])
+    least = SPARK_LEAST_EXECUTOR_MIB
+    assert spark["starts"] == {f"{least - 1}m": True, f"{least}m": "started"}
+    mib = 1024 * 1024
+    for value in values:
+        size = spark["sizes"][value]
+        spark_takes = (
+            size is not None and not value.strip().isdigit() and least * mib <= size < 2**31 * mib
+        )
+        monkeypatch.setenv(NAME, value)
+        try:
+            ours = spark_memory_setting(NAME, "768m", least) == value.strip()
+        except SettingInvalid:
+            ours = False
+        assert ours == spark_takes, (value, size)
+
+
+@pytest.mark.parametrize("value", ["abc", "100m"])
+def test_a_spark_executor_memory_spark_would_refuse_ends_a_run_in_one_line(tmp_path, value):
+    """Spark refused these only as the session started, in a Java error printed above
+    the month's failure ("Executor memory must be a positive number" for abc)."""
+    stderr = _run_refused(
+        tmp_path,
+        {"GRADING_SPARK_EXECUTOR_MEMORY": value},
+        *("--engine", "spark", "--spark-master", "spark://127.0.0.1:1"),
+    )
+    assert stderr == (
+        f"grading: GRADING_SPARK_EXECUTOR_MEMORY={value!r} is not a memory size Spark takes: "
+        "set it to a whole number with a unit (k, m, g or t), at least 450m and under 2048t "
+        "(like 768m or 2g), or unset it for the default of 768m\n"
     )
 
 

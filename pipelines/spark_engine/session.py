@@ -15,7 +15,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from pipelines.env_settings import count_setting, seconds_setting, setting_text
+from pipelines.env_settings import count_setting, seconds_setting, spark_memory_setting
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -39,8 +39,13 @@ DEFAULT_SHUFFLE_PARTITIONS = str(
 REACH_TIMEOUT_SECONDS = seconds_setting("GRADING_SPARK_REACH_TIMEOUT", 10.0)
 # How long a standalone cluster may take to give a new session its first executor.
 EXECUTOR_WAIT_SECONDS = seconds_setting("GRADING_SPARK_EXECUTOR_WAIT", 600.0)
-# Each executor's memory, in Spark's own syntax (768m, 2g): Spark reads it.
-EXECUTOR_MEMORY = setting_text("GRADING_SPARK_EXECUTOR_MEMORY") or "768m"
+# Each executor's memory, in Spark's own syntax (768m, 2g), for Spark to read. Spark
+# refuses an executor of less than 1.5 times the 300 MiB it reserves (UnifiedMemoryManager),
+# in the driver as the session starts.
+SPARK_LEAST_EXECUTOR_MIB = 450
+EXECUTOR_MEMORY = spark_memory_setting(
+    "GRADING_SPARK_EXECUTOR_MEMORY", "768m", SPARK_LEAST_EXECUTOR_MIB
+)
 DEFAULT_PORTS = {"spark://": 7077, "sc://": 15002}
 PROXY_VARIABLES = tuple(
     name for lower in ("grpc_proxy", "https_proxy", "http_proxy") for name in (lower, lower.upper())

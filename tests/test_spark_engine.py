@@ -36,8 +36,11 @@ from pipelines.spark_engine.rows import SPARK_ROW_QUERIES
 from pipelines.spark_engine.transpile import spark_query, to_spark
 from pipelines.sql_files import SQL_DIR
 from pipelines.warehouse import connect, fetch_frame
+from tests.boundary_landing import write_landing
 from tests.helpers import CONFORMANCE, PUBLISHED_TABLES, published_state
+from tests.spec_oracle import grade_landing
 from tests.test_bad_input import landing_with_huge_dsr_counts
+from tests.test_spec_oracle import differences, published_tables
 
 INGEST_COUNTS = (
     "dataset, month, files, rows_read, exact_copies, rows_accepted, rows_quarantined, rows_digest"
@@ -101,6 +104,24 @@ def test_conformance_fixture_on_spark_equals_duckdb(spark, spark_cluster, tmp_pa
         months = sorted(p.name for p in (tmp_path / "lake" / "raw" / ds.name).iterdir())
         assert months == ["month=2026-01", "month=2026-02", "month=2026-03"]
     assert list((tmp_path / "lake" / "_staging").glob("month=*")) == []
+
+
+@pytest.mark.spark
+def test_boundary_months_across_a_year_end_on_spark_grade_as_the_oracle_does(
+    spark, spark_cluster, tmp_path: Path
+) -> None:
+    """The independent oracle (tests/spec_oracle.py) on a landing on the contract's
+    boundaries, two months across a year end (seed 2 of the Spark review, 2026-12-08):
+    the Spark engine grades every value as the contract reads, and as DuckDB does."""
+    landing = tmp_path / "landing"
+    months = write_landing(2, str(landing))
+    grade(landing, tmp_path, months[-1], "duckdb")
+    grade(landing, tmp_path, months[-1], "spark", spark_cluster.master_url)
+    assert_same_tables(tmp_path)
+    published = published_tables(tmp_path / "spark.duckdb")
+    assert {row["month"] for row in published["merchant_grades"]} == set(months)
+    assert published["quarantine_counts"] == []  # valid rows only: the rules are compared
+    assert differences(grade_landing(landing, months[-1]), published) == []
 
 
 @pytest.mark.spark
